@@ -1,0 +1,76 @@
+# PhoneHub: `make run` serves the app, `make test` checks everything. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export LEPTOS_OUTPUT_NAME ?= phonehub
+export LEPTOS_SITE_ROOT ?= target/site
+export LEPTOS_SITE_PKG_DIR ?= pkg
+export LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
+# `DATABASE_URL` set means: use that database; otherwise our own cluster under .data/.
+LOCAL_DB := $(shell scripts/db.sh url phonehub)
+export DATABASE_URL ?= $(LOCAL_DB)
+USE_LOCAL_DB := $(if $(filter $(LOCAL_DB),$(DATABASE_URL)),yes,)
+
+# The browser bundle is built by Debian's rustc (it has std sources for wasm32), see README.
+WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22 \
+	RUSTFLAGS="--cfg erase_components"
+WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
+PKG := $(LEPTOS_SITE_ROOT)/$(LEPTOS_SITE_PKG_DIR)
+
+.PHONY: run test deps db migrate build server wasm css fmt-check clippy unit e2e sqlx-prepare bench stop-db
+
+deps:
+	@scripts/deps.sh
+
+db: deps
+ifeq ($(USE_LOCAL_DB),yes)
+	@scripts/db.sh start
+endif
+
+migrate: db
+	@cargo run -q -p dbctl -- migrate
+
+server: migrate
+	cargo build -p server
+
+wasm: deps
+	$(WASM_ENV) /usr/bin/cargo -Zbuild-std=std,panic_abort build -p frontend --lib \
+		--target wasm32-unknown-unknown --target-dir target/front
+	@mkdir -p $(PKG)
+	wasm-bindgen --target web --no-typescript --out-name $(LEPTOS_OUTPUT_NAME) --out-dir $(PKG) $(WASM_OUT)
+
+css: deps
+	@mkdir -p $(PKG)
+	npx tailwindcss -i style/main.css -o $(PKG)/$(LEPTOS_OUTPUT_NAME).css
+
+build: server wasm css
+
+run: build
+	PHONEHUB_ENV=$${PHONEHUB_ENV:-development} ./target/debug/phonehub
+
+fmt-check:
+	cargo fmt --all --check
+
+clippy: migrate
+	cargo clippy -p app -p server -p dbctl --all-targets -- -D warnings
+	cargo clippy -p frontend --all-targets -- -D warnings
+
+unit: migrate
+	cargo test --workspace --exclude frontend
+
+e2e: build
+	scripts/e2e.sh
+
+test: deps fmt-check clippy unit e2e
+
+# Refreshes .sqlx/ (offline query data, for building without a database).
+sqlx-prepare: migrate
+	rm -rf .sqlx && mkdir -p .sqlx
+	touch app/src/lib.rs server/src/seed.rs
+	SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx cargo check -p server
+
+stop-db:
+	scripts/db.sh stop

@@ -1,0 +1,162 @@
+//! Who is signed in, login and logout.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::Me;
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{self, db, respond};
+
+/// The signed-in user and their orgs for the nav bar; `None` when nobody is signed in.
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn get_me() -> Result<Option<Me>, AppError> {
+    respond(me_inner().await)
+}
+
+#[cfg(feature = "ssr")]
+async fn me_inner() -> Result<Option<Me>, AppError> {
+    let auth = ssr::guard::auth_session().await?;
+    let Some(user) = auth.user else {
+        return Ok(None);
+    };
+    let state = ssr::AppState::from_context()?;
+    let orgs = if user.is_support || user.is_superadmin {
+        db::orgs::all_links(&state.pool).await?
+    } else {
+        db::orgs::links_for_user(&state.pool, user.id).await?
+    };
+    Ok(Some(Me {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        is_support: user.is_support,
+        is_superadmin: user.is_superadmin,
+        orgs,
+    }))
+}
+
+/// Only same-site paths are followed after login (no open redirect).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 => {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    respond(login_inner(email, password, next).await)
+}
+
+#[cfg(feature = "ssr")]
+#[tracing::instrument(skip(password), err)]
+async fn login_inner(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::model::{parse_email, MAX_PASSWORD};
+    use crate::ssr::auth::Credentials;
+    use serde_json::json;
+
+    let email = parse_email("email", &email)?;
+    if password.is_empty() {
+        return Err(AppError::validation("password", "Enter your password."));
+    }
+    if password.chars().count() > MAX_PASSWORD {
+        return Err(AppError::validation("password", "Wrong e-mail or password."));
+    }
+    let state = ssr::AppState::from_context()?;
+    let ip = ssr::client_ip();
+
+    let (failures, wait_secs) = db::audit::recent_failed_logins(&state.pool, &email).await?;
+    if failures >= 5 {
+        let minutes = ((wait_secs.max(1) + 59) / 60).max(1);
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        return Err(AppError::TooManyRequests(format!(
+            "Too many failed logins for this e-mail. Try again in {minutes} {unit}."
+        )));
+    }
+
+    let mut auth = ssr::guard::auth_session().await?;
+    let user = auth
+        .authenticate(Credentials {
+            email: email.clone(),
+            password,
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "authentication backend failed");
+            AppError::Unavailable
+        })?;
+    let Some(user) = user else {
+        db::audit::record(
+            &state.pool,
+            db::audit::Entry {
+                actor_id: None,
+                org_id: None,
+                action: "login.failed",
+                target: &email,
+                details: json!({}),
+                ip,
+            },
+        )
+        .await?;
+        return Err(AppError::validation("password", "Wrong e-mail or password."));
+    };
+    auth.login(&user).await.map_err(|e| {
+        tracing::error!(error = %e, "could not store the session");
+        AppError::Unavailable
+    })?;
+    db::audit::record(
+        &state.pool,
+        db::audit::Entry {
+            actor_id: Some(user.id),
+            org_id: None,
+            action: "login",
+            target: &email,
+            details: json!({}),
+            ip,
+        },
+    )
+    .await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    respond(logout_inner().await)
+}
+
+#[cfg(feature = "ssr")]
+async fn logout_inner() -> Result<(), AppError> {
+    let mut auth = ssr::guard::auth_session().await?;
+    auth.logout().await.map_err(|e| {
+        tracing::error!(error = %e, "could not end the session");
+        AppError::Unavailable
+    })?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_follows_local_paths() {
+        assert_eq!(safe_next(Some("/o/acme")), "/o/acme");
+        assert_eq!(safe_next(Some("//evil.test/x")), "/");
+        assert_eq!(safe_next(Some("https://evil.test")), "/");
+        assert_eq!(safe_next(Some("/\\evil.test")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

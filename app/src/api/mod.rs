@@ -1,0 +1,6 @@
+//! Server functions, one use case each, grouped by area. Each one starts with the guard.
+
+pub mod account;
+pub mod admin;
+pub mod auth;
+pub mod orgs;

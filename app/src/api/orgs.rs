@@ -1,0 +1,219 @@
+//! An org's dashboard and its members.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{Dashboard, MembersPage};
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{db, require, respond, Permission};
+
+#[server(prefix = "/api", endpoint = "org_dashboard")]
+pub async fn org_dashboard(org: String) -> Result<Dashboard, AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Read).await?;
+            let c = db::orgs::role_counts(&ctx.state.pool, ctx.org_id).await?;
+            Ok(Dashboard {
+                org: ctx.view(),
+                members: c.owners + c.admins + c.members,
+                owners: c.owners,
+                admins: c.admins,
+                plain_members: c.members,
+                created: c.created,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "list_members")]
+pub async fn list_members(org: String) -> Result<MembersPage, AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Read).await?;
+            let members = db::orgs::members(&ctx.state.pool, ctx.org_id).await?;
+            Ok(MembersPage {
+                org: ctx.view(),
+                me: ctx.user.id,
+                members,
+            })
+        }
+        .await,
+    )
+}
+
+/// Adds an existing user, or creates one with an initial password, to the org with a role.
+#[server(prefix = "/api", endpoint = "add_member")]
+pub async fn add_member(
+    org: String,
+    email: String,
+    role: String,
+    name: Option<String>,
+    password: Option<String>,
+) -> Result<(), AppError> {
+    respond(add_member_inner(org, email, role, name, password).await)
+}
+
+#[cfg(feature = "ssr")]
+#[tracing::instrument(skip(password), err)]
+async fn add_member_inner(
+    org: String,
+    email: String,
+    role: String,
+    name: Option<String>,
+    password: Option<String>,
+) -> Result<(), AppError> {
+    use crate::model::{check_new_password, parse_email, parse_name, Access, Role};
+    use crate::ssr::auth::hash_password;
+
+    let ctx = require(&org, Permission::Manage).await?;
+    let email = parse_email("email", &email)?;
+    let role: Role = role.parse()?;
+    let name = parse_name("name", name.as_deref().unwrap_or(""), false)?;
+    if role == Role::Owner && !matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin) {
+        return Err(AppError::validation("role", "Only owners can add another owner."));
+    }
+    let pool = &ctx.state.pool;
+    let existing = db::users::by_email(pool, &email).await?;
+    let password = password.filter(|p| !p.is_empty());
+    let new_hash = match (&existing, password) {
+        (Some(_), _) => None,
+        (None, None) => {
+            return Err(AppError::validation(
+                "password",
+                "No account uses this e-mail yet: set an initial password to create one.",
+            ))
+        }
+        (None, Some(pw)) => {
+            check_new_password("password", &pw)?;
+            Some(hash_password(pw).await?)
+        }
+    };
+    let mut tx = pool.begin().await?;
+    let (user_id, created) = match (existing, new_hash) {
+        (Some(u), _) => (u.id, false),
+        (None, Some(hash)) => match db::users::create(&mut *tx, &email, &name, &hash).await {
+            Ok(id) => (id, true),
+            Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
+                return Err(AppError::Conflict(
+                    "That e-mail was registered a moment ago; submit the form again.".into(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        },
+        (None, None) => return Err(AppError::Internal),
+    };
+    if !db::orgs::add_member(&mut *tx, ctx.org_id, user_id, role).await? {
+        return Err(AppError::validation(
+            "email",
+            format!("{email} is already a member of {}.", ctx.name),
+        ));
+    }
+    db::audit::record(
+        &mut *tx,
+        db::audit::Entry {
+            actor_id: Some(ctx.user.id),
+            org_id: Some(ctx.org_id),
+            action: "member.added",
+            target: &email,
+            details: serde_json::json!({ "role": role.as_str(), "created_user": created }),
+            ip: crate::ssr::client_ip(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    leptos_axum::redirect(&format!("/o/{}/members?notice=member-added", ctx.slug));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "change_role")]
+pub async fn change_role(org: String, user_id: i64, role: String) -> Result<(), AppError> {
+    respond(change_role_inner(org, user_id, role).await)
+}
+
+#[cfg(feature = "ssr")]
+#[tracing::instrument(err)]
+async fn change_role_inner(org: String, user_id: i64, role: String) -> Result<(), AppError> {
+    use crate::model::{Access, Role};
+
+    let ctx = require(&org, Permission::Manage).await?;
+    let role: Role = role.parse()?;
+    let is_owner = matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin);
+    let mut tx = ctx.state.pool.begin().await?;
+    let owners = db::orgs::lock_owners(&mut tx, ctx.org_id).await?;
+    let current = db::orgs::role_of(&mut *tx, ctx.org_id, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if (current == Role::Owner || role == Role::Owner) && !is_owner {
+        return Err(AppError::Forbidden("Only owners can grant or take away the owner role.".into()));
+    }
+    if current == Role::Owner && role != Role::Owner && owners.len() <= 1 {
+        return Err(AppError::validation(
+            "role",
+            "This is the org's last owner: make someone else an owner first.",
+        ));
+    }
+    if current == role {
+        return Ok(());
+    }
+    db::orgs::set_role(&mut *tx, ctx.org_id, user_id, role).await?;
+    db::audit::record(
+        &mut *tx,
+        db::audit::Entry {
+            actor_id: Some(ctx.user.id),
+            org_id: Some(ctx.org_id),
+            action: "member.role_changed",
+            target: &user_id.to_string(),
+            details: serde_json::json!({ "from": current.as_str(), "to": role.as_str() }),
+            ip: crate::ssr::client_ip(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    leptos_axum::redirect(&format!("/o/{}/members?notice=role-changed", ctx.slug));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "remove_member")]
+pub async fn remove_member(org: String, user_id: i64) -> Result<(), AppError> {
+    respond(remove_member_inner(org, user_id).await)
+}
+
+#[cfg(feature = "ssr")]
+#[tracing::instrument(err)]
+async fn remove_member_inner(org: String, user_id: i64) -> Result<(), AppError> {
+    use crate::model::{Access, Role};
+
+    let ctx = require(&org, Permission::Manage).await?;
+    let is_owner = matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin);
+    let mut tx = ctx.state.pool.begin().await?;
+    let owners = db::orgs::lock_owners(&mut tx, ctx.org_id).await?;
+    let current = db::orgs::role_of(&mut *tx, ctx.org_id, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if current == Role::Owner && !is_owner {
+        return Err(AppError::Forbidden("Only owners can remove an owner.".into()));
+    }
+    if current == Role::Owner && owners.len() <= 1 {
+        return Err(AppError::Conflict(
+            "This is the org's last owner and cannot be removed.".into(),
+        ));
+    }
+    db::orgs::remove_member(&mut *tx, ctx.org_id, user_id).await?;
+    db::audit::record(
+        &mut *tx,
+        db::audit::Entry {
+            actor_id: Some(ctx.user.id),
+            org_id: Some(ctx.org_id),
+            action: "member.removed",
+            target: &user_id.to_string(),
+            details: serde_json::json!({ "role": current.as_str() }),
+            ip: crate::ssr::client_ip(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    leptos_axum::redirect(&format!("/o/{}/members?notice=member-removed", ctx.slug));
+    Ok(())
+}

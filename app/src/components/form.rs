@@ -1,0 +1,220 @@
+//! Forms that work with JavaScript on (server actions) and off (plain POST, errors rendered by the server).
+
+use leptos::prelude::*;
+use leptos::server::ServerAction;
+use leptos::server_fn::ServerFn;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The result of a plain (no-JS) form post that failed: the server renders the page again with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormOutcome {
+    /// The server function's path, to tell which form on the page it belongs to.
+    pub endpoint: String,
+    /// The page the form was on. A no-JS error page is shown at the form's `/api/…` URL, so its
+    /// forms carry this along (`_page`) for the next attempt.
+    pub page: String,
+    pub error: AppError,
+    /// What was submitted (passwords excluded), to fill the form again.
+    pub values: Vec<(String, String)>,
+}
+
+impl FormOutcome {
+    pub fn value(&self, name: &str) -> Option<String> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Read once per page, outside any `Suspense`, so hydration sees the same value as the server.
+pub fn page_outcome() -> Option<FormOutcome> {
+    SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<FormOutcome>()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None
+        }
+    })
+    .into_inner()
+}
+
+/// Bumped whenever a form on the page succeeds; page resources depend on it to reload.
+#[derive(Clone, Copy)]
+pub struct Refresh(pub RwSignal<u64>);
+
+impl Refresh {
+    pub fn provide() -> Refresh {
+        let r = Refresh(RwSignal::new(0));
+        provide_context(r);
+        r
+    }
+    pub fn get() -> u64 {
+        use_context::<Refresh>().map(|r| r.0.get()).unwrap_or(0)
+    }
+}
+
+/// The error state of one form: from its action once used (JS), else from the server render (no JS).
+#[derive(Clone, Copy)]
+pub struct FormState {
+    error: Signal<Option<AppError>>,
+    initial: StoredValue<Option<FormOutcome>>,
+    page: StoredValue<Option<String>>,
+    pub pending: Signal<bool>,
+}
+
+impl FormState {
+    /// `key` picks one of several forms of the same action on a page (e.g. one per table row).
+    pub fn new<S>(
+        action: ServerAction<S>,
+        outcome: &Option<FormOutcome>,
+        key: Option<(&str, String)>,
+    ) -> FormState
+    where
+        S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        let endpoint = S::url();
+        let page = outcome.as_ref().map(|o| o.page.clone());
+        let mine = outcome.clone().filter(|o| {
+            o.endpoint == endpoint
+                && key
+                    .as_ref()
+                    .is_none_or(|(k, v)| o.value(k).as_deref() == Some(v.as_str()))
+        });
+        let ssr_error = mine.as_ref().map(|o| o.error.clone());
+        let value = action.value();
+        let version = action.version();
+        let error = Signal::derive(move || {
+            if version.get() > 0 {
+                value.with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned()))
+            } else {
+                ssr_error.clone()
+            }
+        });
+        if let Some(refresh) = use_context::<Refresh>() {
+            Effect::new(move |_| {
+                let ok = value.with(|v| matches!(v, Some(Ok(_))));
+                if ok && version.get() > 0 {
+                    refresh.0.update(|n| *n += 1);
+                }
+            });
+        }
+        FormState {
+            error,
+            initial: StoredValue::new(mine),
+            page: StoredValue::new(page),
+            pending: action.pending().into(),
+        }
+    }
+
+    pub fn field_error(&self, name: &'static str) -> Signal<Option<String>> {
+        let error = self.error;
+        Signal::derive(move || error.with(|e| e.as_ref().and_then(|e| e.field_message(name))))
+    }
+
+    pub fn form_error(&self) -> Signal<Option<String>> {
+        let error = self.error;
+        Signal::derive(move || error.with(|e| e.as_ref().and_then(|e| e.form_message())))
+    }
+
+    /// The submitted value to show again after a no-JS error.
+    pub fn initial(&self, name: &str) -> Option<String> {
+        self.initial
+            .with_value(|o| o.as_ref().and_then(|o| o.value(name)))
+    }
+}
+
+/// The form-level message (anything not about a single field). Put one in every form.
+#[component]
+pub fn FormError(form: FormState) -> impl IntoView {
+    let msg = form.form_error();
+    let page = form.page.get_value();
+    view! {
+        {page.map(|p| view! { <input type="hidden" name="_page" value=p /> })}
+        <p class="form-error" role="alert" class:hidden=move || msg.with(|m| m.is_none())>
+            {move || msg.get()}
+        </p>
+    }
+}
+
+#[component]
+pub fn Field(
+    form: FormState,
+    label: &'static str,
+    name: &'static str,
+    /// Element id; defaults to the name. Must be unique on the page.
+    #[prop(optional)]
+    id: Option<String>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let id = id.unwrap_or_else(|| name.to_string());
+    let err_id = format!("{id}-error");
+    let error = form.field_error(name);
+    // Passwords are never echoed back.
+    let initial = if kind == "password" {
+        None
+    } else {
+        form.initial(name).or(value)
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone() class="label">{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                value=initial
+                autocomplete=autocomplete
+                required=required
+                class="input"
+                aria-invalid=move || if error.with(|e| e.is_some()) { "true" } else { "false" }
+                aria-describedby=err_id.clone()
+            />
+            {hint.map(|h| view! { <p class="hint">{h}</p> })}
+            <p id=err_id class="field-error" role="alert">{move || error.get()}</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn SelectField(
+    form: FormState,
+    label: &'static str,
+    name: &'static str,
+    #[prop(optional)] id: Option<String>,
+    /// (value, label) pairs.
+    options: Vec<(&'static str, &'static str)>,
+    #[prop(into)] selected: String,
+    #[prop(optional)] hide_label: bool,
+) -> impl IntoView {
+    let id = id.unwrap_or_else(|| name.to_string());
+    let err_id = format!("{id}-error");
+    let error = form.field_error(name);
+    let selected = form.initial(name).unwrap_or(selected);
+    view! {
+        <div class="field">
+            <label for=id.clone() class="label" class:sr-only=hide_label>{label}</label>
+            <select id=id name=name class="input" aria-describedby=err_id.clone()>
+                {options
+                    .into_iter()
+                    .map(|(v, l)| {
+                        view! {
+                            <option value=v selected=selected == v>{l}</option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <p id=err_id class="field-error" role="alert">{move || error.get()}</p>
+        </div>
+    }
+}

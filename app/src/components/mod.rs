@@ -1,0 +1,9 @@
+//! Widgets shared by the pages: forms with field errors, the nav bar, notices and error panels.
+
+pub mod form;
+pub mod nav;
+pub mod panels;
+
+pub use form::{page_outcome, Field, FormError, FormOutcome, FormState, Refresh, SelectField};
+pub use nav::Nav;
+pub use panels::{ErrorPanel, Loading, Notice, ReadOnlyBanner};

@@ -1,0 +1,110 @@
+//! The top bar: org switcher, role-aware links, account and logout.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::api::auth::{get_me, Logout};
+use crate::model::Me;
+
+/// The org slug in the current path (`/o/{slug}/…`), if any.
+fn org_in_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/o/")?;
+    let slug = rest.split('/').next()?;
+    (!slug.is_empty()).then(|| slug.to_string())
+}
+
+#[component]
+pub fn Nav() -> impl IntoView {
+    let location = use_location();
+    let path = location.pathname;
+    // Keyed on the path so logging in or out (a navigation) refreshes the bar.
+    let me = Resource::new(move || path.get(), |_| get_me());
+    view! {
+        <header class="topbar">
+            <nav class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-5 gap-y-2 px-4 py-3" aria-label="Main">
+                <a href="/" class="brand">"PhoneHub"</a>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(me)) => view! { <NavLinks me=me path=path.get_untracked() /> }.into_any(),
+                            _ => view! { <a class="navlink ml-auto" href="/login">"Log in"</a> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+fn NavLinks(me: Me, path: String) -> impl IntoView {
+    let current = org_in_path(&path).or_else(|| me.orgs.first().map(|o| o.slug.clone()));
+    let current_name = current
+        .as_ref()
+        .and_then(|s| me.orgs.iter().find(|o| &o.slug == s))
+        .map(|o| o.name.clone());
+    let logout = ServerAction::<Logout>::new();
+    let org_links = current.clone().filter(|_| current_name.is_some()).map(|slug| {
+        view! {
+            <a class="navlink" href=format!("/o/{slug}")>"Dashboard"</a>
+            <a class="navlink" href=format!("/o/{slug}/members")>"Members"</a>
+        }
+    });
+    let switcher = (!me.orgs.is_empty()).then(|| {
+        let label = current_name.clone().unwrap_or_else(|| "Choose an org".into());
+        let items = me
+            .orgs
+            .iter()
+            .map(|o| {
+                let is_current = Some(&o.slug) == current.as_ref();
+                view! {
+                    <li>
+                        <a
+                            class="switcher-item"
+                            href=format!("/o/{}", o.slug)
+                            aria-current=if is_current { Some("page") } else { None }
+                        >
+                            {o.name.clone()}
+                        </a>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <details class="switcher">
+                <summary class="switcher-button" aria-label="Switch org">
+                    <span class="sr-only">"Current org: "</span>
+                    {label}
+                </summary>
+                <ul class="switcher-menu">{items}</ul>
+            </details>
+        }
+    });
+    view! {
+        {switcher}
+        {org_links}
+        {me.is_superadmin.then(|| view! {
+            <a class="navlink" href="/admin/orgs">"Orgs"</a>
+            <a class="navlink" href="/admin/users">"Users"</a>
+        })}
+        {me.is_support.then(|| view! { <span class="badge">"Support"</span> })}
+        <span class="ml-auto muted text-sm">{me.email.clone()}</span>
+        <a class="navlink" href="/account">"Account"</a>
+        <ActionForm action=logout>
+            <button type="submit" class="btn-secondary">"Log out"</button>
+        </ActionForm>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::org_in_path;
+
+    #[test]
+    fn finds_the_org_slug_in_org_paths_only() {
+        assert_eq!(org_in_path("/o/acme/members").as_deref(), Some("acme"));
+        assert_eq!(org_in_path("/o/acme").as_deref(), Some("acme"));
+        assert_eq!(org_in_path("/account"), None);
+        assert_eq!(org_in_path("/o/"), None);
+    }
+}

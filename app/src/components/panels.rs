@@ -1,0 +1,63 @@
+//! Small page panels: loading, errors, notices after a successful action, the read-only banner.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="muted">"Loading…"</p> }
+}
+
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    let (title, body) = match &error {
+        AppError::NotFound => ("Not found", "There is nothing here, or you do not have access to it.".to_string()),
+        AppError::Unauthenticated => ("Please log in", error.to_string()),
+        AppError::Forbidden(_) => ("Not allowed", error.to_string()),
+        AppError::Unavailable | AppError::Network => ("Temporarily unavailable", error.to_string()),
+        _ => ("Something went wrong", error.to_string()),
+    };
+    let login = matches!(error, AppError::Unauthenticated);
+    view! {
+        <section class="card error-panel" role="alert">
+            <h1 class="text-xl font-semibold">{title}</h1>
+            <p class="mt-2">{body}</p>
+            {login.then(|| view! { <p class="mt-3"><a class="link" href="/login">"Go to the login page"</a></p> })}
+            {(!login).then(|| view! { <p class="mt-3"><a class="link" href="/">"Back to PhoneHub"</a></p> })}
+        </section>
+    }
+}
+
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "member-added" => "Member added.",
+        "role-changed" => "Role changed.",
+        "member-removed" => "Member removed.",
+        "password-changed" => "Password changed. Your other sessions have been signed out.",
+        "org-created" => "Org created.",
+        "user-created" => "User created.",
+        "flags-changed" => "Staff flags saved.",
+        _ => return None,
+    })
+}
+
+/// Shows the `?notice=` message a successful action redirected with.
+#[component]
+pub fn Notice() -> impl IntoView {
+    let query = use_query_map();
+    let text = move || query.with(|q| q.get("notice").and_then(|k| notice_text(&k)));
+    view! {
+        <p class="notice" role="status" class:hidden=move || text().is_none()>{text}</p>
+    }
+}
+
+#[component]
+pub fn ReadOnlyBanner() -> impl IntoView {
+    view! {
+        <p class="readonly-banner" role="note">
+            "Support view: read-only. You can see this org but not change anything."
+        </p>
+    }
+}

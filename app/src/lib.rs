@@ -1,0 +1,60 @@
+//! PhoneHub's web app: the HTML shell, routes, pages and server functions (shared by server and browser).
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use components::Nav;
+use pages::*;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Pages wait for their data before the first byte (SsrMode::Async): they then work without
+    // JavaScript and can answer 404/403 with the right status.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/phonehub.css" />
+        <Title formatter=|t: String| if t.is_empty() { "PhoneHub".to_string() } else { format!("{t} · PhoneHub") } />
+        <Router>
+            <Nav />
+            <main class="mx-auto max-w-6xl px-4 py-8">
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/orgs") view=AdminOrgsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org") view=DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/members") view=MembersPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

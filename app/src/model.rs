@@ -1,0 +1,300 @@
+//! Data that crosses the wire (never a hash or token) and the input rules shared by browser and server.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::AppError;
+
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_NAME: usize = 100;
+pub const MIN_PASSWORD: usize = 10;
+pub const MAX_PASSWORD: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Member];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::Admin => "Admin",
+            Role::Member => "Member",
+        }
+    }
+
+    pub fn manages(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = AppError;
+    fn from_str(s: &str) -> Result<Self, AppError> {
+        match s.trim() {
+            "owner" => Ok(Role::Owner),
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            _ => Err(AppError::validation(
+                "role",
+                "Choose a role: owner, admin or member.",
+            )),
+        }
+    }
+}
+
+/// How the signed-in user relates to the org being viewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Access {
+    Member(Role),
+    /// Support staff: read-only view of any org.
+    Support,
+    /// Superadmin: manages every org.
+    Superadmin,
+}
+
+impl Access {
+    pub fn can_manage(self) -> bool {
+        match self {
+            Access::Member(r) => r.manages(),
+            Access::Superadmin => true,
+            Access::Support => false,
+        }
+    }
+    pub fn read_only(self) -> bool {
+        matches!(self, Access::Support)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Access::Member(r) => r.label(),
+            Access::Support => "Support (read-only)",
+            Access::Superadmin => "Superadmin",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgLink {
+    pub slug: String,
+    pub name: String,
+}
+
+/// The signed-in user as the browser sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub is_support: bool,
+    pub is_superadmin: bool,
+    /// Orgs the user belongs to (staff: every org), for the switcher.
+    pub orgs: Vec<OrgLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgView {
+    pub slug: String,
+    pub name: String,
+    pub access: Access,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub org: OrgView,
+    pub members: i64,
+    pub owners: i64,
+    pub admins: i64,
+    pub plain_members: i64,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub since: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub org: OrgView,
+    pub me: i64,
+    pub members: Vec<MemberRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOrgRow {
+    pub slug: String,
+    pub name: String,
+    pub members: i64,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub is_support: bool,
+    pub is_superadmin: bool,
+    pub orgs: i64,
+}
+
+/// Trims and lower-cases an e-mail address and checks its shape.
+pub fn parse_email(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(AppError::validation(field, "Enter an e-mail address."));
+    }
+    if s.chars().count() > MAX_EMAIL {
+        return Err(AppError::validation(
+            field,
+            format!("An e-mail address is at most {MAX_EMAIL} characters."),
+        ));
+    }
+    let (local, domain) = match s.split_once('@') {
+        Some(parts) => parts,
+        None => {
+            return Err(AppError::validation(
+                field,
+                "That is not an e-mail address (it has no @).",
+            ))
+        }
+    };
+    let ok = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(AppError::validation(
+            field,
+            "That is not a valid e-mail address (like name@example.com).",
+        ));
+    }
+    Ok(s.to_lowercase())
+}
+
+pub fn check_new_password(field: &str, pw: &str) -> Result<(), AppError> {
+    let n = pw.chars().count();
+    if n < MIN_PASSWORD {
+        return Err(AppError::validation(
+            field,
+            format!("Use at least {MIN_PASSWORD} characters."),
+        ));
+    }
+    if n > MAX_PASSWORD {
+        return Err(AppError::validation(
+            field,
+            format!("Use at most {MAX_PASSWORD} characters."),
+        ));
+    }
+    Ok(())
+}
+
+pub fn parse_name(field: &str, raw: &str, required: bool) -> Result<String, AppError> {
+    let s = raw.trim();
+    if required && s.is_empty() {
+        return Err(AppError::validation(field, "Enter a name."));
+    }
+    if s.chars().count() > MAX_NAME {
+        return Err(AppError::validation(
+            field,
+            format!("A name is at most {MAX_NAME} characters."),
+        ));
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err(AppError::validation(
+            field,
+            "A name cannot contain control characters.",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Org slugs appear in URLs: lower-case letters, digits and inner dashes, 1–40 characters.
+pub fn parse_slug(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim().to_lowercase();
+    if s.is_empty() {
+        return Err(AppError::validation(field, "Enter a URL name, like acme."));
+    }
+    if s.len() > 40 {
+        return Err(AppError::validation(field, "A URL name is at most 40 characters."));
+    }
+    let valid_chars = s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid_chars || s.starts_with('-') || s.ends_with('-') {
+        return Err(AppError::validation(
+            field,
+            "Use only letters, digits and dashes (not at the start or end).",
+        ));
+    }
+    if matches!(s.as_str(), "admin" | "api" | "new") {
+        return Err(AppError::validation(field, "That URL name is reserved."));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(parse_email("e", "  Admin@Acme.TEST ").unwrap(), "admin@acme.test");
+        for bad in ["", "   ", "nobody", "a@b", "@acme.test", "a@.test", "a b@acme.test", "a@acme.test."] {
+            assert!(parse_email("e", bad).is_err(), "{bad:?} should be rejected");
+        }
+        let long = format!("{}@acme.test", "x".repeat(10_000));
+        assert!(matches!(parse_email("e", &long), Err(AppError::Validation { .. })));
+    }
+
+    #[test]
+    fn slugs_follow_url_rules() {
+        assert_eq!(parse_slug("s", " Acme-2 ").unwrap(), "acme-2");
+        for bad in ["", "-acme", "acme-", "ac me", "acmé", "admin", &"a".repeat(41)] {
+            assert!(parse_slug("s", bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn passwords_have_bounds() {
+        assert!(check_new_password("p", "short").is_err());
+        assert!(check_new_password("p", &"x".repeat(129)).is_err());
+        assert!(check_new_password("p", "long enough pw").is_ok());
+    }
+
+    #[test]
+    fn roles_parse_from_form_values() {
+        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
+        assert!("boss".parse::<Role>().is_err());
+        assert!(Access::Member(Role::Owner).can_manage());
+        assert!(!Access::Member(Role::Member).can_manage());
+        assert!(!Access::Support.can_manage());
+    }
+}

@@ -1,0 +1,22 @@
+//! One module per area of the site.
+
+mod account;
+mod admin;
+mod home;
+mod login;
+mod orgs;
+
+pub use account::AccountPage;
+pub use admin::{AdminOrgsPage, AdminUsersPage};
+pub use home::{HomePage, NotFoundPage};
+pub use login::LoginPage;
+pub use orgs::{DashboardPage, MembersPage};
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// The `:org` route parameter.
+pub(crate) fn org_param() -> Memo<String> {
+    let params = use_params_map();
+    Memo::new(move |_| params.with(|p| p.get("org").unwrap_or_default()))
+}

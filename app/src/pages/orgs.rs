@@ -1,0 +1,225 @@
+//! Org pages: the dashboard and the members list.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::org_param;
+use crate::api::orgs::{list_members, org_dashboard, AddMember, ChangeRole, RemoveMember};
+use crate::components::{
+    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
+    ReadOnlyBanner, Refresh, SelectField,
+};
+use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Role};
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let org = org_param();
+    let data = Resource::new(move || org.get(), org_dashboard);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <DashboardView d /> }.into_any(),
+                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Stat(label: &'static str, value: String) -> impl IntoView {
+    view! {
+        <div class="card">
+            <dt class="muted text-sm">{label}</dt>
+            <dd class="mt-1 text-3xl font-semibold tabular-nums">{value}</dd>
+        </div>
+    }
+}
+
+#[component]
+fn DashboardView(d: Dashboard) -> impl IntoView {
+    let slug = d.org.slug.clone();
+    view! {
+        <Title text=d.org.name.clone() />
+        <div class="flex flex-wrap items-baseline justify-between gap-2">
+            <h1 class="text-2xl font-semibold">{d.org.name.clone()}</h1>
+            <p class="muted text-sm">"Your access: " {d.org.access.label()} " · org since " {d.created.clone()}</p>
+        </div>
+        {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
+        <dl class="mt-6 grid grid-cols-2 gap-4 md:grid-cols-4">
+            <Stat label="Members" value=d.members.to_string() />
+            <Stat label="Owners" value=d.owners.to_string() />
+            <Stat label="Admins" value=d.admins.to_string() />
+            <Stat label="Plain members" value=d.plain_members.to_string() />
+        </dl>
+        <p class="mt-6"><a class="link" href=format!("/o/{slug}/members")>"See all members →"</a></p>
+    }
+}
+
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    let outcome = page_outcome();
+    let refresh = Refresh::provide();
+    let org = org_param();
+    let data = Resource::new(move || (org.get(), refresh.0.get()), |(o, _)| list_members(o));
+    let outcome = StoredValue::new(outcome);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <MembersView d outcome=outcome.get_value() /> }.into_any(),
+                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MembersView(d: MembersData, outcome: Option<FormOutcome>) -> impl IntoView {
+    let manage = d.org.access.can_manage();
+    let is_owner = matches!(d.org.access, Access::Member(Role::Owner) | Access::Superadmin);
+    let slug = d.org.slug.clone();
+    let rows = d
+        .members
+        .iter()
+        .cloned()
+        .map(|m| {
+            view! {
+                <MemberRowView
+                    m
+                    slug=slug.clone()
+                    manage
+                    me=d.me
+                    outcome=outcome.clone()
+                />
+            }
+        })
+        .collect_view();
+    view! {
+        <Title text=format!("Members · {}", d.org.name) />
+        <h1 class="text-2xl font-semibold">"Members of " {d.org.name.clone()}</h1>
+        <Notice />
+        {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
+        <div class="card mt-4 overflow-x-auto p-0">
+            <table class="table">
+                <caption class="sr-only">"Members"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"E-mail"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Since"</th>
+                        {manage.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {manage.then(|| view! { <AddMemberForm slug=d.org.slug.clone() is_owner outcome=outcome.clone() /> })}
+    }
+}
+
+fn role_options(is_owner: bool) -> Vec<(&'static str, &'static str)> {
+    Role::ALL
+        .iter()
+        .filter(|r| is_owner || **r != Role::Owner)
+        .map(|r| (r.as_str(), r.label()))
+        .collect()
+}
+
+#[component]
+fn MemberRowView(
+    m: MemberRow,
+    slug: String,
+    manage: bool,
+    me: i64,
+    outcome: Option<FormOutcome>,
+) -> impl IntoView {
+    let key = m.user_id.to_string();
+    let change = ServerAction::<ChangeRole>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let change_form = FormState::new(change, &outcome, Some(("user_id", key.clone())));
+    let remove_form = FormState::new(remove, &outcome, Some(("user_id", key.clone())));
+    let you = (m.user_id == me).then_some(" (you)");
+    let email = m.email.clone();
+    let actions = manage.then(move || {
+        let select_id = format!("role-{}", m.user_id);
+        let (slug2, key2) = (slug.clone(), key.clone());
+        let save_label = format!("Save role of {email}");
+        let remove_label = format!("Remove {email}");
+        let role = m.role.as_str();
+        view! {
+            <td class="whitespace-nowrap">
+                <div class="flex items-start gap-2">
+                    <ActionForm action=change>
+                        <div class="flex items-start gap-2">
+                            <input type="hidden" name="org" value=slug />
+                            <input type="hidden" name="user_id" value=key />
+                            <SelectField
+                                form=change_form
+                                label="Role"
+                                name="role"
+                                id=select_id
+                                hide_label=true
+                                options=role_options(true)
+                                selected=role
+                            />
+                            <button type="submit" class="btn-secondary" aria-label=save_label>"Save"</button>
+                        </div>
+                        <FormError form=change_form />
+                    </ActionForm>
+                    <ActionForm action=remove>
+                        <input type="hidden" name="org" value=slug2 />
+                        <input type="hidden" name="user_id" value=key2 />
+                        <button type="submit" class="btn-danger" aria-label=remove_label>"Remove"</button>
+                        <FormError form=remove_form />
+                    </ActionForm>
+                </div>
+            </td>
+        }
+    });
+    view! {
+        <tr>
+            <td>{m.email.clone()}{you}</td>
+            <td>{if m.name.is_empty() { "—".to_string() } else { m.name.clone() }}</td>
+            <td><span class="badge">{m.role.label()}</span></td>
+            <td class="muted tabular-nums">{m.since.clone()}</td>
+            {actions}
+        </tr>
+    }
+}
+
+#[component]
+fn AddMemberForm(slug: String, is_owner: bool, outcome: Option<FormOutcome>) -> impl IntoView {
+    let add = ServerAction::<AddMember>::new();
+    let form = FormState::new(add, &outcome, None);
+    view! {
+        <section class="card mt-6 max-w-xl">
+            <h2 class="text-lg font-semibold">"Add a member"</h2>
+            <p class="muted text-sm">
+                "Add someone who already has a PhoneHub account by e-mail, or create their account with an initial password."
+            </p>
+            <ActionForm action=add>
+                <div class="mt-4 space-y-4">
+                    <input type="hidden" name="org" value=slug />
+                    <Field form label="E-mail" name="email" id="add-email".to_string() kind="email" required=true />
+                    <SelectField form label="Role" name="role" id="add-role".to_string() options=role_options(is_owner) selected="member" />
+                    <Field form label="Name (new accounts)" name="name" id="add-name".to_string() />
+                    <Field
+                        form
+                        label="Initial password (new accounts)"
+                        name="password"
+                        id="add-password".to_string()
+                        kind="password"
+                        autocomplete="new-password"
+                        hint="Only needed when the e-mail has no account yet; at least 10 characters."
+                    />
+                    <FormError form />
+                    <button type="submit" class="btn">"Add member"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,46 @@
+//! The audit log: logins, failed logins and every administrative change.
+
+use serde_json::Value;
+use sqlx::PgExecutor;
+
+pub struct Entry<'a> {
+    pub actor_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub details: Value,
+    pub ip: Option<String>,
+}
+
+pub async fn record(db: impl PgExecutor<'_>, e: Entry<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO audit_log (actor_id, org_id, action, target, details, ip)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        e.actor_id,
+        e.org_id,
+        e.action,
+        e.target,
+        e.details,
+        e.ip
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Failed logins for one e-mail in the last 15 minutes, and seconds until the oldest leaves the window.
+pub async fn recent_failed_logins(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> Result<(i64, i64), sqlx::Error> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) AS "n!",
+                  COALESCE(EXTRACT(EPOCH FROM (min(created_at) + interval '15 minutes' - now()))::bigint, 0) AS "wait!"
+           FROM audit_log
+           WHERE action = 'login.failed' AND target = $1 AND created_at > now() - interval '15 minutes'"#,
+        email
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((r.n, r.wait))
+}

@@ -1,0 +1,184 @@
+//! Orgs and memberships.
+
+use sqlx::{PgExecutor, Postgres, Transaction};
+
+use crate::model::{AdminOrgRow, MemberRow, OrgLink, Role};
+
+pub struct OrgRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> Result<Option<OrgRow>, sqlx::Error> {
+    sqlx::query_as!(OrgRow, "SELECT id, slug, name FROM orgs WHERE slug = $1", slug)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn role_of(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: i64,
+) -> Result<Option<Role>, sqlx::Error> {
+    let role = sqlx::query_scalar!(
+        "SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2",
+        org_id,
+        user_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(role.and_then(|r| r.parse().ok()))
+}
+
+pub async fn links_for_user(
+    db: impl PgExecutor<'_>,
+    user_id: i64,
+) -> Result<Vec<OrgLink>, sqlx::Error> {
+    sqlx::query_as!(
+        OrgLink,
+        "SELECT o.slug, o.name FROM orgs o JOIN memberships m ON m.org_id = o.id
+         WHERE m.user_id = $1 ORDER BY o.name",
+        user_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn all_links(db: impl PgExecutor<'_>) -> Result<Vec<OrgLink>, sqlx::Error> {
+    sqlx::query_as!(OrgLink, "SELECT slug, name FROM orgs ORDER BY name")
+        .fetch_all(db)
+        .await
+}
+
+pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<AdminOrgRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AdminOrgRow,
+        r#"SELECT o.slug, o.name,
+                  (SELECT count(*) FROM memberships m WHERE m.org_id = o.id) AS "members!",
+                  to_char(o.created_at, 'YYYY-MM-DD') AS "created!"
+           FROM orgs o ORDER BY o.name"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn create(db: impl PgExecutor<'_>, slug: &str, name: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO orgs (slug, name) VALUES ($1, $2) RETURNING id",
+        slug,
+        name
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub struct RoleCounts {
+    pub owners: i64,
+    pub admins: i64,
+    pub members: i64,
+    pub created: String,
+}
+
+pub async fn role_counts(db: impl PgExecutor<'_>, org_id: i64) -> Result<RoleCounts, sqlx::Error> {
+    sqlx::query_as!(
+        RoleCounts,
+        r#"SELECT count(*) FILTER (WHERE m.role = 'owner') AS "owners!",
+                  count(*) FILTER (WHERE m.role = 'admin') AS "admins!",
+                  count(*) FILTER (WHERE m.role = 'member') AS "members!",
+                  (SELECT to_char(created_at, 'YYYY-MM-DD') FROM orgs WHERE id = $1) AS "created!"
+           FROM memberships m WHERE m.org_id = $1"#,
+        org_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn members(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT u.id, u.email, u.name, m.role, to_char(m.created_at, 'YYYY-MM-DD') AS "since!"
+           FROM memberships m JOIN users u ON u.id = m.user_id
+           WHERE m.org_id = $1
+           ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email"#,
+        org_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(MemberRow {
+                user_id: r.id,
+                email: r.email,
+                name: r.name,
+                role: r.role.parse().ok()?,
+                since: r.since,
+            })
+        })
+        .collect())
+}
+
+/// Adds a membership; `false` when the user already belongs to the org.
+pub async fn add_member(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: i64,
+    role: Role,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        "INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (org_id, user_id) DO NOTHING",
+        org_id,
+        user_id,
+        role.as_str()
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Locks the org's memberships for the rest of the transaction and returns the owners' ids,
+/// so "the last owner stays" holds even when two admins act at once.
+pub async fn lock_owners(
+    tx: &mut Transaction<'_, Postgres>,
+    org_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' FOR UPDATE",
+        org_id
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn set_role(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: i64,
+    role: Role,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2",
+        org_id,
+        user_id,
+        role.as_str()
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn remove_member(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2",
+        org_id,
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

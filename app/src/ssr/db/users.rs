@@ -1,0 +1,91 @@
+//! Users and their staff flags.
+
+use sqlx::PgExecutor;
+
+use crate::model::AdminUserRow;
+use crate::ssr::auth::User;
+
+pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as!(
+        User,
+        "SELECT id, email, name, is_support, is_superadmin, password_hash FROM users WHERE email = $1",
+        email
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as!(
+        User,
+        "SELECT id, email, name, is_support, is_superadmin, password_hash FROM users WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn create(
+    db: impl PgExecutor<'_>,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING id",
+        email,
+        name,
+        password_hash
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn set_password(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2 WHERE id = $1",
+        id,
+        password_hash
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn set_flags(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    is_support: bool,
+    is_superadmin: bool,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        "UPDATE users SET is_support = $2, is_superadmin = $3 WHERE id = $1",
+        id,
+        is_support,
+        is_superadmin
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn count_superadmins(db: impl PgExecutor<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM users WHERE is_superadmin"#)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<AdminUserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AdminUserRow,
+        r#"SELECT u.id, u.email, u.name, u.is_support, u.is_superadmin,
+                  (SELECT count(*) FROM memberships m WHERE m.user_id = u.id) AS "orgs!"
+           FROM users u ORDER BY u.email"#
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,134 @@
+//! `require(org, permission)`: the one access check every org page and server function goes through.
+
+use super::auth::{AuthSession, User};
+use super::{db, AppState};
+use crate::error::AppError;
+use crate::model::{Access, OrgView};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// See the org's pages (members, support staff, superadmin).
+    Read,
+    /// Act as a member of the org (anything but support staff).
+    Use,
+    /// Change the org: members, roles, configuration (owner, admin, superadmin).
+    Manage,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgCtx {
+    pub org_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub access: Access,
+    pub user: User,
+    pub state: AppState,
+}
+
+impl OrgCtx {
+    pub fn view(&self) -> OrgView {
+        OrgView {
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            access: self.access,
+        }
+    }
+}
+
+pub async fn auth_session() -> Result<AuthSession, AppError> {
+    leptos_axum::extract::<AuthSession>().await.map_err(|e| {
+        tracing::error!(error = %e, "auth session unavailable");
+        AppError::Unavailable
+    })
+}
+
+pub async fn current_user() -> Result<User, AppError> {
+    auth_session().await?.user.ok_or(AppError::Unauthenticated)
+}
+
+pub async fn require_superadmin() -> Result<(User, AppState), AppError> {
+    let user = current_user().await?;
+    if !user.is_superadmin {
+        // Staff pages do not exist for anyone else.
+        return Err(AppError::NotFound);
+    }
+    Ok((user, AppState::from_context()?))
+}
+
+/// How `user` may see `org`: a member's role, or staff access; `None` hides the org entirely.
+pub fn access_for(user: &User, role: Option<crate::model::Role>) -> Option<Access> {
+    if user.is_superadmin {
+        Some(Access::Superadmin)
+    } else if let Some(r) = role {
+        Some(Access::Member(r))
+    } else if user.is_support {
+        Some(Access::Support)
+    } else {
+        None
+    }
+}
+
+/// Checks the signed-in user against `org_slug`. Non-members get 404 (no existence leak);
+/// members without the permission, and support staff on any write, get 403.
+pub async fn require(org_slug: &str, perm: Permission) -> Result<OrgCtx, AppError> {
+    let user = current_user().await?;
+    let state = AppState::from_context()?;
+    let org = db::orgs::by_slug(&state.pool, org_slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let role = db::orgs::role_of(&state.pool, org.id, user.id).await?;
+    let access = access_for(&user, role).ok_or(AppError::NotFound)?;
+    let allowed = match perm {
+        Permission::Read => true,
+        Permission::Use => !access.read_only(),
+        Permission::Manage => access.can_manage(),
+    };
+    if !allowed {
+        return Err(if access.read_only() {
+            AppError::Forbidden("Support access is read-only: nothing can be changed here.".into())
+        } else {
+            AppError::Forbidden("Only the org's owners and admins can do that.".into())
+        });
+    }
+    Ok(OrgCtx {
+        org_id: org.id,
+        slug: org.slug,
+        name: org.name,
+        access,
+        user,
+        state,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+
+    fn user(support: bool, superadmin: bool) -> User {
+        User {
+            id: 1,
+            email: "x@y.test".into(),
+            name: String::new(),
+            is_support: support,
+            is_superadmin: superadmin,
+            password_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn access_follows_membership_then_staff_flags() {
+        assert_eq!(access_for(&user(false, false), None), None);
+        assert_eq!(
+            access_for(&user(false, false), Some(Role::Member)),
+            Some(Access::Member(Role::Member))
+        );
+        assert_eq!(access_for(&user(true, false), None), Some(Access::Support));
+        // A support person who is also a member acts as that member in their own org.
+        assert_eq!(
+            access_for(&user(true, false), Some(Role::Admin)),
+            Some(Access::Member(Role::Admin))
+        );
+        assert_eq!(access_for(&user(false, true), None), Some(Access::Superadmin));
+    }
+}

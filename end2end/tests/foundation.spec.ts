@@ -1,0 +1,65 @@
+// The foundation flows, run hydrated and with JavaScript off.
+import { expect, test } from '@playwright/test';
+import { jsOn, login, ready } from './helpers';
+
+test('log in, see the dashboard, add a member, switch org, log out', async ({ page }, info) => {
+  await login(page, info, 'admin@acme.test');
+  await expect(page).toHaveURL(/\/o\/acme$/);
+  await ready(page, info);
+  await expect(page.getByRole('heading', { name: 'Acme Corp' })).toBeVisible();
+  await expect(page.getByText('Your access: Owner')).toBeVisible();
+
+  await page.getByRole('link', { name: 'Members', exact: true }).click();
+  await expect(page).toHaveURL(/\/o\/acme\/members/);
+  await ready(page, info);
+  const email = `new-${info.project.name}@acme.test`;
+  // A mistake first: the message appears next to the field and nothing is added.
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await expect(page.getByText('No account uses this e-mail yet')).toBeVisible();
+  await ready(page, info);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Role').first().selectOption('admin');
+  await page.getByLabel('Name (new accounts)').fill('New Person');
+  await page.getByLabel('Initial password (new accounts)').fill('a good long password');
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await expect(page.getByRole('status')).toHaveText('Member added.');
+  const row = page.getByRole('row').filter({ hasText: email });
+  await expect(row).toContainText('Admin');
+  await expect(row).toContainText('New Person');
+
+  // Ada is in Acme and Globex: the switcher takes her across.
+  await ready(page, info);
+  await page.getByText('Current org:').click();
+  await page.getByRole('link', { name: 'Globex' }).click();
+  await expect(page).toHaveURL(/\/o\/globex$/);
+  await ready(page, info);
+  await expect(page.getByRole('heading', { name: 'Globex' })).toBeVisible();
+  await expect(page.getByText('Your access: Member')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/o/acme');
+  await expect(page).toHaveURL(/\/login\?next=%2Fo%2Facme$/);
+});
+
+test('a wrong password shows an error next to the field', async ({ page }, info) => {
+  await login(page, info, 'user@acme.test', 'not my password');
+  await expect(page.getByText('Wrong e-mail or password.')).toBeVisible();
+  await expect(page).toHaveURL(jsOn(info) ? /\/login$/ : /\/api\/login$/);
+  await expect(page.getByLabel('E-mail')).toHaveValue('user@acme.test');
+  await expect(page.getByLabel('Password')).toHaveAttribute('aria-invalid', 'true');
+});
+
+test('support staff see Globex read-only', async ({ page }, info) => {
+  await login(page, info, 'support@phonehub.test');
+  await expect(page.getByRole('heading', { name: 'Support: choose an org to inspect' })).toBeVisible();
+  await page.getByRole('link', { name: 'Globex' }).first().click();
+  await ready(page, info);
+  await expect(page.getByText('Your access: Support (read-only)')).toBeVisible();
+  await expect(page.getByRole('note')).toContainText('read-only');
+  await page.getByRole('link', { name: 'Members', exact: true }).click();
+  await expect(page.getByRole('row').filter({ hasText: 'admin@globex.test' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Add member' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /Remove/ })).toHaveCount(0);
+});

@@ -1,0 +1,267 @@
+//! Configuration in layers: built-in defaults, then an optional TOML file, then `PHONEHUB_*` variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The key that signs session cookies (and, later, encrypts credentials). Never printed.
+#[derive(Clone)]
+pub struct SecretKey(Vec<u8>);
+
+impl SecretKey {
+    /// 64 fresh random bytes (tests; production keys come from the environment or the key file).
+    pub fn generate() -> SecretKey {
+        let mut bytes = vec![0u8; 64];
+        rand::Rng::fill(&mut rand::rngs::OsRng, &mut bytes[..]);
+        SecretKey(bytes)
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey([redacted])")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    pub public_url: url::Url,
+    pub data_dir: PathBuf,
+    pub secret_key: SecretKey,
+    pub seed_demo: bool,
+    pub site_root: String,
+    pub output_name: String,
+    pub db_max_connections: u32,
+}
+
+/// What the optional file (`PHONEHUB_CONFIG`, default `phonehub.toml` if present) may set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    environment: Option<Environment>,
+    database_url: Option<String>,
+    site_addr: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<String>,
+    seed_demo: Option<bool>,
+    db_max_connections: Option<u32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn invalid(msg: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(msg.into())
+}
+
+impl Settings {
+    /// Reads the layers from the process environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let file_path = env("PHONEHUB_CONFIG");
+        let file: FileSettings = match &file_path {
+            Some(p) => read_file(Path::new(p))?,
+            None if Path::new("phonehub.toml").exists() => read_file(Path::new("phonehub.toml"))?,
+            None => FileSettings::default(),
+        };
+
+        let environment = match env("PHONEHUB_ENV").as_deref() {
+            Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "PHONEHUB_ENV must be development or production, not {other:?}"
+                )))
+            }
+            None => file.environment.unwrap_or(Environment::Development),
+        };
+        let database_url = env("PHONEHUB_DATABASE_URL")
+            .or_else(|| env("DATABASE_URL"))
+            .or(file.database_url)
+            .ok_or_else(|| invalid("set DATABASE_URL (or PHONEHUB_DATABASE_URL)"))?;
+        let site_addr_s = env("LEPTOS_SITE_ADDR")
+            .or(file.site_addr)
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let site_addr: SocketAddr = site_addr_s
+            .parse()
+            .map_err(|_| invalid(format!("LEPTOS_SITE_ADDR {site_addr_s:?} is not host:port")))?;
+        let public_s = env("PHONEHUB_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{site_addr}"));
+        let public_url = url::Url::parse(&public_s)
+            .map_err(|e| invalid(format!("PHONEHUB_PUBLIC_URL {public_s:?}: {e}")))?;
+        if !matches!(public_url.scheme(), "http" | "https") || public_url.host().is_none() {
+            return Err(invalid("PHONEHUB_PUBLIC_URL must be an http(s) URL"));
+        }
+        let data_dir = PathBuf::from(
+            env("PHONEHUB_DATA_DIR")
+                .or(file.data_dir)
+                .unwrap_or_else(|| ".data".into()),
+        );
+        let secret_key = match env("PHONEHUB_SECRET_KEY") {
+            Some(b64) => decode_key(&b64)?,
+            None => key_from_file(&data_dir.join("secret.key"))?,
+        };
+        let seed_demo = match env("PHONEHUB_SEED_DEMO").as_deref() {
+            Some("1" | "true") => true,
+            Some("0" | "false") => false,
+            Some(other) => return Err(invalid(format!("PHONEHUB_SEED_DEMO: {other:?} is not true/false"))),
+            None => file.seed_demo.unwrap_or(true),
+        } && environment == Environment::Development;
+        let db_max_connections = match env("PHONEHUB_DB_MAX_CONNECTIONS") {
+            Some(n) => n
+                .parse()
+                .map_err(|_| invalid("PHONEHUB_DB_MAX_CONNECTIONS must be a number"))?,
+            None => file.db_max_connections.unwrap_or(10),
+        };
+        Ok(Settings {
+            environment,
+            database_url,
+            site_addr,
+            public_url,
+            data_dir,
+            secret_key,
+            seed_demo,
+            site_root: env("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            output_name: env("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "phonehub".into()),
+            db_max_connections,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))
+}
+
+fn decode_key(b64: &str) -> Result<SecretKey, ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| invalid("PHONEHUB_SECRET_KEY must be base64"))?;
+    if bytes.len() < 64 {
+        return Err(invalid("PHONEHUB_SECRET_KEY must decode to at least 64 bytes"));
+    }
+    Ok(SecretKey(bytes))
+}
+
+/// Reads the key file, creating it (mode 0600) with 64 random bytes on first run.
+fn key_from_file(path: &Path) -> Result<SecretKey, ConfigError> {
+    use std::io::Write;
+    let io = |source| ConfigError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return decode_key(&text);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut bytes = [0u8; 64];
+    rand::Rng::fill(&mut rand::rngs::OsRng, &mut bytes[..]);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(mut f) => {
+            f.write_all(encoded.as_bytes()).map_err(io)?;
+            Ok(SecretKey(bytes.to_vec()))
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            decode_key(&std::fs::read_to_string(path).map_err(io)?)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn env_vars_override_defaults() {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+        let s = load(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:4000"),
+            ("PHONEHUB_SECRET_KEY", &key),
+        ])
+        .unwrap();
+        assert_eq!(s.public_url.as_str(), "http://127.0.0.1:4000/");
+        assert_eq!(s.environment, Environment::Development);
+        assert!(s.seed_demo);
+        assert!(!format!("{s:?}").contains(&key));
+    }
+
+    #[test]
+    fn production_never_seeds_and_bad_values_are_named() {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+        let s = load(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("PHONEHUB_ENV", "production"),
+            ("PHONEHUB_SECRET_KEY", &key),
+        ])
+        .unwrap();
+        assert!(!s.seed_demo);
+        let e = load(&[("DATABASE_URL", "postgres://x/y"), ("PHONEHUB_ENV", "prod")]).unwrap_err();
+        assert!(e.to_string().contains("PHONEHUB_ENV"));
+        let e = load(&[("DATABASE_URL", "p"), ("PHONEHUB_SECRET_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert!(e.to_string().contains("64 bytes"));
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_with_mode_0600() {
+        let dir = std::env::temp_dir().join(format!("phonehub-key-{}", std::process::id()));
+        let path = dir.join("secret.key");
+        let a = key_from_file(&path).unwrap();
+        let b = key_from_file(&path).unwrap();
+        assert_eq!(a.bytes(), b.bytes());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

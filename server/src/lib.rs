@@ -1,0 +1,9 @@
+//! The PhoneHub server: configuration, startup wiring, middleware and demo data.
+
+pub mod config;
+pub mod middleware;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::Application;

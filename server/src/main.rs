@@ -1,0 +1,25 @@
+//! Starts PhoneHub with the configuration from the environment.
+
+#[tokio::main]
+async fn main() {
+    server::telemetry::init();
+    let settings = match server::config::Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("phonehub: configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let app = match server::Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("phonehub: could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    tracing::info!("PhoneHub listening on http://{}", app.local_addr());
+    if let Err(e) = app.run_until_stopped().await {
+        eprintln!("phonehub: server error: {e}");
+        std::process::exit(1);
+    }
+}

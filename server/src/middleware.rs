@@ -1,0 +1,331 @@
+//! Request guards around the app: same-origin checks, login redirects, plain (no-JS) form posts,
+//! and the 503 page when the database is down.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::components::FormOutcome;
+use app::error::AppError;
+use app::ssr::auth::AuthSession;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use http::{header, HeaderValue, Method, StatusCode};
+use leptos::server_fn::error::FromServerFnError;
+use sqlx::PgPool;
+
+/// Paths whose POSTs come from providers, not browsers (signed webhooks, the Twilio sandbox).
+fn origin_exempt(path: &str) -> bool {
+    path.starts_with("/webhooks/") || path.starts_with("/sandbox/")
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether a header value (an Origin, or a Referer URL) has exactly the public origin.
+pub fn same_origin(value: &str, public: &url::Url) -> bool {
+    url::Url::parse(value)
+        .map(|u| u.origin() == public.origin())
+        .unwrap_or(false)
+}
+
+/// Rejects state-changing requests whose Origin (or, lacking it, Referer) is not `PHONEHUB_PUBLIC_URL`.
+pub async fn check_origin(State(public): State<Arc<url::Url>>, req: Request, next: Next) -> Response {
+    if !is_write(req.method()) || origin_exempt(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let claimed = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match claimed {
+        Some(o) if same_origin(&o, &public) => next.run(req).await,
+        other => {
+            tracing::warn!(origin = ?other, path = %req.uri().path(), "cross-origin write rejected");
+            let shown = other.unwrap_or_else(|| "an unknown page".into());
+            page(
+                StatusCode::FORBIDDEN,
+                "Request rejected",
+                &format!(
+                    "This form was sent from {}, but PhoneHub only accepts changes made on {}. \
+                     Open PhoneHub at that address and try again.",
+                    escape(&shown),
+                    escape(public.origin().ascii_serialization().as_str())
+                ),
+            )
+        }
+    }
+}
+
+fn protected(path: &str) -> bool {
+    path == "/" || path == "/account" || path.starts_with("/o/") || path.starts_with("/admin/")
+}
+
+/// Pages that need a signed-in user send anonymous visitors to the login page (and back after).
+pub async fn require_login(req: Request, next: Next) -> Response {
+    if req.method() == Method::GET && protected(req.uri().path()) {
+        let signed_in = req
+            .extensions()
+            .get::<AuthSession>()
+            .is_some_and(|a| a.user.is_some());
+        if !signed_in {
+            let path = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let target = if path == "/" {
+                "/login".to_string()
+            } else {
+                format!("/login?next={}", urlencode(path))
+            };
+            return redirect_303(&target);
+        }
+    }
+    next.run(req).await
+}
+
+pub type RenderPage =
+    Arc<dyn Fn(Request, FormOutcome) -> Pin<Box<dyn Future<Output = Response> + Send>> + Send + Sync>;
+
+const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// Server functions answer with the error's own status (4xx for bad input), and a plain form post
+/// (JavaScript off) gets a full page: a 303 back on success, or the form's page again with its
+/// errors and the error's status.
+pub async fn server_fn_forms(State(render): State<RenderPage>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") || req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let plain_form = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !plain_form {
+        return fix_error_status(next.run(req).await).await;
+    }
+
+    let (mut parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Form too large",
+                "The form you sent is larger than PhoneHub accepts. Shorten the fields and try again.",
+            )
+        }
+    };
+    let values: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    let referer_path = parts
+        .headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        });
+    // On a no-JS error page (shown at /api/…) the form names its real page in `_page`.
+    let referer_path = match referer_path {
+        Some(p) if p.starts_with("/api/") => values
+            .iter()
+            .find(|(k, _)| k == "_page")
+            .map(|(_, v)| v.clone())
+            .filter(|v| v.starts_with('/') && !v.starts_with("//")),
+        other => other,
+    };
+    let endpoint = parts.uri.path().to_string();
+    // Without text/html the framework answers with data instead of redirecting: we decide below.
+    parts
+        .headers
+        .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let original = parts.clone();
+    let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+
+    if res.headers().get(SERVER_FN_ERROR_HEADER).is_none() && res.status().is_success() {
+        let target = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or(referer_path)
+            .unwrap_or_else(|| "/".into());
+        let mut out = redirect_303(&target);
+        for cookie in res.headers().get_all(header::SET_COOKIE) {
+            out.headers_mut().append(header::SET_COOKIE, cookie.clone());
+        }
+        return out;
+    }
+
+    let (res_parts, res_body) = res.into_parts();
+    let err_bytes = axum::body::to_bytes(res_body, MAX_FORM_BYTES)
+        .await
+        .unwrap_or_default();
+    let error = decode_error(&res_parts, err_bytes);
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let Some(path) = referer_path.filter(|p| p.starts_with('/')) else {
+        return page(status, "Could not save", &escape(&error.to_string()));
+    };
+    let outcome = FormOutcome {
+        endpoint,
+        page: path.clone(),
+        error,
+        values: values
+            .into_iter()
+            .filter(|(k, _)| !is_secret_field(k) && k != "_page")
+            .collect(),
+    };
+    let mut get = original;
+    get.method = Method::GET;
+    get.uri = match path.parse() {
+        Ok(u) => u,
+        Err(_) => return page(status, "Could not save", &escape(&outcome.error.to_string())),
+    };
+    get.headers.remove(header::CONTENT_TYPE);
+    get.headers.remove(header::CONTENT_LENGTH);
+    get.headers
+        .insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+    let mut rendered = render(Request::from_parts(get, Body::empty()), outcome).await;
+    // The page's own status wins when it is an error (say the org is gone); else the form's.
+    if rendered.status().is_success() {
+        *rendered.status_mut() = status;
+    }
+    for cookie in res_parts.headers.get_all(header::SET_COOKIE) {
+        rendered.headers_mut().append(header::SET_COOKIE, cookie.clone());
+    }
+    rendered
+}
+
+fn is_secret_field(name: &str) -> bool {
+    name.contains("password") || name == "current" || name == "confirm"
+}
+
+fn decode_error(parts: &http::response::Parts, bytes: Bytes) -> AppError {
+    if parts.headers.get(SERVER_FN_ERROR_HEADER).is_some() {
+        AppError::de(bytes)
+    } else if parts.status == StatusCode::SERVICE_UNAVAILABLE {
+        AppError::Unavailable
+    } else {
+        AppError::Internal
+    }
+}
+
+/// Errors raised before the function body ran (malformed arguments) come out as 500; give them
+/// the status their `AppError` names.
+async fn fix_error_status(res: Response) -> Response {
+    if res.headers().get(SERVER_FN_ERROR_HEADER).is_none()
+        || res.status() != StatusCode::INTERNAL_SERVER_ERROR
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .unwrap_or_default();
+    let err = AppError::de(bytes.clone());
+    if let Ok(s) = StatusCode::from_u16(err.status()) {
+        parts.status = s;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A 500 while the database is unreachable is shown as "temporarily unavailable" (503).
+pub async fn unavailable_page(State(pool): State<PgPool>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    if db_healthy(&pool).await {
+        return res;
+    }
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "PhoneHub is temporarily unavailable",
+        "We cannot reach our database right now. Nothing you did caused this; please try again in a moment.",
+    )
+}
+
+pub async fn db_healthy(pool: &PgPool) -> bool {
+    matches!(
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool)
+        )
+        .await,
+        Ok(Ok(1))
+    )
+}
+
+pub fn redirect_303(target: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(target) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// A minimal standalone page for answers produced outside the Leptos app.
+pub fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t} · PhoneHub</title><link rel=\"stylesheet\" href=\"/pkg/phonehub.css\"></head>\
+         <body class=\"min-h-screen bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-xl px-4 py-16\">\
+         <section class=\"card\" role=\"alert\"><h1 class=\"text-xl font-semibold\">{t}</h1>\
+         <p class=\"mt-2\">{body_html}</p><p class=\"mt-4\"><a class=\"link\" href=\"/\">Back to PhoneHub</a></p>\
+         </section></main></body></html>",
+        t = escape(title)
+    );
+    (status, Html(html)).into_response()
+}
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_must_match_scheme_host_and_port() {
+        let public = url::Url::parse("https://phonehub.example.com").unwrap();
+        assert!(same_origin("https://phonehub.example.com", &public));
+        assert!(same_origin("https://phonehub.example.com/o/acme?x=1", &public));
+        assert!(same_origin("https://phonehub.example.com:443", &public));
+        assert!(!same_origin("http://phonehub.example.com", &public));
+        assert!(!same_origin("https://evil.example.com", &public));
+        assert!(!same_origin("https://phonehub.example.com.evil.test", &public));
+        assert!(!same_origin("null", &public));
+    }
+
+    #[test]
+    fn only_page_paths_need_login() {
+        assert!(protected("/o/acme/members"));
+        assert!(protected("/admin/orgs"));
+        assert!(!protected("/login"));
+        assert!(!protected("/healthz"));
+        assert!(!protected("/pkg/phonehub.js"));
+    }
+
+    #[test]
+    fn escaping_neutralises_markup() {
+        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+    }
+}

@@ -1,0 +1,243 @@
+//! Builds the axum app (`Application::build`) so `main` and the tests start it the same way.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::components::FormOutcome;
+use app::ssr::auth::Backend;
+use app::ssr::AppState;
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_login::AuthManagerLayerBuilder;
+use http::StatusCode;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
+use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::config::Settings;
+use crate::middleware::{self, RenderPage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid DATABASE_URL: {0}")]
+    DatabaseUrl(sqlx::Error),
+    #[error("could not migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("could not seed demo data: {0}")]
+    Seed(String),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid secret key: {0}")]
+    Key(String),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    addr: SocketAddr,
+}
+
+pub fn pool_for(settings: &Settings) -> Result<PgPool, StartError> {
+    let opts: PgConnectOptions = settings
+        .database_url
+        .parse()
+        .map_err(StartError::DatabaseUrl)?;
+    // Lazy: the server starts and answers 503 while the database is down, and recovers after.
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy_with(opts))
+}
+
+impl Application {
+    /// Connects, migrates, seeds demo data in development, binds and wires the routes.
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        let pool = pool_for(&settings)?;
+        sqlx::migrate!("../migrations").run(&pool).await?;
+        if settings.seed_demo {
+            match crate::seed::seed_demo(&pool).await {
+                Ok(true) => tracing::info!("seeded demo data (password: {})", crate::seed::DEMO_PASSWORD),
+                Ok(false) => {}
+                Err(e) => return Err(StartError::Seed(e.to_string())),
+            }
+        }
+        Application::build_with_pool(settings, pool).await
+    }
+
+    /// Binds `settings.site_addr` (port 0 picks a free port; a public URL with port 0 follows it).
+    pub async fn build_with_pool(mut settings: Settings, pool: PgPool) -> Result<Application, StartError> {
+        let listener = TcpListener::bind(settings.site_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: settings.site_addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.site_addr,
+            source,
+        })?;
+        if settings.public_url.port() == Some(0) {
+            let _ = settings.public_url.set_port(Some(addr.port()));
+        }
+        settings.site_addr = addr;
+        app::ssr::auth::warm_up();
+        let router = router(&settings, pool)?;
+        Ok(Application {
+            listener,
+            router,
+            addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
+    let leptos_options = LeptosOptions::builder()
+        .output_name(settings.output_name.clone())
+        .site_root(settings.site_root.clone())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.site_addr)
+        .build();
+    let state = AppState {
+        pool: pool.clone(),
+        leptos_options: leptos_options.clone(),
+        public_url: settings.public_url.clone(),
+        dev_mode: settings.environment == crate::config::Environment::Development,
+    };
+
+    let store = PostgresStore::new(pool.clone());
+    spawn_session_cleanup(store.clone());
+    let key = Key::try_from(settings.secret_key.bytes()).map_err(|e| StartError::Key(e.to_string()))?;
+    let session_layer = SessionManagerLayer::new(store)
+        .with_name("phonehub_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.public_url.scheme() == "https")
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
+        .with_signed(key);
+    let auth_layer = AuthManagerLayerBuilder::new(Backend::new(pool.clone()), session_layer).build();
+
+    let routes = generate_route_list(App);
+    let ctx_state = state.clone();
+    let context = move || provide_context(ctx_state.clone());
+
+    let render: RenderPage = {
+        let state = state.clone();
+        Arc::new(move |req: Request, outcome: FormOutcome| {
+            let state = state.clone();
+            let opts = state.leptos_options.clone();
+            let handler = leptos_axum::render_app_async_with_context(
+                move || {
+                    provide_context(state.clone());
+                    provide_context(outcome.clone());
+                },
+                move || shell(opts.clone()),
+            );
+            Box::pin(async move { handler(req).await })
+        })
+    };
+
+    let fallback = {
+        let state = state.clone();
+        let opts = state.leptos_options.clone();
+        leptos_axum::render_app_async_with_context(
+            move || provide_context(state.clone()),
+            move || shell(opts.clone()),
+        )
+    };
+
+    let pkg_dir = format!("{}/pkg", settings.site_root);
+    let api_context = context.clone();
+    let router = Router::new()
+        .route(
+            "/api/{*fn_name}",
+            post(move |req: Request<Body>| {
+                let ctx = api_context.clone();
+                async move { leptos_axum::handle_server_fns_with_context(ctx, req).await.into_response() }
+            }),
+        )
+        .leptos_routes_with_context(&state, routes, context, {
+            let opts = leptos_options.clone();
+            move || shell(opts.clone())
+        })
+        .fallback(move |req: Request<Body>| {
+            let fallback = fallback.clone();
+            async move { fallback(req).await }
+        })
+        .layer(axum::middleware::from_fn_with_state(render, middleware::server_fn_forms))
+        .layer(axum::middleware::from_fn(middleware::require_login))
+        .layer(auth_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(settings.public_url.clone()),
+            middleware::check_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(pool.clone(), middleware::unavailable_page))
+        // Static files and health checks need neither sessions nor the app.
+        .nest_service("/pkg", ServeDir::new(pkg_dir))
+        .route("/healthz", get(healthz).with_state(pool))
+        .with_state(state);
+    Ok(router)
+}
+
+async fn healthz(State(pool): State<PgPool>) -> Response {
+    if middleware::db_healthy(&pool).await {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
+
+fn spawn_session_cleanup(store: PostgresStore) {
+    use tower_sessions::ExpiredDeletion;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+    });
+}

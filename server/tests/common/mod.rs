@@ -1,0 +1,128 @@
+//! `spawn_app()`: a PhoneHub server on a free port over a fresh database, and a cookie-jar client.
+
+#![allow(dead_code)]
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ORIGIN};
+use reqwest::redirect::Policy;
+use server::config::{Environment, SecretKey, Settings};
+use sqlx::PgPool;
+
+pub const PASSWORD: &str = server::seed::DEMO_PASSWORD;
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+}
+
+pub fn settings(public_url: &str) -> Settings {
+    Settings {
+        environment: Environment::Development,
+        database_url: String::new(),
+        site_addr: "127.0.0.1:0".parse().unwrap(),
+        public_url: url::Url::parse(public_url).unwrap(),
+        data_dir: std::env::temp_dir(),
+        secret_key: SecretKey::generate(),
+        seed_demo: false,
+        site_root: "target/site".into(),
+        output_name: "phonehub".into(),
+        db_max_connections: 5,
+    }
+}
+
+/// Seeds the demo data plus an Acme admin, and serves it on a free port.
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, "http://127.0.0.1:0").await
+}
+
+pub async fn spawn_app_with(pool: PgPool, public_url: &str) -> TestApp {
+    server::seed::seed_demo(&pool).await.expect("seed");
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'admin@acme.test'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "WITH u AS (INSERT INTO users (email, name, password_hash) VALUES ('second@acme.test', 'Second Admin', $1) RETURNING id)
+         INSERT INTO memberships (org_id, user_id, role) SELECT o.id, u.id, 'admin' FROM u, orgs o WHERE o.slug = 'acme'",
+    )
+    .bind(hash)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let app = server::Application::build_with_pool(settings(public_url), pool.clone())
+        .await
+        .expect("build app");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    TestApp { base, pool }
+}
+
+impl TestApp {
+    /// A browser-like client: keeps cookies, sends our Origin, does not follow redirects.
+    pub fn client(&self) -> reqwest::Client {
+        self.client_with_origin(Some(&self.base))
+    }
+
+    pub fn client_with_origin(&self, origin: Option<&str>) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        if let Some(o) = origin {
+            headers.insert(ORIGIN, HeaderValue::from_str(o).unwrap());
+        }
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// Calls a server function as the hydrated app does.
+    pub async fn call(&self, c: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        c.post(format!("{}/api/{endpoint}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a form as a browser with JavaScript off does.
+    pub async fn post_plain(
+        &self,
+        c: &reqwest::Client,
+        endpoint: &str,
+        referer_path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        c.post(format!("{}/api/{endpoint}", self.base))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header(reqwest::header::REFERER, format!("{}{referer_path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, c: &reqwest::Client, path: &str) -> reqwest::Response {
+        c.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    pub async fn login_as(&self, email: &str) -> reqwest::Client {
+        let c = self.client();
+        let r = self
+            .call(&c, "login", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert!(r.status().is_success(), "login as {email}: {}", r.status());
+        c
+    }
+
+    pub async fn user_id(&self, email: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+}

@@ -15,8 +15,7 @@ USE_LOCAL_DB := $(if $(filter $(LOCAL_DB),$(DATABASE_URL)),yes,)
 
 # The browser bundle is built by Debian's rustc (it has std sources for wasm32), see README.
 WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
-	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22 \
-	RUSTFLAGS="--cfg erase_components"
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22
 WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
 PKG := $(LEPTOS_SITE_ROOT)/$(LEPTOS_SITE_PKG_DIR)
 
@@ -41,6 +40,8 @@ wasm: deps
 		--target wasm32-unknown-unknown --target-dir target/front
 	@mkdir -p $(PKG)
 	wasm-bindgen --target web --no-typescript --out-name $(LEPTOS_OUTPUT_NAME) --out-dir $(PKG) $(WASM_OUT)
+	@# Leptos' hydration script loads <name>.wasm (cargo-leptos renames it the same way).
+	mv -f $(PKG)/$(LEPTOS_OUTPUT_NAME)_bg.wasm $(PKG)/$(LEPTOS_OUTPUT_NAME).wasm
 
 css: deps
 	@mkdir -p $(PKG)

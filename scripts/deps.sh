@@ -24,10 +24,11 @@ if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{p
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# npm ci only when the lockfile changed since the last install.
+# npm install (from the committed lockfile) only when it changed since the last install. Not
+# `npm ci`: the registry's lockfiles here omit other platforms' optional packages, which ci rejects.
 stamp=node_modules/.phonehub-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  echo "deps: npm ci"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+  echo "deps: npm install (package-lock.json)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --no-save
   cp package-lock.json "$stamp"
 fi

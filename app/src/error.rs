@@ -117,7 +117,10 @@ mod tests {
         let bytes = e.ser();
         assert_eq!(AppError::de(bytes), e);
         assert_eq!(e.status(), 422);
-        assert_eq!(e.field_message("email").as_deref(), Some("Enter an e-mail address."));
+        assert_eq!(
+            e.field_message("email").as_deref(),
+            Some("Enter an e-mail address.")
+        );
         assert_eq!(e.field_message("role"), None);
     }
 

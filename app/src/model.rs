@@ -243,7 +243,10 @@ pub fn parse_slug(field: &str, raw: &str) -> Result<String, AppError> {
         return Err(AppError::validation(field, "Enter a URL name, like acme."));
     }
     if s.len() > 40 {
-        return Err(AppError::validation(field, "A URL name is at most 40 characters."));
+        return Err(AppError::validation(
+            field,
+            "A URL name is at most 40 characters.",
+        ));
     }
     let valid_chars = s
         .chars()
@@ -266,18 +269,41 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(parse_email("e", "  Admin@Acme.TEST ").unwrap(), "admin@acme.test");
-        for bad in ["", "   ", "nobody", "a@b", "@acme.test", "a@.test", "a b@acme.test", "a@acme.test."] {
+        assert_eq!(
+            parse_email("e", "  Admin@Acme.TEST ").unwrap(),
+            "admin@acme.test"
+        );
+        for bad in [
+            "",
+            "   ",
+            "nobody",
+            "a@b",
+            "@acme.test",
+            "a@.test",
+            "a b@acme.test",
+            "a@acme.test.",
+        ] {
             assert!(parse_email("e", bad).is_err(), "{bad:?} should be rejected");
         }
         let long = format!("{}@acme.test", "x".repeat(10_000));
-        assert!(matches!(parse_email("e", &long), Err(AppError::Validation { .. })));
+        assert!(matches!(
+            parse_email("e", &long),
+            Err(AppError::Validation { .. })
+        ));
     }
 
     #[test]
     fn slugs_follow_url_rules() {
         assert_eq!(parse_slug("s", " Acme-2 ").unwrap(), "acme-2");
-        for bad in ["", "-acme", "acme-", "ac me", "acmé", "admin", &"a".repeat(41)] {
+        for bad in [
+            "",
+            "-acme",
+            "acme-",
+            "ac me",
+            "acmé",
+            "admin",
+            &"a".repeat(41),
+        ] {
             assert!(parse_slug("s", bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -132,7 +132,11 @@ impl Settings {
         let seed_demo = match env("PHONEHUB_SEED_DEMO").as_deref() {
             Some("1" | "true") => true,
             Some("0" | "false") => false,
-            Some(other) => return Err(invalid(format!("PHONEHUB_SEED_DEMO: {other:?} is not true/false"))),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "PHONEHUB_SEED_DEMO: {other:?} is not true/false"
+                )))
+            }
             None => file.seed_demo.unwrap_or(true),
         } && environment == Environment::Development;
         let db_max_connections = match env("PHONEHUB_DB_MAX_CONNECTIONS") {
@@ -169,7 +173,9 @@ fn decode_key(b64: &str) -> Result<SecretKey, ConfigError> {
         .decode(b64.trim())
         .map_err(|_| invalid("PHONEHUB_SECRET_KEY must be base64"))?;
     if bytes.len() < 64 {
-        return Err(invalid("PHONEHUB_SECRET_KEY must decode to at least 64 bytes"));
+        return Err(invalid(
+            "PHONEHUB_SECRET_KEY must decode to at least 64 bytes",
+        ));
     }
     Ok(SecretKey(bytes))
 }
@@ -213,8 +219,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 

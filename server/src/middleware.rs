@@ -34,7 +34,11 @@ pub fn same_origin(value: &str, public: &url::Url) -> bool {
 }
 
 /// Rejects state-changing requests whose Origin (or, lacking it, Referer) is not `PHONEHUB_PUBLIC_URL`.
-pub async fn check_origin(State(public): State<Arc<url::Url>>, req: Request, next: Next) -> Response {
+pub async fn check_origin(
+    State(public): State<Arc<url::Url>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !is_write(req.method()) || origin_exempt(req.uri().path()) {
         return next.run(req).await;
     }
@@ -91,8 +95,9 @@ pub async fn require_login(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-pub type RenderPage =
-    Arc<dyn Fn(Request, FormOutcome) -> Pin<Box<dyn Future<Output = Response> + Send>> + Send + Sync>;
+pub type RenderPage = Arc<
+    dyn Fn(Request, FormOutcome) -> Pin<Box<dyn Future<Output = Response> + Send>> + Send + Sync,
+>;
 
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -100,7 +105,11 @@ const MAX_FORM_BYTES: usize = 256 * 1024;
 /// Server functions answer with the error's own status (4xx for bad input), and a plain form post
 /// (JavaScript off) gets a full page: a 303 back on success, or the form's page again with its
 /// errors and the error's status.
-pub async fn server_fn_forms(State(render): State<RenderPage>, req: Request, next: Next) -> Response {
+pub async fn server_fn_forms(
+    State(render): State<RenderPage>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !req.uri().path().starts_with("/api/") || req.method() != Method::POST {
         return next.run(req).await;
     }
@@ -116,13 +125,11 @@ pub async fn server_fn_forms(State(render): State<RenderPage>, req: Request, nex
     let (mut parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
         Ok(b) => b,
-        Err(_) => {
-            return page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Form too large",
-                "The form you sent is larger than PhoneHub accepts. Shorten the fields and try again.",
-            )
-        }
+        Err(_) => return page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Form too large",
+            "The form you sent is larger than PhoneHub accepts. Shorten the fields and try again.",
+        ),
     };
     let values: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     let referer_path = parts
@@ -149,7 +156,9 @@ pub async fn server_fn_forms(State(render): State<RenderPage>, req: Request, nex
         .headers
         .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let original = parts.clone();
-    let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let res = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
 
     if res.headers().get(SERVER_FN_ERROR_HEADER).is_none() && res.status().is_success() {
         let target = res
@@ -188,7 +197,13 @@ pub async fn server_fn_forms(State(render): State<RenderPage>, req: Request, nex
     get.method = Method::GET;
     get.uri = match path.parse() {
         Ok(u) => u,
-        Err(_) => return page(status, "Could not save", &escape(&outcome.error.to_string())),
+        Err(_) => {
+            return page(
+                status,
+                "Could not save",
+                &escape(&outcome.error.to_string()),
+            )
+        }
     };
     get.headers.remove(header::CONTENT_TYPE);
     get.headers.remove(header::CONTENT_LENGTH);
@@ -200,7 +215,9 @@ pub async fn server_fn_forms(State(render): State<RenderPage>, req: Request, nex
         *rendered.status_mut() = status;
     }
     for cookie in res_parts.headers.get_all(header::SET_COOKIE) {
-        rendered.headers_mut().append(header::SET_COOKIE, cookie.clone());
+        rendered
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
     }
     rendered
 }
@@ -307,11 +324,17 @@ mod tests {
     fn origins_must_match_scheme_host_and_port() {
         let public = url::Url::parse("https://phonehub.example.com").unwrap();
         assert!(same_origin("https://phonehub.example.com", &public));
-        assert!(same_origin("https://phonehub.example.com/o/acme?x=1", &public));
+        assert!(same_origin(
+            "https://phonehub.example.com/o/acme?x=1",
+            &public
+        ));
         assert!(same_origin("https://phonehub.example.com:443", &public));
         assert!(!same_origin("http://phonehub.example.com", &public));
         assert!(!same_origin("https://evil.example.com", &public));
-        assert!(!same_origin("https://phonehub.example.com.evil.test", &public));
+        assert!(!same_origin(
+            "https://phonehub.example.com.evil.test",
+            &public
+        ));
         assert!(!same_origin("null", &public));
     }
 
@@ -326,6 +349,9 @@ mod tests {
 
     #[test]
     fn escaping_neutralises_markup() {
-        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+        assert_eq!(
+            escape("<a href=\"x\">&"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;"
+        );
     }
 }

@@ -17,16 +17,32 @@ const USERS: &[(&str, &str, bool, bool)] = &[
 
 /// (slug, name, [(e-mail, role)])
 const ORGS: &[(&str, &str, &[(&str, Role)])] = &[
-    ("acme", "Acme Corp", &[("admin@acme.test", Role::Owner), ("user@acme.test", Role::Member)]),
+    (
+        "acme",
+        "Acme Corp",
+        &[
+            ("admin@acme.test", Role::Owner),
+            ("user@acme.test", Role::Member),
+        ],
+    ),
     // Ada is in both orgs, so the org switcher has something to switch.
-    ("globex", "Globex", &[("admin@globex.test", Role::Owner), ("admin@acme.test", Role::Member)]),
+    (
+        "globex",
+        "Globex",
+        &[
+            ("admin@globex.test", Role::Owner),
+            ("admin@acme.test", Role::Member),
+        ],
+    ),
 ];
 
 /// Seeds once: does nothing when any user exists already.
 pub async fn seed_demo(pool: &PgPool) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
     let mut tx = pool.begin().await?;
     // Two servers starting at once on one database seed once.
-    sqlx::query!("SELECT pg_advisory_xact_lock(727001)").execute(&mut *tx).await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(727001)")
+        .execute(&mut *tx)
+        .await?;
     if !db::users::list(&mut *tx).await?.is_empty() {
         return Ok(false);
     }

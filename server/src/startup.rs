@@ -70,7 +70,10 @@ impl Application {
         sqlx::migrate!("../migrations").run(&pool).await?;
         if settings.seed_demo {
             match crate::seed::seed_demo(&pool).await {
-                Ok(true) => tracing::info!("seeded demo data (password: {})", crate::seed::DEMO_PASSWORD),
+                Ok(true) => tracing::info!(
+                    "seeded demo data (password: {})",
+                    crate::seed::DEMO_PASSWORD
+                ),
                 Ok(false) => {}
                 Err(e) => return Err(StartError::Seed(e.to_string())),
             }
@@ -79,7 +82,10 @@ impl Application {
     }
 
     /// Binds `settings.site_addr` (port 0 picks a free port; a public URL with port 0 follows it).
-    pub async fn build_with_pool(mut settings: Settings, pool: PgPool) -> Result<Application, StartError> {
+    pub async fn build_with_pool(
+        mut settings: Settings,
+        pool: PgPool,
+    ) -> Result<Application, StartError> {
         let listener = TcpListener::bind(settings.site_addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -124,7 +130,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -149,7 +156,8 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
 
     let store = PostgresStore::new(pool.clone());
     spawn_session_cleanup(store.clone());
-    let key = Key::try_from(settings.secret_key.bytes()).map_err(|e| StartError::Key(e.to_string()))?;
+    let key =
+        Key::try_from(settings.secret_key.bytes()).map_err(|e| StartError::Key(e.to_string()))?;
     let session_layer = SessionManagerLayer::new(store)
         .with_name("phonehub_session")
         .with_http_only(true)
@@ -157,7 +165,8 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
         .with_secure(settings.public_url.scheme() == "https")
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
         .with_signed(key);
-    let auth_layer = AuthManagerLayerBuilder::new(Backend::new(pool.clone()), session_layer).build();
+    let auth_layer =
+        AuthManagerLayerBuilder::new(Backend::new(pool.clone()), session_layer).build();
 
     let routes = generate_route_list(App);
     let ctx_state = state.clone();
@@ -195,7 +204,11 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
             "/api/{*fn_name}",
             post(move |req: Request<Body>| {
                 let ctx = api_context.clone();
-                async move { leptos_axum::handle_server_fns_with_context(ctx, req).await.into_response() }
+                async move {
+                    leptos_axum::handle_server_fns_with_context(ctx, req)
+                        .await
+                        .into_response()
+                }
             }),
         )
         .leptos_routes_with_context(&state, routes, context, {
@@ -206,14 +219,20 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
             let fallback = fallback.clone();
             async move { fallback(req).await }
         })
-        .layer(axum::middleware::from_fn_with_state(render, middleware::server_fn_forms))
+        .layer(axum::middleware::from_fn_with_state(
+            render,
+            middleware::server_fn_forms,
+        ))
         .layer(axum::middleware::from_fn(middleware::require_login))
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(settings.public_url.clone()),
             middleware::check_origin,
         ))
-        .layer(axum::middleware::from_fn_with_state(pool.clone(), middleware::unavailable_page))
+        .layer(axum::middleware::from_fn_with_state(
+            pool.clone(),
+            middleware::unavailable_page,
+        ))
         // Static files and health checks need neither sessions nor the app.
         .nest_service("/pkg", ServeDir::new(pkg_dir))
         .route("/healthz", get(healthz).with_state(pool))

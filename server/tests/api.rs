@@ -88,13 +88,20 @@ async fn every_server_function_answers_each_role_as_specified(pool: PgPool) {
             .call(
                 &app.login_as("admin@acme.test").await,
                 "add_member",
-                &[("org", "acme"), ("email", &victim_email), ("role", "member"), ("password", "victim password 1")],
+                &[
+                    ("org", "acme"),
+                    ("email", &victim_email),
+                    ("role", "member"),
+                    ("password", "victim password 1"),
+                ],
             )
             .await;
         assert_eq!(r.status(), 200, "setup: add {victim_email}");
         let victim = app.user_id(&victim_email).await.to_string();
         let before = app.count("SELECT count(*) FROM memberships").await;
-        let audit_before = app.count("SELECT count(*) FROM audit_log WHERE action <> 'login'").await;
+        let audit_before = app
+            .count("SELECT count(*) FROM audit_log WHERE action <> 'login'")
+            .await;
 
         let new_email = format!("new-{tag}@acme.test");
         let new_user = format!("user-{tag}@example.test");
@@ -104,16 +111,37 @@ async fn every_server_function_answers_each_role_as_specified(pool: PgPool) {
             ("list_members", vec![("org", "acme")], expect_read(who)),
             (
                 "add_member",
-                vec![("org", "acme"), ("email", &new_email), ("role", "member"), ("password", "a fine password")],
+                vec![
+                    ("org", "acme"),
+                    ("email", &new_email),
+                    ("role", "member"),
+                    ("password", "a fine password"),
+                ],
                 expect_manage(who),
             ),
-            ("change_role", vec![("org", "acme"), ("user_id", &acme_member), ("role", "member")], expect_manage(who)),
-            ("remove_member", vec![("org", "acme"), ("user_id", &victim)], expect_manage(who)),
+            (
+                "change_role",
+                vec![
+                    ("org", "acme"),
+                    ("user_id", &acme_member),
+                    ("role", "member"),
+                ],
+                expect_manage(who),
+            ),
+            (
+                "remove_member",
+                vec![("org", "acme"), ("user_id", &victim)],
+                expect_manage(who),
+            ),
             ("admin_orgs", vec![], expect_staff(who)),
             ("admin_users", vec![], expect_staff(who)),
             (
                 "admin_create_org",
-                vec![("name", "New Org"), ("slug", &slug), ("owner_email", "admin@acme.test")],
+                vec![
+                    ("name", "New Org"),
+                    ("slug", &slug),
+                    ("owner_email", "admin@acme.test"),
+                ],
                 expect_staff(who),
             ),
             (
@@ -121,7 +149,11 @@ async fn every_server_function_answers_each_role_as_specified(pool: PgPool) {
                 vec![("email", &new_user), ("password", "a fine password")],
                 expect_staff(who),
             ),
-            ("admin_set_flags", vec![("user_id", &acme_member)], expect_staff(who)),
+            (
+                "admin_set_flags",
+                vec![("user_id", &acme_member)],
+                expect_staff(who),
+            ),
             ("me", vec![], 200),
         ];
         for (endpoint, form, expected) in cases {
@@ -129,21 +161,42 @@ async fn every_server_function_answers_each_role_as_specified(pool: PgPool) {
             assert_eq!(r.status().as_u16(), expected, "{who:?} calling {endpoint}");
         }
         let after = app.count("SELECT count(*) FROM memberships").await;
-        let audit_after = app.count("SELECT count(*) FROM audit_log WHERE action <> 'login'").await;
+        let audit_after = app
+            .count("SELECT count(*) FROM audit_log WHERE action <> 'login'")
+            .await;
         if expect_manage(who) != 200 {
-            assert_eq!(before, after, "{who:?}: a refused write changed memberships");
             assert_eq!(
-                app.count(&format!("SELECT count(*) FROM users WHERE email = '{new_email}'")).await,
+                before, after,
+                "{who:?}: a refused write changed memberships"
+            );
+            assert_eq!(
+                app.count(&format!(
+                    "SELECT count(*) FROM users WHERE email = '{new_email}'"
+                ))
+                .await,
                 0,
                 "{who:?}: a refused add_member created a user"
             );
         }
         if expect_staff(who) != 200 {
-            assert_eq!(app.count(&format!("SELECT count(*) FROM orgs WHERE slug = '{slug}'")).await, 0);
-            assert_eq!(app.count("SELECT count(*) FROM users WHERE is_support AND email = 'user@acme.test'").await, 0);
+            assert_eq!(
+                app.count(&format!("SELECT count(*) FROM orgs WHERE slug = '{slug}'"))
+                    .await,
+                0
+            );
+            assert_eq!(
+                app.count(
+                    "SELECT count(*) FROM users WHERE is_support AND email = 'user@acme.test'"
+                )
+                .await,
+                0
+            );
         }
         if expect_manage(who) != 200 && expect_staff(who) != 200 {
-            assert_eq!(audit_before, audit_after, "{who:?}: refused writes were audited as changes");
+            assert_eq!(
+                audit_before, audit_after,
+                "{who:?}: refused writes were audited as changes"
+            );
         }
     }
 }
@@ -157,14 +210,22 @@ async fn support_staff_can_read_any_org_but_every_write_is_refused(pool: PgPool)
     let html = page.text().await.unwrap();
     assert!(html.contains("admin@globex.test"));
     assert!(html.contains("read-only"));
-    assert!(!html.contains("Add a member"), "support must not see write forms");
+    assert!(
+        !html.contains("Add a member"),
+        "support must not see write forms"
+    );
     let owner = app.user_id("admin@globex.test").await.to_string();
     let r = app
-        .call(&c, "change_role", &[("org", "globex"), ("user_id", &owner), ("role", "member")])
+        .call(
+            &c,
+            "change_role",
+            &[("org", "globex"), ("user_id", &owner), ("role", "member")],
+        )
         .await;
     assert_eq!(r.status(), 403);
     assert_eq!(
-        app.count("SELECT count(*) FROM memberships WHERE role = 'owner'").await,
+        app.count("SELECT count(*) FROM memberships WHERE role = 'owner'")
+            .await,
         2,
         "nothing changed"
     );
@@ -197,7 +258,11 @@ async fn anonymous_visitors_are_sent_to_login_and_back(pool: PgPool) {
             &c,
             "login",
             "/login?next=%2Fo%2Facme%2Fmembers",
-            &[("email", "admin@acme.test"), ("password", PASSWORD), ("next", "/o/acme/members")],
+            &[
+                ("email", "admin@acme.test"),
+                ("password", PASSWORD),
+                ("next", "/o/acme/members"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
@@ -210,19 +275,28 @@ async fn wrong_password_and_unknown_email_answer_alike_and_are_audited(pool: PgP
     let app = spawn_app(pool).await;
     let c = app.client();
     let wrong = app
-        .call(&c, "login", &[("email", "admin@acme.test"), ("password", "nope")])
+        .call(
+            &c,
+            "login",
+            &[("email", "admin@acme.test"), ("password", "nope")],
+        )
         .await;
     let wrong_status = wrong.status();
     let wrong_body = wrong.text().await.unwrap();
     let unknown = app
-        .call(&c, "login", &[("email", "ghost@acme.test"), ("password", "nope")])
+        .call(
+            &c,
+            "login",
+            &[("email", "ghost@acme.test"), ("password", "nope")],
+        )
         .await;
     assert_eq!(wrong_status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(unknown.status(), wrong_status);
     assert_eq!(unknown.text().await.unwrap(), wrong_body);
     assert!(wrong_body.contains("Wrong e-mail or password"));
     assert_eq!(
-        app.count("SELECT count(*) FROM audit_log WHERE action = 'login.failed'").await,
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'login.failed'")
+            .await,
         2
     );
     app.login_as("admin@acme.test").await;
@@ -238,13 +312,21 @@ async fn five_failed_logins_in_15_minutes_lock_that_email_with_429(pool: PgPool)
     let c = app.client();
     for i in 0..5 {
         let r = app
-            .call(&c, "login", &[("email", "user@acme.test"), ("password", "wrong")])
+            .call(
+                &c,
+                "login",
+                &[("email", "user@acme.test"), ("password", "wrong")],
+            )
             .await;
         assert_eq!(r.status(), 422, "attempt {i}");
     }
     // Even the right password is refused now, with the wait in minutes.
     let r = app
-        .call(&c, "login", &[("email", "user@acme.test"), ("password", PASSWORD)])
+        .call(
+            &c,
+            "login",
+            &[("email", "user@acme.test"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(r.status(), 429);
     let body = r.text().await.unwrap();
@@ -267,7 +349,12 @@ async fn writes_from_another_origin_are_rejected(pool: PgPool) {
     let r = owner
         .post(format!("{}/api/add_member", app.base))
         .header("origin", "http://evil.test")
-        .form(&[("org", "acme"), ("email", "user@globex.test"), ("role", "admin"), ("password", "long password 1")])
+        .form(&[
+            ("org", "acme"),
+            ("email", "user@globex.test"),
+            ("role", "admin"),
+            ("password", "long password 1"),
+        ])
         .send()
         .await
         .unwrap();
@@ -289,7 +376,11 @@ async fn writes_from_another_origin_are_rejected(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(app.count("SELECT count(*) FROM users WHERE email = 'user@globex.test'").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'user@globex.test'")
+            .await,
+        0
+    );
     // A same-origin Referer is accepted when Origin is absent.
     let r = bare
         .post(format!("{}/api/login", app.base))
@@ -312,26 +403,64 @@ async fn changing_the_password_ends_the_users_other_sessions(pool: PgPool) {
     };
     assert!(me(b.clone()).await.contains("user@acme.test"));
     let r = app
-        .call(&a, "change_password", &[("current", "wrong"), ("new_password", "another password"), ("confirm", "another password")])
+        .call(
+            &a,
+            "change_password",
+            &[
+                ("current", "wrong"),
+                ("new_password", "another password"),
+                ("confirm", "another password"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     let r = app
-        .call(&a, "change_password", &[("current", PASSWORD), ("new_password", "another password"), ("confirm", "different")])
+        .call(
+            &a,
+            "change_password",
+            &[
+                ("current", PASSWORD),
+                ("new_password", "another password"),
+                ("confirm", "different"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     let r = app
-        .call(&a, "change_password", &[("current", PASSWORD), ("new_password", "another password"), ("confirm", "another password")])
+        .call(
+            &a,
+            "change_password",
+            &[
+                ("current", PASSWORD),
+                ("new_password", "another password"),
+                ("confirm", "another password"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 200);
-    assert!(me(a.clone()).await.contains("user@acme.test"), "this session stays");
+    assert!(
+        me(a.clone()).await.contains("user@acme.test"),
+        "this session stays"
+    );
     assert_eq!(me(b.clone()).await, "null", "the other session ended");
     assert_eq!(app.get(&b, "/o/acme").await.status(), 303);
     let old = app
-        .call(&app.client(), "login", &[("email", "user@acme.test"), ("password", PASSWORD)])
+        .call(
+            &app.client(),
+            "login",
+            &[("email", "user@acme.test"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(old.status(), 422);
     let new = app
-        .call(&app.client(), "login", &[("email", "user@acme.test"), ("password", "another password")])
+        .call(
+            &app.client(),
+            "login",
+            &[
+                ("email", "user@acme.test"),
+                ("password", "another password"),
+            ],
+        )
         .await;
     assert_eq!(new.status(), 200);
 }
@@ -341,18 +470,29 @@ async fn login_sets_a_fresh_httponly_samesite_session_cookie(pool: PgPool) {
     let app = spawn_app(pool).await;
     let c = app.client();
     let r = app
-        .call(&c, "login", &[("email", "admin@acme.test"), ("password", PASSWORD)])
+        .call(
+            &c,
+            "login",
+            &[("email", "admin@acme.test"), ("password", PASSWORD)],
+        )
         .await;
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("phonehub_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
-    assert!(!cookie.contains("Secure"), "plain http deployments cannot use Secure cookies");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http deployments cannot use Secure cookies"
+    );
     // Logging in again from the same browser yields a different session id (no fixation).
     let again = app.call(&c, "logout", &[]).await;
     assert!(again.status().is_success());
     let r2 = app
-        .call(&c, "login", &[("email", "admin@acme.test"), ("password", PASSWORD)])
+        .call(
+            &c,
+            "login",
+            &[("email", "admin@acme.test"), ("password", PASSWORD)],
+        )
         .await;
     let cookie2 = r2.headers()["set-cookie"].to_str().unwrap().to_string();
     assert_ne!(cookie.split(';').next(), cookie2.split(';').next());
@@ -363,10 +503,17 @@ async fn https_public_urls_get_secure_cookies(pool: PgPool) {
     let app = common::spawn_app_with(pool, "https://127.0.0.1:0").await;
     let c = app.client_with_origin(Some(&app.base.replace("http://", "https://")));
     let r = app
-        .call(&c, "login", &[("email", "admin@acme.test"), ("password", PASSWORD)])
+        .call(
+            &c,
+            "login",
+            &[("email", "admin@acme.test"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -375,28 +522,53 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed(pool: PgPool) {
     let owner = app.login_as("admin@acme.test").await;
     let id = app.user_id("admin@acme.test").await.to_string();
     let r = app
-        .call(&owner, "change_role", &[("org", "acme"), ("user_id", &id), ("role", "admin")])
+        .call(
+            &owner,
+            "change_role",
+            &[("org", "acme"), ("user_id", &id), ("role", "admin")],
+        )
         .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("last owner"));
-    let r = app.call(&owner, "remove_member", &[("org", "acme"), ("user_id", &id)]).await;
+    let r = app
+        .call(
+            &owner,
+            "remove_member",
+            &[("org", "acme"), ("user_id", &id)],
+        )
+        .await;
     assert_eq!(r.status(), 409);
     // Admins cannot touch owners at all.
     let admin = app.login_as("second@acme.test").await;
-    let r = app.call(&admin, "remove_member", &[("org", "acme"), ("user_id", &id)]).await;
+    let r = app
+        .call(
+            &admin,
+            "remove_member",
+            &[("org", "acme"), ("user_id", &id)],
+        )
+        .await;
     assert_eq!(r.status(), 403);
     // With a second owner, the first may step down.
     let member = app.user_id("user@acme.test").await.to_string();
     let r = app
-        .call(&owner, "change_role", &[("org", "acme"), ("user_id", &member), ("role", "owner")])
+        .call(
+            &owner,
+            "change_role",
+            &[("org", "acme"), ("user_id", &member), ("role", "owner")],
+        )
         .await;
     assert_eq!(r.status(), 200);
     let r = app
-        .call(&owner, "change_role", &[("org", "acme"), ("user_id", &id), ("role", "admin")])
+        .call(
+            &owner,
+            "change_role",
+            &[("org", "acme"), ("user_id", &id), ("role", "admin")],
+        )
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(
-        app.count("SELECT count(*) FROM audit_log WHERE action = 'member.role_changed'").await,
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'member.role_changed'")
+            .await,
         2
     );
 }
@@ -407,31 +579,81 @@ async fn bad_input_gets_a_field_message_and_4xx_with_and_without_javascript(pool
     let owner = app.login_as("admin@acme.test").await;
     let huge = "x".repeat(10 * 1024);
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (vec![("org", "acme"), ("email", ""), ("role", "member")], "Enter an e-mail address."),
-        (vec![("org", "acme"), ("email", &huge), ("role", "member")], "at most 254 characters"),
-        (vec![("org", "acme"), ("email", "not-an-email"), ("role", "member")], "no @"),
-        (vec![("org", "acme"), ("email", "x@acme.test"), ("role", "boss")], "Choose a role"),
-        (vec![("org", "acme"), ("email", "fresh@acme.test"), ("role", "member")], "set an initial password"),
         (
-            vec![("org", "acme"), ("email", "fresh@acme.test"), ("role", "member"), ("password", "short")],
+            vec![("org", "acme"), ("email", ""), ("role", "member")],
+            "Enter an e-mail address.",
+        ),
+        (
+            vec![("org", "acme"), ("email", &huge), ("role", "member")],
+            "at most 254 characters",
+        ),
+        (
+            vec![
+                ("org", "acme"),
+                ("email", "not-an-email"),
+                ("role", "member"),
+            ],
+            "no @",
+        ),
+        (
+            vec![("org", "acme"), ("email", "x@acme.test"), ("role", "boss")],
+            "Choose a role",
+        ),
+        (
+            vec![
+                ("org", "acme"),
+                ("email", "fresh@acme.test"),
+                ("role", "member"),
+            ],
+            "set an initial password",
+        ),
+        (
+            vec![
+                ("org", "acme"),
+                ("email", "fresh@acme.test"),
+                ("role", "member"),
+                ("password", "short"),
+            ],
             "at least 10 characters",
         ),
-        (vec![("org", "acme"), ("email", "user@acme.test"), ("role", "member")], "already a member"),
+        (
+            vec![
+                ("org", "acme"),
+                ("email", "user@acme.test"),
+                ("role", "member"),
+            ],
+            "already a member",
+        ),
     ];
     let before = app.count("SELECT count(*) FROM memberships").await;
     for (form, message) in &cases {
         let js = app.call(&owner, "add_member", form).await;
         assert_eq!(js.status(), 422, "{message}");
         assert!(js.text().await.unwrap().contains(message), "JS: {message}");
-        let plain = app.post_plain(&owner, "add_member", "/o/acme/members", form).await;
+        let plain = app
+            .post_plain(&owner, "add_member", "/o/acme/members", form)
+            .await;
         assert_eq!(plain.status(), 422, "no-JS {message}");
         let html = plain.text().await.unwrap();
         assert!(html.contains(message), "no-JS page lacks {message:?}");
-        assert!(html.contains("Members of"), "the members page is rendered again");
+        assert!(
+            html.contains("Members of"),
+            "the members page is rendered again"
+        );
     }
-    assert_eq!(before, app.count("SELECT count(*) FROM memberships").await, "nothing written");
+    assert_eq!(
+        before,
+        app.count("SELECT count(*) FROM memberships").await,
+        "nothing written"
+    );
     // Malformed or missing arguments are a client error, not a 500.
-    let r = app.call(&owner, "change_role", &[("org", "acme"), ("user_id", "abc"), ("role", "member")]).await;
+    let r = app
+        .call(
+            &owner,
+            "change_role",
+            &[("org", "acme"), ("user_id", "abc"), ("role", "member")],
+        )
+        .await;
     assert_eq!(r.status(), 400);
     let r = app.call(&owner, "add_member", &[("org", "acme")]).await;
     assert_eq!(r.status(), 400);
@@ -441,7 +663,12 @@ async fn bad_input_gets_a_field_message_and_4xx_with_and_without_javascript(pool
             &owner,
             "add_member",
             "/o/acme/members",
-            &[("org", "acme"), ("email", "kept@acme.test"), ("role", "admin"), ("password", "tiny")],
+            &[
+                ("org", "acme"),
+                ("email", "kept@acme.test"),
+                ("role", "admin"),
+                ("password", "tiny"),
+            ],
         )
         .await;
     let html = plain.text().await.unwrap();
@@ -458,20 +685,32 @@ async fn a_plain_form_post_that_succeeds_redirects_back_with_a_notice(pool: PgPo
             &owner,
             "add_member",
             "/o/acme/members",
-            &[("org", "acme"), ("email", "admin@globex.test"), ("role", "admin"), ("password", "")],
+            &[
+                ("org", "acme"),
+                ("email", "admin@globex.test"),
+                ("role", "admin"),
+                ("password", ""),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/o/acme/members?notice=member-added");
-    let page = app.get(&owner, "/o/acme/members?notice=member-added").await.text().await.unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        "/o/acme/members?notice=member-added"
+    );
+    let page = app
+        .get(&owner, "/o/acme/members?notice=member-added")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Member added."));
     assert!(page.contains("admin@globex.test"));
-    let audit: (String, serde_json::Value) = sqlx::query_as(
-        "SELECT target, details FROM audit_log WHERE action = 'member.added'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let audit: (String, serde_json::Value) =
+        sqlx::query_as("SELECT target, details FROM audit_log WHERE action = 'member.added'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(audit.0, "admin@globex.test");
     assert_eq!(audit.1["role"], "admin");
     assert_eq!(audit.1["created_user"], false);
@@ -482,25 +721,59 @@ async fn the_superadmin_creates_orgs_and_sets_staff_flags(pool: PgPool) {
     let app = spawn_app(pool).await;
     let root = app.login_as("root@phonehub.test").await;
     let r = app
-        .call(&root, "admin_create_org", &[("name", "Initech"), ("slug", "initech"), ("owner_email", "user@acme.test")])
+        .call(
+            &root,
+            "admin_create_org",
+            &[
+                ("name", "Initech"),
+                ("slug", "initech"),
+                ("owner_email", "user@acme.test"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 200);
     let r = app
-        .call(&root, "admin_create_org", &[("name", "Other"), ("slug", "initech"), ("owner_email", "user@acme.test")])
+        .call(
+            &root,
+            "admin_create_org",
+            &[
+                ("name", "Other"),
+                ("slug", "initech"),
+                ("owner_email", "user@acme.test"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("already uses"));
     let member = app.login_as("user@acme.test").await;
     assert_eq!(app.get(&member, "/o/initech").await.status(), 200);
     let id = app.user_id("user@acme.test").await.to_string();
-    let r = app.call(&root, "admin_set_flags", &[("user_id", &id), ("is_support", "on")]).await;
+    let r = app
+        .call(
+            &root,
+            "admin_set_flags",
+            &[("user_id", &id), ("is_support", "on")],
+        )
+        .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(app.count("SELECT count(*) FROM users WHERE is_support AND email = 'user@acme.test'").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE is_support AND email = 'user@acme.test'")
+            .await,
+        1
+    );
     // The last superadmin cannot drop their own flag.
     let root_id = app.user_id("root@phonehub.test").await.to_string();
-    let r = app.call(&root, "admin_set_flags", &[("user_id", &root_id)]).await;
+    let r = app
+        .call(&root, "admin_set_flags", &[("user_id", &root_id)])
+        .await;
     assert_eq!(r.status(), 409);
-    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action IN ('org.created', 'user.flags_changed')").await, 2);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_log WHERE action IN ('org.created', 'user.flags_changed')"
+        )
+        .await,
+        2
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -516,7 +789,9 @@ async fn without_a_database_health_and_pages_answer_503_and_the_server_keeps_run
     // Nothing listens on port 1.
     settings.database_url = "postgres://postgres@127.0.0.1:1/phonehub".into();
     let pool = server::startup::pool_for(&settings).unwrap();
-    let app = server::Application::build_with_pool(settings, pool).await.unwrap();
+    let app = server::Application::build_with_pool(settings, pool)
+        .await
+        .unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());
     let c = reqwest::Client::builder()
@@ -526,7 +801,27 @@ async fn without_a_database_health_and_pages_answer_503_and_the_server_keeps_run
     for _ in 0..2 {
         let r = c.get(format!("{base}/healthz")).send().await.unwrap();
         assert_eq!(r.status(), 503);
-        let r = c.get(format!("{base}/login")).send().await.unwrap();
+        // The login page itself needs no database; logging in does.
+        assert_eq!(c.get(format!("{base}/login")).send().await.unwrap().status(), 200);
+        let r = c
+            .post(format!("{base}/api/login"))
+            .header("origin", &base)
+            .form(&[("email", "admin@acme.test"), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+        // The hydrated app decodes this and shows AppError::Unavailable's message.
+        assert_eq!(r.text().await.unwrap(), "\"Unavailable\"");
+        let r = c
+            .post(format!("{base}/api/login"))
+            .header("origin", &base)
+            .header("accept", "text/html")
+            .header("referer", format!("{base}/login"))
+            .form(&[("email", "admin@acme.test"), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 503);
         assert!(r.text().await.unwrap().contains("temporarily unavailable"));
     }

@@ -30,16 +30,25 @@ async fn change_password_inner(
     let mut auth = ssr::guard::auth_session().await?;
     let user = auth.user.clone().ok_or(AppError::Unauthenticated)?;
     if current.is_empty() {
-        return Err(AppError::validation("current", "Enter your current password."));
+        return Err(AppError::validation(
+            "current",
+            "Enter your current password.",
+        ));
     }
     check_new_password("new_password", &new_password)?;
     if new_password != confirm {
-        return Err(AppError::validation("confirm", "The two new passwords differ."));
+        return Err(AppError::validation(
+            "confirm",
+            "The two new passwords differ.",
+        ));
     }
     if current.chars().count() > crate::model::MAX_PASSWORD
         || !verify_password(current, user.password_hash.clone()).await?
     {
-        return Err(AppError::validation("current", "That is not your current password."));
+        return Err(AppError::validation(
+            "current",
+            "That is not your current password.",
+        ));
     }
     let state = ssr::AppState::from_context()?;
     let hash = hash_password(new_password).await?;

@@ -52,13 +52,19 @@ async fn create_org_inner(name: String, slug: String, owner_email: String) -> Re
     let owner = db::users::by_email(&state.pool, &owner_email)
         .await?
         .ok_or_else(|| {
-            AppError::validation("owner_email", "No user has this e-mail; create the user first.")
+            AppError::validation(
+                "owner_email",
+                "No user has this e-mail; create the user first.",
+            )
         })?;
     let mut tx = state.pool.begin().await?;
     let org_id = match db::orgs::create(&mut *tx, &slug, &name).await {
         Ok(id) => id,
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("orgs_slug_key") => {
-            return Err(AppError::validation("slug", "Another org already uses this URL name."))
+            return Err(AppError::validation(
+                "slug",
+                "Another org already uses this URL name.",
+            ))
         }
         Err(e) => return Err(e.into()),
     };
@@ -108,7 +114,10 @@ async fn create_user_inner(
     match db::users::create(&mut *tx, &email, &name, &hash).await {
         Ok(_) => {}
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
-            return Err(AppError::validation("email", "A user with this e-mail already exists."))
+            return Err(AppError::validation(
+                "email",
+                "A user with this e-mail already exists.",
+            ))
         }
         Err(e) => return Err(e.into()),
     }

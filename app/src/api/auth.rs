@@ -39,7 +39,9 @@ async fn me_inner() -> Result<Option<Me>, AppError> {
 /// Only same-site paths are followed after login (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 => {
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 =>
+        {
             n.to_string()
         }
         _ => "/".to_string(),
@@ -47,11 +49,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 }
 
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(
-    email: String,
-    password: String,
-    next: Option<String>,
-) -> Result<(), AppError> {
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     respond(login_inner(email, password, next).await)
 }
 
@@ -71,7 +69,10 @@ async fn login_inner(
         return Err(AppError::validation("password", "Enter your password."));
     }
     if password.chars().count() > MAX_PASSWORD {
-        return Err(AppError::validation("password", "Wrong e-mail or password."));
+        return Err(AppError::validation(
+            "password",
+            "Wrong e-mail or password.",
+        ));
     }
     let state = ssr::AppState::from_context()?;
     let ip = ssr::client_ip();
@@ -109,7 +110,10 @@ async fn login_inner(
             },
         )
         .await?;
-        return Err(AppError::validation("password", "Wrong e-mail or password."));
+        return Err(AppError::validation(
+            "password",
+            "Wrong e-mail or password.",
+        ));
     };
     auth.login(&user).await.map_err(|e| {
         tracing::error!(error = %e, "could not store the session");

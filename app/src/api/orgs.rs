@@ -71,8 +71,13 @@ async fn add_member_inner(
     let email = parse_email("email", &email)?;
     let role: Role = role.parse()?;
     let name = parse_name("name", name.as_deref().unwrap_or(""), false)?;
-    if role == Role::Owner && !matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin) {
-        return Err(AppError::validation("role", "Only owners can add another owner."));
+    if role == Role::Owner
+        && !matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin)
+    {
+        return Err(AppError::validation(
+            "role",
+            "Only owners can add another owner.",
+        ));
     }
     let pool = &ctx.state.pool;
     let existing = db::users::by_email(pool, &email).await?;
@@ -146,7 +151,9 @@ async fn change_role_inner(org: String, user_id: i64, role: String) -> Result<()
         .await?
         .ok_or(AppError::NotFound)?;
     if (current == Role::Owner || role == Role::Owner) && !is_owner {
-        return Err(AppError::Forbidden("Only owners can grant or take away the owner role.".into()));
+        return Err(AppError::Forbidden(
+            "Only owners can grant or take away the owner role.".into(),
+        ));
     }
     if current == Role::Owner && role != Role::Owner && owners.len() <= 1 {
         return Err(AppError::validation(
@@ -193,7 +200,9 @@ async fn remove_member_inner(org: String, user_id: i64) -> Result<(), AppError> 
         .await?
         .ok_or(AppError::NotFound)?;
     if current == Role::Owner && !is_owner {
-        return Err(AppError::Forbidden("Only owners can remove an owner.".into()));
+        return Err(AppError::Forbidden(
+            "Only owners can remove an owner.".into(),
+        ));
     }
     if current == Role::Owner && owners.len() <= 1 {
         return Err(AppError::Conflict(

@@ -44,14 +44,19 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
         .and_then(|s| me.orgs.iter().find(|o| &o.slug == s))
         .map(|o| o.name.clone());
     let logout = ServerAction::<Logout>::new();
-    let org_links = current.clone().filter(|_| current_name.is_some()).map(|slug| {
-        view! {
-            <a class="navlink" href=format!("/o/{slug}")>"Dashboard"</a>
-            <a class="navlink" href=format!("/o/{slug}/members")>"Members"</a>
-        }
-    });
+    let org_links = current
+        .clone()
+        .filter(|_| current_name.is_some())
+        .map(|slug| {
+            view! {
+                <a class="navlink" href=format!("/o/{slug}")>"Dashboard"</a>
+                <a class="navlink" href=format!("/o/{slug}/members")>"Members"</a>
+            }
+        });
     let switcher = (!me.orgs.is_empty()).then(|| {
-        let label = current_name.clone().unwrap_or_else(|| "Choose an org".into());
+        let label = current_name
+            .clone()
+            .unwrap_or_else(|| "Choose an org".into());
         let items = me
             .orgs
             .iter()
@@ -75,6 +80,7 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
                 <summary class="switcher-button" aria-label="Switch org">
                     <span class="sr-only">"Current org: "</span>
                     {label}
+                    <span aria-hidden="true">" ▾"</span>
                 </summary>
                 <ul class="switcher-menu">{items}</ul>
             </details>

@@ -13,7 +13,10 @@ pub fn Loading() -> impl IntoView {
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     let (title, body) = match &error {
-        AppError::NotFound => ("Not found", "There is nothing here, or you do not have access to it.".to_string()),
+        AppError::NotFound => (
+            "Not found",
+            "There is nothing here, or you do not have access to it.".to_string(),
+        ),
         AppError::Unauthenticated => ("Please log in", error.to_string()),
         AppError::Forbidden(_) => ("Not allowed", error.to_string()),
         AppError::Unavailable | AppError::Network => ("Temporarily unavailable", error.to_string()),

@@ -13,7 +13,9 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let form = FormState::new(login, &outcome, None);
     let query = use_query_map();
-    let next = query.with_untracked(|q| q.get("next")).or_else(|| form.initial("next"));
+    let next = query
+        .with_untracked(|q| q.get("next"))
+        .or_else(|| form.initial("next"));
     view! {
         <Title text="Log in" />
         <section class="card mx-auto max-w-md">

@@ -62,7 +62,10 @@ pub fn MembersPage() -> impl IntoView {
     let outcome = page_outcome();
     let refresh = Refresh::provide();
     let org = org_param();
-    let data = Resource::new(move || (org.get(), refresh.0.get()), |(o, _)| list_members(o));
+    let data = Resource::new(
+        move || (org.get(), refresh.0.get()),
+        |(o, _)| list_members(o),
+    );
     let outcome = StoredValue::new(outcome);
     view! {
         <Suspense fallback=Loading>
@@ -79,7 +82,10 @@ pub fn MembersPage() -> impl IntoView {
 #[component]
 fn MembersView(d: MembersData, outcome: Option<FormOutcome>) -> impl IntoView {
     let manage = d.org.access.can_manage();
-    let is_owner = matches!(d.org.access, Access::Member(Role::Owner) | Access::Superadmin);
+    let is_owner = matches!(
+        d.org.access,
+        Access::Member(Role::Owner) | Access::Superadmin
+    );
     let slug = d.org.slug.clone();
     let rows = d
         .members

@@ -129,6 +129,9 @@ mod tests {
             access_for(&user(true, false), Some(Role::Admin)),
             Some(Access::Member(Role::Admin))
         );
-        assert_eq!(access_for(&user(false, true), None), Some(Access::Superadmin));
+        assert_eq!(
+            access_for(&user(false, true), None),
+            Some(Access::Superadmin)
+        );
     }
 }

@@ -36,10 +36,11 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 
 pub async fn spawn_app_with(pool: PgPool, public_url: &str) -> TestApp {
     server::seed::seed_demo(&pool).await.expect("seed");
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'admin@acme.test'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'admin@acme.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     sqlx::query(
         "WITH u AS (INSERT INTO users (email, name, password_hash) VALUES ('second@acme.test', 'Second Admin', $1) RETURNING id)
          INSERT INTO memberships (org_id, user_id, role) SELECT o.id, u.id, 'admin' FROM u, orgs o WHERE o.slug = 'acme'",
@@ -76,7 +77,12 @@ impl TestApp {
     }
 
     /// Calls a server function as the hydrated app does.
-    pub async fn call(&self, c: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn call(
+        &self,
+        c: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         c.post(format!("{}/api/{endpoint}", self.base))
             .form(form)
             .send()
@@ -94,7 +100,10 @@ impl TestApp {
     ) -> reqwest::Response {
         c.post(format!("{}/api/{endpoint}", self.base))
             .header(ACCEPT, "text/html,application/xhtml+xml")
-            .header(reqwest::header::REFERER, format!("{}{referer_path}", self.base))
+            .header(
+                reqwest::header::REFERER,
+                format!("{}{referer_path}", self.base),
+            )
             .form(form)
             .send()
             .await

@@ -11,9 +11,13 @@ pub struct OrgRow {
 }
 
 pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> Result<Option<OrgRow>, sqlx::Error> {
-    sqlx::query_as!(OrgRow, "SELECT id, slug, name FROM orgs WHERE slug = $1", slug)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        OrgRow,
+        "SELECT id, slug, name FROM orgs WHERE slug = $1",
+        slug
+    )
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn role_of(

@@ -18,19 +18,21 @@ test('log in, see the dashboard, add a member, switch org, log out', async ({ pa
   await page.getByRole('button', { name: 'Add member' }).click();
   await expect(page.getByText('No account uses this e-mail yet')).toBeVisible();
   await ready(page, info);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Role').first().selectOption('admin');
-  await page.getByLabel('Name (new accounts)').fill('New Person');
-  await page.getByLabel('Initial password (new accounts)').fill('a good long password');
-  await page.getByRole('button', { name: 'Add member' }).click();
+  const addForm = page.getByRole('region', { name: 'Add a member' });
+  await addForm.getByLabel('E-mail').fill(email);
+  await addForm.getByLabel('Role').selectOption('admin');
+  await addForm.getByLabel('Name (new accounts)').fill('New Person');
+  await addForm.getByLabel('Initial password (new accounts)').fill('a good long password');
+  await addForm.getByRole('button', { name: 'Add member' }).click();
   await expect(page.getByRole('status')).toHaveText('Member added.');
   const row = page.getByRole('row').filter({ hasText: email });
-  await expect(row).toContainText('Admin');
-  await expect(row).toContainText('New Person');
+  await expect(row.getByRole('cell').nth(1)).toHaveText('New Person');
+  await expect(row.getByRole('cell').nth(2)).toHaveText('Admin');
+  await expect(row.getByLabel(`Role of ${email}`, { exact: true })).toHaveValue('admin');
 
   // Ada is in Acme and Globex: the switcher takes her across.
   await ready(page, info);
-  await page.getByText('Current org:').click();
+  await page.getByLabel('Main').locator('summary').click();
   await page.getByRole('link', { name: 'Globex' }).click();
   await expect(page).toHaveURL(/\/o\/globex$/);
   await ready(page, info);

@@ -802,7 +802,14 @@ async fn without_a_database_health_and_pages_answer_503_and_the_server_keeps_run
         let r = c.get(format!("{base}/healthz")).send().await.unwrap();
         assert_eq!(r.status(), 503);
         // The login page itself needs no database; logging in does.
-        assert_eq!(c.get(format!("{base}/login")).send().await.unwrap().status(), 200);
+        assert_eq!(
+            c.get(format!("{base}/login"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
         let r = c
             .post(format!("{base}/api/login"))
             .header("origin", &base)

@@ -18,7 +18,7 @@ pub async fn change_password(
 }
 
 #[cfg(feature = "ssr")]
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 async fn change_password_inner(
     current: String,
     new_password: String,

@@ -41,7 +41,7 @@ pub async fn admin_create_org(
 }
 
 #[cfg(feature = "ssr")]
-#[tracing::instrument(err)]
+#[tracing::instrument(err(level = "debug"))]
 async fn create_org_inner(name: String, slug: String, owner_email: String) -> Result<(), AppError> {
     use crate::model::{parse_email, parse_name, parse_slug, Role};
 
@@ -97,7 +97,7 @@ pub async fn admin_create_user(
 }
 
 #[cfg(feature = "ssr")]
-#[tracing::instrument(skip(password), err)]
+#[tracing::instrument(skip(password), err(level = "debug"))]
 async fn create_user_inner(
     email: String,
     name: Option<String>,
@@ -149,7 +149,7 @@ pub async fn admin_set_flags(
 }
 
 #[cfg(feature = "ssr")]
-#[tracing::instrument(err)]
+#[tracing::instrument(err(level = "debug"))]
 async fn set_flags_inner(user_id: i64, support: bool, superadmin: bool) -> Result<(), AppError> {
     let (actor, state) = require_superadmin().await?;
     let mut tx = state.pool.begin().await?;

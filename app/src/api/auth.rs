@@ -54,7 +54,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 }
 
 #[cfg(feature = "ssr")]
-#[tracing::instrument(skip(password), err)]
+#[tracing::instrument(skip(password), err(level = "debug"))]
 async fn login_inner(
     email: String,
     password: String,

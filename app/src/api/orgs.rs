@@ -56,7 +56,7 @@ pub async fn add_member(
 }
 
 #[cfg(feature = "ssr")]
-#[tracing::instrument(skip(password), err)]
+#[tracing::instrument(skip(password), err(level = "debug"))]
 async fn add_member_inner(
     org: String,
     email: String,
@@ -138,7 +138,7 @@ pub async fn change_role(org: String, user_id: i64, role: String) -> Result<(), 
 }
 
 #[cfg(feature = "ssr")]
-#[tracing::instrument(err)]
+#[tracing::instrument(err(level = "debug"))]
 async fn change_role_inner(org: String, user_id: i64, role: String) -> Result<(), AppError> {
     use crate::model::{Access, Role};
 
@@ -188,7 +188,7 @@ pub async fn remove_member(org: String, user_id: i64) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-#[tracing::instrument(err)]
+#[tracing::instrument(err(level = "debug"))]
 async fn remove_member_inner(org: String, user_id: i64) -> Result<(), AppError> {
     use crate::model::{Access, Role};
 

@@ -189,7 +189,7 @@ pub fn Field(
 #[component]
 pub fn SelectField(
     form: FormState,
-    label: &'static str,
+    #[prop(into)] label: String,
     name: &'static str,
     #[prop(optional)] id: Option<String>,
     /// (value, label) pairs.

@@ -154,6 +154,7 @@ fn MemberRowView(
         let select_id = format!("role-{}", m.user_id);
         let (slug2, key2) = (slug.clone(), key.clone());
         let save_label = format!("Save role of {email}");
+        let email = email.clone();
         let remove_label = format!("Remove {email}");
         let role = m.role.as_str();
         view! {
@@ -165,7 +166,7 @@ fn MemberRowView(
                             <input type="hidden" name="user_id" value=key />
                             <SelectField
                                 form=change_form
-                                label="Role"
+                                label=format!("Role of {email}")
                                 name="role"
                                 id=select_id
                                 hide_label=true
@@ -202,8 +203,8 @@ fn AddMemberForm(slug: String, is_owner: bool, outcome: Option<FormOutcome>) -> 
     let add = ServerAction::<AddMember>::new();
     let form = FormState::new(add, &outcome, None);
     view! {
-        <section class="card mt-6 max-w-xl">
-            <h2 class="text-lg font-semibold">"Add a member"</h2>
+        <section class="card mt-6 max-w-xl" aria-labelledby="add-member-heading">
+            <h2 id="add-member-heading" class="text-lg font-semibold">"Add a member"</h2>
             <p class="muted text-sm">
                 "Add someone who already has a PhoneHub account by e-mail, or create their account with an initial password."
             </p>

@@ -16,7 +16,9 @@ const USERS: &[(&str, &str, bool, bool)] = &[
 ];
 
 /// (slug, name, [(e-mail, role)])
-const ORGS: &[(&str, &str, &[(&str, Role)])] = &[
+type DemoOrg = (&'static str, &'static str, &'static [(&'static str, Role)]);
+
+const ORGS: &[DemoOrg] = &[
     (
         "acme",
         "Acme Corp",

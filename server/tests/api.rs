@@ -51,6 +51,9 @@ async fn client_for(app: &TestApp, who: Who) -> reqwest::Client {
     }
 }
 
+/// (server function, form, expected status)
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16);
+
 /// Expected status for reading Acme, acting as a member of Acme, managing Acme, and staff pages.
 fn expect_read(who: Who) -> u16 {
     match who {
@@ -106,7 +109,7 @@ async fn every_server_function_answers_each_role_as_specified(pool: PgPool) {
         let new_email = format!("new-{tag}@acme.test");
         let new_user = format!("user-{tag}@example.test");
         let slug = format!("org-{tag}");
-        let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
+        let cases: Vec<Case> = vec![
             ("org_dashboard", vec![("org", "acme")], expect_read(who)),
             ("list_members", vec![("org", "acme")], expect_read(who)),
             (

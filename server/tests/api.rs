@@ -799,6 +799,7 @@ async fn without_a_database_health_and_pages_answer_503_and_the_server_keeps_run
     tokio::spawn(app.run_until_stopped());
     let c = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap();
     for _ in 0..2 {

@@ -72,6 +72,8 @@ impl TestApp {
             .cookie_store(true)
             .redirect(Policy::none())
             .default_headers(headers)
+            // A stuck server fails the test instead of hanging the suite.
+            .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap()
     }

@@ -12,6 +12,11 @@ export LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 LOCAL_DB := $(shell scripts/db.sh url phonehub)
 export DATABASE_URL ?= $(LOCAL_DB)
 USE_LOCAL_DB := $(if $(filter $(LOCAL_DB),$(DATABASE_URL)),yes,)
+# In CI (a clean clone) every query macro runs once, so the offline data it writes can be compared
+# with the committed .sqlx/ (see sqlx-check).
+ifdef CI
+export SQLX_OFFLINE_DIR := $(CURDIR)/target/sqlx-check
+endif
 
 # The browser bundle is built by Debian's rustc (it has std sources for wasm32), see README.
 WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
@@ -19,7 +24,7 @@ WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
 PKG := $(LEPTOS_SITE_ROOT)/$(LEPTOS_SITE_PKG_DIR)
 
-.PHONY: run test deps db migrate build server wasm css fmt-check clippy unit e2e sqlx-prepare bench stop-db
+.PHONY: run test deps db migrate build server wasm css fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db
 
 deps:
 	@scripts/deps.sh
@@ -31,6 +36,7 @@ endif
 
 migrate: db
 	@cargo run -q -p dbctl -- migrate
+	@$(if $(SQLX_OFFLINE_DIR),mkdir -p $(SQLX_OFFLINE_DIR),true)
 
 server: migrate
 	cargo build -p server
@@ -67,7 +73,15 @@ unit: migrate
 e2e: build
 	timeout 900 scripts/e2e.sh
 
-test: deps fmt-check clippy unit e2e
+test: deps fmt-check clippy unit sqlx-check e2e
+
+sqlx-check:
+ifdef CI
+	@diff -r .sqlx $(SQLX_OFFLINE_DIR) >/dev/null || { echo ".sqlx/ is stale: run make sqlx-prepare and commit it"; diff -r .sqlx $(SQLX_OFFLINE_DIR) | head -20; exit 1; }
+	@echo ".sqlx/ matches the queries"
+else
+	@echo "sqlx-check runs in CI (CI=true) only"
+endif
 
 # Refreshes .sqlx/ (offline query data, for building without a database).
 sqlx-prepare: migrate

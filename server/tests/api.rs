@@ -158,6 +158,16 @@ async fn every_server_function_answers_each_role_as_specified(pool: PgPool) {
                 expect_staff(who),
             ),
             ("me", vec![], 200),
+            (
+                "change_password",
+                vec![
+                    ("current", "not it"),
+                    ("new_password", "a fine password"),
+                    ("confirm", "a fine password"),
+                ],
+                if who == Who::Anonymous { 401 } else { 422 },
+            ),
+            ("logout", vec![], 200),
         ];
         for (endpoint, form, expected) in cases {
             let r = app.call(&c, endpoint, &form).await;
@@ -836,4 +846,87 @@ async fn without_a_database_health_and_pages_answer_503_and_the_server_keeps_run
         assert_eq!(r.status(), 503);
         assert!(r.text().await.unwrap().contains("temporarily unavailable"));
     }
+}
+
+/// A TCP proxy in front of Postgres that the test can cut and restore.
+struct DbProxy {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl DbProxy {
+    async fn start(target: String) -> DbProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up2, conns2) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                conns2.lock().unwrap().push(task);
+            }
+        });
+        DbProxy { port, up, conns }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+        if !up {
+            for t in self.conns.lock().unwrap().drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_back(pool: PgPool) {
+    server::seed::seed_demo(&pool).await.unwrap();
+    let opts = (*pool.connect_options()).clone();
+    let pg = std::env::var("DATABASE_URL").unwrap();
+    let pg = url::Url::parse(&pg).unwrap();
+    let target = format!("{}:{}", pg.host_str().unwrap(), pg.port().unwrap_or(5432));
+    let proxy = DbProxy::start(target).await;
+    let proxied = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(std::time::Duration::from_secs(2))
+        .connect_lazy_with(opts.host("127.0.0.1").port(proxy.port));
+    let app = server::Application::build_with_pool(common::settings("http://127.0.0.1:0"), proxied)
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    let app = TestApp { base, pool };
+    let c = app.login_as("admin@acme.test").await;
+    assert_eq!(app.get(&c, "/o/acme").await.status(), 200);
+
+    proxy.set_up(false);
+    let r = app.get(&c, "/o/acme").await;
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("temporarily unavailable"));
+    assert_eq!(app.get(&c, "/healthz").await.status(), 503);
+
+    proxy.set_up(true);
+    // The pool reconnects by itself; allow it a few attempts.
+    let mut status = 0;
+    for _ in 0..20 {
+        status = app.get(&c, "/o/acme").await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 200, "the server recovered");
+    assert_eq!(app.get(&c, "/healthz").await.status(), 200);
 }

@@ -4,9 +4,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 export PATH := $(HOME)/.cargo/bin:$(PATH)
-export LEPTOS_OUTPUT_NAME ?= phonehub
+# Not exported: leptos reads LEPTOS_OUTPUT_NAME at compile time (then expecting <name>.wasm instead
+# of wasm-bindgen's <name>_bg.wasm), so exporting it would make plain `cargo` and `make` builds differ.
+OUTPUT_NAME := phonehub
 export LEPTOS_SITE_ROOT ?= target/site
-export LEPTOS_SITE_PKG_DIR ?= pkg
 export LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 # `DATABASE_URL` set means: use that database; otherwise our own cluster under .data/.
 LOCAL_DB := $(shell scripts/db.sh url phonehub)
@@ -22,7 +23,7 @@ endif
 WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22
 WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
-PKG := $(LEPTOS_SITE_ROOT)/$(LEPTOS_SITE_PKG_DIR)
+PKG := $(LEPTOS_SITE_ROOT)/pkg
 
 .PHONY: run test deps db migrate build server wasm css fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db
 
@@ -45,13 +46,11 @@ wasm: deps
 	$(WASM_ENV) /usr/bin/cargo -Zbuild-std=std,panic_abort build -p frontend --lib \
 		--target wasm32-unknown-unknown --target-dir target/front
 	@mkdir -p $(PKG)
-	wasm-bindgen --target web --no-typescript --out-name $(LEPTOS_OUTPUT_NAME) --out-dir $(PKG) $(WASM_OUT)
-	@# Leptos' hydration script loads <name>.wasm (cargo-leptos renames it the same way).
-	mv -f $(PKG)/$(LEPTOS_OUTPUT_NAME)_bg.wasm $(PKG)/$(LEPTOS_OUTPUT_NAME).wasm
+	wasm-bindgen --target web --no-typescript --out-name $(OUTPUT_NAME) --out-dir $(PKG) $(WASM_OUT)
 
 css: deps
 	@mkdir -p $(PKG)
-	npx tailwindcss -i style/main.css -o $(PKG)/$(LEPTOS_OUTPUT_NAME).css
+	npx tailwindcss -i style/main.css -o $(PKG)/$(OUTPUT_NAME).css
 
 build: server wasm css
 

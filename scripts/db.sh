@@ -15,9 +15,24 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The server process (user postgres) must be able to reach .data/: grant traverse (o+x) on any
+# ancestor directory that denies it, e.g. a checkout under a mode-700 temporary directory.
+grant_traverse() {
+  [ "$(id -u)" = 0 ] || return 0
+  local dir=$DATA_ROOT
+  while [ "$dir" != "/" ]; do
+    if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+      echo "db: granting traverse permission on $dir to other users (for the postgres user)"
+      chmod o+x "$dir"
+    fi
+    dir=$(dirname "$dir")
+  done
+}
+
 start() {
   mkdir -p "$DATA_ROOT"
   chmod 755 "$DATA_ROOT"
+  grant_traverse
   if [ ! -f "$PGDATA/PG_VERSION" ]; then
     mkdir -p "$PGDATA" "$SOCK"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA" "$SOCK"; fi

@@ -36,7 +36,7 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub environment: Environment,
     pub database_url: String,
@@ -50,8 +50,35 @@ pub struct Settings {
     pub db_max_connections: u32,
 }
 
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("environment", &self.environment)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("site_addr", &self.site_addr)
+            .field("public_url", &self.public_url.as_str())
+            .field("data_dir", &self.data_dir)
+            .field("secret_key", &self.secret_key)
+            .field("seed_demo", &self.seed_demo)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URL with any password replaced, for logs and `Debug`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "[unparseable]".into(),
+    }
+}
+
 /// What the optional file (`PHONEHUB_CONFIG`, default `phonehub.toml` if present) may set.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     environment: Option<Environment>,
@@ -239,6 +266,19 @@ mod tests {
         assert_eq!(s.environment, Environment::Development);
         assert!(s.seed_demo);
         assert!(!format!("{s:?}").contains(&key));
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+        let s = load(&[
+            ("DATABASE_URL", "postgres://app:hunter2secret@db.internal:5432/phonehub"),
+            ("PHONEHUB_SECRET_KEY", &key),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2secret"), "{printed}");
+        assert!(printed.contains("db.internal"));
     }
 
     #[test]

@@ -272,7 +272,10 @@ mod tests {
     fn debug_output_hides_the_database_password() {
         let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
         let s = load(&[
-            ("DATABASE_URL", "postgres://app:hunter2secret@db.internal:5432/phonehub"),
+            (
+                "DATABASE_URL",
+                "postgres://app:hunter2secret@db.internal:5432/phonehub",
+            ),
             ("PHONEHUB_SECRET_KEY", &key),
         ])
         .unwrap();

@@ -61,7 +61,7 @@ fmt-check:
 	cargo fmt --all --check
 
 clippy: migrate
-	cargo clippy -p app -p server -p dbctl --all-targets -- -D warnings
+	cargo clippy -p app -p server -p dbctl -p telephony --all-targets -- -D warnings
 	cargo clippy -p frontend --all-targets -- -D warnings
 
 # Tests are bounded: a hang fails the run instead of stalling CI.

@@ -1,6 +1,12 @@
-//! The provider-facing layer of PhoneHub: E.164 phone numbers and Twilio webhook signatures.
+//! The provider-facing layer of PhoneHub: E.164 phone numbers, the provider interface and its
+//! Twilio client, and Twilio webhook signatures.
 
 pub mod e164;
+pub mod models;
+pub mod provider;
 pub mod signature;
+pub mod twilio;
 
 pub use e164::{PhoneError, E164};
+pub use provider::{Provider, ProviderError};
+pub use twilio::{TwilioClient, TwilioConfig};

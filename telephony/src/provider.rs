@@ -1,0 +1,167 @@
+//! The provider interface PhoneHub needs, with provider-neutral errors. Twilio implements it; the
+//! sandbox speaks Twilio's wire format so it is reached through the same client.
+
+use async_trait::async_trait;
+
+use crate::models::{
+    Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Recording,
+};
+
+/// Why a provider call failed, in terms the product can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Bad credentials (HTTP 401, Twilio 20003).
+    #[error("the provider rejected the credentials ({message})")]
+    Auth { code: Option<u32>, message: String },
+    /// The resource does not exist (HTTP 404, Twilio 20404).
+    #[error("not found at the provider ({message})")]
+    NotFound { code: Option<u32>, message: String },
+    /// Too many requests; `retry_after_secs` when the provider said.
+    #[error("the provider is rate limiting us")]
+    RateLimited { retry_after_secs: Option<u64> },
+    /// The provider refused the request (4xx), e.g. 21211 invalid To, 21452 no numbers.
+    #[error("{message}")]
+    Rejected {
+        status: u16,
+        code: Option<u32>,
+        message: String,
+        more_info: Option<String>,
+    },
+    /// The provider failed (5xx).
+    #[error("the provider failed (HTTP {status})")]
+    Server { status: u16, message: String },
+    #[error("the provider did not answer in time")]
+    Timeout,
+    #[error("could not reach the provider: {0}")]
+    Network(String),
+    #[error("unexpected answer from the provider: {0}")]
+    Decode(String),
+}
+
+impl ProviderError {
+    /// The provider's own error code (Twilio's 5-digit codes), when it gave one.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            ProviderError::Auth { code, .. }
+            | ProviderError::NotFound { code, .. }
+            | ProviderError::Rejected { code, .. } => *code,
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed later (worth a retry for safe operations).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::RateLimited { .. }
+                | ProviderError::Server { .. }
+                | ProviderError::Timeout
+                | ProviderError::Network(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberType {
+    Local,
+    Mobile,
+    TollFree,
+}
+
+impl NumberType {
+    pub fn path(self) -> &'static str {
+        match self {
+            NumberType::Local => "Local",
+            NumberType::Mobile => "Mobile",
+            NumberType::TollFree => "TollFree",
+        }
+    }
+}
+
+/// Filters for searching numbers to buy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumberSearch {
+    /// ISO 3166 country, e.g. "US".
+    pub country: String,
+    pub number_type: Option<NumberType>,
+    pub area_code: Option<String>,
+    /// Digits or letters the number should contain (`Contains`).
+    pub contains: Option<String>,
+    pub voice: bool,
+    pub sms: bool,
+    pub mms: bool,
+    pub region: Option<String>,
+    pub locality: Option<String>,
+    pub page_size: Option<u32>,
+}
+
+/// The URLs a bought number sends its traffic to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumberUpdate {
+    pub friendly_name: Option<String>,
+    pub voice_url: Option<String>,
+    pub sms_url: Option<String>,
+    pub status_callback: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewCall {
+    pub to: String,
+    pub from: String,
+    /// TwiML URL fetched when the call is answered.
+    pub url: String,
+    pub status_callback: Option<String>,
+    /// initiated, ringing, answered, completed
+    pub status_callback_events: Vec<String>,
+    pub record: bool,
+    pub recording_status_callback: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewMessage {
+    pub to: String,
+    pub from: String,
+    pub body: String,
+    pub status_callback: Option<String>,
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Checks the credentials by fetching the account.
+    async fn test_connection(&self) -> Result<Account, ProviderError>;
+    /// Lookup v2 with line type intelligence, and caller name when asked.
+    async fn lookup(&self, e164: &str, caller_name: bool) -> Result<LookupResult, ProviderError>;
+    async fn search_numbers(&self, q: &NumberSearch)
+        -> Result<Vec<AvailableNumber>, ProviderError>;
+    /// Buys a number. Never retried: a repeated purchase would buy twice.
+    async fn buy_number(
+        &self,
+        phone_number: &str,
+        setup: &NumberUpdate,
+    ) -> Result<IncomingNumber, ProviderError>;
+    async fn update_number(
+        &self,
+        sid: &str,
+        update: &NumberUpdate,
+    ) -> Result<IncomingNumber, ProviderError>;
+    async fn release_number(&self, sid: &str) -> Result<(), ProviderError>;
+    /// Every number the account owns (all pages), optionally only `phone_number`.
+    async fn list_numbers(
+        &self,
+        phone_number: Option<&str>,
+    ) -> Result<Vec<IncomingNumber>, ProviderError>;
+    async fn create_call(&self, call: &NewCall) -> Result<Call, ProviderError>;
+    async fn fetch_call(&self, sid: &str) -> Result<Call, ProviderError>;
+    async fn list_recordings(
+        &self,
+        call_sid: Option<&str>,
+    ) -> Result<Vec<Recording>, ProviderError>;
+    async fn fetch_recording(&self, sid: &str) -> Result<Recording, ProviderError>;
+    /// The recording's audio (`wav` or `mp3`): content type and bytes.
+    async fn recording_media(
+        &self,
+        sid: &str,
+        format: &str,
+    ) -> Result<(String, Vec<u8>), ProviderError>;
+    async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError>;
+}

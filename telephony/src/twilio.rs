@@ -1,0 +1,491 @@
+//! The Twilio REST client: api v2010 and Lookup v2 over reqwest, Basic auth, form bodies,
+//! typed errors, pagination, and retries with backoff and jitter for safe (read-only) calls only.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::models::{
+    Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Page, Recording,
+};
+use crate::provider::{NewCall, NewMessage, NumberSearch, NumberUpdate, Provider, ProviderError};
+
+pub const TWILIO_API: &str = "https://api.twilio.com";
+pub const TWILIO_LOOKUPS: &str = "https://lookups.twilio.com";
+
+/// How requests authenticate: the account's auth token, or an API key and secret.
+#[derive(Clone)]
+pub enum Credentials {
+    AuthToken(SecretString),
+    ApiKey { sid: String, secret: SecretString },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::AuthToken(_) => f.write_str("AuthToken([redacted])"),
+            Credentials::ApiKey { sid, .. } => write!(f, "ApiKey({sid}, [redacted])"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    pub account_sid: String,
+    pub credentials: Credentials,
+    /// `https://api.twilio.com`, or the sandbox / a proxy.
+    pub api_base: String,
+    /// `https://lookups.twilio.com`, or the sandbox / a proxy.
+    pub lookups_base: String,
+    pub timeout: Duration,
+    /// Extra attempts for safe requests after a transient failure.
+    pub max_retries: u32,
+    /// First backoff; doubled each retry, with up to 50% random jitter added.
+    pub backoff: Duration,
+}
+
+impl TwilioConfig {
+    pub fn new(account_sid: &str, auth_token: &str) -> TwilioConfig {
+        TwilioConfig {
+            account_sid: account_sid.to_string(),
+            credentials: Credentials::AuthToken(SecretString::from(auth_token.to_string())),
+            api_base: TWILIO_API.into(),
+            lookups_base: TWILIO_LOOKUPS.into(),
+            timeout: Duration::from_secs(10),
+            max_retries: 2,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TwilioClient {
+    http: reqwest::Client,
+    cfg: TwilioConfig,
+}
+
+/// Both error shapes Twilio uses: `{code, message, more_info, status}` and RFC 9457
+/// (`{type, title, status, detail}`, sometimes with `code`).
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    code: Option<u32>,
+    message: Option<String>,
+    more_info: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// Whether a request may be sent again after a failure without changing its effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    Safe,
+    Never,
+}
+
+impl TwilioClient {
+    pub fn new(cfg: TwilioConfig) -> Result<TwilioClient, ProviderError> {
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("PhoneHub/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ProviderError::Network(e.to_string()))?;
+        Ok(TwilioClient { http, cfg })
+    }
+
+    fn account_url(&self, rest: &str) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}{rest}",
+            self.cfg.api_base.trim_end_matches('/'),
+            self.cfg.account_sid
+        )
+    }
+
+    fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cfg.credentials {
+            Credentials::AuthToken(t) => {
+                rb.basic_auth(&self.cfg.account_sid, Some(t.expose_secret()))
+            }
+            Credentials::ApiKey { sid, secret } => rb.basic_auth(sid, Some(secret.expose_secret())),
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        form: &[(String, String)],
+    ) -> Result<reqwest::Response, ProviderError> {
+        let mut rb = self.auth(self.http.request(method.clone(), url));
+        if !form.is_empty() {
+            rb = rb.form(form);
+        }
+        let res = rb.send().await.map_err(|e| {
+            if e.is_timeout() {
+                ProviderError::Timeout
+            } else {
+                ProviderError::Network(e.without_url().to_string())
+            }
+        })?;
+        if res.status().is_success() {
+            return Ok(res);
+        }
+        Err(error_from(res).await)
+    }
+
+    /// Sends with retries (when `repeat` allows) and returns the successful response.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        form: &[(String, String)],
+        repeat: Repeat,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let mut attempt = 0;
+        loop {
+            match self.send_once(&method, url, form).await {
+                Ok(r) => return Ok(r),
+                Err(e)
+                    if repeat == Repeat::Safe
+                        && e.is_transient()
+                        && attempt < self.cfg.max_retries =>
+                {
+                    let wait = self.backoff_for(attempt, &e);
+                    tracing::debug!(error = %e, attempt, ?wait, "retrying provider request");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn backoff_for(&self, attempt: u32, e: &ProviderError) -> Duration {
+        if let ProviderError::RateLimited {
+            retry_after_secs: Some(s),
+        } = e
+        {
+            return Duration::from_secs((*s).min(30));
+        }
+        let base = self
+            .cfg
+            .backoff
+            .saturating_mul(2u32.saturating_pow(attempt));
+        let jitter = rand::random::<f64>() * 0.5;
+        base.mul_f64(1.0 + jitter)
+    }
+
+    async fn json<T: DeserializeOwned>(res: reqwest::Response) -> Result<T, ProviderError> {
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|e| ProviderError::Network(e.without_url().to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode(e.to_string()))
+    }
+
+    async fn value(res: reqwest::Response) -> Result<serde_json::Value, ProviderError> {
+        Self::json(res).await
+    }
+
+    /// Follows `next_page_uri` until the last page (at most `max_pages`).
+    async fn all_pages<T: DeserializeOwned>(
+        &self,
+        first_url: String,
+        key: &str,
+        max_pages: usize,
+    ) -> Result<Vec<T>, ProviderError> {
+        let mut items = Vec::new();
+        let mut url = first_url;
+        for _ in 0..max_pages {
+            let v = Self::value(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await?;
+            let page: Page<T> =
+                Page::from_json(v, key).map_err(|e| ProviderError::Decode(e.to_string()))?;
+            items.extend(page.items);
+            match page.next_page_uri {
+                Some(next) => url = format!("{}{next}", self.cfg.api_base.trim_end_matches('/')),
+                None => return Ok(items),
+            }
+        }
+        Ok(items)
+    }
+}
+
+async fn error_from(res: reqwest::Response) -> ProviderError {
+    let status = res.status();
+    let retry_after_secs = res
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    let body: ErrorBody = res
+        .bytes()
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let message = body
+        .message
+        .or(body.detail)
+        .or(body.title)
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    let more_info = body.more_info.or(body.kind);
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            if body.code.is_none_or(|c| c == 20003) =>
+        {
+            ProviderError::Auth {
+                code: body.code,
+                message,
+            }
+        }
+        StatusCode::NOT_FOUND => ProviderError::NotFound {
+            code: body.code,
+            message,
+        },
+        StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after_secs },
+        s if s.is_server_error() => ProviderError::Server {
+            status: s.as_u16(),
+            message,
+        },
+        s => ProviderError::Rejected {
+            status: s.as_u16(),
+            code: body.code,
+            message,
+            more_info,
+        },
+    }
+}
+
+fn push(form: &mut Vec<(String, String)>, key: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        form.push((key.to_string(), v.clone()));
+    }
+}
+
+fn update_form(u: &NumberUpdate) -> Vec<(String, String)> {
+    let mut form = Vec::new();
+    push(&mut form, "FriendlyName", &u.friendly_name);
+    push(&mut form, "VoiceUrl", &u.voice_url);
+    push(&mut form, "SmsUrl", &u.sms_url);
+    push(&mut form, "StatusCallback", &u.status_callback);
+    form
+}
+
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}
+
+#[async_trait]
+impl Provider for TwilioClient {
+    async fn test_connection(&self) -> Result<Account, ProviderError> {
+        let res = self
+            .send(Method::GET, &self.account_url(".json"), &[], Repeat::Safe)
+            .await?;
+        Self::json(res).await
+    }
+
+    async fn lookup(&self, e164: &str, caller_name: bool) -> Result<LookupResult, ProviderError> {
+        let fields = if caller_name {
+            "line_type_intelligence,caller_name"
+        } else {
+            "line_type_intelligence"
+        };
+        let url = format!(
+            "{}/v2/PhoneNumbers/{}?Fields={fields}",
+            self.cfg.lookups_base.trim_end_matches('/'),
+            encode(e164)
+        );
+        let v = Self::value(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await?;
+        let mut r: LookupResult =
+            serde_json::from_value(v.clone()).map_err(|e| ProviderError::Decode(e.to_string()))?;
+        r.raw = v;
+        Ok(r)
+    }
+
+    async fn search_numbers(
+        &self,
+        q: &NumberSearch,
+    ) -> Result<Vec<AvailableNumber>, ProviderError> {
+        let kind = q
+            .number_type
+            .unwrap_or(crate::provider::NumberType::Local)
+            .path();
+        let mut params: Vec<(String, String)> = Vec::new();
+        push(&mut params, "AreaCode", &q.area_code);
+        push(&mut params, "Contains", &q.contains);
+        push(&mut params, "InRegion", &q.region);
+        push(&mut params, "InLocality", &q.locality);
+        for (flag, name) in [
+            (q.voice, "VoiceEnabled"),
+            (q.sms, "SmsEnabled"),
+            (q.mms, "MmsEnabled"),
+        ] {
+            if flag {
+                params.push((name.into(), "true".into()));
+            }
+        }
+        params.push(("PageSize".into(), q.page_size.unwrap_or(20).to_string()));
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        let url = self.account_url(&format!(
+            "/AvailablePhoneNumbers/{}/{kind}.json?{query}",
+            encode(&q.country.to_ascii_uppercase())
+        ));
+        let v = Self::value(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await?;
+        let page: Page<AvailableNumber> = Page::from_json(v, "available_phone_numbers")
+            .map_err(|e| ProviderError::Decode(e.to_string()))?;
+        Ok(page.items)
+    }
+
+    async fn buy_number(
+        &self,
+        phone_number: &str,
+        setup: &NumberUpdate,
+    ) -> Result<IncomingNumber, ProviderError> {
+        let mut form = vec![("PhoneNumber".to_string(), phone_number.to_string())];
+        form.extend(update_form(setup));
+        let res = self
+            .send(
+                Method::POST,
+                &self.account_url("/IncomingPhoneNumbers.json"),
+                &form,
+                Repeat::Never,
+            )
+            .await?;
+        Self::json(res).await
+    }
+
+    async fn update_number(
+        &self,
+        sid: &str,
+        update: &NumberUpdate,
+    ) -> Result<IncomingNumber, ProviderError> {
+        // Setting the same fields twice has the same effect, so this may be repeated.
+        let url = self.account_url(&format!("/IncomingPhoneNumbers/{}.json", encode(sid)));
+        let res = self
+            .send(Method::POST, &url, &update_form(update), Repeat::Safe)
+            .await?;
+        Self::json(res).await
+    }
+
+    async fn release_number(&self, sid: &str) -> Result<(), ProviderError> {
+        let url = self.account_url(&format!("/IncomingPhoneNumbers/{}.json", encode(sid)));
+        self.send(Method::DELETE, &url, &[], Repeat::Safe)
+            .await
+            .map(|_| ())
+    }
+
+    async fn list_numbers(
+        &self,
+        phone_number: Option<&str>,
+    ) -> Result<Vec<IncomingNumber>, ProviderError> {
+        let mut url = self.account_url("/IncomingPhoneNumbers.json?PageSize=100");
+        if let Some(n) = phone_number {
+            url.push_str(&format!("&PhoneNumber={}", encode(n)));
+        }
+        self.all_pages(url, "incoming_phone_numbers", 100).await
+    }
+
+    async fn create_call(&self, call: &NewCall) -> Result<Call, ProviderError> {
+        let mut form = vec![
+            ("To".to_string(), call.to.clone()),
+            ("From".to_string(), call.from.clone()),
+            ("Url".to_string(), call.url.clone()),
+        ];
+        push(&mut form, "StatusCallback", &call.status_callback);
+        for ev in &call.status_callback_events {
+            form.push(("StatusCallbackEvent".into(), ev.clone()));
+        }
+        if call.record {
+            form.push(("Record".into(), "true".into()));
+        }
+        push(
+            &mut form,
+            "RecordingStatusCallback",
+            &call.recording_status_callback,
+        );
+        let res = self
+            .send(
+                Method::POST,
+                &self.account_url("/Calls.json"),
+                &form,
+                Repeat::Never,
+            )
+            .await?;
+        Self::json(res).await
+    }
+
+    async fn fetch_call(&self, sid: &str) -> Result<Call, ProviderError> {
+        let url = self.account_url(&format!("/Calls/{}.json", encode(sid)));
+        Self::json(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await
+    }
+
+    async fn list_recordings(
+        &self,
+        call_sid: Option<&str>,
+    ) -> Result<Vec<Recording>, ProviderError> {
+        let url = match call_sid {
+            Some(c) => self.account_url(&format!(
+                "/Calls/{}/Recordings.json?PageSize=100",
+                encode(c)
+            )),
+            None => self.account_url("/Recordings.json?PageSize=100"),
+        };
+        self.all_pages(url, "recordings", 100).await
+    }
+
+    async fn fetch_recording(&self, sid: &str) -> Result<Recording, ProviderError> {
+        let url = self.account_url(&format!("/Recordings/{}.json", encode(sid)));
+        Self::json(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await
+    }
+
+    async fn recording_media(
+        &self,
+        sid: &str,
+        format: &str,
+    ) -> Result<(String, Vec<u8>), ProviderError> {
+        let ext = if format == "mp3" { "mp3" } else { "wav" };
+        let url = self.account_url(&format!("/Recordings/{}.{ext}", encode(sid)));
+        let res = self.send(Method::GET, &url, &[], Repeat::Safe).await?;
+        let ctype = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(if ext == "mp3" {
+                "audio/mpeg"
+            } else {
+                "audio/x-wav"
+            })
+            .to_string();
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|e| ProviderError::Network(e.without_url().to_string()))?;
+        Ok((ctype, bytes.to_vec()))
+    }
+
+    async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError> {
+        let mut form = vec![
+            ("To".to_string(), msg.to.clone()),
+            ("From".to_string(), msg.from.clone()),
+            ("Body".to_string(), msg.body.clone()),
+        ];
+        push(&mut form, "StatusCallback", &msg.status_callback);
+        let res = self
+            .send(
+                Method::POST,
+                &self.account_url("/Messages.json"),
+                &form,
+                Repeat::Never,
+            )
+            .await?;
+        Self::json(res).await
+    }
+}

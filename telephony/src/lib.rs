@@ -4,6 +4,7 @@
 pub mod e164;
 pub mod models;
 pub mod provider;
+pub mod sandbox;
 pub mod signature;
 pub mod twilio;
 

@@ -208,6 +208,10 @@ impl TwilioClient {
                 Page::from_json(v, key).map_err(|e| ProviderError::Decode(e.to_string()))?;
             items.extend(page.items);
             match page.next_page_uri {
+                // Twilio sends a path relative to the API host; accept an absolute URL too.
+                Some(next) if next.starts_with("http://") || next.starts_with("https://") => {
+                    url = next
+                }
                 Some(next) => url = format!("{}{next}", self.cfg.api_base.trim_end_matches('/')),
                 None => return Ok(items),
             }

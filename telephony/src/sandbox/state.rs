@@ -1,0 +1,109 @@
+//! The sandbox's state (numbers, calls, recordings, messages), saved to a JSON file after each change
+//! so it survives a restart.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OwnedNumber {
+    pub sid: String,
+    pub phone_number: String,
+    pub friendly_name: String,
+    pub voice_url: Option<String>,
+    pub sms_url: Option<String>,
+    pub status_callback: Option<String>,
+    pub voice: bool,
+    pub sms: bool,
+    pub mms: bool,
+    pub date_created: String,
+    pub date_updated: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CallRec {
+    pub sid: String,
+    pub from: String,
+    pub to: String,
+    pub status: String,
+    pub url: Option<String>,
+    pub status_callback: Option<String>,
+    pub status_callback_events: Vec<String>,
+    pub record: bool,
+    pub recording_status_callback: Option<String>,
+    /// Simulated seconds of conversation, decided when the call is created.
+    pub talk_seconds: u32,
+    pub duration: Option<u32>,
+    pub price_micros: Option<i64>,
+    pub sequence: u32,
+    pub date_created: String,
+    pub date_updated: String,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RecordingRec {
+    pub sid: String,
+    pub call_sid: String,
+    pub duration: u32,
+    pub price_micros: i64,
+    pub date_created: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MessageRec {
+    pub sid: String,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub status: String,
+    pub num_segments: u32,
+    pub status_callback: Option<String>,
+    pub error_code: Option<u32>,
+    pub price_micros: Option<i64>,
+    pub date_created: String,
+    pub date_updated: String,
+    pub date_sent: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Data {
+    pub numbers: Vec<OwnedNumber>,
+    pub calls: Vec<CallRec>,
+    pub recordings: Vec<RecordingRec>,
+    pub messages: Vec<MessageRec>,
+}
+
+impl Data {
+    pub fn load(path: &Option<PathBuf>) -> Data {
+        let Some(path) = path else {
+            return Data::default();
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, path = %path.display(), "sandbox state unreadable; starting empty");
+                Data::default()
+            }),
+            Err(_) => Data::default(),
+        }
+    }
+
+    /// Writes atomically (temporary file, then rename).
+    pub fn save(&self, path: &Option<PathBuf>) {
+        let Some(path) = path else { return };
+        let tmp = path.with_extension("json.tmp");
+        let result = serde_json::to_vec(self)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, path)
+            });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, path = %path.display(), "could not save sandbox state");
+        }
+    }
+}

@@ -1,0 +1,583 @@
+//! The sandbox: the contract pass through Prism as a validating proxy (every sandbox answer checked
+//! against Twilio's official response schemas), then its Twilio behaviours: auth and error codes,
+//! calls and messages progressing with signed callbacks, recordings with real audio, lookups,
+//! injected faults, request statistics, and state that survives a restart.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::routing::post;
+use axum::Router;
+use telephony::provider::{NewCall, NewMessage, Provider, ProviderError};
+use telephony::sandbox::{self, Faults, Sandbox, SandboxConfig};
+use telephony::twilio::{TwilioClient, TwilioConfig};
+
+/// A callback Twilio (here the sandbox) sent us.
+#[derive(Debug, Clone)]
+struct Hook {
+    path: String,
+    params: Vec<(String, String)>,
+    signed: bool,
+}
+
+impl Hook {
+    fn get(&self, k: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Hooks = Arc<Mutex<Vec<Hook>>>;
+
+/// Receives callbacks and checks each signature as PhoneHub's webhooks will.
+async fn receiver() -> (String, Hooks) {
+    let hooks: Hooks = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let b = base.clone();
+    let router = Router::new()
+        .route(
+            "/{*path}",
+            post(move |State(h): State<Hooks>, req: Request| {
+                let base = b.clone();
+                async move {
+                    let path = req.uri().path().to_string();
+                    let sig = req
+                        .headers()
+                        .get("x-twilio-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+                        .await
+                        .unwrap();
+                    let params: Vec<(String, String)> =
+                        url::form_urlencoded::parse(&body).into_owned().collect();
+                    let signed = telephony::signature::validate(
+                        sandbox::DEV_AUTH_TOKEN,
+                        &format!("{base}{path}"),
+                        telephony::signature::Payload::Form(&params),
+                        &sig,
+                    );
+                    h.lock().unwrap().push(Hook {
+                        path,
+                        params,
+                        signed,
+                    });
+                    "<Response/>"
+                }
+            }),
+        )
+        .with_state(hooks.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (base, hooks)
+}
+
+async fn start_sandbox(state_file: std::path::PathBuf) -> (String, Arc<Sandbox>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/sandbox/twilio", listener.local_addr().unwrap());
+    let mut cfg = SandboxConfig::dev(&base, Some(state_file));
+    cfg.time_scale = 60.0;
+    let sb = Sandbox::start(cfg);
+    let app = Router::new().nest("/sandbox/twilio", sandbox::router(sb.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, sb)
+}
+
+fn client(api: &str, lookups: &str) -> TwilioClient {
+    let mut cfg = TwilioConfig::new(sandbox::DEV_ACCOUNT_SID, sandbox::DEV_AUTH_TOKEN);
+    cfg.api_base = api.to_string();
+    cfg.lookups_base = lookups.to_string();
+    cfg.max_retries = 0;
+    cfg.timeout = Duration::from_secs(5);
+    TwilioClient::new(cfg).unwrap()
+}
+
+/// Polls until `done` holds for the received hooks (at most 20 s).
+async fn wait_for(hooks: &Hooks, what: &str, done: impl Fn(&[Hook]) -> bool) -> Vec<Hook> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = hooks.lock().unwrap().clone();
+        if done(&seen) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; got {seen:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn state_file(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("phonehub-sandbox-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("state.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sandbox_answer_validates_against_twilios_response_schemas() {
+    let (base, _sb) = start_sandbox(state_file("contract")).await;
+    let (hooks_base, _hooks) = receiver().await;
+    let (up_api, up_lookups) = (format!("{base}/api"), format!("{base}/lookups"));
+    let ((_a, api), (_l, lookups)) = tokio::join!(
+        common::prism("twilio_api_v2010.json", Some(&up_api)),
+        common::prism("twilio_lookups_v2.json", Some(&up_lookups))
+    );
+    let c = client(&api, &lookups);
+    common::exercise_every_operation(&c, "+14155550100", &hooks_base).await;
+    // Recordings exist once a recorded call completes: validate those answers too.
+    let direct = client(&format!("{base}/api"), &format!("{base}/lookups"));
+    let bought = direct
+        .buy_number("+14155550123", &Default::default())
+        .await
+        .unwrap();
+    let call = direct
+        .create_call(&NewCall {
+            to: "+14155550111".into(),
+            from: bought.phone_number,
+            url: format!("{hooks_base}/twiml"),
+            record: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let recs = loop {
+        let r = c
+            .list_recordings(Some(&call.sid))
+            .await
+            .expect("ListCallRecording validates");
+        if !r.is_empty() {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no recording");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    c.fetch_recording(&recs[0].sid)
+        .await
+        .expect("FetchRecording validates");
+    c.fetch_call(&call.sid)
+        .await
+        .expect("a completed call validates");
+    c.list_recordings(None)
+        .await
+        .expect("ListRecording validates");
+    // Lookups of an invalid number, and with caller name outside the US.
+    c.lookup("+12", false)
+        .await
+        .expect("invalid-number lookup validates");
+    c.lookup("+442079460958", true)
+        .await
+        .expect("non-US lookup validates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_progress_with_signed_ordered_callbacks_and_recordings_play() {
+    let (base, _sb) = start_sandbox(state_file("calls")).await;
+    let (hooks_base, hooks) = receiver().await;
+    let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
+    let from = c
+        .buy_number("+14155550100", &Default::default())
+        .await
+        .unwrap()
+        .phone_number;
+    let call = c
+        .create_call(&NewCall {
+            to: "+14155550111".into(),
+            from: from.clone(),
+            url: format!("{hooks_base}/twiml"),
+            status_callback: Some(format!("{hooks_base}/status")),
+            status_callback_events: vec![
+                "initiated".into(),
+                "ringing".into(),
+                "answered".into(),
+                "completed".into(),
+            ],
+            record: true,
+            recording_status_callback: Some(format!("{hooks_base}/recording")),
+        })
+        .await
+        .unwrap();
+    assert_eq!(call.status.as_deref(), Some("queued"));
+    let seen = wait_for(&hooks, "the recording callback", |h| {
+        h.iter().any(|x| x.path == "/recording")
+    })
+    .await;
+    assert!(
+        seen.iter().all(|h| h.signed),
+        "every callback is signed: {seen:#?}"
+    );
+    let status: Vec<&Hook> = seen.iter().filter(|h| h.path == "/status").collect();
+    let statuses: Vec<&str> = status
+        .iter()
+        .map(|h| h.get("CallStatus").unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["initiated", "ringing", "in-progress", "completed"]
+    );
+    let seqs: Vec<&str> = status
+        .iter()
+        .map(|h| h.get("SequenceNumber").unwrap())
+        .collect();
+    assert_eq!(seqs, ["0", "1", "2", "3"]);
+    let duration: u32 = status[3].get("CallDuration").unwrap().parse().unwrap();
+    assert!(duration >= 5);
+    assert!(
+        seen.iter()
+            .any(|h| h.path == "/twiml" && h.get("CallSid") == Some(call.sid.as_str())),
+        "TwiML fetched on answer"
+    );
+    let rec = seen.iter().find(|h| h.path == "/recording").unwrap();
+    assert_eq!(rec.get("RecordingStatus"), Some("completed"));
+    assert_eq!(
+        rec.get("RecordingDuration"),
+        Some(duration.to_string().as_str())
+    );
+    let fetched = c.fetch_call(&call.sid).await.unwrap();
+    assert_eq!(fetched.status.as_deref(), Some("completed"));
+    assert_eq!(fetched.duration, Some(duration as i64));
+    assert!(fetched.price.is_some());
+    let (ctype, audio) = c
+        .recording_media(rec.get("RecordingSid").unwrap(), "wav")
+        .await
+        .unwrap();
+    assert_eq!(ctype, "audio/x-wav");
+    assert_eq!(&audio[..4], b"RIFF");
+    assert!(audio.len() > 8000, "real audio, {} bytes", audio.len());
+
+    // Without StatusCallbackEvent only the final status is sent; magic numbers end otherwise.
+    for (to, outcome) in [
+        (sandbox::data::MAGIC_BUSY, "busy"),
+        (sandbox::data::MAGIC_NO_ANSWER, "no-answer"),
+        (sandbox::data::MAGIC_FAILED, "failed"),
+    ] {
+        let path = format!("/final-{outcome}");
+        c.create_call(&NewCall {
+            to: to.into(),
+            from: from.clone(),
+            url: format!("{hooks_base}/twiml"),
+            status_callback: Some(format!("{hooks_base}{path}")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let seen = wait_for(&hooks, outcome, |h| h.iter().any(|x| x.path == path)).await;
+        let finals: Vec<&Hook> = seen.iter().filter(|h| h.path == path).collect();
+        assert_eq!(finals.len(), 1);
+        assert_eq!(finals[0].get("CallStatus"), Some(outcome));
+    }
+}
+
+#[tokio::test]
+async fn twilio_error_codes_for_bad_requests() {
+    let (base, _sb) = start_sandbox(state_file("errors")).await;
+    let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
+    let mut bad = TwilioConfig::new(sandbox::DEV_ACCOUNT_SID, "wrong-token");
+    bad.api_base = format!("{base}/api");
+    let e = TwilioClient::new(bad)
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(20003));
+    assert!(matches!(e, ProviderError::Auth { .. }));
+
+    let raw = reqwest::Client::new()
+        .post(format!(
+            "{base}/api/2010-04-01/Accounts/{}/IncomingPhoneNumbers.json",
+            sandbox::DEV_ACCOUNT_SID
+        ))
+        .basic_auth(sandbox::DEV_ACCOUNT_SID, Some(sandbox::DEV_AUTH_TOKEN))
+        .form(&[("AreaCode", "533")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    let body: serde_json::Value = raw.json().await.unwrap();
+    assert_eq!(body["code"], 21452);
+    let q = telephony::provider::NumberSearch {
+        country: "US".into(),
+        area_code: Some("533".into()),
+        ..Default::default()
+    };
+    assert!(
+        c.search_numbers(&q).await.unwrap().is_empty(),
+        "area code 533 has no numbers"
+    );
+
+    assert_eq!(
+        c.buy_number("not a number", &Default::default())
+            .await
+            .unwrap_err()
+            .code(),
+        Some(21421)
+    );
+    let from = c
+        .buy_number("+14155550100", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.buy_number("+14155550100", &Default::default())
+            .await
+            .unwrap_err()
+            .code(),
+        Some(21422)
+    );
+    let call = |to: &str, from: &str| NewCall {
+        to: to.into(),
+        from: from.into(),
+        url: "http://127.0.0.1:9/t".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.create_call(&call("12", &from.phone_number))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(21211)
+    );
+    assert_eq!(
+        c.create_call(&call(sandbox::data::MAGIC_INVALID, &from.phone_number))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(21211)
+    );
+    assert_eq!(
+        c.create_call(&call("+14155550111", "+14155559999"))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(21210)
+    );
+    let msg = |to: &str, from: &str| NewMessage {
+        to: to.into(),
+        from: from.into(),
+        body: "hi".into(),
+        status_callback: None,
+    };
+    assert_eq!(
+        c.send_message(&msg("+14155550111", "+14155559999"))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(21606)
+    );
+    assert_eq!(
+        c.send_message(&msg("nope", &from.phone_number))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(21211)
+    );
+    assert_eq!(
+        c.fetch_call("CA00000000000000000000000000000000")
+            .await
+            .unwrap_err()
+            .code(),
+        Some(20404)
+    );
+    c.release_number(&from.sid).await.unwrap();
+    assert_eq!(
+        c.release_number(&from.sid).await.unwrap_err().code(),
+        Some(20404)
+    );
+}
+
+#[tokio::test]
+async fn messages_are_delivered_or_not_with_signed_status_callbacks() {
+    let (base, _sb) = start_sandbox(state_file("sms")).await;
+    let (hooks_base, hooks) = receiver().await;
+    let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
+    let from = c
+        .buy_number("+14155550100", &Default::default())
+        .await
+        .unwrap()
+        .phone_number;
+    let long = "x".repeat(200);
+    for (to, path, body) in [
+        ("+14155550111", "/ok", "hello"),
+        (sandbox::data::MAGIC_UNDELIVERED, "/bad", long.as_str()),
+    ] {
+        let m = c
+            .send_message(&NewMessage {
+                to: to.into(),
+                from: from.clone(),
+                body: body.into(),
+                status_callback: Some(format!("{hooks_base}{path}")),
+            })
+            .await
+            .unwrap();
+        assert_eq!(m.status.as_deref(), Some("queued"));
+        assert_eq!(m.num_segments, Some(if body.len() > 160 { 2 } else { 1 }));
+    }
+    let seen = wait_for(&hooks, "final message statuses", |h| {
+        h.iter()
+            .any(|x| x.get("MessageStatus") == Some("delivered"))
+            && h.iter()
+                .any(|x| x.get("MessageStatus") == Some("undelivered"))
+    })
+    .await;
+    assert!(seen.iter().all(|h| h.signed));
+    let ok: Vec<&str> = seen
+        .iter()
+        .filter(|h| h.path == "/ok")
+        .map(|h| h.get("MessageStatus").unwrap())
+        .collect();
+    assert_eq!(ok, ["sent", "delivered"]);
+    let bad = seen
+        .iter()
+        .find(|h| h.get("MessageStatus") == Some("undelivered"))
+        .unwrap();
+    assert_eq!(bad.get("ErrorCode"), Some("30003"));
+}
+
+#[tokio::test]
+async fn lookups_are_deterministic_cover_every_line_type_and_are_counted() {
+    let (base, sb) = start_sandbox(state_file("lookups")).await;
+    let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
+    let mut types = std::collections::BTreeSet::new();
+    for i in 0..12 {
+        let n = format!("+1415555{:04}", 2600 + i);
+        let a = c.lookup(&n, i % 2 == 0).await.unwrap();
+        let b = c.lookup(&n, i % 2 == 0).await.unwrap();
+        assert_eq!(
+            a.line_type_intelligence, b.line_type_intelligence,
+            "deterministic"
+        );
+        types.insert(a.line_type_intelligence.unwrap().line_type.unwrap());
+        assert_eq!(a.caller_name.is_some(), i % 2 == 0);
+    }
+    assert_eq!(types.len(), 12, "{types:?}");
+    assert!(types.contains("fixedVoip") && types.contains("nonFixedVoip"));
+    let invalid = c.lookup("+1415", false).await.unwrap();
+    assert_eq!(invalid.valid, Some(false));
+    let stats = sb.stats();
+    assert_eq!(stats["billed_lookups"], 24);
+    assert_eq!(stats["billed_caller_name"], 12);
+    assert_eq!(stats["FetchPhoneNumber"], 25);
+    let served: serde_json::Value = reqwest::get(format!("{base}/_stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(served["billed_lookups"], 24);
+}
+
+#[tokio::test]
+async fn injected_faults_reach_the_client_and_can_be_turned_off() {
+    let (base, _sb) = start_sandbox(state_file("faults")).await;
+    let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
+    let http = reqwest::Client::new();
+    let set = |f: Faults| http.post(format!("{base}/_faults")).json(&f).send();
+    assert_eq!(
+        set(Faults {
+            error_rate: 1.0,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    assert!(matches!(
+        c.test_connection().await.unwrap_err(),
+        ProviderError::Server { status: 500, .. }
+    ));
+    assert_eq!(
+        set(Faults {
+            error_rate: 2.0,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .status(),
+        422
+    );
+    set(Faults {
+        latency_ms: 300,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let t = Instant::now();
+    c.test_connection().await.unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    set(Faults {
+        timeout_rate: 1.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut quick = TwilioConfig::new(sandbox::DEV_ACCOUNT_SID, sandbox::DEV_AUTH_TOKEN);
+    quick.api_base = format!("{base}/api");
+    quick.timeout = Duration::from_millis(300);
+    quick.max_retries = 0;
+    assert_eq!(
+        TwilioClient::new(quick)
+            .unwrap()
+            .test_connection()
+            .await
+            .unwrap_err(),
+        ProviderError::Timeout
+    );
+    set(Faults::default()).await.unwrap();
+    c.test_connection().await.unwrap();
+}
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let file = state_file("restart");
+    let (base, _sb) = start_sandbox(file.clone()).await;
+    let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
+    let bought = c
+        .buy_number("+14155550100", &Default::default())
+        .await
+        .unwrap();
+    let m = c
+        .send_message(&NewMessage {
+            to: "+14155550111".into(),
+            from: bought.phone_number.clone(),
+            body: "kept".into(),
+            status_callback: None,
+        })
+        .await
+        .unwrap();
+    // A second sandbox on the same state file (a restart).
+    let (base2, _sb2) = start_sandbox(file).await;
+    let c2 = client(&format!("{base2}/api"), &format!("{base2}/lookups"));
+    let numbers = c2.list_numbers(None).await.unwrap();
+    assert_eq!(numbers.len(), 1);
+    assert_eq!(numbers[0].sid, bought.sid);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let res = reqwest::Client::new()
+            .get(format!(
+                "{base2}/api/2010-04-01/Accounts/{}/Messages/{}.json",
+                sandbox::DEV_ACCOUNT_SID,
+                m.sid
+            ))
+            .basic_auth(sandbox::DEV_ACCOUNT_SID, Some(sandbox::DEV_AUTH_TOKEN))
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(v["body"], "kept");
+        if v["status"] == "delivered" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "message never delivered after restart: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -48,6 +48,29 @@ pub struct Settings {
     pub site_root: String,
     pub output_name: String,
     pub db_max_connections: u32,
+    /// Serve the Twilio sandbox at /sandbox/twilio (default: on in development, off in production).
+    pub sandbox_enabled: bool,
+    /// Twilio credentials and base URLs; `None` with the sandbox on means "use the sandbox".
+    pub twilio: Option<TwilioSettings>,
+}
+
+#[derive(Clone)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: String,
+    pub api_base: String,
+    pub lookups_base: String,
+}
+
+impl std::fmt::Debug for TwilioSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioSettings")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"[redacted]")
+            .field("api_base", &self.api_base)
+            .field("lookups_base", &self.lookups_base)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -61,6 +84,8 @@ impl std::fmt::Debug for Settings {
             .field("secret_key", &self.secret_key)
             .field("seed_demo", &self.seed_demo)
             .field("db_max_connections", &self.db_max_connections)
+            .field("sandbox_enabled", &self.sandbox_enabled)
+            .field("twilio", &self.twilio)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +113,7 @@ struct FileSettings {
     data_dir: Option<String>,
     seed_demo: Option<bool>,
     db_max_connections: Option<u32>,
+    sandbox: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +198,37 @@ impl Settings {
                 .map_err(|_| invalid("PHONEHUB_DB_MAX_CONNECTIONS must be a number"))?,
             None => file.db_max_connections.unwrap_or(10),
         };
+        let flag = |name: &str| -> Result<Option<bool>, ConfigError> {
+            match env(name).as_deref() {
+                Some("1" | "true") => Ok(Some(true)),
+                Some("0" | "false") => Ok(Some(false)),
+                Some(other) => Err(invalid(format!("{name}: {other:?} is not true/false"))),
+                None => Ok(None),
+            }
+        };
+        let sandbox_enabled = flag("PHONEHUB_SANDBOX")?
+            .or(file.sandbox)
+            .unwrap_or(environment == Environment::Development);
+        let twilio = match (
+            env("PHONEHUB_TWILIO_ACCOUNT_SID"),
+            env("PHONEHUB_TWILIO_AUTH_TOKEN"),
+        ) {
+            (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
+                account_sid,
+                auth_token,
+                api_base: env("PHONEHUB_TWILIO_API_BASE")
+                    .unwrap_or_else(|| telephony::twilio::TWILIO_API.into()),
+                lookups_base: env("PHONEHUB_TWILIO_LOOKUPS_BASE")
+                    .unwrap_or_else(|| telephony::twilio::TWILIO_LOOKUPS.into()),
+            }),
+            (None, None) => None,
+            _ => return Err(invalid(
+                "set both PHONEHUB_TWILIO_ACCOUNT_SID and PHONEHUB_TWILIO_AUTH_TOKEN, or neither",
+            )),
+        };
         Ok(Settings {
+            sandbox_enabled,
+            twilio,
             environment,
             database_url,
             site_addr,
@@ -266,6 +322,40 @@ mod tests {
         assert_eq!(s.environment, Environment::Development);
         assert!(s.seed_demo);
         assert!(!format!("{s:?}").contains(&key));
+    }
+
+    #[test]
+    fn the_sandbox_is_on_in_development_and_twilio_credentials_come_in_pairs() {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+        let dev = load(&[("DATABASE_URL", "p"), ("PHONEHUB_SECRET_KEY", &key)]).unwrap();
+        assert!(dev.sandbox_enabled);
+        assert!(dev.twilio.is_none());
+        let prod = load(&[
+            ("DATABASE_URL", "p"),
+            ("PHONEHUB_SECRET_KEY", &key),
+            ("PHONEHUB_ENV", "production"),
+        ])
+        .unwrap();
+        assert!(!prod.sandbox_enabled);
+        let e = load(&[
+            ("DATABASE_URL", "p"),
+            ("PHONEHUB_SECRET_KEY", &key),
+            ("PHONEHUB_TWILIO_ACCOUNT_SID", "AC1"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("both"));
+        let real = load(&[
+            ("DATABASE_URL", "p"),
+            ("PHONEHUB_SECRET_KEY", &key),
+            ("PHONEHUB_TWILIO_ACCOUNT_SID", "AC1"),
+            ("PHONEHUB_TWILIO_AUTH_TOKEN", "tok-secret-xyz"),
+        ])
+        .unwrap();
+        assert_eq!(
+            real.twilio.as_ref().unwrap().api_base,
+            "https://api.twilio.com"
+        );
+        assert!(!format!("{real:?}").contains("tok-secret-xyz"));
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub enum StartError {
     },
     #[error("invalid secret key: {0}")]
     Key(String),
+    #[error("telephony provider: {0}")]
+    Provider(String),
 }
 
 pub struct Application {
@@ -101,7 +103,48 @@ impl Application {
         }
         settings.site_addr = addr;
         app::ssr::auth::warm_up();
-        let router = router(&settings, pool)?;
+        let sandbox = settings.sandbox_enabled.then(|| {
+            let base = format!(
+                "{}/sandbox/twilio",
+                settings.public_url.as_str().trim_end_matches('/')
+            );
+            let file = settings.data_dir.join("twilio-sandbox.json");
+            telephony::sandbox::Sandbox::start(telephony::sandbox::SandboxConfig::dev(
+                &base,
+                Some(file),
+            ))
+        });
+        // Real credentials win; otherwise the sandbox (when on) is the system's provider.
+        let twilio = settings.twilio.clone().or_else(|| {
+            sandbox.as_ref().map(|sb| crate::config::TwilioSettings {
+                account_sid: sb.config().account_sid.clone(),
+                auth_token: sb.config().auth_token.clone(),
+                api_base: format!("{}/api", sb.config().public_base),
+                lookups_base: format!("{}/lookups", sb.config().public_base),
+            })
+        });
+        let provider = match &twilio {
+            Some(t) => {
+                let mut cfg = telephony::TwilioConfig::new(&t.account_sid, &t.auth_token);
+                cfg.api_base = t.api_base.clone();
+                cfg.lookups_base = t.lookups_base.clone();
+                tracing::info!(api = %t.api_base, account = %t.account_sid, "telephony provider: Twilio API");
+                let client = telephony::TwilioClient::new(cfg)
+                    .map_err(|e| StartError::Provider(e.to_string()))?;
+                Some(Arc::new(client) as Arc<dyn telephony::Provider>)
+            }
+            None => {
+                tracing::warn!(
+                    "no telephony provider: set PHONEHUB_TWILIO_* or enable the sandbox"
+                );
+                None
+            }
+        };
+        let mut router = router(&settings, pool, provider)?;
+        if let Some(sb) = sandbox {
+            // Outside the session and origin layers: Twilio-style clients send neither cookies nor Origin.
+            router = router.nest("/sandbox/twilio", telephony::sandbox::router(sb));
+        }
         Ok(Application {
             listener,
             router,
@@ -140,7 +183,11 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
+fn router(
+    settings: &Settings,
+    pool: PgPool,
+    provider: Option<Arc<dyn telephony::Provider>>,
+) -> Result<Router, StartError> {
     let leptos_options = LeptosOptions::builder()
         .output_name(settings.output_name.clone())
         .site_root(settings.site_root.clone())
@@ -152,6 +199,7 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
         leptos_options: leptos_options.clone(),
         public_url: settings.public_url.clone(),
         dev_mode: settings.environment == crate::config::Environment::Development,
+        provider,
     };
 
     let store = PostgresStore::new(pool.clone());

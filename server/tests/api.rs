@@ -930,3 +930,48 @@ async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_bac
     assert_eq!(status, 200, "the server recovered");
     assert_eq!(app.get(&c, "/healthz").await.status(), 200);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn development_serves_the_sandbox_as_the_default_provider(pool: PgPool) {
+    use telephony::provider::Provider;
+    let mut settings = common::settings("http://127.0.0.1:0");
+    settings.sandbox_enabled = true;
+    settings.data_dir = std::env::temp_dir().join(format!("phonehub-sbx-{}", std::process::id()));
+    let app = server::Application::build_with_pool(settings, pool)
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    let mut cfg = telephony::TwilioConfig::new(
+        telephony::sandbox::DEV_ACCOUNT_SID,
+        telephony::sandbox::DEV_AUTH_TOKEN,
+    );
+    cfg.api_base = format!("{base}/sandbox/twilio/api");
+    cfg.lookups_base = format!("{base}/sandbox/twilio/lookups");
+    let twilio = telephony::TwilioClient::new(cfg).unwrap();
+    assert_eq!(
+        twilio.test_connection().await.unwrap().sid,
+        telephony::sandbox::DEV_ACCOUNT_SID
+    );
+    // Provider-style POSTs carry no Origin and no session: the sandbox is outside those checks.
+    let bought = twilio
+        .buy_number("+14155550177", &Default::default())
+        .await
+        .unwrap();
+    assert!(bought.sid.starts_with("PN"));
+    twilio.release_number(&bought.sid).await.unwrap();
+    let stats: serde_json::Value = reqwest::get(format!("{base}/sandbox/twilio/_stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["CreateIncomingPhoneNumber"], 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_sandbox_is_off_unless_enabled(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let r = app.get(&app.client(), "/sandbox/twilio/_stats").await;
+    assert_eq!(r.status(), 404);
+}

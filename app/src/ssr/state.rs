@@ -11,6 +11,8 @@ pub struct AppState {
     /// `PHONEHUB_PUBLIC_URL`: the origin browsers use to reach us (CSRF checks, cookies, webhooks).
     pub public_url: url::Url,
     pub dev_mode: bool,
+    /// The system's telephony provider (the sandbox in development), when one is configured.
+    pub provider: Option<std::sync::Arc<dyn telephony::Provider>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -18,6 +20,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("public_url", &self.public_url.as_str())
             .field("dev_mode", &self.dev_mode)
+            .field("provider", &self.provider.is_some())
             .finish_non_exhaustive()
     }
 }

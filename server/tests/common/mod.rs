@@ -26,6 +26,8 @@ pub fn settings(public_url: &str) -> Settings {
         site_root: "target/site".into(),
         output_name: "phonehub".into(),
         db_max_connections: 5,
+        sandbox_enabled: false,
+        twilio: None,
     }
 }
 

@@ -115,16 +115,11 @@ async fn add_member_inner(
             format!("{email} is already a member of {}.", ctx.name),
         ));
     }
-    db::audit::record(
+    ctx.audit(
         &mut *tx,
-        db::audit::Entry {
-            actor_id: Some(ctx.user.id),
-            org_id: Some(ctx.org_id),
-            action: "member.added",
-            target: &email,
-            details: serde_json::json!({ "role": role.as_str(), "created_user": created }),
-            ip: crate::ssr::client_ip(),
-        },
+        "member.added",
+        &email,
+        serde_json::json!({ "role": role.as_str(), "created_user": created }),
     )
     .await?;
     tx.commit().await?;
@@ -165,16 +160,11 @@ async fn change_role_inner(org: String, user_id: i64, role: String) -> Result<()
         return Ok(());
     }
     db::orgs::set_role(&mut *tx, ctx.org_id, user_id, role).await?;
-    db::audit::record(
+    ctx.audit(
         &mut *tx,
-        db::audit::Entry {
-            actor_id: Some(ctx.user.id),
-            org_id: Some(ctx.org_id),
-            action: "member.role_changed",
-            target: &user_id.to_string(),
-            details: serde_json::json!({ "from": current.as_str(), "to": role.as_str() }),
-            ip: crate::ssr::client_ip(),
-        },
+        "member.role_changed",
+        &user_id.to_string(),
+        serde_json::json!({ "from": current.as_str(), "to": role.as_str() }),
     )
     .await?;
     tx.commit().await?;
@@ -210,16 +200,11 @@ async fn remove_member_inner(org: String, user_id: i64) -> Result<(), AppError> 
         ));
     }
     db::orgs::remove_member(&mut *tx, ctx.org_id, user_id).await?;
-    db::audit::record(
+    ctx.audit(
         &mut *tx,
-        db::audit::Entry {
-            actor_id: Some(ctx.user.id),
-            org_id: Some(ctx.org_id),
-            action: "member.removed",
-            target: &user_id.to_string(),
-            details: serde_json::json!({ "role": current.as_str() }),
-            ip: crate::ssr::client_ip(),
-        },
+        "member.removed",
+        &user_id.to_string(),
+        serde_json::json!({ "role": current.as_str() }),
     )
     .await?;
     tx.commit().await?;

@@ -26,6 +26,28 @@ pub struct OrgCtx {
 }
 
 impl OrgCtx {
+    /// Records an administrative change to this org by the signed-in user.
+    pub async fn audit(
+        &self,
+        db: impl sqlx::PgExecutor<'_>,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        db::audit::record(
+            db,
+            db::audit::Entry {
+                actor_id: Some(self.user.id),
+                org_id: Some(self.org_id),
+                action,
+                target,
+                details,
+                ip: super::client_ip(),
+            },
+        )
+        .await
+    }
+
     pub fn view(&self) -> OrgView {
         OrgView {
             slug: self.slug.clone(),

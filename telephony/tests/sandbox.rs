@@ -168,6 +168,24 @@ async fn every_sandbox_answer_validates_against_twilios_response_schemas() {
     c.list_recordings(None)
         .await
         .expect("ListRecording validates");
+    // Error answers pass the proxy too (a schema violation would come back as Prism's own 500).
+    assert_eq!(
+        c.fetch_call("CA00000000000000000000000000000000")
+            .await
+            .unwrap_err()
+            .code(),
+        Some(20404)
+    );
+    let bad_to = NewCall {
+        to: "12".into(),
+        from: "+14155550123".into(),
+        url: format!("{hooks_base}/t"),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.create_call(&bad_to).await.unwrap_err().code(),
+        Some(21211)
+    );
     // Lookups of an invalid number, and with caller name outside the US.
     c.lookup("+12", false)
         .await

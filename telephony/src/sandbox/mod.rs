@@ -292,7 +292,7 @@ async fn faults_and_auth(State(sb): State<Shared>, req: Request, next: Next) -> 
         let mut r = twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
-            "Basic realm=\"Twilio API\"".parse().unwrap(),
+            axum::http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
         );
         return r;
     }

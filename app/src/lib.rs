@@ -54,6 +54,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/members") view=MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/lookup") view=LookupPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/lookups/bulk") view=BulkPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/lookups") view=LookupStatsPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/phone-config") view=PhoneConfigPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/phone-config") view=PhoneConfigPage ssr=SsrMode::Async />
+                    <Route path=path!("/staff/lookups") view=StaffLookupsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use crate::error::AppError;
 
+pub mod lookup;
+
 pub const MAX_EMAIL: usize = 254;
 pub const MAX_NAME: usize = 100;
 pub const MIN_PASSWORD: usize = 10;

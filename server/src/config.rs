@@ -2,6 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use app::ssr::crypto::Keyring;
 
 use base64::Engine;
 use serde::Deserialize;
@@ -44,6 +47,8 @@ pub struct Settings {
     pub public_url: url::Url,
     pub data_dir: PathBuf,
     pub secret_key: SecretKey,
+    /// Keys for provider credentials at rest (`PHONEHUB_CONFIG_KEYS`), current key first.
+    pub keyring: Arc<Keyring>,
     pub seed_demo: bool,
     pub site_root: String,
     pub output_name: String,
@@ -82,6 +87,7 @@ impl std::fmt::Debug for Settings {
             .field("public_url", &self.public_url.as_str())
             .field("data_dir", &self.data_dir)
             .field("secret_key", &self.secret_key)
+            .field("keyring", &self.keyring)
             .field("seed_demo", &self.seed_demo)
             .field("db_max_connections", &self.db_max_connections)
             .field("sandbox_enabled", &self.sandbox_enabled)
@@ -182,6 +188,7 @@ impl Settings {
             Some(b64) => decode_key(&b64)?,
             None => key_from_file(&data_dir.join("secret.key"))?,
         };
+        let keyring = keyring(env("PHONEHUB_CONFIG_KEYS"), &data_dir)?;
         let seed_demo = match env("PHONEHUB_SEED_DEMO").as_deref() {
             Some("1" | "true") => true,
             Some("0" | "false") => false,
@@ -235,6 +242,7 @@ impl Settings {
             public_url,
             data_dir,
             secret_key,
+            keyring,
             seed_demo,
             site_root: env("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             output_name: env("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "phonehub".into()),
@@ -265,32 +273,54 @@ fn decode_key(b64: &str) -> Result<SecretKey, ConfigError> {
 
 /// Reads the key file, creating it (mode 0600) with 64 random bytes on first run.
 fn key_from_file(path: &Path) -> Result<SecretKey, ConfigError> {
+    let text = read_or_create(path, || {
+        let mut bytes = [0u8; 64];
+        rand::Rng::fill(&mut rand::rngs::OsRng, &mut bytes[..]);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    })?;
+    decode_key(&text)
+}
+
+/// The credential keyring from `PHONEHUB_CONFIG_KEYS`, else from `config.keys` in the data
+/// directory (created with one random key on first start, mode 0600).
+fn keyring(env_value: Option<String>, data_dir: &Path) -> Result<Arc<Keyring>, ConfigError> {
+    let spec = match env_value {
+        Some(s) => s,
+        None => read_or_create(&data_dir.join("config.keys"), || {
+            format!("k1:{}", app::ssr::crypto::Key::generate_b64())
+        })?,
+    };
+    Keyring::parse(spec.trim())
+        .map(Arc::new)
+        .map_err(|e| ConfigError::Invalid(format!("PHONEHUB_CONFIG_KEYS: {e}")))
+}
+
+/// Reads a secret file, or creates it (0600) with `make()`; if another process creates it
+/// first, theirs is used.
+fn read_or_create(path: &Path, make: impl Fn() -> String) -> Result<String, ConfigError> {
     use std::io::Write;
     let io = |source| ConfigError::Io {
         path: path.display().to_string(),
         source,
     };
     if let Ok(text) = std::fs::read_to_string(path) {
-        return decode_key(&text);
+        return Ok(text);
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let mut bytes = [0u8; 64];
-    rand::Rng::fill(&mut rand::rngs::OsRng, &mut bytes[..]);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let value = make();
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     match opts.open(path) {
         Ok(mut f) => {
-            f.write_all(encoded.as_bytes()).map_err(io)?;
-            Ok(SecretKey(bytes.to_vec()))
+            f.write_all(value.as_bytes()).map_err(io)?;
+            Ok(value)
         }
-        // Another process created it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            decode_key(&std::fs::read_to_string(path).map_err(io)?)
+            std::fs::read_to_string(path).map_err(io)
         }
         Err(e) => Err(io(e)),
     }

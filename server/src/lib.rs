@@ -1,5 +1,6 @@
 //! The PhoneHub server: configuration, startup wiring, middleware and demo data.
 
+pub mod bulk;
 pub mod config;
 pub mod middleware;
 pub mod seed;

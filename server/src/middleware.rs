@@ -68,7 +68,11 @@ pub async fn check_origin(
 }
 
 fn protected(path: &str) -> bool {
-    path == "/" || path == "/account" || path.starts_with("/o/") || path.starts_with("/admin/")
+    path == "/"
+        || path == "/account"
+        || path.starts_with("/o/")
+        || path.starts_with("/admin/")
+        || path.starts_with("/staff/")
 }
 
 /// Pages that need a signed-in user send anonymous visitors to the login page (and back after).

@@ -123,6 +123,25 @@ impl Application {
                 lookups_base: format!("{}/lookups", sb.config().public_base),
             })
         });
+        if let Err(e) = ensure_default_config(
+            &pool,
+            &settings.keyring,
+            twilio.as_ref(),
+            settings.twilio.is_none(),
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "could not check the system default phone config");
+        }
+        match app::ssr::db::phone_config::rotate(&pool, &settings.keyring).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                n,
+                key = settings.keyring.current_id(),
+                "re-encrypted provider credentials with the current key"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not re-encrypt provider credentials"),
+        }
         let provider = match &twilio {
             Some(t) => {
                 let mut cfg = telephony::TwilioConfig::new(&t.account_sid, &t.auth_token);
@@ -200,8 +219,12 @@ fn router(
         public_url: settings.public_url.clone(),
         dev_mode: settings.environment == crate::config::Environment::Development,
         provider,
+        keyring: settings.keyring.clone(),
+        providers: Default::default(),
+        events: app::ssr::lookups::EventSink::start(pool.clone()),
     };
 
+    app::ssr::jobs::spawn_worker(state.clone());
     let store = PostgresStore::new(pool.clone());
     spawn_session_cleanup(store.clone());
     let key =
@@ -263,6 +286,7 @@ fn router(
             let opts = leptos_options.clone();
             move || shell(opts.clone())
         })
+        .merge(crate::bulk::routes(render.clone()))
         .fallback(move |req: Request<Body>| {
             let fallback = fallback.clone();
             async move { fallback(req).await }
@@ -286,6 +310,56 @@ fn router(
         .route("/healthz", get(healthz).with_state(pool))
         .with_state(state);
     Ok(router)
+}
+
+/// The system default phone configuration comes from `PHONEHUB_TWILIO_*` (or the sandbox in
+/// development) the first time the server starts; afterwards superadmins manage it in the app.
+async fn ensure_default_config(
+    pool: &PgPool,
+    keyring: &app::ssr::crypto::Keyring,
+    twilio: Option<&crate::config::TwilioSettings>,
+    from_sandbox: bool,
+) -> Result<(), String> {
+    use app::ssr::db::phone_config::{get, save, ConfigInput};
+    let Some(t) = twilio else { return Ok(()) };
+    if get(pool, None).await.map_err(|e| e.to_string())?.is_some() {
+        return Ok(());
+    }
+    let sealed = keyring.encrypt(&t.auth_token).map_err(|e| e.to_string())?;
+    let tail = app::ssr::crypto::tail(&t.auth_token);
+    let official = |v: &str, d: &str| (v != d).then(|| v.to_string());
+    let input = ConfigInput {
+        provider: if from_sandbox { "sandbox" } else { "twilio" }.into(),
+        display_name: if from_sandbox {
+            "Development sandbox"
+        } else {
+            "Twilio (from environment)"
+        }
+        .into(),
+        active: true,
+        lookup_enabled: true,
+        lookup_cache_days: 30,
+        caller_name_enabled: false,
+        test_mode: false,
+        default_sender: None,
+        // The sandbox's URLs follow the public URL, so they are not stored.
+        api_base: if from_sandbox {
+            None
+        } else {
+            official(&t.api_base, telephony::twilio::TWILIO_API)
+        },
+        lookups_base: if from_sandbox {
+            None
+        } else {
+            official(&t.lookups_base, telephony::twilio::TWILIO_LOOKUPS)
+        },
+        account_sid: t.account_sid.clone(),
+    };
+    save(pool, None, &input, Some((&sealed, &tail)))
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(provider = %input.provider, "created the system default phone config");
+    Ok(())
 }
 
 async fn healthz(State(pool): State<PgPool>) -> Response {

@@ -3,4 +3,5 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod lookups;
 pub mod orgs;

@@ -51,6 +51,8 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
             view! {
                 <a class="navlink" href=format!("/o/{slug}")>"Dashboard"</a>
                 <a class="navlink" href=format!("/o/{slug}/members")>"Members"</a>
+                <a class="navlink" href=format!("/o/{slug}/lookup")>"Lookup"</a>
+                <a class="navlink" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups"</a>
             }
         });
     let switcher = (!me.orgs.is_empty()).then(|| {
@@ -93,6 +95,7 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
             <a class="navlink" href="/admin/orgs">"Orgs"</a>
             <a class="navlink" href="/admin/users">"Users"</a>
         })}
+        {(me.is_support || me.is_superadmin).then(|| view! { <a class="navlink" href="/staff/lookups">"Cache"</a> })}
         {me.is_support.then(|| view! { <span class="badge">"Support"</span> })}
         <span class="ml-auto muted text-sm">{me.email.clone()}</span>
         <a class="navlink" href="/account">"Account"</a>

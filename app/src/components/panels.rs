@@ -42,6 +42,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "org-created" => "Org created.",
         "user-created" => "User created.",
         "flags-changed" => "Staff flags saved.",
+        "config-saved" => "Phone configuration saved.",
         _ => return None,
     })
 }

@@ -4,12 +4,16 @@ mod account;
 mod admin;
 mod home;
 mod login;
+mod lookups;
 mod orgs;
 
 pub use account::AccountPage;
 pub use admin::{AdminOrgsPage, AdminUsersPage};
 pub use home::{HomePage, NotFoundPage};
 pub use login::LoginPage;
+pub use lookups::{
+    BulkPage, LookupPage, LookupStatsPage, PhoneConfigPage, StaffLookupsPage, BULK_UPLOAD_ENDPOINT,
+};
 pub use orgs::{DashboardPage, MembersPage};
 
 use leptos::prelude::*;

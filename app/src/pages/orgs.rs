@@ -53,7 +53,15 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             <Stat label="Admins" value=d.admins.to_string() />
             <Stat label="Plain members" value=d.plain_members.to_string() />
         </dl>
-        <p class="mt-6"><a class="link" href=format!("/o/{slug}/members")>"See all members →"</a></p>
+        <nav class="mt-6 flex flex-wrap gap-4" aria-label="Org pages">
+            <a class="link" href=format!("/o/{slug}/members")>"Members →"</a>
+            <a class="link" href=format!("/o/{slug}/lookup")>"Look up a number →"</a>
+            <a class="link" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups →"</a>
+            {(d.org.access.can_manage() || d.org.access.read_only()).then(|| view! {
+                <a class="link" href=format!("/o/{slug}/admin/lookups")>"Lookup costs →"</a>
+                <a class="link" href=format!("/o/{slug}/admin/phone-config")>"Phone config →"</a>
+            })}
+        </nav>
     }
 }
 

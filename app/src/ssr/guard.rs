@@ -95,6 +95,16 @@ pub fn access_for(user: &User, role: Option<crate::model::Role>) -> Option<Acces
 pub async fn require(org_slug: &str, perm: Permission) -> Result<OrgCtx, AppError> {
     let user = current_user().await?;
     let state = AppState::from_context()?;
+    check(state, user, org_slug, perm).await
+}
+
+/// `require` for handlers outside Leptos (plain axum routes), given the signed-in user.
+pub async fn check(
+    state: AppState,
+    user: User,
+    org_slug: &str,
+    perm: Permission,
+) -> Result<OrgCtx, AppError> {
     let org = db::orgs::by_slug(&state.pool, org_slug)
         .await?
         .ok_or(AppError::NotFound)?;

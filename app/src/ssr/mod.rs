@@ -1,8 +1,11 @@
 //! Server-only code: shared state, authentication, the org guard and all SQL.
 
 pub mod auth;
+pub mod crypto;
 pub mod db;
 pub mod guard;
+pub mod jobs;
+pub mod lookups;
 pub mod state;
 
 pub use guard::{current_user, require, require_superadmin, Permission};

@@ -13,6 +13,12 @@ pub struct AppState {
     pub dev_mode: bool,
     /// The system's telephony provider (the sandbox in development), when one is configured.
     pub provider: Option<std::sync::Arc<dyn telephony::Provider>>,
+    /// Keys for provider credentials at rest.
+    pub keyring: std::sync::Arc<super::crypto::Keyring>,
+    /// Provider clients built from phone configurations.
+    pub providers: super::lookups::Providers,
+    /// Batched writer of lookup events.
+    pub events: super::lookups::EventSink,
 }
 
 impl std::fmt::Debug for AppState {
@@ -32,6 +38,16 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
+    pub fn lookup_deps(&self) -> super::lookups::Deps<'_> {
+        super::lookups::Deps {
+            pool: &self.pool,
+            keyring: &self.keyring,
+            providers: &self.providers,
+            events: &self.events,
+            public_url: &self.public_url,
+        }
+    }
+
     pub fn from_context() -> Result<AppState, crate::error::AppError> {
         leptos::prelude::use_context::<AppState>().ok_or_else(|| {
             tracing::error!("AppState missing from the Leptos context");

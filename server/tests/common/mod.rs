@@ -22,6 +22,9 @@ pub fn settings(public_url: &str) -> Settings {
         public_url: url::Url::parse(public_url).unwrap(),
         data_dir: std::env::temp_dir(),
         secret_key: SecretKey::generate(),
+        keyring: std::sync::Arc::new(
+            app::ssr::crypto::Keyring::parse(&format!("t1:{}", test_key(1))).unwrap(),
+        ),
         seed_demo: false,
         site_root: "target/site".into(),
         output_name: "phonehub".into(),
@@ -29,6 +32,63 @@ pub fn settings(public_url: &str) -> Settings {
         sandbox_enabled: false,
         twilio: None,
     }
+}
+
+/// A fixed 32-byte key (base64) for keyrings in tests.
+pub fn test_key(n: u8) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode([n; 32])
+}
+
+/// A Twilio sandbox on its own port (in memory), and its base URL.
+pub async fn start_sandbox() -> (String, telephony::sandbox::Shared) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sb =
+        telephony::sandbox::Sandbox::start(telephony::sandbox::SandboxConfig::dev(&base, None));
+    let router = telephony::sandbox::router(sb.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (base, sb)
+}
+
+pub async fn sandbox_stat(base: &str, key: &str) -> u64 {
+    let stats: serde_json::Value = reqwest::get(format!("{base}/_stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats[key].as_u64().unwrap_or(0)
+}
+
+/// Sets `org`'s phone config (as `admin`) to the sandbox at `sandbox_base`.
+pub async fn configure_sandbox(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    org: &str,
+    sandbox_base: &str,
+    cache_days: &str,
+) -> reqwest::Response {
+    let api = format!("{sandbox_base}/api");
+    let lookups = format!("{sandbox_base}/lookups");
+    app.call(
+        admin,
+        "save_phone_config",
+        &[
+            ("org", org),
+            ("provider", "sandbox"),
+            ("display_name", "Test sandbox"),
+            ("active", "on"),
+            ("lookup_enabled", "on"),
+            ("lookup_cache_days", cache_days),
+            ("default_sender", ""),
+            ("api_base", &api),
+            ("lookups_base", &lookups),
+            ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
+            ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
+        ],
+    )
+    .await
 }
 
 /// Seeds the demo data plus an Acme admin, and serves it on a free port.

@@ -90,7 +90,7 @@ pub struct Sandbox {
     http: reqwest::Client,
 }
 
-type Shared = Arc<Sandbox>;
+pub type Shared = Arc<Sandbox>;
 
 fn now() -> String {
     time::OffsetDateTime::now_utc()

@@ -1,0 +1,423 @@
+//! Lookups: provider configuration, cached numbers, cost figures and bulk jobs as pages see them.
+
+use serde::{Deserialize, Serialize};
+
+use super::OrgView;
+use crate::error::AppError;
+
+pub const MIN_CACHE_DAYS: i32 = 1;
+pub const MAX_CACHE_DAYS: i32 = 365;
+pub const MAX_BULK_ROWS: usize = 10_000;
+pub const MAX_BULK_BYTES: usize = 1024 * 1024;
+
+/// Which API a configuration talks to. Both speak Twilio's wire format; `Sandbox` defaults its
+/// base URLs to PhoneHub's built-in simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Twilio,
+    Sandbox,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 2] = [ProviderKind::Twilio, ProviderKind::Sandbox];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Twilio => "twilio",
+            ProviderKind::Sandbox => "sandbox",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            ProviderKind::Twilio => "Twilio",
+            ProviderKind::Sandbox => "PhoneHub sandbox (simulated Twilio)",
+        }
+    }
+    pub fn parse(field: &str, raw: &str) -> Result<ProviderKind, AppError> {
+        match raw.trim() {
+            "twilio" => Ok(ProviderKind::Twilio),
+            "sandbox" => Ok(ProviderKind::Sandbox),
+            _ => Err(AppError::validation(field, "Choose Twilio or the sandbox.")),
+        }
+    }
+}
+
+/// A phone configuration as its page shows it: the secret only as a masked tail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneConfigView {
+    pub exists: bool,
+    pub provider: ProviderKind,
+    pub display_name: String,
+    pub active: bool,
+    pub lookup_enabled: bool,
+    pub lookup_cache_days: i32,
+    pub caller_name_enabled: bool,
+    pub test_mode: bool,
+    pub default_sender: String,
+    pub api_base: String,
+    pub lookups_base: String,
+    pub account_sid: String,
+    /// "…a1b2" when a token is stored.
+    pub token_masked: Option<String>,
+    pub key_id: Option<String>,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneConfigPage {
+    /// `None` for the system default page.
+    pub org: Option<OrgView>,
+    pub can_edit: bool,
+    pub config: PhoneConfigView,
+    /// Which configuration this org's lookups use right now, in words.
+    pub effective: String,
+}
+
+/// What "test connection" found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionResult {
+    pub ok: bool,
+    pub message: String,
+}
+
+/// One cached number with everything the provider told us.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberInfo {
+    pub e164: String,
+    pub national_format: Option<String>,
+    pub country_code: Option<String>,
+    pub calling_country_code: Option<String>,
+    pub valid: Option<bool>,
+    pub line_type: Option<String>,
+    pub carrier_name: Option<String>,
+    pub mobile_country_code: Option<String>,
+    pub mobile_network_code: Option<String>,
+    pub is_mobile: Option<bool>,
+    pub is_voip: Option<bool>,
+    pub caller_name_checked: bool,
+    pub caller_name: Option<String>,
+    pub caller_type: Option<String>,
+    /// Joined address when a provider returned one; `None` shows "not provided".
+    pub address: Option<String>,
+    pub lookup_count: i64,
+    pub last_lookup_at: Option<String>,
+    pub expires_at: Option<String>,
+    /// Whole days until the cache entry expires (0 = today); negative when expired.
+    pub expires_in_days: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentLookup {
+    pub e164: String,
+    pub outcome: String,
+    pub cost: String,
+    pub user: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupPage {
+    pub org: OrgView,
+    pub can_lookup: bool,
+    pub can_refresh: bool,
+    /// Why lookups cannot run now (no provider, turned off), if so.
+    pub unavailable: Option<String>,
+    pub result: Option<NumberInfo>,
+    pub recent: Vec<RecentLookup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub label: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiring {
+    pub e164: String,
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Totals {
+    pub requests: i64,
+    pub hits: i64,
+    pub misses: i64,
+    pub refreshes: i64,
+    pub errors: i64,
+    pub cost_micros: i64,
+    pub saved_micros: i64,
+}
+
+impl Totals {
+    pub fn paid(&self) -> i64 {
+        self.misses + self.refreshes
+    }
+    /// Hits over requests that were answered (errors excluded), as a percentage.
+    pub fn hit_ratio(&self) -> String {
+        let answered = self.hits + self.misses + self.refreshes;
+        if answered == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", self.hits as f64 * 100.0 / answered as f64)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupStats {
+    pub org: OrgView,
+    pub from: String,
+    pub to: String,
+    pub month: Totals,
+    pub range: Totals,
+    /// Server-rendered SVG of requests per day (hits, paid, errors).
+    pub chart_svg: String,
+    pub line_types: Vec<Count>,
+    pub top_numbers: Vec<Count>,
+    pub expiring: Vec<Expiring>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgCacheRow {
+    pub slug: String,
+    pub name: String,
+    pub requests: i64,
+    pub paid: i64,
+    pub spend: String,
+    pub saved: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalCacheStats {
+    pub entries: i64,
+    pub expired: i64,
+    pub failing: i64,
+    pub total_lookup_count: i64,
+    pub spend: String,
+    pub saved: String,
+    pub by_org: Vec<OrgCacheRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkJobView {
+    pub id: i64,
+    pub filename: String,
+    pub status: String,
+    pub total: i64,
+    pub processed: i64,
+    pub errors: i64,
+    pub created: String,
+    pub finished: Option<String>,
+    pub user: String,
+    pub error: Option<String>,
+}
+
+impl BulkJobView {
+    pub fn percent(&self) -> i64 {
+        if self.total == 0 {
+            100
+        } else {
+            self.processed * 100 / self.total
+        }
+    }
+    pub fn open(&self) -> bool {
+        self.status == "queued" || self.status == "running"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkPage {
+    pub org: OrgView,
+    pub can_upload: bool,
+    pub jobs: Vec<BulkJobView>,
+    /// The job asked for with `?job=`.
+    pub job: Option<BulkJobView>,
+}
+
+/// Micro-dollars as dollars, to a tenth of a cent ("$0.005").
+pub fn money(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let m = micros.unsigned_abs();
+    let dollars = m / 1_000_000;
+    let thousandths = (m % 1_000_000 + 500) / 1000;
+    let (dollars, thousandths) = if thousandths == 1000 {
+        (dollars + 1, 0)
+    } else {
+        (dollars, thousandths)
+    };
+    format!("{sign}${dollars}.{thousandths:03}")
+}
+
+/// Whether a Lookup v2 line type is mobile / VoIP (`None` when the provider did not say).
+pub fn classify_line_type(line_type: Option<&str>) -> (Option<bool>, Option<bool>) {
+    match line_type {
+        None | Some("") | Some("unknown") => (None, None),
+        Some("mobile") => (Some(true), Some(false)),
+        Some("fixedVoip") | Some("nonFixedVoip") => (Some(false), Some(true)),
+        Some(_) => (Some(false), Some(false)),
+    }
+}
+
+pub fn line_type_label(t: &str) -> &str {
+    match t {
+        "landline" => "Landline",
+        "mobile" => "Mobile",
+        "fixedVoip" => "Fixed VoIP",
+        "nonFixedVoip" => "Non-fixed VoIP",
+        "personal" => "Personal",
+        "tollFree" => "Toll-free",
+        "premium" => "Premium",
+        "sharedCost" => "Shared cost",
+        "uan" => "UAN",
+        "voicemail" => "Voicemail",
+        "pager" => "Pager",
+        "" | "unknown" => "Unknown",
+        other => other,
+    }
+}
+
+pub fn parse_cache_days(field: &str, raw: &str) -> Result<i32, AppError> {
+    match raw.trim().parse::<i32>() {
+        Ok(n) if (MIN_CACHE_DAYS..=MAX_CACHE_DAYS).contains(&n) => Ok(n),
+        _ => Err(AppError::validation(
+            field,
+            format!("Enter a whole number of days from {MIN_CACHE_DAYS} to {MAX_CACHE_DAYS}."),
+        )),
+    }
+}
+
+/// An optional http(s) base URL, without a trailing slash.
+pub fn parse_base_url(field: &str, raw: &str) -> Result<Option<String>, AppError> {
+    let s = raw.trim().trim_end_matches('/');
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let ok = (s.starts_with("https://") || s.starts_with("http://"))
+        && s.len() <= 300
+        && !s.contains(char::is_whitespace)
+        && s.split("://").nth(1).is_some_and(|h| !h.is_empty());
+    if ok {
+        Ok(Some(s.to_string()))
+    } else {
+        Err(AppError::validation(
+            field,
+            "Enter a URL starting with https:// (or http:// for a local sandbox), or leave it empty.",
+        ))
+    }
+}
+
+/// A Twilio Account SID: "AC" and 32 hex digits.
+pub fn parse_account_sid(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    let ok = s.len() == 34 && s.starts_with("AC") && s[2..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok {
+        Ok(s.to_string())
+    } else if s.is_empty() {
+        Err(AppError::validation(field, "Enter the Account SID."))
+    } else {
+        Err(AppError::validation(
+            field,
+            "An Account SID is AC followed by 32 hexadecimal digits.",
+        ))
+    }
+}
+
+pub fn check_auth_token(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    if s.len() < 16 || s.len() > 128 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AppError::validation(
+            field,
+            "An auth token is 16 to 128 characters without spaces.",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_rounds_to_tenths_of_cents() {
+        assert_eq!(money(5000), "$0.005");
+        assert_eq!(money(15000), "$0.015");
+        assert_eq!(money(0), "$0.000");
+        assert_eq!(money(1_234_567), "$1.235");
+        assert_eq!(money(999_999_600), "$1000.000");
+        assert_eq!(money(-5000), "-$0.005");
+    }
+
+    #[test]
+    fn every_lookup_v2_line_type_is_classified() {
+        assert_eq!(
+            classify_line_type(Some("mobile")),
+            (Some(true), Some(false))
+        );
+        assert_eq!(
+            classify_line_type(Some("fixedVoip")),
+            (Some(false), Some(true))
+        );
+        assert_eq!(
+            classify_line_type(Some("nonFixedVoip")),
+            (Some(false), Some(true))
+        );
+        for t in [
+            "landline",
+            "personal",
+            "tollFree",
+            "premium",
+            "sharedCost",
+            "uan",
+            "voicemail",
+            "pager",
+        ] {
+            assert_eq!(
+                classify_line_type(Some(t)),
+                (Some(false), Some(false)),
+                "{t}"
+            );
+            assert_ne!(line_type_label(t), t, "{t} has a label");
+        }
+        assert_eq!(classify_line_type(Some("unknown")), (None, None));
+        assert_eq!(classify_line_type(None), (None, None));
+    }
+
+    #[test]
+    fn config_inputs_are_checked() {
+        assert_eq!(parse_cache_days("d", " 30 ").unwrap(), 30);
+        for bad in ["0", "366", "-1", "ten", "", "1.5"] {
+            assert!(parse_cache_days("d", bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_base_url("u", "").unwrap(), None);
+        assert_eq!(
+            parse_base_url("u", "http://127.0.0.1:9/x/")
+                .unwrap()
+                .as_deref(),
+            Some("http://127.0.0.1:9/x")
+        );
+        assert!(parse_base_url("u", "ftp://x").is_err());
+        assert!(parse_base_url("u", "https://").is_err());
+        assert!(parse_account_sid("s", "AC00000000000000000000000000000001").is_ok());
+        assert!(parse_account_sid("s", "AC0000").is_err());
+        assert!(parse_account_sid("s", "XX00000000000000000000000000000001").is_err());
+        assert!(check_auth_token("t", "short").is_err());
+        assert!(check_auth_token("t", "has a space in the token").is_err());
+        assert!(check_auth_token("t", "sandbox-auth-token-0001").is_ok());
+    }
+
+    #[test]
+    fn hit_ratio_ignores_errors() {
+        let t = Totals {
+            requests: 5,
+            hits: 1,
+            misses: 1,
+            errors: 3,
+            ..Totals::default()
+        };
+        assert_eq!(t.hit_ratio(), "50.0%");
+        assert_eq!(t.paid(), 1);
+        assert_eq!(Totals::default().hit_ratio(), "—");
+    }
+}

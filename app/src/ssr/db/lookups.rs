@@ -1,0 +1,211 @@
+//! Lookup figures for the pages: read from the daily and monthly rollups (kept in step with
+//! `lookup_events` by the event writer), so they stay fast at millions of events.
+
+use sqlx::PgExecutor;
+use time::Date;
+
+use crate::model::lookup::{
+    line_type_label, money, Count, Expiring, GlobalCacheStats, OrgCacheRow, RecentLookup, Totals,
+};
+
+pub async fn totals(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    from: Date,
+    to: Date,
+) -> Result<Totals, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"SELECT coalesce(sum(requests), 0)::int8 AS "requests!", coalesce(sum(hits), 0)::int8 AS "hits!",
+                  coalesce(sum(misses), 0)::int8 AS "misses!",
+                  coalesce(sum(refreshes), 0)::int8 AS "refreshes!",
+                  coalesce(sum(errors), 0)::int8 AS "errors!",
+                  coalesce(sum(cost_micros), 0)::int8 AS "cost!",
+                  coalesce(sum(saved_micros), 0)::int8 AS "saved!"
+           FROM lookup_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3"#,
+        org_id,
+        from,
+        to
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Totals {
+        requests: r.requests,
+        hits: r.hits,
+        misses: r.misses,
+        refreshes: r.refreshes,
+        errors: r.errors,
+        cost_micros: r.cost,
+        saved_micros: r.saved,
+    })
+}
+
+pub struct Day {
+    pub day: Date,
+    pub hits: i64,
+    pub paid: i64,
+    pub errors: i64,
+}
+
+pub async fn daily(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    from: Date,
+    to: Date,
+) -> Result<Vec<Day>, sqlx::Error> {
+    sqlx::query_as!(
+        Day,
+        r#"SELECT day, sum(hits)::int8 AS "hits!", sum(misses + refreshes)::int8 AS "paid!",
+                  sum(errors)::int8 AS "errors!"
+           FROM lookup_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3
+           GROUP BY day ORDER BY day"#,
+        org_id,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Answered requests by line type.
+pub async fn line_types(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    from: Date,
+    to: Date,
+) -> Result<Vec<Count>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT line_type, sum(requests - errors)::int8 AS "n!"
+           FROM lookup_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3
+           GROUP BY line_type HAVING sum(requests - errors) > 0 ORDER BY 2 DESC"#,
+        org_id,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Count {
+            label: line_type_label(&r.line_type).to_string(),
+            count: r.n,
+        })
+        .collect())
+}
+
+/// The most requested numbers in the months the range touches.
+pub async fn top_numbers(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    from: Date,
+    to: Date,
+) -> Result<Vec<Count>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT e164, sum(requests)::int8 AS "n!"
+           FROM lookup_monthly_numbers
+           WHERE org_id = $1 AND month BETWEEN date_trunc('month', $2::date)::date AND $3
+           GROUP BY e164 ORDER BY 2 DESC, e164 LIMIT 10"#,
+        org_id,
+        from,
+        to
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Count {
+            label: r.e164,
+            count: r.n,
+        })
+        .collect())
+}
+
+/// Cache entries this org has used that expire within a week.
+pub async fn expiring(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<Expiring>, sqlx::Error> {
+    sqlx::query_as!(
+        Expiring,
+        r#"SELECT n.e164,
+                  to_char(n.lookup_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "expires!"
+           FROM phone_numbers n
+           WHERE n.lookup_expires_at BETWEEN now() AND now() + interval '7 days'
+             AND EXISTS (SELECT 1 FROM lookup_monthly_numbers m
+                         WHERE m.org_id = $1 AND m.e164 = n.e164)
+           ORDER BY n.lookup_expires_at LIMIT 10"#,
+        org_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn recent(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+) -> Result<Vec<RecentLookup>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT e.e164, e.outcome, e.cost_micros, coalesce(u.email, 'deleted user') AS "user!",
+                  to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"') AS "at!"
+           FROM lookup_events e LEFT JOIN users u ON u.id = e.user_id
+           WHERE e.org_id = $1 ORDER BY e.created_at DESC, e.id DESC LIMIT 10"#,
+        org_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RecentLookup {
+            e164: r.e164,
+            outcome: r.outcome,
+            cost: money(r.cost_micros),
+            user: r.user,
+            at: r.at,
+        })
+        .collect())
+}
+
+pub async fn global(
+    pool: &sqlx::PgPool,
+    from: Date,
+    to: Date,
+) -> Result<GlobalCacheStats, sqlx::Error> {
+    let c = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE lookup_expires_at IS NOT NULL) AS "entries!",
+                  count(*) FILTER (WHERE lookup_expires_at <= now()) AS "expired!",
+                  count(*) FILTER (WHERE retry_after > now()) AS "failing!",
+                  coalesce(sum(lookup_count), 0)::int8 AS "total!"
+           FROM phone_numbers"#
+    )
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query!(
+        r#"SELECT o.slug, o.name, coalesce(sum(d.requests), 0)::int8 AS "requests!",
+                  coalesce(sum(d.misses + d.refreshes), 0)::int8 AS "paid!",
+                  coalesce(sum(d.cost_micros), 0)::int8 AS "cost!",
+                  coalesce(sum(d.saved_micros), 0)::int8 AS "saved!"
+           FROM orgs o LEFT JOIN lookup_daily d ON d.org_id = o.id AND d.day BETWEEN $1 AND $2
+           GROUP BY o.id ORDER BY 5 DESC, o.name"#,
+        from,
+        to
+    )
+    .fetch_all(pool)
+    .await?;
+    let spend: i64 = rows.iter().map(|r| r.cost).sum();
+    let saved: i64 = rows.iter().map(|r| r.saved).sum();
+    Ok(GlobalCacheStats {
+        entries: c.entries,
+        expired: c.expired,
+        failing: c.failing,
+        total_lookup_count: c.total,
+        spend: money(spend),
+        saved: money(saved),
+        by_org: rows
+            .into_iter()
+            .map(|r| OrgCacheRow {
+                slug: r.slug,
+                name: r.name,
+                requests: r.requests,
+                paid: r.paid,
+                spend: money(r.cost),
+                saved: money(r.saved),
+            })
+            .collect(),
+    })
+}

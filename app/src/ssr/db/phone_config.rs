@@ -1,0 +1,218 @@
+//! Phone configurations: one per org and the system default (org_id NULL).
+
+use sqlx::PgExecutor;
+
+use crate::ssr::crypto::{Keyring, Sealed};
+
+#[derive(Clone)]
+pub struct ConfigRow {
+    pub id: i64,
+    pub org_id: Option<i64>,
+    pub provider: String,
+    pub display_name: String,
+    pub active: bool,
+    pub lookup_enabled: bool,
+    pub lookup_cache_days: i32,
+    pub caller_name_enabled: bool,
+    pub test_mode: bool,
+    pub default_sender: Option<String>,
+    pub api_base: Option<String>,
+    pub lookups_base: Option<String>,
+    pub account_sid: String,
+    pub token_ciphertext: Option<Vec<u8>>,
+    pub token_nonce: Option<Vec<u8>>,
+    pub token_key_id: Option<String>,
+    pub token_tail: Option<String>,
+    pub version: i64,
+    pub updated: String,
+}
+
+impl std::fmt::Debug for ConfigRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigRow")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("provider", &self.provider)
+            .field("account_sid", &self.account_sid)
+            .field("token", &self.token_key_id.as_ref().map(|_| "[encrypted]"))
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigRow {
+    pub fn sealed_token(&self) -> Option<Sealed> {
+        match (
+            &self.token_ciphertext,
+            &self.token_nonce,
+            &self.token_key_id,
+        ) {
+            (Some(c), Some(n), Some(k)) => Some(Sealed {
+                key_id: k.clone(),
+                nonce: n.clone(),
+                ciphertext: c.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The fields an edit form sets (the token separately, only when replaced).
+#[derive(Debug, Clone)]
+pub struct ConfigInput {
+    pub provider: String,
+    pub display_name: String,
+    pub active: bool,
+    pub lookup_enabled: bool,
+    pub lookup_cache_days: i32,
+    pub caller_name_enabled: bool,
+    pub test_mode: bool,
+    pub default_sender: Option<String>,
+    pub api_base: Option<String>,
+    pub lookups_base: Option<String>,
+    pub account_sid: String,
+}
+
+/// `org_id` None: the system default.
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    org_id: Option<i64>,
+) -> Result<Option<ConfigRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ConfigRow,
+        r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, account_sid,
+                  token_ciphertext, token_nonce, token_key_id, token_tail, version,
+                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
+           FROM phone_configs WHERE org_id IS NOT DISTINCT FROM $1"#,
+        org_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The org's own configuration if active, else the active system default.
+pub async fn effective(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+) -> Result<Option<ConfigRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ConfigRow,
+        r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, account_sid,
+                  token_ciphertext, token_nonce, token_key_id, token_tail, version,
+                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
+           FROM phone_configs
+           WHERE (org_id = $1 OR org_id IS NULL) AND active
+           ORDER BY org_id NULLS LAST LIMIT 1"#,
+        org_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Creates or updates the configuration; `token` replaces the stored one when given.
+/// Returns the config id.
+pub async fn save(
+    db: impl PgExecutor<'_>,
+    org_id: Option<i64>,
+    input: &ConfigInput,
+    token: Option<(&Sealed, &str)>,
+) -> Result<i64, sqlx::Error> {
+    let (ct, nonce, kid, tail) = match token {
+        Some((s, tail)) => (
+            Some(s.ciphertext.clone()),
+            Some(s.nonce.clone()),
+            Some(s.key_id.clone()),
+            Some(tail.to_string()),
+        ),
+        None => (None, None, None, None),
+    };
+    let replace = token.is_some();
+    // The two partial unique indexes cannot be an ON CONFLICT target together, so: update, else insert.
+    let id = sqlx::query_scalar!(
+        r#"WITH upd AS (
+               UPDATE phone_configs SET provider = $2, display_name = $3, active = $4,
+                   lookup_enabled = $5, lookup_cache_days = $6, caller_name_enabled = $7,
+                   test_mode = $8, default_sender = $9, api_base = $10, lookups_base = $11,
+                   account_sid = $12,
+                   token_ciphertext = CASE WHEN $13 THEN $14 ELSE token_ciphertext END,
+                   token_nonce = CASE WHEN $13 THEN $15 ELSE token_nonce END,
+                   token_key_id = CASE WHEN $13 THEN $16 ELSE token_key_id END,
+                   token_tail = CASE WHEN $13 THEN $17 ELSE token_tail END,
+                   version = version + 1, updated_at = now()
+               WHERE org_id IS NOT DISTINCT FROM $1
+               RETURNING id),
+           ins AS (
+               INSERT INTO phone_configs (org_id, provider, display_name, active, lookup_enabled,
+                   lookup_cache_days, caller_name_enabled, test_mode, default_sender, api_base,
+                   lookups_base, account_sid, token_ciphertext, token_nonce, token_key_id, token_tail)
+               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17
+               WHERE NOT EXISTS (SELECT 1 FROM upd)
+               RETURNING id)
+           SELECT id AS "id!" FROM upd UNION ALL SELECT id FROM ins"#,
+        org_id,
+        input.provider,
+        input.display_name,
+        input.active,
+        input.lookup_enabled,
+        input.lookup_cache_days,
+        input.caller_name_enabled,
+        input.test_mode,
+        input.default_sender,
+        input.api_base,
+        input.lookups_base,
+        input.account_sid,
+        replace,
+        ct,
+        nonce,
+        kid,
+        tail,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(id)
+}
+
+/// Re-encrypts every token not under the keyring's current key. Returns how many changed.
+pub async fn rotate(pool: &sqlx::PgPool, keyring: &Keyring) -> Result<usize, RotateError> {
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query!(
+        r#"SELECT id, token_ciphertext AS "ct!", token_nonce AS "nonce!", token_key_id AS "kid!"
+           FROM phone_configs
+           WHERE token_key_id IS NOT NULL AND token_key_id <> $1
+           FOR UPDATE"#,
+        keyring.current_id()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let n = rows.len();
+    for r in rows {
+        let plain = keyring.decrypt(&Sealed {
+            key_id: r.kid,
+            nonce: r.nonce,
+            ciphertext: r.ct,
+        })?;
+        let s = keyring.encrypt(&plain)?;
+        sqlx::query!(
+            "UPDATE phone_configs SET token_ciphertext = $2, token_nonce = $3, token_key_id = $4
+             WHERE id = $1",
+            r.id,
+            s.ciphertext,
+            s.nonce,
+            s.key_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Crypto(#[from] crate::ssr::crypto::CryptoError),
+}

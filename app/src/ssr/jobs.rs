@@ -1,0 +1,408 @@
+//! Bulk lookups: a CSV becomes a job of rows in Postgres; a worker in every server process claims
+//! open jobs (`FOR UPDATE SKIP LOCKED`, a heartbeat so a job of a stopped server is taken over)
+//! and looks each distinct number up once, a few at a time.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use sqlx::PgPool;
+
+use super::lookups::{lookup, LookupError, Outcome};
+use super::AppState;
+use crate::error::AppError;
+use crate::model::lookup::{BulkJobView, MAX_BULK_BYTES, MAX_BULK_ROWS};
+
+/// Lookups one job runs at once (provider concurrency per server process).
+pub const CONCURRENCY: usize = 4;
+const CHUNK: i64 = 32;
+/// A running job whose heartbeat is older than this is taken over by another worker.
+const STALE_SECS: f64 = 30.0;
+
+/// One input line: what was written, and its E.164 form or why it has none.
+pub struct ParsedRow {
+    pub input: String,
+    pub e164: Result<String, String>,
+}
+
+/// Reads the uploaded CSV: the first column of every row; a first row that is not a number is
+/// taken as a header. Blank lines are skipped.
+pub fn parse_csv(bytes: &[u8], region: &str) -> Result<Vec<ParsedRow>, AppError> {
+    let field = "file";
+    if bytes.is_empty() {
+        return Err(AppError::validation(field, "Choose a CSV file to upload."));
+    }
+    if bytes.len() > MAX_BULK_BYTES {
+        return Err(AppError::validation(
+            field,
+            "The file is larger than 1 MB. Split it into smaller files.",
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        AppError::validation(field, "The file is not UTF-8 text. Save it as CSV (UTF-8).")
+    })?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| {
+            AppError::validation(
+                field,
+                format!("The file is not valid CSV near line {}: {e}", i + 1),
+            )
+        })?;
+        let input = rec.get(0).unwrap_or("").trim().to_string();
+        if input.is_empty() && rec.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let e164 = telephony::E164::parse(&input, Some(region))
+            .map(|n| n.as_str().to_string())
+            .map_err(|e| e.to_string());
+        if rows.is_empty() && e164.is_err() && !input.chars().any(|c| c.is_ascii_digit()) {
+            // A header such as "phone" or "number".
+            continue;
+        }
+        rows.push(ParsedRow { input, e164 });
+        if rows.len() > MAX_BULK_ROWS {
+            return Err(AppError::validation(
+                field,
+                format!(
+                    "The file has more than {MAX_BULK_ROWS} rows. Split it into smaller files."
+                ),
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return Err(AppError::validation(
+            field,
+            "The file has no phone numbers in it.",
+        ));
+    }
+    Ok(rows)
+}
+
+pub async fn create_job(
+    pool: &PgPool,
+    org_id: i64,
+    user_id: i64,
+    filename: &str,
+    rows: &[ParsedRow],
+) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "INSERT INTO lookup_jobs (org_id, user_id, filename, total) VALUES ($1, $2, $3, $4)
+         RETURNING id",
+        org_id,
+        user_id,
+        filename,
+        rows.len() as i32
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let row_no: Vec<i32> = (1..=rows.len() as i32).collect();
+    let input: Vec<String> = rows.iter().map(|r| r.input.clone()).collect();
+    let e164: Vec<Option<String>> = rows.iter().map(|r| r.e164.clone().ok()).collect();
+    let error: Vec<Option<String>> = rows.iter().map(|r| r.e164.clone().err()).collect();
+    sqlx::query!(
+        r#"INSERT INTO lookup_job_rows (job_id, row_no, input, e164, status, error)
+           SELECT $1, r.row_no, r.input, r.e164,
+                  CASE WHEN r.e164 IS NULL THEN 'error' ELSE 'pending' END, r.error
+           FROM UNNEST($2::int4[], $3::text[], $4::text[], $5::text[])
+                AS r(row_no, input, e164, error)"#,
+        id,
+        &row_no,
+        &input,
+        &e164 as &[Option<String>],
+        &error as &[Option<String>],
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+struct Claimed {
+    id: i64,
+    org_id: i64,
+    user_id: Option<i64>,
+}
+
+async fn claim(pool: &PgPool) -> Result<Option<Claimed>, sqlx::Error> {
+    sqlx::query_as!(
+        Claimed,
+        r#"UPDATE lookup_jobs SET status = 'running', heartbeat_at = now(),
+               started_at = coalesce(started_at, now())
+           WHERE id = (SELECT id FROM lookup_jobs
+                       WHERE status = 'queued'
+                          OR (status = 'running'
+                              AND heartbeat_at < now() - make_interval(secs => $1))
+                       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+           RETURNING id, org_id, user_id"#,
+        STALE_SECS
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Runs forever: claims and processes open jobs; idles a second when there are none.
+pub fn spawn_worker(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            match claim(&state.pool).await {
+                Ok(Some(job)) => {
+                    if let Err(e) = process(&state, &job).await {
+                        tracing::warn!(job = job.id, error = %e, "bulk lookup job interrupted");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+                Ok(None) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Err(e) => {
+                    tracing::debug!(error = %e, "bulk lookup worker cannot reach the database");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    });
+}
+
+async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
+    let pool = &state.pool;
+    loop {
+        let numbers = sqlx::query_scalar!(
+            r#"SELECT DISTINCT e164 AS "e164!" FROM lookup_job_rows
+               WHERE job_id = $1 AND status = 'pending' AND e164 IS NOT NULL
+               ORDER BY 1 LIMIT $2"#,
+            job.id,
+            CHUNK
+        )
+        .fetch_all(pool)
+        .await?;
+        if numbers.is_empty() {
+            sqlx::query!(
+                "UPDATE lookup_jobs SET status = 'done', finished_at = now() WHERE id = $1",
+                job.id
+            )
+            .execute(pool)
+            .await?;
+            return Ok(());
+        }
+        let deps = state.lookup_deps();
+        let results: Vec<(String, Result<Outcome, LookupError>)> =
+            futures::stream::iter(numbers.into_iter().map(|n| {
+                let deps = &deps;
+                async move {
+                    let r = lookup(deps, job.org_id, job.user_id, &n, false)
+                        .await
+                        .map(|(o, _)| o);
+                    (n, r)
+                }
+            }))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for (n, r) in results {
+            if let Err(
+                e @ (LookupError::NoConfig | LookupError::Disabled | LookupError::Credentials),
+            ) = &r
+            {
+                // Nothing else in this job can succeed: stop instead of asking again per number.
+                let msg = e.to_string();
+                let mut tx = pool.begin().await?;
+                sqlx::query!(
+                    "UPDATE lookup_job_rows SET status = 'error', error = $2
+                     WHERE job_id = $1 AND status = 'pending'",
+                    job.id,
+                    msg
+                )
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query!(
+                    "UPDATE lookup_jobs SET status = 'failed', error = $2, finished_at = now()
+                     WHERE id = $1",
+                    job.id,
+                    msg
+                )
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+            let (status, outcome, error) = match r {
+                Ok(o) => ("done", Some(o.as_str()), None),
+                Err(e) => ("error", Some("error"), Some(e.to_string())),
+            };
+            // The first row with this number carries the outcome; repeats cost nothing.
+            sqlx::query!(
+                r#"UPDATE lookup_job_rows r SET status = $3, error = $5,
+                       outcome = CASE WHEN r.row_no = (SELECT min(row_no) FROM lookup_job_rows
+                                                      WHERE job_id = $1 AND e164 = $2)
+                                      THEN $4 ELSE 'duplicate' END
+                   WHERE r.job_id = $1 AND r.e164 = $2 AND r.status = 'pending'"#,
+                job.id,
+                n,
+                status,
+                outcome,
+                error
+            )
+            .execute(pool)
+            .await?;
+        }
+        sqlx::query!(
+            "UPDATE lookup_jobs SET heartbeat_at = now() WHERE id = $1",
+            job.id
+        )
+        .execute(pool)
+        .await?;
+    }
+}
+
+pub async fn jobs_for_org(
+    pool: &PgPool,
+    org_id: i64,
+    job: Option<i64>,
+) -> Result<Vec<BulkJobView>, sqlx::Error> {
+    sqlx::query_as!(
+        BulkJobView,
+        r#"SELECT j.id, j.filename, j.status, j.total::int8 AS "total!",
+                  (SELECT count(*) FROM lookup_job_rows r
+                   WHERE r.job_id = j.id AND r.status <> 'pending') AS "processed!",
+                  (SELECT count(*) FROM lookup_job_rows r
+                   WHERE r.job_id = j.id AND r.status = 'error') AS "errors!",
+                  to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "created!",
+                  to_char(j.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS finished,
+                  coalesce(u.email, 'deleted user') AS "user!", j.error
+           FROM lookup_jobs j LEFT JOIN users u ON u.id = j.user_id
+           WHERE j.org_id = $1 AND ($2::int8 IS NULL OR j.id = $2)
+           ORDER BY j.id DESC LIMIT 20"#,
+        org_id,
+        job
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The results of a job as CSV: one row per input line with its answer or its error.
+pub async fn results_csv(
+    pool: &PgPool,
+    org_id: i64,
+    job_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let exists = sqlx::query_scalar!(
+        "SELECT id FROM lookup_jobs WHERE id = $1 AND org_id = $2",
+        job_id,
+        org_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let rows = sqlx::query!(
+        r#"SELECT r.row_no, r.input, r.e164, r.status, r.outcome, r.error,
+                  n.national_format, n.country_code, n.line_type, n.carrier_name, n.is_mobile,
+                  n.is_voip, n.caller_name
+           FROM lookup_job_rows r LEFT JOIN phone_numbers n ON n.e164 = r.e164 AND r.status = 'done'
+           WHERE r.job_id = $1 ORDER BY r.row_no"#,
+        job_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "row",
+        "input",
+        "e164",
+        "status",
+        "outcome",
+        "national_format",
+        "country",
+        "line_type",
+        "carrier",
+        "is_mobile",
+        "is_voip",
+        "caller_name",
+        "error",
+    ];
+    let _ = w.write_record(header);
+    let b = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
+    for r in rows {
+        let status = if r.status == "pending" {
+            "pending"
+        } else {
+            r.status.as_str()
+        };
+        let _ = w.write_record([
+            r.row_no.to_string(),
+            csv_safe(&r.input),
+            r.e164.unwrap_or_default(),
+            status.to_string(),
+            r.outcome.unwrap_or_default(),
+            r.national_format.unwrap_or_default(),
+            r.country_code.unwrap_or_default(),
+            r.line_type.unwrap_or_default(),
+            csv_safe(&r.carrier_name.unwrap_or_default()),
+            b(r.is_mobile),
+            b(r.is_voip),
+            csv_safe(&r.caller_name.unwrap_or_default()),
+            r.error.unwrap_or_default(),
+        ]);
+    }
+    Ok(Some(
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default(),
+    ))
+}
+
+/// Cells a spreadsheet would run as a formula get a leading apostrophe.
+fn csv_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !looks_like_number(s) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn looks_like_number(s: &str) -> bool {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || " -().".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_headers_and_limits() {
+        let rows = parse_csv(
+            b"phone,name\n+1 415 555 0100,Ann\n\n(415) 555-0101\nnope 1\n",
+            "US",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].e164.as_deref(), Ok("+14155550100"));
+        assert_eq!(rows[1].e164.as_deref(), Ok("+14155550101"));
+        assert!(rows[2].e164.is_err());
+        assert_eq!(rows[2].input, "nope 1");
+        assert!(parse_csv(b"", "US").is_err());
+        assert!(parse_csv(b"phone\n\n", "US").is_err());
+        assert!(parse_csv(&[0xff, 0xfe, 0x00], "US").is_err());
+        let big: String = (0..=MAX_BULK_ROWS)
+            .map(|i| format!("+1415555{:04}\n", i % 10000))
+            .collect();
+        let err = parse_csv(big.as_bytes(), "US").err().unwrap();
+        assert!(err.to_string().contains("more than 10000 rows"), "{err}");
+        let ok: String = (0..MAX_BULK_ROWS)
+            .map(|i| format!("+1415555{:04}\n", i % 10000))
+            .collect();
+        assert_eq!(parse_csv(ok.as_bytes(), "US").unwrap().len(), MAX_BULK_ROWS);
+    }
+
+    #[test]
+    fn formulas_are_neutralised_but_numbers_are_not() {
+        assert_eq!(csv_safe("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_safe("+14155550100"), "+14155550100");
+        assert_eq!(csv_safe("@sum"), "'@sum");
+        assert_eq!(csv_safe("Acme"), "Acme");
+    }
+}

@@ -1,0 +1,206 @@
+//! Plain HTTP routes for bulk lookups: the CSV upload (a multipart form, the same with JavaScript
+//! on or off) and the results download.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use app::components::FormOutcome;
+use app::error::AppError;
+use app::pages::BULK_UPLOAD_ENDPOINT;
+use app::ssr::auth::AuthSession;
+use app::ssr::guard::{check, OrgCtx};
+use app::ssr::{jobs, AppState, Permission};
+
+use crate::middleware::{escape, page, redirect_303, RenderPage};
+
+pub fn routes(render: RenderPage) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/o/{org}/lookups/bulk/upload",
+            post(move |state, auth, path, req| upload(state, auth, path, req, render.clone())),
+        )
+        .route("/o/{org}/lookups/bulk/{job}/results.csv", get(download))
+}
+
+async fn org_ctx(
+    state: AppState,
+    auth: &AuthSession,
+    org: &str,
+    perm: Permission,
+) -> Result<OrgCtx, Response> {
+    let Some(user) = auth.user.clone() else {
+        return Err(redirect_303("/login"));
+    };
+    check(state, user, org, perm).await.map_err(error_page)
+}
+
+fn error_page(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let title = match e {
+        AppError::NotFound => "Not found",
+        AppError::Forbidden(_) => "Not allowed",
+        _ => "Something went wrong",
+    };
+    page(status, title, &escape(&e.to_string()))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    Path(org): Path<String>,
+    req: Request,
+    render: RenderPage,
+) -> Response {
+    let ctx = match org_ctx(state.clone(), &auth, &org, Permission::Use).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let page_path = format!("/o/{}/lookups/bulk", ctx.slug);
+    let (parts, body) = req.into_parts();
+    let headers = parts.clone();
+    let mut form = match Multipart::from_request(Request::from_parts(parts, body), &state).await {
+        Ok(m) => m,
+        Err(_) => {
+            return form_error(
+                &render,
+                headers,
+                &page_path,
+                AppError::validation(
+                    "file",
+                    "Send the form with a file attached (multipart upload).",
+                ),
+            )
+            .await
+        }
+    };
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field
+                    .file_name()
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect::<String>();
+                match field.bytes().await {
+                    Ok(b) => file = Some((name, b.to_vec())),
+                    Err(_) => {
+                        return form_error(
+                            &render,
+                            headers,
+                            &page_path,
+                            AppError::validation(
+                                "file",
+                                "The file is larger than 1 MB. Split it into smaller files.",
+                            ),
+                        )
+                        .await
+                    }
+                }
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => break,
+            Err(_) => {
+                return form_error(
+                    &render,
+                    headers,
+                    &page_path,
+                    AppError::validation("file", "The upload could not be read. Try again."),
+                )
+                .await
+            }
+        }
+    }
+    let (name, bytes) = file.unwrap_or_default();
+    let rows = match jobs::parse_csv(&bytes, "US") {
+        Ok(r) => r,
+        Err(e) => return form_error(&render, headers, &page_path, e).await,
+    };
+    match jobs::create_job(&state.pool, ctx.org_id, ctx.user.id, &name, &rows).await {
+        Ok(id) => redirect_303(&format!("{page_path}?job={id}")),
+        Err(e) => {
+            tracing::error!(error = %e, "creating a bulk lookup job failed");
+            error_page(AppError::Unavailable)
+        }
+    }
+}
+
+/// Renders the bulk page again with the upload's error next to the file field.
+async fn form_error(
+    render: &RenderPage,
+    headers: http::request::Parts,
+    page_path: &str,
+    error: AppError,
+) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let outcome = FormOutcome {
+        endpoint: BULK_UPLOAD_ENDPOINT.into(),
+        page: page_path.into(),
+        error,
+        values: Vec::new(),
+    };
+    // The original request's parts keep the session (extensions) for the page render.
+    let mut parts = headers;
+    parts.method = Method::GET;
+    parts.uri = match page_path.parse() {
+        Ok(u) => u,
+        Err(_) => {
+            return page(
+                status,
+                "Upload failed",
+                "The upload could not be processed.",
+            )
+        }
+    };
+    let mut req = Request::from_parts(parts, Body::empty());
+    req.headers_mut().remove(header::CONTENT_TYPE);
+    req.headers_mut().remove(header::CONTENT_LENGTH);
+    req.headers_mut()
+        .insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+    let mut res = render(req, outcome).await;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+async fn download(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    Path((org, job)): Path<(String, String)>,
+) -> Response {
+    let ctx = match org_ctx(state.clone(), &auth, &org, Permission::Read).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(job) = job.parse::<i64>() else {
+        return error_page(AppError::NotFound);
+    };
+    match jobs::results_csv(&state.pool, ctx.org_id, job).await {
+        Ok(Some(csv)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"lookups-{}-job-{job}.csv\"",
+                        ctx.slug
+                    ),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            csv,
+        )
+            .into_response(),
+        Ok(None) => error_page(AppError::NotFound),
+        Err(e) => {
+            tracing::error!(error = %e, "reading bulk lookup results failed");
+            error_page(AppError::Unavailable)
+        }
+    }
+}

@@ -56,6 +56,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/lookup") view=LookupPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/lookups/bulk") view=BulkPage ssr=SsrMode::Async />
+                    // A failed upload (a plain multipart post, JavaScript on or off) is answered at
+                    // its own URL with the bulk page and the error; the route lets it hydrate.
+                    <Route path=path!("/o/:org/lookups/bulk/upload") view=BulkPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/lookups") view=LookupStatsPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/phone-config") view=PhoneConfigPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/phone-config") view=PhoneConfigPage ssr=SsrMode::Async />

@@ -269,7 +269,15 @@ pub mod support {
             lookup_count: c.lookup_count,
             last_lookup_at: c.last_lookup_at.map(crate::ssr::lookups::fmt_utc),
             expires_at: c.lookup_expires_at.map(crate::ssr::lookups::fmt_utc),
-            expires_in_days: c.lookup_expires_at.map(|e| (e - now).whole_days()),
+            // Rounded up: a 14-day entry looked up a moment ago "expires in 14 days".
+            expires_in_days: c.lookup_expires_at.map(|e| {
+                let secs = (e - now).whole_seconds();
+                if secs > 0 {
+                    (secs + 86_399) / 86_400
+                } else {
+                    secs / 86_400 - 1
+                }
+            }),
             error: c.error_message.clone(),
         }
     }
@@ -466,7 +474,14 @@ pub mod support {
             crate::ssr::lookups::build_provider(&cfg, &s.state.keyring, &s.state.public_url)
                 .map_err(|e| AppError::Conflict(e.to_string()))?;
         match provider.test_connection().await {
-            Ok(acct) => Ok(ConnectionResult {
+            Ok(acct) => {
+                // Without JavaScript the page comes back with a notice; with it, the message shows.
+                let back = match &s.org {
+                    Some(o) => format!("/o/{}/admin/phone-config?notice=connection-ok", o.slug),
+                    None => "/admin/phone-config?notice=connection-ok".into(),
+                };
+                leptos_axum::redirect(&back);
+                Ok(ConnectionResult {
                 ok: true,
                 message: format!(
                     "Connected: account “{}” ({}) is {}.",
@@ -474,7 +489,8 @@ pub mod support {
                     acct.sid,
                     acct.status.unwrap_or_else(|| "reachable".into())
                 ),
-            }),
+            })
+            }
             Err(telephony::ProviderError::Auth { .. }) => Err(AppError::Upstream(
                 "The provider rejected these credentials (authentication failed). Check the Account SID and auth token.".into(),
             )),

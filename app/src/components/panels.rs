@@ -43,6 +43,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "user-created" => "User created.",
         "flags-changed" => "Staff flags saved.",
         "config-saved" => "Phone configuration saved.",
+        "connection-ok" => "Connection works: the provider accepted these credentials.",
         _ => return None,
     })
 }

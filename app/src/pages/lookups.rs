@@ -12,7 +12,7 @@ use crate::api::lookups::{
 };
 use crate::components::{
     page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
-    ReadOnlyBanner, SelectField,
+    ReadOnlyBanner, Refresh, SelectField,
 };
 use crate::model::lookup::*;
 
@@ -33,12 +33,13 @@ fn or_not_provided(v: &Option<String>) -> String {
 #[component]
 pub fn LookupPage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
+    let refresh = Refresh::provide();
     let org = org_param();
     let query = use_query_map();
-    let number = Memo::new(move |_| query.with(|q| q.get("number")));
+    let number = Memo::new(move |_| query.with(|q| (q.get("number"), q.get("outcome"))));
     let data = Resource::new(
-        move || (org.get(), number.get()),
-        |(o, n)| load_lookup_page(o, n),
+        move || (org.get(), number.get(), refresh.0.get()),
+        |(o, (n, _), _)| load_lookup_page(o, n),
     );
     view! {
         <Suspense fallback=Loading>
@@ -132,8 +133,7 @@ fn ResultCard(
     let freshness = match (how.as_deref(), r.expires_in_days) {
         (Some("miss"), _) => "Fresh lookup from the provider".to_string(),
         (Some("refresh"), _) => "Refreshed from the provider".to_string(),
-        (_, Some(d)) if d < 0 => "Cached answer, expired".to_string(),
-        (_, Some(0)) => "Cached · expires today".to_string(),
+        (_, Some(d)) if d <= 0 => "Cached answer, expired".to_string(),
         (_, Some(1)) => "Cached · expires in 1 day".to_string(),
         (_, Some(d)) => format!("Cached · expires in {d} days"),
         _ => "Cached".to_string(),
@@ -221,8 +221,12 @@ fn checkbox(
 #[component]
 pub fn PhoneConfigPage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
+    let refresh = Refresh::provide();
     let org = org_param();
-    let data = Resource::new(move || org.get(), load_phone_config);
+    let data = Resource::new(
+        move || (org.get(), refresh.0.get()),
+        |(o, _)| load_phone_config(o),
+    );
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -302,7 +306,6 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <input type="hidden" name="org" value=slug2.clone() />
                 <p class="text-sm">"Check the saved credentials against the provider."</p>
                 <button type="submit" class="btn-secondary mt-2" disabled=move || test.pending().get()>"Test connection"</button>
-                <p class="notice" role="status" data-testid="test-result" class:hidden=move || test_ok().is_none()>{test_ok}</p>
                 <FormError form=test_form />
             </ActionForm>
         })}
@@ -545,6 +548,23 @@ fn BulkView(d: BulkPage, outcome: Option<FormOutcome>) -> impl IntoView {
         {any_open.then(|| view! { <noscript inner_html=r#"<meta http-equiv="refresh" content="2">"#></noscript> })}
         <h1 class="text-2xl font-semibold">"Bulk lookups"</h1>
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
+        {d.job.clone().map(|j| view! {
+            <section class="card mt-4 max-w-xl" role="status" aria-label="Selected job" data-testid="current-job">
+                <h2 class="font-semibold">{format!("Job {} · {}", j.id, if j.filename.is_empty() { "upload.csv" } else { &j.filename })}</h2>
+                <progress class="mt-2 w-full accent-indigo-600" max="100" value=j.percent()>{format!("{}%", j.percent())}</progress>
+                <p class="text-sm tabular-nums" data-testid="current-job-progress">
+                    {match j.status.as_str() {
+                        "done" => format!("Done: {} of {} rows", j.processed, j.total),
+                        "failed" => format!("Stopped: {}", j.error.clone().unwrap_or_default()),
+                        _ => format!("Working: {} of {} rows", j.processed, j.total),
+                    }}
+                    {(j.errors > 0).then(|| format!(" · {} with errors (see the CSV)", j.errors))}
+                </p>
+                {(!j.open()).then(|| view! {
+                    <p class="mt-2"><a class="link" href=format!("/o/{}/lookups/bulk/{}/results.csv", d.org.slug, j.id) download="">"Download results (CSV)"</a></p>
+                })}
+            </section>
+        })}
         {d.can_upload.then(|| view! {
             <form method="post" enctype="multipart/form-data" action=format!("/o/{}/lookups/bulk/upload", d.org.slug) class="card mt-4 max-w-xl space-y-3">
                 <div class="field">
@@ -588,7 +608,7 @@ fn JobRow(j: BulkJobView, slug: String) -> impl IntoView {
             <td>{if j.filename.is_empty() { "upload.csv".to_string() } else { j.filename.clone() }}</td>
             <td data-testid="job-status">{status}</td>
             <td class="min-w-48">
-                <progress class="w-full" max="100" value=pct aria-label=format!("Job {} progress", j.id)>{format!("{pct}%")}</progress>
+                <progress class="w-full accent-indigo-600" max="100" value=pct aria-label=format!("Job {} progress", j.id)>{format!("{pct}%")}</progress>
                 <p class="muted text-xs tabular-nums" data-testid="job-progress">
                     {format!("{} of {} rows", j.processed, j.total)}
                     {(j.errors > 0).then(|| format!(" · {} with errors", j.errors))}

@@ -455,6 +455,7 @@ pub mod support {
             }
         }
         tx.commit().await?;
+        s.state.providers.forget_configs();
         let back = match &s.org {
             Some(o) => format!("/o/{}/admin/phone-config?notice=config-saved", o.slug),
             None => "/admin/phone-config?notice=config-saved".into(),

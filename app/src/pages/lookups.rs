@@ -257,12 +257,6 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
         .iter()
         .map(|p| (p.as_str(), p.label()))
         .collect();
-    let test_ok = move || {
-        test.value().with(|v| {
-            v.as_ref()
-                .and_then(|r| r.as_ref().ok().map(|r| r.message.clone()))
-        })
-    };
     let masked = c.token_masked.clone();
     view! {
         <Title text=title.clone() />

@@ -124,106 +124,40 @@ pub async fn cached(pool: &PgPool, e164: &str) -> Result<Option<Cached>, sqlx::E
     .await
 }
 
-/// The effective configuration, the cached row and the prices, in one round trip.
-struct Snapshot {
-    config: Option<ConfigRow>,
-    row: Option<Cached>,
-    base_price: i64,
-    caller_name_price: i64,
+/// The effective configuration and the prices, as one lookup needs them.
+#[derive(Clone)]
+pub struct Effective {
+    pub config: Option<ConfigRow>,
+    pub base_price: i64,
+    pub caller_name_price: i64,
 }
 
-async fn snapshot(pool: &PgPool, org_id: i64, e164: &str) -> Result<Snapshot, sqlx::Error> {
-    let r = sqlx::query!(
-        r#"WITH cfg AS (
-               SELECT * FROM phone_configs
-               WHERE (org_id = $1 OR org_id IS NULL) AND active
-               ORDER BY org_id NULLS LAST LIMIT 1)
-           SELECT cfg.id AS "cfg_id?", cfg.org_id AS cfg_org_id, cfg.provider AS "provider?",
-                  cfg.display_name AS "display_name?", cfg.lookup_enabled AS "lookup_enabled?",
-                  cfg.lookup_cache_days AS "lookup_cache_days?",
-                  cfg.caller_name_enabled AS "caller_name_enabled?", cfg.test_mode AS "test_mode?",
-                  cfg.default_sender, cfg.api_base, cfg.lookups_base,
-                  cfg.account_sid AS "account_sid?", cfg.token_ciphertext, cfg.token_nonce,
-                  cfg.token_key_id, cfg.token_tail, cfg.version AS "version?",
-                  n.e164 AS "e164?", n.country_code, n.calling_country_code, n.national_format,
-                  n.valid, n.line_type, n.carrier_name, n.mobile_country_code,
-                  n.mobile_network_code, n.is_mobile, n.is_voip,
-                  n.caller_name_checked AS "caller_name_checked?", n.caller_name, n.caller_type,
-                  n.address_street, n.address_city, n.address_region, n.address_postal_code,
-                  n.lookup_count AS "lookup_count?", n.last_lookup_at, n.lookup_expires_at,
-                  n.error_message, n.retry_after, n.lease_until,
-                  (SELECT micros FROM prices WHERE item = 'lookup.line_type') AS base_price,
-                  (SELECT micros FROM prices WHERE item = 'lookup.caller_name') AS caller_name_price
-           FROM (SELECT 1) one
-           LEFT JOIN cfg ON TRUE
-           LEFT JOIN phone_numbers n ON n.e164 = $2"#,
-        org_id,
-        e164
+async fn load_effective(pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::Error> {
+    let config = super::db::phone_config::effective(pool, org_id).await?;
+    let prices = sqlx::query!(
+        r#"SELECT (SELECT micros FROM prices WHERE item = 'lookup.line_type') AS base,
+                  (SELECT micros FROM prices WHERE item = 'lookup.caller_name') AS caller_name"#
     )
     .fetch_one(pool)
     .await?;
-    let config = match (r.cfg_id, r.provider, r.account_sid, r.version) {
-        (Some(id), Some(provider), Some(account_sid), Some(version)) => Some(ConfigRow {
-            id,
-            org_id: r.cfg_org_id,
-            provider,
-            display_name: r.display_name.unwrap_or_default(),
-            active: true,
-            lookup_enabled: r.lookup_enabled.unwrap_or(false),
-            lookup_cache_days: r.lookup_cache_days.unwrap_or(30),
-            caller_name_enabled: r.caller_name_enabled.unwrap_or(false),
-            test_mode: r.test_mode.unwrap_or(false),
-            default_sender: r.default_sender,
-            api_base: r.api_base,
-            lookups_base: r.lookups_base,
-            account_sid,
-            token_ciphertext: r.token_ciphertext,
-            token_nonce: r.token_nonce,
-            token_key_id: r.token_key_id,
-            token_tail: r.token_tail,
-            version,
-            updated: String::new(),
-        }),
-        _ => None,
-    };
-    let row = r.e164.map(|e164| Cached {
-        e164,
-        country_code: r.country_code,
-        calling_country_code: r.calling_country_code,
-        national_format: r.national_format,
-        valid: r.valid,
-        line_type: r.line_type,
-        carrier_name: r.carrier_name,
-        mobile_country_code: r.mobile_country_code,
-        mobile_network_code: r.mobile_network_code,
-        is_mobile: r.is_mobile,
-        is_voip: r.is_voip,
-        caller_name_checked: r.caller_name_checked.unwrap_or(false),
-        caller_name: r.caller_name,
-        caller_type: r.caller_type,
-        address_street: r.address_street,
-        address_city: r.address_city,
-        address_region: r.address_region,
-        address_postal_code: r.address_postal_code,
-        lookup_count: r.lookup_count.unwrap_or(0),
-        last_lookup_at: r.last_lookup_at,
-        lookup_expires_at: r.lookup_expires_at,
-        error_message: r.error_message,
-        retry_after: r.retry_after,
-        lease_until: r.lease_until,
-    });
-    Ok(Snapshot {
+    Ok(Effective {
         config,
-        row,
-        base_price: r.base_price.unwrap_or(0),
-        caller_name_price: r.caller_name_price.unwrap_or(0),
+        base_price: prices.base.unwrap_or(0),
+        caller_name_price: prices.caller_name.unwrap_or(0),
     })
 }
 
-/// Provider clients built from configurations, reused while the configuration is unchanged.
+/// How long a process reuses an org's effective configuration before reading it again. A change
+/// saved in this process applies at once (`Providers::forget_configs`); other processes see it
+/// within this time.
+const CONFIG_TTL: Duration = Duration::from_secs(2);
+
+/// Provider clients built from configurations, reused while the configuration is unchanged, and
+/// each org's effective configuration for a short while.
 #[derive(Clone, Default)]
 pub struct Providers {
     inner: Arc<Mutex<HashMap<i64, (i64, Arc<dyn Provider>)>>>,
+    effective: Arc<Mutex<HashMap<i64, (std::time::Instant, Effective)>>>,
 }
 
 impl std::fmt::Debug for Providers {
@@ -243,6 +177,28 @@ pub enum BuildError {
 }
 
 impl Providers {
+    pub async fn effective(&self, pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::Error> {
+        if let Ok(map) = self.effective.lock() {
+            if let Some((at, e)) = map.get(&org_id) {
+                if at.elapsed() < CONFIG_TTL {
+                    return Ok(e.clone());
+                }
+            }
+        }
+        let e = load_effective(pool, org_id).await?;
+        if let Ok(mut map) = self.effective.lock() {
+            map.insert(org_id, (std::time::Instant::now(), e.clone()));
+        }
+        Ok(e)
+    }
+
+    /// After a configuration changes: the next lookup of every org reads it again.
+    pub fn forget_configs(&self) {
+        if let Ok(mut map) = self.effective.lock() {
+            map.clear();
+        }
+    }
+
     /// A client for `cfg` (cached by config id and version).
     pub fn for_config(
         &self,
@@ -319,7 +275,8 @@ pub async fn lookup(
     let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
     let mut poll = Duration::from_millis(10);
     loop {
-        let snap = snapshot(deps.pool, org_id, e164).await?;
+        let snap = deps.providers.effective(deps.pool, org_id).await?;
+        let row = cached(deps.pool, e164).await?;
         let cfg = snap.config.as_ref().ok_or(LookupError::NoConfig)?;
         if !cfg.lookup_enabled {
             return Err(LookupError::Disabled);
@@ -342,7 +299,7 @@ pub async fn lookup(
             line_type,
             at: OffsetDateTime::now_utc(),
         };
-        if let Some(row) = &snap.row {
+        if let Some(row) = &row {
             // A refresh someone finished after we were asked counts as our refresh's answer.
             let refreshed_since = row.last_lookup_at.is_some_and(|t| t >= started);
             if (!force_refresh && row.fresh(now, caller_name))

@@ -161,7 +161,7 @@ async fn single_flight(db: &str, bin: &str, sandbox: &str) -> Res<()> {
     }
     let mut ok = 0;
     for t in tasks {
-        if t.await.unwrap_or(0).is_between(200, 399) {
+        if (200..400).contains(&t.await.unwrap_or(0)) {
             ok += 1;
         }
     }
@@ -189,15 +189,6 @@ async fn single_flight(db: &str, bin: &str, sandbox: &str) -> Res<()> {
         return Err("single-flight failed".into());
     }
     Ok(())
-}
-
-trait Between {
-    fn is_between(self, lo: u16, hi: u16) -> bool;
-}
-impl Between for u16 {
-    fn is_between(self, lo: u16, hi: u16) -> bool {
-        (lo..=hi).contains(&self)
-    }
 }
 
 #[derive(Clone)]
@@ -261,7 +252,7 @@ async fn hammer(base: &str, path: &str, numbers: &[String], dur: Duration) -> Re
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn throughput(db: &str, sandbox: &str) -> Res<()> {
+async fn throughput(db: &str) -> Res<()> {
     let pool = PgPoolOptions::new()
         .max_connections(POOL)
         .connect(db)
@@ -272,12 +263,10 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
     let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'user@acme.test'")
         .fetch_one(&pool)
         .await?;
-    let data = std::env::temp_dir().join(format!("phonehub-bench-{}", std::process::id()));
     let keyring = Arc::new(app::ssr::crypto::Keyring::parse(&format!(
         "bench:{}",
         app::ssr::crypto::Key::generate_b64()
     ))?);
-    let _ = data;
     let state = app::ssr::AppState {
         pool: pool.clone(),
         leptos_options: leptos::prelude::LeptosOptions::builder()
@@ -290,9 +279,7 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
         providers: Default::default(),
         events: app::ssr::lookups::EventSink::start(pool.clone()),
     };
-    // Warm the cache: the numbers are looked up once (misses) through the sandbox config.
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();
-    let _ = sandbox;
     let bench = Arc::new(Bench {
         pool: pool.clone(),
         state,
@@ -301,6 +288,7 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
     });
     // The config was saved by another process with its own key: re-save the token under ours.
     reencrypt_for(&bench).await?;
+    // Warm the cache: each number is looked up once (a miss) through the sandbox config.
     for n in &numbers {
         let deps = bench.state.lookup_deps();
         app::ssr::lookups::lookup(&deps, org_id, Some(user_id), n, false)
@@ -453,8 +441,6 @@ async fn admin_page(db: &str, bin: &str) -> Res<()> {
     let _srv = spawn_server(bin, db, port, &data)?;
     wait_healthy(&base).await?;
     let c = login(&base, "admin@acme.test").await?;
-    let range = "?from=2000-01-01&to=2000-12-31";
-    let _ = range;
     for slug in ["bench-small", "bench-large"] {
         page_p50(&c, &format!("{base}/o/{slug}/admin/lookups"), 5).await?;
     }
@@ -487,7 +473,7 @@ async fn main() -> Res<()> {
     let bin = std::env::var("PHONEHUB_BIN").unwrap_or_else(|_| "target/release/phonehub".into());
     let sandbox = start_sandbox().await?;
     single_flight(&db, &bin, &sandbox).await?;
-    throughput(&db, &sandbox).await?;
+    throughput(&db).await?;
     admin_page(&db, &bin).await?;
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! Lookups: look a number up through the shared cache, the org's phone configuration, the cost
 //! figures and bulk jobs.
 
+// A form's fields are a server function's arguments (plain HTML forms post them by name), and the
+// phone configuration form has thirteen.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -96,7 +100,6 @@ pub async fn load_phone_config(org: String) -> Result<PhoneConfigPage, AppError>
     respond(support::config_page(org).await)
 }
 
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "save_phone_config")]
 pub async fn save_phone_config(
     org: String,
@@ -576,13 +579,10 @@ pub mod support {
         let mut it = days.iter().peekable();
         while d <= to {
             let (h, p, e) = match it.peek() {
-                Some(x) if x.day == d => {
-                    let x = it
-                        .next()
-                        .map(|x| (x.hits, x.paid, x.errors))
-                        .unwrap_or_default();
-                    x
-                }
+                Some(x) if x.day == d => it
+                    .next()
+                    .map(|x| (x.hits, x.paid, x.errors))
+                    .unwrap_or_default(),
                 _ => (0, 0, 0),
             };
             labels.push(format!("{}", d.day()));

@@ -152,11 +152,14 @@ async fn load_effective(pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::E
 /// within this time.
 const CONFIG_TTL: Duration = Duration::from_secs(2);
 
+/// A client and the configuration version it was built from.
+type VersionedClient = (i64, Arc<dyn Provider>);
+
 /// Provider clients built from configurations, reused while the configuration is unchanged, and
 /// each org's effective configuration for a short while.
 #[derive(Clone, Default)]
 pub struct Providers {
-    inner: Arc<Mutex<HashMap<i64, (i64, Arc<dyn Provider>)>>>,
+    inner: Arc<Mutex<HashMap<i64, VersionedClient>>>,
     effective: Arc<Mutex<HashMap<i64, (std::time::Instant, Effective)>>>,
 }
 
@@ -583,6 +586,7 @@ impl std::fmt::Debug for EventSink {
 }
 
 const BATCH: usize = 1000;
+const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
 impl EventSink {
     /// Starts the writer task (needs a Tokio runtime).
@@ -610,16 +614,20 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>) {
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
-        let mut push = |m: Msg, batch: &mut Vec<Event>| match m {
-            Msg::Event(e) => batch.push(e),
-            Msg::Flush(w) => waiters.push(w),
-        };
-        push(first, &mut batch);
-        // Gather what else is queued (a short pause lets concurrent requests join the batch).
-        let until = tokio::time::Instant::now() + Duration::from_millis(5);
-        while batch.len() < BATCH {
+        fn push(m: Msg, batch: &mut Vec<Event>, waiters: &mut Vec<oneshot::Sender<()>>) {
+            match m {
+                Msg::Event(e) => batch.push(e),
+                Msg::Flush(w) => waiters.push(w),
+            }
+        }
+        push(first, &mut batch, &mut waiters);
+        // Gather what else arrives for a moment: under load a batch holds hundreds of events, so
+        // attribution costs the database one statement every BATCH_WINDOW, not one per request.
+        // `flush` cuts the wait short (pages that show figures call it first).
+        let until = tokio::time::Instant::now() + BATCH_WINDOW;
+        while batch.len() < BATCH && waiters.is_empty() {
             match tokio::time::timeout_at(until, rx.recv()).await {
-                Ok(Some(m)) => push(m, &mut batch),
+                Ok(Some(m)) => push(m, &mut batch, &mut waiters),
                 _ => break,
             }
         }

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 DATA_ROOT=$(pwd)/.data
 PGDATA=$DATA_ROOT/pg
-PGPORT=${PHONEHUB_PG_PORT:-55432}
+# One port per checkout (55432 + 0..999 from its path), so two clones (say a CI run beside a
+# developer's cluster) never collide.
+PGPORT=${PHONEHUB_PG_PORT:-$((55432 + $(pwd | cksum | cut -d' ' -f1) % 1000))}
 SOCK=$DATA_ROOT/sock
 
 as_pg() {
@@ -50,7 +52,7 @@ start() {
   if as_pg "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
     return 0
   fi
-  as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 start >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -o "-p $PGPORT" -w -t 60 start >/dev/null
 }
 
 case "${1:-start}" in

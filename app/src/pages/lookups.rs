@@ -264,7 +264,10 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
         <Notice />
         {ro.then(|| view! { <ReadOnlyBanner /> })}
         <p class="muted mt-2" data-testid="effective">{d.effective.clone()}</p>
-        <ActionForm action=save attr:class="card mt-4 max-w-2xl space-y-3">
+        {(ro && !c.exists).then(|| view! {
+            <p class="card mt-4 max-w-2xl" data-testid="no-own-config">"No configuration of its own has been saved here."</p>
+        })}
+        <ActionForm action=save attr:class="card mt-4 max-w-2xl space-y-3" attr:hidden=(ro && !c.exists)>
             <fieldset disabled=ro class="space-y-3">
                 <legend class="sr-only">"Phone configuration"</legend>
                 <input type="hidden" name="org" value=slug.clone() />
@@ -278,8 +281,10 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                         None => "None stored yet".to_string(),
                     }}</p>
                 </div>
-                <Field form label=if masked.is_some() { "Replace auth token" } else { "Auth token" } name="auth_token" kind="password"
-                    autocomplete="off" hint="Leave empty to keep the stored token. It is never shown again." />
+                {(!ro).then(|| view! {
+                    <Field form label=if masked.is_some() { "Replace auth token" } else { "Auth token" } name="auth_token" kind="password"
+                        autocomplete="off" hint=if masked.is_some() { "Leave empty to keep the stored token. It is never shown again." } else { "Stored encrypted; never shown again." } />
+                })}
                 <Field form label="Lookup cache (days)" name="lookup_cache_days" kind="number" value=c.lookup_cache_days.to_string()
                     hint="How long a lookup answer is reused, 1 to 365 days." />
                 <Field form label="Default sender number" name="default_sender" value=c.default_sender.clone() hint="Optional, E.164." />

@@ -252,6 +252,8 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
         None => "System default phone config".to_string(),
     };
     let ro = !d.can_edit;
+    // Support looking at an org without a configuration of its own: a sentence, not an empty form.
+    let hide_form = ro && !c.exists;
     let slug2 = slug.clone();
     let providers: Vec<(&'static str, &'static str)> = ProviderKind::ALL
         .iter()
@@ -264,10 +266,10 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
         <Notice />
         {ro.then(|| view! { <ReadOnlyBanner /> })}
         <p class="muted mt-2" data-testid="effective">{d.effective.clone()}</p>
-        {(ro && !c.exists).then(|| view! {
+        {hide_form.then(|| view! {
             <p class="card mt-4 max-w-2xl" data-testid="no-own-config">"No configuration of its own has been saved here."</p>
         })}
-        <ActionForm action=save attr:class="card mt-4 max-w-2xl space-y-3" attr:hidden=(ro && !c.exists)>
+        <ActionForm action=save attr:class="card mt-4 max-w-2xl space-y-3" attr:hidden=hide_form>
             <fieldset disabled=ro class="space-y-3">
                 <legend class="sr-only">"Phone configuration"</legend>
                 <input type="hidden" name="org" value=slug.clone() />

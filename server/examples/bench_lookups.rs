@@ -276,7 +276,7 @@ async fn throughput(db: &str) -> Res<()> {
         dev_mode: false,
         provider: None,
         keyring,
-        providers: Default::default(),
+        providers: app::ssr::lookups::Providers::default(),
         events: app::ssr::lookups::EventSink::start(pool.clone()),
     };
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();

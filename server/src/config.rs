@@ -53,6 +53,8 @@ pub struct Settings {
     pub site_root: String,
     pub output_name: String,
     pub db_max_connections: u32,
+    /// `PHONEHUB_PROVIDER_TIMEOUT_MS`: how long a provider request may take (default 10 s).
+    pub provider_timeout: Option<std::time::Duration>,
     /// Serve the Twilio sandbox at /sandbox/twilio (default: on in development, off in production).
     pub sandbox_enabled: bool,
     /// Twilio credentials and base URLs; `None` with the sandbox on means "use the sandbox".
@@ -90,6 +92,7 @@ impl std::fmt::Debug for Settings {
             .field("keyring", &self.keyring)
             .field("seed_demo", &self.seed_demo)
             .field("db_max_connections", &self.db_max_connections)
+            .field("provider_timeout", &self.provider_timeout)
             .field("sandbox_enabled", &self.sandbox_enabled)
             .field("twilio", &self.twilio)
             .finish_non_exhaustive()
@@ -199,6 +202,13 @@ impl Settings {
             }
             None => file.seed_demo.unwrap_or(true),
         } && environment == Environment::Development;
+        let provider_timeout = match env("PHONEHUB_PROVIDER_TIMEOUT_MS") {
+            Some(ms) => Some(std::time::Duration::from_millis(
+                ms.parse()
+                    .map_err(|_| invalid("PHONEHUB_PROVIDER_TIMEOUT_MS must be a number"))?,
+            )),
+            None => None,
+        };
         let db_max_connections = match env("PHONEHUB_DB_MAX_CONNECTIONS") {
             Some(n) => n
                 .parse()
@@ -247,6 +257,7 @@ impl Settings {
             site_root: env("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             output_name: env("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "phonehub".into()),
             db_max_connections,
+            provider_timeout,
         })
     }
 }

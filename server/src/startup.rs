@@ -220,11 +220,12 @@ fn router(
         dev_mode: settings.environment == crate::config::Environment::Development,
         provider,
         keyring: settings.keyring.clone(),
-        providers: Default::default(),
+        providers: app::ssr::lookups::Providers::with_timeout(settings.provider_timeout),
         events: app::ssr::lookups::EventSink::start(pool.clone()),
     };
 
     app::ssr::jobs::spawn_worker(state.clone());
+    app::ssr::numbers::spawn_release_worker(state.clone());
     let store = PostgresStore::new(pool.clone());
     spawn_session_cleanup(store.clone());
     let key =

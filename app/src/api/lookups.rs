@@ -474,9 +474,11 @@ pub mod support {
             .ok_or_else(|| {
                 AppError::Conflict("Save a configuration first, then test it.".into())
             })?;
-        let provider =
-            crate::ssr::lookups::build_provider(&cfg, &s.state.keyring, &s.state.public_url)
-                .map_err(|e| AppError::Conflict(e.to_string()))?;
+        let provider = s
+            .state
+            .providers
+            .build(&cfg, &s.state.keyring, &s.state.public_url)
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
         match provider.test_connection().await {
             Ok(acct) => {
                 // Without JavaScript the page comes back with a notice; with it, the message shows.

@@ -4,4 +4,5 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod lookups;
+pub mod numbers;
 pub mod orgs;

@@ -51,6 +51,7 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
             view! {
                 <a class="navlink" href=format!("/o/{slug}")>"Dashboard"</a>
                 <a class="navlink" href=format!("/o/{slug}/members")>"Members"</a>
+                <a class="navlink" href=format!("/o/{slug}/numbers")>"Numbers"</a>
                 <a class="navlink" href=format!("/o/{slug}/lookup")>"Lookup"</a>
                 <a class="navlink" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups"</a>
             }

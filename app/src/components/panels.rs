@@ -43,6 +43,10 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "user-created" => "User created.",
         "flags-changed" => "Staff flags saved.",
         "config-saved" => "Phone configuration saved.",
+        "number-bought" => "Number bought. It is yours until you release it.",
+        "number-saved" => "Number settings saved.",
+        "number-released" => "Number released: the provider confirmed it and billing stopped.",
+        "release-pending" => "Release requested, but the provider did not confirm it yet. The number is shown as releasing (still billed) and PhoneHub keeps retrying.",
         "connection-ok" => "Connection works: the provider accepted these credentials.",
         _ => return None,
     })

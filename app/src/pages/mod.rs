@@ -5,6 +5,7 @@ mod admin;
 mod home;
 mod login;
 mod lookups;
+mod numbers;
 mod orgs;
 
 pub use account::AccountPage;
@@ -14,6 +15,7 @@ pub use login::LoginPage;
 pub use lookups::{
     BulkPage, LookupPage, LookupStatsPage, PhoneConfigPage, StaffLookupsPage, BULK_UPLOAD_ENDPOINT,
 };
+pub use numbers::{BuyNumberPage, NumberDetailPage, NumbersListPage};
 pub use orgs::{DashboardPage, MembersPage};
 
 use leptos::prelude::*;

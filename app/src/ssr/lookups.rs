@@ -161,6 +161,8 @@ type VersionedClient = (i64, Arc<dyn Provider>);
 pub struct Providers {
     inner: Arc<Mutex<HashMap<i64, VersionedClient>>>,
     effective: Arc<Mutex<HashMap<i64, (std::time::Instant, Effective)>>>,
+    /// The provider request timeout (None: the client's default, 10 s).
+    timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Providers {
@@ -180,6 +182,23 @@ pub enum BuildError {
 }
 
 impl Providers {
+    pub fn with_timeout(timeout: Option<Duration>) -> Providers {
+        Providers {
+            timeout,
+            ..Providers::default()
+        }
+    }
+
+    /// A client for `cfg`, not cached (for the connection test).
+    pub fn build(
+        &self,
+        cfg: &ConfigRow,
+        keyring: &Keyring,
+        public_url: &url::Url,
+    ) -> Result<Arc<dyn Provider>, BuildError> {
+        build_provider(cfg, keyring, public_url, self.timeout)
+    }
+
     pub async fn effective(&self, pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::Error> {
         if let Ok(map) = self.effective.lock() {
             if let Some((at, e)) = map.get(&org_id) {
@@ -216,7 +235,7 @@ impl Providers {
                 }
             }
         }
-        let p = build_provider(cfg, keyring, public_url)?;
+        let p = build_provider(cfg, keyring, public_url, self.timeout)?;
         if let Ok(mut map) = self.inner.lock() {
             map.insert(cfg.id, (cfg.version, p.clone()));
         }
@@ -228,12 +247,16 @@ pub fn build_provider(
     cfg: &ConfigRow,
     keyring: &Keyring,
     public_url: &url::Url,
+    timeout: Option<Duration>,
 ) -> Result<Arc<dyn Provider>, BuildError> {
     let sealed = cfg.sealed_token().ok_or(BuildError::NoToken)?;
     let token = keyring
         .decrypt(&sealed)
         .map_err(|e| BuildError::Unreadable(e.to_string()))?;
     let mut tc = TwilioConfig::new(&cfg.account_sid, &token);
+    if let Some(t) = timeout {
+        tc.timeout = t;
+    }
     let (api, lookups) = default_bases(&cfg.provider, public_url);
     tc.api_base = cfg.api_base.clone().unwrap_or(api);
     tc.lookups_base = cfg.lookups_base.clone().unwrap_or(lookups);

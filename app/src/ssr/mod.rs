@@ -6,6 +6,7 @@ pub mod db;
 pub mod guard;
 pub mod jobs;
 pub mod lookups;
+pub mod numbers;
 pub mod state;
 
 pub use guard::{current_user, require, require_superadmin, Permission};

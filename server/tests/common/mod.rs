@@ -29,6 +29,7 @@ pub fn settings(public_url: &str) -> Settings {
         site_root: "target/site".into(),
         output_name: "phonehub".into(),
         db_max_connections: 5,
+        provider_timeout: None,
         sandbox_enabled: false,
         twilio: None,
     }
@@ -97,10 +98,21 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(pool: PgPool, public_url: &str) -> TestApp {
-    server::seed::seed_demo(&pool).await.expect("seed");
+    seed(&pool).await;
+    let app = server::Application::build_with_pool(settings(public_url), pool.clone())
+        .await
+        .expect("build app");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    TestApp { base, pool }
+}
+
+/// The demo data plus a second Acme admin (second@acme.test).
+pub async fn seed(pool: &PgPool) {
+    server::seed::seed_demo(pool).await.expect("seed");
     let hash: String =
         sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'admin@acme.test'")
-            .fetch_one(&pool)
+            .fetch_one(pool)
             .await
             .unwrap();
     sqlx::query(
@@ -108,15 +120,9 @@ pub async fn spawn_app_with(pool: PgPool, public_url: &str) -> TestApp {
          INSERT INTO memberships (org_id, user_id, role) SELECT o.id, u.id, 'admin' FROM u, orgs o WHERE o.slug = 'acme'",
     )
     .bind(hash)
-    .execute(&pool)
+    .execute(pool)
     .await
     .unwrap();
-    let app = server::Application::build_with_pool(settings(public_url), pool.clone())
-        .await
-        .expect("build app");
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped());
-    TestApp { base, pool }
 }
 
 impl TestApp {

@@ -1,0 +1,336 @@
+//! Owned numbers: search and buy, list, change settings, release, reconcile.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::numbers::{BuyPage, NumberPage, NumbersPage};
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{require, respond, Permission};
+
+/// The buy page; `params` is its URL query (search filters, `confirm=+1…`).
+#[server(prefix = "/api", endpoint = "load_buy_page")]
+pub async fn load_buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
+    respond(support::buy_page(org, params).await)
+}
+
+#[server(prefix = "/api", endpoint = "buy_number")]
+pub async fn buy_number(
+    org: String,
+    number: String,
+    key: String,
+    friendly_name: String,
+) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Use).await?;
+            let e164 = telephony::E164::parse(&number, Some("US"))
+                .map_err(|e| AppError::validation("number", e.to_string()))?;
+            let key = key.trim();
+            if key.len() < 16 || key.len() > 64 || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(AppError::BadRequest(
+                    "This form is out of date. Open the number again and confirm.".into(),
+                ));
+            }
+            let name = support::friendly_name(&friendly_name)?;
+            let crate::ssr::numbers::Bought::Active(id) = crate::ssr::numbers::buy(
+                &ctx.state,
+                ctx.org_id,
+                ctx.user.id,
+                e164.as_str(),
+                key,
+                &name,
+            )
+            .await?;
+            ctx.audit(
+                &ctx.state.pool,
+                "number.purchased",
+                e164.as_str(),
+                serde_json::json!({ "number_id": id }),
+            )
+            .await?;
+            leptos_axum::redirect(&format!("/o/{}/numbers?notice=number-bought", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "load_numbers")]
+pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersPage, AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Read).await?;
+            let all = ctx.access.can_manage() || ctx.access.read_only();
+            let numbers =
+                crate::ssr::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, all, None)
+                    .await?;
+            let drift = if check.is_some_and(|c| !c.is_empty()) && all {
+                Some(
+                    crate::ssr::numbers::reconcile(&ctx.state, ctx.org_id)
+                        .await
+                        .map_err(|e| e.to_string()),
+                )
+            } else {
+                None
+            };
+            Ok(NumbersPage {
+                can_buy: !ctx.access.read_only(),
+                is_admin: all,
+                org: ctx.view(),
+                numbers: numbers
+                    .into_iter()
+                    .map(|mut n| {
+                        n.can_edit = n.can_edit && !ctx.access.read_only();
+                        n
+                    })
+                    .collect(),
+                drift,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "load_number")]
+pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Read).await?;
+            let all = ctx.access.can_manage() || ctx.access.read_only();
+            let mut n =
+                crate::ssr::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, all, Some(id))
+                    .await?
+                    .pop()
+                    .ok_or(AppError::NotFound)?;
+            n.can_edit = n.can_edit && !ctx.access.read_only();
+            Ok(NumberPage {
+                org: ctx.view(),
+                number: n,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "update_number")]
+pub async fn update_number(
+    org: String,
+    id: i64,
+    friendly_name: String,
+    active: Option<String>,
+    forward_to: String,
+    record_calls: Option<String>,
+    shared: Option<String>,
+) -> Result<(), AppError> {
+    respond(
+        async {
+            let (ctx, n) = support::editable(&org, id).await?;
+            let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+            let forward_to = match forward_to.trim() {
+                "" => None,
+                f => Some(
+                    telephony::E164::parse(f, Some("US"))
+                        .map_err(|e| AppError::validation("forward_to", e.to_string()))?
+                        .as_str()
+                        .to_string(),
+                ),
+            };
+            if forward_to.as_deref() == Some(n.e164.as_str()) {
+                return Err(AppError::validation(
+                    "forward_to",
+                    "A number cannot forward to itself.",
+                ));
+            }
+            let settings = crate::ssr::numbers::Settings {
+                friendly_name: support::friendly_name(&friendly_name)?,
+                active: on(&active),
+                forward_to,
+                record_calls: on(&record_calls),
+                shared: on(&shared),
+            };
+            if !crate::ssr::numbers::update(&ctx.state.pool, id, &settings).await? {
+                return Err(AppError::Conflict(
+                    "Only active numbers can be changed.".into(),
+                ));
+            }
+            leptos_axum::redirect(&format!("/o/{}/numbers/{id}?notice=number-saved", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "release_number")]
+pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Result<(), AppError> {
+    respond(
+        async {
+            let (ctx, n) = support::editable(&org, id).await?;
+            if confirm.as_deref() != Some("yes") {
+                return Err(AppError::validation(
+                    "confirm",
+                    "Tick the box to confirm: a released number cannot be got back.",
+                ));
+            }
+            let outcome = crate::ssr::numbers::release(&ctx.state, ctx.org_id, id).await?;
+            ctx.audit(
+                &ctx.state.pool,
+                "number.released",
+                &n.e164,
+                serde_json::json!({ "number_id": id, "confirmed": outcome == crate::ssr::numbers::Released::Done }),
+            )
+            .await?;
+            let notice = match outcome {
+                crate::ssr::numbers::Released::Done => "number-released",
+                crate::ssr::numbers::Released::Pending(_) => "release-pending",
+            };
+            leptos_axum::redirect(&format!("/o/{}/numbers?notice={notice}", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+pub mod support {
+    use crate::error::AppError;
+    use crate::model::lookup::money;
+    use crate::model::numbers::*;
+    use crate::ssr::guard::OrgCtx;
+    use crate::ssr::numbers::NumberRecord;
+    use crate::ssr::{require, Permission};
+
+    pub fn friendly_name(raw: &str) -> Result<String, AppError> {
+        let s = raw.trim();
+        if s.chars().count() > MAX_FRIENDLY_NAME || s.chars().any(char::is_control) {
+            return Err(AppError::validation(
+                "friendly_name",
+                format!("Use at most {MAX_FRIENDLY_NAME} characters."),
+            ));
+        }
+        Ok(s.to_string())
+    }
+
+    /// The number's owner or an org admin, on a live number of this org.
+    pub async fn editable(org: &str, id: i64) -> Result<(OrgCtx, NumberRecord), AppError> {
+        let ctx = require(org, Permission::Use).await?;
+        let n = crate::ssr::numbers::record(&ctx.state.pool, ctx.org_id, id)
+            .await?
+            .filter(|n| !matches!(n.status.as_str(), "released" | "failed"))
+            .ok_or(AppError::NotFound)?;
+        let mine = n.user_id == Some(ctx.user.id);
+        if !mine && !ctx.access.can_manage() {
+            return Err(if n.shared {
+                AppError::Forbidden("Only the number's owner or an org admin can change it.".into())
+            } else {
+                AppError::NotFound
+            });
+        }
+        Ok((ctx, n))
+    }
+
+    fn flag(pairs: &[(String, String)], k: &str) -> bool {
+        pairs.iter().any(|(a, b)| a == k && !b.is_empty())
+    }
+
+    fn val(pairs: &[(String, String)], k: &str) -> String {
+        pairs
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_default()
+    }
+
+    pub async fn buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
+        let ctx = require(&org, Permission::Read).await?;
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(params.trim_start_matches('?').as_bytes())
+                .into_owned()
+                .collect();
+        let monthly_micros = crate::ssr::numbers::price(&ctx.state.pool, "number.monthly").await?;
+        let mut query = NumberQuery {
+            country: val(&pairs, "country"),
+            number_type: val(&pairs, "number_type"),
+            area_code: val(&pairs, "area_code"),
+            contains: val(&pairs, "contains"),
+            voice: flag(&pairs, "voice"),
+            sms: flag(&pairs, "sms"),
+            mms: flag(&pairs, "mms"),
+            region: val(&pairs, "region"),
+            locality: val(&pairs, "locality"),
+        };
+        let searched = flag(&pairs, "search");
+        let can_buy = !ctx.access.read_only();
+        let mut page = BuyPage {
+            org: ctx.view(),
+            can_buy,
+            query: query.clone(),
+            searched,
+            results: Vec::new(),
+            message: None,
+            monthly: money(monthly_micros),
+            confirm: None,
+        };
+        let confirm = val(&pairs, "confirm");
+        if !confirm.is_empty() && can_buy {
+            let e = telephony::E164::parse(&confirm, Some("US"))
+                .map_err(|e| AppError::validation("number", e.to_string()))?;
+            page.confirm = Some(ConfirmView {
+                e164: e.as_str().to_string(),
+                national: e.national(),
+                monthly: money(monthly_micros),
+                key: format!("{:032x}", rand::random::<u128>()),
+            });
+            return Ok(page);
+        }
+        if !searched {
+            return Ok(page);
+        }
+        // Bad filters are field errors (4xx), like any form.
+        query.country = check_country(&query.country)?;
+        query.area_code = check_area_code(&query.area_code)?;
+        query.contains = check_contains(&query.contains)?;
+        if !matches!(
+            query.number_type.as_str(),
+            "" | "local" | "mobile" | "tollfree"
+        ) {
+            return Err(AppError::validation(
+                "number_type",
+                "Choose local, mobile or toll-free.",
+            ));
+        }
+        page.query = query.clone();
+        match crate::ssr::numbers::search(&ctx.state, ctx.org_id, &query).await {
+            Ok(found) => {
+                if found.is_empty() {
+                    page.message = Some(match query.area_code.as_str() {
+                        "" => "No numbers match these filters — try fewer filters.".into(),
+                        a => format!(
+                            "No numbers available in area code {a} — try a nearby area code."
+                        ),
+                    });
+                }
+                page.results = found
+                    .into_iter()
+                    .map(|n| {
+                        let national = telephony::E164::parse(&n.phone_number, None)
+                            .map(|e| e.national())
+                            .unwrap_or_else(|_| n.phone_number.clone());
+                        AvailableView {
+                            e164: n.phone_number,
+                            national,
+                            locality: n.locality.unwrap_or_default(),
+                            region: n.region.unwrap_or_default(),
+                            voice: n.capabilities.voice,
+                            sms: n.capabilities.sms,
+                            mms: n.capabilities.mms,
+                        }
+                    })
+                    .collect();
+            }
+            Err(AppError::Validation { message, .. }) => page.message = Some(message),
+            Err(e) => return Err(e),
+        }
+        Ok(page)
+    }
+}

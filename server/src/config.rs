@@ -306,8 +306,9 @@ fn keyring(env_value: Option<String>, data_dir: &Path) -> Result<Arc<Keyring>, C
         .map_err(|e| ConfigError::Invalid(format!("PHONEHUB_CONFIG_KEYS: {e}")))
 }
 
-/// Reads a secret file, or creates it (0600) with `make()`; if another process creates it
-/// first, theirs is used.
+/// Reads a secret file, or creates it (0600) with `make()`. The file appears whole or not at all
+/// (written beside it, then hard-linked into place), so a process starting at the same moment
+/// never reads it half-written; if another process creates it first, theirs is used.
 fn read_or_create(path: &Path, make: impl Fn() -> String) -> Result<String, ConfigError> {
     use std::io::Write;
     let io = |source| ConfigError::Io {
@@ -321,15 +322,26 @@ fn read_or_create(path: &Path, make: impl Fn() -> String) -> Result<String, Conf
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let value = make();
+    let tmp = path.with_extension(format!(
+        "tmp-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    match opts.open(path) {
-        Ok(mut f) => {
-            f.write_all(value.as_bytes()).map_err(io)?;
-            Ok(value)
-        }
+    let written = opts
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(value.as_bytes()).and_then(|_| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(value),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             std::fs::read_to_string(path).map_err(io)
         }
@@ -397,6 +409,32 @@ mod tests {
             "https://api.twilio.com"
         );
         assert!(!format!("{real:?}").contains("tok-secret-xyz"));
+    }
+
+    #[test]
+    fn secret_files_are_created_whole_once_even_by_racing_starts() {
+        let dir = std::env::temp_dir().join(format!("phonehub-race-{}", std::process::id()));
+        let path = dir.join("config.keys");
+        let _ = std::fs::remove_file(&path);
+        let seen: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let path = path.clone();
+                    s.spawn(move || {
+                        read_or_create(&path, || format!("k{i}:{}", "x".repeat(40))).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            seen.iter().all(|v| v == &seen[0] && v.len() > 40),
+            "{seen:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), seen[0]);
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary files left behind");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -91,7 +91,7 @@ async fn search_explains_empty_area_codes_and_checks_filters(pool: PgPool) {
     assert_eq!(r.status(), 200);
     let v: serde_json::Value = r.json().await.unwrap();
     assert!(!v["results"].as_array().unwrap().is_empty());
-    assert_eq!(v["monthly"], "$1.000");
+    assert_eq!(v["monthly"], "$1.00");
     let r = page("search=1&country=US&area_code=533").await;
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(

@@ -21,6 +21,8 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
         async {
             let ctx = require(&org, Permission::Read).await?;
             let pool = &ctx.state.pool;
+            // "Recent lookups" includes the one just made.
+            ctx.state.events.flush().await;
             let cfg = db::phone_config::effective(pool, ctx.org_id).await?;
             let unavailable = match &cfg {
                 None => Some(crate::ssr::lookups::LookupError::NoConfig.to_string()),

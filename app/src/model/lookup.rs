@@ -236,7 +236,7 @@ pub struct BulkPage {
     pub job: Option<BulkJobView>,
 }
 
-/// Micro-dollars as dollars, to a tenth of a cent ("$0.005").
+/// Micro-dollars as dollars: cents ("$1.00"), or tenths of a cent when there are any ("$0.005").
 pub fn money(micros: i64) -> String {
     let sign = if micros < 0 { "-" } else { "" };
     let m = micros.unsigned_abs();
@@ -247,7 +247,11 @@ pub fn money(micros: i64) -> String {
     } else {
         (dollars, thousandths)
     };
-    format!("{sign}${dollars}.{thousandths:03}")
+    if thousandths % 10 == 0 {
+        format!("{sign}${dollars}.{:02}", thousandths / 10)
+    } else {
+        format!("{sign}${dollars}.{thousandths:03}")
+    }
 }
 
 /// Whether a Lookup v2 line type is mobile / VoIP (`None` when the provider did not say).
@@ -343,9 +347,11 @@ mod tests {
     fn money_rounds_to_tenths_of_cents() {
         assert_eq!(money(5000), "$0.005");
         assert_eq!(money(15000), "$0.015");
-        assert_eq!(money(0), "$0.000");
+        assert_eq!(money(0), "$0.00");
+        assert_eq!(money(10_000), "$0.01");
+        assert_eq!(money(1_000_000), "$1.00");
         assert_eq!(money(1_234_567), "$1.235");
-        assert_eq!(money(999_999_600), "$1000.000");
+        assert_eq!(money(999_999_600), "$1000.00");
         assert_eq!(money(-5000), "-$0.005");
     }
 

@@ -160,7 +160,7 @@ type VersionedClient = (i64, Arc<dyn Provider>);
 #[derive(Clone, Default)]
 pub struct Providers {
     inner: Arc<Mutex<HashMap<i64, VersionedClient>>>,
-    effective: Arc<Mutex<HashMap<i64, (std::time::Instant, Effective)>>>,
+    effective: Arc<Mutex<HashMap<i64, (std::time::Instant, Arc<Effective>)>>>,
     /// The provider request timeout (None: the client's default, 10 s).
     timeout: Option<Duration>,
 }
@@ -199,7 +199,11 @@ impl Providers {
         build_provider(cfg, keyring, public_url, self.timeout)
     }
 
-    pub async fn effective(&self, pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::Error> {
+    pub async fn effective(
+        &self,
+        pool: &PgPool,
+        org_id: i64,
+    ) -> Result<Arc<Effective>, sqlx::Error> {
         if let Ok(map) = self.effective.lock() {
             if let Some((at, e)) = map.get(&org_id) {
                 if at.elapsed() < CONFIG_TTL {
@@ -207,7 +211,7 @@ impl Providers {
                 }
             }
         }
-        let e = load_effective(pool, org_id).await?;
+        let e = Arc::new(load_effective(pool, org_id).await?);
         if let Ok(mut map) = self.effective.lock() {
             map.insert(org_id, (std::time::Instant::now(), e.clone()));
         }
@@ -325,7 +329,7 @@ pub async fn lookup(
             line_type,
             at: OffsetDateTime::now_utc(),
         };
-        if let Some(row) = &row {
+        if let Some(row) = row {
             // A refresh someone finished after we were asked counts as our refresh's answer.
             let refreshed_since = row.last_lookup_at.is_some_and(|t| t >= started);
             if (!force_refresh && row.fresh(now, caller_name))
@@ -334,7 +338,7 @@ pub async fn lookup(
                 deps.events
                     .record(event(Outcome::Hit, 0, price, row.line_type.clone()))
                     .await;
-                return Ok((Outcome::Hit, row.clone()));
+                return Ok((Outcome::Hit, row));
             }
             if row.backing_off(now) {
                 deps.events.record(event(Outcome::Error, 0, 0, None)).await;

@@ -31,7 +31,7 @@ pub async fn provider_for_org(
     org_id: i64,
 ) -> Result<(ConfigRow, Arc<dyn Provider>), AppError> {
     let eff = state.providers.effective(&state.pool, org_id).await?;
-    let cfg = eff.config.ok_or_else(|| {
+    let cfg = eff.config.clone().ok_or_else(|| {
         AppError::Conflict(
             "No phone provider is configured for this org. An org admin can set one up under Phone config."
                 .into(),

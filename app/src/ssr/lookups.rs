@@ -152,6 +152,9 @@ async fn load_effective(pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::E
 /// within this time.
 const CONFIG_TTL: Duration = Duration::from_secs(2);
 
+/// An org's effective configuration and when it was read.
+type TimedEffective = (std::time::Instant, Arc<Effective>);
+
 /// A client and the configuration version it was built from.
 type VersionedClient = (i64, Arc<dyn Provider>);
 
@@ -160,7 +163,7 @@ type VersionedClient = (i64, Arc<dyn Provider>);
 #[derive(Clone, Default)]
 pub struct Providers {
     inner: Arc<Mutex<HashMap<i64, VersionedClient>>>,
-    effective: Arc<Mutex<HashMap<i64, (std::time::Instant, Arc<Effective>)>>>,
+    effective: Arc<Mutex<HashMap<i64, TimedEffective>>>,
     /// The provider request timeout (None: the client's default, 10 s).
     timeout: Option<Duration>,
 }

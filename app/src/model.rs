@@ -88,6 +88,10 @@ impl Access {
     pub fn read_only(self) -> bool {
         matches!(self, Access::Support)
     }
+    /// Sees the org's admin pages (costs, configuration, every number): managers and support.
+    pub fn oversees(self) -> bool {
+        self.can_manage() || self.read_only()
+    }
     pub fn label(self) -> &'static str {
         match self {
             Access::Member(r) => r.label(),

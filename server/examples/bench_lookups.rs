@@ -274,7 +274,6 @@ async fn throughput(db: &str) -> Res<()> {
             .build(),
         public_url: url::Url::parse("http://127.0.0.1:1")?,
         dev_mode: false,
-        provider: None,
         keyring,
         providers: app::ssr::lookups::Providers::default(),
         events: app::ssr::lookups::EventSink::start(pool.clone()),

@@ -62,63 +62,12 @@ async fn upload(
     let page_path = format!("/o/{}/lookups/bulk", ctx.slug);
     let (parts, body) = req.into_parts();
     let headers = parts.clone();
-    let mut form = match Multipart::from_request(Request::from_parts(parts, body), &state).await {
-        Ok(m) => m,
-        Err(_) => {
-            return form_error(
-                &render,
-                headers,
-                &page_path,
-                AppError::validation(
-                    "file",
-                    "Send the form with a file attached (multipart upload).",
-                ),
-            )
-            .await
-        }
+    let parsed = match read_file(Request::from_parts(parts, body), &state).await {
+        Ok((name, bytes)) => jobs::parse_csv(&bytes, "US").map(|rows| (name, rows)),
+        Err(e) => Err(e),
     };
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
-                let name = field
-                    .file_name()
-                    .unwrap_or("")
-                    .chars()
-                    .take(200)
-                    .collect::<String>();
-                match field.bytes().await {
-                    Ok(b) => file = Some((name, b.to_vec())),
-                    Err(_) => {
-                        return form_error(
-                            &render,
-                            headers,
-                            &page_path,
-                            AppError::validation(
-                                "file",
-                                "The file is larger than 1 MB. Split it into smaller files.",
-                            ),
-                        )
-                        .await
-                    }
-                }
-            }
-            Ok(Some(_)) => continue,
-            Ok(None) => break,
-            Err(_) => {
-                return form_error(
-                    &render,
-                    headers,
-                    &page_path,
-                    AppError::validation("file", "The upload could not be read. Try again."),
-                )
-                .await
-            }
-        }
-    }
-    let (name, bytes) = file.unwrap_or_default();
-    let rows = match jobs::parse_csv(&bytes, "US") {
-        Ok(r) => r,
+    let (name, rows) = match parsed {
+        Ok(p) => p,
         Err(e) => return form_error(&render, headers, &page_path, e).await,
     };
     match jobs::create_job(&state.pool, ctx.org_id, ctx.user.id, &name, &rows).await {
@@ -128,6 +77,30 @@ async fn upload(
             error_page(AppError::Unavailable)
         }
     }
+}
+
+/// The uploaded `file` field: its name and bytes (empty when none was sent).
+async fn read_file(req: Request, state: &AppState) -> Result<(String, Vec<u8>), AppError> {
+    let unreadable = |msg: &str| AppError::validation("file", msg);
+    let mut form = Multipart::from_request(req, state)
+        .await
+        .map_err(|_| unreadable("Send the form with a file attached (multipart upload)."))?;
+    let mut file = (String::new(), Vec::new());
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|_| unreadable("The upload could not be read. Try again."))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").chars().take(200).collect();
+        let bytes = field.bytes().await.map_err(|_| {
+            unreadable("The file is larger than 1 MB. Split it into smaller files.")
+        })?;
+        file = (name, bytes.to_vec());
+    }
+    Ok(file)
 }
 
 /// Renders the bulk page again with the upload's error next to the file field.

@@ -43,8 +43,6 @@ pub enum StartError {
     },
     #[error("invalid secret key: {0}")]
     Key(String),
-    #[error("telephony provider: {0}")]
-    Provider(String),
 }
 
 pub struct Application {
@@ -142,24 +140,15 @@ impl Application {
             ),
             Err(e) => tracing::warn!(error = %e, "could not re-encrypt provider credentials"),
         }
-        let provider = match &twilio {
+        match &twilio {
             Some(t) => {
-                let mut cfg = telephony::TwilioConfig::new(&t.account_sid, &t.auth_token);
-                cfg.api_base = t.api_base.clone();
-                cfg.lookups_base = t.lookups_base.clone();
-                tracing::info!(api = %t.api_base, account = %t.account_sid, "telephony provider: Twilio API");
-                let client = telephony::TwilioClient::new(cfg)
-                    .map_err(|e| StartError::Provider(e.to_string()))?;
-                Some(Arc::new(client) as Arc<dyn telephony::Provider>)
+                tracing::info!(api = %t.api_base, account = %t.account_sid, "telephony provider: Twilio API")
             }
             None => {
-                tracing::warn!(
-                    "no telephony provider: set PHONEHUB_TWILIO_* or enable the sandbox"
-                );
-                None
+                tracing::warn!("no telephony provider: set PHONEHUB_TWILIO_* or enable the sandbox")
             }
-        };
-        let mut router = router(&settings, pool, provider)?;
+        }
+        let mut router = router(&settings, pool)?;
         if let Some(sb) = sandbox {
             // Outside the session and origin layers: Twilio-style clients send neither cookies nor Origin.
             router = router.nest("/sandbox/twilio", telephony::sandbox::router(sb));
@@ -202,11 +191,7 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-fn router(
-    settings: &Settings,
-    pool: PgPool,
-    provider: Option<Arc<dyn telephony::Provider>>,
-) -> Result<Router, StartError> {
+fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
     let leptos_options = LeptosOptions::builder()
         .output_name(settings.output_name.clone())
         .site_root(settings.site_root.clone())
@@ -218,7 +203,6 @@ fn router(
         leptos_options: leptos_options.clone(),
         public_url: settings.public_url.clone(),
         dev_mode: settings.environment == crate::config::Environment::Development,
-        provider,
         keyring: settings.keyring.clone(),
         providers: app::ssr::lookups::Providers::with_timeout(settings.provider_timeout),
         events: app::ssr::lookups::EventSink::start(pool.clone()),

@@ -194,13 +194,17 @@ pub async fn load_bulk_page(org: String, job: Option<i64>) -> Result<BulkPage, A
         async {
             let ctx = require(&org, Permission::Read).await?;
             let jobs = crate::ssr::jobs::jobs_for_org(&ctx.state.pool, ctx.org_id, None).await?;
+            // The asked-for job is usually among the latest; read it separately only if not.
             let job = match job {
-                Some(id) => Some(
-                    crate::ssr::jobs::jobs_for_org(&ctx.state.pool, ctx.org_id, Some(id))
-                        .await?
-                        .pop()
-                        .ok_or(AppError::NotFound)?,
-                ),
+                Some(id) => match jobs.iter().find(|j| j.id == id) {
+                    Some(j) => Some(j.clone()),
+                    None => Some(
+                        crate::ssr::jobs::jobs_for_org(&ctx.state.pool, ctx.org_id, Some(id))
+                            .await?
+                            .pop()
+                            .ok_or(AppError::NotFound)?,
+                    ),
+                },
                 None => None,
             };
             Ok(BulkPage {
@@ -222,7 +226,7 @@ pub mod support {
 
     use crate::error::AppError;
     use crate::model::lookup::*;
-    use crate::model::{Access, OrgView};
+    use crate::model::OrgView;
     use crate::ssr::db::phone_config::{ConfigInput, ConfigRow};
     use crate::ssr::lookups::{Cached, LookupError};
     use crate::ssr::{db, require, AppState, Permission};
@@ -314,7 +318,7 @@ pub mod support {
             });
         }
         let ctx = require(org, Permission::Read).await?;
-        if !(ctx.access.can_manage() || ctx.access == Access::Support) {
+        if !ctx.access.oversees() {
             return Err(AppError::Forbidden(
                 "Only the org's owners and admins can see the phone config.".into(),
             ));
@@ -533,7 +537,7 @@ pub mod support {
         to: Option<String>,
     ) -> Result<LookupStats, AppError> {
         let ctx = require(&org, Permission::Read).await?;
-        if !(ctx.access.can_manage() || ctx.access == Access::Support) {
+        if !ctx.access.oversees() {
             return Err(AppError::Forbidden(
                 "Only the org's owners and admins can see lookup costs.".into(),
             ));

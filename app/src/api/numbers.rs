@@ -61,7 +61,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            let all = ctx.access.can_manage() || ctx.access.read_only();
+            let all = ctx.access.oversees();
             let numbers =
                 crate::ssr::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, all, None)
                     .await?;
@@ -97,7 +97,7 @@ pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            let all = ctx.access.can_manage() || ctx.access.read_only();
+            let all = ctx.access.oversees();
             let mut n =
                 crate::ssr::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, all, Some(id))
                     .await?

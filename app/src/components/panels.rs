@@ -62,6 +62,17 @@ pub fn Notice() -> impl IntoView {
     }
 }
 
+/// A figure on a card: its label and value (`large` for a page's headline figures).
+#[component]
+pub fn Stat(label: &'static str, value: String, #[prop(optional)] large: bool) -> impl IntoView {
+    view! {
+        <div class="card">
+            <dt class="muted text-sm">{label}</dt>
+            <dd class="mt-1 font-semibold tabular-nums" class=("text-3xl", large) class=("text-2xl", !large)>{value}</dd>
+        </div>
+    }
+}
+
 #[component]
 pub fn ReadOnlyBanner() -> impl IntoView {
     view! {

@@ -12,7 +12,7 @@ use crate::api::lookups::{
 };
 use crate::components::{
     page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
-    ReadOnlyBanner, Refresh, SelectField,
+    ReadOnlyBanner, Refresh, SelectField, Stat,
 };
 use crate::model::lookup::*;
 
@@ -314,16 +314,6 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
             {c.key_id.clone().map(|k| format!("Credentials encrypted with key {k}. "))}
             {(!c.updated.is_empty()).then(|| format!("Last changed {}.", c.updated))}
         </p>
-    }
-}
-
-#[component]
-fn Stat(label: &'static str, value: String) -> impl IntoView {
-    view! {
-        <div class="card">
-            <dt class="muted text-sm">{label}</dt>
-            <dd class="mt-1 text-2xl font-semibold tabular-nums">{value}</dd>
-        </div>
     }
 }
 

@@ -7,7 +7,7 @@ use super::org_param;
 use crate::api::orgs::{list_members, org_dashboard, AddMember, ChangeRole, RemoveMember};
 use crate::components::{
     page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
-    ReadOnlyBanner, Refresh, SelectField,
+    ReadOnlyBanner, Refresh, SelectField, Stat,
 };
 use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Role};
 
@@ -28,16 +28,6 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 #[component]
-fn Stat(label: &'static str, value: String) -> impl IntoView {
-    view! {
-        <div class="card">
-            <dt class="muted text-sm">{label}</dt>
-            <dd class="mt-1 text-3xl font-semibold tabular-nums">{value}</dd>
-        </div>
-    }
-}
-
-#[component]
 fn DashboardView(d: Dashboard) -> impl IntoView {
     let slug = d.org.slug.clone();
     view! {
@@ -48,16 +38,16 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
         </div>
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
         <dl class="mt-6 grid grid-cols-2 gap-4 md:grid-cols-4">
-            <Stat label="Members" value=d.members.to_string() />
-            <Stat label="Owners" value=d.owners.to_string() />
-            <Stat label="Admins" value=d.admins.to_string() />
-            <Stat label="Plain members" value=d.plain_members.to_string() />
+            <Stat label="Members" value=d.members.to_string() large=true />
+            <Stat label="Owners" value=d.owners.to_string() large=true />
+            <Stat label="Admins" value=d.admins.to_string() large=true />
+            <Stat label="Plain members" value=d.plain_members.to_string() large=true />
         </dl>
         <nav class="mt-6 flex flex-wrap gap-4" aria-label="Org pages">
             <a class="link" href=format!("/o/{slug}/members")>"Members →"</a>
             <a class="link" href=format!("/o/{slug}/lookup")>"Look up a number →"</a>
             <a class="link" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups →"</a>
-            {(d.org.access.can_manage() || d.org.access.read_only()).then(|| view! {
+            {d.org.access.oversees().then(|| view! {
                 <a class="link" href=format!("/o/{slug}/admin/lookups")>"Lookup costs →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/phone-config")>"Phone config →"</a>
             })}

@@ -328,16 +328,11 @@ pub async fn results_csv(
     let _ = w.write_record(header);
     let b = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
     for r in rows {
-        let status = if r.status == "pending" {
-            "pending"
-        } else {
-            r.status.as_str()
-        };
         let _ = w.write_record([
             r.row_no.to_string(),
             csv_safe(&r.input),
             r.e164.unwrap_or_default(),
-            status.to_string(),
+            r.status,
             r.outcome.unwrap_or_default(),
             r.national_format.unwrap_or_default(),
             r.country_code.unwrap_or_default(),

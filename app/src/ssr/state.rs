@@ -11,8 +11,6 @@ pub struct AppState {
     /// `PHONEHUB_PUBLIC_URL`: the origin browsers use to reach us (CSRF checks, cookies, webhooks).
     pub public_url: url::Url,
     pub dev_mode: bool,
-    /// The system's telephony provider (the sandbox in development), when one is configured.
-    pub provider: Option<std::sync::Arc<dyn telephony::Provider>>,
     /// Keys for provider credentials at rest.
     pub keyring: std::sync::Arc<super::crypto::Keyring>,
     /// Provider clients built from phone configurations.
@@ -26,7 +24,6 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("public_url", &self.public_url.as_str())
             .field("dev_mode", &self.dev_mode)
-            .field("provider", &self.provider.is_some())
             .finish_non_exhaustive()
     }
 }

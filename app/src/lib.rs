@@ -58,6 +58,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/numbers") view=NumbersListPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/numbers/buy") view=BuyNumberPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/numbers/:id") view=NumberDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/calls") view=CallsPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/calls/new") view=NewCallPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/calls/:id") view=CallDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/lookups/bulk") view=BulkPage ssr=SsrMode::Async />
                     // A failed upload (a plain multipart post, JavaScript on or off) is answered at
                     // its own URL with the bulk page and the error; the route lets it hydrate.

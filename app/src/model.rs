@@ -7,6 +7,7 @@ use std::str::FromStr;
 use crate::error::AppError;
 
 pub mod lookup;
+pub mod calls;
 pub mod numbers;
 
 pub const MAX_EMAIL: usize = 254;

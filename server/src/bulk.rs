@@ -26,7 +26,7 @@ pub fn routes(render: RenderPage) -> Router<AppState> {
         .route("/o/{org}/lookups/bulk/{job}/results.csv", get(download))
 }
 
-async fn org_ctx(
+pub(crate) async fn org_ctx(
     state: AppState,
     auth: &AuthSession,
     org: &str,
@@ -38,7 +38,7 @@ async fn org_ctx(
     check(state, user, org, perm).await.map_err(error_page)
 }
 
-fn error_page(e: AppError) -> Response {
+pub(crate) fn error_page(e: AppError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let title = match e {
         AppError::NotFound => "Not found",

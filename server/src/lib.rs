@@ -1,10 +1,12 @@
 //! The PhoneHub server: configuration, startup wiring, middleware and demo data.
 
 pub mod bulk;
+pub mod calls;
 pub mod config;
 pub mod middleware;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use startup::Application;

@@ -56,6 +56,9 @@ pub fn pool_for(settings: &Settings) -> Result<PgPool, StartError> {
         .database_url
         .parse()
         .map_err(StartError::DatabaseUrl)?;
+    // Queries with optional filters (`$n IS NULL OR …`) are planned for their actual values, so
+    // the filtered call-history page keeps using its indexes after many executions.
+    let opts = opts.options([("plan_cache_mode", "force_custom_plan")]);
     // Lazy: the server starts and answers 503 while the database is down, and recovers after.
     Ok(PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
@@ -272,6 +275,7 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
             move || shell(opts.clone())
         })
         .merge(crate::bulk::routes(render.clone()))
+        .merge(crate::calls::routes())
         .fallback(move |req: Request<Body>| {
             let fallback = fallback.clone();
             async move { fallback(req).await }
@@ -293,6 +297,8 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
         // Static files and health checks need neither sessions nor the app.
         .nest_service("/pkg", ServeDir::new(pkg_dir))
         .route("/healthz", get(healthz).with_state(pool))
+        // Signed by the provider, not a browser session.
+        .merge(crate::webhooks::routes())
         .with_state(state);
     Ok(router)
 }

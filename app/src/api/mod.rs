@@ -4,5 +4,6 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod lookups;
+pub mod calls;
 pub mod numbers;
 pub mod orgs;

@@ -52,6 +52,7 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
                 <a class="navlink" href=format!("/o/{slug}")>"Dashboard"</a>
                 <a class="navlink" href=format!("/o/{slug}/members")>"Members"</a>
                 <a class="navlink" href=format!("/o/{slug}/numbers")>"Numbers"</a>
+                <a class="navlink" href=format!("/o/{slug}/calls")>"Calls"</a>
                 <a class="navlink" href=format!("/o/{slug}/lookup")>"Lookup"</a>
                 <a class="navlink" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups"</a>
             }

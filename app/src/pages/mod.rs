@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod calls;
 mod home;
 mod login;
 mod lookups;
@@ -10,6 +11,7 @@ mod orgs;
 
 pub use account::AccountPage;
 pub use admin::{AdminOrgsPage, AdminUsersPage};
+pub use calls::{CallDetailPage, CallsPage, NewCallPage};
 pub use home::{HomePage, NotFoundPage};
 pub use login::LoginPage;
 pub use lookups::{

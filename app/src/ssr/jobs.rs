@@ -350,7 +350,7 @@ pub async fn results_csv(
 }
 
 /// Cells a spreadsheet would run as a formula get a leading apostrophe.
-fn csv_safe(s: &str) -> String {
+pub fn csv_safe(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !looks_like_number(s) {
         format!("'{s}")
     } else {

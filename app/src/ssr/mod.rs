@@ -6,6 +6,7 @@ pub mod db;
 pub mod guard;
 pub mod jobs;
 pub mod lookups;
+pub mod calls;
 pub mod numbers;
 pub mod state;
 

@@ -44,6 +44,42 @@ pub async fn provider_for_org(
     Ok((cfg, p))
 }
 
+/// The provider of the configuration a number (or call) belongs to; without one recorded, the
+/// org's effective configuration.
+pub async fn provider_for_config(
+    state: &AppState,
+    config_id: Option<i64>,
+    org_id: i64,
+) -> Result<(ConfigRow, Arc<dyn Provider>), AppError> {
+    let Some(id) = config_id else {
+        return provider_for_org(state, org_id).await;
+    };
+    let cfg = super::db::phone_config::by_id(&state.pool, id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Conflict("The phone configuration this number was bought with is gone.".into())
+        })?;
+    let p = state
+        .providers
+        .for_config(&cfg, &state.keyring, &state.public_url)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    Ok((cfg, p))
+}
+
+/// Charges every held number (active or releasing) its monthly price once for the current month.
+pub async fn accrue_charges(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"INSERT INTO number_charges (number_id, month, org_id, user_id, micros)
+           SELECT id, date_trunc('month', now() AT TIME ZONE 'UTC')::date, org_id, user_id,
+                  monthly_price_micros
+           FROM owned_numbers WHERE status IN ('active', 'releasing')
+           ON CONFLICT (number_id, month) DO NOTHING"#
+    )
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 pub async fn price(pool: &PgPool, item: &str) -> Result<i64, sqlx::Error> {
     Ok(
         sqlx::query_scalar!("SELECT micros FROM prices WHERE item = $1", item)
@@ -249,6 +285,7 @@ pub async fn buy(
             )
             .execute(pool)
             .await?;
+            accrue_charges(pool).await?;
             Ok(Bought::Active(id))
         }
         Err(e) => {
@@ -411,27 +448,9 @@ pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, AppE
     else {
         return Ok(Released::Done);
     };
-    let provider = match n.config_id {
-        Some(cid) => {
-            let cfg = sqlx::query_scalar!("SELECT org_id FROM phone_configs WHERE id = $1", cid)
-                .fetch_optional(pool)
-                .await?;
-            let row = match cfg {
-                Some(org) => super::db::phone_config::get(pool, org).await?,
-                None => None,
-            };
-            match row {
-                Some(c) => state
-                    .providers
-                    .for_config(&c, &state.keyring, &state.public_url)
-                    .map_err(|e| AppError::Conflict(e.to_string())),
-                None => Err(AppError::Conflict(
-                    "The configuration this number was bought with is gone.".into(),
-                )),
-            }
-        }
-        None => provider_for_org(state, n.org_id).await.map(|(_, p)| p),
-    };
+    let provider = provider_for_config(state, n.config_id, n.org_id)
+        .await
+        .map(|(_, p)| p);
     let outcome = match (provider, &n.provider_sid) {
         (Ok(p), Some(sid)) => match p.release_number(sid).await {
             Ok(()) | Err(ProviderError::NotFound { .. }) => Ok(()),
@@ -473,8 +492,15 @@ pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, AppE
 /// `SKIP LOCKED` by pushing their next attempt forward first).
 pub fn spawn_release_worker(state: AppState) {
     tokio::spawn(async move {
+        let mut tick: u64 = 0;
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;
+            if tick % 12 == 0 {
+                if let Err(e) = accrue_charges(&state.pool).await {
+                    tracing::warn!(error = %e, "accruing number charges failed");
+                }
+            }
+            tick += 1;
             let due = sqlx::query_scalar!(
                 r#"UPDATE owned_numbers SET next_release_at = now() + interval '5 minutes'
                    WHERE id IN (SELECT id FROM owned_numbers

@@ -658,13 +658,18 @@ async fn release_number(
     StatusCode::NO_CONTENT.into_response()
 }
 
-fn call_json(sb: &Sandbox, c: &CallRec) -> Value {
+/// `d` is the locked state (for the number's SID).
+fn call_json(sb: &Sandbox, d: &Data, c: &CallRec) -> Value {
     let fmt = |n: &str| {
         E164::parse(n, None)
             .map(|e| e.national())
             .unwrap_or_else(|_| n.to_string())
     };
-    let phone_sid = sb.lock_numbers_sid(&c.from);
+    let phone_sid = d
+        .numbers
+        .iter()
+        .find(|n| n.phone_number == c.from)
+        .map(|n| n.sid.clone());
     json!({
         "sid": c.sid, "date_created": c.date_created, "date_updated": c.date_updated,
         "parent_call_sid": null, "account_sid": sb.cfg.account_sid, "to": c.to,
@@ -679,18 +684,6 @@ fn call_json(sb: &Sandbox, c: &CallRec) -> Value {
             "recordings": sb.account_uri(&format!("/Calls/{}/Recordings.json", c.sid)),
         },
     })
-}
-
-impl Sandbox {
-    fn lock_numbers_sid(&self, phone: &str) -> Option<String> {
-        // Called while `data` may be locked by the caller: use try_lock and fall back to none.
-        self.data.try_lock().ok().and_then(|d| {
-            d.numbers
-                .iter()
-                .find(|n| n.phone_number == phone)
-                .map(|n| n.sid.clone())
-        })
-    }
 }
 
 async fn create_call(State(sb): State<Shared>, body: String) -> Response {
@@ -753,9 +746,10 @@ async fn create_call(State(sb): State<Shared>, body: String) -> Response {
     };
     d.calls.push(c.clone());
     sb.save(&d);
+    let body = call_json(&sb, &d, &c);
     drop(d);
     tokio::spawn(progress_call(sb.clone(), sid));
-    (StatusCode::CREATED, Json(call_json(&sb, &c))).into_response()
+    (StatusCode::CREATED, Json(body)).into_response()
 }
 
 /// Moves a call through its statuses and sends the requested callbacks.
@@ -927,17 +921,25 @@ async fn fetch_call(State(sb): State<Shared>, Path((_, sid)): Path<(String, Stri
     let Some(sid) = strip_json(&sid) else {
         return not_found();
     };
-    let call = sb.lock().calls.iter().find(|c| c.sid == sid).cloned();
-    match call {
-        Some(c) => Json(call_json(&sb, &c)).into_response(),
+    let body = {
+        let d = sb.lock();
+        d.calls
+            .iter()
+            .find(|c| c.sid == sid)
+            .map(|c| call_json(&sb, &d, c))
+    };
+    match body {
+        Some(b) => Json(b).into_response(),
         None => not_found(),
     }
 }
 
 async fn list_calls(State(sb): State<Shared>, Query(q): Query<Vec<(String, String)>>) -> Response {
     sb.count("ListCall");
-    let calls: Vec<CallRec> = sb.lock().calls.iter().rev().cloned().collect();
-    let items = calls.iter().map(|c| call_json(&sb, c)).collect();
+    let items = {
+        let d = sb.lock();
+        d.calls.iter().rev().map(|c| call_json(&sb, &d, c)).collect()
+    };
     Json(page_json(&sb, "calls", "/Calls.json", items, &q)).into_response()
 }
 

@@ -91,6 +91,21 @@ pub async fn get(
     .await
 }
 
+/// One configuration by id (the one a number was bought with, whose token signs its webhooks).
+pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<ConfigRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ConfigRow,
+        r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, account_sid,
+                  token_ciphertext, token_nonce, token_key_id, token_tail, version,
+                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
+           FROM phone_configs WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The org's own configuration if active, else the active system default.
 pub async fn effective(
     db: impl PgExecutor<'_>,

@@ -1,0 +1,122 @@
+//! Calls: place one (click-to-call), the history with its filters, one call's page.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::calls::{CallPage, CallsPage, NewCallPage};
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{require, respond, Permission};
+
+/// The history; `params` is the page's URL query (filters and the `before` cursor).
+#[server(prefix = "/api", endpoint = "load_calls")]
+pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppError> {
+    respond(
+        async {
+            use crate::model::calls::{CallFilter, PAGE_SIZE};
+            let ctx = require(&org, Permission::Read).await?;
+            let pairs: Vec<(String, String)> =
+                url::form_urlencoded::parse(params.trim_start_matches('?').as_bytes())
+                    .into_owned()
+                    .collect();
+            let filter = CallFilter::from_pairs(&pairs);
+            let valid = filter.validate()?;
+            let all = ctx.access.oversees();
+            let user = (!all).then_some(ctx.user.id);
+            let pool = &ctx.state.pool;
+            let mut rows =
+                crate::ssr::calls::history(pool, ctx.org_id, user, &valid, PAGE_SIZE + 1).await?;
+            let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
+                rows.truncate(PAGE_SIZE as usize);
+                rows.last().map(|r| r.cursor.clone()).unwrap_or_default()
+            });
+            Ok(CallsPage {
+                all,
+                can_call: !ctx.access.read_only(),
+                numbers: crate::ssr::calls::filter_numbers(pool, ctx.org_id, user).await?,
+                org: ctx.view(),
+                filter,
+                rows: rows.into_iter().map(|r| r.row).collect(),
+                next,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "load_call")]
+pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Read).await?;
+            let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+            let (call, x) = crate::ssr::calls::detail(&ctx.state.pool, ctx.org_id, id, user)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok(CallPage {
+                org: ctx.view(),
+                call,
+                bridge: x.bridge,
+                number_id: x.number_id,
+                error: x.error,
+                started: x.started,
+                ended: x.ended,
+                live: x.live,
+                call_cost: x.call_cost,
+                recording_cost: x.recording_cost,
+                events: x.events,
+                recordings: x.recordings,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "load_new_call")]
+pub async fn load_new_call(org: String) -> Result<NewCallPage, AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Read).await?;
+            let numbers = if ctx.access.read_only() {
+                Vec::new()
+            } else {
+                crate::ssr::calls::usable_numbers(&ctx.state.pool, ctx.org_id, ctx.user.id).await?
+            };
+            Ok(NewCallPage {
+                can_call: !ctx.access.read_only(),
+                org: ctx.view(),
+                numbers,
+            })
+        }
+        .await,
+    )
+}
+
+/// Click-to-call from `number_id` to `to`; lands on the call's page.
+#[server(prefix = "/api", endpoint = "place_call")]
+pub async fn place_call(org: String, number_id: String, to: String) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Use).await?;
+            let number_id: i64 = number_id.trim().parse().map_err(|_| {
+                AppError::validation("number_id", "Choose the number to call from.")
+            })?;
+            if to.trim().is_empty() {
+                return Err(AppError::validation("to", "Enter the number to call."));
+            }
+            let to = telephony::E164::parse(&to, Some("US"))
+                .map_err(|e| AppError::validation("to", e.to_string()))?;
+            let id = crate::ssr::calls::place_call(
+                &ctx.state,
+                ctx.org_id,
+                ctx.user.id,
+                number_id,
+                to.as_str(),
+            )
+            .await?;
+            leptos_axum::redirect(&format!("/o/{}/calls/{id}?notice=call-placed", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}

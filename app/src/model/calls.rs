@@ -1,0 +1,361 @@
+//! Calls as the pages see them, and the call-history filters (kept in the URL).
+
+use serde::{Deserialize, Serialize};
+
+use super::OrgView;
+use crate::error::AppError;
+
+pub const STATUSES: [&str; 9] = [
+    "queued",
+    "initiated",
+    "ringing",
+    "in-progress",
+    "completed",
+    "busy",
+    "no-answer",
+    "failed",
+    "canceled",
+];
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// Whether a call in this status has ended (nothing later can change it).
+pub fn is_final(status: &str) -> bool {
+    matches!(
+        status,
+        "completed" | "busy" | "no-answer" | "failed" | "canceled"
+    )
+}
+
+/// Order of statuses: a callback never moves a call back to an earlier one.
+pub fn rank(status: &str) -> u8 {
+    match status {
+        "queued" => 0,
+        "initiated" => 1,
+        "ringing" => 2,
+        "in-progress" => 3,
+        _ if is_final(status) => 4,
+        _ => 0,
+    }
+}
+
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "queued" => "Queued",
+        "initiated" => "Dialling",
+        "ringing" => "Ringing",
+        "in-progress" => "In progress",
+        "completed" => "Completed",
+        "busy" => "Busy",
+        "no-answer" => "No answer",
+        "failed" => "Failed",
+        "canceled" => "Canceled",
+        _ => "Unknown",
+    }
+}
+
+/// "1:05" for 65 seconds.
+pub fn duration_label(secs: Option<i32>) -> String {
+    match secs {
+        Some(s) if s >= 3600 => format!("{}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60),
+        Some(s) => format!("{}:{:02}", s / 60, s % 60),
+        None => "—".into(),
+    }
+}
+
+/// The history filters, exactly as in the URL (`?status=completed&direction=inbound&…`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallFilter {
+    pub status: String,
+    pub direction: String,
+    /// An owned number's id.
+    pub number: String,
+    /// YYYY-MM-DD, inclusive.
+    pub from: String,
+    /// YYYY-MM-DD, inclusive.
+    pub to: String,
+    /// "1": only calls with a recording.
+    pub recorded: String,
+    /// Digits (or +digits) to find in From or To.
+    pub q: String,
+    /// The keyset cursor: the last row of the previous page (`<micros>.<id>`).
+    pub before: String,
+}
+
+impl CallFilter {
+    pub fn from_pairs(pairs: &[(String, String)]) -> CallFilter {
+        let val = |k: &str| {
+            pairs
+                .iter()
+                .find(|(a, _)| a == k)
+                .map(|(_, b)| b.trim().to_string())
+                .unwrap_or_default()
+        };
+        CallFilter {
+            status: val("status"),
+            direction: val("direction"),
+            number: val("number"),
+            from: val("from"),
+            to: val("to"),
+            recorded: val("recorded"),
+            q: val("q"),
+            before: val("before"),
+        }
+    }
+
+    /// The filters as a query string (without the cursor), for links and the CSV export.
+    pub fn query_string(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("status", &self.status),
+            ("direction", &self.direction),
+            ("number", &self.number),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("recorded", &self.recorded),
+            ("q", &self.q),
+        ] {
+            if !v.is_empty() {
+                s.append_pair(k, v);
+            }
+        }
+        s.finish()
+    }
+
+    /// Checks every filter; a bad one is a field error naming it.
+    pub fn validate(&self) -> Result<ValidFilter, AppError> {
+        let status = match self.status.as_str() {
+            "" => None,
+            s if STATUSES.contains(&s) => Some(s.to_string()),
+            _ => return Err(AppError::validation("status", "Choose a status from the list.")),
+        };
+        let direction = match self.direction.as_str() {
+            "" => None,
+            d @ ("outbound" | "inbound") => Some(d.to_string()),
+            _ => {
+                return Err(AppError::validation(
+                    "direction",
+                    "Choose outbound or inbound.",
+                ))
+            }
+        };
+        let number = match self.number.as_str() {
+            "" => None,
+            n => Some(
+                n.parse::<i64>()
+                    .map_err(|_| AppError::validation("number", "Choose a number from the list."))?,
+            ),
+        };
+        let date = |field: &str, v: &str| -> Result<Option<String>, AppError> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            let ok = v.len() == 10
+                && v.chars()
+                    .enumerate()
+                    .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
+                && v[5..7].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
+                && v[8..10].parse::<u32>().is_ok_and(|d| (1..=31).contains(&d));
+            if ok {
+                Ok(Some(v.to_string()))
+            } else {
+                Err(AppError::validation(field, "Use a date like 2026-11-23."))
+            }
+        };
+        let from = date("from", &self.from)?;
+        let to = date("to", &self.to)?;
+        if let (Some(f), Some(t)) = (&from, &to) {
+            if f > t {
+                return Err(AppError::validation("to", "The end date is before the start date."));
+            }
+        }
+        let q = self.q.trim_start_matches('+');
+        if q.len() > 15 || !q.chars().all(|c| c.is_ascii_digit()) {
+            return Err(AppError::validation(
+                "q",
+                "Search with digits of a phone number (up to 15).",
+            ));
+        }
+        let before = match self.before.split_once('.') {
+            None if self.before.is_empty() => None,
+            Some((t, i)) => match (t.parse::<i64>(), i.parse::<i64>()) {
+                (Ok(t), Ok(i)) => Some((t, i)),
+                _ => return Err(AppError::BadRequest("This page link is broken.".into())),
+            },
+            None => return Err(AppError::BadRequest("This page link is broken.".into())),
+        };
+        Ok(ValidFilter {
+            status,
+            direction,
+            number,
+            from,
+            to,
+            recorded: !self.recorded.is_empty(),
+            q: (!q.is_empty()).then(|| q.to_string()),
+            before,
+        })
+    }
+}
+
+/// Checked filters, ready for the query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValidFilter {
+    pub status: Option<String>,
+    pub direction: Option<String>,
+    pub number: Option<i64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub recorded: bool,
+    pub q: Option<String>,
+    /// (created_at as Unix micros, id) of the last row already shown.
+    pub before: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRow {
+    pub id: i64,
+    /// "2026-11-23 14:05 UTC"
+    pub created: String,
+    pub direction: String,
+    pub from: String,
+    pub to: String,
+    pub status: String,
+    pub duration_secs: Option<i32>,
+    pub cost: String,
+    pub recordings: i32,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberOption {
+    pub id: i64,
+    pub e164: String,
+    pub friendly_name: String,
+    pub forward_to: String,
+}
+
+impl NumberOption {
+    pub fn label(&self) -> String {
+        if self.friendly_name.is_empty() {
+            self.e164.clone()
+        } else {
+            format!("{} · {}", self.e164, self.friendly_name)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallsPage {
+    pub org: OrgView,
+    /// Admins and support see the org's calls; members their own.
+    pub all: bool,
+    pub filter: CallFilter,
+    pub rows: Vec<CallRow>,
+    /// The cursor of the next (older) page, when there is one.
+    pub next: Option<String>,
+    pub numbers: Vec<NumberOption>,
+    pub can_call: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallEventView {
+    pub status: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingView {
+    pub id: i64,
+    pub duration_secs: i32,
+    pub cost: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallPage {
+    pub org: OrgView,
+    pub call: CallRow,
+    pub bridge: Option<String>,
+    pub number_id: Option<i64>,
+    pub error: Option<String>,
+    pub started: Option<String>,
+    pub ended: Option<String>,
+    /// Still changing (the page refreshes itself): not ended, or ended moments ago.
+    pub live: bool,
+    /// The call's own cost and its recordings' cost.
+    pub call_cost: String,
+    pub recording_cost: String,
+    pub events: Vec<CallEventView>,
+    pub recordings: Vec<RecordingView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCallPage {
+    pub org: OrgView,
+    /// Active voice numbers the user may call from.
+    pub numbers: Vec<NumberOption>,
+    pub can_call: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(pairs: &[(&str, &str)]) -> CallFilter {
+        let p: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        CallFilter::from_pairs(&p)
+    }
+
+    #[test]
+    fn filters_are_checked_field_by_field() {
+        let ok = filter(&[
+            ("status", "completed"),
+            ("direction", "inbound"),
+            ("from", "2026-11-01"),
+            ("to", "2026-11-23"),
+            ("q", "+1415"),
+            ("before", "1700000000000000.42"),
+        ])
+        .validate()
+        .unwrap();
+        assert_eq!(ok.status.as_deref(), Some("completed"));
+        assert_eq!(ok.q.as_deref(), Some("1415"));
+        assert_eq!(ok.before, Some((1_700_000_000_000_000, 42)));
+        for (pairs, field) in [
+            (vec![("status", "done")], "status"),
+            (vec![("direction", "sideways")], "direction"),
+            (vec![("number", "x")], "number"),
+            (vec![("from", "2026-13-01")], "from"),
+            (vec![("to", "23/11/2026")], "to"),
+            (vec![("from", "2026-11-23"), ("to", "2026-11-01")], "to"),
+            (vec![("q", "'; drop table calls")], "q"),
+        ] {
+            match filter(&pairs).validate() {
+                Err(AppError::Validation { field: f, .. }) => assert_eq!(f, field, "{pairs:?}"),
+                other => panic!("{pairs:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            filter(&[("before", "abc")]).validate(),
+            Err(AppError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn query_string_keeps_filters_but_not_the_cursor() {
+        let f = filter(&[("status", "completed"), ("q", "+1 415"), ("before", "1.2")]);
+        assert_eq!(f.query_string(), "status=completed&q=%2B1+415");
+    }
+
+    #[test]
+    fn statuses_only_move_forward() {
+        assert!(rank("completed") > rank("ringing"));
+        assert!(rank("ringing") > rank("initiated"));
+        assert_eq!(rank("busy"), rank("completed"));
+        assert_eq!(duration_label(Some(65)), "1:05");
+        assert_eq!(duration_label(Some(3725)), "1:02:05");
+    }
+}

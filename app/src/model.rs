@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use crate::error::AppError;
 
-pub mod lookup;
 pub mod calls;
+pub mod lookup;
 pub mod numbers;
 
 pub const MAX_EMAIL: usize = 254;

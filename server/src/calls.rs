@@ -104,7 +104,10 @@ async fn export(
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(error = %e, "call export failed");
-                    return Some((Err(std::io::Error::other("export failed")), Cursor { done: true, ..c }));
+                    return Some((
+                        Err(std::io::Error::other("export failed")),
+                        Cursor { done: true, ..c },
+                    ));
                 }
             };
             if rows.is_empty() {
@@ -113,7 +116,11 @@ async fn export(
             c.done = (rows.len() as i64) < EXPORT_BATCH;
             let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 120));
             for r in &rows {
-                let cost = format!("{}.{:06}", r.cost_micros / 1_000_000, r.cost_micros % 1_000_000);
+                let cost = format!(
+                    "{}.{:06}",
+                    r.cost_micros / 1_000_000,
+                    r.cost_micros % 1_000_000
+                );
                 let _ = w.write_record([
                     r.row.id.to_string().as_str(),
                     &r.created_iso,
@@ -121,7 +128,10 @@ async fn export(
                     &csv_safe(&r.row.from),
                     &csv_safe(&r.row.to),
                     &r.row.status,
-                    &r.row.duration_secs.map(|s| s.to_string()).unwrap_or_default(),
+                    &r.row
+                        .duration_secs
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
                     &duration_label(r.row.duration_secs),
                     &cost,
                     &r.row.recordings.to_string(),

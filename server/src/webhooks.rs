@@ -71,22 +71,42 @@ fn ack(result: Result<(), Refused>) -> Response {
     }
 }
 
-async fn voice(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn voice(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req = Request::new(&state, &uri, &headers, &body);
     twiml(calls::inbound_voice(&state, &req.hook()).await)
 }
 
-async fn connect(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn connect(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req = Request::new(&state, &uri, &headers, &body);
     twiml(calls::connect_twiml(&state, &req.hook()).await)
 }
 
-async fn status(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn status(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req = Request::new(&state, &uri, &headers, &body);
     ack(calls::status_callback(&state, &req.hook()).await)
 }
 
-async fn recording(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn recording(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req = Request::new(&state, &uri, &headers, &body);
     ack(calls::recording_callback(&state, &req.hook()).await)
 }

@@ -3,7 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
-pub mod lookups;
 pub mod calls;
+pub mod lookups;
 pub mod numbers;
 pub mod orgs;

@@ -127,7 +127,12 @@ impl CallFilter {
         let status = match self.status.as_str() {
             "" => None,
             s if STATUSES.contains(&s) => Some(s.to_string()),
-            _ => return Err(AppError::validation("status", "Choose a status from the list.")),
+            _ => {
+                return Err(AppError::validation(
+                    "status",
+                    "Choose a status from the list.",
+                ))
+            }
         };
         let direction = match self.direction.as_str() {
             "" => None,
@@ -139,21 +144,25 @@ impl CallFilter {
                 ))
             }
         };
-        let number = match self.number.as_str() {
-            "" => None,
-            n => Some(
-                n.parse::<i64>()
-                    .map_err(|_| AppError::validation("number", "Choose a number from the list."))?,
-            ),
-        };
+        let number =
+            match self.number.as_str() {
+                "" => None,
+                n => Some(n.parse::<i64>().map_err(|_| {
+                    AppError::validation("number", "Choose a number from the list.")
+                })?),
+            };
         let date = |field: &str, v: &str| -> Result<Option<String>, AppError> {
             if v.is_empty() {
                 return Ok(None);
             }
             let ok = v.len() == 10
-                && v.chars()
-                    .enumerate()
-                    .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
+                && v.chars().enumerate().all(|(i, c)| {
+                    if i == 4 || i == 7 {
+                        c == '-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                })
                 && v[5..7].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
                 && v[8..10].parse::<u32>().is_ok_and(|d| (1..=31).contains(&d));
             if ok {
@@ -166,7 +175,10 @@ impl CallFilter {
         let to = date("to", &self.to)?;
         if let (Some(f), Some(t)) = (&from, &to) {
             if f > t {
-                return Err(AppError::validation("to", "The end date is before the start date."));
+                return Err(AppError::validation(
+                    "to",
+                    "The end date is before the start date.",
+                ));
             }
         }
         let q = self.q.trim_start_matches('+');

@@ -43,7 +43,11 @@ pub fn parse_price(s: &str) -> Option<i64> {
     if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut micros = 0i64;
     for (i, c) in frac.chars().take(6).enumerate() {
         micros += (c as i64 - '0' as i64) * 10i64.pow(5 - i as u32);
@@ -234,9 +238,10 @@ pub async fn place_call(
         }
         Err(e) => {
             let err = match &e {
-                ProviderError::Rejected { code: Some(21211 | 21214 | 21217), .. } => {
-                    AppError::validation("to", "The provider cannot call this number.")
-                }
+                ProviderError::Rejected {
+                    code: Some(21211 | 21214 | 21217),
+                    ..
+                } => AppError::validation("to", "The provider cannot call this number."),
                 _ => provider_message(&e, None),
             };
             sqlx::query!(
@@ -556,7 +561,12 @@ pub async fn inbound_voice(state: &AppState, hook: &Webhook<'_>) -> Result<Strin
     if sid.is_empty() || sid.len() > 64 {
         return Err(Refused::Unknown);
     }
-    let from = hook.param("From").unwrap_or("").chars().take(32).collect::<String>();
+    let from = hook
+        .param("From")
+        .unwrap_or("")
+        .chars()
+        .take(32)
+        .collect::<String>();
     let status = hook
         .param("CallStatus")
         .filter(|s| STATUSES.contains(s))
@@ -844,6 +854,9 @@ mod tests {
 
     #[test]
     fn twiml_values_are_escaped() {
-        assert_eq!(xml_escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
+        assert_eq!(
+            xml_escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! Server-only code: shared state, authentication, the org guard and all SQL.
 
 pub mod auth;
+pub mod calls;
 pub mod crypto;
 pub mod db;
 pub mod guard;
 pub mod jobs;
 pub mod lookups;
-pub mod calls;
 pub mod numbers;
 pub mod state;
 

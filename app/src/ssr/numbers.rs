@@ -57,7 +57,9 @@ pub async fn provider_for_config(
     let cfg = super::db::phone_config::by_id(&state.pool, id)
         .await?
         .ok_or_else(|| {
-            AppError::Conflict("The phone configuration this number was bought with is gone.".into())
+            AppError::Conflict(
+                "The phone configuration this number was bought with is gone.".into(),
+            )
         })?;
     let p = state
         .providers

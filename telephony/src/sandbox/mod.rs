@@ -938,7 +938,11 @@ async fn list_calls(State(sb): State<Shared>, Query(q): Query<Vec<(String, Strin
     sb.count("ListCall");
     let items = {
         let d = sb.lock();
-        d.calls.iter().rev().map(|c| call_json(&sb, &d, c)).collect()
+        d.calls
+            .iter()
+            .rev()
+            .map(|c| call_json(&sb, &d, c))
+            .collect()
     };
     Json(page_json(&sb, "calls", "/Calls.json", items, &q)).into_response()
 }

@@ -497,7 +497,7 @@ pub fn spawn_release_worker(state: AppState) {
         let mut tick: u64 = 0;
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            if tick % 12 == 0 {
+            if tick.is_multiple_of(12) {
                 if let Err(e) = accrue_charges(&state.pool).await {
                     tracing::warn!(error = %e, "accruing number charges failed");
                 }

@@ -8,7 +8,6 @@
 //! 3. The admin lookups page (full server render, signed in) for an org with 1M lookup events
 //!    against one with 10k: p50 of each and their ratio.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,73 +17,13 @@ use axum::Router;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod common;
+
+use common::*;
 
 const CONCURRENCY: usize = 16;
 const POOL: u32 = 8;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_server(bin: &str, db: &str, port: u16, data: &std::path::Path) -> Res<Proc> {
-    let child = Command::new(bin)
-        .env("DATABASE_URL", db)
-        .env("PHONEHUB_ENV", "development")
-        .env("PHONEHUB_SEED_DEMO", "true")
-        .env("PHONEHUB_SANDBOX", "false")
-        .env("PHONEHUB_DATA_DIR", data)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("PHONEHUB_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    Ok(Proc(child))
-}
-
-async fn wait_healthy(base: &str) -> Res<()> {
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
-            if r.status().is_success() {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("{base} did not become healthy").into())
-}
-
-async fn login(base: &str, email: &str) -> Res<reqwest::Client> {
-    let mut h = reqwest::header::HeaderMap::new();
-    h.insert(reqwest::header::ORIGIN, base.parse()?);
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(h)
-        .pool_max_idle_per_host(64)
-        .build()?;
-    let r = c
-        .post(format!("{base}/api/login"))
-        .form(&[("email", email), ("password", server::seed::DEMO_PASSWORD)])
-        .send()
-        .await?;
-    if !r.status().is_success() {
-        return Err(format!("login {email}: {}", r.status()).into());
-    }
-    Ok(c)
-}
+const PAGE_TITLE: &str = "Lookup costs and cache savings";
 
 async fn start_sandbox() -> Res<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -387,22 +326,6 @@ async fn load_events(pool: &PgPool, org: i64, n: i64) -> Res<()> {
     Ok(())
 }
 
-async fn page_p50(c: &reqwest::Client, url: &str, n: usize) -> Res<f64> {
-    let mut times = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        let r = c.get(url).send().await?;
-        let status = r.status();
-        let body = r.text().await?;
-        if !status.is_success() || !body.contains("Lookup costs and cache savings") {
-            return Err(format!("{url}: {status}").into());
-        }
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    times.sort_by(|a, b| a.total_cmp(b));
-    Ok(times[n / 2])
-}
-
 async fn admin_page(db: &str, bin: &str) -> Res<()> {
     let pool = PgPoolOptions::new().max_connections(4).connect(db).await?;
     // Two orgs owned by admin@acme.test: one with 10k events, one with 1M.
@@ -441,12 +364,28 @@ async fn admin_page(db: &str, bin: &str) -> Res<()> {
     wait_healthy(&base).await?;
     let c = login(&base, "admin@acme.test").await?;
     for slug in ["bench-small", "bench-large"] {
-        page_p50(&c, &format!("{base}/o/{slug}/admin/lookups"), 5).await?;
+        page_p50(&c, &format!("{base}/o/{slug}/admin/lookups"), 5, PAGE_TITLE).await?;
     }
     let (mut s, mut l) = (Vec::new(), Vec::new());
     for _ in 0..5 {
-        s.push(page_p50(&c, &format!("{base}/o/bench-small/admin/lookups"), 9).await?);
-        l.push(page_p50(&c, &format!("{base}/o/bench-large/admin/lookups"), 9).await?);
+        s.push(
+            page_p50(
+                &c,
+                &format!("{base}/o/bench-small/admin/lookups"),
+                9,
+                PAGE_TITLE,
+            )
+            .await?,
+        );
+        l.push(
+            page_p50(
+                &c,
+                &format!("{base}/o/bench-large/admin/lookups"),
+                9,
+                PAGE_TITLE,
+            )
+            .await?,
+        );
     }
     s.sort_by(|a, b| a.total_cmp(b));
     l.sort_by(|a, b| a.total_cmp(b));
@@ -455,8 +394,20 @@ async fn admin_page(db: &str, bin: &str) -> Res<()> {
     let today = time::OffsetDateTime::now_utc().date();
     let from = today - time::Duration::days(89);
     let q = format!("?from={from}&to={today}");
-    let rs = page_p50(&c, &format!("{base}/o/bench-small/admin/lookups{q}"), 15).await?;
-    let rl = page_p50(&c, &format!("{base}/o/bench-large/admin/lookups{q}"), 15).await?;
+    let rs = page_p50(
+        &c,
+        &format!("{base}/o/bench-small/admin/lookups{q}"),
+        15,
+        PAGE_TITLE,
+    )
+    .await?;
+    let rl = page_p50(
+        &c,
+        &format!("{base}/o/bench-large/admin/lookups{q}"),
+        15,
+        PAGE_TITLE,
+    )
+    .await?;
     println!("  this month:   p50 10k events {ps:.1} ms, 1M events {pl:.1} ms, ratio {:.2} (target <= 1.5)", pl / ps);
     println!(
         "  last 90 days: p50 10k events {rs:.1} ms, 1M events {rl:.1} ms, ratio {:.2}",

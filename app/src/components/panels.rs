@@ -47,7 +47,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "number-saved" => "Number settings saved.",
         "number-released" => "Number released: the provider confirmed it and billing stopped.",
         "release-pending" => "Release requested, but the provider did not confirm it yet. The number is shown as releasing (still billed) and PhoneHub keeps retrying.",
-        "call-placed" => "Calling: your phone rings first; answer it and PhoneHub connects the call.",
+        "call-placed" => "Call placed: PhoneHub rings your phone first; answer it to be connected.",
         "connection-ok" => "Connection works: the provider accepted these credentials.",
         _ => return None,
     })

@@ -298,6 +298,10 @@ fn NumberDetailView(d: NumberPage, outcome: Option<FormOutcome>) -> impl IntoVie
         <h1 class="mt-2 text-2xl font-semibold tabular-nums">{n.e164.clone()}</h1>
         <p class="muted">{n.status_label()} " · " {n.monthly.clone()} " a month · owner " {n.owner.clone()}
             {n.purchased.clone().map(|p| format!(" · bought {p}"))}</p>
+        <p class="mt-1 flex gap-4 text-sm">
+            <a class="link" href=format!("/o/{slug}/calls?number={}", n.id)>"Calls on this number"</a>
+            {(editable && n.active).then(|| view! { <a class="link" href=format!("/o/{slug}/calls/new")>"Place a call"</a> })}
+        </p>
         <Notice />
         {n.last_error.clone().map(|e| view! { <p class="readonly-banner" role="note">{e}</p> })}
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}

@@ -61,6 +61,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/calls") view=CallsPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/calls/new") view=NewCallPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/calls/:id") view=CallDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/sms") view=SmsPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/usage") view=UsagePage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/staff") view=StaffHomePage ssr=SsrMode::Async />
+                    <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/staff/orgs/:org") view=StaffOrgPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/lookups/bulk") view=BulkPage ssr=SsrMode::Async />
                     // A failed upload (a plain multipart post, JavaScript on or off) is answered at
                     // its own URL with the bulk page and the error; the route lets it hydrate.

@@ -9,6 +9,8 @@ use crate::error::AppError;
 pub mod calls;
 pub mod lookup;
 pub mod numbers;
+pub mod sms;
+pub mod usage;
 
 pub const MAX_EMAIL: usize = 254;
 pub const MAX_NAME: usize = 100;

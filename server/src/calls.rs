@@ -1,5 +1,6 @@
-//! Plain HTTP routes for calls: recordings streamed from the provider (to the call's user, org
-//! admins and support), and the history as CSV, streamed page by page in bounded memory.
+//! Plain HTTP routes for calls and spend: recordings streamed from the provider (to the call's
+//! user, org admins and support), the call history as CSV, streamed page by page in bounded
+//! memory, and the usage ledger of a range as CSV.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/o/{org}/calls/export.csv", get(export))
         .route("/o/{org}/calls/{id}/recordings/{rid}", get(recording))
+        .route("/o/{org}/admin/usage.csv", get(usage_csv))
 }
 
 /// Rows per database round trip of the export.
@@ -160,4 +162,48 @@ async fn export(
         Body::from_stream(stream),
     )
         .into_response()
+}
+
+async fn usage_csv(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    Path(org): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let ctx = match org_ctx(state.clone(), &auth, &org, Permission::Read).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !ctx.access.oversees() {
+        return error_page(AppError::Forbidden(
+            "Only the org's owners and admins can see its spend.".into(),
+        ));
+    }
+    let val = |k: &str| q.iter().find(|(a, _)| a == k).map(|(_, b)| b.clone());
+    let (from, to) = match app::api::lookups::support::date_range(val("from"), val("to")) {
+        Ok(r) => r,
+        Err(e) => return error_page(e),
+    };
+    state.events.flush().await;
+    match app::ssr::usage::csv(&state.pool, ctx.org_id, from, to).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"usage-{}-{from}-{to}.csv\"",
+                        ctx.slug
+                    ),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "usage export failed");
+            error_page(AppError::Unavailable)
+        }
+    }
 }

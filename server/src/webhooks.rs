@@ -1,5 +1,5 @@
 //! Twilio's webhooks: inbound voice, the click-to-call connect TwiML, call status and recording
-//! callbacks. Each is checked against the signature of the configuration that owns the number or
+//! callbacks, inbound SMS and SMS delivery status. Each is checked against the signature of the configuration that owns the number or
 //! call (an unknown one answers 404, a bad signature 403, and nothing is written).
 
 use axum::body::Bytes;
@@ -10,6 +10,7 @@ use axum::routing::post;
 use axum::Router;
 
 use app::ssr::calls::{self, Refused, Webhook};
+use app::ssr::sms;
 use app::ssr::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -18,6 +19,8 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/twilio/connect", post(connect))
         .route("/webhooks/twilio/status", post(status))
         .route("/webhooks/twilio/recording", post(recording))
+        .route("/webhooks/twilio/sms", post(sms))
+        .route("/webhooks/twilio/sms-status", post(sms_status))
 }
 
 struct Request {
@@ -109,4 +112,19 @@ async fn recording(
 ) -> Response {
     let req = Request::new(&state, &uri, &headers, &body);
     ack(calls::recording_callback(&state, &req.hook()).await)
+}
+
+async fn sms(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let req = Request::new(&state, &uri, &headers, &body);
+    twiml(sms::inbound(&state, &req.hook()).await)
+}
+
+async fn sms_status(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = Request::new(&state, &uri, &headers, &body);
+    ack(sms::status_callback(&state, &req.hook()).await)
 }

@@ -6,56 +6,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{configure_sandbox, sandbox_stat, spawn_app, start_sandbox, TestApp};
+use common::{
+    configure_sandbox, own_number, sandbox_stat, spawn_app, start_sandbox, webhook, TestApp,
+};
 use sqlx::PgPool;
 use telephony::sandbox::DEV_AUTH_TOKEN;
 
-const PHONE: &str = "+14155550123";
+use common::PHONE;
 const DEST: &str = "+14155550188";
-
-/// A number bought by `who` (through the sandbox), forwarding to PHONE; returns (id, e164).
-async fn own_number(
-    app: &TestApp,
-    who: &reqwest::Client,
-    e164: &str,
-    record: bool,
-    forward: &str,
-) -> i64 {
-    let key = format!("{:0>32}", e164.trim_start_matches('+'));
-    let r = app
-        .call(
-            who,
-            "buy_number",
-            &[
-                ("org", "acme"),
-                ("number", e164),
-                ("key", &key),
-                ("friendly_name", "Line"),
-            ],
-        )
-        .await;
-    assert!(r.status().as_u16() < 400, "buy: {}", r.status());
-    let id: i64 =
-        sqlx::query_scalar("SELECT id FROM owned_numbers WHERE e164 = $1 AND status = 'active'")
-            .bind(e164)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    let id_s = id.to_string();
-    let mut form = vec![
-        ("org", "acme"),
-        ("id", id_s.as_str()),
-        ("friendly_name", "Line"),
-        ("active", "on"),
-        ("forward_to", forward),
-    ];
-    if record {
-        form.push(("record_calls", "on"));
-    }
-    let r = app.call(who, "update_number", &form).await;
-    assert!(r.status().as_u16() < 400, "settings: {}", r.status());
-    id
-}
 
 async fn setup(pool: PgPool) -> (TestApp, String, telephony::sandbox::Shared, reqwest::Client) {
     let (sb, keep) = start_sandbox().await;
@@ -100,28 +58,6 @@ async fn wait_for(app: &TestApp, sql: &str, id: i64, want: i64) -> i64 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     last
-}
-
-/// Posts a webhook signed with `token` (None: unsigned).
-async fn webhook(
-    app: &TestApp,
-    path: &str,
-    params: &[(&str, &str)],
-    token: Option<&str>,
-) -> reqwest::Response {
-    let url = format!("{}{path}", app.base);
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-    let mut req = reqwest::Client::new().post(&url).form(params);
-    if let Some(t) = token {
-        req = req.header(
-            "X-Twilio-Signature",
-            telephony::signature::compute(t, &url, &owned),
-        );
-    }
-    req.send().await.unwrap()
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -122,6 +122,12 @@ pub async fn save_phone_config(
     use crate::ssr::db::phone_config::ConfigInput;
     respond(
         async {
+            // Who may save comes before what was typed: support gets 403, not field errors.
+            if org.is_empty() {
+                crate::ssr::require_superadmin().await?;
+            } else {
+                require(&org, Permission::Manage).await?;
+            }
             let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
             let input = ConfigInput {
                 provider: ProviderKind::parse("provider", &provider)?
@@ -531,17 +537,8 @@ pub mod support {
         }
     }
 
-    pub async fn stats(
-        org: String,
-        from: Option<String>,
-        to: Option<String>,
-    ) -> Result<LookupStats, AppError> {
-        let ctx = require(&org, Permission::Read).await?;
-        if !ctx.access.oversees() {
-            return Err(AppError::Forbidden(
-                "Only the org's owners and admins can see lookup costs.".into(),
-            ));
-        }
+    /// The range a report covers: `from`/`to` (YYYY-MM-DD) or this month; at most a year.
+    pub fn date_range(from: Option<String>, to: Option<String>) -> Result<(Date, Date), AppError> {
         let today = OffsetDateTime::now_utc().date();
         let (m_from, m_to) = month_of(today);
         let from_d = parse_date("from", from)?.unwrap_or(m_from);
@@ -558,6 +555,22 @@ pub mod support {
                 "Choose a range of at most a year.",
             ));
         }
+        Ok((from_d, to_d))
+    }
+
+    pub async fn stats(
+        org: String,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<LookupStats, AppError> {
+        let ctx = require(&org, Permission::Read).await?;
+        if !ctx.access.oversees() {
+            return Err(AppError::Forbidden(
+                "Only the org's owners and admins can see lookup costs.".into(),
+            ));
+        }
+        let (from_d, to_d) = date_range(from, to)?;
+        let (m_from, m_to) = month_of(OffsetDateTime::now_utc().date());
         ctx.state.events.flush().await;
         let pool = &ctx.state.pool;
         let month = db::lookups::totals(pool, ctx.org_id, m_from, m_to).await?;

@@ -7,3 +7,5 @@ pub mod calls;
 pub mod lookups;
 pub mod numbers;
 pub mod orgs;
+pub mod sms;
+pub mod usage;

@@ -53,6 +53,7 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
                 <a class="navlink" href=format!("/o/{slug}/members")>"Members"</a>
                 <a class="navlink" href=format!("/o/{slug}/numbers")>"Numbers"</a>
                 <a class="navlink" href=format!("/o/{slug}/calls")>"Calls"</a>
+                <a class="navlink" href=format!("/o/{slug}/sms")>"SMS"</a>
                 <a class="navlink" href=format!("/o/{slug}/lookup")>"Lookup"</a>
                 <a class="navlink" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups"</a>
             }
@@ -97,7 +98,7 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
             <a class="navlink" href="/admin/orgs">"Orgs"</a>
             <a class="navlink" href="/admin/users">"Users"</a>
         })}
-        {(me.is_support || me.is_superadmin).then(|| view! { <a class="navlink" href="/staff/lookups">"Cache"</a> })}
+        {(me.is_support || me.is_superadmin).then(|| view! { <a class="navlink" href="/staff">"Staff"</a> })}
         {me.is_support.then(|| view! { <span class="badge">"Support"</span> })}
         <span class="ml-auto muted text-sm">{me.email.clone()}</span>
         <a class="navlink" href="/account">"Account"</a>

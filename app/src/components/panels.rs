@@ -48,6 +48,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "number-released" => "Number released: the provider confirmed it and billing stopped.",
         "release-pending" => "Release requested, but the provider did not confirm it yet. The number is shown as releasing (still billed) and PhoneHub keeps retrying.",
         "call-placed" => "Call placed: PhoneHub rings your phone first; answer it to be connected.",
+        "sms-sent" => "Message sent. Its delivery status updates below.",
         "connection-ok" => "Connection works: the provider accepted these credentials.",
         _ => return None,
     })

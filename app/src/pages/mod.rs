@@ -8,6 +8,9 @@ mod login;
 mod lookups;
 mod numbers;
 mod orgs;
+mod sms;
+mod staff;
+mod usage;
 
 pub use account::AccountPage;
 pub use admin::{AdminOrgsPage, AdminUsersPage};
@@ -19,6 +22,9 @@ pub use lookups::{
 };
 pub use numbers::{BuyNumberPage, NumberDetailPage, NumbersListPage};
 pub use orgs::{DashboardPage, MembersPage};
+pub use sms::SmsPage;
+pub use staff::{StaffAuditPage, StaffHomePage, StaffOrgPage};
+pub use usage::{AuditPage, UsagePage};
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;

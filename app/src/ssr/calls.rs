@@ -290,7 +290,7 @@ impl Webhook<'_> {
             .map(|(_, v)| v.as_str())
     }
 
-    fn query(&self, name: &str) -> Option<String> {
+    pub fn query(&self, name: &str) -> Option<String> {
         let q = self.url.split_once('?')?.1;
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == name)
@@ -298,7 +298,7 @@ impl Webhook<'_> {
     }
 
     /// Checks the signature with the auth token of `config_id`.
-    async fn verify(&self, state: &AppState, config_id: Option<i64>) -> Result<(), Refused> {
+    pub async fn verify(&self, state: &AppState, config_id: Option<i64>) -> Result<(), Refused> {
         let Some(id) = config_id else {
             return Err(Refused::Unknown);
         };

@@ -110,6 +110,23 @@ pub async fn check(
         .ok_or(AppError::NotFound)?;
     let role = db::orgs::role_of(&state.pool, org.id, user.id).await?;
     let access = access_for(&user, role).ok_or(AppError::NotFound)?;
+    // Staff looking at an org they are not a member of: every view is on the record.
+    if role.is_none() && (user.is_support || user.is_superadmin) {
+        let via = leptos::prelude::use_context::<http::request::Parts>()
+            .map(|p| p.uri.path().to_string());
+        db::audit::record(
+            &state.pool,
+            db::audit::Entry {
+                actor_id: Some(user.id),
+                org_id: Some(org.id),
+                action: "staff.viewed",
+                target: &org.slug,
+                details: serde_json::json!({ "via": via, "permission": format!("{perm:?}") }),
+                ip: super::client_ip(),
+            },
+        )
+        .await?;
+    }
     let allowed = match perm {
         Permission::Read => true,
         Permission::Use => !access.read_only(),

@@ -8,7 +8,9 @@ pub mod guard;
 pub mod jobs;
 pub mod lookups;
 pub mod numbers;
+pub mod sms;
 pub mod state;
+pub mod usage;
 
 pub use guard::{current_user, require, require_superadmin, Permission};
 pub use state::AppState;

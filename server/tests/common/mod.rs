@@ -205,3 +205,72 @@ impl TestApp {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 }
+
+/// The user's own phone that owned numbers forward to in tests.
+pub const PHONE: &str = "+14155550123";
+
+/// A number bought by `who` (through the sandbox), forwarding to PHONE; returns (id, e164).
+pub async fn own_number(
+    app: &TestApp,
+    who: &reqwest::Client,
+    e164: &str,
+    record: bool,
+    forward: &str,
+) -> i64 {
+    let key = format!("{:0>32}", e164.trim_start_matches('+'));
+    let r = app
+        .call(
+            who,
+            "buy_number",
+            &[
+                ("org", "acme"),
+                ("number", e164),
+                ("key", &key),
+                ("friendly_name", "Line"),
+            ],
+        )
+        .await;
+    assert!(r.status().as_u16() < 400, "buy: {}", r.status());
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM owned_numbers WHERE e164 = $1 AND status = 'active'")
+            .bind(e164)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let id_s = id.to_string();
+    let mut form = vec![
+        ("org", "acme"),
+        ("id", id_s.as_str()),
+        ("friendly_name", "Line"),
+        ("active", "on"),
+        ("forward_to", forward),
+    ];
+    if record {
+        form.push(("record_calls", "on"));
+    }
+    let r = app.call(who, "update_number", &form).await;
+    assert!(r.status().as_u16() < 400, "settings: {}", r.status());
+    id
+}
+
+/// Posts a webhook signed with `token` (None: unsigned).
+pub async fn webhook(
+    app: &TestApp,
+    path: &str,
+    params: &[(&str, &str)],
+    token: Option<&str>,
+) -> reqwest::Response {
+    let url = format!("{}{path}", app.base);
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let mut req = reqwest::Client::new().post(&url).form(params);
+    if let Some(t) = token {
+        req = req.header(
+            "X-Twilio-Signature",
+            telephony::signature::compute(t, &url, &owned),
+        );
+    }
+    req.send().await.unwrap()
+}

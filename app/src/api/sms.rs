@@ -1,0 +1,98 @@
+//! SMS: conversations, one thread, send.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::sms::SmsPage;
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{require, respond, Permission};
+
+/// `params`: the page's query (`our=…&with=…` opens a conversation).
+#[server(prefix = "/api", endpoint = "load_sms")]
+pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> {
+    respond(
+        async {
+            use crate::ssr::sms::{conversations, senders, thread, Scope};
+            let ctx = require(&org, Permission::Read).await?;
+            let pairs: Vec<(String, String)> =
+                url::form_urlencoded::parse(params.trim_start_matches('?').as_bytes())
+                    .into_owned()
+                    .collect();
+            let val = |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(a, _)| a == k)
+                    .map(|(_, b)| b.trim().to_string())
+                    .filter(|s| !s.is_empty())
+            };
+            let scope = Scope {
+                org_id: ctx.org_id,
+                user_id: (!ctx.access.oversees()).then_some(ctx.user.id),
+            };
+            let pool = &ctx.state.pool;
+            let thread = match (val("our"), val("with")) {
+                (Some(our), Some(with)) => {
+                    let msgs = thread(pool, scope, &our, &with).await?;
+                    Some((our, with, msgs))
+                }
+                _ => None,
+            };
+            let can_send = !ctx.access.read_only();
+            let eff = ctx.state.providers.effective(pool, ctx.org_id).await?;
+            Ok(SmsPage {
+                conversations: conversations(pool, scope).await?,
+                thread,
+                senders: if can_send {
+                    senders(&ctx.state, ctx.org_id, ctx.user.id).await?
+                } else {
+                    Vec::new()
+                },
+                segment_micros: crate::ssr::numbers::price(pool, "sms.segment").await?,
+                test_mode: eff.config.as_ref().is_some_and(|c| c.test_mode),
+                can_send,
+                org: ctx.view(),
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "send_sms")]
+pub async fn send_sms(org: String, from: String, to: String, body: String) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Use).await?;
+            crate::ssr::sms::check_body(&body)?;
+            if to.trim().is_empty() {
+                return Err(AppError::validation("to", "Enter the number to text."));
+            }
+            let to = telephony::E164::parse(&to, Some("US"))
+                .map_err(|e| AppError::validation("to", e.to_string()))?;
+            let from = from.trim();
+            if from.is_empty() {
+                return Err(AppError::validation(
+                    "from",
+                    "Choose the number to send from.",
+                ));
+            }
+            crate::ssr::sms::send(
+                &ctx.state,
+                ctx.org_id,
+                ctx.user.id,
+                from,
+                to.as_str(),
+                &body,
+            )
+            .await?;
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("our", from)
+                .append_pair("with", to.as_str())
+                .append_pair("notice", "sms-sent")
+                .finish();
+            leptos_axum::redirect(&format!("/o/{}/sms?{q}", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}

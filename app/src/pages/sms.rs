@@ -1,0 +1,199 @@
+//! `/o/:org/sms`: conversations, one open thread, and the send form with a live segment count.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_location;
+
+use super::org_param;
+use crate::api::sms::{load_sms, SendSms};
+use crate::components::{
+    page_outcome, ErrorPanel, FormError, FormOutcome, FormState, Loading, Notice, ReadOnlyBanner,
+};
+use crate::model::lookup::money;
+use crate::model::sms::*;
+
+#[component]
+pub fn SmsPage() -> impl IntoView {
+    let outcome = StoredValue::new(page_outcome());
+    let org = org_param();
+    let loc = use_location();
+    let params = Memo::new(move |_| loc.search.get());
+    let tick = RwSignal::new(0u32);
+    let data = Resource::new(
+        move || (org.get(), params.get(), tick.get()),
+        |(o, p, _)| load_sms(o, p),
+    );
+    // With JavaScript, an open thread refreshes its delivery statuses every few seconds.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                let pending = data.get_untracked().and_then(|r| r.ok()).is_some_and(|d| {
+                    d.thread.as_ref().is_some_and(|(_, _, m)| {
+                        m.iter().any(|m| {
+                            !m.is_test && matches!(m.status.as_str(), "queued" | "sending" | "sent")
+                        })
+                    })
+                });
+                if pending {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_millis(1500),
+        );
+        if let Ok(h) = handle {
+            on_cleanup(move || h.clear());
+        }
+    }
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <SmsView d outcome=outcome.get_value() /> }.into_any(),
+                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SmsView(d: SmsPage, outcome: Option<FormOutcome>) -> impl IntoView {
+    let slug = d.org.slug.clone();
+    let send = ServerAction::<SendSms>::new();
+    let form = FormState::new(send, &outcome, None);
+    let (open_our, open_with) = d
+        .thread
+        .as_ref()
+        .map(|(o, w, _)| (o.clone(), w.clone()))
+        .unwrap_or_default();
+    let convs = d
+        .conversations
+        .iter()
+        .map(|c| {
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("our", &c.our)
+                .append_pair("with", &c.other)
+                .finish();
+            let current = c.our == open_our && c.other == open_with;
+            view! {
+                <li>
+                    <a class="block rounded-md px-3 py-2 hover:bg-slate-100" class=("bg-indigo-50", current)
+                        href=format!("/o/{slug}/sms?{q}") aria-current=current.then_some("page")>
+                        <span class="flex justify-between gap-2 text-sm">
+                            <span class="font-medium tabular-nums">{c.other.clone()}</span>
+                            <span class="muted text-xs">{c.last_at.clone()}</span>
+                        </span>
+                        <span class="muted block text-xs">"via "{c.our.clone()}" · "{c.count}" message"{if c.count == 1 { "" } else { "s" }}</span>
+                        <span class="block truncate text-sm">{if c.last_direction == "inbound" { "← " } else { "→ " }}{c.last_body.clone()}</span>
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
+    let no_convs = d.conversations.is_empty();
+    let thread = d.thread.clone().map(|(our, with, msgs)| {
+        let items = msgs
+            .into_iter()
+            .map(|m| {
+                let out = m.direction == "outbound";
+                view! {
+                    <li class="flex" class=("justify-end", out) data-testid="message">
+                        <div class="max-w-md rounded-lg px-3 py-2 text-sm shadow-sm"
+                            class=("bg-indigo-600", out) class=("text-white", out) class=("bg-white", !out)>
+                            <p class="whitespace-pre-wrap break-words">{m.body.clone()}</p>
+                            <p class="mt-1 text-xs opacity-80">
+                                {m.at.clone()}" · "
+                                <span data-testid="message-status">{status_label(&m.status, m.is_test)}</span>
+                                {out.then(|| format!(" · {} segment{} · {}", m.segments, if m.segments == 1 { "" } else { "s" }, m.cost))}
+                                {(out && !m.user.is_empty()).then(|| format!(" · {}", m.user))}
+                            </p>
+                            {m.error.clone().map(|e| view! { <p class="mt-1 text-xs font-medium">{e}</p> })}
+                        </div>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="card mt-4" aria-label="Conversation">
+                <h2 class="font-semibold tabular-nums">{with.clone()}<span class="muted font-normal">" · via "{our.clone()}</span></h2>
+                <ol class="mt-3 space-y-2">{items}</ol>
+            </section>
+        }
+    });
+    let body_initial = form.initial("body").unwrap_or_default();
+    let body = RwSignal::new(body_initial.clone());
+    let rate = d.segment_micros;
+    let count = move || {
+        let s = segments(&body.get());
+        format!(
+            "{} · estimated {}",
+            s.describe(),
+            money(s.count as i64 * rate)
+        )
+    };
+    let from_initial = form.initial("from").unwrap_or(open_our.clone());
+    let to_initial = form.initial("to").unwrap_or(open_with.clone());
+    let from_error = form.field_error("from");
+    let to_error = form.field_error("to");
+    let body_error = form.field_error("body");
+    let senders = d
+        .senders
+        .iter()
+        .map(|s| view! { <option value=s.e164.clone() selected=s.e164 == from_initial>{s.label.clone()}</option> })
+        .collect_view();
+    let no_senders = d.senders.is_empty();
+    view! {
+        <Title text=format!("SMS · {}", d.org.name) />
+        <h1 class="text-2xl font-semibold">"SMS"</h1>
+        <Notice />
+        {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
+        {d.test_mode.then(|| view! {
+            <p class="readonly-banner" role="note">"Test mode is on for this org's phone configuration: messages are recorded as tests and not sent."</p>
+        })}
+        <div class="mt-4 grid gap-6 md:grid-cols-[18rem_1fr]">
+            <nav aria-label="Conversations" class="card p-2">
+                <ul class="space-y-1">{convs}</ul>
+                {no_convs.then(|| view! { <p class="muted p-2 text-sm">"No messages yet."</p> })}
+            </nav>
+            <div>
+                {thread}
+                {(d.can_send && no_senders).then(|| view! {
+                    <p class="readonly-banner" role="note">"You have no SMS-capable number to send from. "
+                        <a class="link" href=format!("/o/{slug}/numbers/buy?search=1&sms=1")>"Buy one"</a>
+                        ", or ask an admin to set the org's sender in Phone config."</p>
+                })}
+                {(d.can_send && !no_senders).then(|| view! {
+                    <ActionForm action=send attr:class="card mt-4 space-y-3" attr:aria-label="Send SMS">
+                        <input type="hidden" name="org" value=slug.clone() />
+                        <div class="grid gap-3 md:grid-cols-2">
+                            <div class="field">
+                                <label class="label" for="from">"From"</label>
+                                <select class="input" id="from" name="from" aria-describedby="from-error">{senders}</select>
+                                <p id="from-error" class="field-error" role="alert">{move || from_error.get()}</p>
+                            </div>
+                            <div class="field">
+                                <label class="label" for="to">"To"</label>
+                                <input class="input" id="to" name="to" type="tel" value=to_initial.clone()
+                                    aria-describedby="to-error" aria-invalid=move || if to_error.with(|e| e.is_some()) { "true" } else { "false" } />
+                                <p id="to-error" class="field-error" role="alert">{move || to_error.get()}</p>
+                            </div>
+                        </div>
+                        <div class="field">
+                            <label class="label" for="body">"Message"</label>
+                            <textarea class="input min-h-24" id="body" name="body" maxlength="1600"
+                                aria-describedby="body-count body-error"
+                                aria-invalid=move || if body_error.with(|e| e.is_some()) { "true" } else { "false" }
+                                on:input=move |ev| body.set(event_target_value(&ev))>{body_initial.clone()}</textarea>
+                            <p id="body-count" class="hint" data-testid="segments">{count}</p>
+                            <p class="hint">"160 characters per SMS (153 each when split); any character outside GSM-7, such as an emoji, makes it 70 (67)."</p>
+                            <p id="body-error" class="field-error" role="alert">{move || body_error.get()}</p>
+                        </div>
+                        <FormError form />
+                        <button type="submit" class="btn" disabled=move || form.pending.get()>"Send"</button>
+                    </ActionForm>
+                })}
+            </div>
+        </div>
+    }
+}

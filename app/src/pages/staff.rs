@@ -1,0 +1,207 @@
+//! The support console (read-only): `/staff` (orgs and users), `/staff/orgs/:org` (one org's
+//! usage, numbers, calls, SMS, configuration and audit log) and `/staff/audit`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_location;
+
+use super::org_param;
+use super::usage::{AuditLoader, SpendReport};
+use crate::api::usage::{load_staff_home, load_staff_org};
+use crate::components::{ErrorPanel, Loading, ReadOnlyBanner};
+use crate::model::calls::{duration_label, status_label};
+use crate::model::usage::*;
+
+#[component]
+pub fn StaffHomePage() -> impl IntoView {
+    let loc = use_location();
+    let q = Memo::new(move |_| loc.query.with(|q| q.get("q")));
+    let data = Resource::new(move || q.get(), load_staff_home);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <StaffHomeView d /> }.into_any(),
+                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn StaffHomeView(d: StaffHome) -> impl IntoView {
+    let orgs = d
+        .orgs
+        .iter()
+        .map(|o| {
+            view! {
+                <tr data-testid=format!("staff-org-{}", o.slug)>
+                    <td><a class="link" href=format!("/staff/orgs/{}", o.slug)>{o.name.clone()}</a></td>
+                    <td class="tabular-nums">{o.members}</td><td class="tabular-nums">{o.numbers}</td>
+                    <td class="tabular-nums">{o.calls}</td><td class="tabular-nums">{o.sms}</td>
+                    <td class="tabular-nums">{o.lookups}</td><td class="tabular-nums">{o.spend.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let users = d
+        .users
+        .iter()
+        .map(|u| view! { <tr><td>{u.email.clone()}</td><td>{u.name.clone()}</td><td>{u.orgs.clone()}</td></tr> })
+        .collect_view();
+    let searched = !d.q.is_empty();
+    let no_users = d.users.is_empty();
+    view! {
+        <Title text="Support console" />
+        <div class="flex flex-wrap items-baseline justify-between gap-2">
+            <h1 class="text-2xl font-semibold">"Support console"</h1>
+            <div class="flex gap-4"><a class="link" href="/staff/audit">"Audit log"</a><a class="link" href="/staff/lookups">"Lookup cache"</a></div>
+        </div>
+        <ReadOnlyBanner />
+        <form method="get" class="mt-4 flex items-end gap-3" role="search" aria-label="Search orgs and users">
+            <div class="field grow"><label class="label" for="q">"Search orgs and users"</label>
+                <input class="input" id="q" name="q" type="search" value=d.q.clone() maxlength="100" /></div>
+            <button type="submit" class="btn">"Search"</button>
+        </form>
+        <div class="card mt-4 overflow-x-auto p-0">
+            <table class="table">
+                <caption class="sr-only">"Orgs, with this month's figures"</caption>
+                <thead><tr><th scope="col">"Org"</th><th scope="col">"Members"</th><th scope="col">"Numbers"</th>
+                    <th scope="col">"Calls (month)"</th><th scope="col">"SMS (month)"</th><th scope="col">"Lookups (month)"</th><th scope="col">"Spend (month)"</th></tr></thead>
+                <tbody>{orgs}</tbody>
+            </table>
+        </div>
+        {searched.then(|| view! {
+            <section class="card mt-6 overflow-x-auto p-0" aria-label="Users">
+                <h2 class="px-4 pt-4 font-semibold">"Users"</h2>
+                <table class="table"><thead><tr><th scope="col">"E-mail"</th><th scope="col">"Name"</th><th scope="col">"Orgs"</th></tr></thead>
+                    <tbody>{users}</tbody></table>
+                {no_users.then(|| view! { <p class="muted p-4">"No users match."</p> })}
+            </section>
+        })}
+    }
+}
+
+#[component]
+pub fn StaffOrgPage() -> impl IntoView {
+    let org = org_param();
+    let data = Resource::new(move || org.get(), load_staff_org);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <StaffOrgView d /> }.into_any(),
+                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn StaffOrgView(d: StaffOrgPage) -> impl IntoView {
+    let slug = d.org.slug.clone();
+    let numbers = d
+        .numbers
+        .iter()
+        .map(|n| {
+            view! {
+                <tr><td class="tabular-nums"><a class="link" href=format!("/o/{slug}/numbers/{}", n.id)>{n.e164.clone()}</a></td>
+                    <td>{n.owner.clone()}</td><td>{n.status_label()}</td><td class="tabular-nums">{n.monthly.clone()}</td></tr>
+            }
+        })
+        .collect_view();
+    let calls = d
+        .calls
+        .iter()
+        .map(|c| {
+            view! {
+                <tr><td class="tabular-nums whitespace-nowrap"><a class="link" href=format!("/o/{slug}/calls/{}", c.id)>{c.created.clone()}</a></td>
+                    <td class="tabular-nums">{c.from.clone()}" → "{c.to.clone()}</td><td>{status_label(&c.status)}</td>
+                    <td class="tabular-nums">{duration_label(c.duration_secs)}</td><td class="tabular-nums">{c.cost.clone()}</td>
+                    <td>{if c.recordings > 0 { "Yes" } else { "—" }}</td></tr>
+            }
+        })
+        .collect_view();
+    let sms = d
+        .sms
+        .iter()
+        .map(|c| {
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("our", &c.our)
+                .append_pair("with", &c.other)
+                .finish();
+            view! {
+                <li><a class="link tabular-nums" href=format!("/o/{slug}/sms?{q}")>{c.other.clone()}</a>
+                    <span class="muted">" via "{c.our.clone()}" · "{c.count}" · "{c.last_at.clone()}</span></li>
+            }
+        })
+        .collect_view();
+    let audit = d
+        .audit
+        .iter()
+        .map(|a| view! { <li class="text-sm"><span class="muted tabular-nums">{a.at.clone()}</span>" · "{a.actor.clone()}" · "<code class="text-xs">{a.action.clone()}</code>" "{a.target.clone()}</li> })
+        .collect_view();
+    let config = match d.config.clone() {
+        Some(c) => view! {
+            <dl class="grid grid-cols-2 gap-x-4 gap-y-1 text-sm">
+                <dt class="muted">"Source"</dt><dd>{if c.own { "The org's own" } else { "System default" }}</dd>
+                <dt class="muted">"Provider"</dt><dd>{c.provider.clone()}" · "{c.display_name.clone()}</dd>
+                <dt class="muted">"Account SID"</dt><dd class="break-all">{c.account_sid.clone()}</dd>
+                <dt class="muted">"Auth token"</dt><dd>{c.token.clone()}</dd>
+                <dt class="muted">"Test mode"</dt><dd>{if c.test_mode { "On" } else { "Off" }}</dd>
+                <dt class="muted">"Lookups"</dt><dd>{if c.lookups { "On" } else { "Off" }}</dd>
+            </dl>
+        }.into_any(),
+        None => view! { <p class="text-sm">"No phone configuration applies to this org."</p> }.into_any(),
+    };
+    view! {
+        <Title text=format!("{} · Support console", d.org.name) />
+        <p><a class="link" href="/staff">"← Support console"</a></p>
+        <h1 class="mt-2 text-2xl font-semibold">{d.org.name.clone()}</h1>
+        <ReadOnlyBanner />
+        <p class="mt-2 flex flex-wrap gap-4 text-sm">
+            <a class="link" href=format!("/o/{slug}/admin/usage")>"Usage"</a>
+            <a class="link" href=format!("/o/{slug}/numbers")>"Numbers"</a>
+            <a class="link" href=format!("/o/{slug}/calls")>"Calls"</a>
+            <a class="link" href=format!("/o/{slug}/sms")>"SMS"</a>
+            <a class="link" href=format!("/o/{slug}/admin/lookups")>"Lookups"</a>
+            <a class="link" href=format!("/o/{slug}/admin/phone-config")>"Phone config"</a>
+            <a class="link" href=format!("/o/{slug}/admin/audit")>"Audit log"</a>
+        </p>
+        <h2 class="mt-6 text-lg font-semibold">"This month"</h2>
+        <SpendReport r=d.report.clone() slug=slug.clone() />
+        <div class="mt-6 grid gap-6 lg:grid-cols-2">
+            <section class="card overflow-x-auto p-0" aria-label="Numbers">
+                <h2 class="px-4 pt-4 font-semibold">"Numbers"</h2>
+                <table class="table"><thead><tr><th scope="col">"Number"</th><th scope="col">"Owner"</th><th scope="col">"Status"</th><th scope="col">"Cost"</th></tr></thead>
+                    <tbody>{numbers}</tbody></table>
+            </section>
+            <section class="card" aria-label="Phone configuration">
+                <h2 class="font-semibold">"Phone configuration (masked)"</h2>
+                <div class="mt-2">{config}</div>
+            </section>
+        </div>
+        <section class="card mt-6 overflow-x-auto p-0" aria-label="Recent calls">
+            <h2 class="px-4 pt-4 font-semibold">"Recent calls"</h2>
+            <table class="table"><thead><tr><th scope="col">"When"</th><th scope="col">"From → to"</th><th scope="col">"Status"</th><th scope="col">"Duration"</th><th scope="col">"Cost"</th><th scope="col">"Recording"</th></tr></thead>
+                <tbody>{calls}</tbody></table>
+        </section>
+        <div class="mt-6 grid gap-6 lg:grid-cols-2">
+            <section class="card" aria-label="SMS conversations">
+                <h2 class="font-semibold">"SMS conversations"</h2>
+                <ul class="mt-2 space-y-1 text-sm">{sms}</ul>
+            </section>
+            <section class="card" aria-label="Recent audit entries">
+                <h2 class="font-semibold">"Recent audit entries"</h2>
+                <ul class="mt-2 space-y-1">{audit}</ul>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+pub fn StaffAuditPage() -> impl IntoView {
+    view! { <AuditLoader org=Signal::derive(String::new) /> }
+}

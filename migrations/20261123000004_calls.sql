@@ -24,6 +24,8 @@ CREATE TABLE calls (
     -- What the call costs: the provider's price, else started minutes × the per-minute rate.
     cost_micros             BIGINT NOT NULL DEFAULT 0,
     recording_count         INT NOT NULL DEFAULT 0,
+    -- Started minutes of each recording, summed (what recordings are billed by).
+    recording_minutes       INT NOT NULL DEFAULT 0,
     recording_cost_micros   BIGINT NOT NULL DEFAULT 0,
     error_message           TEXT,
     started_at              TIMESTAMPTZ,

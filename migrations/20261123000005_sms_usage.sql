@@ -67,7 +67,7 @@ BEGIN
                    (coalesce(duration_secs, 0) + 59) / 60 AS q, cost_micros AS m FROM new_rows
             UNION ALL
             SELECT org_id, (created_at AT TIME ZONE 'UTC')::date, 'recordings', coalesce(user_id, 0),
-                   coalesce(number_id, 0), recording_count, recording_cost_micros FROM new_rows
+                   coalesce(number_id, 0), recording_minutes, recording_cost_micros FROM new_rows
         ) x WHERE q <> 0 OR m <> 0
         GROUP BY 1, 2, 3, 4, 5
         ON CONFLICT (org_id, day, category, user_id, number_id) DO UPDATE
@@ -83,7 +83,7 @@ BEGIN
             FROM new_rows n JOIN old_rows o ON o.id = n.id
             UNION ALL
             SELECT n.org_id, (n.created_at AT TIME ZONE 'UTC')::date, 'recordings', coalesce(n.user_id, 0),
-                   coalesce(n.number_id, 0), n.recording_count - o.recording_count,
+                   coalesce(n.number_id, 0), n.recording_minutes - o.recording_minutes,
                    n.recording_cost_micros - o.recording_cost_micros
             FROM new_rows n JOIN old_rows o ON o.id = n.id
         ) x WHERE q <> 0 OR m <> 0
@@ -146,12 +146,14 @@ END $$;
 CREATE TRIGGER lookup_events_usage AFTER INSERT ON lookup_events
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION usage_lookups();
 
--- Numbers: each month's charge, on the month's first day.
+-- Numbers: each month's charge, on the month's first day (the purchase day in the month bought).
 CREATE FUNCTION usage_numbers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO usage_daily (org_id, day, category, user_id, number_id, quantity, micros)
-    SELECT org_id, month, 'numbers', coalesce(user_id, 0), number_id, count(*), sum(micros)
-    FROM new_rows GROUP BY 1, 2, 3, 4, 5
+    SELECT c.org_id,
+           greatest(c.month, (coalesce(n.purchased_at, n.created_at) AT TIME ZONE 'UTC')::date),
+           'numbers', coalesce(c.user_id, 0), c.number_id, count(*), sum(c.micros)
+    FROM new_rows c JOIN owned_numbers n ON n.id = c.number_id GROUP BY 1, 2, 3, 4, 5
     ON CONFLICT (org_id, day, category, user_id, number_id) DO UPDATE
         SET quantity = usage_daily.quantity + EXCLUDED.quantity,
             micros = usage_daily.micros + EXCLUDED.micros;
@@ -166,8 +168,9 @@ SELECT org_id, (created_at AT TIME ZONE 'UTC')::date, 'lookups', coalesce(user_i
        count(*) FILTER (WHERE cost_micros > 0), sum(cost_micros)
 FROM lookup_events GROUP BY 1, 2, 3, 4, 5;
 INSERT INTO usage_daily (org_id, day, category, user_id, number_id, quantity, micros)
-SELECT org_id, month, 'numbers', coalesce(user_id, 0), number_id, count(*), sum(micros)
-FROM number_charges GROUP BY 1, 2, 3, 4, 5;
+SELECT c.org_id, greatest(c.month, (coalesce(n.purchased_at, n.created_at) AT TIME ZONE 'UTC')::date),
+       'numbers', coalesce(c.user_id, 0), c.number_id, count(*), sum(c.micros)
+FROM number_charges c JOIN owned_numbers n ON n.id = c.number_id GROUP BY 1, 2, 3, 4, 5;
 INSERT INTO usage_daily (org_id, day, category, user_id, number_id, quantity, micros)
 SELECT org_id, day, category, user_id, number_id, sum(q), sum(m) FROM (
     SELECT org_id, (created_at AT TIME ZONE 'UTC')::date AS day, 'calls' AS category,
@@ -175,7 +178,7 @@ SELECT org_id, day, category, user_id, number_id, sum(q), sum(m) FROM (
            (coalesce(duration_secs, 0) + 59) / 60 AS q, cost_micros AS m FROM calls
     UNION ALL
     SELECT org_id, (created_at AT TIME ZONE 'UTC')::date, 'recordings', coalesce(user_id, 0),
-           coalesce(number_id, 0), recording_count, recording_cost_micros FROM calls
+           coalesce(number_id, 0), recording_minutes, recording_cost_micros FROM calls
 ) x WHERE q <> 0 OR m <> 0 GROUP BY 1, 2, 3, 4, 5;
 
 -- Audit log pages filter by actor and action, newest first.

@@ -55,7 +55,6 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
                 <a class="navlink" href=format!("/o/{slug}/calls")>"Calls"</a>
                 <a class="navlink" href=format!("/o/{slug}/sms")>"SMS"</a>
                 <a class="navlink" href=format!("/o/{slug}/lookup")>"Lookup"</a>
-                <a class="navlink" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups"</a>
             }
         });
     let switcher = (!me.orgs.is_empty()).then(|| {

@@ -7,7 +7,7 @@ use super::OrgView;
 pub const CATEGORIES: [(&str, &str, &str); 5] = [
     ("numbers", "Numbers", "number-months"),
     ("calls", "Call minutes", "minutes"),
-    ("recordings", "Recording minutes", "recordings"),
+    ("recordings", "Recording minutes", "minutes"),
     ("lookups", "Lookups", "paid lookups"),
     ("sms", "SMS segments", "segments"),
 ];

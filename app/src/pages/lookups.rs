@@ -95,7 +95,10 @@ fn LookupView(d: LookupPage, outcome: Option<FormOutcome>) -> impl IntoView {
     let empty = d.recent.is_empty();
     view! {
         <Title text=format!("Lookup · {}", d.org.name) />
-        <h1 class="text-2xl font-semibold">"Look up a number"</h1>
+        <div class="flex flex-wrap items-baseline justify-between gap-2">
+            <h1 class="text-2xl font-semibold">"Look up a number"</h1>
+            <a class="link" href=format!("/o/{}/lookups/bulk", d.org.slug)>"Many numbers? Bulk lookups →"</a>
+        </div>
         <p class="muted mt-1">"Line type, carrier and (when enabled) caller name. Answers are cached for every org: a cached answer costs nothing."</p>
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
         {d.unavailable.clone().map(|m| view! { <p class="readonly-banner" role="note">{m}</p> })}

@@ -45,10 +45,15 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
         </dl>
         <nav class="mt-6 flex flex-wrap gap-4" aria-label="Org pages">
             <a class="link" href=format!("/o/{slug}/members")>"Members →"</a>
+            <a class="link" href=format!("/o/{slug}/numbers")>"Numbers →"</a>
+            <a class="link" href=format!("/o/{slug}/calls")>"Calls →"</a>
+            <a class="link" href=format!("/o/{slug}/sms")>"SMS →"</a>
             <a class="link" href=format!("/o/{slug}/lookup")>"Look up a number →"</a>
             <a class="link" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups →"</a>
             {d.org.access.oversees().then(|| view! {
+                <a class="link" href=format!("/o/{slug}/admin/usage")>"Usage and spend →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/lookups")>"Lookup costs →"</a>
+                <a class="link" href=format!("/o/{slug}/admin/audit")>"Audit log →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/phone-config")>"Phone config →"</a>
             })}
         </nav>

@@ -184,6 +184,7 @@ fn SmsView(d: SmsPage, outcome: Option<FormOutcome>) -> impl IntoView {
                             <textarea class="input min-h-24" id="body" name="body" maxlength="1600"
                                 aria-describedby="body-count body-error"
                                 aria-invalid=move || if body_error.with(|e| e.is_some()) { "true" } else { "false" }
+                                prop:value=move || body.get()
                                 on:input=move |ev| body.set(event_target_value(&ev))>{body_initial.clone()}</textarea>
                             <p id="body-count" class="hint" data-testid="segments">{count}</p>
                             <p class="hint">"160 characters per SMS (153 each when split); any character outside GSM-7, such as an emoji, makes it 70 (67)."</p>

@@ -134,7 +134,7 @@ fn StaffOrgView(d: StaffOrgPage) -> impl IntoView {
                 .finish();
             view! {
                 <li><a class="link tabular-nums" href=format!("/o/{slug}/sms?{q}")>{c.other.clone()}</a>
-                    <span class="muted">" via "{c.our.clone()}" · "{c.count}" · "{c.last_at.clone()}</span></li>
+                    <span class="muted">" via "{c.our.clone()}" · "{c.count}{if c.count == 1 { " message" } else { " messages" }}" · "{c.last_at.clone()}</span></li>
             }
         })
         .collect_view();

@@ -509,6 +509,8 @@ pub async fn recording_callback(state: &AppState, hook: &Webhook<'_>) -> Result<
                INSERT INTO call_recordings (call_id, provider_sid, duration_secs, cost_micros)
                VALUES ($1, $2, $3, $4) ON CONFLICT (provider_sid) DO NOTHING RETURNING cost_micros)
            UPDATE calls SET recording_count = recording_count + (SELECT count(*) FROM added)::int4,
+                  recording_minutes = recording_minutes
+                      + (SELECT coalesce(sum(($3::int4 + 59) / 60), 0) FROM added)::int4,
                   recording_cost_micros = recording_cost_micros
                       + coalesce((SELECT sum(cost_micros) FROM added), 0)::int8,
                   updated_at = now()

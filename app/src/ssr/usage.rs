@@ -178,12 +178,13 @@ fn chart(from: Date, to: Date, daily: &[(Date, String, i64)]) -> String {
             None => break,
         }
     }
+    const SHORT: [&str; 5] = ["Numbers", "Calls", "Recordings", "Lookups", "SMS"];
     // Drawn top layer first so each lower band shows over it.
     let colors = ["#64748b", "#4f46e5", "#0d9488", "#d97706", "#db2777"];
     let mut series = Vec::new();
     let mut series_colors = Vec::new();
     for i in (0..CATEGORIES.len()).rev() {
-        series.push(Series::new(CATEGORIES[i].1.into(), per_cat[i].clone()));
+        series.push(Series::new(SHORT[i].into(), per_cat[i].clone()));
         series_colors.push(colors[i].into());
     }
     let mut chart = LineChart::new(series, labels);

@@ -12,35 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
 
 const PAGE_TITLE: &str = "Calls in";
-
-/// Loads `n` calls for `org` spread over the last year: 60% completed, the rest busy, no-answer,
-/// failed or canceled; a fifth inbound; a tenth recorded.
-async fn load_calls(pool: &PgPool, org: i64, user: i64, n: i64) -> Res<()> {
-    sqlx::query(
-        r#"INSERT INTO calls (org_id, user_id, direction, from_e164, to_e164, status, duration_secs,
-                              cost_micros, recording_count, created_at, ended_at)
-           SELECT $1, $2, CASE WHEN g % 5 = 0 THEN 'inbound' ELSE 'outbound' END,
-                  '+1415555' || lpad((g % 10000)::text, 4, '0'),
-                  '+1212555' || lpad((g % 7919)::text, 4, '0'),
-                  (ARRAY['completed','completed','completed','completed','completed','completed',
-                         'busy','no-answer','failed','canceled'])[1 + g % 10],
-                  CASE WHEN g % 10 < 6 THEN g % 600 END,
-                  CASE WHEN g % 10 < 6 THEN ((g % 600) + 59) / 60 * 8500 ELSE 0 END,
-                  (g % 10 = 3)::int,
-                  now() - (g::float8 * 365 * 86400 / $3) * interval '1 second',
-                  now() - (g::float8 * 365 * 86400 / $3) * interval '1 second'
-           FROM generate_series(1, $3) g"#,
-    )
-    .bind(org)
-    .bind(user)
-    .bind(n)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
 
 /// Resident memory of a process, in MiB.
 fn rss_mib(pid: u32) -> f64 {
@@ -88,30 +61,8 @@ async fn main() -> Res<()> {
     let srv = spawn_server(&bin, &db, port, &data)?;
     wait_healthy(&base).await?;
     let pool = PgPoolOptions::new().max_connections(4).connect(&db).await?;
-    for (slug, name) in [
-        ("bench-small", "Bench small"),
-        ("bench-large", "Bench large"),
-    ] {
-        sqlx::query(
-            "WITH o AS (INSERT INTO orgs (slug, name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id)
-             INSERT INTO memberships (org_id, user_id, role)
-             SELECT o.id, u.id, 'owner' FROM o, users u WHERE u.email = 'admin@acme.test'",
-        )
-        .bind(slug)
-        .bind(name)
-        .execute(&pool)
-        .await?;
-    }
-    let id = |slug: &'static str| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM orgs WHERE slug = $1")
-                .bind(slug)
-                .fetch_one(&pool)
-                .await
-        }
-    };
-    let (small, large) = (id("bench-small").await?, id("bench-large").await?);
+    let small = bench_org(&pool, "bench-small", "Bench small").await?;
+    let large = bench_org(&pool, "bench-large", "Bench large").await?;
     let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@acme.test'")
         .fetch_one(&pool)
         .await?;

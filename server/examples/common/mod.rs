@@ -86,3 +86,46 @@ pub async fn page_p50(c: &reqwest::Client, url: &str, n: usize, must_contain: &s
     times.sort_by(|a, b| a.total_cmp(b));
     Ok(times[n / 2])
 }
+
+/// Loads `n` calls for `org` spread over the last year: 60% completed, the rest busy, no-answer,
+/// failed or canceled; a fifth inbound; a tenth recorded.
+pub async fn load_calls(pool: &sqlx::PgPool, org: i64, user: i64, n: i64) -> Res<()> {
+    sqlx::query(
+        r#"INSERT INTO calls (org_id, user_id, direction, from_e164, to_e164, status, duration_secs,
+                              cost_micros, recording_count, created_at, ended_at)
+           SELECT $1, $2, CASE WHEN g % 5 = 0 THEN 'inbound' ELSE 'outbound' END,
+                  '+1415555' || lpad((g % 10000)::text, 4, '0'),
+                  '+1212555' || lpad((g % 7919)::text, 4, '0'),
+                  (ARRAY['completed','completed','completed','completed','completed','completed',
+                         'busy','no-answer','failed','canceled'])[1 + g % 10],
+                  CASE WHEN g % 10 < 6 THEN g % 600 END,
+                  CASE WHEN g % 10 < 6 THEN ((g % 600) + 59) / 60 * 8500 ELSE 0 END,
+                  (g % 10 = 3)::int,
+                  now() - (g::float8 * 365 * 86400 / $3) * interval '1 second',
+                  now() - (g::float8 * 365 * 86400 / $3) * interval '1 second'
+           FROM generate_series(1, $3) g"#,
+    )
+    .bind(org)
+    .bind(user)
+    .bind(n)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Creates (if missing) an org owned by admin@acme.test and returns its id.
+pub async fn bench_org(pool: &sqlx::PgPool, slug: &str, name: &str) -> Res<i64> {
+    sqlx::query(
+        "WITH o AS (INSERT INTO orgs (slug, name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id)
+         INSERT INTO memberships (org_id, user_id, role)
+         SELECT o.id, u.id, 'owner' FROM o, users u WHERE u.email = 'admin@acme.test'",
+    )
+    .bind(slug)
+    .bind(name)
+    .execute(pool)
+    .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM orgs WHERE slug = $1")
+        .bind(slug)
+        .fetch_one(pool)
+        .await?)
+}

@@ -53,7 +53,7 @@ pub fn SpendReport(r: UsageReport, slug: String) -> impl IntoView {
                 <div class="card" data-testid=format!("spend-{}", c.category)>
                     <dt class="muted text-sm">{category_label(&c.category)}</dt>
                     <dd class="mt-1 text-2xl font-semibold tabular-nums">{c.amount.clone()}</dd>
-                    <dd class="muted text-xs">{format!("{} {unit}", c.quantity)}</dd>
+                    <dd class="muted text-xs">{format!("{} {}", c.quantity, if c.quantity == 1 { unit.trim_end_matches('s') } else { unit })}</dd>
                 </div>
             }
         })

@@ -12,6 +12,22 @@ pub mod numbers;
 pub mod sms;
 pub mod usage;
 
+/// A URL query string (with or without its `?`) as name/value pairs.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The first value of `name` in `pairs`, trimmed; empty when absent.
+pub fn query_value(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
 pub const MAX_EMAIL: usize = 254;
 pub const MAX_NAME: usize = 100;
 pub const MIN_PASSWORD: usize = 10;

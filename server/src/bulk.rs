@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -155,21 +155,10 @@ async fn download(
         return error_page(AppError::NotFound);
     };
     match jobs::results_csv(&state.pool, ctx.org_id, job).await {
-        Ok(Some(csv)) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"lookups-{}-job-{job}.csv\"",
-                        ctx.slug
-                    ),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            csv,
-        )
-            .into_response(),
+        Ok(Some(csv)) => crate::calls::csv_download(
+            &format!("lookups-{}-job-{job}.csv", ctx.slug),
+            Body::from(csv),
+        ),
         Ok(None) => error_page(AppError::NotFound),
         Err(e) => {
             tracing::error!(error = %e, "reading bulk lookup results failed");

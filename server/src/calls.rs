@@ -150,18 +150,10 @@ async fn export(
             Some((Ok(Bytes::from(bytes)), c))
         }
     });
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"calls-{}.csv\"", ctx.slug),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
+    csv_download(
+        &format!("calls-{}.csv", ctx.slug),
         Body::from_stream(stream),
     )
-        .into_response()
 }
 
 async fn usage_csv(
@@ -186,24 +178,29 @@ async fn usage_csv(
     };
     state.events.flush().await;
     match app::ssr::usage::csv(&state.pool, ctx.org_id, from, to).await {
-        Ok(csv) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"usage-{}-{from}-{to}.csv\"",
-                        ctx.slug
-                    ),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            csv,
-        )
-            .into_response(),
+        Ok(csv) => csv_download(
+            &format!("usage-{}-{from}-{to}.csv", ctx.slug),
+            Body::from(csv),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "usage export failed");
             error_page(AppError::Unavailable)
         }
     }
+}
+
+/// A CSV file the browser saves as `filename` (never cached: it holds the org's data).
+pub(crate) fn csv_download(filename: &str, body: Body) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -733,3 +733,82 @@ async fn history_pages_by_keyset_and_filters(pool: PgPool) {
     assert_eq!(csv.lines().count(), 121);
     assert!(csv.starts_with("id,created_at,direction,from,to,status"));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_sandbox_plays_inbound_calls_and_sms_through_the_webhooks(pool: PgPool) {
+    let (app, sb, _keep, admin) = setup(pool).await;
+    let number = own_number(&app, &admin, "+14155550177", true, PHONE).await;
+    let id = number.to_string();
+    let sim = |kind: &'static str, body: &'static str| {
+        let (app, admin, id) = (&app, admin.clone(), id.clone());
+        async move {
+            app.call(
+                &admin,
+                "simulate_inbound",
+                &[
+                    ("org", "acme"),
+                    ("id", &id),
+                    ("kind", kind),
+                    ("from", "+1 212 555 0100"),
+                    ("body", body),
+                ],
+            )
+            .await
+        }
+    };
+    assert!(sim("call", "").await.status().as_u16() < 400);
+    assert_eq!(sandbox_stat(&sb, "SimulateIncomingCall").await, 1);
+    // Forwarded (the number forwards and records), completed, recorded.
+    let call: i64 = sqlx::query_scalar("SELECT id FROM calls WHERE direction = 'inbound'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for(&app, "SELECT (status = 'completed' AND recording_count = 1)::int::int8 FROM calls WHERE id = $1", call, 1).await,
+        1
+    );
+    let (from, bridge, user): (String, String, i64) =
+        sqlx::query_as("SELECT from_e164, bridge_e164, user_id FROM calls WHERE id = $1")
+            .bind(call)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((from.as_str(), bridge.as_str()), ("+12125550100", PHONE));
+    assert_eq!(user, app.user_id("admin@acme.test").await);
+    // An SMS lands in its conversation; an empty one is refused before anything is sent.
+    assert!(sim("sms", "Are you open today?").await.status().as_u16() < 400);
+    assert_eq!(
+        app.count("SELECT count(*) FROM messages WHERE direction = 'inbound' AND body = 'Are you open today?' AND other_e164 = '+12125550100'").await,
+        1
+    );
+    assert_eq!(sim("sms", " ").await.status(), 422);
+    // Not the owner or an admin: not found (not shared) — and support is read-only.
+    let user = app.login_as("user@acme.test").await;
+    let r = app
+        .call(
+            &user,
+            "simulate_inbound",
+            &[
+                ("org", "acme"),
+                ("id", &id),
+                ("kind", "call"),
+                ("from", "+12125550100"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let support = app.login_as("support@phonehub.test").await;
+    let r = app
+        .call(
+            &support,
+            "simulate_inbound",
+            &[
+                ("org", "acme"),
+                ("id", &id),
+                ("kind", "call"),
+                ("from", "+12125550100"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+}

@@ -15,11 +15,7 @@ pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppErr
         async {
             use crate::model::calls::{CallFilter, PAGE_SIZE};
             let ctx = require(&org, Permission::Read).await?;
-            let pairs: Vec<(String, String)> =
-                url::form_urlencoded::parse(params.trim_start_matches('?').as_bytes())
-                    .into_owned()
-                    .collect();
-            let filter = CallFilter::from_pairs(&pairs);
+            let filter = CallFilter::from_pairs(&crate::model::query_pairs(&params));
             let valid = filter.validate()?;
             let all = ctx.access.oversees();
             let user = (!all).then_some(ctx.user.id);
@@ -50,23 +46,9 @@ pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
         async {
             let ctx = require(&org, Permission::Read).await?;
             let user = (!ctx.access.oversees()).then_some(ctx.user.id);
-            let (call, x) = crate::ssr::calls::detail(&ctx.state.pool, ctx.org_id, id, user)
+            crate::ssr::calls::detail(&ctx.state.pool, ctx.view(), ctx.org_id, id, user)
                 .await?
-                .ok_or(AppError::NotFound)?;
-            Ok(CallPage {
-                org: ctx.view(),
-                call,
-                bridge: x.bridge,
-                number_id: x.number_id,
-                error: x.error,
-                started: x.started,
-                ended: x.ended,
-                live: x.live,
-                call_cost: x.call_cost,
-                recording_cost: x.recording_cost,
-                events: x.events,
-                recordings: x.recordings,
-            })
+                .ok_or(AppError::NotFound)
         }
         .await,
     )

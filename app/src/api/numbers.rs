@@ -104,8 +104,14 @@ pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
                     .pop()
                     .ok_or(AppError::NotFound)?;
             n.can_edit = n.can_edit && !ctx.access.read_only();
+            let eff = ctx
+                .state
+                .providers
+                .effective(&ctx.state.pool, ctx.org_id)
+                .await?;
             Ok(NumberPage {
                 org: ctx.view(),
+                sandbox: eff.config.as_ref().is_some_and(|c| c.provider == "sandbox"),
                 number: n,
             })
         }
@@ -191,6 +197,53 @@ pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Re
     )
 }
 
+/// Sandbox numbers only: someone calls or texts the number (`kind` = call or sms).
+#[server(prefix = "/api", endpoint = "simulate_inbound")]
+pub async fn simulate_inbound(
+    org: String,
+    id: i64,
+    kind: String,
+    from: String,
+    body: Option<String>,
+) -> Result<(), AppError> {
+    use crate::ssr::numbers::Simulate;
+    respond(
+        async {
+            let (ctx, n) = support::editable(&org, id).await?;
+            let from = telephony::E164::parse(&from, Some("US"))
+                .map_err(|e| AppError::validation("from", e.to_string()))?;
+            let body = body.unwrap_or_default();
+            let what = match kind.as_str() {
+                "call" => Simulate::Call {
+                    from: from.as_str(),
+                },
+                "sms" => {
+                    crate::ssr::sms::check_body(&body)?;
+                    Simulate::Sms {
+                        from: from.as_str(),
+                        body: &body,
+                    }
+                }
+                _ => return Err(AppError::BadRequest("Choose a call or an SMS.".into())),
+            };
+            crate::ssr::numbers::simulate_inbound(&ctx.state, ctx.org_id, &n, what).await?;
+            let target = if kind == "call" {
+                format!("/o/{}/calls?number={id}&notice=sim-call", ctx.slug)
+            } else {
+                let q = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("our", &n.e164)
+                    .append_pair("with", from.as_str())
+                    .append_pair("notice", "sim-sms")
+                    .finish();
+                format!("/o/{}/sms?{q}", ctx.slug)
+            };
+            leptos_axum::redirect(&target);
+            Ok(())
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 pub mod support {
     use crate::error::AppError;
@@ -234,19 +287,12 @@ pub mod support {
     }
 
     fn val(pairs: &[(String, String)], k: &str) -> String {
-        pairs
-            .iter()
-            .find(|(a, _)| a == k)
-            .map(|(_, b)| b.clone())
-            .unwrap_or_default()
+        crate::model::query_value(pairs, k)
     }
 
     pub async fn buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
         let ctx = require(&org, Permission::Read).await?;
-        let pairs: Vec<(String, String)> =
-            url::form_urlencoded::parse(params.trim_start_matches('?').as_bytes())
-                .into_owned()
-                .collect();
+        let pairs = crate::model::query_pairs(&params);
         let monthly_micros = crate::ssr::numbers::price(&ctx.state.pool, "number.monthly").await?;
         let mut query = NumberQuery {
             country: val(&pairs, "country"),

@@ -15,17 +15,9 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
         async {
             use crate::ssr::sms::{conversations, senders, thread, Scope};
             let ctx = require(&org, Permission::Read).await?;
-            let pairs: Vec<(String, String)> =
-                url::form_urlencoded::parse(params.trim_start_matches('?').as_bytes())
-                    .into_owned()
-                    .collect();
-            let val = |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(a, _)| a == k)
-                    .map(|(_, b)| b.trim().to_string())
-                    .filter(|s| !s.is_empty())
-            };
+            let pairs = crate::model::query_pairs(&params);
+            let val =
+                |k: &str| Some(crate::model::query_value(&pairs, k)).filter(|s| !s.is_empty());
             let scope = Scope {
                 org_id: ctx.org_id,
                 user_id: (!ctx.access.oversees()).then_some(ctx.user.id),

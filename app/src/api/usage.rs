@@ -57,17 +57,8 @@ pub async fn load_audit(org: String, params: String) -> Result<AuditPageData, Ap
                 }
                 (Some(ctx.view()), Some(ctx.org_id), ctx.state.clone())
             };
-            let pairs: Vec<(String, String)> =
-                url::form_urlencoded::parse(params.trim_start_matches('?').as_bytes())
-                    .into_owned()
-                    .collect();
-            let val = |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(a, _)| a == k)
-                    .map(|(_, b)| b.trim().to_string())
-                    .unwrap_or_default()
-            };
+            let pairs = crate::model::query_pairs(&params);
+            let val = |k: &str| crate::model::query_value(&pairs, k);
             let date = |field: &str| -> Result<Option<time::Date>, AppError> {
                 let v = val(field);
                 if v.is_empty() {

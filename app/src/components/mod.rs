@@ -6,4 +6,4 @@ pub mod panels;
 
 pub use form::{page_outcome, Field, FormError, FormOutcome, FormState, Refresh, SelectField};
 pub use nav::Nav;
-pub use panels::{ErrorPanel, Loading, Notice, ReadOnlyBanner, Stat};
+pub use panels::{ErrorPanel, FilterError, Loading, Notice, ReadOnlyBanner, Stat};

@@ -49,6 +49,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "release-pending" => "Release requested, but the provider did not confirm it yet. The number is shown as releasing (still billed) and PhoneHub keeps retrying.",
         "call-placed" => "Call placed: PhoneHub rings your phone first; answer it to be connected.",
         "sms-sent" => "Message sent. Its delivery status updates below.",
+        "sim-call" => "The sandbox is calling your number: the call appears below and finishes in a few seconds.",
+        "sim-sms" => "The sandbox sent your number an SMS: it is in this conversation.",
         "connection-ok" => "Connection works: the provider accepted these credentials.",
         _ => return None,
     })
@@ -81,5 +83,16 @@ pub fn ReadOnlyBanner() -> impl IntoView {
         <p class="readonly-banner" role="note">
             "Support view: read-only. You can see this org but not change anything."
         </p>
+    }
+}
+
+/// A page whose URL filters did not check out: the message and the way back.
+#[component]
+pub fn FilterError(title: &'static str, message: String, back: &'static str) -> impl IntoView {
+    view! {
+        <leptos_meta::Title text=title />
+        <h1 class="text-2xl font-semibold">{title}</h1>
+        <p class="form-error mt-4" role="alert">{message}</p>
+        <p class="mt-2"><a class="link" href="?">{back}</a></p>
     }
 }

@@ -84,13 +84,7 @@ pub struct CallFilter {
 
 impl CallFilter {
     pub fn from_pairs(pairs: &[(String, String)]) -> CallFilter {
-        let val = |k: &str| {
-            pairs
-                .iter()
-                .find(|(a, _)| a == k)
-                .map(|(_, b)| b.trim().to_string())
-                .unwrap_or_default()
-        };
+        let val = |k: &str| super::query_value(pairs, k);
         CallFilter {
             status: val("status"),
             direction: val("direction"),

@@ -110,6 +110,8 @@ pub struct NumbersPage {
 pub struct NumberPage {
     pub org: OrgView,
     pub number: NumberRow,
+    /// The org's provider is the sandbox: the page offers simulated inbound calls and SMS.
+    pub sandbox: bool,
 }
 
 pub fn check_area_code(raw: &str) -> Result<String, crate::error::AppError> {

@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 use super::org_param;
 use crate::api::calls::{load_call, load_calls, load_new_call, PlaceCall};
 use crate::components::{
-    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
-    ReadOnlyBanner,
+    page_outcome, ErrorPanel, Field, FilterError, FormError, FormOutcome, FormState, Loading,
+    Notice, ReadOnlyBanner,
 };
 use crate::model::calls::*;
 
@@ -96,10 +96,7 @@ pub fn CallsPage() -> impl IntoView {
                 match data.await {
                     Ok(d) => view! { <CallsView d /> }.into_any(),
                     Err(crate::error::AppError::Validation { message, .. }) => view! {
-                        <Title text="Calls" />
-                        <h1 class="text-2xl font-semibold">"Calls"</h1>
-                        <p class="form-error mt-4" role="alert">{message}</p>
-                        <p class="mt-2"><a class="link" href="?">"Clear the filters"</a></p>
+                        <FilterError title="Calls" message back="Clear the filters" />
                     }.into_any(),
                     Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
                 }

@@ -6,7 +6,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 
 use super::org_param;
 use crate::api::numbers::{
-    load_buy_page, load_number, load_numbers, BuyNumber, ReleaseNumber, UpdateNumber,
+    load_buy_page, load_number, load_numbers, BuyNumber, ReleaseNumber, SimulateInbound,
+    UpdateNumber,
 };
 use crate::components::{
     page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
@@ -282,6 +283,7 @@ fn NumberDetailView(d: NumberPage, outcome: Option<FormOutcome>) -> impl IntoVie
     let rform = FormState::new(release, &outcome, None);
     let slug = d.org.slug.clone();
     let slug2 = slug.clone();
+    let slug3 = slug.clone();
     let editable = n.can_edit && n.status == "active";
     let can_release = n.can_edit && matches!(n.status.as_str(), "active" | "releasing");
     let confirm_error = rform.field_error("confirm");
@@ -320,6 +322,31 @@ fn NumberDetailView(d: NumberPage, outcome: Option<FormOutcome>) -> impl IntoVie
                 <FormError form />
                 <button type="submit" class="btn">"Save"</button>
             </ActionForm>
+        })}
+        {(editable && d.sandbox).then(|| {
+            let sim = ServerAction::<SimulateInbound>::new();
+            let sform = FormState::new(sim, &outcome, None);
+            let from_error = sform.field_error("from");
+            let body_error = sform.field_error("body");
+            view! {
+                <ActionForm action=sim attr:class="card mt-6 max-w-xl space-y-3" attr:aria-label="Simulate inbound">
+                    <h2 class="font-semibold">"Try it with the sandbox"</h2>
+                    <p class="text-sm muted">"The sandbox plays someone calling or texting this number: it reaches PhoneHub's webhooks exactly as Twilio would."</p>
+                    <input type="hidden" name="org" value=slug3 />
+                    <input type="hidden" name="id" value=n.id.to_string() />
+                    <div class="field"><label class="label" for="sim-from">"From"</label>
+                        <input class="input" id="sim-from" name="from" type="tel" value="+12125550100" aria-describedby="sim-from-error" />
+                        <p id="sim-from-error" class="field-error" role="alert">{move || from_error.get()}</p></div>
+                    <div class="field"><label class="label" for="sim-body">"SMS text"</label>
+                        <input class="input" id="sim-body" name="body" value="Hi, is this the front desk?" maxlength="1600" aria-describedby="sim-body-error" />
+                        <p id="sim-body-error" class="field-error" role="alert">{move || body_error.get()}</p></div>
+                    <FormError form=sform />
+                    <div class="flex gap-3">
+                        <button type="submit" class="btn-secondary" name="kind" value="call">"Simulate an incoming call"</button>
+                        <button type="submit" class="btn-secondary" name="kind" value="sms">"Simulate an incoming SMS"</button>
+                    </div>
+                </ActionForm>
+            }
         })}
         {can_release.then(|| view! {
             <ActionForm action=release attr:class="card mt-6 max-w-xl space-y-3 border-red-200" attr:aria-label="Release number">

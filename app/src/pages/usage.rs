@@ -7,7 +7,7 @@ use leptos_router::hooks::use_location;
 
 use super::org_param;
 use crate::api::usage::{load_audit, load_usage};
-use crate::components::{ErrorPanel, Loading, ReadOnlyBanner, Stat};
+use crate::components::{ErrorPanel, FilterError, Loading, ReadOnlyBanner, Stat};
 use crate::model::usage::*;
 
 #[component]
@@ -25,10 +25,7 @@ pub fn UsagePage() -> impl IntoView {
                 match data.await {
                     Ok(d) => view! { <UsageView d /> }.into_any(),
                     Err(crate::error::AppError::Validation { message, .. }) => view! {
-                        <Title text="Usage and spend" />
-                        <h1 class="text-2xl font-semibold">"Usage and spend"</h1>
-                        <p class="form-error mt-4" role="alert">{message}</p>
-                        <p class="mt-2"><a class="link" href="?">"Show this month"</a></p>
+                        <FilterError title="Usage and spend" message back="Show this month" />
                     }.into_any(),
                     Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
                 }
@@ -145,10 +142,7 @@ pub fn AuditLoader(org: Signal<String>) -> impl IntoView {
                 match data.await {
                     Ok(d) => view! { <AuditView d /> }.into_any(),
                     Err(crate::error::AppError::Validation { message, .. }) => view! {
-                        <Title text="Audit log" />
-                        <h1 class="text-2xl font-semibold">"Audit log"</h1>
-                        <p class="form-error mt-4" role="alert">{message}</p>
-                        <p class="mt-2"><a class="link" href="?">"Clear the filters"</a></p>
+                        <FilterError title="Audit log" message back="Clear the filters" />
                     }.into_any(),
                     Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
                 }

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use telephony::provider::NewCall;
 use telephony::{signature, ProviderError};
 
-use super::numbers::{price, provider_for_config, provider_message};
+use super::numbers::{hourly_limit, price, provider_for_config, provider_message};
 use super::AppState;
 use crate::error::AppError;
 use crate::model::calls::*;
@@ -167,12 +167,7 @@ pub async fn place_call(
             "Call someone else: this is your own number.",
         ));
     }
-    let limit: i64 = sqlx::query_scalar!(
-        "SELECT per_hour::int8 AS \"n!\" FROM limits WHERE item = 'call.create'"
-    )
-    .fetch_optional(pool)
-    .await?
-    .unwrap_or(60);
+    let limit = hourly_limit(pool, "call.create", 60).await?;
     let recent = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM calls
            WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,
@@ -710,10 +705,11 @@ fn parse_date(s: &str) -> Option<time::Date> {
 /// One call with its timeline and recordings, if the user may see it (its user, or an overseer).
 pub async fn detail(
     pool: &PgPool,
+    org: crate::model::OrgView,
     org_id: i64,
     id: i64,
     user_id: Option<i64>,
-) -> Result<Option<(CallRow, CallExtra)>, sqlx::Error> {
+) -> Result<Option<CallPage>, sqlx::Error> {
     let Some(r) = sqlx::query!(
         r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status, c.duration_secs,
                   c.cost_micros, c.recording_cost_micros, c.recording_count, c.bridge_e164,
@@ -775,35 +771,20 @@ pub async fn detail(
         recordings: r.recording_count,
         user: r.user,
     };
-    Ok(Some((
-        row,
-        CallExtra {
-            bridge: r.bridge_e164,
-            number_id: r.number_id,
-            error: r.error_message,
-            started: r.started.map(|s| format!("{s} UTC")),
-            ended: r.ended.map(|s| format!("{s} UTC")),
-            live: r.live,
-            call_cost: money(r.cost_micros),
-            recording_cost: money(r.recording_cost_micros),
-            events,
-            recordings,
-        },
-    )))
-}
-
-pub struct CallExtra {
-    pub bridge: Option<String>,
-    pub number_id: Option<i64>,
-    pub error: Option<String>,
-    pub started: Option<String>,
-    pub ended: Option<String>,
-    /// Still changing: not ended, or ended so recently that its price and recording may follow.
-    pub live: bool,
-    pub call_cost: String,
-    pub recording_cost: String,
-    pub events: Vec<CallEventView>,
-    pub recordings: Vec<RecordingView>,
+    Ok(Some(CallPage {
+        org,
+        call: row,
+        bridge: r.bridge_e164,
+        number_id: r.number_id,
+        error: r.error_message,
+        started: r.started.map(|s| format!("{s} UTC")),
+        ended: r.ended.map(|s| format!("{s} UTC")),
+        live: r.live,
+        call_cost: money(r.cost_micros),
+        recording_cost: money(r.recording_cost_micros),
+        events,
+        recordings,
+    }))
 }
 
 /// A recording's audio, streamed from the provider, for a user allowed to see its call.

@@ -82,6 +82,17 @@ pub async fn accrue_charges(pool: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(r.rows_affected())
 }
 
+/// A per-user hourly limit from the `limits` table (the superadmin may change it).
+pub async fn hourly_limit(pool: &PgPool, item: &str, default: i64) -> Result<i64, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "SELECT per_hour::int8 AS \"n!\" FROM limits WHERE item = $1",
+        item
+    )
+    .fetch_optional(pool)
+    .await?
+    .unwrap_or(default))
+}
+
 pub async fn price(pool: &PgPool, item: &str) -> Result<i64, sqlx::Error> {
     Ok(
         sqlx::query_scalar!("SELECT micros FROM prices WHERE item = $1", item)
@@ -188,12 +199,7 @@ pub async fn buy(
             _ => Ok(Bought::Active(existing.id)),
         };
     }
-    let limit: i64 = sqlx::query_scalar!(
-        "SELECT per_hour::int8 AS \"n!\" FROM limits WHERE item = 'number.purchase'"
-    )
-    .fetch_optional(pool)
-    .await?
-    .unwrap_or(10);
+    let limit = hourly_limit(pool, "number.purchase", 10).await?;
     let recent = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM owned_numbers
            WHERE user_id = $1 AND created_at > now() - interval '1 hour'"#,
@@ -600,4 +606,62 @@ pub async fn reconcile(state: &AppState, org_id: i64) -> Result<Drift, AppError>
         unknown_here,
         gone_there,
     })
+}
+
+/// What to simulate with the sandbox: someone calling or texting an owned number.
+pub enum Simulate<'a> {
+    Call { from: &'a str },
+    Sms { from: &'a str, body: &'a str },
+}
+
+/// Asks the sandbox (only when the number's configuration is the sandbox) to simulate an
+/// inbound call or SMS to the number, which then reaches our webhooks like Twilio's would.
+pub async fn simulate_inbound(
+    state: &AppState,
+    org_id: i64,
+    n: &NumberRecord,
+    what: Simulate<'_>,
+) -> Result<(), AppError> {
+    let (cfg, _) = provider_for_config(state, n.config_id, org_id).await?;
+    if cfg.provider != "sandbox" {
+        return Err(AppError::Conflict(
+            "Only numbers on the sandbox can be sent simulated calls and messages.".into(),
+        ));
+    }
+    let api = cfg
+        .api_base
+        .clone()
+        .unwrap_or_else(|| super::lookups::default_bases(&cfg.provider, &state.public_url).0);
+    let root = api.trim_end_matches('/').trim_end_matches("/api");
+    let (path, body) = match what {
+        Simulate::Call { from } => (
+            "incoming-call",
+            serde_json::json!({ "to": n.e164, "from": from }),
+        ),
+        Simulate::Sms { from, body } => (
+            "incoming-sms",
+            serde_json::json!({ "to": n.e164, "from": from, "body": body }),
+        ),
+    };
+    let r = reqwest::Client::new()
+        .post(format!("{root}/_simulate/{path}"))
+        .timeout(Duration::from_secs(15))
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| {
+            AppError::Upstream(format!(
+                "The sandbox could not be reached: {}.",
+                e.without_url()
+            ))
+        })?;
+    if r.status().is_success() {
+        Ok(())
+    } else {
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        Err(AppError::Upstream(format!(
+            "The sandbox refused: {}.",
+            v["message"].as_str().unwrap_or("unknown error")
+        )))
+    }
 }

@@ -7,7 +7,7 @@ use telephony::provider::NewMessage;
 use telephony::ProviderError;
 
 use super::calls::{Refused, Webhook};
-use super::numbers::{price, provider_for_config, provider_message};
+use super::numbers::{hourly_limit, price, provider_for_config, provider_message};
 use super::AppState;
 use crate::error::AppError;
 use crate::model::lookup::money;
@@ -106,11 +106,7 @@ pub async fn send(
     if to == from {
         return Err(AppError::validation("to", "A number cannot text itself."));
     }
-    let limit: i64 =
-        sqlx::query_scalar!("SELECT per_hour::int8 AS \"n!\" FROM limits WHERE item = 'sms.send'")
-            .fetch_optional(pool)
-            .await?
-            .unwrap_or(200);
+    let limit = hourly_limit(pool, "sms.send", 200).await?;
     let recent = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM messages
            WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,

@@ -184,6 +184,25 @@ impl Sandbox {
         tokio::time::sleep(Duration::from_secs_f64(real.clamp(0.0, 60.0))).await;
     }
 
+    /// POSTs a signed form callback and returns the answer's body (TwiML) when it succeeded.
+    async fn fetch_twiml(&self, url: &str, params: &[(String, String)]) -> Option<String> {
+        let signature = crate::signature::compute(&self.cfg.auth_token, url, params);
+        let r = self
+            .http
+            .post(url)
+            .header("X-Twilio-Signature", signature)
+            .header(header::USER_AGENT, "TwilioProxy/1.1")
+            .form(params)
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            tracing::info!(url, status = %r.status(), "sandbox webhook answered with an error");
+            return None;
+        }
+        r.text().await.ok()
+    }
+
     /// POSTs a form callback signed like Twilio's (X-Twilio-Signature with the auth token).
     async fn callback(&self, url: &str, params: Vec<(String, String)>) {
         let signature = crate::signature::compute(&self.cfg.auth_token, url, &params);
@@ -269,6 +288,14 @@ pub fn router(sb: Shared) -> Router {
         .merge(api)
         .route("/_stats", get(stats))
         .route("/_faults", get(get_faults).post(set_faults))
+        .route(
+            "/_simulate/incoming-call",
+            axum::routing::post(simulate_incoming_call),
+        )
+        .route(
+            "/_simulate/incoming-sms",
+            axum::routing::post(simulate_incoming_sms),
+        )
         .with_state(sb)
 }
 
@@ -1304,5 +1331,177 @@ mod tests {
                 body.chars().next()
             );
         }
+    }
+}
+
+/// Someone outside calling or texting one of the account's numbers (`POST …/_simulate/…`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Incoming {
+    pub to: String,
+    pub from: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// An attribute's value in TwiML (`name="…"`), unescaped.
+fn twiml_attr(twiml: &str, name: &str) -> Option<String> {
+    let key = format!("{name}=\"");
+    let start = twiml.find(&key)? + key.len();
+    let end = twiml[start..].find('"')? + start;
+    Some(
+        twiml[start..end]
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// An inbound call: asks the number's voice URL for TwiML, then (when it dials or records) the
+/// call completes after its talk time, with a recording if the TwiML asked for one and the
+/// number's status callback.
+async fn simulate_incoming_call(State(sb): State<Shared>, Json(req): Json<Incoming>) -> Response {
+    sb.count("SimulateIncomingCall");
+    let Some(n) = sb
+        .lock()
+        .numbers
+        .iter()
+        .find(|n| n.phone_number == req.to)
+        .cloned()
+    else {
+        return twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            format!("{} is not a number of this account", req.to),
+        );
+    };
+    let Some(voice_url) = n.voice_url.clone().filter(|u| !u.is_empty()) else {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21627,
+            "The number has no voice URL",
+        );
+    };
+    let sid = new_sid("CA");
+    let account = sb.cfg.account_sid.clone();
+    let base = |status: &str| {
+        pairs(&[
+            ("AccountSid", &account),
+            ("ApiVersion", "2010-04-01"),
+            ("CallSid", &sid),
+            ("CallStatus", status),
+            ("Called", &req.to),
+            ("Caller", &req.from),
+            ("Direction", "inbound"),
+            ("From", &req.from),
+            ("To", &req.to),
+        ])
+    };
+    let Some(twiml) = sb.fetch_twiml(&voice_url, &base("ringing")).await else {
+        return twilio_error(
+            StatusCode::BAD_GATEWAY,
+            11200,
+            "The voice URL did not answer with TwiML",
+        );
+    };
+    let talk = 5 + (stable_hash(&sid) % 85) as u32;
+    let t = now();
+    let answered = twiml.contains("<Dial") || twiml.contains("<Record");
+    let mut c = CallRec {
+        sid: sid.clone(),
+        from: req.from.clone(),
+        to: req.to.clone(),
+        status: if answered { "in-progress" } else { "completed" }.into(),
+        recording_status_callback: twiml_attr(&twiml, "recordingStatusCallback"),
+        talk_seconds: talk,
+        date_created: t.clone(),
+        date_updated: t.clone(),
+        start_time: answered.then(|| t.clone()),
+        ..Default::default()
+    };
+    c.record = c.recording_status_callback.is_some();
+    sb.lock().calls.push(c.clone());
+    let status_url = n.status_callback.clone().filter(|u| !u.is_empty());
+    let sb2 = sb.clone();
+    tokio::spawn(async move {
+        let secs = if answered { talk } else { 0 };
+        sb2.sleep_sim(secs as f64).await;
+        let done = {
+            let mut d = sb2.lock();
+            let Some(call) = d.calls.iter_mut().find(|x| x.sid == c.sid) else {
+                return;
+            };
+            call.status = "completed".into();
+            call.duration = Some(secs);
+            call.end_time = Some(now());
+            call.price_micros = Some(secs.div_ceil(60) as i64 * 8_500);
+            let snapshot = call.clone();
+            sb2.save(&d);
+            snapshot
+        };
+        if done.record {
+            record(&sb2, &done).await;
+        }
+        if let Some(url) = status_url {
+            let mut p = call_params(&sb2, &done, Some(0));
+            for (k, v) in p.iter_mut() {
+                if k == "Direction" {
+                    *v = "inbound".into();
+                }
+            }
+            sb2.callback(&url, p).await;
+        }
+    });
+    Json(json!({ "sid": sid, "twiml": twiml })).into_response()
+}
+
+/// An inbound SMS: posted to the number's SMS URL.
+async fn simulate_incoming_sms(State(sb): State<Shared>, Json(req): Json<Incoming>) -> Response {
+    sb.count("SimulateIncomingSms");
+    let Some(n) = sb
+        .lock()
+        .numbers
+        .iter()
+        .find(|n| n.phone_number == req.to)
+        .cloned()
+    else {
+        return twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            format!("{} is not a number of this account", req.to),
+        );
+    };
+    let Some(url) = n.sms_url.clone().filter(|u| !u.is_empty()) else {
+        return twilio_error(StatusCode::BAD_REQUEST, 21627, "The number has no SMS URL");
+    };
+    let sid = new_sid("SM");
+    let segments = segments(&req.body).to_string();
+    let params = pairs(&[
+        ("AccountSid", &sb.cfg.account_sid),
+        ("ApiVersion", "2010-04-01"),
+        ("MessageSid", &sid),
+        ("SmsSid", &sid),
+        ("SmsMessageSid", &sid),
+        ("SmsStatus", "received"),
+        ("From", &req.from),
+        ("To", &req.to),
+        ("Body", &req.body),
+        ("NumSegments", &segments),
+        ("NumMedia", "0"),
+    ]);
+    match sb.fetch_twiml(&url, &params).await {
+        Some(_) => Json(json!({ "sid": sid })).into_response(),
+        None => twilio_error(
+            StatusCode::BAD_GATEWAY,
+            11200,
+            "The SMS URL did not accept the message",
+        ),
     }
 }

@@ -1,6 +1,6 @@
 // SMS and the support console, run hydrated (Acme) and with JavaScript off (Globex): buy an SMS
-// number, send a message (an empty one first) and watch it get delivered; support staff open the
-// org's usage from the console, read-only.
+// number, send a message (an empty one first), watch it get delivered and get a reply (played by
+// the sandbox); support staff open the org's usage from the console, read-only.
 import { expect, test } from '@playwright/test';
 import { jsOn, login, ready } from './helpers';
 
@@ -9,7 +9,7 @@ const ORGS = {
   'no-js': { slug: 'globex', name: 'Globex', user: 'admin@globex.test' },
 };
 
-test('send an SMS and see it delivered', async ({ page }, info) => {
+test('send an SMS, see it delivered and get a reply', async ({ page }, info) => {
   const org = ORGS[info.project.name as keyof typeof ORGS];
   await login(page, info, org.user);
   await page.waitForURL((u) => !u.pathname.startsWith('/login') && !u.pathname.startsWith('/api/'));
@@ -49,6 +49,19 @@ test('send an SMS and see it delivered', async ({ page }, info) => {
   }
   await expect(page.getByTestId('message-status').last()).toHaveText('Delivered');
   await expect(page.getByRole('navigation', { name: 'Conversations' })).toContainText('+12125550163');
+
+  // The other party answers (the sandbox plays them): the reply lands in the same conversation.
+  await page.goto(`/o/${org.slug}/numbers`);
+  await ready(page, info);
+  await page.getByTestId(`number-${number}`).getByRole('link', { name: number }).click();
+  await ready(page, info);
+  const sim = page.getByRole('form', { name: 'Simulate inbound' });
+  await sim.getByLabel('From').fill('+1 212 555 0163');
+  await sim.getByLabel('SMS text').fill('Thanks, got it!');
+  await sim.getByRole('button', { name: 'Simulate an incoming SMS' }).click();
+  await expect(page.getByText('The sandbox sent your number an SMS')).toBeVisible();
+  await expect(page.getByTestId('message').last()).toContainText('Thanks, got it!');
+  await expect(page.getByTestId('message-status').last()).toHaveText('Received');
 });
 
 test('support staff open an org usage page from the console, read-only', async ({ page }, info) => {

@@ -124,7 +124,16 @@ pub async fn save_phone_config(
         async {
             // Who may save comes before what was typed: support gets 403, not field errors.
             if org.is_empty() {
-                crate::ssr::require_superadmin().await?;
+                let u = crate::ssr::current_user().await?;
+                if !u.is_superadmin {
+                    return Err(if u.is_support {
+                        AppError::Forbidden(
+                            "Support access is read-only: nothing can be changed here.".into(),
+                        )
+                    } else {
+                        AppError::NotFound
+                    });
+                }
             } else {
                 require(&org, Permission::Manage).await?;
             }

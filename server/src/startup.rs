@@ -56,9 +56,6 @@ pub fn pool_for(settings: &Settings) -> Result<PgPool, StartError> {
         .database_url
         .parse()
         .map_err(StartError::DatabaseUrl)?;
-    // Queries with optional filters (`$n IS NULL OR …`) are planned for their actual values, so
-    // the filtered call-history page keeps using its indexes after many executions.
-    let opts = opts.options([("plan_cache_mode", "force_custom_plan")]);
     // Lazy: the server starts and answers 503 while the database is down, and recovers after.
     Ok(PgPoolOptions::new()
         .max_connections(settings.db_max_connections)

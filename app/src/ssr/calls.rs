@@ -639,6 +639,7 @@ pub async fn history(
         Some((t, i)) => (Some(t), Some(i)),
         None => (None, None),
     };
+    let mut tx = custom_plans(pool).await?;
     let rows = sqlx::query!(
         r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status, c.duration_secs,
                   c.cost_micros + c.recording_cost_micros AS "cost!", c.recording_count,
@@ -673,8 +674,9 @@ pub async fn history(
         before_id,
         limit
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|r| HistoryRow {
@@ -695,6 +697,19 @@ pub async fn history(
             },
         })
         .collect())
+}
+
+/// A transaction whose queries are planned for their actual parameters: the optional filters
+/// (`$n IS NULL OR …`) then fold away and the matching index is used, however often the
+/// prepared statement has run (a generic plan could not use it).
+pub async fn custom_plans(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 fn parse_date(s: &str) -> Option<time::Date> {

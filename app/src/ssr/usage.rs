@@ -225,6 +225,7 @@ pub async fn audit(
         Some((t, i)) => (Some(t), Some(i)),
         None => (None, None),
     };
+    let mut tx = super::calls::custom_plans(pool).await?;
     let rows = sqlx::query!(
         r#"SELECT a.id, a.action, a.target, a.details, coalesce(a.ip, '') AS "ip!",
                   coalesce(u.email, 'system') AS "actor!", coalesce(o.name, '—') AS "org!",
@@ -248,8 +249,9 @@ pub async fn audit(
         bi,
         limit
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|r| {

@@ -59,6 +59,39 @@ impl Refresh {
     }
 }
 
+/// With JavaScript, bumps `tick` every `every` while `live` holds for the loaded page (pages key
+/// their resource on `tick`, so they refetch); stops when the page goes away. Without JavaScript
+/// pages refresh themselves with a `<noscript>` meta refresh instead.
+pub fn poll_while<T>(
+    data: Resource<Result<T, crate::error::AppError>>,
+    live: fn(&T) -> bool,
+    every: std::time::Duration,
+    tick: RwSignal<u32>,
+) where
+    T: Clone + Send + Sync + 'static,
+{
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                let on = data
+                    .get_untracked()
+                    .and_then(|r| r.ok())
+                    .is_some_and(|d| live(&d));
+                if on {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            every,
+        );
+        if let Ok(h) = handle {
+            on_cleanup(move || h.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (data, live, every, tick);
+}
+
 /// The error state of one form: from its action once used (JS), else from the server render (no JS).
 #[derive(Clone, Copy)]
 pub struct FormState {

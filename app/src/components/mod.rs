@@ -4,6 +4,8 @@ pub mod form;
 pub mod nav;
 pub mod panels;
 
-pub use form::{page_outcome, Field, FormError, FormOutcome, FormState, Refresh, SelectField};
+pub use form::{
+    page_outcome, poll_while, Field, FormError, FormOutcome, FormState, Refresh, SelectField,
+};
 pub use nav::Nav;
 pub use panels::{ErrorPanel, FilterError, Loading, Notice, ReadOnlyBanner, Stat};

@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 use super::org_param;
 use crate::api::calls::{load_call, load_calls, load_new_call, PlaceCall};
 use crate::components::{
-    page_outcome, ErrorPanel, Field, FilterError, FormError, FormOutcome, FormState, Loading,
-    Notice, ReadOnlyBanner,
+    page_outcome, poll_while, ErrorPanel, Field, FilterError, FormError, FormOutcome, FormState,
+    Loading, Notice, ReadOnlyBanner,
 };
 use crate::model::calls::*;
 
@@ -216,24 +216,12 @@ pub fn CallDetailPage() -> impl IntoView {
         |(o, i, _)| load_call(o, i),
     );
     // With JavaScript, poll while the call is live; without, the page refreshes itself.
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                let live = data
-                    .get_untracked()
-                    .and_then(|r| r.ok())
-                    .is_some_and(|d| d.live);
-                if live {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_millis(1000),
-        );
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
-        }
-    }
+    poll_while(
+        data,
+        |d| d.live,
+        std::time::Duration::from_millis(1000),
+        tick,
+    );
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

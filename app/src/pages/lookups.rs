@@ -11,8 +11,8 @@ use crate::api::lookups::{
     load_phone_config, LookupNumber, SavePhoneConfig, TestPhoneConnection,
 };
 use crate::components::{
-    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
-    ReadOnlyBanner, Refresh, SelectField, Stat,
+    page_outcome, poll_while, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading,
+    Notice, ReadOnlyBanner, Refresh, SelectField, Stat,
 };
 use crate::model::lookup::*;
 
@@ -492,24 +492,12 @@ pub fn BulkPage() -> impl IntoView {
         |(o, j, _)| load_bulk_page(o, j),
     );
     // With JavaScript, poll while a job is open; without, the page refreshes itself (below).
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                let open = data
-                    .get_untracked()
-                    .and_then(|r| r.ok())
-                    .is_some_and(|d| d.jobs.iter().any(|j| j.open()));
-                if open {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_millis(1000),
-        );
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
-        }
-    }
+    poll_while(
+        data,
+        |d| d.jobs.iter().any(|j| j.open()),
+        std::time::Duration::from_millis(1000),
+        tick,
+    );
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

@@ -7,7 +7,8 @@ use leptos_router::hooks::use_location;
 use super::org_param;
 use crate::api::sms::{load_sms, SendSms};
 use crate::components::{
-    page_outcome, ErrorPanel, FormError, FormOutcome, FormState, Loading, Notice, ReadOnlyBanner,
+    page_outcome, poll_while, ErrorPanel, FormError, FormOutcome, FormState, Loading, Notice,
+    ReadOnlyBanner,
 };
 use crate::model::lookup::money;
 use crate::model::sms::*;
@@ -24,27 +25,18 @@ pub fn SmsPage() -> impl IntoView {
         |(o, p, _)| load_sms(o, p),
     );
     // With JavaScript, an open thread refreshes its delivery statuses every few seconds.
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                let pending = data.get_untracked().and_then(|r| r.ok()).is_some_and(|d| {
-                    d.thread.as_ref().is_some_and(|(_, _, m)| {
-                        m.iter().any(|m| {
-                            !m.is_test && matches!(m.status.as_str(), "queued" | "sending" | "sent")
-                        })
-                    })
-                });
-                if pending {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_millis(1500),
-        );
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
-        }
-    }
+    poll_while(
+        data,
+        |d| {
+            d.thread.as_ref().is_some_and(|(_, _, m)| {
+                m.iter().any(|m| {
+                    !m.is_test && matches!(m.status.as_str(), "queued" | "sending" | "sent")
+                })
+            })
+        },
+        std::time::Duration::from_millis(1500),
+        tick,
+    );
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

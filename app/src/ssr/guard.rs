@@ -114,16 +114,13 @@ pub async fn check(
     if role.is_none() && (user.is_support || user.is_superadmin) {
         let via = leptos::prelude::use_context::<http::request::Parts>()
             .map(|p| p.uri.path().to_string());
-        db::audit::record(
+        db::audit::record_staff_view(
             &state.pool,
-            db::audit::Entry {
-                actor_id: Some(user.id),
-                org_id: Some(org.id),
-                action: "staff.viewed",
-                target: &org.slug,
-                details: serde_json::json!({ "via": via, "permission": format!("{perm:?}") }),
-                ip: super::client_ip(),
-            },
+            user.id,
+            org.id,
+            &org.slug,
+            serde_json::json!({ "via": via, "permission": format!("{perm:?}") }),
+            super::client_ip(),
         )
         .await?;
     }

@@ -28,6 +28,35 @@ pub async fn record(db: impl PgExecutor<'_>, e: Entry<'_>) -> Result<(), sqlx::E
     .map(|_| ())
 }
 
+/// A staff member looking at an org's page (`via`): one entry per page per 30 seconds, so a page
+/// that refreshes itself while open does not flood the log.
+pub async fn record_staff_view(
+    db: impl PgExecutor<'_>,
+    actor_id: i64,
+    org_id: i64,
+    target: &str,
+    details: Value,
+    ip: Option<String>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO audit_log (actor_id, org_id, action, target, details, ip)
+           SELECT $1::int8, $2::int8, 'staff.viewed', $3::text, $4::jsonb, $5::text
+           WHERE NOT EXISTS (
+               SELECT 1 FROM audit_log
+               WHERE org_id = $2 AND actor_id = $1 AND action = 'staff.viewed'
+                 AND details->'via' IS NOT DISTINCT FROM $4::jsonb->'via'
+                 AND created_at > now() - interval '30 seconds')"#,
+        actor_id,
+        org_id,
+        target,
+        details,
+        ip
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
 /// Failed logins for one e-mail in the last 15 minutes, and seconds until the oldest leaves the window.
 pub async fn recent_failed_logins(
     db: impl PgExecutor<'_>,

@@ -78,11 +78,28 @@ async fn receiver() -> (String, Hooks) {
     (base, hooks)
 }
 
+/// How the sandbox's simulated time moves in a test.
+#[derive(Clone, Copy, PartialEq)]
+enum Clock {
+    /// 60 simulated seconds per real second: for tests that only wait for outcomes.
+    Fast,
+    /// Frozen until the test calls `Sandbox::advance`: for tests that look at a given status.
+    Manual,
+}
+
 async fn start_sandbox(state_file: std::path::PathBuf) -> (String, Arc<Sandbox>) {
+    start_sandbox_with(state_file, Clock::Fast).await
+}
+
+async fn start_sandbox_with(
+    state_file: std::path::PathBuf,
+    clock: Clock,
+) -> (String, Arc<Sandbox>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/sandbox/twilio", listener.local_addr().unwrap());
     let mut cfg = SandboxConfig::dev(&base, Some(state_file));
     cfg.time_scale = 60.0;
+    cfg.manual_clock = clock == Clock::Manual;
     let sb = Sandbox::start(cfg);
     let app = Router::new().nest("/sandbox/twilio", sandbox::router(sb.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -120,10 +137,55 @@ fn state_file(name: &str) -> std::path::PathBuf {
     dir.join("state.json")
 }
 
+/// The values of one of the spec's string enums (`components.schemas.<name>.enum`).
+fn spec_enum(spec: &serde_json::Value, name: &str) -> Vec<String> {
+    spec["components"]["schemas"][name]["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name} is not an enum in the spec"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// GET through the validating proxy (for resources the client has no method for); a schema
+/// violation comes back as Prism's own 500.
+async fn get_json(url: &str) -> serde_json::Value {
+    let res = reqwest::Client::new()
+        .get(url)
+        .basic_auth(sandbox::DEV_ACCOUNT_SID, Some(sandbox::DEV_AUTH_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    assert_eq!(status, 200, "{url}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sandbox_answer_validates_against_twilios_response_schemas() {
-    let (base, _sb) = start_sandbox(state_file("contract")).await;
-    let (hooks_base, _hooks) = receiver().await;
+    // The statuses the sandbox's resources can show are all in the spec's enums.
+    let spec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            common::root()
+                .join("node_modules/@twilio-alpha/mcp/twilio-oai/spec/json/twilio_api_v2010.json"),
+        )
+        .expect("the Twilio specs are installed (`make deps`)"),
+    )
+    .unwrap();
+    let call_enum = spec_enum(&spec, "call_enum_status");
+    for s in sandbox::CALL_RESOURCE_STATUSES {
+        assert!(call_enum.iter().any(|e| e == s), "call status {s}");
+    }
+    assert!(!call_enum.iter().any(|e| e == "initiated"));
+    let message_enum = spec_enum(&spec, "message_enum_status");
+    for s in sandbox::MESSAGE_RESOURCE_STATUSES {
+        assert!(message_enum.iter().any(|e| e == s), "message status {s}");
+    }
+
+    // Simulated time stands still, so every fetch below sees the status the test chose.
+    let (base, sb) = start_sandbox_with(state_file("contract"), Clock::Manual).await;
+    let (hooks_base, hooks) = receiver().await;
     let (up_api, up_lookups) = (format!("{base}/api"), format!("{base}/lookups"));
     let ((_a, api), (_l, lookups)) = tokio::join!(
         common::prism("twilio_api_v2010.json", Some(&up_api)),
@@ -131,7 +193,9 @@ async fn every_sandbox_answer_validates_against_twilios_response_schemas() {
     );
     let c = client(&api, &lookups);
     common::exercise_every_operation(&c, "+14155550100", &hooks_base).await;
-    // Recordings exist once a recorded call completes: validate those answers too.
+
+    // A recorded call and two messages, each fetched through the proxy at every status they go
+    // through. The direct client creates them: Prism cannot pass repeated StatusCallbackEvent.
     let direct = client(&format!("{base}/api"), &format!("{base}/lookups"));
     let bought = direct
         .buy_number("+14155550123", &Default::default())
@@ -140,31 +204,101 @@ async fn every_sandbox_answer_validates_against_twilios_response_schemas() {
     let call = direct
         .create_call(&NewCall {
             to: "+14155550111".into(),
-            from: bought.phone_number,
+            from: bought.phone_number.clone(),
             url: format!("{hooks_base}/twiml"),
+            status_callback: Some(format!("{hooks_base}/status")),
+            status_callback_events: vec![
+                "initiated".into(),
+                "ringing".into(),
+                "answered".into(),
+                "completed".into(),
+            ],
             record: true,
-            ..Default::default()
+            recording_status_callback: Some(format!("{hooks_base}/recording")),
         })
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let recs = loop {
-        let r = c
-            .list_recordings(Some(&call.sid))
+    let mut messages = Vec::new();
+    for (to, last) in [
+        ("+14155550111", "delivered"),
+        (sandbox::data::MAGIC_UNDELIVERED, "undelivered"),
+    ] {
+        let m = direct
+            .send_message(&NewMessage {
+                to: to.into(),
+                from: bought.phone_number.clone(),
+                body: "walked through every status".into(),
+                status_callback: Some(format!("{hooks_base}/sms")),
+            })
             .await
-            .expect("ListCallRecording validates");
-        if !r.is_empty() {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "no recording");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+            .unwrap();
+        messages.push((m.sid, last));
+    }
+    let fetch_message = |sid: &str| {
+        get_json_owned(format!(
+            "{api}/2010-04-01/Accounts/{}/Messages/{sid}.json",
+            sandbox::DEV_ACCOUNT_SID
+        ))
     };
+    let shown = c
+        .fetch_call(&call.sid)
+        .await
+        .expect("a queued call validates");
+    assert_eq!(shown.status.as_deref(), Some("queued"));
+    for (sid, _) in &messages {
+        assert_eq!(fetch_message(sid).await["status"], "queued");
+    }
+
+    // (simulated seconds to advance, the callback that shows the step happened, the resource's
+    // status then). `initiated` is a callback event only: the resource still says `queued`.
+    // The last step waits for the talk time, at most 90 s.
+    let steps = [
+        (0.2, "initiated", "queued"),
+        (1.0, "ringing", "ringing"),
+        (3.0, "in-progress", "in-progress"),
+        (90.0, "completed", "completed"),
+    ];
+    for (secs, event, status) in steps {
+        assert!(sb.advance(secs));
+        wait_for(&hooks, &format!("the {event} callback"), |h| {
+            h.iter().any(|x| {
+                x.path == "/status"
+                    && x.get("CallSid") == Some(call.sid.as_str())
+                    && x.get("CallStatus") == Some(event)
+            })
+        })
+        .await;
+        let shown = c
+            .fetch_call(&call.sid)
+            .await
+            .unwrap_or_else(|e| panic!("the call validates after {event}: {e}"));
+        assert_eq!(shown.status.as_deref(), Some(status), "after {event}");
+    }
+    // By now (95.2 s) both messages have passed `sent` (0.5 s) and their last status (2.5 s).
+    for (sid, last) in &messages {
+        wait_for(&hooks, &format!("{sid} {last}"), |h| {
+            h.iter().any(|x| {
+                x.get("MessageSid") == Some(sid.as_str()) && x.get("MessageStatus") == Some(last)
+            })
+        })
+        .await;
+        assert_eq!(fetch_message(sid).await["status"], *last);
+    }
+
+    // The recording exists once its callback has been sent.
+    let seen = wait_for(&hooks, "the recording callback", |h| {
+        h.iter().any(|x| x.path == "/recording")
+    })
+    .await;
+    assert!(seen.iter().all(|h| h.signed));
+    let recs = c
+        .list_recordings(Some(&call.sid))
+        .await
+        .expect("ListCallRecording validates");
+    assert_eq!(recs.len(), 1);
     c.fetch_recording(&recs[0].sid)
         .await
         .expect("FetchRecording validates");
-    c.fetch_call(&call.sid)
-        .await
-        .expect("a completed call validates");
     c.list_recordings(None)
         .await
         .expect("ListRecording validates");
@@ -193,6 +327,10 @@ async fn every_sandbox_answer_validates_against_twilios_response_schemas() {
     c.lookup("+442079460958", true)
         .await
         .expect("non-US lookup validates");
+}
+
+async fn get_json_owned(url: String) -> serde_json::Value {
+    get_json(&url).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -554,7 +692,8 @@ async fn injected_faults_reach_the_client_and_can_be_turned_off() {
 #[tokio::test]
 async fn state_survives_a_restart() {
     let file = state_file("restart");
-    let (base, _sb) = start_sandbox(file.clone()).await;
+    // Frozen: the message is still queued when the second sandbox loads the file.
+    let (base, _sb) = start_sandbox_with(file.clone(), Clock::Manual).await;
     let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
     let bought = c
         .buy_number("+14155550100", &Default::default())
@@ -570,13 +709,12 @@ async fn state_survives_a_restart() {
         .await
         .unwrap();
     // A second sandbox on the same state file (a restart).
-    let (base2, _sb2) = start_sandbox(file).await;
+    let (base2, sb2) = start_sandbox_with(file, Clock::Manual).await;
     let c2 = client(&format!("{base2}/api"), &format!("{base2}/lookups"));
     let numbers = c2.list_numbers(None).await.unwrap();
     assert_eq!(numbers.len(), 1);
     assert_eq!(numbers[0].sid, bought.sid);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let fetch = || async {
         let res = reqwest::Client::new()
             .get(format!(
                 "{base2}/api/2010-04-01/Accounts/{}/Messages/{}.json",
@@ -587,8 +725,16 @@ async fn state_survives_a_restart() {
             .send()
             .await
             .unwrap();
-        let v: serde_json::Value = res.json().await.unwrap();
-        assert_eq!(v["body"], "kept");
+        res.json::<serde_json::Value>().await.unwrap()
+    };
+    let v = fetch().await;
+    assert_eq!(v["body"], "kept");
+    assert_eq!(v["status"], "queued", "resumed from the saved status");
+    // Past both steps (sent after 0.5 s, delivered 2 s later): the resumed message finishes.
+    assert!(sb2.advance(3.0));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = fetch().await;
         if v["status"] == "delivered" {
             break;
         }
@@ -596,6 +742,6 @@ async fn state_survives_a_restart() {
             Instant::now() < deadline,
             "message never delivered after restart: {v}"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -54,6 +54,10 @@ pub struct SandboxConfig {
     pub state_file: Option<PathBuf>,
     /// Simulated seconds per real second (calls of a minute finish in ~2 s at 30).
     pub time_scale: f64,
+    /// Simulated time stands still until [`Sandbox::advance`] moves it (`time_scale` is then
+    /// unused). Tests use it to look at a call or message at a chosen point of its life instead of
+    /// wherever an accelerated clock happens to be when their request lands.
+    pub manual_clock: bool,
     pub faults: Faults,
 }
 
@@ -65,6 +69,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("public_base", &self.public_base)
             .field("state_file", &self.state_file)
             .field("time_scale", &self.time_scale)
+            .field("manual_clock", &self.manual_clock)
             .finish()
     }
 }
@@ -77,13 +82,26 @@ impl SandboxConfig {
             public_base: public_base.trim_end_matches('/').to_string(),
             state_file,
             time_scale: 30.0,
+            manual_clock: false,
             faults: Faults::default(),
         }
     }
 }
 
+/// The sandbox's simulated time, in simulated seconds since the sandbox started.
+enum Clock {
+    /// Real time multiplied by `scale`.
+    Scaled {
+        scale: f64,
+        start: tokio::time::Instant,
+    },
+    /// Moved only by [`Sandbox::advance`]; waiters are woken through the watch channel.
+    Manual(tokio::sync::watch::Sender<f64>),
+}
+
 pub struct Sandbox {
     cfg: SandboxConfig,
+    clock: Clock,
     data: Mutex<Data>,
     stats: Mutex<BTreeMap<String, u64>>,
     faults: RwLock<Faults>,
@@ -114,8 +132,17 @@ impl Sandbox {
     pub fn start(cfg: SandboxConfig) -> Shared {
         let data = Data::load(&cfg.state_file);
         let faults = cfg.faults;
+        let clock = if cfg.manual_clock {
+            Clock::Manual(tokio::sync::watch::Sender::new(0.0))
+        } else {
+            Clock::Scaled {
+                scale: cfg.time_scale.max(0.001),
+                start: tokio::time::Instant::now(),
+            }
+        };
         let sb = Arc::new(Sandbox {
             cfg,
+            clock,
             data: Mutex::new(data),
             stats: Mutex::new(BTreeMap::new()),
             faults: RwLock::new(faults),
@@ -139,11 +166,13 @@ impl Sandbox {
                     .collect(),
             )
         };
+        // Resumed steps are timed from now (the saved state has no simulated times).
+        let resumed = sb.sim_now();
         for sid in calls {
-            tokio::spawn(progress_call(sb.clone(), sid));
+            tokio::spawn(progress_call(sb.clone(), sid, resumed));
         }
         for sid in messages {
-            tokio::spawn(progress_message(sb.clone(), sid));
+            tokio::spawn(progress_message(sb.clone(), sid, resumed));
         }
         sb
     }
@@ -179,9 +208,42 @@ impl Sandbox {
         format!("/2010-04-01/Accounts/{}{rest}", self.cfg.account_sid)
     }
 
-    async fn sleep_sim(&self, sim_seconds: f64) {
-        let real = sim_seconds / self.cfg.time_scale.max(0.001);
-        tokio::time::sleep(Duration::from_secs_f64(real.clamp(0.0, 60.0))).await;
+    /// Simulated seconds since the sandbox started.
+    fn sim_now(&self) -> f64 {
+        match &self.clock {
+            Clock::Scaled { scale, start } => start.elapsed().as_secs_f64() * scale,
+            Clock::Manual(t) => *t.borrow(),
+        }
+    }
+
+    /// Moves a manual clock forward by `sim_seconds` and wakes what was waiting for that time.
+    /// Returns false (and does nothing) when the sandbox runs on the scaled real-time clock.
+    pub fn advance(&self, sim_seconds: f64) -> bool {
+        match &self.clock {
+            Clock::Manual(t) => {
+                t.send_modify(|now| *now += sim_seconds.max(0.0));
+                true
+            }
+            Clock::Scaled { .. } => false,
+        }
+    }
+
+    /// Waits until simulated time `at`. Steps of a call or message are scheduled on one timeline
+    /// (each `at` is the previous one plus the step's wait), so a manual clock advanced past
+    /// several steps runs them all.
+    async fn sleep_until_sim(&self, at: f64) {
+        match &self.clock {
+            Clock::Scaled { scale, .. } => {
+                let real = (at - self.sim_now()) / scale;
+                // A very slow scale must not hold a task for hours.
+                tokio::time::sleep(Duration::from_secs_f64(real.clamp(0.0, 60.0))).await;
+            }
+            Clock::Manual(t) => {
+                let mut rx = t.subscribe();
+                // The sender lives in `self`, which outlives this wait; an error cannot happen.
+                let _ = rx.wait_for(|now| *now >= at).await;
+            }
+        }
     }
 
     /// POSTs a signed form callback and returns the answer's body (TwiML) when it succeeded.
@@ -685,6 +747,31 @@ async fn release_number(
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The statuses of Twilio's Call resource (`call_enum_status` in its API spec).
+pub const CALL_RESOURCE_STATUSES: [&str; 8] = [
+    "queued",
+    "ringing",
+    "in-progress",
+    "completed",
+    "busy",
+    "failed",
+    "no-answer",
+    "canceled",
+];
+
+/// The statuses of Twilio's Message resource the sandbox uses (all in `message_enum_status`).
+pub const MESSAGE_RESOURCE_STATUSES: [&str; 4] = ["queued", "sent", "delivered", "undelivered"];
+
+/// A call's status as the Call resource shows it. The sandbox keeps `initiated` as a step of the
+/// call (its status callback says `CallStatus=initiated`), but that is only a callback event:
+/// Twilio's resource has no such status and shows `queued` until the call rings.
+fn call_resource_status(status: &str) -> &str {
+    match status {
+        "initiated" => "queued",
+        s => s,
+    }
+}
+
 /// `d` is the locked state (for the number's SID).
 fn call_json(sb: &Sandbox, d: &Data, c: &CallRec) -> Value {
     let fmt = |n: &str| {
@@ -701,7 +788,7 @@ fn call_json(sb: &Sandbox, d: &Data, c: &CallRec) -> Value {
         "sid": c.sid, "date_created": c.date_created, "date_updated": c.date_updated,
         "parent_call_sid": null, "account_sid": sb.cfg.account_sid, "to": c.to,
         "to_formatted": fmt(&c.to), "from": c.from, "from_formatted": fmt(&c.from),
-        "phone_number_sid": phone_sid, "status": c.status, "start_time": c.start_time,
+        "phone_number_sid": phone_sid, "status": call_resource_status(&c.status), "start_time": c.start_time,
         "end_time": c.end_time, "duration": c.duration.map(|d| d.to_string()),
         "price": c.price_micros.map(price), "price_unit": "USD", "direction": "outbound-api",
         "answered_by": null, "api_version": "2010-04-01", "forwarded_from": null,
@@ -775,38 +862,43 @@ async fn create_call(State(sb): State<Shared>, body: String) -> Response {
     sb.save(&d);
     let body = call_json(&sb, &d, &c);
     drop(d);
-    tokio::spawn(progress_call(sb.clone(), sid));
+    // The timeline starts now, not whenever the task first runs: a manual clock advanced right
+    // after this answer must count from the creation.
+    let created = sb.sim_now();
+    tokio::spawn(progress_call(sb.clone(), sid, created));
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-/// Moves a call through its statuses and sends the requested callbacks.
-async fn progress_call(sb: Shared, sid: String) {
-    let Some(c) = sb.lock().calls.iter().find(|c| c.sid == sid).cloned() else {
-        return;
-    };
-    let outcome = match c.to.as_str() {
-        MAGIC_BUSY => "busy",
-        MAGIC_NO_ANSWER => "no-answer",
-        MAGIC_FAILED => "failed",
-        _ => "completed",
-    };
-    let mut steps: Vec<(&str, f64)> = match outcome {
-        "failed" => vec![("initiated", 0.2), ("failed", 0.5)],
-        "busy" => vec![("initiated", 0.2), ("ringing", 1.0), ("busy", 2.0)],
-        "no-answer" => vec![("initiated", 0.2), ("ringing", 1.0), ("no-answer", 15.0)],
+/// The statuses an outbound call moves through after `queued`, each with its wait in simulated
+/// seconds; the magic numbers decide how it ends.
+fn call_steps(to: &str, talk_seconds: u32) -> Vec<(&'static str, f64)> {
+    match to {
+        MAGIC_FAILED => vec![("initiated", 0.2), ("failed", 0.5)],
+        MAGIC_BUSY => vec![("initiated", 0.2), ("ringing", 1.0), ("busy", 2.0)],
+        MAGIC_NO_ANSWER => vec![("initiated", 0.2), ("ringing", 1.0), ("no-answer", 15.0)],
         _ => vec![
             ("initiated", 0.2),
             ("ringing", 1.0),
             ("in-progress", 3.0),
-            ("completed", c.talk_seconds as f64),
+            ("completed", talk_seconds as f64),
         ],
+    }
+}
+
+/// Moves a call through its statuses and sends the requested callbacks.
+async fn progress_call(sb: Shared, sid: String, created: f64) {
+    let Some(c) = sb.lock().calls.iter().find(|c| c.sid == sid).cloned() else {
+        return;
     };
+    let mut steps = call_steps(&c.to, c.talk_seconds);
     // Resume after a restart: skip what already happened.
     if let Some(pos) = steps.iter().position(|(s, _)| *s == c.status) {
         steps.drain(..=pos);
     }
+    let mut at = created;
     for (status, wait) in steps {
-        sb.sleep_sim(wait).await;
+        at += wait;
+        sb.sleep_until_sim(at).await;
         let updated = {
             let mut d = sb.lock();
             let Some(call) = d.calls.iter_mut().find(|c| c.sid == sid) else {
@@ -1152,25 +1244,34 @@ async fn send_message(State(sb): State<Shared>, body: String) -> Response {
     d.messages.push(m.clone());
     sb.save(&d);
     drop(d);
-    tokio::spawn(progress_message(sb.clone(), m.sid.clone()));
+    // Timed from the creation, like calls (see `create_call`).
+    let created = sb.sim_now();
+    tokio::spawn(progress_message(sb.clone(), m.sid.clone(), created));
     (StatusCode::CREATED, Json(message_json(&sb, &m))).into_response()
 }
 
-async fn progress_message(sb: Shared, sid: String) {
-    let Some(m) = sb.lock().messages.iter().find(|m| m.sid == sid).cloned() else {
-        return;
-    };
-    let last = if m.to == MAGIC_UNDELIVERED {
+/// The statuses an outbound message moves through after `queued`, with their waits.
+fn message_steps(to: &str) -> Vec<(&'static str, f64)> {
+    let last = if to == MAGIC_UNDELIVERED {
         "undelivered"
     } else {
         "delivered"
     };
-    let mut steps = vec![("sent", 0.5), (last, 2.0)];
+    vec![("sent", 0.5), (last, 2.0)]
+}
+
+async fn progress_message(sb: Shared, sid: String, created: f64) {
+    let Some(m) = sb.lock().messages.iter().find(|m| m.sid == sid).cloned() else {
+        return;
+    };
+    let mut steps = message_steps(&m.to);
     if let Some(pos) = steps.iter().position(|(s, _)| *s == m.status) {
         steps.drain(..=pos);
     }
+    let mut at = created;
     for (status, wait) in steps {
-        sb.sleep_sim(wait).await;
+        at += wait;
+        sb.sleep_until_sim(at).await;
         let (url, params) = {
             let mut d = sb.lock();
             let Some(msg) = d.messages.iter_mut().find(|m| m.sid == sid) else {
@@ -1301,7 +1402,55 @@ async fn lookup(
 
 #[cfg(test)]
 mod tests {
-    use super::segments;
+    use super::*;
+
+    #[test]
+    fn resources_only_show_statuses_of_twilios_enums() {
+        for to in ["+14155550111", MAGIC_BUSY, MAGIC_NO_ANSWER, MAGIC_FAILED] {
+            for (status, _) in call_steps(to, 30) {
+                let shown = call_resource_status(status);
+                assert!(
+                    CALL_RESOURCE_STATUSES.contains(&shown),
+                    "{to}: {status} shows as {shown}"
+                );
+            }
+        }
+        assert_eq!(call_resource_status("initiated"), "queued");
+        for to in ["+14155550111", MAGIC_UNDELIVERED] {
+            for (status, _) in message_steps(to) {
+                assert!(
+                    MESSAGE_RESOURCE_STATUSES.contains(&status),
+                    "{to}: {status}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_manual_clock_stands_still_until_advanced_past_each_step() {
+        let mut cfg = SandboxConfig::dev("http://127.0.0.1:9/sandbox/twilio", None);
+        cfg.manual_clock = true;
+        let sb = Sandbox::start(cfg);
+        let waiter = {
+            let sb = sb.clone();
+            tokio::spawn(async move { sb.sleep_until_sim(5.0).await })
+        };
+        sb.advance(4.0);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "4 s of 5 have passed");
+        assert!(sb.advance(1.0));
+        tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .expect("woken when the clock reaches 5 s")
+            .expect("no panic");
+        assert_eq!(sb.sim_now(), 5.0);
+        let mut scaled = SandboxConfig::dev("http://127.0.0.1:9/sandbox/twilio", None);
+        scaled.manual_clock = false;
+        assert!(
+            !Sandbox::start(scaled).advance(1.0),
+            "only a manual clock moves"
+        );
+    }
 
     #[test]
     fn sms_segments_follow_gsm7_and_ucs2_rules() {
@@ -1430,9 +1579,10 @@ async fn simulate_incoming_call(State(sb): State<Shared>, Json(req): Json<Incomi
     sb.lock().calls.push(c.clone());
     let status_url = n.status_callback.clone().filter(|u| !u.is_empty());
     let sb2 = sb.clone();
+    let started = sb.sim_now();
     tokio::spawn(async move {
         let secs = if answered { talk } else { 0 };
-        sb2.sleep_sim(secs as f64).await;
+        sb2.sleep_until_sim(started + secs as f64).await;
         let done = {
             let mut d = sb2.lock();
             let Some(call) = d.calls.iter_mut().find(|x| x.sid == c.sid) else {

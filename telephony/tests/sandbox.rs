@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Request, State};
 use axum::routing::post;
 use axum::Router;
+use reqwest::Method;
 use telephony::provider::{NewCall, NewMessage, Provider, ProviderError};
 use telephony::sandbox::{self, Faults, Sandbox, SandboxConfig};
 use telephony::twilio::{TwilioClient, TwilioConfig};
@@ -104,6 +105,17 @@ async fn start_sandbox_with(
     let app = Router::new().nest("/sandbox/twilio", sandbox::router(sb.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (base, sb)
+}
+
+/// A request to one of the sandbox's control endpoints, with its credentials.
+fn control(
+    http: &reqwest::Client,
+    method: Method,
+    base: &str,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    http.request(method, format!("{base}/{path}"))
+        .basic_auth(sandbox::DEV_ACCOUNT_SID, Some(sandbox::DEV_AUTH_TOKEN))
 }
 
 fn client(api: &str, lookups: &str) -> TwilioClient {
@@ -619,7 +631,8 @@ async fn lookups_are_deterministic_cover_every_line_type_and_are_counted() {
     assert_eq!(stats["billed_lookups"], 24);
     assert_eq!(stats["billed_caller_name"], 12);
     assert_eq!(stats["FetchPhoneNumber"], 25);
-    let served: serde_json::Value = reqwest::get(format!("{base}/_stats"))
+    let served: serde_json::Value = control(&reqwest::Client::new(), Method::GET, &base, "_stats")
+        .send()
         .await
         .unwrap()
         .json()
@@ -633,7 +646,11 @@ async fn injected_faults_reach_the_client_and_can_be_turned_off() {
     let (base, _sb) = start_sandbox(state_file("faults")).await;
     let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
     let http = reqwest::Client::new();
-    let set = |f: Faults| http.post(format!("{base}/_faults")).json(&f).send();
+    let set = |f: Faults| {
+        control(&http, Method::POST, &base, "_faults")
+            .json(&f)
+            .send()
+    };
     assert_eq!(
         set(Faults {
             error_rate: 1.0,
@@ -744,4 +761,105 @@ async fn state_survives_a_restart() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn control_endpoints_need_the_sandbox_credentials() {
+    let (base, sb) = start_sandbox(state_file("control")).await;
+    let (hooks_base, hooks) = receiver().await;
+    let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
+    let number = c
+        .buy_number(
+            "+14155550100",
+            &telephony::provider::NumberUpdate {
+                voice_url: Some(format!("{hooks_base}/voice")),
+                sms_url: Some(format!("{hooks_base}/sms")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .phone_number;
+    let http = reqwest::Client::new();
+    let incoming = serde_json::json!({"to": number, "from": "+14155550111", "body": "hi"});
+    let breaking = Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    };
+    let endpoints = [
+        (Method::GET, "_stats", None),
+        (Method::GET, "_faults", None),
+        (
+            Method::POST,
+            "_faults",
+            Some(serde_json::to_value(breaking).unwrap()),
+        ),
+        (
+            Method::POST,
+            "_simulate/incoming-call",
+            Some(incoming.clone()),
+        ),
+        (
+            Method::POST,
+            "_simulate/incoming-sms",
+            Some(incoming.clone()),
+        ),
+    ];
+    // Without credentials, or with the wrong ones: 401 and nothing happens.
+    for (method, path, body) in &endpoints {
+        for auth in [None, Some("wrong-token")] {
+            let mut rb = http.request(method.clone(), format!("{base}/{path}"));
+            if let Some(token) = auth {
+                rb = rb.basic_auth(sandbox::DEV_ACCOUNT_SID, Some(token));
+            }
+            if let Some(b) = body {
+                rb = rb.json(b);
+            }
+            let res = rb.send().await.unwrap();
+            assert_eq!(res.status(), 401, "{method} {path} with {auth:?}");
+            assert!(res.headers().contains_key("www-authenticate"));
+        }
+    }
+    let faults: Faults = control(&http, Method::GET, &base, "_faults")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(faults, Faults::default(), "faults unchanged");
+    c.test_connection().await.expect("no fault was injected");
+    let stats = sb.stats();
+    assert!(!stats.contains_key("SimulateIncomingCall"), "{stats:?}");
+    assert!(!stats.contains_key("SimulateIncomingSms"), "{stats:?}");
+    assert!(hooks.lock().unwrap().is_empty(), "no webhook was called");
+
+    // With them: each works, and none is subject to the faults it injects.
+    for (method, path, body) in &endpoints {
+        let mut rb = control(&http, method.clone(), &base, path);
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let res = rb.send().await.unwrap();
+        assert_eq!(res.status(), 200, "{method} {path}");
+    }
+    let faults: Faults = control(&http, Method::GET, &base, "_faults")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(faults, breaking);
+    assert!(matches!(
+        c.test_connection().await.unwrap_err(),
+        ProviderError::Server { status: 500, .. }
+    ));
+    let stats = sb.stats();
+    assert_eq!(stats.get("SimulateIncomingCall"), Some(&1));
+    assert_eq!(stats.get("SimulateIncomingSms"), Some(&1));
+    wait_for(&hooks, "the voice and SMS webhooks", |h| {
+        h.iter().any(|x| x.path == "/voice") && h.iter().any(|x| x.path == "/sms")
+    })
+    .await;
 }

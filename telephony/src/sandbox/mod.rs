@@ -346,8 +346,10 @@ pub fn router(sb: Shared) -> Router {
             sb.clone(),
             faults_and_auth,
         ));
-    Router::new()
-        .merge(api)
+    // The control endpoints change what the API answers (faults) or act as the outside world
+    // (simulated calls and texts): the same credentials as the API, but no injected faults, so
+    // faults can always be turned off again.
+    let control = Router::new()
         .route("/_stats", get(stats))
         .route("/_faults", get(get_faults).post(set_faults))
         .route(
@@ -358,32 +360,53 @@ pub fn router(sb: Shared) -> Router {
             "/_simulate/incoming-sms",
             axum::routing::post(simulate_incoming_sms),
         )
-        .with_state(sb)
+        .layer(axum::middleware::from_fn_with_state(
+            sb.clone(),
+            control_auth,
+        ));
+    Router::new().merge(api).merge(control).with_state(sb)
 }
 
-/// Basic auth (20003), the account in the path, then any injected latency, errors or hangs.
-async fn faults_and_auth(State(sb): State<Shared>, req: Request, next: Next) -> Response {
+/// Whether the request carries the sandbox's Basic credentials (account SID : auth token).
+fn authorized(sb: &Sandbox, req: &Request) -> bool {
+    use subtle::ConstantTimeEq;
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", sb.cfg.account_sid, sb.cfg.auth_token))
     );
-    let authed = req
-        .headers()
+    req.headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+        .is_some_and(|v| bool::from(v.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+/// Twilio's 401 (20003) with the Basic challenge.
+fn unauthorized(sb: &Sandbox) -> Response {
+    sb.count("auth_failures");
+    let mut r = twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
+    );
+    r
+}
+
+/// Basic auth for the control endpoints, without the API's fault injection.
+async fn control_auth(State(sb): State<Shared>, req: Request, next: Next) -> Response {
+    if !authorized(&sb, &req) {
+        return unauthorized(&sb);
+    }
+    next.run(req).await
+}
+
+/// Basic auth (20003), the account in the path, then any injected latency, errors or hangs.
+async fn faults_and_auth(State(sb): State<Shared>, req: Request, next: Next) -> Response {
+    let authed = authorized(&sb, &req);
     let path = req.uri().path().to_string();
     let wrong_account =
         path.contains("/Accounts/") && !path.contains(&format!("/Accounts/{}", sb.cfg.account_sid));
     if !authed || wrong_account {
-        sb.count("auth_failures");
-        let mut r = twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
-        );
-        return r;
+        return unauthorized(&sb);
     }
     let f = *sb.faults.read().unwrap_or_else(|p| p.into_inner());
     if f.latency_ms > 0 {

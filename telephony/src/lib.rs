@@ -2,6 +2,7 @@
 //! Twilio client, and Twilio webhook signatures.
 
 pub mod e164;
+pub mod http;
 pub mod models;
 pub mod provider;
 pub mod sandbox;
@@ -9,5 +10,5 @@ pub mod signature;
 pub mod twilio;
 
 pub use e164::{PhoneError, E164};
-pub use provider::{Provider, ProviderError};
+pub use provider::{Media, Provider, ProviderError, MAX_MEDIA_BYTES};
 pub use twilio::{TwilioClient, TwilioConfig};

@@ -125,6 +125,27 @@ pub struct NewMessage {
     pub status_callback: Option<String>,
 }
 
+/// The largest recording we stream from a provider (an hour of 8 kHz 16-bit WAV is ~58 MB; our
+/// recordings are calls of minutes).
+pub const MAX_MEDIA_BYTES: u64 = 50 * 1024 * 1024;
+
+/// A recording's audio as the provider sends it, streamed rather than held in memory. The
+/// provider's Content-Type is not carried: the caller knows the format it asked for.
+pub struct Media {
+    /// From the provider's Content-Length when it sent one (already checked ≤ MAX_MEDIA_BYTES).
+    pub content_length: Option<u64>,
+    /// The bytes; yields an error (then ends) once more than the cap has arrived.
+    pub body: futures::stream::BoxStream<'static, Result<bytes::Bytes, ProviderError>>,
+}
+
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Media")
+            .field("content_length", &self.content_length)
+            .finish_non_exhaustive()
+    }
+}
+
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// Checks the credentials by fetching the account.
@@ -157,11 +178,7 @@ pub trait Provider: Send + Sync {
         call_sid: Option<&str>,
     ) -> Result<Vec<Recording>, ProviderError>;
     async fn fetch_recording(&self, sid: &str) -> Result<Recording, ProviderError>;
-    /// The recording's audio (`wav` or `mp3`): content type and bytes.
-    async fn recording_media(
-        &self,
-        sid: &str,
-        format: &str,
-    ) -> Result<(String, Vec<u8>), ProviderError>;
+    /// The recording's audio (`wav` or `mp3`), streamed and capped (see [`Media`]).
+    async fn recording_media(&self, sid: &str, format: &str) -> Result<Media, ProviderError>;
     async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError>;
 }

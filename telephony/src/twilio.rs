@@ -9,10 +9,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::http;
 use crate::models::{
     Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Page, Recording,
 };
-use crate::provider::{NewCall, NewMessage, NumberSearch, NumberUpdate, Provider, ProviderError};
+use crate::provider::{
+    Media, NewCall, NewMessage, NumberSearch, NumberUpdate, Provider, ProviderError,
+    MAX_MEDIA_BYTES,
+};
 
 pub const TWILIO_API: &str = "https://api.twilio.com";
 pub const TWILIO_LOOKUPS: &str = "https://lookups.twilio.com";
@@ -46,6 +50,12 @@ pub struct TwilioConfig {
     pub max_retries: u32,
     /// First backoff; doubled each retry, with up to 50% random jitter added.
     pub backoff: Duration,
+    /// Whether the provider may be reached at loopback, private, link-local or other non-public
+    /// addresses. Off for real providers (a provider URL must not reach into our network, e.g.
+    /// the cloud metadata address); on for the sandbox and local fakes.
+    pub allow_private_networks: bool,
+    /// The largest recording `recording_media` streams (default [`MAX_MEDIA_BYTES`]).
+    pub max_media_bytes: u64,
 }
 
 impl TwilioConfig {
@@ -58,6 +68,8 @@ impl TwilioConfig {
             timeout: Duration::from_secs(10),
             max_retries: 2,
             backoff: Duration::from_millis(200),
+            allow_private_networks: false,
+            max_media_bytes: MAX_MEDIA_BYTES,
         }
     }
 }
@@ -90,12 +102,7 @@ enum Repeat {
 
 impl TwilioClient {
     pub fn new(cfg: TwilioConfig) -> Result<TwilioClient, ProviderError> {
-        let http = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("PhoneHub/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ProviderError::Network(e.to_string()))?;
+        let http = http::client(cfg.timeout, cfg.allow_private_networks)?;
         Ok(TwilioClient { http, cfg })
     }
 
@@ -122,17 +129,14 @@ impl TwilioClient {
         url: &str,
         form: &[(String, String)],
     ) -> Result<reqwest::Response, ProviderError> {
+        // The resolver only sees names; an IP literal is checked here, before any connection.
+        http::check_literal_host(url, self.cfg.allow_private_networks)?;
         let mut rb = self.auth(self.http.request(method.clone(), url));
         if !form.is_empty() {
             rb = rb.form(form);
         }
-        let res = rb.send().await.map_err(|e| {
-            if e.is_timeout() {
-                ProviderError::Timeout
-            } else {
-                ProviderError::Network(e.without_url().to_string())
-            }
-        })?;
+        let res = rb.send().await.map_err(http::request_error)?;
+        // Redirects are not followed (see `http::client`): a 3xx lands in `error_from`.
         if res.status().is_success() {
             return Ok(res);
         }
@@ -154,6 +158,7 @@ impl TwilioClient {
                 Err(e)
                     if repeat == Repeat::Safe
                         && e.is_transient()
+                        && !http::is_refusal(&e)
                         && attempt < self.cfg.max_retries =>
                 {
                     let wait = self.backoff_for(attempt, &e);
@@ -182,10 +187,7 @@ impl TwilioClient {
     }
 
     async fn json<T: DeserializeOwned>(res: reqwest::Response) -> Result<T, ProviderError> {
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| ProviderError::Network(e.without_url().to_string()))?;
+        let bytes = http::read_capped(res, http::MAX_JSON_BYTES).await?;
         serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode(e.to_string()))
     }
 
@@ -208,11 +210,9 @@ impl TwilioClient {
                 Page::from_json(v, key).map_err(|e| ProviderError::Decode(e.to_string()))?;
             items.extend(page.items);
             match page.next_page_uri {
-                // Twilio sends a path relative to the API host; accept an absolute URL too.
-                Some(next) if next.starts_with("http://") || next.starts_with("https://") => {
-                    url = next
-                }
-                Some(next) => url = format!("{}{next}", self.cfg.api_base.trim_end_matches('/')),
+                // Twilio sends a path relative to the API host; an absolute URL only at the same
+                // origin (our credentials go with the next request).
+                Some(next) => url = http::next_page_url(&self.cfg.api_base, &next)?,
                 None => return Ok(items),
             }
         }
@@ -226,9 +226,9 @@ async fn error_from(res: reqwest::Response) -> ProviderError {
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok());
-    let body: ErrorBody = res
-        .bytes()
+        .and_then(http::retry_after_secs);
+    // An error body only adds detail: too large or unreadable, it counts as empty.
+    let body: ErrorBody = http::read_capped(res, http::MAX_ERROR_BODY_BYTES)
         .await
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -450,29 +450,20 @@ impl Provider for TwilioClient {
         Self::json(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await
     }
 
-    async fn recording_media(
-        &self,
-        sid: &str,
-        format: &str,
-    ) -> Result<(String, Vec<u8>), ProviderError> {
+    async fn recording_media(&self, sid: &str, format: &str) -> Result<Media, ProviderError> {
         let ext = if format == "mp3" { "mp3" } else { "wav" };
         let url = self.account_url(&format!("/Recordings/{}.{ext}", encode(sid)));
         let res = self.send(Method::GET, &url, &[], Repeat::Safe).await?;
-        let ctype = res
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(if ext == "mp3" {
-                "audio/mpeg"
-            } else {
-                "audio/x-wav"
-            })
-            .to_string();
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| ProviderError::Network(e.without_url().to_string()))?;
-        Ok((ctype, bytes.to_vec()))
+        let cap = self.cfg.max_media_bytes;
+        let content_length = res.content_length();
+        if content_length.is_some_and(|n| n > cap) {
+            return Err(ProviderError::Decode(http::TOO_LARGE.into()));
+        }
+        // Content-Length may be absent or wrong: the stream enforces the cap on what arrives.
+        Ok(Media {
+            content_length,
+            body: http::capped_stream(res, cap),
+        })
     }
 
     async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError> {

@@ -25,6 +25,8 @@ async fn serve(router: Router) -> String {
 
 fn config(base: &str) -> TwilioConfig {
     let mut cfg = TwilioConfig::new(SID, TOKEN);
+    // The fake provider listens on loopback.
+    cfg.allow_private_networks = true;
     cfg.api_base = base.to_string();
     cfg.lookups_base = base.to_string();
     cfg.timeout = Duration::from_millis(500);
@@ -409,4 +411,223 @@ async fn calls_send_twilios_form_fields_with_repeated_status_events() {
             "{k} missing from {body}"
         );
     }
+}
+
+/// A router counting every request it receives, answering `ok` (for "was it reached at all").
+async fn counted_server() -> (String, Hits) {
+    let hits: Hits = Arc::default();
+    let router = Router::new()
+        .fallback(|State(h): State<Hits>| async move {
+            h.fetch_add(1, Ordering::SeqCst);
+            Json(json!({"sid": "CA1", "status": "completed"}))
+        })
+        .with_state(hits.clone());
+    (serve(router).await, hits)
+}
+
+fn too_large() -> ProviderError {
+    ProviderError::Decode(telephony::http::TOO_LARGE.into())
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (elsewhere, hits) = counted_server().await;
+    let target = format!("{elsewhere}/2010-04-01/Accounts/{SID}/Calls/CA1.json");
+    let router = Router::new().route(
+        &format!("/2010-04-01/Accounts/{SID}/Calls/CA1.json"),
+        get(move || {
+            let target = target.clone();
+            async move { (StatusCode::FOUND, [("location", target)]) }
+        }),
+    );
+    let base = serve(router).await;
+    let e = client(&base).fetch_call("CA1").await.unwrap_err();
+    assert!(
+        matches!(e, ProviderError::Rejected { status: 302, .. }),
+        "{e:?}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the redirect target is never asked"
+    );
+}
+
+#[tokio::test]
+async fn answers_over_their_cap_are_refused() {
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let chunked = || {
+        // No Content-Length: the cap must hold on what arrives.
+        let chunks = (0..32).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64 * 1024]));
+        axum::body::Body::from_stream(futures::stream::iter(chunks))
+    };
+    let mut padded_error = json!({"code": 21211, "message": "The 'To' number is not valid."});
+    padded_error["pad"] = json!("x".repeat(100 * 1024));
+    let router = Router::new()
+        .route(
+            &format!("/2010-04-01/Accounts/{SID}/Calls/CA1.json"),
+            get(move || {
+                let big = big.clone();
+                async move { ([("content-type", "application/json")], big) }
+            }),
+        )
+        .route(
+            &format!("/2010-04-01/Accounts/{SID}/Calls/CA2.json"),
+            get(move || async move { chunked() }),
+        )
+        .route(
+            &format!("/2010-04-01/Accounts/{SID}/Calls/CA3.json"),
+            get(move || {
+                let body = padded_error.clone();
+                async move { (StatusCode::BAD_REQUEST, Json(body)) }
+            }),
+        );
+    let base = serve(router).await;
+    let c = client(&base);
+    assert_eq!(c.fetch_call("CA1").await.unwrap_err(), too_large());
+    assert_eq!(c.fetch_call("CA2").await.unwrap_err(), too_large());
+    // An error body over 64 KiB is ignored: the status remains, its details do not.
+    match c.fetch_call("CA3").await.unwrap_err() {
+        ProviderError::Rejected {
+            status,
+            code,
+            message,
+            ..
+        } => {
+            assert_eq!((status, code), (400, None));
+            assert_eq!(message, "Bad Request");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn recording_media_is_streamed_within_its_cap() {
+    use futures::TryStreamExt;
+    let router = Router::new().route(
+        &format!("/2010-04-01/Accounts/{SID}/Recordings/{{file}}"),
+        get(|Path(file): Path<String>| async move {
+            match file.as_str() {
+                // Says up front it is too large.
+                "RE1.wav" => axum::body::Body::from(vec![0u8; 2000]).into_response(),
+                // Says nothing, then sends too much.
+                "RE2.wav" => {
+                    let chunks = (0..4).map(|_| Ok::<_, std::io::Error>(vec![0u8; 500]));
+                    axum::body::Body::from_stream(futures::stream::iter(chunks)).into_response()
+                }
+                // Within the cap, under a content type we must not pass on.
+                _ => ([("content-type", "text/html")], vec![7u8; 800]).into_response(),
+            }
+        }),
+    );
+    let base = serve(router).await;
+    let mut cfg = config(&base);
+    cfg.max_media_bytes = 1000;
+    let c = TwilioClient::new(cfg).unwrap();
+    assert_eq!(
+        c.recording_media("RE1", "wav").await.unwrap_err(),
+        too_large()
+    );
+    let streamed = c.recording_media("RE2", "wav").await.unwrap();
+    assert_eq!(streamed.content_length, None);
+    let e = streamed.body.try_collect::<Vec<_>>().await.unwrap_err();
+    assert_eq!(e, too_large());
+    let ok = c.recording_media("RE3", "wav").await.unwrap();
+    assert_eq!(ok.content_length, Some(800));
+    let bytes = ok.body.try_collect::<Vec<_>>().await.unwrap().concat();
+    assert_eq!(bytes, vec![7u8; 800]);
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_is_capped_at_an_hour() {
+    let router = Router::new().route(
+        &format!("/2010-04-01/Accounts/{SID}/Calls/CA1.json"),
+        get(|| async {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "3000000000")],
+                Json(json!({"code": 20429, "message": "Too many requests"})),
+            )
+        }),
+    );
+    let base = serve(router).await;
+    let mut cfg = config(&base);
+    // No retry: it would wait the (30 s capped) delay.
+    cfg.max_retries = 0;
+    let e = TwilioClient::new(cfg)
+        .unwrap()
+        .fetch_call("CA1")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        ProviderError::RateLimited {
+            retry_after_secs: Some(3600)
+        }
+    );
+}
+
+#[tokio::test]
+async fn next_page_uri_cannot_send_us_to_another_host() {
+    let (elsewhere, hits) = counted_server().await;
+    for next in [
+        format!("{elsewhere}/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers.json?Page=1"),
+        format!(
+            "//{}/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers.json?Page=1",
+            elsewhere.trim_start_matches("http://")
+        ),
+    ] {
+        let router = Router::new().route(
+            &format!("/2010-04-01/Accounts/{SID}/IncomingPhoneNumbers.json"),
+            get(move || {
+                let next = next.clone();
+                async move {
+                    Json(json!({
+                        "incoming_phone_numbers": [{"sid": "PN1", "phone_number": "+14155550100"}],
+                        "next_page_uri": next,
+                    }))
+                }
+            }),
+        );
+        let base = serve(router).await;
+        let e = client(&base).list_numbers(None).await.unwrap_err();
+        assert!(matches!(e, ProviderError::Decode(_)), "{e:?}");
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the other host is never asked"
+    );
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_before_any_connection() {
+    let (base, hits) = counted_server().await;
+    let port = base.rsplit(':').next().unwrap().to_string();
+    // The same server is reachable when private networks are allowed (the fake is on loopback).
+    client(&base).fetch_call("CA1").await.unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    for target in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+        format!("http://[::ffff:127.0.0.1]:{port}"),
+    ] {
+        let mut cfg = config(&target);
+        cfg.allow_private_networks = false;
+        let e = TwilioClient::new(cfg)
+            .unwrap()
+            .fetch_call("CA1")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ProviderError::Network(telephony::http::NOT_ALLOWED.into()),
+            "{target}"
+        );
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "no refused request reached the server"
+    );
 }

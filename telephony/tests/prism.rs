@@ -14,6 +14,8 @@ async fn every_operation_is_accepted_by_twilios_spec_and_its_answer_parses() {
         common::prism("twilio_lookups_v2.json", None)
     );
     let mut cfg = TwilioConfig::new("AC00000000000000000000000000000000", "an-auth-token");
+    // The fake provider listens on loopback.
+    cfg.allow_private_networks = true;
     cfg.api_base = api;
     cfg.lookups_base = lookups;
     cfg.max_retries = 0;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Request, State};
 use axum::routing::post;
 use axum::Router;
+use futures::TryStreamExt;
 use reqwest::Method;
 use telephony::provider::{NewCall, NewMessage, Provider, ProviderError};
 use telephony::sandbox::{self, Faults, Sandbox, SandboxConfig};
@@ -120,6 +121,7 @@ fn control(
 
 fn client(api: &str, lookups: &str) -> TwilioClient {
     let mut cfg = TwilioConfig::new(sandbox::DEV_ACCOUNT_SID, sandbox::DEV_AUTH_TOKEN);
+    cfg.allow_private_networks = true; // the sandbox listens on loopback
     cfg.api_base = api.to_string();
     cfg.lookups_base = lookups.to_string();
     cfg.max_retries = 0;
@@ -412,11 +414,13 @@ async fn calls_progress_with_signed_ordered_callbacks_and_recordings_play() {
     assert_eq!(fetched.status.as_deref(), Some("completed"));
     assert_eq!(fetched.duration, Some(duration as i64));
     assert!(fetched.price.is_some());
-    let (ctype, audio) = c
+    let media = c
         .recording_media(rec.get("RecordingSid").unwrap(), "wav")
         .await
         .unwrap();
-    assert_eq!(ctype, "audio/x-wav");
+    let announced = media.content_length;
+    let audio: Vec<u8> = media.body.try_collect::<Vec<_>>().await.unwrap().concat();
+    assert_eq!(announced, Some(audio.len() as u64));
     assert_eq!(&audio[..4], b"RIFF");
     assert!(audio.len() > 8000, "real audio, {} bytes", audio.len());
 
@@ -448,6 +452,7 @@ async fn twilio_error_codes_for_bad_requests() {
     let (base, _sb) = start_sandbox(state_file("errors")).await;
     let c = client(&format!("{base}/api"), &format!("{base}/lookups"));
     let mut bad = TwilioConfig::new(sandbox::DEV_ACCOUNT_SID, "wrong-token");
+    bad.allow_private_networks = true; // the sandbox listens on loopback
     bad.api_base = format!("{base}/api");
     let e = TwilioClient::new(bad)
         .unwrap()
@@ -691,6 +696,7 @@ async fn injected_faults_reach_the_client_and_can_be_turned_off() {
     .await
     .unwrap();
     let mut quick = TwilioConfig::new(sandbox::DEV_ACCOUNT_SID, sandbox::DEV_AUTH_TOKEN);
+    quick.allow_private_networks = true; // the sandbox listens on loopback
     quick.api_base = format!("{base}/api");
     quick.timeout = Duration::from_millis(300);
     quick.max_retries = 0;

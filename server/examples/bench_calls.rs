@@ -58,7 +58,7 @@ async fn main() -> Res<()> {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     // The server seeds the demo users; then the two bench orgs get their calls.
-    let srv = spawn_server(&bin, &db, port, &data)?;
+    let srv = spawn_server(&bin, &db, port, &data, None)?;
     wait_healthy(&base).await?;
     let pool = PgPoolOptions::new().max_connections(4).connect(&db).await?;
     let small = bench_org(&pool, "bench-small", "Bench small").await?;

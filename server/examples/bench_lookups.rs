@@ -35,9 +35,7 @@ async fn start_sandbox() -> Res<String> {
     Ok(base)
 }
 
-async fn configure(base: &str, admin: &reqwest::Client, org: &str, sandbox: &str) -> Res<()> {
-    let api = format!("{sandbox}/api");
-    let lookups = format!("{sandbox}/lookups");
+async fn configure(base: &str, admin: &reqwest::Client, org: &str) -> Res<()> {
     let r = admin
         .post(format!("{base}/api/save_phone_config"))
         .form(&[
@@ -48,8 +46,6 @@ async fn configure(base: &str, admin: &reqwest::Client, org: &str, sandbox: &str
             ("lookup_enabled", "on"),
             ("lookup_cache_days", "30"),
             ("default_sender", ""),
-            ("api_base", &api),
-            ("lookups_base", &lookups),
             ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
             ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
         ])
@@ -69,12 +65,12 @@ async fn single_flight(db: &str, bin: &str, sandbox: &str) -> Res<()> {
         format!("http://127.0.0.1:{pa}"),
         format!("http://127.0.0.1:{pb}"),
     );
-    let _first = spawn_server(bin, db, pa, &data)?;
+    let _first = spawn_server(bin, db, pa, &data, Some(sandbox))?;
     wait_healthy(&a).await?;
-    let _second = spawn_server(bin, db, pb, &data)?;
+    let _second = spawn_server(bin, db, pb, &data, Some(sandbox))?;
     wait_healthy(&b).await?;
     let admin = login(&a, "admin@acme.test").await?;
-    configure(&a, &admin, "acme", sandbox).await?;
+    configure(&a, &admin, "acme").await?;
     let ua = login(&a, "user@acme.test").await?;
     let ub = login(&b, "user@acme.test").await?;
     let numbers: Vec<String> = (0..16)
@@ -105,7 +101,13 @@ async fn single_flight(db: &str, bin: &str, sandbox: &str) -> Res<()> {
         }
     }
     let took = started.elapsed();
-    let stats: serde_json::Value = reqwest::get(format!("{sandbox}/_stats"))
+    let stats: serde_json::Value = reqwest::Client::new()
+        .get(format!("{sandbox}/_stats"))
+        .basic_auth(
+            telephony::sandbox::DEV_ACCOUNT_SID,
+            Some(telephony::sandbox::DEV_AUTH_TOKEN),
+        )
+        .send()
         .await?
         .json()
         .await?;
@@ -213,8 +215,9 @@ async fn throughput(db: &str) -> Res<()> {
             .build(),
         public_url: url::Url::parse("http://127.0.0.1:1")?,
         dev_mode: false,
+        trust_proxy: false,
         keyring,
-        providers: app::ssr::lookups::Providers::default(),
+        providers: app::ssr::lookups::Providers::new(None, true, None),
         events: app::ssr::lookups::EventSink::start(pool.clone()),
     };
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();
@@ -360,7 +363,7 @@ async fn admin_page(db: &str, bin: &str) -> Res<()> {
     std::fs::create_dir_all(&data)?;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let _srv = spawn_server(bin, db, port, &data)?;
+    let _srv = spawn_server(bin, db, port, &data, None)?;
     wait_healthy(&base).await?;
     let c = login(&base, "admin@acme.test").await?;
     for slug in ["bench-small", "bench-large"] {

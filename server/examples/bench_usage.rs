@@ -73,7 +73,7 @@ async fn main() -> Res<()> {
     std::fs::create_dir_all(&data)?;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let srv = spawn_server(&bin, &db, port, &data)?;
+    let srv = spawn_server(&bin, &db, port, &data, None)?;
     wait_healthy(&base).await?;
     let pool = PgPoolOptions::new().max_connections(4).connect(&db).await?;
     let small = bench_org(&pool, "bench-small", "Bench small").await?;

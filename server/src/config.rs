@@ -57,6 +57,11 @@ pub struct Settings {
     pub provider_timeout: Option<std::time::Duration>,
     /// Serve the Twilio sandbox at /sandbox/twilio (default: on in development, off in production).
     pub sandbox_enabled: bool,
+    /// `PHONEHUB_TRUST_PROXY`: behind a reverse proxy (client address from `X-Forwarded-For`).
+    pub trust_proxy: bool,
+    /// `PHONEHUB_SANDBOX_URL`: a development sandbox elsewhere (shared by several servers);
+    /// `None`: the one this server mounts.
+    pub sandbox_url: Option<url::Url>,
     /// Twilio credentials and base URLs; `None` with the sandbox on means "use the sandbox".
     pub twilio: Option<TwilioSettings>,
 }
@@ -94,6 +99,10 @@ impl std::fmt::Debug for Settings {
             .field("db_max_connections", &self.db_max_connections)
             .field("provider_timeout", &self.provider_timeout)
             .field("sandbox_enabled", &self.sandbox_enabled)
+            .field(
+                "sandbox_url",
+                &self.sandbox_url.as_ref().map(|u| u.as_str()),
+            )
             .field("twilio", &self.twilio)
             .finish_non_exhaustive()
     }
@@ -162,7 +171,8 @@ impl Settings {
                     "PHONEHUB_ENV must be development or production, not {other:?}"
                 )))
             }
-            None => file.environment.unwrap_or(Environment::Development),
+            // Production unless development is asked for: demo data and the sandbox must be.
+            None => file.environment.unwrap_or(Environment::Production),
         };
         let database_url = env("PHONEHUB_DATABASE_URL")
             .or_else(|| env("DATABASE_URL"))
@@ -226,6 +236,11 @@ impl Settings {
         let sandbox_enabled = flag("PHONEHUB_SANDBOX")?
             .or(file.sandbox)
             .unwrap_or(environment == Environment::Development);
+        if sandbox_enabled && environment == Environment::Production {
+            return Err(invalid(
+                "the Twilio sandbox is for development only: unset PHONEHUB_SANDBOX or set PHONEHUB_ENV=development",
+            ));
+        }
         let twilio = match (
             env("PHONEHUB_TWILIO_ACCOUNT_SID"),
             env("PHONEHUB_TWILIO_AUTH_TOKEN"),
@@ -243,7 +258,22 @@ impl Settings {
                 "set both PHONEHUB_TWILIO_ACCOUNT_SID and PHONEHUB_TWILIO_AUTH_TOKEN, or neither",
             )),
         };
+        let sandbox_url = match env("PHONEHUB_SANDBOX_URL") {
+            None => None,
+            Some(_) if environment == Environment::Production => {
+                return Err(invalid(
+                    "PHONEHUB_SANDBOX_URL is for development only (PHONEHUB_ENV=development)",
+                ))
+            }
+            Some(u) => Some(
+                url::Url::parse(&u)
+                    .map_err(|e| invalid(format!("PHONEHUB_SANDBOX_URL is not a URL: {e}")))?,
+            ),
+        };
+        let trust_proxy = flag("PHONEHUB_TRUST_PROXY")?.unwrap_or(false);
         Ok(Settings {
+            trust_proxy,
+            sandbox_url,
             sandbox_enabled,
             twilio,
             environment,
@@ -372,16 +402,30 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.public_url.as_str(), "http://127.0.0.1:4000/");
-        assert_eq!(s.environment, Environment::Development);
-        assert!(s.seed_demo);
+        assert_eq!(s.environment, Environment::Production);
+        assert!(!s.seed_demo, "production is the default: no demo data");
+        assert!(!s.sandbox_enabled, "production is the default: no sandbox");
         assert!(!format!("{s:?}").contains(&key));
     }
 
     #[test]
     fn the_sandbox_is_on_in_development_and_twilio_credentials_come_in_pairs() {
         let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
-        let dev = load(&[("DATABASE_URL", "p"), ("PHONEHUB_SECRET_KEY", &key)]).unwrap();
+        let dev = load(&[
+            ("DATABASE_URL", "p"),
+            ("PHONEHUB_SECRET_KEY", &key),
+            ("PHONEHUB_ENV", "development"),
+        ])
+        .unwrap();
         assert!(dev.sandbox_enabled);
+        assert!(dev.seed_demo);
+        let e = load(&[
+            ("DATABASE_URL", "p"),
+            ("PHONEHUB_SECRET_KEY", &key),
+            ("PHONEHUB_SANDBOX", "true"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("development only"), "{e}");
         assert!(dev.twilio.is_none());
         let prod = load(&[
             ("DATABASE_URL", "p"),

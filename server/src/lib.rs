@@ -1,5 +1,6 @@
 //! The PhoneHub server: configuration, startup wiring, middleware and demo data.
 
+pub mod admin_cli;
 pub mod bulk;
 pub mod calls;
 pub mod config;

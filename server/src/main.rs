@@ -10,6 +10,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("admin") {
+        std::process::exit(server::admin_cli::run(settings, &args[1..]).await);
+    }
     let app = match server::Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {

@@ -153,6 +153,10 @@ impl Application {
             // Outside the session and origin layers: Twilio-style clients send neither cookies nor Origin.
             router = router.nest("/sandbox/twilio", telephony::sandbox::router(sb));
         }
+        let router = router.layer(axum::middleware::from_fn_with_state(
+            settings.public_url.scheme() == "https",
+            middleware::security_headers,
+        ));
         Ok(Application {
             listener,
             router,
@@ -203,8 +207,13 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
         leptos_options: leptos_options.clone(),
         public_url: settings.public_url.clone(),
         dev_mode: settings.environment == crate::config::Environment::Development,
+        trust_proxy: settings.trust_proxy,
         keyring: settings.keyring.clone(),
-        providers: app::ssr::lookups::Providers::with_timeout(settings.provider_timeout),
+        providers: app::ssr::lookups::Providers::new(
+            settings.provider_timeout,
+            settings.environment == crate::config::Environment::Development,
+            settings.sandbox_url.as_ref().map(|u| u.to_string()),
+        ),
         events: app::ssr::lookups::EventSink::start(pool.clone()),
     };
 
@@ -330,6 +339,7 @@ async fn ensure_default_config(
         caller_name_enabled: false,
         test_mode: false,
         default_sender: None,
+        region: None,
         // The sandbox's URLs follow the public URL, so they are not stored.
         api_base: if from_sandbox {
             None

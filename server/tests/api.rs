@@ -347,7 +347,7 @@ async fn five_failed_logins_in_15_minutes_lock_that_email_with_429(pool: PgPool)
     // Other e-mails are unaffected.
     app.login_as("admin@acme.test").await;
     // Failures older than 15 minutes no longer count.
-    sqlx::query("UPDATE audit_log SET created_at = now() - interval '16 minutes' WHERE action = 'login.failed'")
+    sqlx::query("UPDATE login_attempts SET created_at = now() - interval '16 minutes'")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -948,6 +948,7 @@ async fn development_serves_the_sandbox_as_the_default_provider(pool: PgPool) {
     );
     cfg.api_base = format!("{base}/sandbox/twilio/api");
     cfg.lookups_base = format!("{base}/sandbox/twilio/lookups");
+    cfg.allow_private_networks = true;
     let twilio = telephony::TwilioClient::new(cfg).unwrap();
     assert_eq!(
         twilio.test_connection().await.unwrap().sid,
@@ -960,12 +961,16 @@ async fn development_serves_the_sandbox_as_the_default_provider(pool: PgPool) {
         .unwrap();
     assert!(bought.sid.starts_with("PN"));
     twilio.release_number(&bought.sid).await.unwrap();
-    let stats: serde_json::Value = reqwest::get(format!("{base}/sandbox/twilio/_stats"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: serde_json::Value = common::sandbox_control(
+        reqwest::Method::GET,
+        format!("{base}/sandbox/twilio/_stats"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(stats["CreateIncomingPhoneNumber"], 1);
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    configure_sandbox, own_number, sandbox_stat, spawn_app, start_sandbox, webhook, TestApp,
+    configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, webhook, TestApp,
 };
 use sqlx::PgPool;
 use telephony::sandbox::DEV_AUTH_TOKEN;
@@ -17,7 +17,7 @@ const DEST: &str = "+14155550188";
 
 async fn setup(pool: PgPool) -> (TestApp, String, telephony::sandbox::Shared, reqwest::Client) {
     let (sb, keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     (app, sb, keep, admin)

@@ -5,16 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{configure_sandbox, sandbox_stat, spawn_app, start_sandbox, TestApp};
+use common::{configure_sandbox, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
 use sqlx::PgPool;
 
-async fn second_server(app: &TestApp) -> TestApp {
-    let a = server::Application::build_with_pool(
-        common::settings("http://127.0.0.1:0"),
-        app.pool.clone(),
-    )
-    .await
-    .expect("second server");
+async fn second_server(app: &TestApp, sandbox: &str) -> TestApp {
+    let mut settings = common::settings("http://127.0.0.1:0");
+    settings.sandbox_url = Some(url::Url::parse(sandbox).unwrap());
+    let a = server::Application::build_with_pool(settings, app.pool.clone())
+        .await
+        .expect("second server");
     let base = format!("http://{}", a.local_addr());
     tokio::spawn(a.run_until_stopped());
     TestApp {
@@ -40,8 +39,8 @@ async fn stats(app: &TestApp, admin: &reqwest::Client) -> serde_json::Value {
 #[sqlx::test(migrations = "../migrations")]
 async fn concurrent_lookups_through_two_servers_pay_once_per_number(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let a = spawn_app(pool).await;
-    let b = second_server(&a).await;
+    let a = spawn_app_on(pool, &sb).await;
+    let b = second_server(&a, &sb).await;
     let admin_a = a.login_as("admin@acme.test").await;
     let r = configure_sandbox(&a, &admin_a, "acme", &sb, "30").await;
     assert!(r.status().as_u16() < 400, "{}", r.status());
@@ -112,7 +111,7 @@ async fn futures_join_all<F: std::future::Future<Output = u16>>(fs: Vec<F>) -> V
 #[sqlx::test(migrations = "../migrations")]
 async fn the_cache_lifetime_comes_from_the_config(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "3").await;
     assert!(lookup(&app, &admin, "+14155552100").await.status().as_u16() < 400);
@@ -172,15 +171,13 @@ async fn the_cache_lifetime_comes_from_the_config(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn provider_errors_back_off_exponentially_instead_of_asking_again(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
-    let http = reqwest::Client::new();
     let faults = |rate: f64| {
-        let http = http.clone();
         let url = format!("{sb}/_faults");
         async move {
-            http.post(url)
+            common::sandbox_control(reqwest::Method::POST, url)
                 .json(&serde_json::json!({ "error_rate": rate }))
                 .send()
                 .await
@@ -247,7 +244,7 @@ async fn provider_errors_back_off_exponentially_instead_of_asking_again(pool: Pg
 #[sqlx::test(migrations = "../migrations")]
 async fn credentials_are_encrypted_masked_and_survive_key_rotation(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app_on(pool.clone(), &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     let token = telephony::sandbox::DEV_AUTH_TOKEN;
@@ -306,8 +303,6 @@ async fn credentials_are_encrypted_masked_and_survive_key_rotation(pool: PgPool)
                 ("lookup_enabled", "on"),
                 ("lookup_cache_days", "30"),
                 ("default_sender", ""),
-                ("api_base", &format!("{sb}/api")),
-                ("lookups_base", &format!("{sb}/lookups")),
                 ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
                 ("auth_token", ""),
             ],
@@ -344,6 +339,7 @@ async fn credentials_are_encrypted_masked_and_survive_key_rotation(pool: PgPool)
         ))
         .unwrap(),
     );
+    settings.sandbox_url = Some(url::Url::parse(&sb).unwrap());
     let rotated = server::Application::build_with_pool(settings, pool.clone())
         .await
         .unwrap();
@@ -365,7 +361,7 @@ async fn credentials_are_encrypted_masked_and_survive_key_rotation(pool: PgPool)
 #[sqlx::test(migrations = "../migrations")]
 async fn only_owners_and_admins_see_the_config_and_support_only_reads_it(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     let member = app.login_as("user@acme.test").await;
@@ -457,7 +453,7 @@ async fn only_owners_and_admins_see_the_config_and_support_only_reads_it(pool: P
 #[sqlx::test(migrations = "../migrations")]
 async fn bad_input_is_refused_without_a_provider_call(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     // No configuration yet: a clear refusal, not a 500.
     let r = lookup(&app, &admin, "+14155552400").await;
@@ -493,6 +489,8 @@ async fn bad_input_is_refused_without_a_provider_call(pool: PgPool) {
         ("lookup_cache_days", "366"),
         ("account_sid", "nope"),
         ("api_base", "ftp://x"),
+        ("api_base", "https://attacker.example"),
+        ("lookups_base", "http://127.0.0.1:9/"),
         ("provider", "aws-ish"),
         ("default_sender", "12"),
     ] {
@@ -539,7 +537,7 @@ async fn bad_input_is_refused_without_a_provider_call(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_bulk_csv_runs_in_the_background_and_downloads_a_row_per_input(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     let member = app.login_as("user@acme.test").await;
@@ -624,7 +622,7 @@ async fn a_bulk_csv_runs_in_the_background_and_downloads_a_row_per_input(pool: P
 #[sqlx::test(migrations = "../migrations")]
 async fn a_job_left_running_by_a_stopped_server_is_finished_by_another(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     let org: i64 = app.count("SELECT id FROM orgs WHERE slug = 'acme'").await;

@@ -5,12 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{configure_sandbox, sandbox_stat, spawn_app, start_sandbox, TestApp};
+use common::{configure_sandbox, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
 use sqlx::PgPool;
 
 async fn faults(sb: &str, body: serde_json::Value) {
-    reqwest::Client::new()
-        .post(format!("{sb}/_faults"))
+    common::sandbox_control(reqwest::Method::POST, format!("{sb}/_faults"))
         .json(&body)
         .send()
         .await
@@ -77,7 +76,7 @@ async fn wait_for_status(app: &TestApp, number: &str, want: &str) -> String {
 #[sqlx::test(migrations = "../migrations")]
 async fn search_explains_empty_area_codes_and_checks_filters(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     let page = |q: &'static str| {
@@ -121,7 +120,7 @@ async fn search_explains_empty_area_codes_and_checks_filters(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn one_click_buys_once_even_when_submitted_twice(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     let user = app.login_as("user@acme.test").await;
@@ -168,6 +167,7 @@ async fn a_purchase_that_times_out_is_settled_from_the_provider_and_never_double
     let (sb, _keep) = start_sandbox().await;
     let mut settings = common::settings("http://127.0.0.1:0");
     settings.provider_timeout = Some(Duration::from_millis(300));
+    settings.sandbox_url = Some(url::Url::parse(&sb).unwrap());
     common::seed(&pool).await;
     let a = server::Application::build_with_pool(settings, pool.clone())
         .await
@@ -207,7 +207,7 @@ async fn owners_and_admins_change_and_release_numbers_and_failed_releases_are_re
     pool: PgPool,
 ) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     let user = app.login_as("user@acme.test").await;
@@ -326,7 +326,7 @@ async fn owners_and_admins_change_and_release_numbers_and_failed_releases_are_re
 #[sqlx::test(migrations = "../migrations")]
 async fn reconciliation_shows_drift_both_ways(pool: PgPool) {
     let (sb, _keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     assert!(
@@ -364,6 +364,7 @@ async fn reconciliation_shows_drift_both_ways(pool: PgPool) {
         telephony::sandbox::DEV_AUTH_TOKEN,
     );
     cfg.api_base = format!("{sb}/api");
+    cfg.allow_private_networks = true;
     let direct = telephony::TwilioClient::new(cfg).unwrap();
     use telephony::Provider;
     direct

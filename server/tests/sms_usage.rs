@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    configure_sandbox, own_number, sandbox_stat, spawn_app, start_sandbox, webhook, TestApp, PHONE,
+    configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, webhook, TestApp,
+    PHONE,
 };
 use sqlx::PgPool;
 use telephony::sandbox::DEV_AUTH_TOKEN;
@@ -15,7 +16,7 @@ const OTHER: &str = "+12125550147";
 
 async fn setup(pool: PgPool) -> (TestApp, String, telephony::sandbox::Shared, reqwest::Client) {
     let (sb, keep) = start_sandbox().await;
-    let app = spawn_app(pool).await;
+    let app = spawn_app_on(pool, &sb).await;
     let admin = app.login_as("admin@acme.test").await;
     configure_sandbox(&app, &admin, "acme", &sb, "30").await;
     (app, sb, keep, admin)
@@ -563,8 +564,6 @@ async fn support_staff_read_everything_change_nothing_and_are_audited(pool: PgPo
                 ("display_name", "x"),
                 ("lookup_cache_days", "30"),
                 ("default_sender", ""),
-                ("api_base", ""),
-                ("lookups_base", ""),
                 ("account_sid", "AC1"),
                 ("auth_token", ""),
             ],

@@ -116,6 +116,9 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
+/// The most a recording download may take in all (a player reads it at its own pace).
+pub const MEDIA_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Builds the provider client: no redirects, timeouts, and the public-address resolver unless
 /// `allow_private_networks`.
 pub fn client(
@@ -126,7 +129,9 @@ pub fn client(
         // A 3xx is the provider's error to report, never ours to follow: following it would send
         // our Basic credentials wherever the answer points.
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
+        // Each request sets its whole-request timeout (`TwilioClient::send`); a streamed
+        // recording instead gets `MEDIA_TIMEOUT`, and no read may stall longer than `timeout`.
+        .read_timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .user_agent(concat!("PhoneHub/", env!("CARGO_PKG_VERSION")));
     if !allow_private_networks {

@@ -128,10 +128,13 @@ impl TwilioClient {
         method: &Method,
         url: &str,
         form: &[(String, String)],
+        whole: Duration,
     ) -> Result<reqwest::Response, ProviderError> {
         // The resolver only sees names; an IP literal is checked here, before any connection.
         http::check_literal_host(url, self.cfg.allow_private_networks)?;
-        let mut rb = self.auth(self.http.request(method.clone(), url));
+        let mut rb = self
+            .auth(self.http.request(method.clone(), url))
+            .timeout(whole);
         if !form.is_empty() {
             rb = rb.form(form);
         }
@@ -151,14 +154,28 @@ impl TwilioClient {
         form: &[(String, String)],
         repeat: Repeat,
     ) -> Result<reqwest::Response, ProviderError> {
+        self.send_within(method, url, form, repeat, self.cfg.timeout)
+            .await
+    }
+
+    /// As `send`, with `whole` as the limit of each attempt (body included).
+    async fn send_within(
+        &self,
+        method: Method,
+        url: &str,
+        form: &[(String, String)],
+        repeat: Repeat,
+        whole: Duration,
+    ) -> Result<reqwest::Response, ProviderError> {
         let mut attempt = 0;
         loop {
-            match self.send_once(&method, url, form).await {
+            match self.send_once(&method, url, form, whole).await {
                 Ok(r) => return Ok(r),
                 Err(e)
                     if repeat == Repeat::Safe
                         && e.is_transient()
                         && !http::is_refusal(&e)
+                        && !waits_too_long(&e)
                         && attempt < self.cfg.max_retries =>
                 {
                     let wait = self.backoff_for(attempt, &e);
@@ -172,11 +189,12 @@ impl TwilioClient {
     }
 
     fn backoff_for(&self, attempt: u32, e: &ProviderError) -> Duration {
+        // `waits_too_long` has already given up on longer waits.
         if let ProviderError::RateLimited {
             retry_after_secs: Some(s),
         } = e
         {
-            return Duration::from_secs((*s).min(30));
+            return Duration::from_secs((*s).min(MAX_RETRY_WAIT_SECS));
         }
         let base = self
             .cfg
@@ -283,6 +301,14 @@ fn update_form(u: &NumberUpdate) -> Vec<(String, String)> {
 
 fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}
+
+/// The longest `Retry-After` worth waiting for inside one request; a longer one is the caller's
+/// to honour (the lookup cache stores it, capped), not a reason to hold the request open.
+const MAX_RETRY_WAIT_SECS: u64 = 5;
+
+fn waits_too_long(e: &ProviderError) -> bool {
+    matches!(e, ProviderError::RateLimited { retry_after_secs: Some(s) } if *s > MAX_RETRY_WAIT_SECS)
 }
 
 #[async_trait]
@@ -453,7 +479,9 @@ impl Provider for TwilioClient {
     async fn recording_media(&self, sid: &str, format: &str) -> Result<Media, ProviderError> {
         let ext = if format == "mp3" { "mp3" } else { "wav" };
         let url = self.account_url(&format!("/Recordings/{}.{ext}", encode(sid)));
-        let res = self.send(Method::GET, &url, &[], Repeat::Safe).await?;
+        let res = self
+            .send_within(Method::GET, &url, &[], Repeat::Safe, http::MEDIA_TIMEOUT)
+            .await?;
         let cap = self.cfg.max_media_bytes;
         let content_length = res.content_length();
         if content_length.is_some_and(|n| n > cap) {

@@ -39,8 +39,16 @@ async fn me_inner() -> Result<Option<Me>, AppError> {
 /// Only same-site paths are followed after login (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
+        // A local path: one leading slash (not `//host`), no backslash (browsers read it as a
+        // slash), no control character (a header cannot carry it: the redirect would fail), no
+        // scheme.
         Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 =>
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control)
+                && !n.contains("://")
+                && n.len() < 512 =>
         {
             n.to_string()
         }
@@ -77,14 +85,21 @@ async fn login_inner(
     let state = ssr::AppState::from_context()?;
     let ip = ssr::client_ip();
 
-    let (failures, wait_secs) = db::audit::recent_failed_logins(&state.pool, &email).await?;
-    if failures >= 5 {
-        let minutes = ((wait_secs.max(1) + 59) / 60).max(1);
-        let unit = if minutes == 1 { "minute" } else { "minutes" };
-        return Err(AppError::TooManyRequests(format!(
-            "Too many failed logins for this e-mail. Try again in {minutes} {unit}."
-        )));
-    }
+    let attempt = match db::logins::reserve(&state.pool, &email, ip.as_deref()).await? {
+        db::logins::Reservation::Granted(id) => id,
+        db::logins::Reservation::Refused { wait_secs, by_ip } => {
+            let minutes = ((wait_secs.max(1) + 59) / 60).max(1);
+            let unit = if minutes == 1 { "minute" } else { "minutes" };
+            let whom = if by_ip {
+                "from this address"
+            } else {
+                "for this e-mail"
+            };
+            return Err(AppError::TooManyRequests(format!(
+                "Too many failed logins {whom}. Try again in {minutes} {unit}."
+            )));
+        }
+    };
 
     let mut auth = ssr::guard::auth_session().await?;
     let user = auth
@@ -97,6 +112,7 @@ async fn login_inner(
             tracing::error!(error = %e, "authentication backend failed");
             AppError::Unavailable
         })?;
+    db::logins::settle(&state.pool, attempt, user.is_some()).await?;
     let Some(user) = user else {
         db::audit::record(
             &state.pool,
@@ -161,6 +177,25 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.test/x")), "/");
         assert_eq!(safe_next(Some("https://evil.test")), "/");
         assert_eq!(safe_next(Some("/\\evil.test")), "/");
+        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/");
+        assert_eq!(safe_next(Some("/x\u{7f}")), "/");
+        assert_eq!(safe_next(Some("/\tx")), "/");
+        assert_eq!(safe_next(Some("/redirect?to=https://evil.test")), "/");
+        assert_eq!(safe_next(Some("evil.test")), "/");
+        assert_eq!(safe_next(Some("")), "/");
+        assert_eq!(
+            safe_next(Some("/o/acme/calls?status=completed")),
+            "/o/acme/calls?status=completed"
+        );
+        assert_eq!(safe_next(Some("/o/café")), "/o/café");
+        // Every result is a valid header value (the redirect cannot fail on it).
+        #[cfg(feature = "ssr")]
+        for n in ["/a\u{0}b", "/\u{85}", "/ok", "/\u{2028}"] {
+            assert!(
+                http::HeaderValue::from_str(&safe_next(Some(n))).is_ok(),
+                "{n:?}"
+            );
+        }
         assert_eq!(safe_next(None), "/");
     }
 }

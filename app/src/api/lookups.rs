@@ -31,13 +31,19 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
                 }
                 _ => None,
             };
+            let caller_name = cfg.as_ref().is_some_and(|c| c.caller_name_enabled);
             let result = match number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
                 Some(n) => match telephony::E164::parse(n, Some("US")) {
-                    Ok(e) => crate::ssr::lookups::cached(pool, e.as_str())
-                        .await?
-                        .filter(|c| c.lookup_expires_at.is_some())
-                        .map(|c| support::number_info(&c)),
-                    Err(_) => None,
+                    // The shared cache's answer only for a number this org has asked for.
+                    Ok(e)
+                        if db::lookups::org_has_looked_up(pool, ctx.org_id, e.as_str()).await? =>
+                    {
+                        crate::ssr::lookups::cached(pool, e.as_str())
+                            .await?
+                            .filter(|c| c.lookup_expires_at.is_some())
+                            .map(|c| support::number_info(&c, caller_name))
+                    }
+                    _ => None,
                 },
                 None => None,
             };
@@ -113,8 +119,9 @@ pub async fn save_phone_config(
     caller_name_enabled: Option<String>,
     test_mode: Option<String>,
     default_sender: String,
-    api_base: String,
-    lookups_base: String,
+    region: Option<String>,
+    api_base: Option<String>,
+    lookups_base: Option<String>,
     account_sid: String,
     auth_token: String,
 ) -> Result<(), AppError> {
@@ -138,10 +145,39 @@ pub async fn save_phone_config(
                 require(&org, Permission::Manage).await?;
             }
             let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+            let provider = ProviderKind::parse("provider", &provider)?;
+            let state = crate::ssr::AppState::from_context()?;
+            if provider == ProviderKind::Sandbox && !state.dev_mode {
+                return Err(AppError::validation(
+                    "provider",
+                    "The sandbox exists only in development. Choose Twilio.",
+                ));
+            }
+            let region = match provider {
+                ProviderKind::Twilio => {
+                    TwilioRegion::parse("region", region.as_deref().unwrap_or(""))?.code()
+                }
+                ProviderKind::Sandbox => None,
+            };
+            // Where credentials go is not tenant input: base URLs are the system default's only.
+            let base = |field: &str, raw: Option<String>| -> Result<Option<String>, AppError> {
+                let raw = raw.unwrap_or_default();
+                if org.is_empty() {
+                    parse_base_url(field, &raw)
+                } else if raw.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    Err(AppError::validation(
+                        field,
+                        "Base URLs are a system setting. Choose a region instead.",
+                    ))
+                }
+            };
+            let api_base = base("api_base", api_base)?;
+            let lookups_base = base("lookups_base", lookups_base)?;
             let input = ConfigInput {
-                provider: ProviderKind::parse("provider", &provider)?
-                    .as_str()
-                    .to_string(),
+                provider: provider.as_str().to_string(),
+                region: region.map(str::to_string),
                 display_name: crate::model::parse_name("display_name", &display_name, false)?,
                 active: on(&active),
                 lookup_enabled: on(&lookup_enabled),
@@ -157,8 +193,8 @@ pub async fn save_phone_config(
                             .to_string(),
                     ),
                 },
-                api_base: parse_base_url("api_base", &api_base)?,
-                lookups_base: parse_base_url("lookups_base", &lookups_base)?,
+                api_base,
+                lookups_base,
                 account_sid: parse_account_sid("account_sid", &account_sid)?,
             };
             let token = match auth_token.trim() {
@@ -253,7 +289,7 @@ pub mod support {
                 AppError::Unavailable
             }
             LookupError::NoConfig | LookupError::Disabled => AppError::Conflict(e.to_string()),
-            LookupError::Busy => AppError::TooManyRequests(e.to_string()),
+            LookupError::Busy | LookupError::LostLease => AppError::TooManyRequests(e.to_string()),
             other => AppError::Upstream(other.to_string()),
         }
     }
@@ -262,7 +298,9 @@ pub mod support {
         url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
     }
 
-    pub fn number_info(c: &Cached) -> NumberInfo {
+    /// `caller_name`: whether the org's configuration has caller-name lookups on (otherwise the
+    /// cached caller name, paid for by another org, is not shown).
+    pub fn number_info(c: &Cached, caller_name: bool) -> NumberInfo {
         let now = OffsetDateTime::now_utc();
         let address = [
             &c.address_street,
@@ -286,9 +324,9 @@ pub mod support {
             mobile_network_code: c.mobile_network_code.clone(),
             is_mobile: c.is_mobile,
             is_voip: c.is_voip,
-            caller_name_checked: c.caller_name_checked,
-            caller_name: c.caller_name.clone(),
-            caller_type: c.caller_type.clone(),
+            caller_name_checked: caller_name && c.caller_name_checked,
+            caller_name: c.caller_name.clone().filter(|_| caller_name),
+            caller_type: c.caller_type.clone().filter(|_| caller_name),
             address: (!address.is_empty()).then_some(address),
             lookup_count: c.lookup_count,
             last_lookup_at: c.last_lookup_at.map(crate::ssr::lookups::fmt_utc),
@@ -363,9 +401,11 @@ pub mod support {
                 default_sender: c.default_sender.clone().unwrap_or_default(),
                 api_base: c.api_base.clone().unwrap_or_default(),
                 lookups_base: c.lookups_base.clone().unwrap_or_default(),
+                region: TwilioRegion::from_code(c.region.as_deref()).unwrap_or(TwilioRegion::Us1),
                 account_sid: c.account_sid.clone(),
                 token_masked: c.token_tail.as_ref().map(|t| format!("…{t}")),
                 key_id: c.token_key_id.clone(),
+                token_needs_reentry: c.token_key_id.is_some() && !c.token_matches_destination(),
                 updated: c.updated.clone(),
             },
             None => PhoneConfigView {
@@ -380,9 +420,11 @@ pub mod support {
                 default_sender: String::new(),
                 api_base: String::new(),
                 lookups_base: String::new(),
+                region: TwilioRegion::Us1,
                 account_sid: String::new(),
                 token_masked: None,
                 key_id: None,
+                token_needs_reentry: false,
                 updated: String::new(),
             },
         }
@@ -405,6 +447,7 @@ pub mod support {
             can_edit: s.can_edit,
             config: view(own.as_ref()),
             effective,
+            sandbox_available: s.state.dev_mode,
         })
     }
 
@@ -424,11 +467,23 @@ pub mod support {
         let pool = &s.state.pool;
         let mut tx = pool.begin().await?;
         let existing = db::phone_config::get(&mut *tx, s.org_id).await?;
-        if token.is_none() && existing.as_ref().is_none_or(|c| c.token_key_id.is_none()) {
-            return Err(AppError::validation(
-                "auth_token",
-                "Enter the auth token: this configuration has none yet.",
-            ));
+        if token.is_none() {
+            match &existing {
+                Some(c) if c.token_key_id.is_some() => {
+                    if c.token_scope.as_deref() != Some(input.token_scope().as_str()) {
+                        return Err(AppError::validation(
+                            "auth_token",
+                            "Enter the auth token again: the provider, region, Account SID or base URL changed, and a stored token is only sent where it was saved for.",
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(AppError::validation(
+                        "auth_token",
+                        "Enter the auth token: this configuration has none yet.",
+                    ))
+                }
+            }
         }
         let sealed = match &token {
             Some(t) => Some(s.state.keyring.encrypt(t).map_err(|e| {
@@ -454,6 +509,7 @@ pub mod support {
             "caller_name_enabled": input.caller_name_enabled,
             "test_mode": input.test_mode,
             "account_sid": input.account_sid,
+            "region": input.region,
             "credentials_replaced": token.is_some(),
         });
         let action = if existing.is_some() {

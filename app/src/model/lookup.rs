@@ -42,6 +42,71 @@ impl ProviderKind {
     }
 }
 
+/// Where a Twilio configuration's requests go: Twilio's own hostnames for one processing region,
+/// chosen from this fixed list (never a URL an org admin types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TwilioRegion {
+    /// `api.twilio.com` (US1, Twilio's default).
+    Us1,
+    /// Ireland, through the Dublin edge.
+    Ie1,
+}
+
+impl TwilioRegion {
+    /// Regions where both the REST API and Lookup are served (Lookup is not in AU1 or JP1).
+    pub const ALL: [TwilioRegion; 2] = [TwilioRegion::Us1, TwilioRegion::Ie1];
+
+    /// The stored value (`None` for the default region).
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            TwilioRegion::Us1 => None,
+            TwilioRegion::Ie1 => Some("ie1"),
+        }
+    }
+
+    pub fn form_value(self) -> &'static str {
+        self.code().unwrap_or("us1")
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TwilioRegion::Us1 => "United States (US1, default)",
+            TwilioRegion::Ie1 => "Ireland (IE1, Dublin edge)",
+        }
+    }
+
+    /// Twilio's hostnames for the REST API and Lookup in this region
+    /// (`{product}.{edge}.{region}.twilio.com`).
+    pub fn bases(self) -> (&'static str, &'static str) {
+        match self {
+            TwilioRegion::Us1 => ("https://api.twilio.com", "https://lookups.twilio.com"),
+            TwilioRegion::Ie1 => (
+                "https://api.dublin.ie1.twilio.com",
+                "https://lookups.dublin.ie1.twilio.com",
+            ),
+        }
+    }
+
+    /// From the stored column.
+    pub fn from_code(code: Option<&str>) -> Option<TwilioRegion> {
+        match code {
+            None => Some(TwilioRegion::Us1),
+            Some(c) => TwilioRegion::ALL.into_iter().find(|r| r.code() == Some(c)),
+        }
+    }
+
+    /// From a form field: one of the listed regions, else a field error.
+    pub fn parse(field: &str, raw: &str) -> Result<TwilioRegion, AppError> {
+        match raw.trim() {
+            "" | "us1" => Ok(TwilioRegion::Us1),
+            r => TwilioRegion::ALL
+                .into_iter()
+                .find(|x| x.code() == Some(r))
+                .ok_or_else(|| AppError::validation(field, "Choose one of the listed regions.")),
+        }
+    }
+}
+
 /// A phone configuration as its page shows it: the secret only as a masked tail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneConfigView {
@@ -56,10 +121,14 @@ pub struct PhoneConfigView {
     pub default_sender: String,
     pub api_base: String,
     pub lookups_base: String,
+    pub region: TwilioRegion,
     pub account_sid: String,
     /// "…a1b2" when a token is stored.
     pub token_masked: Option<String>,
     pub key_id: Option<String>,
+    /// The stored token was saved for another destination (provider, region, account or base
+    /// URL) and is not sent until it is entered again.
+    pub token_needs_reentry: bool,
     pub updated: String,
 }
 
@@ -71,6 +140,8 @@ pub struct PhoneConfigPage {
     pub config: PhoneConfigView,
     /// Which configuration this org's lookups use right now, in words.
     pub effective: String,
+    /// Development servers offer the built-in sandbox as a provider.
+    pub sandbox_available: bool,
 }
 
 /// What "test connection" found.
@@ -298,16 +369,23 @@ pub fn parse_base_url(field: &str, raw: &str) -> Result<Option<String>, AppError
     if s.is_empty() {
         return Ok(None);
     }
+    // Only scheme, host, port and path: a `?`, `#`, `@` or backslash would let the text choose
+    // where the paths PhoneHub appends really go (or whose credentials the URL carries).
     let ok = (s.starts_with("https://") || s.starts_with("http://"))
         && s.len() <= 300
-        && !s.contains(char::is_whitespace)
-        && s.split("://").nth(1).is_some_and(|h| !h.is_empty());
+        && !s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@' | '\\' | '%')
+        })
+        && s.split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|h| !h.is_empty() && !h.starts_with(':'));
     if ok {
         Ok(Some(s.to_string()))
     } else {
         Err(AppError::validation(
             field,
-            "Enter a URL starting with https:// (or http:// for a local sandbox), or leave it empty.",
+            "Enter a URL starting with https:// (or http:// for a local proxy) with no query, fragment or user name, or leave it empty.",
         ))
     }
 }

@@ -260,9 +260,17 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
     let slug2 = slug.clone();
     let providers: Vec<(&'static str, &'static str)> = ProviderKind::ALL
         .iter()
+        .filter(|p| d.sandbox_available || **p != ProviderKind::Sandbox || c.provider == **p)
         .map(|p| (p.as_str(), p.label()))
         .collect();
     let masked = c.token_masked.clone();
+    let regions: Vec<(&'static str, &'static str)> = TwilioRegion::ALL
+        .iter()
+        .map(|r| (r.form_value(), r.label()))
+        .collect();
+    // Free-form base URLs are a system setting: only the system default's page has them.
+    let system = d.org.is_none();
+    let needs_reentry = c.token_needs_reentry;
     view! {
         <Title text=title.clone() />
         <h1 class="text-2xl font-semibold">{title}</h1>
@@ -277,6 +285,7 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <legend class="sr-only">"Phone configuration"</legend>
                 <input type="hidden" name="org" value=slug.clone() />
                 <SelectField form label="Provider" name="provider" options=providers selected=c.provider.as_str() />
+                <SelectField form label="Twilio region" name="region" options=regions selected=c.region.form_value() />
                 <Field form label="Display name" name="display_name" value=c.display_name.clone() />
                 <Field form label="Account SID" name="account_sid" value=c.account_sid.clone() hint="AC followed by 32 hexadecimal digits." />
                 <div class="field">
@@ -285,6 +294,9 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                         Some(m) => format!("Stored (encrypted), ends in {m}"),
                         None => "None stored yet".to_string(),
                     }}</p>
+                    {needs_reentry.then(|| view! {
+                        <p class="field-error" data-testid="token-reentry">"The stored token was saved for another provider, region, account or address, so it is not sent anywhere. Enter it again."</p>
+                    })}
                 </div>
                 {(!ro).then(|| view! {
                     <Field form label=if masked.is_some() { "Replace auth token" } else { "Auth token" } name="auth_token" kind="password"
@@ -293,8 +305,10 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <Field form label="Lookup cache (days)" name="lookup_cache_days" kind="number" value=c.lookup_cache_days.to_string()
                     hint="How long a lookup answer is reused, 1 to 365 days." />
                 <Field form label="Default sender number" name="default_sender" value=c.default_sender.clone() hint="Optional, E.164." />
-                <Field form label="API base URL" name="api_base" value=c.api_base.clone() hint="Optional: a proxy or the sandbox. Empty uses the provider's own." />
-                <Field form label="Lookups base URL" name="lookups_base" value=c.lookups_base.clone() hint="Optional, like the API base URL." />
+                {system.then(|| view! {
+                    <Field form label="API base URL" name="api_base" value=c.api_base.clone() hint="Optional, for a proxy in front of Twilio. Empty uses Twilio's host for the region. Changing it needs the auth token again." />
+                    <Field form label="Lookups base URL" name="lookups_base" value=c.lookups_base.clone() hint="Optional, like the API base URL." />
+                })}
                 <div class="space-y-1">
                     {checkbox("active", "Active", c.active, ro)}
                     {checkbox("lookup_enabled", "Lookups enabled", c.lookup_enabled, ro)}

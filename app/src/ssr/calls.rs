@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use telephony::provider::NewCall;
 use telephony::{signature, ProviderError};
 
-use super::numbers::{hourly_limit, price, provider_for_config, provider_message};
+use super::numbers::{hourly_limit, lock_user_limit, price, provider_for_config, provider_message};
 use super::AppState;
 use crate::error::AppError;
 use crate::model::calls::*;
@@ -52,8 +52,15 @@ pub fn parse_price(s: &str) -> Option<i64> {
     for (i, c) in frac.chars().take(6).enumerate() {
         micros += (c as i64 - '0' as i64) * 10i64.pow(5 - i as u32);
     }
-    whole.checked_mul(1_000_000)?.checked_add(micros)
+    whole
+        .checked_mul(1_000_000)?
+        .checked_add(micros)
+        .filter(|m| *m <= MAX_PROVIDER_PRICE_MICROS)
 }
+
+/// A provider price above this (for one call or one message) is not believed: it is untrusted
+/// input, and the ledger's sums must stay far from overflowing.
+pub const MAX_PROVIDER_PRICE_MICROS: i64 = 100_000_000;
 
 pub fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -167,20 +174,24 @@ pub async fn place_call(
             "Call someone else: this is your own number.",
         ));
     }
+    // Everything else from the pool first: the transaction below holds a connection while it
+    // waits for the user's lock.
+    let (cfg, provider) = provider_for_config(state, n.config_id, org_id).await?;
     let limit = hourly_limit(pool, "call.create", 60).await?;
+    let mut tx = pool.begin().await?;
+    lock_user_limit(&mut tx, "call.create", user_id).await?;
     let recent = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM calls
            WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,
         user_id
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     if recent >= limit {
         return Err(AppError::TooManyRequests(format!(
             "You can place at most {limit} calls an hour. Try again later."
         )));
     }
-    let (cfg, provider) = provider_for_config(state, n.config_id, org_id).await?;
     let id = sqlx::query_scalar!(
         r#"INSERT INTO calls (org_id, user_id, number_id, config_id, direction, from_e164, to_e164,
                               bridge_e164)
@@ -193,8 +204,9 @@ pub async fn place_call(
         to,
         bridge
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     let urls = call_urls(&state.public_url, id);
     let call = NewCall {
         to: bridge,
@@ -809,7 +821,8 @@ pub async fn recording_media(
     call_id: i64,
     recording_id: i64,
     user_id: Option<i64>,
-) -> Result<(String, Vec<u8>), AppError> {
+    format: &str,
+) -> Result<telephony::provider::Media, AppError> {
     let r = sqlx::query!(
         r#"SELECT r.provider_sid, c.config_id FROM call_recordings r JOIN calls c ON c.id = r.call_id
            WHERE r.id = $1 AND c.id = $2 AND c.org_id = $3 AND ($4::int8 IS NULL OR c.user_id = $4)"#,
@@ -823,13 +836,17 @@ pub async fn recording_media(
     .ok_or(AppError::NotFound)?;
     let (_, provider) = provider_for_config(state, r.config_id, org_id).await?;
     provider
-        .recording_media(&r.provider_sid, "wav")
+        .recording_media(&r.provider_sid, format)
         .await
         .map_err(|e| match e {
             ProviderError::NotFound { .. } => AppError::NotFound,
-            other => AppError::Upstream(format!(
-                "The provider could not send the recording: {other}."
-            )),
+            other => {
+                // The provider's words stay in the log; the page says ours.
+                tracing::warn!(error = %other, "fetching a recording failed");
+                AppError::Upstream(
+                    "The provider could not send the recording. Try again later.".into(),
+                )
+            }
         })
 }
 
@@ -844,6 +861,10 @@ mod tests {
         assert_eq!(parse_price("-1.5"), Some(1_500_000));
         assert_eq!(parse_price(""), None);
         assert_eq!(parse_price("abc"), None);
+        assert_eq!(parse_price("-100.00"), Some(100_000_000));
+        assert_eq!(parse_price("-100.000001"), None, "over the sane range");
+        assert_eq!(parse_price("-9223372036854775807"), None);
+        assert_eq!(parse_price("99999999999999999999"), None);
         assert_eq!(minutes_cost(0, 8_500), 0);
         assert_eq!(minutes_cost(1, 8_500), 8_500);
         assert_eq!(minutes_cost(60, 8_500), 8_500);

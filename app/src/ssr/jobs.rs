@@ -17,6 +17,9 @@ pub const CONCURRENCY: usize = 4;
 const CHUNK: i64 = 32;
 /// A running job whose heartbeat is older than this is taken over by another worker.
 const STALE_SECS: f64 = 30.0;
+/// How often a worker proves it is alive, on a timer of its own (however slow the provider is
+/// and however big a chunk).
+const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// One input line: what was written, and its E.164 form or why it has none.
 pub struct ParsedRow {
@@ -127,20 +130,23 @@ struct Claimed {
     id: i64,
     org_id: i64,
     user_id: Option<i64>,
+    token: String,
 }
 
 async fn claim(pool: &PgPool) -> Result<Option<Claimed>, sqlx::Error> {
+    let token = format!("{:032x}", rand::random::<u128>());
     sqlx::query_as!(
         Claimed,
-        r#"UPDATE lookup_jobs SET status = 'running', heartbeat_at = now(),
+        r#"UPDATE lookup_jobs SET status = 'running', heartbeat_at = now(), claim_token = $2,
                started_at = coalesce(started_at, now())
            WHERE id = (SELECT id FROM lookup_jobs
                        WHERE status = 'queued'
                           OR (status = 'running'
                               AND heartbeat_at < now() - make_interval(secs => $1))
                        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-           RETURNING id, org_id, user_id"#,
-        STALE_SECS
+           RETURNING id, org_id, user_id, claim_token AS "token!""#,
+        STALE_SECS,
+        token
     )
     .fetch_optional(pool)
     .await
@@ -181,27 +187,43 @@ async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
         .await?;
         if numbers.is_empty() {
             sqlx::query!(
-                "UPDATE lookup_jobs SET status = 'done', finished_at = now() WHERE id = $1",
-                job.id
+                "UPDATE lookup_jobs SET status = 'done', finished_at = now()
+                 WHERE id = $1 AND claim_token = $2",
+                job.id,
+                job.token
             )
             .execute(pool)
             .await?;
             return Ok(());
         }
         let deps = state.lookup_deps();
-        let results: Vec<(String, Result<Outcome, LookupError>)> =
-            futures::stream::iter(numbers.into_iter().map(|n| {
-                let deps = &deps;
-                async move {
-                    let r = lookup(deps, job.org_id, job.user_id, &n, false)
-                        .await
-                        .map(|(o, _)| o);
-                    (n, r)
+        let work = futures::stream::iter(numbers.into_iter().map(|n| {
+            let deps = &deps;
+            async move {
+                let r = lookup(deps, job.org_id, job.user_id, &n, false)
+                    .await
+                    .map(|(o, _)| o);
+                (n, r)
+            }
+        }))
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<(String, Result<Outcome, LookupError>)>>();
+        tokio::pin!(work);
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        let results = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = beat.tick() => {
+                    if !heartbeat(pool, job).await? {
+                        tracing::warn!(job = job.id, "bulk lookup job was taken over; stopping");
+                        return Ok(());
+                    }
                 }
-            }))
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+            }
+        };
+        if !heartbeat(pool, job).await? {
+            return Ok(());
+        }
         for (n, r) in results {
             if let Err(
                 e @ (LookupError::NoConfig | LookupError::Disabled | LookupError::Credentials),
@@ -249,13 +271,20 @@ async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
             .execute(pool)
             .await?;
         }
-        sqlx::query!(
-            "UPDATE lookup_jobs SET heartbeat_at = now() WHERE id = $1",
-            job.id
-        )
-        .execute(pool)
-        .await?;
     }
+}
+
+/// Refreshes the job's heartbeat; false when another worker has claimed it since.
+async fn heartbeat(pool: &PgPool, job: &Claimed) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        "UPDATE lookup_jobs SET heartbeat_at = now()
+         WHERE id = $1 AND claim_token = $2 AND status = 'running'",
+        job.id,
+        job.token
+    )
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn jobs_for_org(
@@ -299,6 +328,11 @@ pub async fn results_csv(
     if exists.is_none() {
         return Ok(None);
     }
+    // The shared cache may hold a caller name another org paid for: shown only when this org's
+    // configuration has caller names on.
+    let caller_names = super::db::phone_config::effective(pool, org_id)
+        .await?
+        .is_some_and(|c| c.caller_name_enabled);
     let rows = sqlx::query!(
         r#"SELECT r.row_no, r.input, r.e164, r.status, r.outcome, r.error,
                   n.national_format, n.country_code, n.line_type, n.carrier_name, n.is_mobile,
@@ -328,21 +362,23 @@ pub async fn results_csv(
     let _ = w.write_record(header);
     let b = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
     for r in rows {
-        let _ = w.write_record([
+        // Every column: the provider's answers are untrusted text too.
+        let cells = [
             r.row_no.to_string(),
-            csv_safe(&r.input),
+            r.input,
             r.e164.unwrap_or_default(),
             r.status,
             r.outcome.unwrap_or_default(),
             r.national_format.unwrap_or_default(),
             r.country_code.unwrap_or_default(),
             r.line_type.unwrap_or_default(),
-            csv_safe(&r.carrier_name.unwrap_or_default()),
+            r.carrier_name.unwrap_or_default(),
             b(r.is_mobile),
             b(r.is_voip),
-            csv_safe(&r.caller_name.unwrap_or_default()),
+            r.caller_name.filter(|_| caller_names).unwrap_or_default(),
             r.error.unwrap_or_default(),
-        ]);
+        ];
+        let _ = w.write_record(cells.iter().map(|c| csv_safe(c)));
     }
     Ok(Some(
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default(),
@@ -358,9 +394,10 @@ pub fn csv_safe(s: &str) -> String {
     }
 }
 
+/// Only a plain E.164 number (`+` and digits) is left alone: `-1-2` or `+1+cmd` would run.
 fn looks_like_number(s: &str) -> bool {
-    let s = s.strip_prefix('+').unwrap_or(s);
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || " -().".contains(c))
+    s.strip_prefix('+')
+        .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -399,5 +436,9 @@ mod tests {
         assert_eq!(csv_safe("+14155550100"), "+14155550100");
         assert_eq!(csv_safe("@sum"), "'@sum");
         assert_eq!(csv_safe("Acme"), "Acme");
+        assert_eq!(csv_safe("-1-2"), "'-1-2");
+        assert_eq!(csv_safe("+1+2"), "'+1+2");
+        assert_eq!(csv_safe("-2+3 (cmd)"), "'-2+3 (cmd)");
+        assert_eq!(csv_safe("\t=1"), "'\t=1");
     }
 }

@@ -19,6 +19,9 @@ use crate::model::lookup::classify_line_type;
 /// How long a leader may hold a number before others may take over (covers the client's
 /// timeout and retries).
 const LEASE_SECS: f64 = 45.0;
+/// The most a leader spends on the provider (its retries and waits included), well inside the
+/// lease, so no other request can take the lease while the leader may still be paying for a call.
+const LEADER_BUDGET: Duration = Duration::from_secs(35);
 /// How long a request waits for another request's lookup of the same number.
 const WAIT_LIMIT: Duration = Duration::from_secs(50);
 const FIRST_BACKOFF_SECS: i64 = 60;
@@ -56,6 +59,10 @@ pub enum LookupError {
     Provider(String),
     #[error("The provider is still looking this number up. Try again in a minute.")]
     Busy,
+    /// The leader's lease ran out before it stored the answer (internal: the request waits
+    /// for the new leader instead).
+    #[error("The provider is still looking this number up. Try again in a minute.")]
+    LostLease,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -166,6 +173,11 @@ pub struct Providers {
     effective: Arc<Mutex<HashMap<i64, TimedEffective>>>,
     /// The provider request timeout (None: the client's default, 10 s).
     timeout: Option<Duration>,
+    /// Development only: providers on loopback and private networks (the sandbox) may be reached.
+    allow_private_networks: bool,
+    /// Where the development sandbox is when not mounted in this server (`PHONEHUB_SANDBOX_URL`,
+    /// a system setting: several servers sharing one sandbox).
+    sandbox_url: Option<String>,
 }
 
 impl std::fmt::Debug for Providers {
@@ -182,13 +194,35 @@ pub enum BuildError {
     Unreadable(String),
     #[error("The configuration is unusable: {0}")]
     Invalid(String),
+    /// The stored token was saved for another destination; it is never sent to this one.
+    #[error("The auth token was saved for another provider, region, account or address. Enter it again under Phone config.")]
+    TokenElsewhere,
+    #[error("The development sandbox is not available on this server.")]
+    NoSandbox,
 }
 
 impl Providers {
-    pub fn with_timeout(timeout: Option<Duration>) -> Providers {
+    pub fn new(
+        timeout: Option<Duration>,
+        allow_private_networks: bool,
+        sandbox_url: Option<String>,
+    ) -> Providers {
         Providers {
             timeout,
+            allow_private_networks,
+            sandbox_url,
             ..Providers::default()
+        }
+    }
+
+    /// The development sandbox's root: the configured one, else the one mounted in this server.
+    pub fn sandbox_root(&self, public_url: &url::Url) -> String {
+        match &self.sandbox_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!(
+                "{}/sandbox/twilio",
+                public_url.as_str().trim_end_matches('/')
+            ),
         }
     }
 
@@ -199,7 +233,7 @@ impl Providers {
         keyring: &Keyring,
         public_url: &url::Url,
     ) -> Result<Arc<dyn Provider>, BuildError> {
-        build_provider(cfg, keyring, public_url, self.timeout)
+        build_provider(cfg, keyring, public_url, self)
     }
 
     pub async fn effective(
@@ -242,7 +276,7 @@ impl Providers {
                 }
             }
         }
-        let p = build_provider(cfg, keyring, public_url, self.timeout)?;
+        let p = build_provider(cfg, keyring, public_url, self)?;
         if let Ok(mut map) = self.inner.lock() {
             map.insert(cfg.id, (cfg.version, p.clone()));
         }
@@ -254,37 +288,49 @@ pub fn build_provider(
     cfg: &ConfigRow,
     keyring: &Keyring,
     public_url: &url::Url,
-    timeout: Option<Duration>,
+    opts: &Providers,
 ) -> Result<Arc<dyn Provider>, BuildError> {
     let sealed = cfg.sealed_token().ok_or(BuildError::NoToken)?;
+    if !cfg.token_matches_destination() {
+        return Err(BuildError::TokenElsewhere);
+    }
+    if cfg.provider == "sandbox" && !opts.allow_private_networks {
+        return Err(BuildError::NoSandbox);
+    }
+    let (api, lookups) = bases(cfg, &opts.sandbox_root(public_url))?;
     let token = keyring
         .decrypt(&sealed)
         .map_err(|e| BuildError::Unreadable(e.to_string()))?;
     let mut tc = TwilioConfig::new(&cfg.account_sid, &token);
-    if let Some(t) = timeout {
+    if let Some(t) = opts.timeout {
         tc.timeout = t;
     }
-    let (api, lookups) = default_bases(&cfg.provider, public_url);
-    tc.api_base = cfg.api_base.clone().unwrap_or(api);
-    tc.lookups_base = cfg.lookups_base.clone().unwrap_or(lookups);
+    tc.allow_private_networks = opts.allow_private_networks;
+    tc.api_base = api;
+    tc.lookups_base = lookups;
     let client = TwilioClient::new(tc).map_err(|e| BuildError::Invalid(e.to_string()))?;
     Ok(Arc::new(client))
 }
 
-/// Base URLs when a configuration leaves them empty.
-pub fn default_bases(provider: &str, public_url: &url::Url) -> (String, String) {
-    if provider == "sandbox" {
-        let base = format!(
-            "{}/sandbox/twilio",
-            public_url.as_str().trim_end_matches('/')
-        );
-        (format!("{base}/api"), format!("{base}/lookups"))
-    } else {
-        (
-            telephony::twilio::TWILIO_API.to_string(),
-            telephony::twilio::TWILIO_LOOKUPS.to_string(),
-        )
+/// Where a configuration's requests go: the development sandbox (the server's own setting), the system default's
+/// own base URLs (set by the superadmin, for a proxy), or Twilio's hosts for the chosen region.
+/// An org's row never carries base URLs (a database constraint), so no tenant chooses a host.
+pub fn bases(cfg: &ConfigRow, sandbox_root: &str) -> Result<(String, String), BuildError> {
+    if cfg.provider == "sandbox" {
+        return Ok((
+            format!("{sandbox_root}/api"),
+            format!("{sandbox_root}/lookups"),
+        ));
     }
+    let region = crate::model::lookup::TwilioRegion::from_code(cfg.region.as_deref())
+        .ok_or_else(|| BuildError::Invalid("unknown region".into()))?;
+    let (api, lookups) = region.bases();
+    let system = cfg.org_id.is_none();
+    let pick = |own: &Option<String>, official: &str| match own {
+        Some(b) if system => b.clone(),
+        _ => official.to_string(),
+    };
+    Ok((pick(&cfg.api_base, api), pick(&cfg.lookups_base, lookups)))
 }
 
 /// What a lookup request needs from the app.
@@ -307,6 +353,8 @@ pub async fn lookup(
     let started = OffsetDateTime::now_utc();
     let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
     let mut poll = Duration::from_millis(10);
+    // After losing a lease this request only waits: it never pays for the number a second time.
+    let mut may_lead = true;
     loop {
         let snap = deps.providers.effective(deps.pool, org_id).await?;
         let row = cached(deps.pool, e164).await?;
@@ -355,9 +403,12 @@ pub async fn lookup(
                 )));
             }
         }
-        if let Some(token) =
+        let lease = if may_lead {
             take_lease(deps.pool, e164, force_refresh, started, caller_name).await?
-        {
+        } else {
+            None
+        };
+        if let Some(token) = lease {
             let res = lead(deps, cfg, &token, e164, caller_name).await;
             return match res {
                 Ok(row) => {
@@ -370,6 +421,12 @@ pub async fn lookup(
                         .record(event(outcome, price, 0, row.line_type.clone()))
                         .await;
                     Ok((outcome, row))
+                }
+                // No paid miss for a leader that lost its lease: wait for the new leader.
+                Err(LookupError::LostLease) => {
+                    tracing::warn!(e164, "a lookup leader lost its lease");
+                    may_lead = false;
+                    continue;
                 }
                 Err(e) => {
                     deps.events.record(event(Outcome::Error, 0, 0, None)).await;
@@ -439,8 +496,11 @@ async fn lead(
             return Err(LookupError::Provider(e.to_string()));
         }
     };
-    match provider.lookup(e164, caller_name).await {
-        Ok(res) => Ok(store(
+    let answer = tokio::time::timeout(LEADER_BUDGET, provider.lookup(e164, caller_name))
+        .await
+        .unwrap_or(Err(ProviderError::Timeout));
+    match answer {
+        Ok(res) => store(
             deps.pool,
             e164,
             token,
@@ -448,25 +508,39 @@ async fn lead(
             caller_name,
             cfg.lookup_cache_days,
         )
-        .await?),
-        Err(ProviderError::Auth { .. }) => {
-            // A credentials problem belongs to the configuration, not to the number.
+        .await?
+        .ok_or(LookupError::LostLease),
+        // Refusals that depend on the asking account (its credentials, its rate limit, its
+        // region or permissions, an address it may not reach) belong to the configuration, not
+        // to the number: stored on the shared row, one org's account would block the number for
+        // every org.
+        Err(e) if is_config_error(&e) => {
+            tracing::warn!(error = %e, e164, "lookup refused for this configuration");
             release(deps.pool, e164, token).await?;
-            Err(LookupError::Credentials)
+            Err(match e {
+                ProviderError::Auth { .. } => LookupError::Credentials,
+                other => LookupError::Provider(error_message(&other)),
+            })
         }
         Err(e) => {
+            // The provider's own words stay in the log: the row is shown to every org.
+            tracing::warn!(error = %e, e164, "lookup failed at the provider");
             let msg = error_message(&e);
             let code = e.code().map(|c| c as i32);
-            let retry = match &e {
-                ProviderError::RateLimited {
-                    retry_after_secs: Some(s),
-                } => Some(*s as i64),
-                _ => None,
-            };
-            store_error(deps.pool, e164, token, code, &msg, retry).await?;
+            store_error(deps.pool, e164, token, code, &msg).await?;
             Err(LookupError::Provider(msg))
         }
     }
+}
+
+/// Whether a failure says something about the asking configuration rather than the number.
+fn is_config_error(e: &ProviderError) -> bool {
+    matches!(
+        e,
+        ProviderError::Auth { .. }
+            | ProviderError::RateLimited { .. }
+            | ProviderError::Rejected { .. }
+    ) || telephony::http::is_refusal(e)
 }
 
 fn error_message(e: &ProviderError) -> String {
@@ -474,9 +548,9 @@ fn error_message(e: &ProviderError) -> String {
         ProviderError::NotFound { .. } => {
             "The provider has no information about this number.".into()
         }
-        ProviderError::Rejected { message, code, .. } => match code {
-            Some(c) => format!("The provider refused the lookup: {message} (error {c})."),
-            None => format!("The provider refused the lookup: {message}."),
+        ProviderError::Rejected { code, .. } => match code {
+            Some(c) => format!("The provider refused to look this number up (error {c})."),
+            None => "The provider refused to look this number up.".into(),
         },
         ProviderError::RateLimited { .. } => {
             "The provider is rate limiting lookups right now.".into()
@@ -510,11 +584,11 @@ async fn store(
     res: &LookupResult,
     caller_name: bool,
     cache_days: i32,
-) -> Result<Cached, sqlx::Error> {
+) -> Result<Option<Cached>, sqlx::Error> {
     let lti = res.line_type_intelligence.clone().unwrap_or_default();
     let cn = res.caller_name.clone().unwrap_or_default();
     let (is_mobile, is_voip) = classify_line_type(lti.line_type.as_deref());
-    sqlx::query!(
+    let stored = sqlx::query!(
         r#"UPDATE phone_numbers SET
                country_code = $3, calling_country_code = $4, national_format = $5, valid = $6,
                line_type = $7, carrier_name = $8, mobile_country_code = $9,
@@ -525,7 +599,7 @@ async fn store(
                lookup_expires_at = now() + make_interval(days => $17),
                error_code = NULL, error_message = NULL, error_count = 0, retry_after = NULL,
                lease_token = NULL, lease_until = NULL, updated_at = now()
-           WHERE e164 = $1 AND lease_token IS NOT DISTINCT FROM $2"#,
+           WHERE e164 = $1 AND lease_token = $2"#,
         e164,
         token,
         res.country_code,
@@ -546,7 +620,11 @@ async fn store(
     )
     .execute(pool)
     .await?;
-    Ok(cached(pool, e164).await?.unwrap_or_default())
+    if stored.rows_affected() == 0 {
+        // Our lease ran out and someone else holds the number now: their answer counts.
+        return Ok(None);
+    }
+    Ok(Some(cached(pool, e164).await?.unwrap_or_default()))
 }
 
 async fn store_error(
@@ -555,20 +633,18 @@ async fn store_error(
     token: &str,
     code: Option<i32>,
     message: &str,
-    retry_after_secs: Option<i64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE phone_numbers SET
                error_code = $3, error_message = $4, error_count = error_count + 1,
-               retry_after = now() + make_interval(secs => coalesce($5::float8,
-                   least($6::float8, $7::float8 * power(2, error_count)))),
+               retry_after = now() + make_interval(secs =>
+                   least($5::float8, $6::float8 * power(2, error_count))),
                lease_token = NULL, lease_until = NULL, updated_at = now()
            WHERE e164 = $1 AND lease_token = $2"#,
         e164,
         token,
         code,
         message,
-        retry_after_secs.map(|s| s as f64),
         MAX_BACKOFF_SECS as f64,
         FIRST_BACKOFF_SECS as f64,
     )

@@ -30,10 +30,27 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-/// The client's IP as seen by the server socket (for the audit log).
+/// The client's IP (for the audit log and the login throttle): the socket's peer, or behind a
+/// trusted reverse proxy the address it appended last to `X-Forwarded-For` (earlier entries are
+/// whatever the client claimed).
 pub fn client_ip() -> Option<String> {
     use leptos::prelude::use_context;
     let parts = use_context::<http::request::Parts>()?;
+    let behind_proxy = use_context::<AppState>().is_some_and(|s| s.trust_proxy);
+    if behind_proxy {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| !s.is_empty())
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return Some(ip.to_string());
+        }
+    }
     parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

@@ -93,6 +93,23 @@ pub async fn hourly_limit(pool: &PgPool, item: &str, default: i64) -> Result<i64
     .unwrap_or(default))
 }
 
+/// Serialises one user's requests for one limited `item` until the transaction ends, so counting
+/// the last hour and writing the new row are one step even under parallel requests.
+pub async fn lock_user_limit(
+    tx: &mut sqlx::PgConnection,
+    item: &str,
+    user_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('limit:' || $1 || ':' || $2::int8, 0))",
+        item,
+        user_id
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 pub async fn price(pool: &PgPool, item: &str) -> Result<i64, sqlx::Error> {
     Ok(
         sqlx::query_scalar!("SELECT micros FROM prices WHERE item = $1", item)
@@ -199,21 +216,25 @@ pub async fn buy(
             _ => Ok(Bought::Active(existing.id)),
         };
     }
+    // Everything else from the pool first: the transaction below holds a connection while it
+    // waits for the user's lock.
+    let (cfg, provider) = provider_for_org(state, org_id).await?;
+    let monthly = price(pool, "number.monthly").await?;
     let limit = hourly_limit(pool, "number.purchase", 10).await?;
+    let mut tx = pool.begin().await?;
+    lock_user_limit(&mut tx, "number.purchase", user_id).await?;
     let recent = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM owned_numbers
            WHERE user_id = $1 AND created_at > now() - interval '1 hour'"#,
         user_id
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     if recent >= limit {
         return Err(AppError::TooManyRequests(format!(
             "You can buy at most {limit} numbers an hour. Try again later."
         )));
     }
-    let (cfg, provider) = provider_for_org(state, org_id).await?;
-    let monthly = price(pool, "number.monthly").await?;
     let id = match sqlx::query_scalar!(
         r#"INSERT INTO owned_numbers (org_id, user_id, config_id, e164, friendly_name,
                                       monthly_price_micros, idempotency_key)
@@ -228,10 +249,13 @@ pub async fn buy(
         monthly,
         key
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await
     {
-        Ok(Some(id)) => id,
+        Ok(Some(id)) => {
+            tx.commit().await?;
+            id
+        }
         // The same form, submitted twice at once: the other submission is buying it.
         Ok(None) => {
             return Err(AppError::Conflict(
@@ -537,13 +561,14 @@ async fn settle_purchases(state: &AppState) {
            WHERE id IN (SELECT id FROM owned_numbers
                         WHERE status = 'purchasing' AND updated_at < now() - interval '1 minute'
                         LIMIT 20 FOR UPDATE SKIP LOCKED)
-           RETURNING id, org_id, e164"#
+           RETURNING id, org_id, e164, config_id"#
     )
     .fetch_all(&state.pool)
     .await;
     let Ok(open) = open else { return };
     for n in open {
-        let Ok((_, provider)) = provider_for_org(state, n.org_id).await else {
+        // The account the purchase was made with, not whatever the org uses now.
+        let Ok((_, provider)) = provider_for_config(state, n.config_id, n.org_id).await else {
             continue;
         };
         let Ok(found) = provider.list_numbers(Some(&n.e164)).await else {
@@ -582,17 +607,23 @@ pub async fn reconcile(state: &AppState, org_id: i64) -> Result<Drift, AppError>
         .map_err(|e| provider_message(&e, None))?;
     let ours = sqlx::query!(
         r#"SELECT e164, status FROM owned_numbers
-           WHERE config_id = $1 AND status IN ('purchasing', 'active', 'releasing')"#,
-        cfg.id
+           WHERE config_id = $1 AND org_id = $2
+             AND status IN ('purchasing', 'active', 'releasing')"#,
+        cfg.id,
+        org_id
     )
     .fetch_all(&state.pool)
     .await?;
+    // On a shared account (the system default) the provider's other numbers belong to other orgs
+    // or to nobody in PhoneHub: none of them is this org's to see.
+    // The development sandbox is one account for every org that picks it.
+    let account_is_the_orgs = cfg.org_id == Some(org_id) && cfg.provider != "sandbox";
     let theirs_set: std::collections::HashSet<&str> =
         theirs.iter().map(|n| n.phone_number.as_str()).collect();
     let ours_set: std::collections::HashSet<&str> = ours.iter().map(|n| n.e164.as_str()).collect();
     let mut unknown_here: Vec<String> = theirs_set
         .iter()
-        .filter(|n| !ours_set.contains(*n))
+        .filter(|n| account_is_the_orgs && !ours_set.contains(*n))
         .map(|n| n.to_string())
         .collect();
     let mut gone_there: Vec<String> = ours
@@ -628,11 +659,17 @@ pub async fn simulate_inbound(
             "Only numbers on the sandbox can be sent simulated calls and messages.".into(),
         ));
     }
-    let api = cfg
-        .api_base
-        .clone()
-        .unwrap_or_else(|| super::lookups::default_bases(&cfg.provider, &state.public_url).0);
-    let root = api.trim_end_matches('/').trim_end_matches("/api");
+    if !state.dev_mode {
+        return Err(AppError::Conflict(
+            "The development sandbox is not available on this server.".into(),
+        ));
+    }
+    // The sandbox in this server, with its own credentials (the control endpoints require them).
+    let root = state.providers.sandbox_root(&state.public_url);
+    let token = cfg
+        .sealed_token()
+        .and_then(|s| state.keyring.decrypt(&s).ok())
+        .ok_or_else(|| AppError::Conflict("The sandbox configuration has no token.".into()))?;
     let (path, body) = match what {
         Simulate::Call { from } => (
             "incoming-call",
@@ -643,8 +680,12 @@ pub async fn simulate_inbound(
             serde_json::json!({ "to": n.e164, "from": from, "body": body }),
         ),
     };
-    let r = reqwest::Client::new()
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|_| AppError::Internal)?
         .post(format!("{root}/_simulate/{path}"))
+        .basic_auth(&cfg.account_sid, Some(token.as_str()))
         .timeout(Duration::from_secs(15))
         .json(&body)
         .send()

@@ -7,7 +7,7 @@ use telephony::provider::NewMessage;
 use telephony::ProviderError;
 
 use super::calls::{Refused, Webhook};
-use super::numbers::{hourly_limit, price, provider_for_config, provider_message};
+use super::numbers::{hourly_limit, lock_user_limit, price, provider_for_config, provider_message};
 use super::AppState;
 use crate::error::AppError;
 use crate::model::lookup::money;
@@ -106,19 +106,6 @@ pub async fn send(
     if to == from {
         return Err(AppError::validation("to", "A number cannot text itself."));
     }
-    let limit = hourly_limit(pool, "sms.send", 200).await?;
-    let recent = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM messages
-           WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,
-        user_id
-    )
-    .fetch_one(pool)
-    .await?;
-    if recent >= limit {
-        return Err(AppError::TooManyRequests(format!(
-            "You can send at most {limit} messages an hour. Try again later."
-        )));
-    }
     let number = sqlx::query!(
         "SELECT id, config_id FROM owned_numbers WHERE org_id = $1 AND e164 = $2 AND status = 'active'",
         org_id,
@@ -134,6 +121,28 @@ pub async fn send(
         .as_ref()
         .and_then(|n| n.config_id)
         .or(eff.config.as_ref().map(|c| c.id));
+    // The provider before anything is written: a configuration that cannot send leaves no
+    // message behind (and none counted against the limit).
+    let provider = if test_mode {
+        None
+    } else {
+        Some(provider_for_config(state, config_id, org_id).await?.1)
+    };
+    let limit = hourly_limit(pool, "sms.send", 200).await?;
+    let mut tx = pool.begin().await?;
+    lock_user_limit(&mut tx, "sms.send", user_id).await?;
+    let recent = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM messages
+           WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,
+        user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if recent >= limit {
+        return Err(AppError::TooManyRequests(format!(
+            "You can send at most {limit} messages an hour. Try again later."
+        )));
+    }
     let id = sqlx::query_scalar!(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
                                  body, segments, encoding, is_test)
@@ -149,12 +158,12 @@ pub async fn send(
         seg.encoding(),
         test_mode
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
-    if test_mode {
+    tx.commit().await?;
+    let Some(provider) = provider else {
         return Ok(id);
-    }
-    let (_, provider) = provider_for_config(state, config_id, org_id).await?;
+    };
     let base = state.public_url.as_str().trim_end_matches('/');
     let msg = NewMessage {
         to: to.to_string(),
@@ -169,7 +178,9 @@ pub async fn send(
                 .filter(|s| rank(s) > 0 && rank(s) < 3)
                 .unwrap_or_else(|| "queued".into());
             sqlx::query!(
-                r#"UPDATE messages SET provider_sid = $2, cost_micros = $3,
+                // A failure callback that beat this answer keeps the message free.
+                r#"UPDATE messages SET provider_sid = $2,
+                       cost_micros = CASE WHEN status = 'failed' THEN 0 ELSE $3::int8 END,
                        status = CASE WHEN status = 'queued' THEN $4 ELSE status END, updated_at = now()
                    WHERE id = $1"#,
                 id,

@@ -11,6 +11,9 @@ pub struct AppState {
     /// `PHONEHUB_PUBLIC_URL`: the origin browsers use to reach us (CSRF checks, cookies, webhooks).
     pub public_url: url::Url,
     pub dev_mode: bool,
+    /// `PHONEHUB_TRUST_PROXY`: the server sits behind a reverse proxy, so the client's address
+    /// is the last one the proxy appended to `X-Forwarded-For` (not the proxy's own).
+    pub trust_proxy: bool,
     /// Keys for provider credentials at rest.
     pub keyring: std::sync::Arc<super::crypto::Keyring>,
     /// Provider clients built from phone configurations.

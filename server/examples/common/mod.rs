@@ -22,8 +22,19 @@ impl Drop for Proc {
     }
 }
 
-pub fn spawn_server(bin: &str, db: &str, port: u16, data: &std::path::Path) -> Res<Proc> {
-    let child = Command::new(bin)
+/// `sandbox`: a development sandbox the server's "sandbox" provider uses (`PHONEHUB_SANDBOX_URL`).
+pub fn spawn_server(
+    bin: &str,
+    db: &str,
+    port: u16,
+    data: &std::path::Path,
+    sandbox: Option<&str>,
+) -> Res<Proc> {
+    let mut cmd = Command::new(bin);
+    if let Some(s) = sandbox {
+        cmd.env("PHONEHUB_SANDBOX_URL", s);
+    }
+    let child = cmd
         .env("DATABASE_URL", db)
         .env("PHONEHUB_ENV", "development")
         .env("PHONEHUB_SEED_DEMO", "true")

@@ -209,3 +209,20 @@ pub async fn global(
             .collect(),
     })
 }
+
+/// Whether the org has asked for this number before (any lookup request, hit or miss): the lookup
+/// page shows the shared cache's answer only then, so reading the cache is never a free lookup.
+pub async fn org_has_looked_up(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    e164: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM lookup_monthly_numbers WHERE org_id = $1 AND e164 = $2)
+           AS "seen!""#,
+        org_id,
+        e164
+    )
+    .fetch_one(db)
+    .await
+}

@@ -1,6 +1,7 @@
 //! Every SQL statement of the app, checked at compile time against the migrated schema.
 
 pub mod audit;
+pub mod logins;
 pub mod lookups;
 pub mod orgs;
 pub mod phone_config;

@@ -18,11 +18,14 @@ pub struct ConfigRow {
     pub default_sender: Option<String>,
     pub api_base: Option<String>,
     pub lookups_base: Option<String>,
+    pub region: Option<String>,
     pub account_sid: String,
     pub token_ciphertext: Option<Vec<u8>>,
     pub token_nonce: Option<Vec<u8>>,
     pub token_key_id: Option<String>,
     pub token_tail: Option<String>,
+    /// Where the stored token was saved to be sent (`token_scope`); it is sent nowhere else.
+    pub token_scope: Option<String>,
     pub version: i64,
     pub updated: String,
 }
@@ -33,6 +36,7 @@ impl std::fmt::Debug for ConfigRow {
             .field("id", &self.id)
             .field("org_id", &self.org_id)
             .field("provider", &self.provider)
+            .field("region", &self.region)
             .field("account_sid", &self.account_sid)
             .field("token", &self.token_key_id.as_ref().map(|_| "[encrypted]"))
             .field("version", &self.version)
@@ -70,7 +74,56 @@ pub struct ConfigInput {
     pub default_sender: Option<String>,
     pub api_base: Option<String>,
     pub lookups_base: Option<String>,
+    pub region: Option<String>,
     pub account_sid: String,
+}
+
+impl ConfigInput {
+    /// Where a token saved with these fields may be sent.
+    pub fn token_scope(&self) -> String {
+        token_scope(
+            &self.provider,
+            self.region.as_deref(),
+            &self.account_sid,
+            self.api_base.as_deref(),
+            self.lookups_base.as_deref(),
+        )
+    }
+}
+
+impl ConfigRow {
+    /// Where a token would be sent with this row's fields now.
+    pub fn destination_scope(&self) -> String {
+        token_scope(
+            &self.provider,
+            self.region.as_deref(),
+            &self.account_sid,
+            self.api_base.as_deref(),
+            self.lookups_base.as_deref(),
+        )
+    }
+
+    /// Whether the stored token was saved for where this row points now.
+    pub fn token_matches_destination(&self) -> bool {
+        self.token_scope.as_deref() == Some(self.destination_scope().as_str())
+    }
+}
+
+/// Everything that decides where a credential goes, as one string (the migration that added
+/// `token_scope` computes the same formula in SQL).
+pub fn token_scope(
+    provider: &str,
+    region: Option<&str>,
+    account_sid: &str,
+    api_base: Option<&str>,
+    lookups_base: Option<&str>,
+) -> String {
+    format!(
+        "{provider}|{}|{account_sid}|{}|{}",
+        region.unwrap_or(""),
+        api_base.unwrap_or(""),
+        lookups_base.unwrap_or("")
+    )
 }
 
 /// `org_id` None: the system default.
@@ -81,8 +134,8 @@ pub async fn get(
     sqlx::query_as!(
         ConfigRow,
         r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
-                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, account_sid,
-                  token_ciphertext, token_nonce, token_key_id, token_tail, version,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
+                  token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
                   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
            FROM phone_configs WHERE org_id IS NOT DISTINCT FROM $1"#,
         org_id
@@ -96,8 +149,8 @@ pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<ConfigRow>
     sqlx::query_as!(
         ConfigRow,
         r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
-                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, account_sid,
-                  token_ciphertext, token_nonce, token_key_id, token_tail, version,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
+                  token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
                   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
            FROM phone_configs WHERE id = $1"#,
         id
@@ -114,8 +167,8 @@ pub async fn effective(
     sqlx::query_as!(
         ConfigRow,
         r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
-                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, account_sid,
-                  token_ciphertext, token_nonce, token_key_id, token_tail, version,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
+                  token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
                   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
            FROM phone_configs
            WHERE (org_id = $1 OR org_id IS NULL) AND active
@@ -144,13 +197,15 @@ pub async fn save(
         None => (None, None, None, None),
     };
     let replace = token.is_some();
+    let scope = input.token_scope();
     // The two partial unique indexes cannot be an ON CONFLICT target together, so: update, else insert.
     let id = sqlx::query_scalar!(
         r#"WITH upd AS (
                UPDATE phone_configs SET provider = $2, display_name = $3, active = $4,
                    lookup_enabled = $5, lookup_cache_days = $6, caller_name_enabled = $7,
                    test_mode = $8, default_sender = $9, api_base = $10, lookups_base = $11,
-                   account_sid = $12,
+                   account_sid = $12, region = $18,
+                   token_scope = CASE WHEN $13 THEN $19 ELSE token_scope END,
                    token_ciphertext = CASE WHEN $13 THEN $14 ELSE token_ciphertext END,
                    token_nonce = CASE WHEN $13 THEN $15 ELSE token_nonce END,
                    token_key_id = CASE WHEN $13 THEN $16 ELSE token_key_id END,
@@ -161,8 +216,10 @@ pub async fn save(
            ins AS (
                INSERT INTO phone_configs (org_id, provider, display_name, active, lookup_enabled,
                    lookup_cache_days, caller_name_enabled, test_mode, default_sender, api_base,
-                   lookups_base, account_sid, token_ciphertext, token_nonce, token_key_id, token_tail)
-               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17
+                   lookups_base, account_sid, token_ciphertext, token_nonce, token_key_id, token_tail,
+                   region, token_scope)
+               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17, $18,
+                   CASE WHEN $13 THEN $19 END
                WHERE NOT EXISTS (SELECT 1 FROM upd)
                RETURNING id)
            SELECT id AS "id!" FROM upd UNION ALL SELECT id FROM ins"#,
@@ -183,6 +240,8 @@ pub async fn save(
         nonce,
         kid,
         tail,
+        input.region,
+        scope,
     )
     .fetch_one(db)
     .await?;

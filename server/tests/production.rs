@@ -1,0 +1,189 @@
+//! The binary as an operator starts it: production unless development is asked for, no demo
+//! accounts, no sandbox, and the first superadmin made by a command.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+/// The URL of the database `pool` is connected to (the test's own fresh one).
+fn database_url(pool: &PgPool) -> String {
+    let name = pool
+        .connect_options()
+        .get_database()
+        .expect("a database name")
+        .to_string();
+    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").expect("DATABASE_URL")).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The binary with only what an operator must set: no PHONEHUB_ENV. Port 0: it says which.
+fn phonehub(db: &str, data: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phonehub"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db)
+        .env("PHONEHUB_DATA_DIR", data)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info,sqlx=warn")
+        .current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// Starts the server and reads its address from the "listening on" log line (within a deadline).
+fn start_server(db: &str, data: &std::path::Path) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = phonehub(db, data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(at) = line.find("listening on http://") {
+                let _ = tx.send(line[at + "listening on ".len()..].trim().to_string());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server said where it listens within 60 s");
+    (Child(child), base)
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_binary_defaults_to_production_seeds_nothing_and_mounts_no_sandbox(pool: PgPool) {
+    let db = database_url(&pool);
+    let data = std::env::temp_dir().join(format!("phonehub-prod-{}", std::process::id()));
+    let (_server, base) = start_server(&db, &data);
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "no demo accounts in production");
+    let configs: i64 = sqlx::query_scalar("SELECT count(*) FROM phone_configs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(configs, 0, "no sandbox as the default provider");
+    for path in [
+        "/sandbox/twilio/_stats",
+        "/sandbox/twilio/api/2010-04-01/Accounts/x.json",
+    ] {
+        let r = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/login"))
+        .header("origin", &base)
+        .form(&[
+            ("email", "root@phonehub.test"),
+            ("password", common::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "the demo superadmin does not exist");
+
+    // The operator makes the first superadmin; the password comes from standard input.
+    let mut admin = phonehub(&db, &data)
+        .args(["admin", "create-superadmin", "--email", "Ops@Example.com"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    admin
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-operator-password\n")
+        .unwrap();
+    let out = admin.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let is_super: bool =
+        sqlx::query_scalar("SELECT is_superadmin FROM users WHERE email = 'ops@example.com'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(is_super);
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("{base}/api/login"))
+        .header("origin", &base)
+        .form(&[
+            ("email", "ops@example.com"),
+            ("password", "a-long-operator-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/admin/orgs"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // A second run for the same address changes nothing; a short password is refused.
+    for (email, password) in [
+        ("ops@example.com", "another-long-password"),
+        ("new@example.com", "short"),
+    ] {
+        let mut again = phonehub(&db, &data)
+            .args(["admin", "create-superadmin", "--email", email])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(again.stdin.take().unwrap(), "{password}").unwrap();
+        assert!(!again.wait().unwrap().success(), "{email}");
+    }
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 1);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -820,3 +820,77 @@ async fn a_leader_that_lost_its_lease_records_no_paid_lookup(pool: PgPool) {
         .await;
     assert_eq!(paid, 1, "only the lease holder's answer is a paid lookup");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn parallel_requests_cannot_exceed_the_hourly_limits(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    let r = configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    assert!(r.status().as_u16() < 400);
+    common::own_number(&app, &admin, "+14155550161", false, common::PHONE).await;
+    sqlx::query(
+        "INSERT INTO limits (item, per_hour) VALUES ('sms.send', 3), ('number.purchase', 3)
+         ON CONFLICT (item) DO UPDATE SET per_hour = EXCLUDED.per_hour",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // Twelve messages at once against a limit of three.
+    let bodies: Vec<String> = (0..12).map(|i| format!("hello {i}")).collect();
+    let forms: Vec<Vec<(&str, &str)>> = bodies
+        .iter()
+        .map(|b| {
+            vec![
+                ("org", "acme"),
+                ("from", "+14155550161"),
+                ("to", "+12125550147"),
+                ("body", b.as_str()),
+            ]
+        })
+        .collect();
+    let sends = forms.iter().map(|f| app.call(&admin, "send_sms", f));
+    let statuses: Vec<u16> = futures::future::join_all(sends)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s < 400).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        9,
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM messages").await, 3);
+    // Purchases: one is held already; eight more at once, two fit.
+    let keys: Vec<(String, String)> = (0..8)
+        .map(|i| (format!("+1415555017{i}"), format!("{:0>32}", 700 + i)))
+        .collect();
+    let forms: Vec<Vec<(&str, &str)>> = keys
+        .iter()
+        .map(|(n, k)| {
+            vec![
+                ("org", "acme"),
+                ("number", n.as_str()),
+                ("key", k.as_str()),
+                ("friendly_name", "Parallel"),
+            ]
+        })
+        .collect();
+    let buys = forms.iter().map(|f| app.call(&admin, "buy_number", f));
+    let statuses: Vec<u16> = futures::future::join_all(buys)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s < 400).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM owned_numbers").await, 3);
+}

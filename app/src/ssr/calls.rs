@@ -58,6 +58,10 @@ pub fn parse_price(s: &str) -> Option<i64> {
         .filter(|m| *m <= MAX_PROVIDER_PRICE_MICROS)
 }
 
+/// A call or recording longer than this (Twilio ends calls after 24 hours) is not believed: the
+/// minutes arithmetic must not overflow on a forged or broken callback.
+pub const MAX_DURATION_SECS: i32 = 24 * 3600;
+
 /// A provider price above this (for one call or one message) is not believed: it is untrusted
 /// input, and the ledger's sums must stay far from overflowing.
 pub const MAX_PROVIDER_PRICE_MICROS: i64 = 100_000_000;
@@ -377,7 +381,7 @@ pub async fn status_callback(state: &AppState, hook: &Webhook<'_>) -> Result<(),
     let secs: Option<i32> = hook
         .param("CallDuration")
         .and_then(|s| s.parse().ok())
-        .filter(|s| *s >= 0);
+        .filter(|s| (0..=MAX_DURATION_SECS).contains(s));
     let sid = hook.param("CallSid").unwrap_or("").to_string();
     let rate = price(&state.pool, "call.minute").await?;
     let mut tx = state.pool.begin().await?;
@@ -508,7 +512,7 @@ pub async fn recording_callback(state: &AppState, hook: &Webhook<'_>) -> Result<
     let secs: i32 = hook
         .param("RecordingDuration")
         .and_then(|s| s.parse().ok())
-        .filter(|s: &i32| *s >= 0)
+        .filter(|s: &i32| (0..=MAX_DURATION_SECS).contains(s))
         .unwrap_or(0);
     let cost = minutes_cost(secs as i64, price(&state.pool, "recording.minute").await?);
     sqlx::query!(

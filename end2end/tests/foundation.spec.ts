@@ -22,7 +22,7 @@ test('log in, see the dashboard, add a member, switch org, log out', async ({ pa
   await addForm.getByLabel('E-mail').fill(email);
   await addForm.getByLabel('Role').selectOption('admin');
   await addForm.getByLabel('Name (new accounts)').fill('New Person');
-  await addForm.getByLabel('Initial password (new accounts)').fill('a good long password');
+  await addForm.getByLabel('Initial password').fill('a good long password');
   await addForm.getByRole('button', { name: 'Add member' }).click();
   await expect(page.getByRole('status')).toHaveText('Member added.');
   const row = page.getByRole('row').filter({ hasText: email });

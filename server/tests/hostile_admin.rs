@@ -894,3 +894,59 @@ async fn parallel_requests_cannot_exceed_the_hourly_limits(pool: PgPool) {
     );
     assert_eq!(app.count("SELECT count(*) FROM owned_numbers").await, 3);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn adding_a_member_does_not_reveal_who_has_an_account_and_members_can_leave(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let owner = app.login_as("admin@globex.test").await;
+    let add = |email: &'static str, password: &'static str| {
+        let (app, owner) = (&app, &owner);
+        async move {
+            let r = app
+                .call(
+                    owner,
+                    "add_member",
+                    &[
+                        ("org", "globex"),
+                        ("email", email),
+                        ("role", "member"),
+                        ("password", password),
+                    ],
+                )
+                .await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // An existing account and a new one: the same answers, with and without a password.
+    assert_eq!(
+        add("user@acme.test", "").await,
+        add("nobody-yet@acme.test", "").await
+    );
+    let existing = add("user@acme.test", "a long password 1").await;
+    let fresh = add("nobody-yet@acme.test", "a long password 1").await;
+    assert_eq!(existing.0, fresh.0);
+    assert_eq!(existing.0, 200);
+    // The existing account kept its own password.
+    app.login_as("user@acme.test").await;
+    let details: Vec<String> = sqlx::query_scalar(
+        "SELECT details::text FROM audit_log WHERE action = 'member.added' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(details.len(), 2);
+    assert_eq!(
+        details[0], details[1],
+        "the audit log does not tell them apart"
+    );
+    // The added person sees the org and can leave it.
+    let user = app.login_as("user@acme.test").await;
+    assert_eq!(app.get(&user, "/o/globex").await.status(), 200);
+    let r = app.call(&user, "leave_org", &[("org", "globex")]).await;
+    assert!(r.status().as_u16() < 400, "{}", r.status());
+    assert_eq!(app.get(&user, "/o/globex").await.status(), 404);
+    // The last owner cannot leave.
+    let r = app.call(&owner, "leave_org", &[("org", "globex")]).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("last owner"));
+}

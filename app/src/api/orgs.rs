@@ -79,27 +79,28 @@ async fn add_member_inner(
             "Only owners can add another owner.",
         ));
     }
+    // The same form and the same answers whether or not the e-mail has an account already, so
+    // an org admin cannot probe who uses PhoneHub: the initial password is always asked for and
+    // used only for a new account (someone who has one keeps theirs, sees the org in their org
+    // list and can leave it).
+    let Some(password) = password.filter(|p| !p.is_empty()) else {
+        return Err(AppError::validation(
+            "password",
+            "Set an initial password (used only if this e-mail has no account yet).",
+        ));
+    };
+    check_new_password("password", &password)?;
     let pool = &ctx.state.pool;
     let existing = db::users::by_email(pool, &email).await?;
-    let password = password.filter(|p| !p.is_empty());
-    let new_hash = match (&existing, password) {
-        (Some(_), _) => None,
-        (None, None) => {
-            return Err(AppError::validation(
-                "password",
-                "No account uses this e-mail yet: set an initial password to create one.",
-            ))
-        }
-        (None, Some(pw)) => {
-            check_new_password("password", &pw)?;
-            Some(hash_password(pw).await?)
-        }
+    let new_hash = match &existing {
+        Some(_) => None,
+        None => Some(hash_password(password).await?),
     };
     let mut tx = pool.begin().await?;
-    let (user_id, created) = match (existing, new_hash) {
-        (Some(u), _) => (u.id, false),
+    let user_id = match (existing, new_hash) {
+        (Some(u), _) => u.id,
         (None, Some(hash)) => match db::users::create(&mut *tx, &email, &name, &hash).await {
-            Ok(id) => (id, true),
+            Ok(id) => id,
             Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
                 return Err(AppError::Conflict(
                     "That e-mail was registered a moment ago; submit the form again.".into(),
@@ -119,7 +120,7 @@ async fn add_member_inner(
         &mut *tx,
         "member.added",
         &email,
-        serde_json::json!({ "role": role.as_str(), "created_user": created }),
+        serde_json::json!({ "role": role.as_str() }),
     )
     .await?;
     tx.commit().await?;
@@ -209,5 +210,43 @@ async fn remove_member_inner(org: String, user_id: i64) -> Result<(), AppError> 
     .await?;
     tx.commit().await?;
     leptos_axum::redirect(&format!("/o/{}/members?notice=member-removed", ctx.slug));
+    Ok(())
+}
+
+/// A member leaves an org (a membership someone else added them to is theirs to end), unless
+/// they are its last owner.
+#[server(prefix = "/api", endpoint = "leave_org")]
+pub async fn leave_org(org: String) -> Result<(), AppError> {
+    respond(leave_org_inner(org).await)
+}
+
+#[cfg(feature = "ssr")]
+#[tracing::instrument(err(level = "debug"))]
+async fn leave_org_inner(org: String) -> Result<(), AppError> {
+    use crate::model::{Access, Role};
+
+    let ctx = require(&org, Permission::Read).await?;
+    let Access::Member(role) = ctx.access else {
+        return Err(AppError::Conflict(
+            "You are not a member of this org, so there is nothing to leave.".into(),
+        ));
+    };
+    let mut tx = ctx.state.pool.begin().await?;
+    let owners = db::orgs::lock_owners(&mut tx, ctx.org_id).await?;
+    if role == Role::Owner && owners.len() <= 1 {
+        return Err(AppError::Conflict(
+            "You are this org's last owner: make someone else an owner first.".into(),
+        ));
+    }
+    db::orgs::remove_member(&mut *tx, ctx.org_id, ctx.user.id).await?;
+    ctx.audit(
+        &mut *tx,
+        "member.left",
+        &ctx.user.email,
+        serde_json::json!({ "role": role.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    leptos_axum::redirect("/?notice=org-left");
     Ok(())
 }

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::org_param;
-use crate::api::orgs::{list_members, org_dashboard, AddMember, ChangeRole, RemoveMember};
+use crate::api::orgs::{
+    list_members, org_dashboard, AddMember, ChangeRole, LeaveOrg, RemoveMember,
+};
 use crate::components::{
     page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
     ReadOnlyBanner, Refresh, SelectField, Stat,
@@ -13,13 +15,14 @@ use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Rol
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    let outcome = StoredValue::new(page_outcome());
     let org = org_param();
     let data = Resource::new(move || org.get(), org_dashboard);
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <DashboardView d /> }.into_any(),
+                    Ok(d) => view! { <DashboardView d outcome=outcome.get_value() /> }.into_any(),
                     Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
                 }
             })}
@@ -28,8 +31,13 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 #[component]
-fn DashboardView(d: Dashboard) -> impl IntoView {
+fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
     let slug = d.org.slug.clone();
+    let leave = ServerAction::<LeaveOrg>::new();
+    let leave_form = FormState::new(leave, &outcome, None);
+    // Members (not staff looking in) may leave: a membership someone added them to is theirs.
+    let member = matches!(d.org.access, Access::Member(_));
+    let slug_leave = slug.clone();
     view! {
         <Title text=d.org.name.clone() />
         <div class="flex flex-wrap items-baseline justify-between gap-2">
@@ -57,6 +65,14 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                 <a class="link" href=format!("/o/{slug}/admin/phone-config")>"Phone config →"</a>
             })}
         </nav>
+        {member.then(|| view! {
+            <ActionForm action=leave attr:class="card mt-8 max-w-xl">
+                <input type="hidden" name="org" value=slug_leave />
+                <p class="text-sm">"Leave this org: its pages, numbers and calls are no longer yours to see. An owner can add you again."</p>
+                <button type="submit" class="btn-danger mt-2">"Leave this org"</button>
+                <FormError form=leave_form />
+            </ActionForm>
+        })}
     }
 }
 
@@ -209,7 +225,7 @@ fn AddMemberForm(slug: String, is_owner: bool, outcome: Option<FormOutcome>) -> 
         <section class="card mt-6 max-w-xl" aria-labelledby="add-member-heading">
             <h2 id="add-member-heading" class="text-lg font-semibold">"Add a member"</h2>
             <p class="muted text-sm">
-                "Add someone who already has a PhoneHub account by e-mail, or create their account with an initial password."
+                "Add someone by e-mail with an initial password. If the e-mail has no account yet, one is created with that password; someone who already has an account keeps their own password, sees this org in their list and can leave it."
             </p>
             <ActionForm action=add>
                 <div class="mt-4 space-y-4">
@@ -219,12 +235,12 @@ fn AddMemberForm(slug: String, is_owner: bool, outcome: Option<FormOutcome>) -> 
                     <Field form label="Name (new accounts)" name="name" id="add-name".to_string() />
                     <Field
                         form
-                        label="Initial password (new accounts)"
+                        label="Initial password"
                         name="password"
                         id="add-password".to_string()
                         kind="password"
                         autocomplete="new-password"
-                        hint="Only needed when the e-mail has no account yet; at least 10 characters."
+                        hint="At least 10 characters; used only if the e-mail has no account yet."
                     />
                     <FormError form />
                     <button type="submit" class="btn">"Add member"</button>

@@ -16,7 +16,7 @@ test('log in, see the dashboard, add a member, switch org, log out', async ({ pa
   // A mistake first: the message appears next to the field and nothing is added.
   await page.getByLabel('E-mail').fill(email);
   await page.getByRole('button', { name: 'Add member' }).click();
-  await expect(page.getByText('No account uses this e-mail yet')).toBeVisible();
+  await expect(page.getByText('Set an initial password')).toBeVisible();
   await ready(page, info);
   const addForm = page.getByRole('region', { name: 'Add a member' });
   await addForm.getByLabel('E-mail').fill(email);

@@ -35,7 +35,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
 
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
-        "member-added" => "Member added. A new account signs in with the password you set; someone who already had an account keeps their own and sees this org in their list.",
+        "member-added" => "Member added.",
         "org-left" => "You left the org.",
         "role-changed" => "Role changed.",
         "member-removed" => "Member removed.",

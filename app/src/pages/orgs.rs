@@ -36,7 +36,12 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
     let leave = ServerAction::<LeaveOrg>::new();
     let leave_form = FormState::new(leave, &outcome, None);
     // Members (not staff looking in) may leave: a membership someone added them to is theirs.
-    let member = matches!(d.org.access, Access::Member(_));
+    // The last owner cannot leave (someone else must own the org first): no button to fail.
+    let member = match d.org.access {
+        Access::Member(Role::Owner) => d.owners > 1,
+        Access::Member(_) => true,
+        _ => false,
+    };
     let slug_leave = slug.clone();
     view! {
         <Title text=d.org.name.clone() />

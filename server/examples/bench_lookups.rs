@@ -216,6 +216,7 @@ async fn throughput(db: &str) -> Res<()> {
         public_url: url::Url::parse("http://127.0.0.1:1")?,
         dev_mode: false,
         trust_proxy: false,
+        job_timing: Default::default(),
         keyring,
         providers: app::ssr::lookups::Providers::new(None, true, None),
         events: app::ssr::lookups::EventSink::start(pool.clone()),

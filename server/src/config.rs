@@ -57,6 +57,8 @@ pub struct Settings {
     pub provider_timeout: Option<std::time::Duration>,
     /// Serve the Twilio sandbox at /sandbox/twilio (default: on in development, off in production).
     pub sandbox_enabled: bool,
+    /// Bulk-job heartbeat and takeover times (the defaults; tests shorten them).
+    pub job_timing: app::ssr::jobs::JobTiming,
     /// `PHONEHUB_TRUST_PROXY`: behind a reverse proxy (client address from `X-Forwarded-For`).
     pub trust_proxy: bool,
     /// `PHONEHUB_SANDBOX_URL`: a development sandbox elsewhere (shared by several servers);
@@ -272,6 +274,7 @@ impl Settings {
         };
         let trust_proxy = flag("PHONEHUB_TRUST_PROXY")?.unwrap_or(false);
         Ok(Settings {
+            job_timing: app::ssr::jobs::JobTiming::default(),
             trust_proxy,
             sandbox_url,
             sandbox_enabled,

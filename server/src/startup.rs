@@ -208,6 +208,7 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
         public_url: settings.public_url.clone(),
         dev_mode: settings.environment == crate::config::Environment::Development,
         trust_proxy: settings.trust_proxy,
+        job_timing: settings.job_timing,
         keyring: settings.keyring.clone(),
         providers: app::ssr::lookups::Providers::new(
             settings.provider_timeout,

@@ -950,3 +950,74 @@ async fn adding_a_member_does_not_reveal_who_has_an_account_and_members_can_leav
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("last owner"));
 }
+
+/// A server on `pool` using the sandbox at `sb`, with short bulk-job times.
+async fn job_server(pool: &PgPool, sb: &str) -> TestApp {
+    let mut settings = common::settings("http://127.0.0.1:0");
+    settings.sandbox_url = Some(url::Url::parse(sb).unwrap());
+    settings.job_timing = app::ssr::jobs::JobTiming {
+        heartbeat: std::time::Duration::from_millis(100),
+        stale_after: std::time::Duration::from_secs(2),
+    };
+    let a = server::Application::build_with_pool(settings, pool.clone())
+        .await
+        .unwrap();
+    let base = format!("http://{}", a.local_addr());
+    tokio::spawn(a.run_until_stopped());
+    TestApp {
+        base,
+        pool: pool.clone(),
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_running_job_with_a_slow_provider_is_never_taken_over(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    common::seed(&pool).await;
+    let a = job_server(&pool, &sb).await;
+    let _b = job_server(&pool, &sb).await;
+    let admin = a.login_as("admin@acme.test").await;
+    let r = configure_sandbox(&a, &admin, "acme", &sb, "30").await;
+    assert!(r.status().as_u16() < 400);
+    // Each lookup takes 400 ms: a chunk of 32 (4 at a time) takes over 3 s, longer than the 2 s
+    // after which a silent worker's job is taken over.
+    common::sandbox_control(reqwest::Method::POST, format!("{sb}/_faults"))
+        .json(&serde_json::json!({ "latency_ms": 400 }))
+        .send()
+        .await
+        .unwrap();
+    let csv: String = (0..40)
+        .map(|i| format!("+1415555{:04}\n", 2700 + i))
+        .collect();
+    let rows = app::ssr::jobs::parse_csv(csv.as_bytes(), "US").unwrap();
+    let org: i64 = a.count("SELECT id FROM orgs WHERE slug = 'acme'").await;
+    let user = a.user_id("admin@acme.test").await;
+    let job = app::ssr::jobs::create_job(&a.pool, org, user, "slow.csv", &rows)
+        .await
+        .unwrap();
+    let mut tokens = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let (status, token): (String, Option<String>) =
+            sqlx::query_as("SELECT status, claim_token FROM lookup_jobs WHERE id = $1")
+                .bind(job)
+                .fetch_one(&a.pool)
+                .await
+                .unwrap();
+        tokens.extend(token);
+        if status == "done" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job did not finish in 90 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        tokens.len(),
+        1,
+        "the job changed hands while it ran: {tokens:?}"
+    );
+    assert_eq!(common::sandbox_stat(&sb, "billed_lookups").await, 40);
+}

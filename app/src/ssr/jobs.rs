@@ -15,11 +15,24 @@ use crate::model::lookup::{BulkJobView, MAX_BULK_BYTES, MAX_BULK_ROWS};
 /// Lookups one job runs at once (provider concurrency per server process).
 pub const CONCURRENCY: usize = 4;
 const CHUNK: i64 = 32;
-/// A running job whose heartbeat is older than this is taken over by another worker.
-const STALE_SECS: f64 = 30.0;
-/// How often a worker proves it is alive, on a timer of its own (however slow the provider is
-/// and however big a chunk).
-const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How bulk-job workers prove they are alive, and when a silent one's job is taken over.
+#[derive(Debug, Clone, Copy)]
+pub struct JobTiming {
+    /// A worker beats this often, on a timer of its own (however slow the provider is and
+    /// however big a chunk).
+    pub heartbeat: Duration,
+    /// A running job whose heartbeat is older than this is taken over by another worker.
+    pub stale_after: Duration,
+}
+
+impl Default for JobTiming {
+    fn default() -> Self {
+        JobTiming {
+            heartbeat: Duration::from_secs(5),
+            stale_after: Duration::from_secs(30),
+        }
+    }
+}
 
 /// One input line: what was written, and its E.164 form or why it has none.
 pub struct ParsedRow {
@@ -133,7 +146,7 @@ struct Claimed {
     token: String,
 }
 
-async fn claim(pool: &PgPool) -> Result<Option<Claimed>, sqlx::Error> {
+async fn claim(pool: &PgPool, stale_after: Duration) -> Result<Option<Claimed>, sqlx::Error> {
     let token = format!("{:032x}", rand::random::<u128>());
     sqlx::query_as!(
         Claimed,
@@ -145,7 +158,7 @@ async fn claim(pool: &PgPool) -> Result<Option<Claimed>, sqlx::Error> {
                               AND heartbeat_at < now() - make_interval(secs => $1))
                        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
            RETURNING id, org_id, user_id, claim_token AS "token!""#,
-        STALE_SECS,
+        stale_after.as_secs_f64(),
         token
     )
     .fetch_optional(pool)
@@ -156,7 +169,7 @@ async fn claim(pool: &PgPool) -> Result<Option<Claimed>, sqlx::Error> {
 pub fn spawn_worker(state: AppState) {
     tokio::spawn(async move {
         loop {
-            match claim(&state.pool).await {
+            match claim(&state.pool, state.job_timing.stale_after).await {
                 Ok(Some(job)) => {
                     if let Err(e) = process(&state, &job).await {
                         tracing::warn!(job = job.id, error = %e, "bulk lookup job interrupted");
@@ -209,7 +222,7 @@ async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<(String, Result<Outcome, LookupError>)>>();
         tokio::pin!(work);
-        let mut beat = tokio::time::interval(HEARTBEAT);
+        let mut beat = tokio::time::interval(state.job_timing.heartbeat);
         let results = loop {
             tokio::select! {
                 r = &mut work => break r,

@@ -616,8 +616,7 @@ pub async fn reconcile(state: &AppState, org_id: i64) -> Result<Drift, AppError>
     .await?;
     // On a shared account (the system default) the provider's other numbers belong to other orgs
     // or to nobody in PhoneHub: none of them is this org's to see.
-    // The development sandbox is one account for every org that picks it.
-    let account_is_the_orgs = cfg.org_id == Some(org_id) && cfg.provider != "sandbox";
+    let account_is_the_orgs = cfg.org_id == Some(org_id);
     let theirs_set: std::collections::HashSet<&str> =
         theirs.iter().map(|n| n.phone_number.as_str()).collect();
     let ours_set: std::collections::HashSet<&str> = ours.iter().map(|n| n.e164.as_str()).collect();

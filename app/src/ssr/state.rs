@@ -20,6 +20,8 @@ pub struct AppState {
     pub providers: super::lookups::Providers,
     /// Batched writer of lookup events.
     pub events: super::lookups::EventSink,
+    /// Bulk-job heartbeat and takeover times.
+    pub job_timing: super::jobs::JobTiming,
 }
 
 impl std::fmt::Debug for AppState {

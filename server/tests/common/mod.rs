@@ -33,6 +33,7 @@ pub fn settings(public_url: &str) -> Settings {
         sandbox_enabled: false,
         sandbox_url: None,
         trust_proxy: false,
+        job_timing: Default::default(),
         twilio: None,
     }
 }

@@ -190,6 +190,12 @@ async fn a_purchase_that_times_out_is_settled_from_the_provider_and_never_double
     // Submitting again does not buy again while the outcome is open.
     assert_eq!(buy(&app, &admin, "+14155550192", &key).await.status(), 409);
     faults(&sb, serde_json::json!({})).await;
+    // The org turns its own configuration off meanwhile (there is no system default here): the
+    // purchase is still settled with the account it was made on.
+    sqlx::query("UPDATE phone_configs SET active = false WHERE org_id IS NOT NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     sqlx::query("UPDATE owned_numbers SET updated_at = now() - interval '2 minutes'")
         .execute(&app.pool)
         .await

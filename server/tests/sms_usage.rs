@@ -836,3 +836,69 @@ fn the_portal_and_the_sandbox_count_segments_alike() {
         );
     }
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failure_callback_that_beats_the_providers_answer_keeps_the_message_free(pool: PgPool) {
+    let (app, sb, _keep, admin) = setup(pool).await;
+    let ours = "+14155550186";
+    own_number(&app, &admin, ours, false, PHONE).await;
+    // The provider answers the send slowly; its failure callback arrives first.
+    common::sandbox_control(reqwest::Method::POST, format!("{sb}/_faults"))
+        .json(&serde_json::json!({ "latency_ms": 1500 }))
+        .send()
+        .await
+        .unwrap();
+    let sending = {
+        let (base, c) = (app.base.clone(), admin.clone());
+        tokio::spawn(async move {
+            c.post(format!("{base}/api/send_sms"))
+                .form(&[
+                    ("org", "acme"),
+                    ("from", ours),
+                    ("to", OTHER),
+                    ("body", "hi"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let id: i64 = loop {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE status = 'queued' AND provider_sid IS NULL",
+        )
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap();
+        if let Some(id) = id {
+            break id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no queued message in 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let r = webhook(
+        &app,
+        &format!("/webhooks/twilio/sms-status?msg={id}"),
+        &[
+            ("MessageSid", "SM0000000000000000000000000000race"),
+            ("MessageStatus", "failed"),
+            ("ErrorCode", "30008"),
+        ],
+        Some(DEV_AUTH_TOKEN),
+    )
+    .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert!(sending.await.unwrap().as_u16() < 400);
+    let (status, cost): (String, i64) =
+        sqlx::query_as("SELECT status, cost_micros FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), cost), ("failed", 0));
+}

@@ -164,6 +164,26 @@ async fn the_binary_defaults_to_production_seeds_nothing_and_mounts_no_sandbox(p
             .status(),
         200
     );
+    // Not even the superadmin can point production at the development sandbox.
+    let r = client
+        .post(format!("{base}/api/save_phone_config"))
+        .header("origin", &base)
+        .form(&[
+            ("org", ""),
+            ("provider", "sandbox"),
+            ("display_name", "Sandbox"),
+            ("active", "on"),
+            ("lookup_enabled", "on"),
+            ("lookup_cache_days", "30"),
+            ("default_sender", ""),
+            ("account_sid", "AC00000000000000000000000000000001"),
+            ("auth_token", "sandbox-auth-token-0001"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("only in development"));
 
     // A second run for the same address changes nothing; a short password is refused.
     for (email, password) in [

@@ -328,7 +328,6 @@ pub mod support {
             caller_name: c.caller_name.clone().filter(|_| caller_name),
             caller_type: c.caller_type.clone().filter(|_| caller_name),
             address: (!address.is_empty()).then_some(address),
-            lookup_count: c.lookup_count,
             last_lookup_at: c.last_lookup_at.map(crate::ssr::lookups::fmt_utc),
             expires_at: c.lookup_expires_at.map(crate::ssr::lookups::fmt_utc),
             // Rounded up: a 14-day entry looked up a moment ago "expires in 14 days".

@@ -170,7 +170,6 @@ pub struct NumberInfo {
     pub caller_type: Option<String>,
     /// Joined address when a provider returned one; `None` shows "not provided".
     pub address: Option<String>,
-    pub lookup_count: i64,
     pub last_lookup_at: Option<String>,
     pub expires_at: Option<String>,
     /// Whole days until the cache entry expires (0 = today); negative when expired.

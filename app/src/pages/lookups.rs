@@ -180,13 +180,11 @@ fn ResultCard(
             },
         ),
         ("Address", or_not_provided(&r.address)),
+        // When the answer was fetched (its freshness), not how often: the count would tell this
+        // org how many other orgs have asked about the number.
         (
-            "Looked up at the provider",
-            format!(
-                "{} time(s), last {}",
-                r.lookup_count,
-                r.last_lookup_at.clone().unwrap_or_default()
-            ),
+            "Answer fetched from the provider",
+            r.last_lookup_at.clone().unwrap_or_default(),
         ),
         ("Cache expires", r.expires_at.clone().unwrap_or_default()),
     ];

@@ -193,7 +193,7 @@ async fn hammer(base: &str, path: &str, numbers: &[String], dur: Duration) -> Re
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn throughput(db: &str) -> Res<()> {
+async fn throughput(db: &str, sandbox: &str) -> Res<()> {
     let pool = PgPoolOptions::new()
         .max_connections(POOL)
         .connect(db)
@@ -218,7 +218,8 @@ async fn throughput(db: &str) -> Res<()> {
         trust_proxy: false,
         job_timing: Default::default(),
         keyring,
-        providers: app::ssr::lookups::Providers::new(None, true, None),
+        // The org's config is the development sandbox, which runs beside this process.
+        providers: app::ssr::lookups::Providers::new(None, true, Some(sandbox.to_string())),
         events: app::ssr::lookups::EventSink::start(pool.clone()),
     };
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();
@@ -427,7 +428,7 @@ async fn main() -> Res<()> {
     let bin = std::env::var("PHONEHUB_BIN").unwrap_or_else(|_| "target/release/phonehub".into());
     let sandbox = start_sandbox().await?;
     single_flight(&db, &bin, &sandbox).await?;
-    throughput(&db).await?;
+    throughput(&db, &sandbox).await?;
     admin_page(&db, &bin).await?;
     Ok(())
 }

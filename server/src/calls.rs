@@ -51,7 +51,12 @@ async fn recording(
         Some(_) => return error_page(AppError::NotFound),
     };
     let user = (!ctx.access.oversees()).then_some(ctx.user.id);
-    let media = match calls::recording_media(&state, ctx.org_id, id, rid, user, format.ext()).await
+    let range = headers.get(header::RANGE);
+    // A seek is passed on to the provider, so a late part of a long recording is not read from
+    // the start; if the provider ignores it, the bytes are skipped here instead.
+    let asked = forwardable_range(range);
+    let media = match calls::recording_media(&state, ctx.org_id, id, rid, user, format.ext(), asked)
+        .await
     {
         Ok(m) => m,
         Err(e) => return error_page(e),
@@ -62,7 +67,23 @@ async fn recording(
         if download { "attachment" } else { "inline" },
         format.ext()
     );
-    audio_response(media, format, disposition, headers.get(header::RANGE))
+    audio_response(media, format, disposition, range)
+}
+
+/// The browser's `Range` when it is one we can ask the provider for as it is (`bytes=a-`,
+/// `bytes=a-b`); suffix and multiple ranges are served from the whole body instead.
+fn forwardable_range(header: Option<&axum::http::HeaderValue>) -> Option<telephony::ByteRange> {
+    let spec = header?.to_str().ok()?.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let start: u64 = a.trim().parse().ok()?;
+    let end = match b.trim() {
+        "" => None,
+        e => Some(e.parse::<u64>().ok().filter(|e| *e >= start)?),
+    };
+    Some(telephony::ByteRange { start, end })
 }
 
 /// The audio formats a recording is served in; the content type comes from the format asked for,
@@ -139,6 +160,22 @@ fn audio_response(
         (header::ACCEPT_RANGES, "bytes".to_string()),
     ];
     let body = media.body.map(|r| r.map_err(std::io::Error::other));
+    if let Some(r) = media.range {
+        // The provider served exactly the asked-for bytes (checked by the client).
+        return (
+            axum::http::StatusCode::PARTIAL_CONTENT,
+            common,
+            [
+                (
+                    header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{}", r.start, r.end, r.total),
+                ),
+                (header::CONTENT_LENGTH, r.byte_count().to_string()),
+            ],
+            Body::from_stream(body),
+        )
+            .into_response();
+    }
     let Some(len) = media.content_length else {
         return (common, Body::from_stream(body)).into_response();
     };
@@ -352,6 +389,29 @@ mod tests {
 
     fn range(h: &str, len: u64) -> Option<Result<(u64, u64), ()>> {
         byte_range(Some(&HeaderValue::from_str(h).unwrap()), len)
+    }
+
+    #[test]
+    fn only_plain_ranges_are_forwarded() {
+        let fwd = |h: &str| forwardable_range(Some(&HeaderValue::from_str(h).unwrap()));
+        assert_eq!(
+            fwd("bytes=10-19"),
+            Some(telephony::ByteRange {
+                start: 10,
+                end: Some(19)
+            })
+        );
+        assert_eq!(
+            fwd("bytes=500-"),
+            Some(telephony::ByteRange {
+                start: 500,
+                end: None
+            })
+        );
+        assert_eq!(fwd("bytes=-100"), None);
+        assert_eq!(fwd("bytes=0-1,5-9"), None);
+        assert_eq!(fwd("bytes=9-1"), None);
+        assert_eq!(fwd("lines=1-2"), None);
     }
 
     #[test]

@@ -574,6 +574,29 @@ async fn recordings_reach_the_browser_as_audio_only(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(r.status(), 416);
+    // A provider that serves ranges is asked for just the bytes the player wants.
+    fake.on(
+        "/Recordings/RE0123456789abcdef0123456789abcdef.wav",
+        206,
+        &[
+            ("content-type", "text/html"),
+            ("content-range", &format!("bytes 100-109/{}", body.len())),
+        ],
+        &body[100..110],
+    );
+    let r = admin
+        .get(format!("{}{path}", app.base))
+        .header("range", "bytes=100-109")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-type"], "audio/wav");
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 100-109/{}", body.len()).as_str()
+    );
+    assert_eq!(r.bytes().await.unwrap().to_vec(), body[100..110].to_vec());
     // MP3 is asked for by format and labelled by us, whatever the provider says.
     fake.on(
         "/Recordings/RE0123456789abcdef0123456789abcdef.mp3",

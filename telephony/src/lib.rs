@@ -10,5 +10,5 @@ pub mod signature;
 pub mod twilio;
 
 pub use e164::{PhoneError, E164};
-pub use provider::{Media, Provider, ProviderError, MAX_MEDIA_BYTES};
+pub use provider::{ByteRange, ContentRange, Media, Provider, ProviderError, MAX_MEDIA_BYTES};
 pub use twilio::{TwilioClient, TwilioConfig};

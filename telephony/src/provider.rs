@@ -129,11 +129,55 @@ pub struct NewMessage {
 /// recordings are calls of minutes).
 pub const MAX_MEDIA_BYTES: u64 = 50 * 1024 * 1024;
 
+/// A byte range to ask for: `start-` or `start-end` (inclusive), as in `Range: bytes=…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+/// The bytes a partial answer holds: `start..=end` of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentRange {
+    pub start: u64,
+    pub end: u64,
+    pub total: u64,
+}
+
+impl ContentRange {
+    /// Reads `bytes start-end/total` and checks it answers `asked` within `cap` bytes.
+    pub fn parse_for(header: &str, asked: ByteRange, cap: u64) -> Option<ContentRange> {
+        let rest = header.trim().strip_prefix("bytes ")?;
+        let (span, total) = rest.split_once('/')?;
+        let (start, end) = span.split_once('-')?;
+        let r = ContentRange {
+            start: start.trim().parse().ok()?,
+            end: end.trim().parse().ok()?,
+            total: total.trim().parse().ok()?,
+        };
+        let fits = r.start == asked.start
+            && r.end >= r.start
+            && r.end < r.total
+            && r.total <= cap
+            && asked.end.is_none_or(|e| r.end <= e);
+        fits.then_some(r)
+    }
+
+    /// How many bytes the range holds (never 0: `end >= start`).
+    pub fn byte_count(&self) -> u64 {
+        self.end - self.start + 1
+    }
+}
+
 /// A recording's audio as the provider sends it, streamed rather than held in memory. The
 /// provider's Content-Type is not carried: the caller knows the format it asked for.
 pub struct Media {
     /// From the provider's Content-Length when it sent one (already checked ≤ MAX_MEDIA_BYTES).
     pub content_length: Option<u64>,
+    /// When a byte range was asked for and the provider served exactly it (206 with a
+    /// Content-Range that starts where asked, checked): which bytes `body` holds. `None`: the
+    /// whole recording.
+    pub range: Option<ContentRange>,
     /// The bytes; yields an error (then ends) once more than the cap has arrived.
     pub body: futures::stream::BoxStream<'static, Result<bytes::Bytes, ProviderError>>,
 }
@@ -142,6 +186,7 @@ impl std::fmt::Debug for Media {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Media")
             .field("content_length", &self.content_length)
+            .field("range", &self.range)
             .finish_non_exhaustive()
     }
 }
@@ -178,7 +223,13 @@ pub trait Provider: Send + Sync {
         call_sid: Option<&str>,
     ) -> Result<Vec<Recording>, ProviderError>;
     async fn fetch_recording(&self, sid: &str) -> Result<Recording, ProviderError>;
-    /// The recording's audio (`wav` or `mp3`), streamed and capped (see [`Media`]).
-    async fn recording_media(&self, sid: &str, format: &str) -> Result<Media, ProviderError>;
+    /// The recording's audio (`wav` or `mp3`), streamed and capped (see [`Media`]); `range`
+    /// asks for part of it (a player seeking), which the provider may ignore.
+    async fn recording_media(
+        &self,
+        sid: &str,
+        format: &str,
+        range: Option<ByteRange>,
+    ) -> Result<Media, ProviderError>;
     async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError>;
 }

@@ -14,8 +14,8 @@ use crate::models::{
     Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Page, Recording,
 };
 use crate::provider::{
-    Media, NewCall, NewMessage, NumberSearch, NumberUpdate, Provider, ProviderError,
-    MAX_MEDIA_BYTES,
+    ByteRange, ContentRange, Media, NewCall, NewMessage, NumberSearch, NumberUpdate, Provider,
+    ProviderError, MAX_MEDIA_BYTES,
 };
 
 pub const TWILIO_API: &str = "https://api.twilio.com";
@@ -129,12 +129,16 @@ impl TwilioClient {
         url: &str,
         form: &[(String, String)],
         whole: Duration,
+        range: Option<&str>,
     ) -> Result<reqwest::Response, ProviderError> {
         // The resolver only sees names; an IP literal is checked here, before any connection.
         http::check_literal_host(url, self.cfg.allow_private_networks)?;
         let mut rb = self
             .auth(self.http.request(method.clone(), url))
             .timeout(whole);
+        if let Some(r) = range {
+            rb = rb.header(reqwest::header::RANGE, r);
+        }
         if !form.is_empty() {
             rb = rb.form(form);
         }
@@ -154,7 +158,7 @@ impl TwilioClient {
         form: &[(String, String)],
         repeat: Repeat,
     ) -> Result<reqwest::Response, ProviderError> {
-        self.send_within(method, url, form, repeat, self.cfg.timeout)
+        self.send_within(method, url, form, repeat, self.cfg.timeout, None)
             .await
     }
 
@@ -166,10 +170,11 @@ impl TwilioClient {
         form: &[(String, String)],
         repeat: Repeat,
         whole: Duration,
+        range: Option<&str>,
     ) -> Result<reqwest::Response, ProviderError> {
         let mut attempt = 0;
         loop {
-            match self.send_once(&method, url, form, whole).await {
+            match self.send_once(&method, url, form, whole, range).await {
                 Ok(r) => return Ok(r),
                 Err(e)
                     if repeat == Repeat::Safe
@@ -476,20 +481,57 @@ impl Provider for TwilioClient {
         Self::json(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await
     }
 
-    async fn recording_media(&self, sid: &str, format: &str) -> Result<Media, ProviderError> {
+    async fn recording_media(
+        &self,
+        sid: &str,
+        format: &str,
+        range: Option<ByteRange>,
+    ) -> Result<Media, ProviderError> {
         let ext = if format == "mp3" { "mp3" } else { "wav" };
         let url = self.account_url(&format!("/Recordings/{}.{ext}", encode(sid)));
+        let asked = range.map(|r| match r.end {
+            Some(e) => format!("bytes={}-{e}", r.start),
+            None => format!("bytes={}-", r.start),
+        });
         let res = self
-            .send_within(Method::GET, &url, &[], Repeat::Safe, http::MEDIA_TIMEOUT)
+            .send_within(
+                Method::GET,
+                &url,
+                &[],
+                Repeat::Safe,
+                http::MEDIA_TIMEOUT,
+                asked.as_deref(),
+            )
             .await?;
         let cap = self.cfg.max_media_bytes;
         let content_length = res.content_length();
         if content_length.is_some_and(|n| n > cap) {
             return Err(ProviderError::Decode(http::TOO_LARGE.into()));
         }
+        // A 206 must say which bytes it holds, and they must be the ones asked for; a 200 is
+        // the whole recording (the provider ignored the range).
+        let served = match (res.status(), range) {
+            (reqwest::StatusCode::PARTIAL_CONTENT, Some(asked)) => Some(
+                res.headers()
+                    .get(reqwest::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| ContentRange::parse_for(v, asked, cap))
+                    .filter(|r| content_length.is_none_or(|n| n == r.byte_count()))
+                    .ok_or_else(|| {
+                        ProviderError::Decode("a partial answer for other bytes".into())
+                    })?,
+            ),
+            (reqwest::StatusCode::PARTIAL_CONTENT, None) => {
+                return Err(ProviderError::Decode(
+                    "a partial answer nobody asked for".into(),
+                ))
+            }
+            _ => None,
+        };
         // Content-Length may be absent or wrong: the stream enforces the cap on what arrives.
         Ok(Media {
             content_length,
+            range: served,
             body: http::capped_stream(res, cap),
         })
     }

@@ -525,17 +525,79 @@ async fn recording_media_is_streamed_within_its_cap() {
     cfg.max_media_bytes = 1000;
     let c = TwilioClient::new(cfg).unwrap();
     assert_eq!(
-        c.recording_media("RE1", "wav").await.unwrap_err(),
+        c.recording_media("RE1", "wav", None).await.unwrap_err(),
         too_large()
     );
-    let streamed = c.recording_media("RE2", "wav").await.unwrap();
+    let streamed = c.recording_media("RE2", "wav", None).await.unwrap();
     assert_eq!(streamed.content_length, None);
     let e = streamed.body.try_collect::<Vec<_>>().await.unwrap_err();
     assert_eq!(e, too_large());
-    let ok = c.recording_media("RE3", "wav").await.unwrap();
+    let ok = c.recording_media("RE3", "wav", None).await.unwrap();
     assert_eq!(ok.content_length, Some(800));
     let bytes = ok.body.try_collect::<Vec<_>>().await.unwrap().concat();
     assert_eq!(bytes, vec![7u8; 800]);
+}
+
+#[tokio::test]
+async fn a_seek_asks_the_provider_for_its_bytes_and_checks_what_comes_back() {
+    use futures::TryStreamExt;
+    let router = Router::new().route(
+        &format!("/2010-04-01/Accounts/{SID}/Recordings/{{file}}"),
+        get(
+            |Path(file): Path<String>, headers: axum::http::HeaderMap| async move {
+                let asked = headers
+                    .get("range")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                match (file.as_str(), asked.as_str()) {
+                    // Serves what was asked.
+                    ("RE1.wav", "bytes=10-19") => (
+                        axum::http::StatusCode::PARTIAL_CONTENT,
+                        [("content-range", "bytes 10-19/100")],
+                        vec![1u8; 10],
+                    )
+                        .into_response(),
+                    // Claims other bytes than were asked for.
+                    ("RE2.wav", _) => (
+                        axum::http::StatusCode::PARTIAL_CONTENT,
+                        [("content-range", "bytes 0-9/100")],
+                        vec![2u8; 10],
+                    )
+                        .into_response(),
+                    // Ignores the range: the whole recording.
+                    _ => vec![3u8; 100].into_response(),
+                }
+            },
+        ),
+    );
+    let base = serve(router).await;
+    let c = TwilioClient::new(config(&base)).unwrap();
+    let seek = telephony::ByteRange {
+        start: 10,
+        end: Some(19),
+    };
+    let part = c.recording_media("RE1", "wav", Some(seek)).await.unwrap();
+    assert_eq!(
+        part.range,
+        Some(telephony::ContentRange {
+            start: 10,
+            end: 19,
+            total: 100
+        })
+    );
+    assert_eq!(
+        part.body.try_collect::<Vec<_>>().await.unwrap().concat(),
+        vec![1u8; 10]
+    );
+    assert!(matches!(
+        c.recording_media("RE2", "wav", Some(seek))
+            .await
+            .unwrap_err(),
+        ProviderError::Decode(_)
+    ));
+    let whole = c.recording_media("RE3", "wav", Some(seek)).await.unwrap();
+    assert_eq!((whole.range, whole.content_length), (None, Some(100)));
 }
 
 #[tokio::test]

@@ -415,7 +415,7 @@ async fn calls_progress_with_signed_ordered_callbacks_and_recordings_play() {
     assert_eq!(fetched.duration, Some(duration as i64));
     assert!(fetched.price.is_some());
     let media = c
-        .recording_media(rec.get("RecordingSid").unwrap(), "wav")
+        .recording_media(rec.get("RecordingSid").unwrap(), "wav", None)
         .await
         .unwrap();
     let announced = media.content_length;

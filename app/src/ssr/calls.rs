@@ -826,6 +826,7 @@ pub async fn recording_media(
     recording_id: i64,
     user_id: Option<i64>,
     format: &str,
+    range: Option<telephony::ByteRange>,
 ) -> Result<telephony::provider::Media, AppError> {
     let r = sqlx::query!(
         r#"SELECT r.provider_sid, c.config_id FROM call_recordings r JOIN calls c ON c.id = r.call_id
@@ -840,7 +841,7 @@ pub async fn recording_media(
     .ok_or(AppError::NotFound)?;
     let (_, provider) = provider_for_config(state, r.config_id, org_id).await?;
     provider
-        .recording_media(&r.provider_sid, format)
+        .recording_media(&r.provider_sid, format, range)
         .await
         .map_err(|e| match e {
             ProviderError::NotFound { .. } => AppError::NotFound,

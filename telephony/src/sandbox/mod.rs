@@ -1147,6 +1147,7 @@ async fn list_call_recordings(
 async fn fetch_recording(
     State(sb): State<Shared>,
     Path((_, file)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let (sid, ext) = file.rsplit_once('.').unwrap_or((file.as_str(), ""));
     let rec = sb.lock().recordings.iter().find(|r| r.sid == sid).cloned();
@@ -1161,10 +1162,39 @@ async fn fetch_recording(
         }
         "wav" | "" => {
             sb.count("FetchRecordingMedia");
-            Response::builder()
-                .header(header::CONTENT_TYPE, "audio/x-wav")
-                .body(Body::from(audio::wav(rec.duration)))
-                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+            let wav = audio::wav(rec.duration);
+            // `Range: bytes=a-` or `a-b`, as the media host Twilio serves recordings from does.
+            let range = headers
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes="))
+                .and_then(|v| v.split_once('-'))
+                .and_then(|(a, b)| {
+                    let start: usize = a.parse().ok()?;
+                    let end = if b.is_empty() {
+                        wav.len().checked_sub(1)?
+                    } else {
+                        b.parse::<usize>().ok()?.min(wav.len().checked_sub(1)?)
+                    };
+                    (start <= end).then_some((start, end))
+                });
+            let built = match range {
+                Some((start, end)) => {
+                    sb.count("FetchRecordingMediaRange");
+                    Response::builder()
+                        .status(StatusCode::PARTIAL_CONTENT)
+                        .header(header::CONTENT_TYPE, "audio/x-wav")
+                        .header(
+                            header::CONTENT_RANGE,
+                            format!("bytes {start}-{end}/{}", wav.len()),
+                        )
+                        .body(Body::from(wav[start..=end].to_vec()))
+                }
+                None => Response::builder()
+                    .header(header::CONTENT_TYPE, "audio/x-wav")
+                    .body(Body::from(wav)),
+            };
+            built.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
         _ => twilio_error(
             StatusCode::NOT_FOUND,

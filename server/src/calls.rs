@@ -73,17 +73,24 @@ async fn recording(
 /// The browser's `Range` when it is one we can ask the provider for as it is (`bytes=a-`,
 /// `bytes=a-b`); suffix and multiple ranges are served from the whole body instead.
 fn forwardable_range(header: Option<&axum::http::HeaderValue>) -> Option<telephony::ByteRange> {
+    let (a, b) = range_spec(header)?;
+    let start: u64 = a.parse().ok()?;
+    let end = match b {
+        "" => None,
+        e => Some(e.parse::<u64>().ok().filter(|e| *e >= start)?),
+    };
+    Some(telephony::ByteRange { start, end })
+}
+
+/// The two sides of a single `Range: bytes=a-b` (either may be empty); `None` for several
+/// ranges or another unit.
+fn range_spec(header: Option<&axum::http::HeaderValue>) -> Option<(&str, &str)> {
     let spec = header?.to_str().ok()?.trim().strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;
     }
     let (a, b) = spec.split_once('-')?;
-    let start: u64 = a.trim().parse().ok()?;
-    let end = match b.trim() {
-        "" => None,
-        e => Some(e.parse::<u64>().ok().filter(|e| *e >= start)?),
-    };
-    Some(telephony::ByteRange { start, end })
+    Some((a.trim(), b.trim()))
 }
 
 /// The audio formats a recording is served in; the content type comes from the format asked for,
@@ -115,12 +122,7 @@ fn byte_range(
     header: Option<&axum::http::HeaderValue>,
     len: u64,
 ) -> Option<Result<(u64, u64), ()>> {
-    let spec = header?.to_str().ok()?.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let (a, b) = (a.trim(), b.trim());
+    let (a, b) = range_spec(header)?;
     let range = if a.is_empty() {
         let n: u64 = b.parse().ok()?;
         if n == 0 || len == 0 {

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use telephony::provider::NewCall;
 use telephony::{signature, ProviderError};
 
-use super::numbers::{hourly_limit, lock_user_limit, price, provider_for_config, provider_message};
+use super::numbers::{begin_limited, price, provider_for_config, provider_message, Limited};
 use super::AppState;
 use crate::error::AppError;
 use crate::model::calls::*;
@@ -181,21 +181,7 @@ pub async fn place_call(
     // Everything else from the pool first: the transaction below holds a connection while it
     // waits for the user's lock.
     let (cfg, provider) = provider_for_config(state, n.config_id, org_id).await?;
-    let limit = hourly_limit(pool, "call.create", 60).await?;
-    let mut tx = pool.begin().await?;
-    lock_user_limit(&mut tx, "call.create", user_id).await?;
-    let recent = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM calls
-           WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,
-        user_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if recent >= limit {
-        return Err(AppError::TooManyRequests(format!(
-            "You can place at most {limit} calls an hour. Try again later."
-        )));
-    }
+    let mut tx = begin_limited(pool, Limited::Call, user_id).await?;
     let id = sqlx::query_scalar!(
         r#"INSERT INTO calls (org_id, user_id, number_id, config_id, direction, from_e164, to_e164,
                               bridge_e164)

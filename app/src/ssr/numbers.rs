@@ -83,7 +83,7 @@ pub async fn accrue_charges(pool: &PgPool) -> Result<u64, sqlx::Error> {
 }
 
 /// A per-user hourly limit from the `limits` table (the superadmin may change it).
-pub async fn hourly_limit(pool: &PgPool, item: &str, default: i64) -> Result<i64, sqlx::Error> {
+async fn hourly_limit(pool: &PgPool, item: &str, default: i64) -> Result<i64, sqlx::Error> {
     Ok(sqlx::query_scalar!(
         "SELECT per_hour::int8 AS \"n!\" FROM limits WHERE item = $1",
         item
@@ -93,21 +93,100 @@ pub async fn hourly_limit(pool: &PgPool, item: &str, default: i64) -> Result<i64
     .unwrap_or(default))
 }
 
-/// Serialises one user's requests for one limited `item` until the transaction ends, so counting
-/// the last hour and writing the new row are one step even under parallel requests.
-pub async fn lock_user_limit(
-    tx: &mut sqlx::PgConnection,
-    item: &str,
+/// The things a user may do only so often an hour (the `limits` table, else the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    Purchase,
+    Call,
+    Sms,
+}
+
+impl Limited {
+    fn item(self) -> &'static str {
+        match self {
+            Limited::Purchase => "number.purchase",
+            Limited::Call => "call.create",
+            Limited::Sms => "sms.send",
+        }
+    }
+
+    fn default_per_hour(self) -> i64 {
+        match self {
+            Limited::Purchase => 10,
+            Limited::Call => 60,
+            Limited::Sms => 200,
+        }
+    }
+
+    fn refusal(self, limit: i64) -> String {
+        match self {
+            Limited::Purchase => {
+                format!("You can buy at most {limit} numbers an hour. Try again later.")
+            }
+            Limited::Call => {
+                format!("You can place at most {limit} calls an hour. Try again later.")
+            }
+            Limited::Sms => {
+                format!("You can send at most {limit} messages an hour. Try again later.")
+            }
+        }
+    }
+
+    /// The user's rows of this kind in the last hour.
+    async fn count(self, tx: &mut sqlx::PgConnection, user_id: i64) -> Result<i64, sqlx::Error> {
+        match self {
+            Limited::Purchase => {
+                sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "n!" FROM owned_numbers
+                       WHERE user_id = $1 AND created_at > now() - interval '1 hour'"#,
+                    user_id
+                )
+                .fetch_one(tx)
+                .await
+            }
+            Limited::Call => {
+                sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "n!" FROM calls
+                       WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,
+                    user_id
+                )
+                .fetch_one(tx)
+                .await
+            }
+            Limited::Sms => {
+                sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "n!" FROM messages
+                       WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,
+                    user_id
+                )
+                .fetch_one(tx)
+                .await
+            }
+        }
+    }
+}
+
+/// Opens the transaction that writes a limited row: it holds the user's lock for `what` until it
+/// ends, so counting the last hour and writing the new row are one step even under parallel
+/// requests. At the limit: 429 with a sentence, nothing written.
+pub async fn begin_limited(
+    pool: &PgPool,
+    what: Limited,
     user_id: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
+    let limit = hourly_limit(pool, what.item(), what.default_per_hour()).await?;
+    let mut tx = pool.begin().await?;
     sqlx::query!(
         "SELECT pg_advisory_xact_lock(hashtextextended('limit:' || $1 || ':' || $2::int8, 0))",
-        item,
+        what.item(),
         user_id
     )
-    .execute(tx)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    if what.count(&mut tx, user_id).await? >= limit {
+        return Err(AppError::TooManyRequests(what.refusal(limit)));
+    }
+    Ok(tx)
 }
 
 pub async fn price(pool: &PgPool, item: &str) -> Result<i64, sqlx::Error> {
@@ -220,21 +299,7 @@ pub async fn buy(
     // waits for the user's lock.
     let (cfg, provider) = provider_for_org(state, org_id).await?;
     let monthly = price(pool, "number.monthly").await?;
-    let limit = hourly_limit(pool, "number.purchase", 10).await?;
-    let mut tx = pool.begin().await?;
-    lock_user_limit(&mut tx, "number.purchase", user_id).await?;
-    let recent = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM owned_numbers
-           WHERE user_id = $1 AND created_at > now() - interval '1 hour'"#,
-        user_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if recent >= limit {
-        return Err(AppError::TooManyRequests(format!(
-            "You can buy at most {limit} numbers an hour. Try again later."
-        )));
-    }
+    let mut tx = begin_limited(pool, Limited::Purchase, user_id).await?;
     let id = match sqlx::query_scalar!(
         r#"INSERT INTO owned_numbers (org_id, user_id, config_id, e164, friendly_name,
                                       monthly_price_micros, idempotency_key)
@@ -679,9 +744,9 @@ pub async fn simulate_inbound(
             serde_json::json!({ "to": n.e164, "from": from, "body": body }),
         ),
     };
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    // The providers' client (no redirects; the sandbox is on this development server's own
+    // network, which development allows).
+    let r = telephony::http::client(Duration::from_secs(15), true)
         .map_err(|_| AppError::Internal)?
         .post(format!("{root}/_simulate/{path}"))
         .basic_auth(&cfg.account_sid, Some(token.as_str()))

@@ -7,7 +7,7 @@ use telephony::provider::NewMessage;
 use telephony::ProviderError;
 
 use super::calls::{Refused, Webhook};
-use super::numbers::{hourly_limit, lock_user_limit, price, provider_for_config, provider_message};
+use super::numbers::{begin_limited, price, provider_for_config, provider_message, Limited};
 use super::AppState;
 use crate::error::AppError;
 use crate::model::lookup::money;
@@ -128,21 +128,7 @@ pub async fn send(
     } else {
         Some(provider_for_config(state, config_id, org_id).await?.1)
     };
-    let limit = hourly_limit(pool, "sms.send", 200).await?;
-    let mut tx = pool.begin().await?;
-    lock_user_limit(&mut tx, "sms.send", user_id).await?;
-    let recent = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM messages
-           WHERE user_id = $1 AND direction = 'outbound' AND created_at > now() - interval '1 hour'"#,
-        user_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if recent >= limit {
-        return Err(AppError::TooManyRequests(format!(
-            "You can send at most {limit} messages an hour. Try again later."
-        )));
-    }
+    let mut tx = begin_limited(pool, Limited::Sms, user_id).await?;
     let id = sqlx::query_scalar!(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
                                  body, segments, encoding, is_test)

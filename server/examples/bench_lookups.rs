@@ -142,13 +142,19 @@ struct Bench {
 
 async fn bare(State(b): State<Arc<Bench>>, Path(n): Path<String>) -> String {
     // The same primary-key SELECT of the cached row that a cache hit runs.
-    match app::ssr::lookups::cached(&b.pool, &n).await {
+    let Ok(n) = n.parse::<telephony::E164>() else {
+        return "bad number".into();
+    };
+    match app::ssr::db::cache::get(&b.pool, &n).await {
         Ok(Some(row)) => format!("{} {:?}", row.e164, row.line_type),
         _ => "missing".into(),
     }
 }
 
 async fn cached(State(b): State<Arc<Bench>>, Path(n): Path<String>) -> String {
+    let Ok(n) = n.parse::<telephony::E164>() else {
+        return "bad number".into();
+    };
     let deps = b.state.lookup_deps();
     match app::ssr::lookups::lookup(&deps, b.org_id, Some(b.user_id), &n, false).await {
         Ok((o, row)) => format!("{} {:?} {}", row.e164, row.line_type, o.as_str()),
@@ -219,8 +225,8 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
         job_timing: Default::default(),
         keyring,
         // The org's config is the development sandbox, which runs beside this process.
-        providers: app::ssr::lookups::Providers::new(None, true, Some(sandbox.to_string())),
-        events: app::ssr::lookups::EventSink::start(pool.clone()),
+        providers: app::ssr::providers::Providers::new(None, true, Some(sandbox.to_string())),
+        events: app::ssr::events::EventSink::start(pool.clone()),
     };
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();
     let bench = Arc::new(Bench {
@@ -234,7 +240,8 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
     // Warm the cache: each number is looked up once (a miss) through the sandbox config.
     for n in &numbers {
         let deps = bench.state.lookup_deps();
-        app::ssr::lookups::lookup(&deps, org_id, Some(user_id), n, false)
+        let n = n.parse::<telephony::E164>()?;
+        app::ssr::lookups::lookup(&deps, org_id, Some(user_id), &n, false)
             .await
             .map_err(|e| format!("warm-up lookup: {e}"))?;
     }

@@ -63,7 +63,11 @@ async fn upload(
     let (parts, body) = req.into_parts();
     let headers = parts.clone();
     let parsed = match read_file(Request::from_parts(parts, body), &state).await {
-        Ok((name, bytes)) => jobs::parse_csv(&bytes, "US").map(|rows| (name, rows)),
+        // Up to 10,000 rows of parsing: kept off the async threads.
+        Ok((name, bytes)) => tokio::task::spawn_blocking(move || jobs::parse_csv(&bytes, "US"))
+            .await
+            .unwrap_or(Err(AppError::Internal))
+            .map(|rows| (name, rows)),
         Err(e) => Err(e),
     };
     let (name, rows) = match parsed {

@@ -210,12 +210,12 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
         trust_proxy: settings.trust_proxy,
         job_timing: settings.job_timing,
         keyring: settings.keyring.clone(),
-        providers: app::ssr::lookups::Providers::new(
+        providers: app::ssr::providers::Providers::new(
             settings.provider_timeout,
             settings.environment == crate::config::Environment::Development,
             settings.sandbox_url.as_ref().map(|u| u.to_string()),
         ),
-        events: app::ssr::lookups::EventSink::start(pool.clone()),
+        events: app::ssr::events::EventSink::start(pool.clone()),
     };
 
     app::ssr::jobs::spawn_worker(state.clone());

@@ -38,7 +38,7 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
                     Ok(e)
                         if db::lookups::org_has_looked_up(pool, ctx.org_id, e.as_str()).await? =>
                     {
-                        crate::ssr::lookups::cached(pool, e.as_str())
+                        crate::ssr::db::cache::get(pool, &e)
                             .await?
                             .filter(|c| c.lookup_expires_at.is_some())
                             .map(|c| support::number_info(&c, caller_name))
@@ -82,15 +82,10 @@ pub async fn lookup_number(
             let e164 = telephony::E164::parse(&number, Some("US"))
                 .map_err(|e| AppError::validation("number", e.to_string()))?;
             let deps = ctx.state.lookup_deps();
-            let (outcome, _) = crate::ssr::lookups::lookup(
-                &deps,
-                ctx.org_id,
-                Some(ctx.user.id),
-                e164.as_str(),
-                force,
-            )
-            .await
-            .map_err(support::lookup_error)?;
+            let (outcome, _) =
+                crate::ssr::lookups::lookup(&deps, ctx.org_id, Some(ctx.user.id), &e164, force)
+                    .await
+                    .map_err(support::lookup_error)?;
             leptos_axum::redirect(&format!(
                 "/o/{}/lookup?number={}&outcome={}",
                 ctx.slug,
@@ -244,13 +239,13 @@ pub async fn load_bulk_page(org: String, job: Option<i64>) -> Result<BulkPage, A
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            let jobs = crate::ssr::jobs::jobs_for_org(&ctx.state.pool, ctx.org_id, None).await?;
+            let jobs = crate::ssr::db::jobs::for_org(&ctx.state.pool, ctx.org_id, None).await?;
             // The asked-for job is usually among the latest; read it separately only if not.
             let job = match job {
                 Some(id) => match jobs.iter().find(|j| j.id == id) {
                     Some(j) => Some(j.clone()),
                     None => Some(
-                        crate::ssr::jobs::jobs_for_org(&ctx.state.pool, ctx.org_id, Some(id))
+                        crate::ssr::db::jobs::for_org(&ctx.state.pool, ctx.org_id, Some(id))
                             .await?
                             .pop()
                             .ok_or(AppError::NotFound)?,
@@ -278,8 +273,9 @@ pub mod support {
     use crate::error::AppError;
     use crate::model::lookup::*;
     use crate::model::OrgView;
+    use crate::ssr::db::cache::Cached;
     use crate::ssr::db::phone_config::{ConfigInput, ConfigRow};
-    use crate::ssr::lookups::{Cached, LookupError};
+    use crate::ssr::lookups::LookupError;
     use crate::ssr::{db, require, AppState, Permission};
 
     pub fn lookup_error(e: LookupError) -> AppError {

@@ -41,7 +41,8 @@ pub async fn load_usage(
 pub async fn load_audit(org: String, params: String) -> Result<AuditPageData, AppError> {
     respond(
         async {
-            use crate::ssr::usage::{audit, audit_actions, AuditQuery};
+            use crate::ssr::db::audit::actions as audit_actions;
+            use crate::ssr::usage::{audit, AuditQuery};
             let (org_view, org_id, state) = if org.is_empty() {
                 let user = crate::ssr::current_user().await?;
                 if !(user.is_support || user.is_superadmin) {
@@ -123,8 +124,8 @@ pub async fn load_staff_home(q: Option<String>) -> Result<StaffHome, AppError> {
             let state = crate::ssr::AppState::from_context()?;
             let q: String = q.unwrap_or_default().trim().chars().take(100).collect();
             Ok(StaffHome {
-                orgs: crate::ssr::usage::staff_orgs(&state.pool, &q).await?,
-                users: crate::ssr::usage::staff_users(&state.pool, &q).await?,
+                orgs: crate::ssr::db::staff::orgs(&state.pool, &q).await?,
+                users: crate::ssr::db::staff::users(&state.pool, &q).await?,
                 q,
             })
         }

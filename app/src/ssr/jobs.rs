@@ -7,10 +7,13 @@ use std::time::Duration;
 use futures::StreamExt;
 use sqlx::PgPool;
 
+use telephony::E164;
+
+use super::db::jobs::{self, Claimed};
 use super::lookups::{lookup, LookupError, Outcome};
 use super::AppState;
 use crate::error::AppError;
-use crate::model::lookup::{BulkJobView, MAX_BULK_BYTES, MAX_BULK_ROWS};
+use crate::model::lookup::{MAX_BULK_BYTES, MAX_BULK_ROWS};
 
 /// Lookups one job runs at once (provider concurrency per server process).
 pub const CONCURRENCY: usize = 4;
@@ -106,63 +109,22 @@ pub async fn create_job(
     filename: &str,
     rows: &[ParsedRow],
 ) -> Result<i64, sqlx::Error> {
+    let rows: Vec<jobs::NewRow> = rows
+        .iter()
+        .map(|r| jobs::NewRow {
+            input: &r.input,
+            e164: r.e164.as_deref().map_err(String::as_str),
+        })
+        .collect();
     let mut tx = pool.begin().await?;
-    let id = sqlx::query_scalar!(
-        "INSERT INTO lookup_jobs (org_id, user_id, filename, total) VALUES ($1, $2, $3, $4)
-         RETURNING id",
-        org_id,
-        user_id,
-        filename,
-        rows.len() as i32
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let row_no: Vec<i32> = (1..=rows.len() as i32).collect();
-    let input: Vec<String> = rows.iter().map(|r| r.input.clone()).collect();
-    let e164: Vec<Option<String>> = rows.iter().map(|r| r.e164.clone().ok()).collect();
-    let error: Vec<Option<String>> = rows.iter().map(|r| r.e164.clone().err()).collect();
-    sqlx::query!(
-        r#"INSERT INTO lookup_job_rows (job_id, row_no, input, e164, status, error)
-           SELECT $1, r.row_no, r.input, r.e164,
-                  CASE WHEN r.e164 IS NULL THEN 'error' ELSE 'pending' END, r.error
-           FROM UNNEST($2::int4[], $3::text[], $4::text[], $5::text[])
-                AS r(row_no, input, e164, error)"#,
-        id,
-        &row_no,
-        &input,
-        &e164 as &[Option<String>],
-        &error as &[Option<String>],
-    )
-    .execute(&mut *tx)
-    .await?;
+    let id = jobs::create(&mut tx, org_id, user_id, filename, &rows).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-struct Claimed {
-    id: i64,
-    org_id: i64,
-    user_id: Option<i64>,
-    token: String,
-}
-
 async fn claim(pool: &PgPool, stale_after: Duration) -> Result<Option<Claimed>, sqlx::Error> {
     let token = format!("{:032x}", rand::random::<u128>());
-    sqlx::query_as!(
-        Claimed,
-        r#"UPDATE lookup_jobs SET status = 'running', heartbeat_at = now(), claim_token = $2,
-               started_at = coalesce(started_at, now())
-           WHERE id = (SELECT id FROM lookup_jobs
-                       WHERE status = 'queued'
-                          OR (status = 'running'
-                              AND heartbeat_at < now() - make_interval(secs => $1))
-                       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-           RETURNING id, org_id, user_id, claim_token AS "token!""#,
-        stale_after.as_secs_f64(),
-        token
-    )
-    .fetch_optional(pool)
-    .await
+    jobs::claim(pool, &token, stale_after).await
 }
 
 /// Runs forever: claims and processes open jobs; idles a second when there are none.
@@ -189,78 +151,22 @@ pub fn spawn_worker(state: AppState) {
 async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
     let pool = &state.pool;
     loop {
-        let numbers = sqlx::query_scalar!(
-            r#"SELECT DISTINCT e164 AS "e164!" FROM lookup_job_rows
-               WHERE job_id = $1 AND status = 'pending' AND e164 IS NOT NULL
-               ORDER BY 1 LIMIT $2"#,
-            job.id,
-            CHUNK
-        )
-        .fetch_all(pool)
-        .await?;
+        let numbers = jobs::pending_numbers(pool, job.id, CHUNK).await?;
         if numbers.is_empty() {
-            sqlx::query!(
-                "UPDATE lookup_jobs SET status = 'done', finished_at = now()
-                 WHERE id = $1 AND claim_token = $2",
-                job.id,
-                job.token
-            )
-            .execute(pool)
-            .await?;
-            return Ok(());
+            return jobs::finish(pool, job).await;
         }
-        let deps = state.lookup_deps();
-        let work = futures::stream::iter(numbers.into_iter().map(|n| {
-            let deps = &deps;
-            async move {
-                let r = lookup(deps, job.org_id, job.user_id, &n, false)
-                    .await
-                    .map(|(o, _)| o);
-                (n, r)
-            }
-        }))
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<(String, Result<Outcome, LookupError>)>>();
-        tokio::pin!(work);
-        let mut beat = tokio::time::interval(state.job_timing.heartbeat);
-        let results = loop {
-            tokio::select! {
-                r = &mut work => break r,
-                _ = beat.tick() => {
-                    if !heartbeat(pool, job).await? {
-                        tracing::warn!(job = job.id, "bulk lookup job was taken over; stopping");
-                        return Ok(());
-                    }
-                }
-            }
+        let Some(results) = look_up_chunk(state, job, numbers).await? else {
+            tracing::warn!(job = job.id, "bulk lookup job was taken over; stopping");
+            return Ok(());
         };
-        if !heartbeat(pool, job).await? {
-            return Ok(());
-        }
         for (n, r) in results {
             if let Err(
                 e @ (LookupError::NoConfig | LookupError::Disabled | LookupError::Credentials),
             ) = &r
             {
                 // Nothing else in this job can succeed: stop instead of asking again per number.
-                let msg = e.to_string();
                 let mut tx = pool.begin().await?;
-                sqlx::query!(
-                    "UPDATE lookup_job_rows SET status = 'error', error = $2
-                     WHERE job_id = $1 AND status = 'pending'",
-                    job.id,
-                    msg
-                )
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query!(
-                    "UPDATE lookup_jobs SET status = 'failed', error = $2, finished_at = now()
-                     WHERE id = $1",
-                    job.id,
-                    msg
-                )
-                .execute(&mut *tx)
-                .await?;
+                jobs::fail(&mut tx, job.id, &e.to_string()).await?;
                 tx.commit().await?;
                 return Ok(());
             }
@@ -268,61 +174,51 @@ async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
                 Ok(o) => ("done", Some(o.as_str()), None),
                 Err(e) => ("error", Some("error"), Some(e.to_string())),
             };
-            // The first row with this number carries the outcome; repeats cost nothing.
-            sqlx::query!(
-                r#"UPDATE lookup_job_rows r SET status = $3, error = $5,
-                       outcome = CASE WHEN r.row_no = (SELECT min(row_no) FROM lookup_job_rows
-                                                      WHERE job_id = $1 AND e164 = $2)
-                                      THEN $4 ELSE 'duplicate' END
-                   WHERE r.job_id = $1 AND r.e164 = $2 AND r.status = 'pending'"#,
-                job.id,
-                n,
-                status,
-                outcome,
-                error
-            )
-            .execute(pool)
-            .await?;
+            jobs::record_result(pool, job.id, &n, status, outcome, error.as_deref()).await?;
         }
     }
 }
 
-/// Refreshes the job's heartbeat; false when another worker has claimed it since.
-async fn heartbeat(pool: &PgPool, job: &Claimed) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query!(
-        "UPDATE lookup_jobs SET heartbeat_at = now()
-         WHERE id = $1 AND claim_token = $2 AND status = 'running'",
-        job.id,
-        job.token
-    )
-    .execute(pool)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-pub async fn jobs_for_org(
-    pool: &PgPool,
-    org_id: i64,
-    job: Option<i64>,
-) -> Result<Vec<BulkJobView>, sqlx::Error> {
-    sqlx::query_as!(
-        BulkJobView,
-        r#"SELECT j.id, j.filename, j.status, j.total::int8 AS "total!",
-                  (SELECT count(*) FROM lookup_job_rows r
-                   WHERE r.job_id = j.id AND r.status <> 'pending') AS "processed!",
-                  (SELECT count(*) FROM lookup_job_rows r
-                   WHERE r.job_id = j.id AND r.status = 'error') AS "errors!",
-                  to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "created!",
-                  to_char(j.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS finished,
-                  coalesce(u.email, 'deleted user') AS "user!", j.error
-           FROM lookup_jobs j LEFT JOIN users u ON u.id = j.user_id
-           WHERE j.org_id = $1 AND ($2::int8 IS NULL OR j.id = $2)
-           ORDER BY j.id DESC LIMIT 20"#,
-        org_id,
-        job
-    )
-    .fetch_all(pool)
-    .await
+/// Looks a chunk of numbers up, a few at a time, beating the job's heartbeat on a timer of its
+/// own meanwhile. None when another worker took the job over.
+async fn look_up_chunk(
+    state: &AppState,
+    job: &Claimed,
+    numbers: Vec<String>,
+) -> Result<Option<Vec<(String, Result<Outcome, LookupError>)>>, sqlx::Error> {
+    let pool = &state.pool;
+    let deps = state.lookup_deps();
+    let work = futures::stream::iter(numbers.into_iter().map(|n| {
+        let deps = &deps;
+        async move {
+            // Stored by the parser in E.164 form.
+            let r = match n.parse::<E164>() {
+                Ok(e164) => lookup(deps, job.org_id, job.user_id, &e164, false)
+                    .await
+                    .map(|(o, _)| o),
+                Err(e) => Err(LookupError::Provider(e.to_string())),
+            };
+            (n, r)
+        }
+    }))
+    .buffer_unordered(CONCURRENCY)
+    .collect::<Vec<(String, Result<Outcome, LookupError>)>>();
+    tokio::pin!(work);
+    let mut beat = tokio::time::interval(state.job_timing.heartbeat);
+    let results = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            _ = beat.tick() => {
+                if !jobs::heartbeat(pool, job).await? {
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    if !jobs::heartbeat(pool, job).await? {
+        return Ok(None);
+    }
+    Ok(Some(results))
 }
 
 /// The results of a job as CSV: one row per input line with its answer or its error.
@@ -331,14 +227,7 @@ pub async fn results_csv(
     org_id: i64,
     job_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    let exists = sqlx::query_scalar!(
-        "SELECT id FROM lookup_jobs WHERE id = $1 AND org_id = $2",
-        job_id,
-        org_id
-    )
-    .fetch_optional(pool)
-    .await?;
-    if exists.is_none() {
+    if !jobs::belongs_to(pool, job_id, org_id).await? {
         return Ok(None);
     }
     // The shared cache may hold a caller name another org paid for: shown only when this org's
@@ -346,16 +235,7 @@ pub async fn results_csv(
     let caller_names = super::db::phone_config::effective(pool, org_id)
         .await?
         .is_some_and(|c| c.caller_name_enabled);
-    let rows = sqlx::query!(
-        r#"SELECT r.row_no, r.input, r.e164, r.status, r.outcome, r.error,
-                  n.national_format, n.country_code, n.line_type, n.carrier_name, n.is_mobile,
-                  n.is_voip, n.caller_name
-           FROM lookup_job_rows r LEFT JOIN phone_numbers n ON n.e164 = r.e164 AND r.status = 'done'
-           WHERE r.job_id = $1 ORDER BY r.row_no"#,
-        job_id
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = jobs::results(pool, job_id).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
         "row",

@@ -17,9 +17,9 @@ pub struct AppState {
     /// Keys for provider credentials at rest.
     pub keyring: std::sync::Arc<super::crypto::Keyring>,
     /// Provider clients built from phone configurations.
-    pub providers: super::lookups::Providers,
+    pub providers: super::providers::Providers,
     /// Batched writer of lookup events.
-    pub events: super::lookups::EventSink,
+    pub events: super::events::EventSink,
     /// Bulk-job heartbeat and takeover times.
     pub job_timing: super::jobs::JobTiming,
 }

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 use sqlx::PgExecutor;
+use time::Date;
 
 pub struct Entry<'a> {
     pub actor_id: Option<i64>,
@@ -72,4 +73,77 @@ pub async fn recent_failed_logins(
     .fetch_one(db)
     .await?;
     Ok((r.n, r.wait))
+}
+
+/// What the audit page filters by; `before` is the keyset cursor (micros since the epoch, id).
+pub struct AuditQuery {
+    pub org_id: Option<i64>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    pub before: Option<(i64, i64)>,
+}
+
+pub struct ListRow {
+    pub id: i64,
+    pub action: String,
+    pub target: String,
+    pub details: Value,
+    pub ip: String,
+    pub actor: String,
+    pub org: String,
+    pub at: String,
+    pub micros: i64,
+}
+
+/// Entries newest first, after the keyset cursor.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    q: &AuditQuery,
+    limit: i64,
+) -> Result<Vec<ListRow>, sqlx::Error> {
+    let (bt, bi) = match q.before {
+        Some((t, i)) => (Some(t), Some(i)),
+        None => (None, None),
+    };
+    sqlx::query_as!(
+        ListRow,
+        r#"SELECT a.id, a.action, a.target, a.details, coalesce(a.ip, '') AS "ip!",
+                  coalesce(u.email, 'system') AS "actor!", coalesce(o.name, '—') AS "org!",
+                  to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS "at!",
+                  ((extract(epoch FROM a.created_at) * 1000000)::int8) AS "micros!"
+           FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id LEFT JOIN orgs o ON o.id = a.org_id
+           WHERE ($1::int8 IS NULL OR a.org_id = $1)
+             AND ($2::text IS NULL OR u.email LIKE '%' || $2 || '%')
+             AND ($3::text IS NULL OR a.action = $3)
+             AND ($4::date IS NULL OR a.created_at >= ($4::date)::timestamp AT TIME ZONE 'UTC')
+             AND ($5::date IS NULL OR a.created_at < ($5::date + 1)::timestamp AT TIME ZONE 'UTC')
+             AND ($6::int8 IS NULL OR (a.created_at, a.id) <
+                  (timestamptz 'epoch' + $6 * interval '1 microsecond', $7::int8))
+           ORDER BY a.created_at DESC, a.id DESC LIMIT $8"#,
+        q.org_id,
+        q.actor,
+        q.action,
+        q.from,
+        q.to,
+        bt,
+        bi,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The actions that occur in the log (of one org, or all).
+pub async fn actions(
+    db: impl PgExecutor<'_>,
+    org_id: Option<i64>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT DISTINCT action FROM audit_log WHERE ($1::int8 IS NULL OR org_id = $1) ORDER BY action",
+        org_id
+    )
+    .fetch_all(db)
+    .await
 }

@@ -7,6 +7,7 @@ use time::Date;
 use crate::model::lookup::{
     line_type_label, money, Count, Expiring, GlobalCacheStats, OrgCacheRow, RecentLookup, Totals,
 };
+use crate::ssr::events::Event;
 
 pub async fn totals(
     db: impl PgExecutor<'_>,
@@ -225,4 +226,81 @@ pub async fn org_has_looked_up(
     )
     .fetch_one(db)
     .await
+}
+
+/// The prices of a line-type lookup and of the caller-name add-on (0 when not set).
+pub async fn lookup_prices(db: impl PgExecutor<'_>) -> Result<(i64, i64), sqlx::Error> {
+    let prices = sqlx::query!(
+        r#"SELECT (SELECT micros FROM prices WHERE item = 'lookup.line_type') AS base,
+                  (SELECT micros FROM prices WHERE item = 'lookup.caller_name') AS caller_name"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((prices.base.unwrap_or(0), prices.caller_name.unwrap_or(0)))
+}
+
+/// Writes lookup events and adds them to the daily and monthly rollups, in one statement.
+pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(), sqlx::Error> {
+    let n = batch.len();
+    let mut org = Vec::with_capacity(n);
+    let mut user = Vec::with_capacity(n);
+    let mut e164 = Vec::with_capacity(n);
+    let mut outcome = Vec::with_capacity(n);
+    let mut cost = Vec::with_capacity(n);
+    let mut saved = Vec::with_capacity(n);
+    let mut line = Vec::with_capacity(n);
+    let mut at = Vec::with_capacity(n);
+    for e in batch {
+        org.push(e.org_id);
+        user.push(e.user_id);
+        e164.push(e.e164.clone());
+        outcome.push(e.outcome.as_str().to_string());
+        cost.push(e.cost_micros);
+        saved.push(e.saved_micros);
+        line.push(e.line_type.clone());
+        at.push(e.at);
+    }
+    sqlx::query!(
+        r#"WITH ev AS (
+               INSERT INTO lookup_events (org_id, user_id, e164, outcome, cost_micros, saved_micros,
+                                          line_type, created_at)
+               SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::int8[],
+                                    $6::int8[], $7::text[], $8::timestamptz[])
+               RETURNING org_id, e164, outcome, cost_micros, saved_micros, line_type, created_at),
+           daily AS (
+               INSERT INTO lookup_daily AS d (org_id, day, line_type, requests, hits, misses,
+                                              refreshes, errors, cost_micros, saved_micros)
+               SELECT org_id, (created_at AT TIME ZONE 'UTC')::date, coalesce(line_type, ''),
+                      count(*), count(*) FILTER (WHERE outcome = 'hit'),
+                      count(*) FILTER (WHERE outcome = 'miss'),
+                      count(*) FILTER (WHERE outcome = 'refresh'),
+                      count(*) FILTER (WHERE outcome = 'error'),
+                      sum(cost_micros), sum(saved_micros)
+               FROM ev GROUP BY 1, 2, 3
+               ON CONFLICT (org_id, day, line_type) DO UPDATE SET
+                   requests = d.requests + EXCLUDED.requests, hits = d.hits + EXCLUDED.hits,
+                   misses = d.misses + EXCLUDED.misses,
+                   refreshes = d.refreshes + EXCLUDED.refreshes,
+                   errors = d.errors + EXCLUDED.errors,
+                   cost_micros = d.cost_micros + EXCLUDED.cost_micros,
+                   saved_micros = d.saved_micros + EXCLUDED.saved_micros)
+           INSERT INTO lookup_monthly_numbers AS m (org_id, month, e164, requests, last_at)
+           SELECT org_id, date_trunc('month', created_at AT TIME ZONE 'UTC')::date, e164, count(*),
+                  max(created_at)
+           FROM ev GROUP BY 1, 2, 3
+           ON CONFLICT (org_id, month, e164) DO UPDATE SET
+               requests = m.requests + EXCLUDED.requests,
+               last_at = greatest(m.last_at, EXCLUDED.last_at)"#,
+        &org,
+        &user as &[Option<i64>],
+        &e164,
+        &outcome,
+        &cost,
+        &saved,
+        &line as &[Option<String>],
+        &at,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,209 @@
+//! Provider clients: built from a phone configuration (the destination chosen by region, never by
+//! the tenant), cached per configuration version, and each org's effective configuration.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use telephony::{Provider, TwilioClient, TwilioConfig};
+
+use super::crypto::Keyring;
+use super::db::phone_config::ConfigRow;
+
+/// The effective configuration and the prices, as one lookup needs them.
+#[derive(Clone)]
+pub struct Effective {
+    pub config: Option<ConfigRow>,
+    pub base_price: i64,
+    pub caller_name_price: i64,
+}
+
+async fn load_effective(pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::Error> {
+    let config = super::db::phone_config::effective(pool, org_id).await?;
+    let (base_price, caller_name_price) = super::db::lookups::lookup_prices(pool).await?;
+    Ok(Effective {
+        config,
+        base_price,
+        caller_name_price,
+    })
+}
+
+/// How long a process reuses an org's effective configuration before reading it again. A change
+/// saved in this process applies at once (`Providers::forget_configs`); other processes see it
+/// within this time.
+const CONFIG_TTL: Duration = Duration::from_secs(2);
+
+/// An org's effective configuration and when it was read.
+type TimedEffective = (std::time::Instant, Arc<Effective>);
+
+/// A client and the configuration version it was built from.
+type VersionedClient = (i64, Arc<dyn Provider>);
+
+/// Provider clients built from configurations, reused while the configuration is unchanged, and
+/// each org's effective configuration for a short while.
+#[derive(Clone, Default)]
+pub struct Providers {
+    inner: Arc<Mutex<HashMap<i64, VersionedClient>>>,
+    effective: Arc<Mutex<HashMap<i64, TimedEffective>>>,
+    /// The provider request timeout (None: the client's default, 10 s).
+    timeout: Option<Duration>,
+    /// Development only: providers on loopback and private networks (the sandbox) may be reached.
+    allow_private_networks: bool,
+    /// Where the development sandbox is when not mounted in this server (`PHONEHUB_SANDBOX_URL`,
+    /// a system setting: several servers sharing one sandbox).
+    sandbox_url: Option<String>,
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Providers")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error("This configuration has no auth token yet. Enter one and save.")]
+    NoToken,
+    #[error("The stored auth token cannot be read ({0}). Enter it again.")]
+    Unreadable(String),
+    #[error("The configuration is unusable: {0}")]
+    Invalid(String),
+    /// The stored token was saved for another destination; it is never sent to this one.
+    #[error("The auth token was saved for another provider, region, account or address. Enter it again under Phone config.")]
+    TokenElsewhere,
+    #[error("The development sandbox is not available on this server.")]
+    NoSandbox,
+}
+
+impl Providers {
+    pub fn new(
+        timeout: Option<Duration>,
+        allow_private_networks: bool,
+        sandbox_url: Option<String>,
+    ) -> Providers {
+        Providers {
+            timeout,
+            allow_private_networks,
+            sandbox_url,
+            ..Providers::default()
+        }
+    }
+
+    /// The development sandbox's root: the configured one, else the one mounted in this server.
+    pub fn sandbox_root(&self, public_url: &url::Url) -> String {
+        match &self.sandbox_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!(
+                "{}/sandbox/twilio",
+                public_url.as_str().trim_end_matches('/')
+            ),
+        }
+    }
+
+    /// A client for `cfg`, not cached (for the connection test).
+    pub fn build(
+        &self,
+        cfg: &ConfigRow,
+        keyring: &Keyring,
+        public_url: &url::Url,
+    ) -> Result<Arc<dyn Provider>, BuildError> {
+        build_provider(cfg, keyring, public_url, self)
+    }
+
+    pub async fn effective(
+        &self,
+        pool: &PgPool,
+        org_id: i64,
+    ) -> Result<Arc<Effective>, sqlx::Error> {
+        if let Ok(map) = self.effective.lock() {
+            if let Some((at, e)) = map.get(&org_id) {
+                if at.elapsed() < CONFIG_TTL {
+                    return Ok(e.clone());
+                }
+            }
+        }
+        let e = Arc::new(load_effective(pool, org_id).await?);
+        if let Ok(mut map) = self.effective.lock() {
+            map.insert(org_id, (std::time::Instant::now(), e.clone()));
+        }
+        Ok(e)
+    }
+
+    /// After a configuration changes: the next lookup of every org reads it again.
+    pub fn forget_configs(&self) {
+        if let Ok(mut map) = self.effective.lock() {
+            map.clear();
+        }
+    }
+
+    /// A client for `cfg` (cached by config id and version).
+    pub fn for_config(
+        &self,
+        cfg: &ConfigRow,
+        keyring: &Keyring,
+        public_url: &url::Url,
+    ) -> Result<Arc<dyn Provider>, BuildError> {
+        if let Ok(map) = self.inner.lock() {
+            if let Some((v, p)) = map.get(&cfg.id) {
+                if *v == cfg.version {
+                    return Ok(p.clone());
+                }
+            }
+        }
+        let p = build_provider(cfg, keyring, public_url, self)?;
+        if let Ok(mut map) = self.inner.lock() {
+            map.insert(cfg.id, (cfg.version, p.clone()));
+        }
+        Ok(p)
+    }
+}
+
+pub fn build_provider(
+    cfg: &ConfigRow,
+    keyring: &Keyring,
+    public_url: &url::Url,
+    opts: &Providers,
+) -> Result<Arc<dyn Provider>, BuildError> {
+    let sealed = cfg.sealed_token().ok_or(BuildError::NoToken)?;
+    if !cfg.token_matches_destination() {
+        return Err(BuildError::TokenElsewhere);
+    }
+    if cfg.provider == "sandbox" && !opts.allow_private_networks {
+        return Err(BuildError::NoSandbox);
+    }
+    let (api, lookups) = bases(cfg, &opts.sandbox_root(public_url))?;
+    let token = keyring
+        .decrypt(&sealed)
+        .map_err(|e| BuildError::Unreadable(e.to_string()))?;
+    let mut tc = TwilioConfig::new(&cfg.account_sid, &token);
+    if let Some(t) = opts.timeout {
+        tc.timeout = t;
+    }
+    tc.allow_private_networks = opts.allow_private_networks;
+    tc.api_base = api;
+    tc.lookups_base = lookups;
+    let client = TwilioClient::new(tc).map_err(|e| BuildError::Invalid(e.to_string()))?;
+    Ok(Arc::new(client))
+}
+
+/// Where a configuration's requests go: the development sandbox (the server's own setting), the system default's
+/// own base URLs (set by the superadmin, for a proxy), or Twilio's hosts for the chosen region.
+/// An org's row never carries base URLs (a database constraint), so no tenant chooses a host.
+pub fn bases(cfg: &ConfigRow, sandbox_root: &str) -> Result<(String, String), BuildError> {
+    if cfg.provider == "sandbox" {
+        return Ok((
+            format!("{sandbox_root}/api"),
+            format!("{sandbox_root}/lookups"),
+        ));
+    }
+    let region = crate::model::lookup::TwilioRegion::from_code(cfg.region.as_deref())
+        .ok_or_else(|| BuildError::Invalid("unknown region".into()))?;
+    let (api, lookups) = region.bases();
+    let system = cfg.org_id.is_none();
+    let pick = |own: &Option<String>, official: &str| match own {
+        Some(b) if system => b.clone(),
+        _ => official.to_string(),
+    };
+    Ok((pick(&cfg.api_base, api), pick(&cfg.lookups_base, lookups)))
+}

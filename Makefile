@@ -25,7 +25,7 @@ WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
 PKG := $(LEPTOS_SITE_ROOT)/pkg
 
-.PHONY: run test deps db migrate build server wasm css fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db
+.PHONY: run test deps db migrate build server wasm css sql-layer fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db
 
 deps:
 	@scripts/deps.sh
@@ -57,6 +57,10 @@ build: server wasm css
 run: build
 	PHONEHUB_ENV=$${PHONEHUB_ENV:-development} ./target/debug/phonehub
 
+# Every SQL statement lives in app/src/ssr/db/ (see scripts/sql-layer.sh).
+sql-layer:
+	@scripts/sql-layer.sh
+
 fmt-check:
 	cargo fmt --all --check
 
@@ -72,7 +76,7 @@ unit: migrate
 e2e: build
 	timeout 900 scripts/e2e.sh
 
-test: deps fmt-check clippy unit sqlx-check e2e
+test: deps fmt-check sql-layer clippy unit sqlx-check e2e
 
 sqlx-check:
 ifdef CI

@@ -350,7 +350,7 @@ async fn usage_csv(
         ));
     }
     let val = |k: &str| q.iter().find(|(a, _)| a == k).map(|(_, b)| b.clone());
-    let (from, to) = match app::api::lookups::support::date_range(val("from"), val("to")) {
+    let (from, to) = match app::api::lookups::server_side::date_range(val("from"), val("to")) {
         Ok(r) => r,
         Err(e) => return error_page(e),
     };

@@ -282,12 +282,8 @@ pub async fn unavailable_page(State(pool): State<PgPool>, req: Request, next: Ne
 
 pub async fn db_healthy(pool: &PgPool) -> bool {
     matches!(
-        tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool)
-        )
-        .await,
-        Ok(Ok(1))
+        tokio::time::timeout(Duration::from_secs(2), app::ssr::db::ping(pool)).await,
+        Ok(Ok(()))
     )
 }
 

@@ -11,7 +11,7 @@ use app::{shell, App};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
 use http::StatusCode;
@@ -264,19 +264,8 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
     };
 
     let pkg_dir = format!("{}/pkg", settings.site_root);
-    let api_context = context.clone();
+    // Registers every server function under /api/ too (with the same context).
     let router = Router::new()
-        .route(
-            "/api/{*fn_name}",
-            post(move |req: Request<Body>| {
-                let ctx = api_context.clone();
-                async move {
-                    leptos_axum::handle_server_fns_with_context(ctx, req)
-                        .await
-                        .into_response()
-                }
-            }),
-        )
         .leptos_routes_with_context(&state, routes, context, {
             let opts = leptos_options.clone();
             move || shell(opts.clone())

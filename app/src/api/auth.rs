@@ -10,6 +10,7 @@ use crate::ssr::{self, db, respond};
 
 /// The signed-in user and their orgs for the nav bar; `None` when nobody is signed in.
 #[server(prefix = "/api", endpoint = "me")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
     respond(me_inner().await)
 }
@@ -57,6 +58,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 }
 
 #[server(prefix = "/api", endpoint = "login")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     respond(login_inner(email, password, next).await)
 }
@@ -152,6 +154,7 @@ async fn login_inner(
 }
 
 #[server(prefix = "/api", endpoint = "logout")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn logout() -> Result<(), AppError> {
     respond(logout_inner().await)
 }

@@ -7,5 +7,7 @@ pub mod calls;
 pub mod lookups;
 pub mod numbers;
 pub mod orgs;
+pub mod phone_config;
 pub mod sms;
+pub mod staff;
 pub mod usage;

@@ -8,6 +8,7 @@ mod login;
 mod lookups;
 mod numbers;
 mod orgs;
+mod phone_config;
 mod sms;
 mod staff;
 mod usage;
@@ -17,13 +18,12 @@ pub use admin::{AdminOrgsPage, AdminUsersPage};
 pub use calls::{CallDetailPage, CallsPage, NewCallPage};
 pub use home::{HomePage, NotFoundPage};
 pub use login::LoginPage;
-pub use lookups::{
-    BulkPage, LookupPage, LookupStatsPage, PhoneConfigPage, StaffLookupsPage, BULK_UPLOAD_ENDPOINT,
-};
+pub use lookups::{BulkPage, LookupPage, LookupStatsPage, BULK_UPLOAD_ENDPOINT};
 pub use numbers::{BuyNumberPage, NumberDetailPage, NumbersListPage};
 pub use orgs::{DashboardPage, MembersPage};
+pub use phone_config::PhoneConfigPage;
 pub use sms::SmsPage;
-pub use staff::{StaffAuditPage, StaffHomePage, StaffOrgPage};
+pub use staff::{StaffAuditPage, StaffHomePage, StaffLookupsPage, StaffOrgPage};
 pub use usage::{AuditPage, UsagePage};
 
 use leptos::prelude::*;

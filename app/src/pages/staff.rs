@@ -1,5 +1,6 @@
 //! The support console (read-only): `/staff` (orgs and users), `/staff/orgs/:org` (one org's
-//! usage, numbers, calls, SMS, configuration and audit log) and `/staff/audit`.
+//! usage, numbers, calls, SMS, configuration and audit log), `/staff/audit` and `/staff/lookups`
+//! (the shared cache).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,9 +8,10 @@ use leptos_router::hooks::use_location;
 
 use super::org_param;
 use super::usage::{AuditLoader, SpendReport};
-use crate::api::usage::{load_staff_home, load_staff_org};
-use crate::components::{ErrorPanel, Loading, ReadOnlyBanner};
+use crate::api::staff::{load_global_lookup_stats, load_staff_home, load_staff_org};
+use crate::components::{ErrorPanel, Loading, ReadOnlyBanner, Stat};
 use crate::model::calls::{duration_label, status_label};
+use crate::model::lookup::GlobalCacheStats;
 use crate::model::usage::*;
 
 #[component]
@@ -204,4 +206,60 @@ fn StaffOrgView(d: StaffOrgPage) -> impl IntoView {
 #[component]
 pub fn StaffAuditPage() -> impl IntoView {
     view! { <AuditLoader org=Signal::derive(String::new) /> }
+}
+
+#[component]
+pub fn StaffLookupsPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_global_lookup_stats());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <StaffLookupsView d /> }.into_any(),
+                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn StaffLookupsView(d: GlobalCacheStats) -> impl IntoView {
+    let rows = d
+        .by_org
+        .iter()
+        .map(|o| view! {
+            <tr>
+                <td><a class="link" href=format!("/o/{}/admin/lookups", o.slug)>{o.name.clone()}</a></td>
+                <td class="tabular-nums text-right">{o.requests}</td>
+                <td class="tabular-nums text-right">{o.paid}</td>
+                <td class="tabular-nums text-right">{o.spend.clone()}</td>
+                <td class="tabular-nums text-right">{o.saved.clone()}</td>
+            </tr>
+        })
+        .collect_view();
+    view! {
+        <Title text="Lookup cache" />
+        <h1 class="text-2xl font-semibold">"Lookup cache, all orgs"</h1>
+        <dl class="mt-4 grid grid-cols-2 gap-3 md:grid-cols-3">
+            <Stat label="Cached numbers" value=d.entries.to_string() />
+            <Stat label="Expired entries" value=d.expired.to_string() />
+            <Stat label="Numbers backing off after errors" value=d.failing.to_string() />
+            <Stat label="Provider lookups (all time)" value=d.total_lookup_count.to_string() />
+            <Stat label="Provider spend this month" value=d.spend.clone() />
+            <Stat label="Saved this month" value=d.saved.clone() />
+        </dl>
+        <div class="card mt-6 overflow-x-auto p-0">
+            <table class="table">
+                <caption class="px-4 pt-3 text-left font-semibold">"This month by org"</caption>
+                <thead><tr>
+                    <th scope="col">"Org"</th><th scope="col" class="text-right">"Requests"</th>
+                    <th scope="col" class="text-right">"Paid"</th><th scope="col" class="text-right">"Spend"</th>
+                    <th scope="col" class="text-right">"Saved"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <p class="mt-4"><a class="link" href="/admin/phone-config">"System default phone config →"</a></p>
+    }
 }

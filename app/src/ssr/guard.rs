@@ -77,6 +77,16 @@ pub async fn require_superadmin() -> Result<(User, AppState), AppError> {
     Ok((user, AppState::from_context()?))
 }
 
+/// The support console's guard: support staff and the superadmin (read-only for support: the
+/// functions behind it only read). For anyone else the console does not exist.
+pub async fn require_staff() -> Result<(User, AppState), AppError> {
+    let user = current_user().await?;
+    if !(user.is_support || user.is_superadmin) {
+        return Err(AppError::NotFound);
+    }
+    Ok((user, AppState::from_context()?))
+}
+
 /// How `user` may see `org`: a member's role, or staff access; `None` hides the org entirely.
 pub fn access_for(user: &User, role: Option<crate::model::Role>) -> Option<Access> {
     if user.is_superadmin {

@@ -14,7 +14,7 @@ pub mod sms;
 pub mod state;
 pub mod usage;
 
-pub use guard::{current_user, require, require_superadmin, Permission};
+pub use guard::{current_user, require, require_staff, require_superadmin, Permission};
 pub use state::AppState;
 
 use crate::error::AppError;

@@ -10,3 +10,11 @@ pub mod phone_config;
 pub mod staff;
 pub mod usage;
 pub mod users;
+
+/// Whether the database answers (a trivial query).
+pub async fn ping(db: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT 1 AS "one!""#)
+        .fetch_one(db)
+        .await
+        .map(|_| ())
+}

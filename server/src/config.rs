@@ -158,45 +158,22 @@ impl Settings {
     }
 
     pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let file_path = env("PHONEHUB_CONFIG");
-        let file: FileSettings = match &file_path {
+        let env = &env;
+        let file: FileSettings = match &env("PHONEHUB_CONFIG") {
             Some(p) => read_file(Path::new(p))?,
             None if Path::new("phonehub.toml").exists() => read_file(Path::new("phonehub.toml"))?,
             None => FileSettings::default(),
         };
-
-        let environment = match env("PHONEHUB_ENV").as_deref() {
-            Some("development") => Environment::Development,
-            Some("production") => Environment::Production,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "PHONEHUB_ENV must be development or production, not {other:?}"
-                )))
-            }
-            // Production unless development is asked for: demo data and the sandbox must be.
-            None => file.environment.unwrap_or(Environment::Production),
-        };
+        let environment = environment(env, &file)?;
+        let dev = environment == Environment::Development;
         let database_url = env("PHONEHUB_DATABASE_URL")
             .or_else(|| env("DATABASE_URL"))
-            .or(file.database_url)
+            .or(file.database_url.clone())
             .ok_or_else(|| invalid("set DATABASE_URL (or PHONEHUB_DATABASE_URL)"))?;
-        let site_addr_s = env("LEPTOS_SITE_ADDR")
-            .or(file.site_addr)
-            .unwrap_or_else(|| "127.0.0.1:3000".into());
-        let site_addr: SocketAddr = site_addr_s
-            .parse()
-            .map_err(|_| invalid(format!("LEPTOS_SITE_ADDR {site_addr_s:?} is not host:port")))?;
-        let public_s = env("PHONEHUB_PUBLIC_URL")
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{site_addr}"));
-        let public_url = url::Url::parse(&public_s)
-            .map_err(|e| invalid(format!("PHONEHUB_PUBLIC_URL {public_s:?}: {e}")))?;
-        if !matches!(public_url.scheme(), "http" | "https") || public_url.host().is_none() {
-            return Err(invalid("PHONEHUB_PUBLIC_URL must be an http(s) URL"));
-        }
+        let (site_addr, public_url) = addresses(env, &file)?;
         let data_dir = PathBuf::from(
             env("PHONEHUB_DATA_DIR")
-                .or(file.data_dir)
+                .or(file.data_dir.clone())
                 .unwrap_or_else(|| ".data".into()),
         );
         let secret_key = match env("PHONEHUB_SECRET_KEY") {
@@ -204,81 +181,32 @@ impl Settings {
             None => key_from_file(&data_dir.join("secret.key"))?,
         };
         let keyring = keyring(env("PHONEHUB_CONFIG_KEYS"), &data_dir)?;
-        let seed_demo = match env("PHONEHUB_SEED_DEMO").as_deref() {
-            Some("1" | "true") => true,
-            Some("0" | "false") => false,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "PHONEHUB_SEED_DEMO: {other:?} is not true/false"
-                )))
+        let seed_demo = flag(env, "PHONEHUB_SEED_DEMO")?
+            .or(file.seed_demo)
+            .unwrap_or(true)
+            && dev;
+        let provider_timeout =
+            number(env, "PHONEHUB_PROVIDER_TIMEOUT_MS")?.map(std::time::Duration::from_millis);
+        let db_max_connections = match number(env, "PHONEHUB_DB_MAX_CONNECTIONS")? {
+            Some(n) => {
+                u32::try_from(n).map_err(|_| invalid("PHONEHUB_DB_MAX_CONNECTIONS is too large"))?
             }
-            None => file.seed_demo.unwrap_or(true),
-        } && environment == Environment::Development;
-        let provider_timeout = match env("PHONEHUB_PROVIDER_TIMEOUT_MS") {
-            Some(ms) => Some(std::time::Duration::from_millis(
-                ms.parse()
-                    .map_err(|_| invalid("PHONEHUB_PROVIDER_TIMEOUT_MS must be a number"))?,
-            )),
-            None => None,
-        };
-        let db_max_connections = match env("PHONEHUB_DB_MAX_CONNECTIONS") {
-            Some(n) => n
-                .parse()
-                .map_err(|_| invalid("PHONEHUB_DB_MAX_CONNECTIONS must be a number"))?,
             None => file.db_max_connections.unwrap_or(10),
         };
-        let flag = |name: &str| -> Result<Option<bool>, ConfigError> {
-            match env(name).as_deref() {
-                Some("1" | "true") => Ok(Some(true)),
-                Some("0" | "false") => Ok(Some(false)),
-                Some(other) => Err(invalid(format!("{name}: {other:?} is not true/false"))),
-                None => Ok(None),
-            }
-        };
-        let sandbox_enabled = flag("PHONEHUB_SANDBOX")?
+        let sandbox_enabled = flag(env, "PHONEHUB_SANDBOX")?
             .or(file.sandbox)
-            .unwrap_or(environment == Environment::Development);
-        if sandbox_enabled && environment == Environment::Production {
+            .unwrap_or(dev);
+        if sandbox_enabled && !dev {
             return Err(invalid(
                 "the Twilio sandbox is for development only: unset PHONEHUB_SANDBOX or set PHONEHUB_ENV=development",
             ));
         }
-        let twilio = match (
-            env("PHONEHUB_TWILIO_ACCOUNT_SID"),
-            env("PHONEHUB_TWILIO_AUTH_TOKEN"),
-        ) {
-            (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
-                account_sid,
-                auth_token,
-                api_base: env("PHONEHUB_TWILIO_API_BASE")
-                    .unwrap_or_else(|| telephony::twilio::TWILIO_API.into()),
-                lookups_base: env("PHONEHUB_TWILIO_LOOKUPS_BASE")
-                    .unwrap_or_else(|| telephony::twilio::TWILIO_LOOKUPS.into()),
-            }),
-            (None, None) => None,
-            _ => return Err(invalid(
-                "set both PHONEHUB_TWILIO_ACCOUNT_SID and PHONEHUB_TWILIO_AUTH_TOKEN, or neither",
-            )),
-        };
-        let sandbox_url = match env("PHONEHUB_SANDBOX_URL") {
-            None => None,
-            Some(_) if environment == Environment::Production => {
-                return Err(invalid(
-                    "PHONEHUB_SANDBOX_URL is for development only (PHONEHUB_ENV=development)",
-                ))
-            }
-            Some(u) => Some(
-                url::Url::parse(&u)
-                    .map_err(|e| invalid(format!("PHONEHUB_SANDBOX_URL is not a URL: {e}")))?,
-            ),
-        };
-        let trust_proxy = flag("PHONEHUB_TRUST_PROXY")?.unwrap_or(false);
         Ok(Settings {
             job_timing: app::ssr::jobs::JobTiming::default(),
-            trust_proxy,
-            sandbox_url,
+            trust_proxy: flag(env, "PHONEHUB_TRUST_PROXY")?.unwrap_or(false),
+            sandbox_url: sandbox_url(env, dev)?,
             sandbox_enabled,
-            twilio,
+            twilio: twilio(env)?,
             environment,
             database_url,
             site_addr,
@@ -292,6 +220,91 @@ impl Settings {
             db_max_connections,
             provider_timeout,
         })
+    }
+}
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Production unless development is asked for: demo data and the sandbox must be.
+fn environment(env: Env, file: &FileSettings) -> Result<Environment, ConfigError> {
+    match env("PHONEHUB_ENV").as_deref() {
+        Some("development") => Ok(Environment::Development),
+        Some("production") => Ok(Environment::Production),
+        Some(other) => Err(invalid(format!(
+            "PHONEHUB_ENV must be development or production, not {other:?}"
+        ))),
+        None => Ok(file.environment.unwrap_or(Environment::Production)),
+    }
+}
+
+/// Where the server listens, and the origin browsers use to reach it.
+fn addresses(env: Env, file: &FileSettings) -> Result<(SocketAddr, url::Url), ConfigError> {
+    let site_addr_s = env("LEPTOS_SITE_ADDR")
+        .or(file.site_addr.clone())
+        .unwrap_or_else(|| "127.0.0.1:3000".into());
+    let site_addr: SocketAddr = site_addr_s
+        .parse()
+        .map_err(|_| invalid(format!("LEPTOS_SITE_ADDR {site_addr_s:?} is not host:port")))?;
+    let public_s = env("PHONEHUB_PUBLIC_URL")
+        .or(file.public_url.clone())
+        .unwrap_or_else(|| format!("http://{site_addr}"));
+    let public_url = url::Url::parse(&public_s)
+        .map_err(|e| invalid(format!("PHONEHUB_PUBLIC_URL {public_s:?}: {e}")))?;
+    if !matches!(public_url.scheme(), "http" | "https") || public_url.host().is_none() {
+        return Err(invalid("PHONEHUB_PUBLIC_URL must be an http(s) URL"));
+    }
+    Ok((site_addr, public_url))
+}
+
+fn flag(env: Env, name: &str) -> Result<Option<bool>, ConfigError> {
+    match env(name).as_deref() {
+        Some("1" | "true") => Ok(Some(true)),
+        Some("0" | "false") => Ok(Some(false)),
+        Some(other) => Err(invalid(format!("{name}: {other:?} is not true/false"))),
+        None => Ok(None),
+    }
+}
+
+fn number(env: Env, name: &str) -> Result<Option<u64>, ConfigError> {
+    env(name)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| invalid(format!("{name} must be a number")))
+        })
+        .transpose()
+}
+
+/// The system default's Twilio account on first start (both variables or neither).
+fn twilio(env: Env) -> Result<Option<TwilioSettings>, ConfigError> {
+    match (
+        env("PHONEHUB_TWILIO_ACCOUNT_SID"),
+        env("PHONEHUB_TWILIO_AUTH_TOKEN"),
+    ) {
+        (Some(account_sid), Some(auth_token)) => Ok(Some(TwilioSettings {
+            account_sid,
+            auth_token,
+            api_base: env("PHONEHUB_TWILIO_API_BASE")
+                .unwrap_or_else(|| telephony::twilio::TWILIO_API.into()),
+            lookups_base: env("PHONEHUB_TWILIO_LOOKUPS_BASE")
+                .unwrap_or_else(|| telephony::twilio::TWILIO_LOOKUPS.into()),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(invalid(
+            "set both PHONEHUB_TWILIO_ACCOUNT_SID and PHONEHUB_TWILIO_AUTH_TOKEN, or neither",
+        )),
+    }
+}
+
+/// A sandbox outside this server (development only).
+fn sandbox_url(env: Env, dev: bool) -> Result<Option<url::Url>, ConfigError> {
+    match env("PHONEHUB_SANDBOX_URL") {
+        None => Ok(None),
+        Some(_) if !dev => Err(invalid(
+            "PHONEHUB_SANDBOX_URL is for development only (PHONEHUB_ENV=development)",
+        )),
+        Some(u) => url::Url::parse(&u)
+            .map(Some)
+            .map_err(|e| invalid(format!("PHONEHUB_SANDBOX_URL is not a URL: {e}"))),
     }
 }
 

@@ -13,7 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use http::{header, HeaderValue, Method, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use leptos::server_fn::error::FromServerFnError;
 use sqlx::PgPool;
 
@@ -136,24 +136,7 @@ pub async fn server_fn_forms(
         ),
     };
     let values: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let referer_path = parts
-        .headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| url::Url::parse(r).ok())
-        .map(|u| match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_string(),
-        });
-    // On a no-JS error page (shown at /api/…) the form names its real page in `_page`.
-    let referer_path = match referer_path {
-        Some(p) if p.starts_with("/api/") => values
-            .iter()
-            .find(|(k, _)| k == "_page")
-            .map(|(_, v)| v.clone())
-            .filter(|v| v.starts_with('/') && !v.starts_with("//")),
-        other => other,
-    };
+    let return_path = return_path(&parts.headers, &values);
     let endpoint = parts.uri.path().to_string();
     // Without text/html the framework answers with data instead of redirecting: we decide below.
     parts
@@ -165,41 +148,81 @@ pub async fn server_fn_forms(
         .await;
 
     if res.headers().get(SERVER_FN_ERROR_HEADER).is_none() && res.status().is_success() {
-        let target = res
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or(referer_path)
-            .unwrap_or_else(|| "/".into());
-        let mut out = redirect_303(&target);
-        for cookie in res.headers().get_all(header::SET_COOKIE) {
-            out.headers_mut().append(header::SET_COOKIE, cookie.clone());
-        }
-        return out;
+        return redirect_after_success(&res, return_path);
     }
-
     let (res_parts, res_body) = res.into_parts();
     let err_bytes = axum::body::to_bytes(res_body, MAX_FORM_BYTES)
         .await
         .unwrap_or_default();
     let error = decode_error(&res_parts, err_bytes);
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let Some(path) = referer_path.filter(|p| p.starts_with('/')) else {
+    let Some(path) = return_path.filter(|p| p.starts_with('/')) else {
         return page(status, "Could not save", &escape(&error.to_string()));
     };
     let outcome = FormOutcome {
         endpoint,
-        page: path.clone(),
+        page: path,
         error,
         values: values
             .into_iter()
             .filter(|(k, _)| !is_secret_field(k) && k != "_page")
             .collect(),
     };
-    let mut get = original;
+    let mut rendered = render_form_page(&render, original, outcome, status).await;
+    for cookie in res_parts.headers.get_all(header::SET_COOKIE) {
+        rendered
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    rendered
+}
+
+/// The page a plain form came from (its referer), where it goes back to.
+fn return_path(headers: &HeaderMap, values: &[(String, String)]) -> Option<String> {
+    let referer_path = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        });
+    // On a no-JS error page (shown at /api/…) the form names its real page in `_page`.
+    match referer_path {
+        Some(p) if p.starts_with("/api/") => values
+            .iter()
+            .find(|(k, _)| k == "_page")
+            .map(|(_, v)| v.clone())
+            .filter(|v| v.starts_with('/') && !v.starts_with("//")),
+        other => other,
+    }
+}
+
+/// A 303 to where the server function redirected, else back to the form's page; cookies kept.
+fn redirect_after_success(res: &Response, return_path: Option<String>) -> Response {
+    let target = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(return_path)
+        .unwrap_or_else(|| "/".into());
+    let mut out = redirect_303(&target);
+    for cookie in res.headers().get_all(header::SET_COOKIE) {
+        out.headers_mut().append(header::SET_COOKIE, cookie.clone());
+    }
+    out
+}
+
+/// The form's page rendered again (a GET) with the error next to its field and the values kept.
+async fn render_form_page(
+    render: &RenderPage,
+    mut get: http::request::Parts,
+    outcome: FormOutcome,
+    status: StatusCode,
+) -> Response {
     get.method = Method::GET;
-    get.uri = match path.parse() {
+    get.uri = match outcome.page.parse() {
         Ok(u) => u,
         Err(_) => {
             return page(
@@ -217,11 +240,6 @@ pub async fn server_fn_forms(
     // The page's own status wins when it is an error (say the org is gone); else the form's.
     if rendered.status().is_success() {
         *rendered.status_mut() = status;
-    }
-    for cookie in res_parts.headers.get_all(header::SET_COOKIE) {
-        rendered
-            .headers_mut()
-            .append(header::SET_COOKIE, cookie.clone());
     }
     rendered
 }

@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use axum_login::AuthManagerLayerBuilder;
+use axum_login::{AuthManagerLayer, AuthManagerLayerBuilder};
 use http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -22,6 +22,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::service::SignedCookie;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -196,43 +197,11 @@ async fn shutdown_signal() {
 }
 
 fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
-    let leptos_options = LeptosOptions::builder()
-        .output_name(settings.output_name.clone())
-        .site_root(settings.site_root.clone())
-        .site_pkg_dir("pkg")
-        .site_addr(settings.site_addr)
-        .build();
-    let state = AppState {
-        pool: pool.clone(),
-        leptos_options: leptos_options.clone(),
-        public_url: settings.public_url.clone(),
-        dev_mode: settings.environment == crate::config::Environment::Development,
-        trust_proxy: settings.trust_proxy,
-        job_timing: settings.job_timing,
-        keyring: settings.keyring.clone(),
-        providers: app::ssr::providers::Providers::new(
-            settings.provider_timeout,
-            settings.environment == crate::config::Environment::Development,
-            settings.sandbox_url.as_ref().map(|u| u.to_string()),
-        ),
-        events: app::ssr::events::EventSink::start(pool.clone()),
-    };
-
+    let state = app_state(settings, pool.clone());
+    let leptos_options = state.leptos_options.clone();
     app::ssr::jobs::spawn_worker(state.clone());
     app::ssr::numbers::spawn_release_worker(state.clone());
-    let store = PostgresStore::new(pool.clone());
-    spawn_session_cleanup(store.clone());
-    let key =
-        Key::try_from(settings.secret_key.bytes()).map_err(|e| StartError::Key(e.to_string()))?;
-    let session_layer = SessionManagerLayer::new(store)
-        .with_name("phonehub_session")
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(settings.public_url.scheme() == "https")
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
-        .with_signed(key);
-    let auth_layer =
-        AuthManagerLayerBuilder::new(Backend::new(pool.clone()), session_layer).build();
+    let auth_layer = auth_layer(settings, &pool)?;
 
     let routes = generate_route_list(App);
     let ctx_state = state.clone();
@@ -297,6 +266,50 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
         .merge(crate::webhooks::routes())
         .with_state(state);
     Ok(router)
+}
+
+/// What every request shares: the pool, the options pages need, providers and the event writer.
+fn app_state(settings: &Settings, pool: PgPool) -> AppState {
+    let leptos_options = LeptosOptions::builder()
+        .output_name(settings.output_name.clone())
+        .site_root(settings.site_root.clone())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.site_addr)
+        .build();
+    AppState {
+        pool: pool.clone(),
+        leptos_options: leptos_options.clone(),
+        public_url: settings.public_url.clone(),
+        dev_mode: settings.environment == crate::config::Environment::Development,
+        trust_proxy: settings.trust_proxy,
+        job_timing: settings.job_timing,
+        keyring: settings.keyring.clone(),
+        providers: app::ssr::providers::Providers::new(
+            settings.provider_timeout,
+            settings.environment == crate::config::Environment::Development,
+            settings.sandbox_url.as_ref().map(|u| u.to_string()),
+        ),
+        events: app::ssr::events::EventSink::start(pool.clone()),
+    }
+}
+
+/// Signed session cookies stored in Postgres, and the login layer on top.
+fn auth_layer(
+    settings: &Settings,
+    pool: &PgPool,
+) -> Result<AuthManagerLayer<Backend, PostgresStore, SignedCookie>, StartError> {
+    let store = PostgresStore::new(pool.clone());
+    spawn_session_cleanup(store.clone());
+    let key =
+        Key::try_from(settings.secret_key.bytes()).map_err(|e| StartError::Key(e.to_string()))?;
+    let session_layer = SessionManagerLayer::new(store)
+        .with_name("phonehub_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.public_url.scheme() == "https")
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
+        .with_signed(key);
+    Ok(AuthManagerLayerBuilder::new(Backend::new(pool.clone()), session_layer).build())
 }
 
 /// The system default phone configuration comes from `PHONEHUB_TWILIO_*` (or the sandbox in

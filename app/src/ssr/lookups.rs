@@ -95,12 +95,7 @@ pub async fn lookup(
             return Err(LookupError::Disabled);
         }
         let caller_name = cfg.caller_name_enabled;
-        let price = snap.base_price
-            + if caller_name {
-                snap.caller_name_price
-            } else {
-                0
-            };
+        let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
         let now = OffsetDateTime::now_utc();
         let event = |outcome: Outcome, cost: i64, saved: i64, line_type: Option<String>| Event {
             org_id,
@@ -113,26 +108,19 @@ pub async fn lookup(
             at: OffsetDateTime::now_utc(),
         };
         if let Some(row) = row {
-            // A refresh someone finished after we were asked counts as our refresh's answer.
-            let refreshed_since = row.last_lookup_at.is_some_and(|t| t >= started);
-            if (!force_refresh && row.fresh(now, caller_name))
-                || (force_refresh && refreshed_since && row.fresh(now, caller_name))
-            {
+            let hit = row.fresh(now, caller_name)
+                // A refresh someone finished after we were asked counts as our refresh's answer.
+                && (!force_refresh || row.last_lookup_at.is_some_and(|t| t >= started));
+            if hit {
+                let line_type = row.line_type.clone();
                 deps.events
-                    .record(event(Outcome::Hit, 0, price, row.line_type.clone()))
+                    .record(event(Outcome::Hit, 0, price, line_type))
                     .await;
                 return Ok((Outcome::Hit, row));
             }
             if row.backing_off(now) {
                 deps.events.record(event(Outcome::Error, 0, 0, None)).await;
-                let msg = row
-                    .error_message
-                    .clone()
-                    .unwrap_or_else(|| "The provider could not look this number up.".into());
-                return Err(LookupError::Provider(format!(
-                    "{msg} PhoneHub will not ask the provider about this number again until {}.",
-                    fmt_utc(row.retry_after.unwrap_or(now))
-                )));
+                return Err(backing_off(&row, now));
             }
         }
         let token = format!("{:032x}", rand::random::<u128>());
@@ -180,6 +168,18 @@ pub async fn lookup(
         tokio::time::sleep(poll).await;
         poll = (poll * 2).min(Duration::from_millis(100));
     }
+}
+
+/// The failure a number's row is backing off from, and until when.
+fn backing_off(row: &Cached, now: OffsetDateTime) -> LookupError {
+    let msg = row
+        .error_message
+        .clone()
+        .unwrap_or_else(|| "The provider could not look this number up.".into());
+    LookupError::Provider(format!(
+        "{msg} PhoneHub will not ask the provider about this number again until {}.",
+        fmt_utc(row.retry_after.unwrap_or(now))
+    ))
 }
 
 /// Holds the lease: asks the provider once and stores the answer (or the error, with backoff).

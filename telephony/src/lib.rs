@@ -1,10 +1,12 @@
 //! The provider-facing layer of PhoneHub: E.164 phone numbers, the provider interface and its
-//! Twilio client, and Twilio webhook signatures.
+//! Twilio client, and Twilio webhook signatures (and, with the `sandbox` feature, a Twilio-compatible
+//! simulator).
 
 pub mod e164;
 pub mod http;
 pub mod models;
 pub mod provider;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod signature;
 pub mod twilio;

@@ -18,29 +18,10 @@ use crate::e164::E164;
 /// The statuses of Twilio's Message resource the sandbox uses (all in `message_enum_status`).
 pub const MESSAGE_RESOURCE_STATUSES: [&str; 4] = ["queued", "sent", "delivered", "undelivered"];
 
-/// GSM-7 characters (basic set); anything else makes a message UCS-2.
-const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-const GSM7_EXT: &str = "^{}\\[~]|€\x0c";
-
-/// SMS segments: 160/153 GSM-7 septets (extension characters count twice) or 70/67 UCS-2 units.
+/// The segments a message takes on the wire: at least one, even with no text (an inbound message
+/// can be empty).
 pub fn segments(body: &str) -> u32 {
-    let gsm = body
-        .chars()
-        .all(|c| GSM7.contains(c) || GSM7_EXT.contains(c));
-    let (units, single, multi) = if gsm {
-        let septets: usize = body
-            .chars()
-            .map(|c| if GSM7_EXT.contains(c) { 2 } else { 1 })
-            .sum();
-        (septets, 160, 153)
-    } else {
-        (body.encode_utf16().count(), 70, 67)
-    };
-    if units <= single {
-        1
-    } else {
-        units.div_ceil(multi) as u32
-    }
+    sms_segments::segments(body).count.max(1)
 }
 
 fn message_json(sb: &Sandbox, m: &MessageRec) -> Value {
@@ -231,32 +212,9 @@ mod tests {
     }
 
     #[test]
-    fn sms_segments_follow_gsm7_and_ucs2_rules() {
-        let cases: &[(&str, u32)] = &[
-            ("", 1),
-            ("hello", 1),
-            (&"a".repeat(160), 1),
-            (&"a".repeat(161), 2),
-            (&"a".repeat(306), 2),
-            (&"a".repeat(307), 3),
-            // Extension characters take two septets: 80 euro signs fill one segment.
-            (&"€".repeat(80), 1),
-            (&"€".repeat(81), 2),
-            // One emoji switches the whole message to UCS-2 (and is two UTF-16 units).
-            (&format!("{}😀", "a".repeat(68)), 1),
-            (&format!("{}😀", "a".repeat(69)), 2),
-            (&"é".repeat(160), 1),
-            (&"ç".repeat(70), 1),
-            (&"ç".repeat(71), 2),
-        ];
-        for (body, want) in cases {
-            assert_eq!(
-                segments(body),
-                *want,
-                "{} chars: {:?}",
-                body.chars().count(),
-                body.chars().next()
-            );
-        }
+    fn an_empty_message_still_takes_one_segment() {
+        assert_eq!(segments(""), 1);
+        assert_eq!(segments("hello"), 1);
+        assert_eq!(segments(&"a".repeat(161)), 2);
     }
 }

@@ -1,5 +1,4 @@
-//! SMS segment counting (GSM-7 or UCS-2), the one rule for the browser's live count, the
-//! server's cost and the Twilio sandbox.
+//! How many SMS segments a text takes (GSM-7 or UCS-2): one rule for the portal and the sandbox.
 
 /// GSM 03.38 basic character set.
 const GSM7: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";

@@ -1,11 +1,11 @@
 //! The provider-facing layer of PhoneHub: E.164 phone numbers, the provider interface and its
-//! Twilio client, and Twilio webhook signatures (and, with the `sandbox` feature, a Twilio-compatible
-//! simulator).
+//! Twilio client, and Twilio webhook signatures.
 
 pub mod e164;
 pub mod http;
 pub mod models;
 pub mod provider;
+/// A Twilio-compatible simulator, for development and tests (the `sandbox` feature).
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod signature;

@@ -1,5 +1,4 @@
-//! Outbound calls: the Call resource, and each call's progress through its statuses with the
-//! status callbacks it asked for.
+//! Outbound calls: the Call resource, and each call's progress with its status callbacks.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

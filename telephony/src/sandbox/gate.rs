@@ -1,5 +1,4 @@
-//! What a request passes before its handler: the sandbox's Basic credentials and, on the API,
-//! injected faults.
+//! What every request passes first: the sandbox's Basic credentials and, on the API, faults.
 
 use std::time::Duration;
 

@@ -1,5 +1,4 @@
-//! The outside world calling or texting the account's numbers (`POST …/_simulate/…`): the
-//! number's webhooks are asked for TwiML, as Twilio would.
+//! Simulated inbound calls and texts (`_simulate/…`), answered by the number's webhooks.
 
 use axum::extract::State;
 use axum::http::StatusCode;

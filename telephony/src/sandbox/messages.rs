@@ -1,5 +1,4 @@
-//! Outbound SMS: the Message resource, and each message's progress to delivered or undelivered
-//! with its status callbacks.
+//! Outbound SMS: the Message resource, and each message's progress with its status callbacks.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -1,6 +1,4 @@
-//! A Twilio-compatible simulator: Twilio's paths, form parameters, JSON fields, Basic auth and error
-//! codes, with calls and messages that progress on an accelerated clock and send signed callbacks.
-//! Mounted by the server at `/sandbox/twilio` and runnable alone (`twilio-sandbox`).
+//! A Twilio-compatible simulator: Twilio's API as PhoneHub uses it, on an accelerated clock.
 
 pub mod audio;
 pub mod data;
@@ -83,6 +81,9 @@ impl SandboxConfig {
     }
 }
 
+/// The running sandbox: Twilio's paths, form parameters, JSON fields, Basic auth and error codes,
+/// with calls and messages that progress on its clock and send signed callbacks. Mounted by the
+/// server at `/sandbox/twilio` in development and runnable alone (`twilio-sandbox`).
 pub struct Sandbox {
     cfg: SandboxConfig,
     clock: Clock,

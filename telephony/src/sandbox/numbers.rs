@@ -1,5 +1,4 @@
-//! Phone numbers: searching the inventory (AvailablePhoneNumbers) and the account's own
-//! (IncomingPhoneNumbers: buy, list, fetch, update, release).
+//! Phone numbers: searching the inventory, and buying, listing, updating and releasing them.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -1,5 +1,4 @@
-//! Call recordings: made when a recorded call ends, listed and fetched as JSON, served as WAV
-//! (with byte ranges).
+//! Call recordings: made when a recorded call ends, listed as JSON, served as (ranged) WAV.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};

@@ -2,4 +2,4 @@
 # Telephony layer figures: signature checks/s and lookups/s against the sandbox vs a bare handler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo run -q --release -p telephony --example bench_sandbox
+cargo run -q --release -p telephony --features sandbox --example bench_sandbox

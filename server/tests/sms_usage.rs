@@ -815,28 +815,6 @@ async fn the_audit_log_records_each_audited_action_and_pages_by_keyset(pool: PgP
     assert!(!all["rows"].as_array().unwrap().is_empty());
 }
 
-#[test]
-fn the_portal_and_the_sandbox_count_segments_alike() {
-    let a = |n: usize| "a".repeat(n);
-    for body in [
-        a(1),
-        a(160),
-        a(161),
-        a(307),
-        "€".repeat(81),
-        format!("{}😀", a(69)),
-        "Grüße aus Köln".to_string(),
-        "ç".repeat(135),
-        "line\nbreak {curly} [square] ~tilde|".repeat(7),
-    ] {
-        assert_eq!(
-            app::model::sms::segments(&body).count,
-            telephony::sandbox::segments(&body),
-            "{body:?}"
-        );
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn a_failure_callback_that_beats_the_providers_answer_keeps_the_message_free(pool: PgPool) {
     let (app, sb, _keep, admin) = setup(pool).await;

@@ -5,6 +5,8 @@ pub mod e164;
 pub mod http;
 pub mod models;
 pub mod provider;
+/// A Twilio-compatible simulator, for development and tests (the `sandbox` feature).
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod signature;
 pub mod twilio;

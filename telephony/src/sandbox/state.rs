@@ -1,5 +1,4 @@
-//! The sandbox's state (numbers, calls, recordings, messages), saved to a JSON file after each change
-//! so it survives a restart.
+//! The sandbox's state (numbers, calls, recordings, messages), saved as JSON to survive restarts.
 
 use std::path::PathBuf;
 

@@ -1,0 +1,331 @@
+//! Outbound calls: the Call resource, and each call's progress with its status callbacks.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::data::{stable_hash, MAGIC_BUSY, MAGIC_FAILED, MAGIC_INVALID, MAGIC_NO_ANSWER};
+use super::recordings::record;
+use super::rest::{
+    field, form, new_sid, not_found, now, page_json, price, strip_json, twilio_error,
+};
+use super::state::{CallRec, Data};
+use super::{Sandbox, Shared};
+use crate::e164::E164;
+
+/// The statuses of Twilio's Call resource (`call_enum_status` in its API spec).
+pub const CALL_RESOURCE_STATUSES: [&str; 8] = [
+    "queued",
+    "ringing",
+    "in-progress",
+    "completed",
+    "busy",
+    "failed",
+    "no-answer",
+    "canceled",
+];
+
+/// Statuses after which a call does not change.
+pub(super) const FINAL_CALL: [&str; 5] = ["completed", "busy", "no-answer", "failed", "canceled"];
+
+/// Simulated seconds of conversation, from 5 to 89, the same for the same SID.
+pub(super) fn talk_seconds(sid: &str) -> u32 {
+    5 + (stable_hash(sid) % 85) as u32
+}
+
+/// Micro-dollars for a call of `secs`, billed per started minute.
+pub(super) fn call_price_micros(secs: u32) -> i64 {
+    secs.div_ceil(60) as i64 * 8_500
+}
+
+/// A call's status as the Call resource shows it. The sandbox keeps `initiated` as a step of the
+/// call (its status callback says `CallStatus=initiated`), but that is only a callback event:
+/// Twilio's resource has no such status and shows `queued` until the call rings.
+fn call_resource_status(status: &str) -> &str {
+    match status {
+        "initiated" => "queued",
+        s => s,
+    }
+}
+
+/// `d` is the locked state (for the number's SID).
+fn call_json(sb: &Sandbox, d: &Data, c: &CallRec) -> Value {
+    let fmt = |n: &str| {
+        E164::parse(n, None)
+            .map(|e| e.national())
+            .unwrap_or_else(|_| n.to_string())
+    };
+    let phone_sid = d
+        .numbers
+        .iter()
+        .find(|n| n.phone_number == c.from)
+        .map(|n| n.sid.clone());
+    json!({
+        "sid": c.sid, "date_created": c.date_created, "date_updated": c.date_updated,
+        "parent_call_sid": null, "account_sid": sb.cfg.account_sid, "to": c.to,
+        "to_formatted": fmt(&c.to), "from": c.from, "from_formatted": fmt(&c.from),
+        "phone_number_sid": phone_sid, "status": call_resource_status(&c.status), "start_time": c.start_time,
+        "end_time": c.end_time, "duration": c.duration.map(|d| d.to_string()),
+        "price": c.price_micros.map(price), "price_unit": "USD", "direction": "outbound-api",
+        "answered_by": null, "api_version": "2010-04-01", "forwarded_from": null,
+        "group_sid": null, "caller_name": null, "queue_time": "0", "trunk_sid": null,
+        "uri": sb.account_uri(&format!("/Calls/{}.json", c.sid)),
+        "subresource_uris": {
+            "recordings": sb.account_uri(&format!("/Calls/{}/Recordings.json", c.sid)),
+        },
+    })
+}
+
+pub(super) async fn create_call(State(sb): State<Shared>, body: String) -> Response {
+    sb.count("CreateCall");
+    let f = form(&body);
+    let (Some(to), Some(from)) = (field(&f, "To"), field(&f, "From")) else {
+        return twilio_error(StatusCode::BAD_REQUEST, 21201, "To and From are required");
+    };
+    let to = match E164::parse(&to, None) {
+        Ok(e) if e.as_str() != MAGIC_INVALID => e.to_string(),
+        _ => {
+            return twilio_error(
+                StatusCode::BAD_REQUEST,
+                21211,
+                format!("Invalid 'To' Phone Number: {to}"),
+            )
+        }
+    };
+    if field(&f, "Url").is_none()
+        && field(&f, "Twiml").is_none()
+        && field(&f, "ApplicationSid").is_none()
+    {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21205,
+            "Url, Twiml or ApplicationSid is required",
+        );
+    }
+    let mut d = sb.lock();
+    if !d.numbers.iter().any(|n| n.phone_number == from && n.voice) {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21210,
+            format!(
+                "The source phone number provided, {from}, is not yet verified for your account."
+            ),
+        );
+    }
+    let sid = new_sid("CA");
+    let t = now();
+    let c = CallRec {
+        sid: sid.clone(),
+        from,
+        to,
+        status: "queued".into(),
+        url: field(&f, "Url"),
+        status_callback: field(&f, "StatusCallback"),
+        status_callback_events: f
+            .iter()
+            .filter(|(k, _)| k == "StatusCallbackEvent")
+            .flat_map(|(_, v)| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .collect(),
+        record: field(&f, "Record").is_some_and(|r| r == "true"),
+        recording_status_callback: field(&f, "RecordingStatusCallback"),
+        talk_seconds: talk_seconds(&sid),
+        date_created: t.clone(),
+        date_updated: t,
+        ..Default::default()
+    };
+    d.calls.push(c.clone());
+    sb.save(&d);
+    let body = call_json(&sb, &d, &c);
+    drop(d);
+    // The timeline starts now, not whenever the task first runs: a manual clock advanced right
+    // after this answer must count from the creation.
+    let created = sb.sim_now();
+    tokio::spawn(progress_call(sb.clone(), sid, created));
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// The statuses an outbound call moves through after `queued`, each with its wait in simulated
+/// seconds; the magic numbers decide how it ends.
+fn call_steps(to: &str, talk_seconds: u32) -> Vec<(&'static str, f64)> {
+    match to {
+        MAGIC_FAILED => vec![("initiated", 0.2), ("failed", 0.5)],
+        MAGIC_BUSY => vec![("initiated", 0.2), ("ringing", 1.0), ("busy", 2.0)],
+        MAGIC_NO_ANSWER => vec![("initiated", 0.2), ("ringing", 1.0), ("no-answer", 15.0)],
+        _ => vec![
+            ("initiated", 0.2),
+            ("ringing", 1.0),
+            ("in-progress", 3.0),
+            ("completed", talk_seconds as f64),
+        ],
+    }
+}
+
+/// Moves a call through its statuses and sends the requested callbacks.
+pub(super) async fn progress_call(sb: Shared, sid: String, created: f64) {
+    let Some(c) = sb.lock().calls.iter().find(|c| c.sid == sid).cloned() else {
+        return;
+    };
+    let mut steps = call_steps(&c.to, c.talk_seconds);
+    // Resume after a restart: skip what already happened.
+    if let Some(pos) = steps.iter().position(|(s, _)| *s == c.status) {
+        steps.drain(..=pos);
+    }
+    let mut at = created;
+    for (status, wait) in steps {
+        at += wait;
+        sb.sleep_until_sim(at).await;
+        let Some(updated) = set_call_status(&sb, &sid, status) else {
+            return;
+        };
+        if status == "in-progress" {
+            if let Some(url) = &updated.url {
+                let params = call_params(&sb, &updated, None);
+                sb.callback(url, params).await;
+            }
+        }
+        send_status_callback(&sb, &sid, status).await;
+        if status == "completed" && updated.record {
+            record(&sb, &updated).await;
+        }
+    }
+}
+
+/// Records a call's new status (with its times, duration and price once final) and returns the
+/// call as saved; `None` when the call is gone.
+fn set_call_status(sb: &Sandbox, sid: &str, status: &str) -> Option<CallRec> {
+    let mut d = sb.lock();
+    let call = d.calls.iter_mut().find(|c| c.sid == sid)?;
+    call.status = status.to_string();
+    call.date_updated = now();
+    if status == "in-progress" {
+        call.start_time = Some(now());
+    }
+    if FINAL_CALL.contains(&status) {
+        call.end_time = Some(now());
+        let secs = if status == "completed" {
+            call.talk_seconds
+        } else {
+            0
+        };
+        call.duration = Some(secs);
+        call.price_micros = Some(call_price_micros(secs));
+    }
+    let snapshot = call.clone();
+    sb.save(&d);
+    Some(snapshot)
+}
+
+/// The form parameters of a call's webhooks; `seq` adds those of a status callback.
+pub(super) fn call_params(sb: &Sandbox, c: &CallRec, seq: Option<u32>) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = [
+        ("AccountSid", sb.cfg.account_sid.as_str()),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", c.sid.as_str()),
+        ("CallStatus", c.status.as_str()),
+        ("Called", c.to.as_str()),
+        ("Caller", c.from.as_str()),
+        ("Direction", "outbound-api"),
+        ("From", c.from.as_str()),
+        ("To", c.to.as_str()),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if let Some(seq) = seq {
+        p.push(("SequenceNumber".into(), seq.to_string()));
+        p.push(("CallbackSource".into(), "call-progress-events".into()));
+        p.push(("Timestamp".into(), now()));
+    }
+    if let Some(d) = c.duration {
+        p.push(("CallDuration".into(), d.to_string()));
+        p.push(("Duration".into(), d.div_ceil(60).to_string()));
+    }
+    p
+}
+
+async fn send_status_callback(sb: &Shared, sid: &str, status: &str) {
+    let event = match status {
+        "initiated" => "initiated",
+        "ringing" => "ringing",
+        "in-progress" => "answered",
+        _ => "completed",
+    };
+    let (url, params) = {
+        let mut d = sb.lock();
+        let Some(c) = d.calls.iter_mut().find(|c| c.sid == sid) else {
+            return;
+        };
+        let wanted = if c.status_callback_events.is_empty() {
+            event == "completed"
+        } else {
+            c.status_callback_events.iter().any(|e| e == event)
+        };
+        let Some(url) = c.status_callback.clone().filter(|_| wanted) else {
+            return;
+        };
+        let seq = c.sequence;
+        c.sequence += 1;
+        let params = call_params(sb, c, Some(seq));
+        sb.save(&d);
+        (url, params)
+    };
+    sb.callback(&url, params).await;
+}
+
+pub(super) async fn fetch_call(
+    State(sb): State<Shared>,
+    Path((_, sid)): Path<(String, String)>,
+) -> Response {
+    sb.count("FetchCall");
+    let Some(sid) = strip_json(&sid) else {
+        return not_found();
+    };
+    let body = {
+        let d = sb.lock();
+        d.calls
+            .iter()
+            .find(|c| c.sid == sid)
+            .map(|c| call_json(&sb, &d, c))
+    };
+    match body {
+        Some(b) => Json(b).into_response(),
+        None => not_found(),
+    }
+}
+
+pub(super) async fn list_calls(
+    State(sb): State<Shared>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    sb.count("ListCall");
+    let items = {
+        let d = sb.lock();
+        d.calls
+            .iter()
+            .rev()
+            .map(|c| call_json(&sb, &d, c))
+            .collect()
+    };
+    Json(page_json(&sb, "calls", "/Calls.json", items, &q)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_call_resource_only_shows_statuses_of_twilios_enum() {
+        for to in ["+14155550111", MAGIC_BUSY, MAGIC_NO_ANSWER, MAGIC_FAILED] {
+            for (status, _) in call_steps(to, 30) {
+                let shown = call_resource_status(status);
+                assert!(
+                    CALL_RESOURCE_STATUSES.contains(&shown),
+                    "{to}: {status} shows as {shown}"
+                );
+            }
+        }
+        assert_eq!(call_resource_status("initiated"), "queued");
+    }
+}

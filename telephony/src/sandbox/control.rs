@@ -1,0 +1,46 @@
+//! The control endpoints `_stats` and `_faults`: request counts, and faults injected at run time.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+
+/// Injected faults, changeable at run time through `POST …/_faults`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Faults {
+    /// Added to every API request.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Share of API requests answered with a 500 (0.0–1.0).
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Share of API requests that hang for 30 s (clients time out).
+    #[serde(default)]
+    pub timeout_rate: f64,
+}
+
+pub(super) async fn stats(State(sb): State<Shared>) -> Json<BTreeMap<String, u64>> {
+    Json(sb.stats())
+}
+
+pub(super) async fn get_faults(State(sb): State<Shared>) -> Json<Faults> {
+    Json(*sb.faults.read().unwrap_or_else(|p| p.into_inner()))
+}
+
+pub(super) async fn set_faults(State(sb): State<Shared>, Json(f): Json<Faults>) -> Response {
+    let valid = |r: f64| (0.0..=1.0).contains(&r);
+    if !valid(f.error_rate) || !valid(f.timeout_rate) || f.error_rate + f.timeout_rate > 1.0 {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rates must be between 0 and 1 and add up to at most 1",
+        )
+            .into_response();
+    }
+    *sb.faults.write().unwrap_or_else(|p| p.into_inner()) = f;
+    Json(f).into_response()
+}

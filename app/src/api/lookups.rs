@@ -271,7 +271,7 @@ pub mod server_side {
         let month = db::lookups::totals(pool, ctx.org_id, m_from, m_to).await?;
         let range = db::lookups::totals(pool, ctx.org_id, from_d, to_d).await?;
         let days = db::lookups::daily(pool, ctx.org_id, from_d, to_d).await?;
-        let chart_svg = chart(from_d, to_d, &days);
+        let chart_svg = crate::ssr::charts::lookups(from_d, to_d, &days);
         let f = time::macros::format_description!("[year]-[month]-[day]");
         Ok(LookupStats {
             org: ctx.view(),
@@ -283,53 +283,6 @@ pub mod server_side {
             line_types: db::lookups::line_types(pool, ctx.org_id, from_d, to_d).await?,
             top_numbers: db::lookups::top_numbers(pool, ctx.org_id, from_d, to_d).await?,
             expiring: db::lookups::expiring(pool, ctx.org_id).await?,
-        })
-    }
-
-    /// Requests per day, stacked: cache hits, paid lookups, errors.
-    fn chart(from: Date, to: Date, days: &[db::lookups::Day]) -> String {
-        use charts_rs::{BarChart, Box as Padding, Series};
-        let mut labels = Vec::new();
-        let (mut hits, mut paid, mut errors) = (Vec::new(), Vec::new(), Vec::new());
-        let mut d = from;
-        let mut it = days.iter().peekable();
-        while d <= to {
-            let (h, p, e) = match it.peek() {
-                Some(x) if x.day == d => it
-                    .next()
-                    .map(|x| (x.hits, x.paid, x.errors))
-                    .unwrap_or_default(),
-                _ => (0, 0, 0),
-            };
-            labels.push(format!("{}", d.day()));
-            hits.push(h as f32);
-            paid.push(p as f32);
-            errors.push(e as f32);
-            match d.next_day() {
-                Some(n) => d = n,
-                None => break,
-            }
-        }
-        let mut chart = BarChart::new(
-            vec![
-                Series::new("Cache hits".into(), hits),
-                Series::new("Paid lookups".into(), paid),
-                Series::new("Errors".into(), errors),
-            ],
-            labels,
-        );
-        chart.width = 900.0;
-        chart.height = 320.0;
-        chart.margin = Padding {
-            left: 10.0,
-            top: 10.0,
-            right: 10.0,
-            bottom: 10.0,
-        };
-        chart.series_colors = vec!["#0d9488".into(), "#4f46e5".into(), "#dc2626".into()];
-        chart.svg().unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "chart rendering failed");
-            String::new()
         })
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod calls;
+pub mod charts;
 pub mod crypto;
 pub mod db;
 pub mod events;

@@ -39,7 +39,7 @@ pub async fn report(
         categories,
         by_user: usage::by_user(pool, org_id, from, to).await?,
         by_number: usage::by_number(pool, org_id, from, to).await?,
-        chart_svg: chart(from, to, &daily),
+        chart_svg: super::charts::spend(from, to, &daily),
         idle: usage::idle_numbers(pool, org_id).await?,
     })
 }
@@ -72,57 +72,6 @@ pub async fn csv(pool: &PgPool, org_id: i64, from: Date, to: Date) -> Result<Str
         ]);
     }
     Ok(String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default())
-}
-
-/// Spend per day, stacked by category (each area is the running total up to its category).
-fn chart(from: Date, to: Date, daily: &[(Date, String, i64)]) -> String {
-    use charts_rs::{Box as Padding, LineChart, Series};
-    let mut labels = Vec::new();
-    let mut per_cat: Vec<Vec<f32>> = vec![Vec::new(); CATEGORIES.len()];
-    let mut d = from;
-    while d <= to {
-        labels.push(format!("{}", d.day()));
-        let mut running = 0f32;
-        for (i, (c, _, _)) in CATEGORIES.iter().enumerate() {
-            let m: i64 = daily
-                .iter()
-                .filter(|x| x.0 == d && x.1 == *c)
-                .map(|x| x.2)
-                .sum();
-            running += m as f32 / 1_000_000.0;
-            per_cat[i].push(running);
-        }
-        match d.next_day() {
-            Some(n) => d = n,
-            None => break,
-        }
-    }
-    const SHORT: [&str; 5] = ["Numbers", "Calls", "Recordings", "Lookups", "SMS"];
-    // Drawn top layer first so each lower band shows over it.
-    let colors = ["#64748b", "#4f46e5", "#0d9488", "#d97706", "#db2777"];
-    let mut series = Vec::new();
-    let mut series_colors = Vec::new();
-    for i in (0..CATEGORIES.len()).rev() {
-        series.push(Series::new(SHORT[i].into(), per_cat[i].clone()));
-        series_colors.push(colors[i].into());
-    }
-    let mut chart = LineChart::new(series, labels);
-    chart.series_fill = true;
-    chart.series_smooth = false;
-    chart.series_symbol = None;
-    chart.width = 900.0;
-    chart.height = 320.0;
-    chart.margin = Padding {
-        left: 10.0,
-        top: 10.0,
-        right: 10.0,
-        bottom: 10.0,
-    };
-    chart.series_colors = series_colors;
-    chart.svg().unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "chart rendering failed");
-        String::new()
-    })
 }
 
 /// Audit entries, newest first, after the keyset cursor; returns rows and each row's cursor.

@@ -8,4 +8,4 @@ pub use form::{
     page_outcome, poll_while, Field, FormError, FormOutcome, FormState, Refresh, SelectField,
 };
 pub use nav::Nav;
-pub use panels::{ErrorPanel, FilterError, Loading, Notice, ReadOnlyBanner, Stat};
+pub use panels::{ErrorPanel, FilterError, Loaded, Loading, Notice, ReadOnlyBanner, Stat};

@@ -1,6 +1,7 @@
-//! Small page panels: loading, errors, notices after a successful action, the read-only banner.
+//! Small page panels: loading (and then the page or its error), errors, notices after a successful action, the read-only banner.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::error::AppError;
@@ -8,6 +9,29 @@ use crate::error::AppError;
 #[component]
 pub fn Loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
+}
+
+/// A page's data while it loads, then `show` with it, or the error panel (titled "Error").
+#[component]
+pub fn Loaded<T, V, F>(data: Resource<Result<T, AppError>>, show: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => show(d).into_any(),
+                        Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
 }
 
 #[component]

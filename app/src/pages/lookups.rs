@@ -8,8 +8,8 @@ use leptos_router::hooks::use_query_map;
 use super::org_param;
 use crate::api::lookups::{load_bulk_page, load_lookup_page, load_lookup_stats, LookupNumber};
 use crate::components::{
-    page_outcome, poll_while, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading,
-    ReadOnlyBanner, Refresh, Stat,
+    page_outcome, poll_while, Field, FormError, FormOutcome, FormState, Loaded, ReadOnlyBanner,
+    Refresh, Stat,
 };
 use crate::model::lookup::*;
 
@@ -39,14 +39,7 @@ pub fn LookupPage() -> impl IntoView {
         |(o, (n, _), _)| load_lookup_page(o, n),
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <LookupView d outcome=outcome.get_value() /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=move |d| view! { <LookupView d outcome=outcome.get_value() /> } />
     }
 }
 
@@ -249,14 +242,7 @@ pub fn LookupStatsPage() -> impl IntoView {
         |(o, (f, t))| load_lookup_stats(o, f, t),
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <LookupStatsView d /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=|d| view! { <LookupStatsView d /> } />
     }
 }
 
@@ -324,14 +310,7 @@ pub fn BulkPage() -> impl IntoView {
         tick,
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <BulkView d outcome=outcome.get_value() /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=move |d| view! { <BulkView d outcome=outcome.get_value() /> } />
     }
 }
 

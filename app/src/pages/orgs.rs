@@ -8,8 +8,8 @@ use crate::api::orgs::{
     list_members, org_dashboard, AddMember, ChangeRole, LeaveOrg, RemoveMember,
 };
 use crate::components::{
-    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
-    ReadOnlyBanner, Refresh, SelectField, Stat,
+    page_outcome, Field, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
+    Refresh, SelectField, Stat,
 };
 use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Role};
 
@@ -19,14 +19,7 @@ pub fn DashboardPage() -> impl IntoView {
     let org = org_param();
     let data = Resource::new(move || org.get(), org_dashboard);
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <DashboardView d outcome=outcome.get_value() /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=move |d| view! { <DashboardView d outcome=outcome.get_value() /> } />
     }
 }
 
@@ -92,14 +85,7 @@ pub fn MembersPage() -> impl IntoView {
     );
     let outcome = StoredValue::new(outcome);
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <MembersView d outcome=outcome.get_value() /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=move |d| view! { <MembersView d outcome=outcome.get_value() /> } />
     }
 }
 

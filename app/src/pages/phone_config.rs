@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use super::org_param;
 use crate::api::phone_config::{load_phone_config, SavePhoneConfig, TestPhoneConnection};
 use crate::components::{
-    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
-    ReadOnlyBanner, Refresh, SelectField,
+    page_outcome, Field, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
+    Refresh, SelectField,
 };
 use crate::model::lookup::*;
 
@@ -37,14 +37,7 @@ pub fn PhoneConfigPage() -> impl IntoView {
         |(o, _)| load_phone_config(o),
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <PhoneConfigView d outcome=outcome.get_value() /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=move |d| view! { <PhoneConfigView d outcome=outcome.get_value() /> } />
     }
 }
 

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_location;
 use super::org_param;
 use super::usage::{AuditLoader, SpendReport};
 use crate::api::staff::{load_global_lookup_stats, load_staff_home, load_staff_org};
-use crate::components::{ErrorPanel, Loading, ReadOnlyBanner, Stat};
+use crate::components::{Loaded, ReadOnlyBanner, Stat};
 use crate::model::calls::{duration_label, status_label};
 use crate::model::lookup::GlobalCacheStats;
 use crate::model::usage::*;
@@ -20,14 +20,7 @@ pub fn StaffHomePage() -> impl IntoView {
     let q = Memo::new(move |_| loc.query.with(|q| q.get("q")));
     let data = Resource::new(move || q.get(), load_staff_home);
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <StaffHomeView d /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=|d| view! { <StaffHomeView d /> } />
     }
 }
 
@@ -90,14 +83,7 @@ pub fn StaffOrgPage() -> impl IntoView {
     let org = org_param();
     let data = Resource::new(move || org.get(), load_staff_org);
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <StaffOrgView d /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=|d| view! { <StaffOrgView d /> } />
     }
 }
 
@@ -212,14 +198,7 @@ pub fn StaffAuditPage() -> impl IntoView {
 pub fn StaffLookupsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_global_lookup_stats());
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <StaffLookupsView d /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=|d| view! { <StaffLookupsView d /> } />
     }
 }
 

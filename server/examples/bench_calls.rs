@@ -11,7 +11,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sqlx::postgres::PgPoolOptions;
 
 const PAGE_TITLE: &str = "Calls in";
 
@@ -51,21 +50,15 @@ async fn next_cursor(c: &reqwest::Client, url: &str) -> Res<String> {
 
 #[tokio::main]
 async fn main() -> Res<()> {
-    let db = std::env::var("DATABASE_URL").map_err(|_| "set DATABASE_URL to an empty database")?;
-    let bin = std::env::var("PHONEHUB_BIN").unwrap_or_else(|_| "target/release/phonehub".into());
-    let data = std::env::temp_dir().join(format!("phonehub-bench-calls-{}", std::process::id()));
-    std::fs::create_dir_all(&data)?;
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    // The server seeds the demo users; then the two bench orgs get their calls.
-    let srv = spawn_server(&bin, &db, port, &data, None)?;
-    wait_healthy(&base).await?;
-    let pool = PgPoolOptions::new().max_connections(4).connect(&db).await?;
-    let small = bench_org(&pool, "bench-small", "Bench small").await?;
-    let large = bench_org(&pool, "bench-large", "Bench large").await?;
-    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@acme.test'")
-        .fetch_one(&pool)
-        .await?;
+    let Setup {
+        srv,
+        base,
+        data,
+        pool,
+        small,
+        large,
+        user,
+    } = setup("calls").await?;
     let t = Instant::now();
     load_calls(&pool, small, user, 10_000).await?;
     load_calls(&pool, large, user, 1_000_000).await?;

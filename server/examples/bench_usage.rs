@@ -8,7 +8,6 @@ mod common;
 use std::time::Instant;
 
 use common::*;
-use sqlx::postgres::PgPoolOptions;
 
 const PAGE_TITLE: &str = "Usage and spend";
 
@@ -67,20 +66,15 @@ async fn load_numbers(pool: &sqlx::PgPool, org: i64, user: i64, prefix: &str) ->
 
 #[tokio::main]
 async fn main() -> Res<()> {
-    let db = std::env::var("DATABASE_URL").map_err(|_| "set DATABASE_URL to an empty database")?;
-    let bin = std::env::var("PHONEHUB_BIN").unwrap_or_else(|_| "target/release/phonehub".into());
-    let data = std::env::temp_dir().join(format!("phonehub-bench-usage-{}", std::process::id()));
-    std::fs::create_dir_all(&data)?;
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let srv = spawn_server(&bin, &db, port, &data, None)?;
-    wait_healthy(&base).await?;
-    let pool = PgPoolOptions::new().max_connections(4).connect(&db).await?;
-    let small = bench_org(&pool, "bench-small", "Bench small").await?;
-    let large = bench_org(&pool, "bench-large", "Bench large").await?;
-    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@acme.test'")
-        .fetch_one(&pool)
-        .await?;
+    let Setup {
+        srv,
+        base,
+        data,
+        pool,
+        small,
+        large,
+        user,
+    } = setup("usage").await?;
     let t = Instant::now();
     load_numbers(&pool, small, user, "+1415201").await?;
     load_numbers(&pool, large, user, "+1415202").await?;

@@ -140,3 +140,45 @@ pub async fn bench_org(pool: &sqlx::PgPool, slug: &str, name: &str) -> Res<i64> 
         .fetch_one(pool)
         .await?)
 }
+
+/// A release server on the benchmark database (it seeds the demo users), a pool beside it, and
+/// two empty orgs to fill: a small one and a large one.
+pub struct Setup {
+    pub srv: Proc,
+    pub base: String,
+    pub data: std::path::PathBuf,
+    pub pool: sqlx::PgPool,
+    pub small: i64,
+    pub large: i64,
+    /// The demo org admin, who owns what the benchmarks load.
+    pub user: i64,
+}
+
+pub async fn setup(name: &str) -> Res<Setup> {
+    let db = std::env::var("DATABASE_URL").map_err(|_| "set DATABASE_URL to an empty database")?;
+    let bin = std::env::var("PHONEHUB_BIN").unwrap_or_else(|_| "target/release/phonehub".into());
+    let data = std::env::temp_dir().join(format!("phonehub-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&data)?;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let srv = spawn_server(&bin, &db, port, &data, None)?;
+    wait_healthy(&base).await?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&db)
+        .await?;
+    let small = bench_org(&pool, "bench-small", "Bench small").await?;
+    let large = bench_org(&pool, "bench-large", "Bench large").await?;
+    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@acme.test'")
+        .fetch_one(&pool)
+        .await?;
+    Ok(Setup {
+        srv,
+        base,
+        data,
+        pool,
+        small,
+        large,
+        user,
+    })
+}

@@ -172,7 +172,12 @@ async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
             }
             let (status, outcome, error) = match r {
                 Ok(o) => ("done", Some(o.as_str()), None),
-                Err(e) => ("error", Some("error"), Some(e.to_string())),
+                Err(e) => {
+                    if let LookupError::Db(source) = &e {
+                        tracing::warn!(job = job.id, error = %source, "bulk lookup failed on the database");
+                    }
+                    ("error", Some("error"), Some(e.to_string()))
+                }
             };
             jobs::record_result(pool, job.id, &n, status, outcome, error.as_deref()).await?;
         }
@@ -196,7 +201,10 @@ async fn look_up_chunk(
                 Ok(e164) => lookup(deps, job.org_id, job.user_id, &e164, false)
                     .await
                     .map(|(o, _)| o),
-                Err(e) => Err(LookupError::Provider(e.to_string())),
+                Err(e) => {
+                    tracing::warn!(job = job.id, number = %n, error = %e, "a stored number no longer parses");
+                    Err(LookupError::Provider(e.to_string()))
+                }
             };
             (n, r)
         }

@@ -219,7 +219,7 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
     };
 
     app::ssr::jobs::spawn_worker(state.clone());
-    app::ssr::numbers::spawn_release_worker(state.clone());
+    app::ssr::number_upkeep::spawn_number_upkeep(state.clone());
     let store = PostgresStore::new(pool.clone());
     spawn_session_cleanup(store.clone());
     let key =

@@ -22,10 +22,12 @@ pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppErr
             let pool = &ctx.state.pool;
             let mut rows =
                 crate::ssr::calls::history(pool, ctx.org_id, user, &valid, PAGE_SIZE + 1).await?;
-            let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
+            let next = if rows.len() as i64 > PAGE_SIZE {
                 rows.truncate(PAGE_SIZE as usize);
-                rows.last().map(|r| r.cursor.clone()).unwrap_or_default()
-            });
+                rows.last().map(|r| r.cursor)
+            } else {
+                None
+            };
             Ok(CallsPage {
                 all,
                 can_call: !ctx.access.read_only(),
@@ -88,14 +90,9 @@ pub async fn place_call(org: String, number_id: String, to: String) -> Result<()
             }
             let to = telephony::E164::parse(&to, Some("US"))
                 .map_err(|e| AppError::validation("to", e.to_string()))?;
-            let id = crate::ssr::calls::place_call(
-                &ctx.state,
-                ctx.org_id,
-                ctx.user.id,
-                number_id,
-                to.as_str(),
-            )
-            .await?;
+            let id =
+                crate::ssr::calls::place_call(&ctx.state, ctx.org_id, ctx.user.id, number_id, &to)
+                    .await?;
             leptos_axum::redirect(&format!("/o/{}/calls/{id}?notice=call-placed", ctx.slug));
             Ok(())
         }

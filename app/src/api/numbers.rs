@@ -11,7 +11,7 @@ use crate::ssr::{require, respond, Permission};
 /// The buy page; `params` is its URL query (search filters, `confirm=+1…`).
 #[server(prefix = "/api", endpoint = "load_buy_page")]
 pub async fn load_buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
-    respond(support::buy_page(org, params).await)
+    respond(server_side::buy_page(org, params).await)
 }
 
 #[server(prefix = "/api", endpoint = "buy_number")]
@@ -32,16 +32,10 @@ pub async fn buy_number(
                     "This form is out of date. Open the number again and confirm.".into(),
                 ));
             }
-            let name = support::friendly_name(&friendly_name)?;
-            let crate::ssr::numbers::Bought::Active(id) = crate::ssr::numbers::buy(
-                &ctx.state,
-                ctx.org_id,
-                ctx.user.id,
-                e164.as_str(),
-                key,
-                &name,
-            )
-            .await?;
+            let name = server_side::friendly_name(&friendly_name)?;
+            let crate::ssr::numbers::Bought::Active(id) =
+                crate::ssr::numbers::buy(&ctx.state, ctx.org_id, ctx.user.id, &e164, key, &name)
+                    .await?;
             ctx.audit(
                 &ctx.state.pool,
                 "number.purchased",
@@ -131,7 +125,7 @@ pub async fn update_number(
 ) -> Result<(), AppError> {
     respond(
         async {
-            let (ctx, n) = support::editable(&org, id).await?;
+            let (ctx, n) = server_side::editable(&org, id).await?;
             let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
             let forward_to = match forward_to.trim() {
                 "" => None,
@@ -149,7 +143,7 @@ pub async fn update_number(
                 ));
             }
             let settings = crate::ssr::numbers::Settings {
-                friendly_name: support::friendly_name(&friendly_name)?,
+                friendly_name: server_side::friendly_name(&friendly_name)?,
                 active: on(&active),
                 forward_to,
                 record_calls: on(&record_calls),
@@ -171,7 +165,7 @@ pub async fn update_number(
 pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Result<(), AppError> {
     respond(
         async {
-            let (ctx, n) = support::editable(&org, id).await?;
+            let (ctx, n) = server_side::editable(&org, id).await?;
             if confirm.as_deref() != Some("yes") {
                 return Err(AppError::validation(
                     "confirm",
@@ -209,7 +203,7 @@ pub async fn simulate_inbound(
     use crate::ssr::numbers::Simulate;
     respond(
         async {
-            let (ctx, n) = support::editable(&org, id).await?;
+            let (ctx, n) = server_side::editable(&org, id).await?;
             let from = telephony::E164::parse(&from, Some("US"))
                 .map_err(|e| AppError::validation("from", e.to_string()))?;
             let body = body.unwrap_or_default();
@@ -244,10 +238,10 @@ pub async fn simulate_inbound(
     )
 }
 
+/// Server-only helpers of the server functions above.
 #[cfg(feature = "ssr")]
-pub mod support {
+pub mod server_side {
     use crate::error::AppError;
-    use crate::model::lookup::money;
     use crate::model::numbers::*;
     use crate::ssr::guard::OrgCtx;
     use crate::ssr::numbers::NumberRecord;
@@ -293,7 +287,9 @@ pub mod support {
     pub async fn buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
         let ctx = require(&org, Permission::Read).await?;
         let pairs = crate::model::query_pairs(&params);
-        let monthly_micros = crate::ssr::numbers::price(&ctx.state.pool, "number.monthly").await?;
+        let monthly =
+            crate::ssr::prices::price(&ctx.state.pool, crate::ssr::prices::Priced::NumberMonthly)
+                .await?;
         let mut query = NumberQuery {
             country: val(&pairs, "country"),
             number_type: val(&pairs, "number_type"),
@@ -314,7 +310,7 @@ pub mod support {
             searched,
             results: Vec::new(),
             message: None,
-            monthly: money(monthly_micros),
+            monthly: monthly.to_string(),
             confirm: None,
         };
         let confirm = val(&pairs, "confirm");
@@ -324,7 +320,7 @@ pub mod support {
             page.confirm = Some(ConfirmView {
                 e164: e.as_str().to_string(),
                 national: e.national(),
-                monthly: money(monthly_micros),
+                monthly: monthly.to_string(),
                 key: format!("{:032x}", rand::random::<u128>()),
             });
             return Ok(page);

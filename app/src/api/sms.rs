@@ -40,7 +40,12 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
                 } else {
                     Vec::new()
                 },
-                segment_micros: crate::ssr::numbers::price(pool, "sms.segment").await?,
+                segment_micros: crate::ssr::prices::price(
+                    pool,
+                    crate::ssr::prices::Priced::SmsSegment,
+                )
+                .await?
+                .micros(),
                 test_mode: eff.config.as_ref().is_some_and(|c| c.test_mode),
                 can_send,
                 org: ctx.view(),
@@ -68,15 +73,7 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
                     "Choose the number to send from.",
                 ));
             }
-            crate::ssr::sms::send(
-                &ctx.state,
-                ctx.org_id,
-                ctx.user.id,
-                from,
-                to.as_str(),
-                &body,
-            )
-            .await?;
+            crate::ssr::sms::send(&ctx.state, ctx.org_id, ctx.user.id, from, &to, &body).await?;
             let q = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("our", from)
                 .append_pair("with", to.as_str())

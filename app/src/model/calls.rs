@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cursor::Cursor;
 use super::OrgView;
 use crate::error::AppError;
 
@@ -117,6 +118,7 @@ impl CallFilter {
     }
 
     /// Checks every filter; a bad one is a field error naming it.
+    #[cfg(feature = "ssr")]
     pub fn validate(&self) -> Result<ValidFilter, AppError> {
         let status = match self.status.as_str() {
             "" => None,
@@ -145,29 +147,9 @@ impl CallFilter {
                     AppError::validation("number", "Choose a number from the list.")
                 })?),
             };
-        let date = |field: &str, v: &str| -> Result<Option<String>, AppError> {
-            if v.is_empty() {
-                return Ok(None);
-            }
-            let ok = v.len() == 10
-                && v.chars().enumerate().all(|(i, c)| {
-                    if i == 4 || i == 7 {
-                        c == '-'
-                    } else {
-                        c.is_ascii_digit()
-                    }
-                })
-                && v[5..7].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
-                && v[8..10].parse::<u32>().is_ok_and(|d| (1..=31).contains(&d));
-            if ok {
-                Ok(Some(v.to_string()))
-            } else {
-                Err(AppError::validation(field, "Use a date like 2026-11-23."))
-            }
-        };
-        let from = date("from", &self.from)?;
-        let to = date("to", &self.to)?;
-        if let (Some(f), Some(t)) = (&from, &to) {
+        let from = super::dates::parse_date("from", Some(&self.from))?;
+        let to = super::dates::parse_date("to", Some(&self.to))?;
+        if let (Some(f), Some(t)) = (from, to) {
             if f > t {
                 return Err(AppError::validation(
                     "to",
@@ -182,13 +164,9 @@ impl CallFilter {
                 "Search with digits of a phone number (up to 15).",
             ));
         }
-        let before = match self.before.split_once('.') {
-            None if self.before.is_empty() => None,
-            Some((t, i)) => match (t.parse::<i64>(), i.parse::<i64>()) {
-                (Ok(t), Ok(i)) => Some((t, i)),
-                _ => return Err(AppError::BadRequest("This page link is broken.".into())),
-            },
-            None => return Err(AppError::BadRequest("This page link is broken.".into())),
+        let before = match self.before.as_str() {
+            "" => None,
+            b => Some(b.parse::<Cursor>()?),
         };
         Ok(ValidFilter {
             status,
@@ -204,17 +182,20 @@ impl CallFilter {
 }
 
 /// Checked filters, ready for the query.
+#[cfg(feature = "ssr")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValidFilter {
     pub status: Option<String>,
     pub direction: Option<String>,
     pub number: Option<i64>,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    /// Inclusive, UTC.
+    pub from: Option<time::Date>,
+    /// Inclusive, UTC.
+    pub to: Option<time::Date>,
     pub recorded: bool,
     pub q: Option<String>,
-    /// (created_at as Unix micros, id) of the last row already shown.
-    pub before: Option<(i64, i64)>,
+    /// The last row already shown.
+    pub before: Option<Cursor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,7 +239,7 @@ pub struct CallsPage {
     pub filter: CallFilter,
     pub rows: Vec<CallRow>,
     /// The cursor of the next (older) page, when there is one.
-    pub next: Option<String>,
+    pub next: Option<Cursor>,
     pub numbers: Vec<NumberOption>,
     pub can_call: bool,
 }
@@ -315,6 +296,7 @@ mod tests {
         CallFilter::from_pairs(&p)
     }
 
+    #[cfg(feature = "ssr")]
     #[test]
     fn filters_are_checked_field_by_field() {
         let ok = filter(&[
@@ -329,12 +311,19 @@ mod tests {
         .unwrap();
         assert_eq!(ok.status.as_deref(), Some("completed"));
         assert_eq!(ok.q.as_deref(), Some("1415"));
-        assert_eq!(ok.before, Some((1_700_000_000_000_000, 42)));
+        assert_eq!(
+            ok.before,
+            Some(Cursor {
+                micros: 1_700_000_000_000_000,
+                id: 42
+            })
+        );
         for (pairs, field) in [
             (vec![("status", "done")], "status"),
             (vec![("direction", "sideways")], "direction"),
             (vec![("number", "x")], "number"),
             (vec![("from", "2026-13-01")], "from"),
+            (vec![("from", "2026-02-31")], "from"),
             (vec![("to", "23/11/2026")], "to"),
             (vec![("from", "2026-11-23"), ("to", "2026-11-01")], "to"),
             (vec![("q", "'; drop table calls")], "q"),

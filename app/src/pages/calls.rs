@@ -115,7 +115,7 @@ fn CallsView(d: CallsPage) -> impl IntoView {
     } else {
         format!("/o/{slug}/calls/export.csv?{qs}")
     };
-    let next = d.next.clone().map(|c| {
+    let next = d.next.map(|c| {
         let sep = if qs.is_empty() { "" } else { "&" };
         format!("?{qs}{sep}before={c}")
     });

@@ -1,0 +1,625 @@
+//! Calls, their status events and recordings.
+
+use sqlx::{PgExecutor, Postgres, Transaction};
+
+use crate::model::calls::{CallEventView, NumberOption};
+
+/// Numbers the user may call from: active voice numbers they own, or team numbers of the org.
+pub async fn usable_numbers(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: i64,
+) -> Result<Vec<NumberOption>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id, e164, friendly_name, forward_to FROM owned_numbers
+           WHERE org_id = $1 AND status = 'active' AND active AND voice
+             AND (user_id = $2 OR shared)
+           ORDER BY e164"#,
+        org_id,
+        user_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| NumberOption {
+            id: r.id,
+            e164: r.e164,
+            friendly_name: r.friendly_name,
+            forward_to: r.forward_to.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Numbers of the org the history can be filtered by (the user's own view: theirs and shared).
+pub async fn filter_numbers(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: Option<i64>,
+) -> Result<Vec<NumberOption>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id, e164, friendly_name FROM owned_numbers
+           WHERE org_id = $1 AND status <> 'failed' AND ($2::int8 IS NULL OR user_id = $2 OR shared)
+           ORDER BY e164, id"#,
+        org_id,
+        user_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| NumberOption {
+            id: r.id,
+            e164: r.e164,
+            friendly_name: r.friendly_name,
+            forward_to: String::new(),
+        })
+        .collect())
+}
+
+/// An owned number as click-to-call checks it.
+pub struct CallingNumber {
+    pub id: i64,
+    pub e164: String,
+    pub user_id: Option<i64>,
+    pub shared: bool,
+    pub status: String,
+    pub active: bool,
+    pub voice: bool,
+    pub forward_to: Option<String>,
+    pub record_calls: bool,
+    pub config_id: Option<i64>,
+}
+
+pub async fn calling_number(
+    db: impl PgExecutor<'_>,
+    number_id: i64,
+    org_id: i64,
+) -> Result<Option<CallingNumber>, sqlx::Error> {
+    sqlx::query_as!(
+        CallingNumber,
+        r#"SELECT id, e164, user_id, shared, status, active, voice, forward_to, record_calls, config_id
+           FROM owned_numbers WHERE id = $1 AND org_id = $2"#,
+        number_id,
+        org_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The row of a click-to-call, written before the provider is asked.
+pub struct NewOutbound<'a> {
+    pub org_id: i64,
+    pub user_id: i64,
+    pub number_id: i64,
+    pub config_id: i64,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub bridge: &'a str,
+}
+
+pub async fn insert_outbound(
+    tx: &mut Transaction<'_, Postgres>,
+    c: &NewOutbound<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO calls (org_id, user_id, number_id, config_id, direction, from_e164, to_e164,
+                              bridge_e164)
+           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7) RETURNING id"#,
+        c.org_id,
+        c.user_id,
+        c.number_id,
+        c.config_id,
+        c.from,
+        c.to,
+        c.bridge
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn set_provider_sid(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    sid: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE calls SET provider_sid = $2, updated_at = now() WHERE id = $1",
+        id,
+        sid
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_error_message(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE calls SET error_message = $2, updated_at = now() WHERE id = $1",
+        id,
+        message
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE calls SET status = 'failed', error_message = $2, ended_at = now(),
+                       updated_at = now() WHERE id = $1"#,
+        id,
+        message
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// What a webhook needs of its call: the row, the configuration that signs it and its SID.
+pub struct CallRef {
+    pub id: i64,
+    pub config_id: Option<i64>,
+    pub provider_sid: Option<String>,
+}
+
+pub async fn call_ref_by_id(
+    db: impl PgExecutor<'_>,
+    id: i64,
+) -> Result<Option<CallRef>, sqlx::Error> {
+    sqlx::query_as!(
+        CallRef,
+        "SELECT id, config_id, provider_sid FROM calls WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn call_ref_by_sid(
+    db: impl PgExecutor<'_>,
+    sid: &str,
+) -> Result<Option<CallRef>, sqlx::Error> {
+    sqlx::query_as!(
+        CallRef,
+        "SELECT id, config_id, provider_sid FROM calls WHERE provider_sid = $1",
+        sid
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn org_of(db: impl PgExecutor<'_>, id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!("SELECT org_id FROM calls WHERE id = $1", id)
+        .fetch_one(db)
+        .await
+}
+
+/// The call's status as a status callback finds it (the row stays locked until the transaction ends).
+pub struct Current {
+    pub status: String,
+    pub last_sequence: Option<i32>,
+    pub provider_sid: Option<String>,
+}
+
+pub async fn lock_current(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+) -> Result<Current, sqlx::Error> {
+    sqlx::query_as!(
+        Current,
+        "SELECT status, last_sequence, provider_sid FROM calls WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn record_event(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    status: &str,
+    sequence: Option<i32>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO call_events (call_id, status, sequence) VALUES ($1, $2, $3)
+           ON CONFLICT (call_id, status) DO NOTHING"#,
+        id,
+        status,
+        sequence
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A status that moves the call forward; `fin` ends it with its duration and cost.
+pub struct Advance<'a> {
+    pub status: &'a str,
+    pub sequence: Option<i32>,
+    pub sid: &'a str,
+    pub fin: bool,
+    pub secs: i32,
+    pub cost_micros: i64,
+}
+
+pub async fn advance(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    a: &Advance<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE calls SET status = $2, last_sequence = greatest(last_sequence, $3),
+                   provider_sid = coalesce(provider_sid, $4),
+                   started_at = CASE WHEN $2 = 'in-progress' THEN now() ELSE started_at END,
+                   ended_at = CASE WHEN $5 THEN now() ELSE ended_at END,
+                   duration_secs = CASE WHEN $5 THEN $6 ELSE duration_secs END,
+                   cost_micros = CASE WHEN $5 THEN coalesce(provider_price_micros, $7) ELSE cost_micros END,
+                   updated_at = now()
+               WHERE id = $1"#,
+        id,
+        a.status,
+        a.sequence,
+        a.sid,
+        a.fin,
+        a.secs,
+        a.cost_micros
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_sid_if_missing(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    sid: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE calls SET provider_sid = $2 WHERE id = $1 AND provider_sid IS NULL",
+        id,
+        sid
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_provider_price(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    micros: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE calls SET provider_price_micros = $2, cost_micros = $2, updated_at = now()
+                   WHERE id = $1"#,
+        id,
+        micros
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Attaches a recording to its call once (the provider's SID is unique), adding to its totals.
+pub async fn add_recording(
+    db: impl PgExecutor<'_>,
+    call_id: i64,
+    recording_sid: &str,
+    secs: i32,
+    cost_micros: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"WITH added AS (
+               INSERT INTO call_recordings (call_id, provider_sid, duration_secs, cost_micros)
+               VALUES ($1, $2, $3, $4) ON CONFLICT (provider_sid) DO NOTHING RETURNING cost_micros)
+           UPDATE calls SET recording_count = recording_count + (SELECT count(*) FROM added)::int4,
+                  recording_minutes = recording_minutes
+                      + (SELECT coalesce(sum(($3::int4 + 59) / 60), 0) FROM added)::int4,
+                  recording_cost_micros = recording_cost_micros
+                      + coalesce((SELECT sum(cost_micros) FROM added), 0)::int8,
+                  updated_at = now()
+           WHERE id = $1"#,
+        call_id,
+        recording_sid,
+        secs,
+        cost_micros
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The two ends of a click-to-call and where it stands.
+pub struct Ends {
+    pub from_e164: String,
+    pub to_e164: String,
+    pub status: String,
+}
+
+pub async fn ends(db: impl PgExecutor<'_>, id: i64) -> Result<Ends, sqlx::Error> {
+    sqlx::query_as!(
+        Ends,
+        "SELECT from_e164, to_e164, status FROM calls WHERE id = $1",
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// An active owned number as an inbound call finds it.
+pub struct InboundNumber {
+    pub id: i64,
+    pub org_id: i64,
+    pub user_id: Option<i64>,
+    pub config_id: Option<i64>,
+    pub active: bool,
+    pub forward_to: Option<String>,
+    pub record_calls: bool,
+}
+
+pub async fn inbound_number(
+    db: impl PgExecutor<'_>,
+    e164: &str,
+) -> Result<Option<InboundNumber>, sqlx::Error> {
+    sqlx::query_as!(
+        InboundNumber,
+        r#"SELECT id, org_id, user_id, config_id, active, forward_to, record_calls
+           FROM owned_numbers WHERE e164 = $1 AND status = 'active'"#,
+        e164
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// An inbound call as its first webhook describes it.
+pub struct NewInbound<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub forward: Option<&'a str>,
+    pub sid: &'a str,
+    pub status: &'a str,
+}
+
+/// Writes an inbound call once (a retried webhook finds the same row).
+pub async fn insert_inbound(
+    db: impl PgExecutor<'_>,
+    n: &InboundNumber,
+    c: &NewInbound<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO calls (org_id, user_id, number_id, config_id, direction, from_e164, to_e164,
+                              bridge_e164, provider_sid, status)
+           VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9)
+           ON CONFLICT (provider_sid) DO UPDATE SET updated_at = calls.updated_at
+           RETURNING id"#,
+        n.org_id,
+        n.user_id,
+        n.id,
+        n.config_id,
+        c.from,
+        c.to,
+        c.forward,
+        c.sid,
+        c.status
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn record_first_event(
+    db: impl PgExecutor<'_>,
+    call_id: i64,
+    status: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO call_events (call_id, status) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        call_id,
+        status
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Plans the transaction's queries for their actual parameters: the optional filters
+/// (`$n IS NULL OR …`) then fold away and the matching index is used, however often the
+/// prepared statement has run (a generic plan could not use it).
+pub async fn force_custom_plans(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The history's filters as the query binds them.
+pub struct HistoryQuery<'a> {
+    pub org_id: i64,
+    pub user_id: Option<i64>,
+    pub status: Option<&'a str>,
+    pub direction: Option<&'a str>,
+    pub number: Option<i64>,
+    pub from: Option<time::Date>,
+    pub to: Option<time::Date>,
+    pub recorded: bool,
+    pub q: Option<&'a str>,
+    pub before_micros: Option<i64>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// One row of the history.
+pub struct HistoryRecord {
+    pub id: i64,
+    pub direction: String,
+    pub from_e164: String,
+    pub to_e164: String,
+    pub status: String,
+    pub duration_secs: Option<i32>,
+    pub cost: i64,
+    pub recording_count: i32,
+    pub user: String,
+    pub created: String,
+    pub iso: String,
+    pub micros: i64,
+}
+
+pub async fn history(
+    tx: &mut Transaction<'_, Postgres>,
+    f: &HistoryQuery<'_>,
+) -> Result<Vec<HistoryRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        HistoryRecord,
+        r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status, c.duration_secs,
+                  c.cost_micros + c.recording_cost_micros AS "cost!", c.recording_count,
+                  coalesce(u.email, '—') AS "user!",
+                  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "created!",
+                  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "iso!",
+                  ((extract(epoch FROM c.created_at) * 1000000)::int8) AS "micros!"
+           FROM calls c LEFT JOIN users u ON u.id = c.user_id
+           WHERE c.org_id = $1
+             AND ($2::int8 IS NULL OR c.user_id = $2)
+             AND ($3::text IS NULL OR c.status = $3)
+             AND ($4::text IS NULL OR c.direction = $4)
+             AND ($5::int8 IS NULL OR c.number_id = $5)
+             AND ($6::date IS NULL OR c.created_at >= ($6::date)::timestamp AT TIME ZONE 'UTC')
+             AND ($7::date IS NULL OR c.created_at < ($7::date + 1)::timestamp AT TIME ZONE 'UTC')
+             AND (NOT $8 OR c.recording_count > 0)
+             AND ($9::text IS NULL OR c.from_e164 LIKE '%' || $9 || '%' OR c.to_e164 LIKE '%' || $9 || '%')
+             AND ($10::int8 IS NULL OR (c.created_at, c.id) <
+                  (timestamptz 'epoch' + $10 * interval '1 microsecond', $11::int8))
+           ORDER BY c.created_at DESC, c.id DESC
+           LIMIT $12"#,
+        f.org_id,
+        f.user_id,
+        f.status,
+        f.direction,
+        f.number,
+        f.from,
+        f.to,
+        f.recorded,
+        f.q,
+        f.before_micros,
+        f.before_id,
+        f.limit
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// One call as its page shows it.
+pub struct DetailRecord {
+    pub id: i64,
+    pub direction: String,
+    pub from_e164: String,
+    pub to_e164: String,
+    pub status: String,
+    pub duration_secs: Option<i32>,
+    pub cost_micros: i64,
+    pub recording_cost_micros: i64,
+    pub recording_count: i32,
+    pub bridge_e164: Option<String>,
+    pub number_id: Option<i64>,
+    pub error_message: Option<String>,
+    pub user: String,
+    pub created: String,
+    pub started: Option<String>,
+    pub ended: Option<String>,
+    pub live: bool,
+}
+
+pub async fn detail(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    id: i64,
+    user_id: Option<i64>,
+) -> Result<Option<DetailRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        DetailRecord,
+        r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status, c.duration_secs,
+                  c.cost_micros, c.recording_cost_micros, c.recording_count, c.bridge_e164,
+                  c.number_id, c.error_message, coalesce(u.email, '—') AS "user!",
+                  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS "created!",
+                  to_char(c.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started,
+                  to_char(c.ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS ended,
+                  ((c.ended_at IS NULL AND c.created_at > now() - interval '1 hour')
+                   OR c.ended_at > now() - interval '20 seconds') AS "live!"
+           FROM calls c LEFT JOIN users u ON u.id = c.user_id
+           WHERE c.id = $1 AND c.org_id = $2 AND ($3::int8 IS NULL OR c.user_id = $3)"#,
+        id,
+        org_id,
+        user_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn events(
+    db: impl PgExecutor<'_>,
+    call_id: i64,
+) -> Result<Vec<CallEventView>, sqlx::Error> {
+    sqlx::query_as!(
+        CallEventView,
+        r#"SELECT status, to_char(received_at AT TIME ZONE 'UTC', 'HH24:MI:SS') AS "at!"
+           FROM call_events WHERE call_id = $1 ORDER BY received_at, id"#,
+        call_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub struct RecordingRecord {
+    pub id: i64,
+    pub duration_secs: i32,
+    pub cost_micros: i64,
+    pub created: String,
+}
+
+pub async fn recordings(
+    db: impl PgExecutor<'_>,
+    call_id: i64,
+) -> Result<Vec<RecordingRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        RecordingRecord,
+        r#"SELECT id, duration_secs, cost_micros,
+                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "created!"
+           FROM call_recordings WHERE call_id = $1 ORDER BY id"#,
+        call_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Where a recording is kept at the provider, for a user allowed to see its call.
+pub struct RecordingSource {
+    pub provider_sid: String,
+    pub config_id: Option<i64>,
+}
+
+pub async fn recording_source(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    call_id: i64,
+    recording_id: i64,
+    user_id: Option<i64>,
+) -> Result<Option<RecordingSource>, sqlx::Error> {
+    sqlx::query_as!(
+        RecordingSource,
+        r#"SELECT r.provider_sid, c.config_id FROM call_recordings r JOIN calls c ON c.id = r.call_id
+           WHERE r.id = $1 AND c.id = $2 AND c.org_id = $3 AND ($4::int8 IS NULL OR c.user_id = $4)"#,
+        recording_id,
+        call_id,
+        org_id,
+        user_id
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -11,6 +11,7 @@ pub mod cursor;
 #[cfg(feature = "ssr")]
 pub mod dates;
 pub mod lookup;
+pub mod message_status;
 pub mod money;
 pub mod numbers;
 pub mod sms;

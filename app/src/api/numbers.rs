@@ -263,7 +263,7 @@ pub mod server_side {
         let ctx = require(org, Permission::Use).await?;
         let n = crate::ssr::numbers::record(&ctx.state.pool, ctx.org_id, id)
             .await?
-            .filter(|n| !matches!(n.status.as_str(), "released" | "failed"))
+            .filter(|n| n.status.is_live())
             .ok_or(AppError::NotFound)?;
         let mine = n.user_id == Some(ctx.user.id);
         if !mine && !ctx.access.can_manage() {

@@ -4,55 +4,104 @@ use serde::{Deserialize, Serialize};
 
 use super::cursor::Cursor;
 use super::OrgView;
+#[cfg(feature = "ssr")]
 use crate::error::AppError;
 
-pub const STATUSES: [&str; 9] = [
-    "queued",
-    "initiated",
-    "ringing",
-    "in-progress",
-    "completed",
-    "busy",
-    "no-answer",
-    "failed",
-    "canceled",
-];
+/// Where a call stands (the `calls.status` column; its CHECK lists exactly these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "kebab-case"))]
+pub enum CallStatus {
+    Queued,
+    Initiated,
+    Ringing,
+    InProgress,
+    Completed,
+    Busy,
+    NoAnswer,
+    Failed,
+    Canceled,
+}
+
+impl CallStatus {
+    pub const ALL: [CallStatus; 9] = [
+        CallStatus::Queued,
+        CallStatus::Initiated,
+        CallStatus::Ringing,
+        CallStatus::InProgress,
+        CallStatus::Completed,
+        CallStatus::Busy,
+        CallStatus::NoAnswer,
+        CallStatus::Failed,
+        CallStatus::Canceled,
+    ];
+
+    /// As the provider and the database write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Queued => "queued",
+            CallStatus::Initiated => "initiated",
+            CallStatus::Ringing => "ringing",
+            CallStatus::InProgress => "in-progress",
+            CallStatus::Completed => "completed",
+            CallStatus::Busy => "busy",
+            CallStatus::NoAnswer => "no-answer",
+            CallStatus::Failed => "failed",
+            CallStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CallStatus> {
+        CallStatus::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The call has ended (nothing later can change it).
+    pub fn is_final(self) -> bool {
+        self.rank() == 4
+    }
+
+    /// Order of statuses: a callback never moves a call back to an earlier one.
+    pub fn rank(self) -> u8 {
+        match self {
+            CallStatus::Queued => 0,
+            CallStatus::Initiated => 1,
+            CallStatus::Ringing => 2,
+            CallStatus::InProgress => 3,
+            CallStatus::Completed
+            | CallStatus::Busy
+            | CallStatus::NoAnswer
+            | CallStatus::Failed
+            | CallStatus::Canceled => 4,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CallStatus::Queued => "Queued",
+            CallStatus::Initiated => "Dialling",
+            CallStatus::Ringing => "Ringing",
+            CallStatus::InProgress => "In progress",
+            CallStatus::Completed => "Completed",
+            CallStatus::Busy => "Busy",
+            CallStatus::NoAnswer => "No answer",
+            CallStatus::Failed => "Failed",
+            CallStatus::Canceled => "Canceled",
+        }
+    }
+}
+
+impl std::fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// Whether a call in this status has ended (nothing later can change it).
-pub fn is_final(status: &str) -> bool {
-    matches!(
-        status,
-        "completed" | "busy" | "no-answer" | "failed" | "canceled"
-    )
-}
-
-/// Order of statuses: a callback never moves a call back to an earlier one.
-pub fn rank(status: &str) -> u8 {
-    match status {
-        "queued" => 0,
-        "initiated" => 1,
-        "ringing" => 2,
-        "in-progress" => 3,
-        _ if is_final(status) => 4,
-        _ => 0,
-    }
-}
-
+/// The label of a status as stored (an unknown one: "Unknown").
 pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "queued" => "Queued",
-        "initiated" => "Dialling",
-        "ringing" => "Ringing",
-        "in-progress" => "In progress",
-        "completed" => "Completed",
-        "busy" => "Busy",
-        "no-answer" => "No answer",
-        "failed" => "Failed",
-        "canceled" => "Canceled",
-        _ => "Unknown",
-    }
+    CallStatus::parse(status).map_or("Unknown", CallStatus::label)
 }
 
 /// "1:05" for 65 seconds.
@@ -120,16 +169,13 @@ impl CallFilter {
     /// Checks every filter; a bad one is a field error naming it.
     #[cfg(feature = "ssr")]
     pub fn validate(&self) -> Result<ValidFilter, AppError> {
-        let status = match self.status.as_str() {
-            "" => None,
-            s if STATUSES.contains(&s) => Some(s.to_string()),
-            _ => {
-                return Err(AppError::validation(
-                    "status",
-                    "Choose a status from the list.",
-                ))
-            }
-        };
+        let status =
+            match self.status.as_str() {
+                "" => None,
+                s => Some(CallStatus::parse(s).ok_or_else(|| {
+                    AppError::validation("status", "Choose a status from the list.")
+                })?),
+            };
         let direction = match self.direction.as_str() {
             "" => None,
             d @ ("outbound" | "inbound") => Some(d.to_string()),
@@ -185,7 +231,7 @@ impl CallFilter {
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValidFilter {
-    pub status: Option<String>,
+    pub status: Option<CallStatus>,
     pub direction: Option<String>,
     pub number: Option<i64>,
     /// Inclusive, UTC.
@@ -287,6 +333,8 @@ pub struct NewCallPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "ssr")]
+    use crate::error::AppError;
 
     fn filter(pairs: &[(&str, &str)]) -> CallFilter {
         let p: Vec<(String, String)> = pairs
@@ -309,7 +357,7 @@ mod tests {
         ])
         .validate()
         .unwrap();
-        assert_eq!(ok.status.as_deref(), Some("completed"));
+        assert_eq!(ok.status, Some(CallStatus::Completed));
         assert_eq!(ok.q.as_deref(), Some("1415"));
         assert_eq!(
             ok.before,
@@ -347,9 +395,16 @@ mod tests {
 
     #[test]
     fn statuses_only_move_forward() {
-        assert!(rank("completed") > rank("ringing"));
-        assert!(rank("ringing") > rank("initiated"));
-        assert_eq!(rank("busy"), rank("completed"));
+        use CallStatus::*;
+        assert!(Completed.rank() > Ringing.rank());
+        assert!(Ringing.rank() > Initiated.rank());
+        assert_eq!(Busy.rank(), Completed.rank());
+        for s in CallStatus::ALL {
+            assert_eq!(CallStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+        assert_eq!(status_label("in-progress"), "In progress");
+        assert_eq!(status_label("bogus"), "Unknown");
         assert_eq!(duration_label(Some(65)), "1:05");
         assert_eq!(duration_label(Some(3725)), "1:02:05");
     }

@@ -146,9 +146,9 @@ fn CallsView(d: CallsPage) -> impl IntoView {
         .iter()
         .map(|n| view! { <option value=n.id.to_string() selected=f.number == n.id.to_string()>{n.label()}</option> })
         .collect_view();
-    let statuses = STATUSES
+    let statuses = CallStatus::ALL
         .iter()
-        .map(|s| view! { <option value=*s selected=f.status == *s>{status_label(s)}</option> })
+        .map(|s| view! { <option value=s.as_str() selected=f.status == s.as_str()>{s.label()}</option> })
         .collect_view();
     view! {
         <Title text=format!("Calls · {}", d.org.name) />

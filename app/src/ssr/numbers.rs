@@ -15,7 +15,7 @@ use super::providers::{provider_for_config, provider_for_org, provider_message};
 use super::webhooks::Hook;
 use super::AppState;
 use crate::error::AppError;
-use crate::model::numbers::{Drift, NumberQuery, NumberRow};
+use crate::model::numbers::{Drift, NumberQuery, NumberRow, NumberStatus};
 
 pub use super::db::numbers::{NumberRecord, Settings};
 pub use super::number_upkeep::Released;
@@ -80,11 +80,11 @@ pub async fn buy(
 ) -> Result<Bought, AppError> {
     let pool = &state.pool;
     if let Some(existing) = db::numbers::purchase_by_key(pool, org_id, key).await? {
-        return match existing.status.as_str() {
-            "purchasing" => Err(AppError::Conflict(
+        return match existing.status {
+            NumberStatus::Purchasing => Err(AppError::Conflict(
                 "This purchase is still in progress. Check My numbers in a moment.".into(),
             )),
-            "failed" => Err(AppError::Conflict(existing.last_error.unwrap_or_else(
+            NumberStatus::Failed => Err(AppError::Conflict(existing.last_error.unwrap_or_else(
                 || "This purchase failed. Search again to buy another number.".into(),
             ))),
             _ => Ok(Bought::Active(existing.id)),
@@ -101,7 +101,7 @@ pub async fn buy(
         config_id: cfg.id,
         e164,
         friendly_name,
-        monthly_micros: monthly.micros(),
+        monthly,
         key,
     };
     let id = match db::numbers::insert_purchase(&mut tx, &new).await {
@@ -235,7 +235,7 @@ pub async fn reconcile(state: &AppState, org_id: i64) -> Result<Drift, AppError>
         .collect();
     let mut gone_there: Vec<String> = ours
         .iter()
-        .filter(|n| n.status == "active" && !theirs_set.contains(n.e164.as_str()))
+        .filter(|n| n.status == NumberStatus::Active && !theirs_set.contains(n.e164.as_str()))
         .map(|n| n.e164.clone())
         .collect();
     unknown_here.sort();

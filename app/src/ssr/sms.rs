@@ -14,6 +14,7 @@ use super::twiml;
 use super::webhooks::{Hook, Owner, Refused, Verified};
 use super::AppState;
 use crate::error::AppError;
+use crate::model::message_status::MessageStatus;
 use crate::model::sms::*;
 
 /// Who may see which messages: admins and support all of the org's; members their own and those
@@ -156,9 +157,11 @@ pub async fn send(
         Ok(m) => {
             let status = m
                 .status
-                .filter(|s| rank(s) > 0 && rank(s) < 3)
-                .unwrap_or_else(|| "queued".into());
-            db::sms::accepted(pool, id, &m.sid, estimate.micros(), &status).await?;
+                .as_deref()
+                .and_then(MessageStatus::parse)
+                .filter(|s| matches!(s.rank(), 1 | 2))
+                .unwrap_or(MessageStatus::Queued);
+            db::sms::accepted(pool, id, &m.sid, estimate, status).await?;
             Ok(id)
         }
         Err(e) => {
@@ -218,16 +221,14 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
         return Err(Refused::Unknown);
     };
     let sid = hook.param("MessageSid").unwrap_or("");
-    let status = hook
+    let Some(status) = hook
         .param("MessageStatus")
         .or(hook.param("SmsStatus"))
-        .unwrap_or("");
-    if !matches!(
-        status,
-        "queued" | "sending" | "sent" | "delivered" | "failed" | "undelivered"
-    ) {
+        .and_then(MessageStatus::parse)
+        .filter(|s| *s != MessageStatus::Received)
+    else {
         return Ok(());
-    }
+    };
     let code: Option<i32> = hook.param("ErrorCode").and_then(|c| c.parse().ok());
     let message = code.map(carrier_error);
     let delivery = db::sms::Delivery {
@@ -235,7 +236,6 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
         sid,
         error_code: code,
         error_message: message.as_deref(),
-        rank: rank(status) as i32,
     };
     db::sms::delivered(&state.pool, *id, &delivery).await?;
     Ok(())
@@ -244,10 +244,9 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
 /// An inbound SMS to an owned number: stored once in its conversation; answered with empty TwiML.
 #[tracing::instrument(skip_all, err)]
 pub async fn inbound(state: &AppState, hook: &Verified) -> Result<String, Refused> {
-    let Owner::SmsNumber(n) = hook.owner() else {
+    let Owner::SmsNumber { e164, number: n } = hook.owner() else {
         return Err(Refused::Unknown);
     };
-    let to = hook.param("To").unwrap_or("");
     let sid = hook
         .param("MessageSid")
         .or(hook.param("SmsSid"))
@@ -269,7 +268,7 @@ pub async fn inbound(state: &AppState, hook: &Verified) -> Result<String, Refuse
     };
     let seg = segments(&body);
     let new = db::sms::NewInbound {
-        to,
+        to: e164,
         from: &from,
         body: &body,
         segments: seg.count as i32,

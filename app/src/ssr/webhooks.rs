@@ -1,6 +1,6 @@
 //! Twilio's webhooks: the one table of their routes, and the signature check whose `Verified` is the only way to read a request.
 
-use telephony::signature;
+use telephony::{signature, E164};
 
 use super::db;
 use super::AppState;
@@ -115,9 +115,15 @@ impl Unverified {
 /// the configuration whose token signs it).
 pub enum Owner {
     /// The owned number an inbound call was made to.
-    VoiceNumber(db::calls::InboundNumber),
+    VoiceNumber {
+        e164: E164,
+        number: db::calls::InboundNumber,
+    },
     /// The owned number an inbound SMS was sent to.
-    SmsNumber(db::sms::InboundNumber),
+    SmsNumber {
+        e164: E164,
+        number: db::sms::InboundNumber,
+    },
     Call(db::calls::CallRef),
     Message {
         id: i64,
@@ -175,8 +181,8 @@ fn query(url: &str, name: &str) -> Option<String> {
 pub async fn verify(state: &AppState, hook: Hook, req: Unverified) -> Result<Verified, Refused> {
     let owner = find_owner(state, hook, &req).await?;
     let config_id = match &owner {
-        Owner::VoiceNumber(n) => n.config_id,
-        Owner::SmsNumber(n) => n.config_id,
+        Owner::VoiceNumber { number, .. } => number.config_id,
+        Owner::SmsNumber { number, .. } => number.config_id,
         Owner::Call(c) => c.config_id,
         Owner::Message { config_id, .. } => *config_id,
     };
@@ -192,14 +198,20 @@ pub async fn verify(state: &AppState, hook: Hook, req: Unverified) -> Result<Ver
 async fn find_owner(state: &AppState, hook: Hook, req: &Unverified) -> Result<Owner, Refused> {
     let pool = &state.pool;
     match hook {
-        Hook::Voice => db::calls::inbound_number(pool, req.param("To").unwrap_or(""))
-            .await?
-            .map(Owner::VoiceNumber)
-            .ok_or(Refused::Unknown),
-        Hook::Sms => db::sms::inbound_number(pool, req.param("To").unwrap_or(""))
-            .await?
-            .map(Owner::SmsNumber)
-            .ok_or(Refused::Unknown),
+        Hook::Voice => {
+            let e164 = called_number(req)?;
+            let number = db::calls::inbound_number(pool, &e164)
+                .await?
+                .ok_or(Refused::Unknown)?;
+            Ok(Owner::VoiceNumber { e164, number })
+        }
+        Hook::Sms => {
+            let e164 = called_number(req)?;
+            let number = db::sms::inbound_number(pool, &e164)
+                .await?
+                .ok_or(Refused::Unknown)?;
+            Ok(Owner::SmsNumber { e164, number })
+        }
         Hook::Connect | Hook::Status | Hook::Recording => find_call(state, req).await,
         Hook::SmsStatus => {
             let id: i64 = query(&req.url, "msg")
@@ -218,6 +230,11 @@ async fn find_owner(state: &AppState, hook: Hook, req: &Unverified) -> Result<Ow
             })
         }
     }
+}
+
+/// The number called or texted (`To`); one that is not a phone number is none of ours.
+fn called_number(req: &Unverified) -> Result<E164, Refused> {
+    E164::parse(req.param("To").unwrap_or(""), None).map_err(|_| Refused::Unknown)
 }
 
 /// The call a callback is about: by `?call=` (ours), else by CallSid.

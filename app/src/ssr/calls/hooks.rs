@@ -2,7 +2,7 @@
 //! recordings, the click-to-call connect TwiML and inbound calls.
 
 use crate::error::AppError;
-use crate::model::calls::{is_final, rank, STATUSES};
+use crate::model::calls::CallStatus;
 use crate::model::money::Money;
 use crate::ssr::db;
 use crate::ssr::prices::{minutes_cost, parse_price, price, Priced, MAX_DURATION_SECS};
@@ -24,11 +24,10 @@ fn call_of(hook: &Verified) -> Result<&db::calls::CallRef, Refused> {
 #[tracing::instrument(skip_all, err)]
 pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Refused> {
     let call = call_of(hook)?;
-    let status = hook.param("CallStatus").unwrap_or("");
-    if !STATUSES.contains(&status) {
+    let Some(status) = hook.param("CallStatus").and_then(CallStatus::parse) else {
         // Signed but not a status we know: acknowledged, nothing to record.
         return Ok(());
-    }
+    };
     let seq: Option<i32> = hook.param("SequenceNumber").and_then(|s| s.parse().ok());
     let secs: Option<i32> = hook
         .param("CallDuration")
@@ -43,10 +42,10 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
         (Some(s), Some(last)) => s > last,
         _ => true,
     };
-    let forward = rank(status) > rank(&cur.status) && newer_seq;
+    let forward = status.rank() > cur.status.rank() && newer_seq;
     if forward {
-        let fin = is_final(status);
-        let secs = if status == "completed" {
+        let fin = status.is_final();
+        let secs = if status == CallStatus::Completed {
             secs.unwrap_or(0)
         } else {
             0
@@ -62,14 +61,14 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
             sid: &sid,
             fin,
             secs,
-            cost_micros: cost.micros(),
+            cost,
         };
         db::calls::advance(&mut tx, call.id, &advance).await?;
     } else if cur.provider_sid.is_none() {
         db::calls::set_sid_if_missing(&mut tx, call.id, &sid).await?;
     }
     tx.commit().await?;
-    if forward && is_final(status) {
+    if forward && status.is_final() {
         // The provider prices a call shortly after it ends; use its figure when it reports one.
         let state = state.clone();
         let org_id = db::calls::org_of(&state.pool, call.id).await?;
@@ -102,7 +101,7 @@ async fn fetch_price(
             Err(e) => return Err(provider_message(&e, None)),
         };
         if let Some(p) = call.price.as_deref().and_then(parse_price) {
-            db::calls::set_provider_price(&state.pool, id, p.micros()).await?;
+            db::calls::set_provider_price(&state.pool, id, p).await?;
             return Ok(());
         }
     }
@@ -131,7 +130,7 @@ pub async fn recording_callback(state: &AppState, hook: &Verified) -> Result<(),
         .unwrap_or(0);
     let rate = price(&state.pool, Priced::RecordingMinute).await?;
     let cost = minutes_cost(secs as i64, rate);
-    db::calls::add_recording(&state.pool, call.id, rsid, secs, cost.micros()).await?;
+    db::calls::add_recording(&state.pool, call.id, rsid, secs, cost).await?;
     Ok(())
 }
 
@@ -141,7 +140,7 @@ pub async fn recording_callback(state: &AppState, hook: &Verified) -> Result<(),
 pub async fn connect_twiml(state: &AppState, hook: &Verified) -> Result<String, Refused> {
     let call = call_of(hook)?;
     let c = db::calls::ends(&state.pool, call.id).await?;
-    if is_final(&c.status) {
+    if c.status.is_final() {
         return Ok(twiml::hangup());
     }
     Ok(twiml::dial(&c.from_e164, &c.to_e164, None))
@@ -151,10 +150,9 @@ pub async fn connect_twiml(state: &AppState, hook: &Verified) -> Result<String, 
 /// the number records calls) or sent to voicemail.
 #[tracing::instrument(skip_all, err)]
 pub async fn inbound_voice(state: &AppState, hook: &Verified) -> Result<String, Refused> {
-    let Owner::VoiceNumber(n) = hook.owner() else {
+    let Owner::VoiceNumber { e164, number: n } = hook.owner() else {
         return Err(Refused::Unknown);
     };
-    let to = hook.param("To").unwrap_or("");
     let sid = hook.param("CallSid").unwrap_or("");
     if sid.is_empty() || sid.len() > 64 {
         return Err(Refused::Unknown);
@@ -167,12 +165,12 @@ pub async fn inbound_voice(state: &AppState, hook: &Verified) -> Result<String, 
         .collect::<String>();
     let status = hook
         .param("CallStatus")
-        .filter(|s| STATUSES.contains(s))
-        .unwrap_or("ringing");
+        .and_then(CallStatus::parse)
+        .unwrap_or(CallStatus::Ringing);
     let forward = n.forward_to.clone().filter(|f| !f.is_empty() && n.active);
     let new = db::calls::NewInbound {
         from: &from,
-        to,
+        to: e164,
         forward: forward.as_deref(),
         sid,
         status,

@@ -6,6 +6,7 @@ use telephony::{ProviderError, E164};
 
 use crate::error::AppError;
 use crate::model::calls::NumberOption;
+use crate::model::numbers::NumberStatus;
 use crate::ssr::db;
 use crate::ssr::limits::{begin_limited, Limited};
 use crate::ssr::providers::{provider_for_config, provider_message};
@@ -37,7 +38,7 @@ async fn calling_number(
             "Choose one of your numbers or a team number.",
         ));
     };
-    if n.status != "active" || !n.active {
+    if n.status != NumberStatus::Active || !n.active {
         return Err(AppError::validation(
             "number_id",
             "This number is inactive. Turn it on in its settings to call from it.",
@@ -86,7 +87,7 @@ pub async fn place_call(
         number_id: n.id,
         config_id: cfg.id,
         from: &n.e164,
-        to: to.as_str(),
+        to,
         bridge: &bridge,
     };
     let id = db::calls::insert_outbound(&mut tx, &new).await?;

@@ -2,7 +2,11 @@
 
 use sqlx::{PgExecutor, Postgres, Transaction};
 
-use crate::model::calls::{CallEventView, NumberOption};
+use telephony::E164;
+
+use crate::model::calls::{CallEventView, CallStatus, NumberOption};
+use crate::model::money::Money;
+use crate::model::numbers::NumberStatus;
 
 /// Numbers the user may call from: active voice numbers they own, or team numbers of the org.
 pub async fn usable_numbers(
@@ -63,7 +67,7 @@ pub struct CallingNumber {
     pub e164: String,
     pub user_id: Option<i64>,
     pub shared: bool,
-    pub status: String,
+    pub status: NumberStatus,
     pub active: bool,
     pub voice: bool,
     pub forward_to: Option<String>,
@@ -78,7 +82,8 @@ pub async fn calling_number(
 ) -> Result<Option<CallingNumber>, sqlx::Error> {
     sqlx::query_as!(
         CallingNumber,
-        r#"SELECT id, e164, user_id, shared, status, active, voice, forward_to, record_calls, config_id
+        r#"SELECT id, e164, user_id, shared, status AS "status: NumberStatus", active, voice, forward_to,
+                  record_calls, config_id
            FROM owned_numbers WHERE id = $1 AND org_id = $2"#,
         number_id,
         org_id
@@ -94,7 +99,7 @@ pub struct NewOutbound<'a> {
     pub number_id: i64,
     pub config_id: i64,
     pub from: &'a str,
-    pub to: &'a str,
+    pub to: &'a E164,
     pub bridge: &'a str,
 }
 
@@ -111,7 +116,7 @@ pub async fn insert_outbound(
         c.number_id,
         c.config_id,
         c.from,
-        c.to,
+        c.to.as_str(),
         c.bridge
     )
     .fetch_one(&mut **tx)
@@ -205,7 +210,7 @@ pub async fn org_of(db: impl PgExecutor<'_>, id: i64) -> Result<i64, sqlx::Error
 
 /// The call's status as a status callback finds it (the row stays locked until the transaction ends).
 pub struct Current {
-    pub status: String,
+    pub status: CallStatus,
     pub last_sequence: Option<i32>,
     pub provider_sid: Option<String>,
 }
@@ -216,7 +221,8 @@ pub async fn lock_current(
 ) -> Result<Current, sqlx::Error> {
     sqlx::query_as!(
         Current,
-        "SELECT status, last_sequence, provider_sid FROM calls WHERE id = $1 FOR UPDATE",
+        r#"SELECT status AS "status: CallStatus", last_sequence, provider_sid
+           FROM calls WHERE id = $1 FOR UPDATE"#,
         id
     )
     .fetch_one(&mut **tx)
@@ -226,14 +232,14 @@ pub async fn lock_current(
 pub async fn record_event(
     tx: &mut Transaction<'_, Postgres>,
     id: i64,
-    status: &str,
+    status: CallStatus,
     sequence: Option<i32>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"INSERT INTO call_events (call_id, status, sequence) VALUES ($1, $2, $3)
            ON CONFLICT (call_id, status) DO NOTHING"#,
         id,
-        status,
+        status as CallStatus,
         sequence
     )
     .execute(&mut **tx)
@@ -243,12 +249,12 @@ pub async fn record_event(
 
 /// A status that moves the call forward; `fin` ends it with its duration and cost.
 pub struct Advance<'a> {
-    pub status: &'a str,
+    pub status: CallStatus,
     pub sequence: Option<i32>,
     pub sid: &'a str,
     pub fin: bool,
     pub secs: i32,
-    pub cost_micros: i64,
+    pub cost: Money,
 }
 
 pub async fn advance(
@@ -266,12 +272,12 @@ pub async fn advance(
                    updated_at = now()
                WHERE id = $1"#,
         id,
-        a.status,
+        a.status as CallStatus,
         a.sequence,
         a.sid,
         a.fin,
         a.secs,
-        a.cost_micros
+        a.cost.micros()
     )
     .execute(&mut **tx)
     .await?;
@@ -296,13 +302,13 @@ pub async fn set_sid_if_missing(
 pub async fn set_provider_price(
     db: impl PgExecutor<'_>,
     id: i64,
-    micros: i64,
+    price: Money,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE calls SET provider_price_micros = $2, cost_micros = $2, updated_at = now()
                    WHERE id = $1"#,
         id,
-        micros
+        price.micros()
     )
     .execute(db)
     .await?;
@@ -315,7 +321,7 @@ pub async fn add_recording(
     call_id: i64,
     recording_sid: &str,
     secs: i32,
-    cost_micros: i64,
+    cost: Money,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"WITH added AS (
@@ -331,7 +337,7 @@ pub async fn add_recording(
         call_id,
         recording_sid,
         secs,
-        cost_micros
+        cost.micros()
     )
     .execute(db)
     .await?;
@@ -342,13 +348,13 @@ pub async fn add_recording(
 pub struct Ends {
     pub from_e164: String,
     pub to_e164: String,
-    pub status: String,
+    pub status: CallStatus,
 }
 
 pub async fn ends(db: impl PgExecutor<'_>, id: i64) -> Result<Ends, sqlx::Error> {
     sqlx::query_as!(
         Ends,
-        "SELECT from_e164, to_e164, status FROM calls WHERE id = $1",
+        r#"SELECT from_e164, to_e164, status AS "status: CallStatus" FROM calls WHERE id = $1"#,
         id
     )
     .fetch_one(db)
@@ -368,13 +374,13 @@ pub struct InboundNumber {
 
 pub async fn inbound_number(
     db: impl PgExecutor<'_>,
-    e164: &str,
+    e164: &E164,
 ) -> Result<Option<InboundNumber>, sqlx::Error> {
     sqlx::query_as!(
         InboundNumber,
         r#"SELECT id, org_id, user_id, config_id, active, forward_to, record_calls
            FROM owned_numbers WHERE e164 = $1 AND status = 'active'"#,
-        e164
+        e164.as_str()
     )
     .fetch_optional(db)
     .await
@@ -383,10 +389,10 @@ pub async fn inbound_number(
 /// An inbound call as its first webhook describes it.
 pub struct NewInbound<'a> {
     pub from: &'a str,
-    pub to: &'a str,
+    pub to: &'a E164,
     pub forward: Option<&'a str>,
     pub sid: &'a str,
-    pub status: &'a str,
+    pub status: CallStatus,
 }
 
 /// Writes an inbound call once (a retried webhook finds the same row).
@@ -406,10 +412,10 @@ pub async fn insert_inbound(
         n.id,
         n.config_id,
         c.from,
-        c.to,
+        c.to.as_str(),
         c.forward,
         c.sid,
-        c.status
+        c.status as CallStatus
     )
     .fetch_one(db)
     .await
@@ -418,12 +424,12 @@ pub async fn insert_inbound(
 pub async fn record_first_event(
     db: impl PgExecutor<'_>,
     call_id: i64,
-    status: &str,
+    status: CallStatus,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO call_events (call_id, status) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         call_id,
-        status
+        status as CallStatus
     )
     .execute(db)
     .await?;
@@ -444,7 +450,7 @@ pub async fn force_custom_plans(tx: &mut Transaction<'_, Postgres>) -> Result<()
 pub struct HistoryQuery<'a> {
     pub org_id: i64,
     pub user_id: Option<i64>,
-    pub status: Option<&'a str>,
+    pub status: Option<CallStatus>,
     pub direction: Option<&'a str>,
     pub number: Option<i64>,
     pub from: Option<time::Date>,
@@ -462,7 +468,7 @@ pub struct HistoryRecord {
     pub direction: String,
     pub from_e164: String,
     pub to_e164: String,
-    pub status: String,
+    pub status: CallStatus,
     pub duration_secs: Option<i32>,
     pub cost: i64,
     pub recording_count: i32,
@@ -478,8 +484,8 @@ pub async fn history(
 ) -> Result<Vec<HistoryRecord>, sqlx::Error> {
     sqlx::query_as!(
         HistoryRecord,
-        r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status, c.duration_secs,
-                  c.cost_micros + c.recording_cost_micros AS "cost!", c.recording_count,
+        r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status AS "status: CallStatus",
+                  c.duration_secs, c.cost_micros + c.recording_cost_micros AS "cost!", c.recording_count,
                   coalesce(u.email, '—') AS "user!",
                   to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "created!",
                   to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "iso!",
@@ -500,7 +506,7 @@ pub async fn history(
            LIMIT $12"#,
         f.org_id,
         f.user_id,
-        f.status,
+        f.status as Option<CallStatus>,
         f.direction,
         f.number,
         f.from,
@@ -521,7 +527,7 @@ pub struct DetailRecord {
     pub direction: String,
     pub from_e164: String,
     pub to_e164: String,
-    pub status: String,
+    pub status: CallStatus,
     pub duration_secs: Option<i32>,
     pub cost_micros: i64,
     pub recording_cost_micros: i64,
@@ -544,8 +550,8 @@ pub async fn detail(
 ) -> Result<Option<DetailRecord>, sqlx::Error> {
     sqlx::query_as!(
         DetailRecord,
-        r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status, c.duration_secs,
-                  c.cost_micros, c.recording_cost_micros, c.recording_count, c.bridge_e164,
+        r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status AS "status: CallStatus",
+                  c.duration_secs, c.cost_micros, c.recording_cost_micros, c.recording_count, c.bridge_e164,
                   c.number_id, c.error_message, coalesce(u.email, '—') AS "user!",
                   to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS "created!",
                   to_char(c.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started,

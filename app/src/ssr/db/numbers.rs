@@ -2,8 +2,8 @@
 
 use sqlx::{PgExecutor, Postgres, Transaction};
 
-use crate::model::lookup::money;
-use crate::model::numbers::NumberRow;
+use crate::model::money::Money;
+use crate::model::numbers::{NumberRow, NumberStatus};
 
 /// Charges every held number (active or releasing) its monthly price once for the current month.
 pub async fn accrue_charges(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
@@ -22,7 +22,7 @@ pub async fn accrue_charges(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error>
 /// A purchase made earlier with the same form key.
 pub struct EarlierPurchase {
     pub id: i64,
-    pub status: String,
+    pub status: NumberStatus,
     pub last_error: Option<String>,
 }
 
@@ -33,7 +33,8 @@ pub async fn purchase_by_key(
 ) -> Result<Option<EarlierPurchase>, sqlx::Error> {
     sqlx::query_as!(
         EarlierPurchase,
-        "SELECT id, status, last_error FROM owned_numbers WHERE org_id = $1 AND idempotency_key = $2",
+        r#"SELECT id, status AS "status: NumberStatus", last_error
+           FROM owned_numbers WHERE org_id = $1 AND idempotency_key = $2"#,
         org_id,
         key
     )
@@ -48,7 +49,7 @@ pub struct NewPurchase<'a> {
     pub config_id: i64,
     pub e164: &'a telephony::E164,
     pub friendly_name: &'a str,
-    pub monthly_micros: i64,
+    pub monthly: Money,
     pub key: &'a str,
 }
 
@@ -68,7 +69,7 @@ pub async fn insert_purchase(
         p.config_id,
         p.e164.as_str(),
         p.friendly_name,
-        p.monthly_micros,
+        p.monthly.micros(),
         p.key
     )
     .fetch_optional(&mut **tx)
@@ -132,7 +133,7 @@ pub struct NumberRecord {
     pub config_id: Option<i64>,
     pub e164: String,
     pub provider_sid: Option<String>,
-    pub status: String,
+    pub status: NumberStatus,
     pub shared: bool,
 }
 
@@ -143,8 +144,9 @@ pub async fn record(
 ) -> Result<Option<NumberRecord>, sqlx::Error> {
     sqlx::query_as!(
         NumberRecord,
-        "SELECT id, org_id, user_id, config_id, e164, provider_sid, status, shared
-         FROM owned_numbers WHERE id = $1 AND org_id = $2",
+        r#"SELECT id, org_id, user_id, config_id, e164, provider_sid,
+                  status AS "status: NumberStatus", shared
+           FROM owned_numbers WHERE id = $1 AND org_id = $2"#,
         id,
         org_id
     )
@@ -162,7 +164,7 @@ pub async fn list(
 ) -> Result<Vec<NumberRow>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT n.id, n.e164, n.friendly_name, coalesce(u.email, 'deleted user') AS "owner!",
-                  n.user_id, n.status, n.active, n.forward_to, n.record_calls, n.shared, n.voice,
+                  n.user_id, n.status AS "status: NumberStatus", n.active, n.forward_to, n.record_calls, n.shared, n.voice,
                   n.sms, n.monthly_price_micros,
                   to_char(n.purchased_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS purchased, n.last_error
            FROM owned_numbers n LEFT JOIN users u ON u.id = n.user_id
@@ -194,7 +196,7 @@ pub async fn list(
                 shared: r.shared,
                 voice: r.voice,
                 sms: r.sms,
-                monthly: money(r.monthly_price_micros),
+                monthly: Money::from_micros(r.monthly_price_micros).to_string(),
                 purchased: r.purchased,
                 last_error: r.last_error,
                 can_edit: mine || all,
@@ -366,7 +368,7 @@ pub async fn settle_not_bought(db: impl PgExecutor<'_>, id: i64) -> Result<(), s
 /// A number the org holds on one configuration, for reconciliation.
 pub struct Held {
     pub e164: String,
-    pub status: String,
+    pub status: NumberStatus,
 }
 
 pub async fn held_on_config(
@@ -376,7 +378,7 @@ pub async fn held_on_config(
 ) -> Result<Vec<Held>, sqlx::Error> {
     sqlx::query_as!(
         Held,
-        r#"SELECT e164, status FROM owned_numbers
+        r#"SELECT e164, status AS "status: NumberStatus" FROM owned_numbers
            WHERE config_id = $1 AND org_id = $2
              AND status IN ('purchasing', 'active', 'releasing')"#,
         config_id,

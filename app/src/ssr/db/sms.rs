@@ -2,7 +2,8 @@
 
 use sqlx::{PgExecutor, Postgres, Transaction};
 
-use crate::model::lookup::money;
+use crate::model::message_status::MessageStatus;
+use crate::model::money::Money;
 use crate::model::sms::{Conversation, MessageView};
 
 /// An active SMS number the user may send from.
@@ -91,8 +92,8 @@ pub async fn accepted(
     db: impl PgExecutor<'_>,
     id: i64,
     sid: &str,
-    estimate_micros: i64,
-    status: &str,
+    estimate: Money,
+    status: MessageStatus,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         // A failure callback that beat this answer keeps the message free.
@@ -102,8 +103,8 @@ pub async fn accepted(
                    WHERE id = $1"#,
         id,
         sid,
-        estimate_micros,
-        status
+        estimate.micros(),
+        status as MessageStatus
     )
     .execute(db)
     .await?;
@@ -199,7 +200,7 @@ pub async fn thread(
             status: r.status,
             is_test: r.is_test,
             segments: r.segments,
-            cost: money(r.cost_micros),
+            cost: Money::from_micros(r.cost_micros).to_string(),
             at: format!("{} UTC", r.at),
             error: r.error_message,
             user: r.user,
@@ -228,15 +229,14 @@ pub async fn message_ref(
 
 /// A delivery status from the provider.
 pub struct Delivery<'a> {
-    pub status: &'a str,
+    pub status: MessageStatus,
     pub sid: &'a str,
     pub error_code: Option<i32>,
     pub error_message: Option<&'a str>,
-    pub rank: i32,
 }
 
-/// Applies a delivery status unless the message is already at or past it (a final status is
-/// never replaced; a message that failed costs nothing).
+/// Applies a delivery status to a message still at a status before it (`MessageStatus::rank`
+/// is the one order; a final status is never replaced; a message that failed costs nothing).
 pub async fn delivered(
     db: impl PgExecutor<'_>,
     id: i64,
@@ -250,14 +250,13 @@ pub async fn delivered(
                error_code = coalesce($4, error_code), error_message = coalesce($5, error_message),
                cost_micros = CASE WHEN $2 = 'failed' THEN 0 ELSE cost_micros END,
                updated_at = now()
-           WHERE id = $1 AND NOT is_test
-             AND (CASE status WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'sent' THEN 2 ELSE 3 END) < $6"#,
+           WHERE id = $1 AND NOT is_test AND status = ANY($6)"#,
         id,
-        d.status,
+        d.status as MessageStatus,
         d.sid,
         d.error_code,
         d.error_message,
-        d.rank
+        &d.status.earlier()[..] as &[MessageStatus]
     )
     .execute(db)
     .await?;
@@ -274,12 +273,12 @@ pub struct InboundNumber {
 
 pub async fn inbound_number(
     db: impl PgExecutor<'_>,
-    e164: &str,
+    e164: &telephony::E164,
 ) -> Result<Option<InboundNumber>, sqlx::Error> {
     sqlx::query_as!(
         InboundNumber,
         "SELECT id, org_id, user_id, config_id FROM owned_numbers WHERE e164 = $1 AND status = 'active'",
-        e164
+        e164.as_str()
     )
     .fetch_optional(db)
     .await
@@ -287,7 +286,7 @@ pub async fn inbound_number(
 
 /// An inbound message as its webhook describes it.
 pub struct NewInbound<'a> {
-    pub to: &'a str,
+    pub to: &'a telephony::E164,
     pub from: &'a str,
     pub body: &'a str,
     pub segments: i32,
@@ -310,7 +309,7 @@ pub async fn insert_inbound(
         n.user_id,
         n.id,
         n.config_id,
-        m.to,
+        m.to.as_str(),
         m.from,
         m.body,
         m.segments,

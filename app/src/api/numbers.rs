@@ -10,11 +10,13 @@ use crate::ssr::{require, respond, Permission};
 
 /// The buy page; `params` is its URL query (search filters, `confirm=+1…`).
 #[server(prefix = "/api", endpoint = "load_buy_page")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
     respond(server_side::buy_page(org, params).await)
 }
 
 #[server(prefix = "/api", endpoint = "buy_number")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn buy_number(
     org: String,
     number: String,
@@ -51,6 +53,7 @@ pub async fn buy_number(
 }
 
 #[server(prefix = "/api", endpoint = "load_numbers")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersPage, AppError> {
     respond(
         async {
@@ -87,6 +90,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
 }
 
 #[server(prefix = "/api", endpoint = "load_number")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
     respond(
         async {
@@ -114,6 +118,7 @@ pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "update_number")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn update_number(
     org: String,
     id: i64,
@@ -162,6 +167,7 @@ pub async fn update_number(
 }
 
 #[server(prefix = "/api", endpoint = "release_number")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Result<(), AppError> {
     respond(
         async {
@@ -193,6 +199,7 @@ pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Re
 
 /// Sandbox numbers only: someone calls or texts the number (`kind` = call or sms).
 #[server(prefix = "/api", endpoint = "simulate_inbound")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn simulate_inbound(
     org: String,
     id: i64,

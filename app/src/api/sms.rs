@@ -10,6 +10,7 @@ use crate::ssr::{require, respond, Permission};
 
 /// `params`: the page's query (`our=…&with=…` opens a conversation).
 #[server(prefix = "/api", endpoint = "load_sms")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> {
     respond(
         async {
@@ -56,6 +57,7 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
 }
 
 #[server(prefix = "/api", endpoint = "send_sms")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn send_sms(org: String, from: String, to: String, body: String) -> Result<(), AppError> {
     respond(
         async {

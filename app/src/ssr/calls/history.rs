@@ -13,7 +13,7 @@ pub async fn filter_numbers(
     org_id: i64,
     user_id: Option<i64>,
 ) -> Result<Vec<NumberOption>, sqlx::Error> {
-    db::calls::filter_numbers(pool, org_id, user_id).await
+    db::call_history::filter_numbers(pool, org_id, user_id).await
 }
 
 /// One row of the history, with what the CSV export writes besides the page's columns.
@@ -34,7 +34,7 @@ pub async fn history(
     limit: i64,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
     let mut tx = custom_plans(pool).await?;
-    let q = db::calls::HistoryQuery {
+    let q = db::call_history::HistoryQuery {
         org_id,
         user_id,
         status: f.status,
@@ -48,7 +48,7 @@ pub async fn history(
         before_id: f.before.map(|c| c.id),
         limit,
     };
-    let rows = db::calls::history(&mut tx, &q).await?;
+    let rows = db::call_history::history(&mut tx, &q).await?;
     tx.commit().await?;
     Ok(rows
         .into_iter()
@@ -76,12 +76,12 @@ pub async fn history(
 }
 
 /// A transaction whose queries are planned for their actual parameters (see
-/// `db::calls::force_custom_plans`).
+/// `db::call_history::force_custom_plans`).
 pub async fn custom_plans(
     pool: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    db::calls::force_custom_plans(&mut tx).await?;
+    db::call_history::force_custom_plans(&mut tx).await?;
     Ok(tx)
 }
 
@@ -93,11 +93,11 @@ pub async fn detail(
     id: i64,
     user_id: Option<i64>,
 ) -> Result<Option<CallPage>, sqlx::Error> {
-    let Some(r) = db::calls::detail(pool, org_id, id, user_id).await? else {
+    let Some(r) = db::call_history::detail(pool, org_id, id, user_id).await? else {
         return Ok(None);
     };
-    let events = db::calls::events(pool, id).await?;
-    let recordings = db::calls::recordings(pool, id)
+    let events = db::call_history::events(pool, id).await?;
+    let recordings = db::call_history::recordings(pool, id)
         .await?
         .into_iter()
         .map(|x| RecordingView {

@@ -17,7 +17,7 @@ pub async fn recording_media(
     format: &str,
     range: Option<telephony::ByteRange>,
 ) -> Result<telephony::provider::Media, AppError> {
-    let r = db::calls::recording_source(&state.pool, org_id, call_id, recording_id, user_id)
+    let r = db::call_history::recording_source(&state.pool, org_id, call_id, recording_id, user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (_, provider) = provider_for_config(state, r.config_id, org_id).await?;

@@ -1,6 +1,7 @@
 //! Every SQL statement of the app, checked at compile time against the migrated schema.
 
 pub mod audit;
+pub mod call_history;
 pub mod calls;
 pub mod limits;
 pub mod logins;

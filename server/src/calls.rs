@@ -59,7 +59,7 @@ async fn recording(
         .await
     {
         Ok(m) => m,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(e.into()),
     };
     let download = q.iter().any(|(k, v)| k == "download" && v == "1");
     let disposition = format!(

@@ -9,3 +9,5 @@ pub mod numbers;
 pub mod orgs;
 pub mod sms;
 pub mod usage;
+#[cfg(feature = "ssr")]
+pub mod words;

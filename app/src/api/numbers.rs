@@ -66,7 +66,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
                 Some(
                     crate::ssr::numbers::reconcile(&ctx.state, ctx.org_id)
                         .await
-                        .map_err(|e| e.to_string()),
+                        .map_err(|e| AppError::from(e).to_string()),
                 )
             } else {
                 None
@@ -219,7 +219,7 @@ pub async fn simulate_inbound(
                     from: from.as_str(),
                 },
                 "sms" => {
-                    crate::ssr::sms::check_body(&body)?;
+                    crate::api::sms::check_body(&body)?;
                     Simulate::Sms {
                         from: from.as_str(),
                         body: &body,
@@ -377,8 +377,10 @@ pub mod server_side {
                     })
                     .collect();
             }
-            Err(AppError::Validation { message, .. }) => page.message = Some(message),
-            Err(e) => return Err(e),
+            Err(e) => match AppError::from(e) {
+                AppError::Validation { message, .. } => page.message = Some(message),
+                e => return Err(e),
+            },
         }
         Ok(page)
     }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::sms::SmsPage;
+use crate::model::sms::{SmsPage, MAX_BODY};
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{require, respond, Permission};
@@ -62,7 +62,7 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
     respond(
         async {
             let ctx = require(&org, Permission::Use).await?;
-            crate::ssr::sms::check_body(&body)?;
+            check_body(&body)?;
             if to.trim().is_empty() {
                 return Err(AppError::validation("to", "Enter the number to text."));
             }
@@ -86,4 +86,28 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
         }
         .await,
     )
+}
+
+/// A message body as the send form and the sandbox's simulation take it.
+pub fn check_body(body: &str) -> Result<(), AppError> {
+    if body.trim().is_empty() {
+        return Err(AppError::validation("body", "Write a message."));
+    }
+    let n = body.chars().count();
+    if n > MAX_BODY {
+        return Err(AppError::validation(
+            "body",
+            format!("A message can be at most {MAX_BODY} characters; this one has {n}."),
+        ));
+    }
+    if body
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::validation(
+            "body",
+            "The message contains control characters; remove them.",
+        ));
+    }
+    Ok(())
 }

@@ -3,7 +3,6 @@
 use sqlx::PgPool;
 
 use super::db;
-use crate::error::AppError;
 
 /// The things a user may do only so often an hour (the `limits` table, else the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,20 +29,6 @@ impl Limited {
         }
     }
 
-    fn refusal(self, limit: i64) -> String {
-        match self {
-            Limited::Purchase => {
-                format!("You can buy at most {limit} numbers an hour. Try again later.")
-            }
-            Limited::Call => {
-                format!("You can place at most {limit} calls an hour. Try again later.")
-            }
-            Limited::Sms => {
-                format!("You can send at most {limit} messages an hour. Try again later.")
-            }
-        }
-    }
-
     /// The user's rows of this kind in the last hour.
     async fn count(self, tx: &mut sqlx::PgConnection, user_id: i64) -> Result<i64, sqlx::Error> {
         match self {
@@ -54,21 +39,30 @@ impl Limited {
     }
 }
 
+/// Why a limited row was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("the hourly limit of {limit} ({what:?}) is reached")]
+    Reached { what: Limited, limit: i64 },
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
+
 /// Opens the transaction that writes a limited row: it holds the user's lock for `what` until it
 /// ends, so counting the last hour and writing the new row are one step even under parallel
-/// requests. At the limit: 429 with a sentence, nothing written.
+/// requests. At the limit nothing is written.
 pub async fn begin_limited(
     pool: &PgPool,
     what: Limited,
     user_id: i64,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, LimitError> {
     let limit = db::limits::per_hour(pool, what.item())
         .await?
         .unwrap_or(what.default_per_hour());
     let mut tx = pool.begin().await?;
     db::limits::lock_user(&mut tx, what.item(), user_id).await?;
     if what.count(&mut tx, user_id).await? >= limit {
-        return Err(AppError::TooManyRequests(what.refusal(limit)));
+        return Err(LimitError::Reached { what, limit });
     }
     Ok(tx)
 }

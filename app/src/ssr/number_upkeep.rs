@@ -6,9 +6,9 @@ use sqlx::PgPool;
 use telephony::ProviderError;
 
 use super::db;
+use super::numbers::NumberError;
 use super::providers::provider_for_config;
 use super::AppState;
-use crate::error::AppError;
 
 /// Charges every held number (active or releasing) its monthly price once for the current month.
 pub async fn accrue_charges(pool: &PgPool) -> Result<u64, sqlx::Error> {
@@ -24,7 +24,7 @@ pub enum Released {
 
 /// One release attempt: `released` when the provider confirms (or no longer has it), else the
 /// error and the next attempt's time (1 min, doubling, at most an hour).
-pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, AppError> {
+pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, NumberError> {
     let pool = &state.pool;
     let Some(n) = db::numbers::releasing(pool, id).await? else {
         return Ok(Released::Done);
@@ -35,10 +35,10 @@ pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, AppE
     let outcome = match (provider, &n.provider_sid) {
         (Ok(p), Some(sid)) => match p.release_number(sid).await {
             Ok(()) | Err(ProviderError::NotFound { .. }) => Ok(()),
-            Err(e) => Err(format!("The provider did not confirm the release: {e}.")),
+            Err(e) => Err(crate::api::words::release_unconfirmed(&e)),
         },
         (Ok(_), None) => Ok(()),
-        (Err(e), _) => Err(e.to_string()),
+        (Err(e), _) => Err(crate::api::words::no_provider(&e).to_string()),
     };
     match outcome {
         Ok(()) => {

@@ -8,17 +8,62 @@ use telephony::provider::{NumberSearch, NumberType, NumberUpdate};
 use telephony::{ProviderError, E164};
 
 use super::db;
-use super::limits::{begin_limited, Limited};
+use super::limits::{begin_limited, LimitError, Limited};
 use super::number_upkeep::attempt_release;
 use super::prices::{price, Priced};
-use super::providers::{provider_for_config, provider_for_org, provider_message};
+use super::providers::{provider_for_config, provider_for_org, NoProvider};
 use super::webhooks::Hook;
 use super::AppState;
-use crate::error::AppError;
 use crate::model::numbers::{Drift, NumberQuery, NumberRow, NumberStatus};
 
 pub use super::db::numbers::{NumberRecord, Settings};
 pub use super::number_upkeep::Released;
+
+/// Why a number was not found, bought, released or sent a simulation (the words are chosen in
+/// `api::words`).
+#[derive(Debug, thiserror::Error)]
+pub enum NumberError {
+    #[error("an earlier submission of this purchase is still open")]
+    StillPurchasing,
+    #[error("an earlier submission of this purchase failed")]
+    FailedBefore(Option<String>),
+    #[error("the same purchase is being made by another request")]
+    AlreadyBuying,
+    #[error("the number is already held by an org here")]
+    Taken,
+    #[error("the provider did not answer the purchase")]
+    OutcomeUnknown(#[source] ProviderError),
+    #[error("the provider refused the purchase")]
+    PurchaseRefused(#[source] ProviderError),
+    #[error("the provider refused the search")]
+    Search {
+        #[source]
+        source: ProviderError,
+        area_code: String,
+    },
+    #[error("the provider failed")]
+    Provider(#[source] ProviderError),
+    #[error("the number is not held")]
+    NotReleasable,
+    #[error("the number's configuration is not the sandbox")]
+    NotSandbox,
+    #[error("the sandbox is not enabled on this server")]
+    NoSandbox,
+    #[error("the sandbox configuration has no readable token")]
+    SandboxNoToken,
+    #[error("the sandbox could not be reached")]
+    SandboxUnreachable(#[source] reqwest::Error),
+    #[error("the sandbox refused: {0}")]
+    SandboxRefused(String),
+    #[error("the HTTP client could not be built")]
+    Client(#[source] ProviderError),
+    #[error(transparent)]
+    NoProvider(#[from] NoProvider),
+    #[error(transparent)]
+    Limited(#[from] LimitError),
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
 
 /// Where the provider sends a number's traffic (served by the webhooks under the public URL).
 pub fn webhook_urls(public_url: &url::Url) -> NumberUpdate {
@@ -34,7 +79,7 @@ pub async fn search(
     state: &AppState,
     org_id: i64,
     q: &NumberQuery,
-) -> Result<Vec<telephony::models::AvailableNumber>, AppError> {
+) -> Result<Vec<telephony::models::AvailableNumber>, NumberError> {
     let (_, provider) = provider_for_org(state, org_id).await?;
     let number_type = match q.number_type.as_str() {
         "mobile" => NumberType::Mobile,
@@ -57,7 +102,10 @@ pub async fn search(
     provider
         .search_numbers(&search)
         .await
-        .map_err(|e| provider_message(&e, Some(q)))
+        .map_err(|source| NumberError::Search {
+            source,
+            area_code: q.area_code.clone(),
+        })
 }
 
 /// What a purchase came to.
@@ -77,16 +125,12 @@ pub async fn buy(
     e164: &E164,
     key: &str,
     friendly_name: &str,
-) -> Result<Bought, AppError> {
+) -> Result<Bought, NumberError> {
     let pool = &state.pool;
     if let Some(existing) = db::numbers::purchase_by_key(pool, org_id, key).await? {
         return match existing.status {
-            NumberStatus::Purchasing => Err(AppError::Conflict(
-                "This purchase is still in progress. Check My numbers in a moment.".into(),
-            )),
-            NumberStatus::Failed => Err(AppError::Conflict(existing.last_error.unwrap_or_else(
-                || "This purchase failed. Search again to buy another number.".into(),
-            ))),
+            NumberStatus::Purchasing => Err(NumberError::StillPurchasing),
+            NumberStatus::Failed => Err(NumberError::FailedBefore(existing.last_error)),
             _ => Ok(Bought::Active(existing.id)),
         };
     }
@@ -110,15 +154,9 @@ pub async fn buy(
             id
         }
         // The same form, submitted twice at once: the other submission is buying it.
-        Ok(None) => {
-            return Err(AppError::Conflict(
-                "This purchase is already in progress. Check My numbers in a moment.".into(),
-            ))
-        }
+        Ok(None) => return Err(NumberError::AlreadyBuying),
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("owned_numbers_live_e164") => {
-            return Err(AppError::Conflict(
-                "That number already belongs to an org here. Search for another one.".into(),
-            ))
+            return Err(NumberError::Taken)
         }
         Err(e) => return Err(e.into()),
     };
@@ -141,15 +179,9 @@ pub async fn buy(
                 Err(e) => {
                     // Still unknown: the row stays `purchasing` and the reconciler settles it.
                     tracing::warn!(error = %e, number = %e164, "purchase outcome unknown");
-                    db::numbers::set_last_error(
-                        pool,
-                        id,
-                        "The provider did not answer; PhoneHub is checking whether the purchase went through.",
-                    )
-                    .await?;
-                    return Err(AppError::Upstream(
-                        "The provider did not answer. PhoneHub is checking whether the purchase went through; the number will show under My numbers either way.".into(),
-                    ));
+                    let note = crate::api::words::purchase_unknown_note();
+                    db::numbers::set_last_error(pool, id, note).await?;
+                    return Err(NumberError::OutcomeUnknown(e));
                 }
             }
         }
@@ -163,7 +195,7 @@ async fn settle_purchase(
     pool: &PgPool,
     id: i64,
     result: Result<telephony::models::IncomingNumber, ProviderError>,
-) -> Result<Bought, AppError> {
+) -> Result<Bought, NumberError> {
     match result {
         Ok(n) => {
             db::numbers::mark_bought(pool, id, &n).await?;
@@ -171,12 +203,10 @@ async fn settle_purchase(
             Ok(Bought::Active(id))
         }
         Err(e) => {
-            let err = provider_message(&e, None);
-            db::numbers::mark_purchase_failed(pool, id, &err.to_string()).await?;
-            Err(match err {
-                AppError::Validation { message, .. } => AppError::Conflict(message),
-                other => other,
-            })
+            let err = NumberError::PurchaseRefused(e);
+            let words = crate::api::words::number(&err).to_string();
+            db::numbers::mark_purchase_failed(pool, id, &words).await?;
+            Err(err)
         }
     }
 }
@@ -205,22 +235,20 @@ pub async fn update(pool: &PgPool, id: i64, s: &Settings) -> Result<bool, sqlx::
 }
 
 /// Marks the number `releasing` (so it is never forgotten while billed), then asks the provider.
-pub async fn release(state: &AppState, org_id: i64, id: i64) -> Result<Released, AppError> {
+pub async fn release(state: &AppState, org_id: i64, id: i64) -> Result<Released, NumberError> {
     if !db::numbers::mark_releasing(&state.pool, org_id, id).await? {
-        return Err(AppError::Conflict(
-            "This number cannot be released now (it is not active).".into(),
-        ));
+        return Err(NumberError::NotReleasable);
     }
     attempt_release(state, id).await
 }
 
 /// Compares the provider's numbers (of the org's effective configuration) with ours.
-pub async fn reconcile(state: &AppState, org_id: i64) -> Result<Drift, AppError> {
+pub async fn reconcile(state: &AppState, org_id: i64) -> Result<Drift, NumberError> {
     let (cfg, provider) = provider_for_org(state, org_id).await?;
     let theirs = provider
         .list_numbers(None)
         .await
-        .map_err(|e| provider_message(&e, None))?;
+        .map_err(NumberError::Provider)?;
     let ours = db::numbers::held_on_config(&state.pool, cfg.id, org_id).await?;
     // On a shared account (the system default) the provider's other numbers belong to other orgs
     // or to nobody in PhoneHub: none of them is this org's to see.
@@ -259,24 +287,20 @@ pub async fn simulate_inbound(
     org_id: i64,
     n: &NumberRecord,
     what: Simulate<'_>,
-) -> Result<(), AppError> {
+) -> Result<(), NumberError> {
     let (cfg, _) = provider_for_config(state, n.config_id, org_id).await?;
     if cfg.provider != "sandbox" {
-        return Err(AppError::Conflict(
-            "Only numbers on the sandbox can be sent simulated calls and messages.".into(),
-        ));
+        return Err(NumberError::NotSandbox);
     }
     if !state.dev_mode {
-        return Err(AppError::Conflict(
-            "The development sandbox is not available on this server.".into(),
-        ));
+        return Err(NumberError::NoSandbox);
     }
     // The sandbox in this server, with its own credentials (the control endpoints require them).
     let root = state.providers.sandbox_root(&state.public_url);
     let token = cfg
         .sealed_token()
         .and_then(|s| state.keyring.decrypt(&s).ok())
-        .ok_or_else(|| AppError::Conflict("The sandbox configuration has no token.".into()))?;
+        .ok_or(NumberError::SandboxNoToken)?;
     let (path, body) = match what {
         Simulate::Call { from } => (
             "incoming-call",
@@ -290,26 +314,20 @@ pub async fn simulate_inbound(
     // The providers' client (no redirects; the sandbox is on this development server's own
     // network, which development allows).
     let r = telephony::http::client(Duration::from_secs(15), true)
-        .map_err(|_| AppError::Internal)?
+        .map_err(NumberError::Client)?
         .post(format!("{root}/_simulate/{path}"))
         .basic_auth(&cfg.account_sid, Some(token.as_str()))
         .timeout(Duration::from_secs(15))
         .json(&body)
         .send()
         .await
-        .map_err(|e| {
-            AppError::Upstream(format!(
-                "The sandbox could not be reached: {}.",
-                e.without_url()
-            ))
-        })?;
+        .map_err(|e| NumberError::SandboxUnreachable(e.without_url()))?;
     if r.status().is_success() {
         Ok(())
     } else {
         let v: serde_json::Value = r.json().await.unwrap_or_default();
-        Err(AppError::Upstream(format!(
-            "The sandbox refused: {}.",
-            v["message"].as_str().unwrap_or("unknown error")
-        )))
+        Err(NumberError::SandboxRefused(
+            v["message"].as_str().unwrap_or("unknown error").to_string(),
+        ))
     }
 }

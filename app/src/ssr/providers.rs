@@ -2,29 +2,36 @@
 
 use std::sync::Arc;
 
-use telephony::{Provider, ProviderError};
+use telephony::Provider;
 
 use super::db::phone_config::ConfigRow;
+use super::lookups::BuildError;
 use super::AppState;
-use crate::error::AppError;
-use crate::model::numbers::NumberQuery;
+
+/// Why there is no provider client to use.
+#[derive(Debug, thiserror::Error)]
+pub enum NoProvider {
+    #[error("the org has no active phone configuration")]
+    NotConfigured,
+    #[error("phone configuration {0} no longer exists")]
+    ConfigGone(i64),
+    #[error("the phone configuration cannot be used")]
+    Unusable(#[source] BuildError),
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
 
 /// The provider of the org's effective configuration.
 pub async fn provider_for_org(
     state: &AppState,
     org_id: i64,
-) -> Result<(ConfigRow, Arc<dyn Provider>), AppError> {
+) -> Result<(ConfigRow, Arc<dyn Provider>), NoProvider> {
     let eff = state.providers.effective(&state.pool, org_id).await?;
-    let cfg = eff.config.clone().ok_or_else(|| {
-        AppError::Conflict(
-            "No phone provider is configured for this org. An org admin can set one up under Phone config."
-                .into(),
-        )
-    })?;
+    let cfg = eff.config.clone().ok_or(NoProvider::NotConfigured)?;
     let p = state
         .providers
         .for_config(&cfg, &state.keyring, &state.public_url)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+        .map_err(NoProvider::Unusable)?;
     Ok((cfg, p))
 }
 
@@ -34,50 +41,16 @@ pub async fn provider_for_config(
     state: &AppState,
     config_id: Option<i64>,
     org_id: i64,
-) -> Result<(ConfigRow, Arc<dyn Provider>), AppError> {
+) -> Result<(ConfigRow, Arc<dyn Provider>), NoProvider> {
     let Some(id) = config_id else {
         return provider_for_org(state, org_id).await;
     };
     let cfg = super::db::phone_config::by_id(&state.pool, id)
         .await?
-        .ok_or_else(|| {
-            AppError::Conflict(
-                "The phone configuration this number was bought with is gone.".into(),
-            )
-        })?;
+        .ok_or(NoProvider::ConfigGone(id))?;
     let p = state
         .providers
         .for_config(&cfg, &state.keyring, &state.public_url)
-        .map_err(|e| AppError::Conflict(e.to_string()))?;
+        .map_err(NoProvider::Unusable)?;
     Ok((cfg, p))
-}
-
-/// The provider's answer to a search or purchase, as a person would want to read it.
-pub fn provider_message(e: &ProviderError, q: Option<&NumberQuery>) -> AppError {
-    match e {
-        ProviderError::Auth { .. } => AppError::Upstream(
-            "The phone provider rejected this org's credentials. An org admin should check Phone config."
-                .into(),
-        ),
-        ProviderError::Rejected { code: Some(21452), .. } => AppError::validation(
-            "area_code",
-            match q.map(|q| q.area_code.as_str()).filter(|a| !a.is_empty()) {
-                Some(a) => format!("No numbers available in area code {a} — try a nearby area code."),
-                None => "No numbers match these filters — try fewer filters.".into(),
-            },
-        ),
-        ProviderError::Rejected { code: Some(21422), .. } => AppError::Conflict(
-            "That number is no longer available — someone else bought it. Search again.".into(),
-        ),
-        ProviderError::Rejected { message, .. } => {
-            AppError::Upstream(format!("The provider refused: {message}."))
-        }
-        ProviderError::RateLimited { .. } => AppError::TooManyRequests(
-            "The provider is busy right now. Try again in a minute.".into(),
-        ),
-        ProviderError::NotFound { .. } => {
-            AppError::Upstream("The provider does not know that number.".into())
-        }
-        other => AppError::Upstream(format!("The provider could not be reached: {other}.")),
-    }
 }

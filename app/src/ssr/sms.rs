@@ -7,13 +7,12 @@ use telephony::provider::NewMessage;
 use telephony::{ProviderError, E164};
 
 use super::db;
-use super::limits::{begin_limited, Limited};
+use super::limits::{begin_limited, LimitError, Limited};
 use super::prices::{price, Priced};
-use super::providers::{provider_for_config, provider_message};
+use super::providers::{provider_for_config, NoProvider};
 use super::twiml;
 use super::webhooks::{Hook, Owner, Refused, Verified};
 use super::AppState;
-use crate::error::AppError;
 use crate::model::message_status::MessageStatus;
 use crate::model::sms::*;
 
@@ -26,9 +25,30 @@ pub struct Scope {
     pub user_id: Option<i64>,
 }
 
+/// Why a message was not sent (the words are chosen in `api::words`).
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    #[error("the sender is not one the user may send from")]
+    NotASender,
+    #[error("the sender and the recipient are the same number")]
+    TextsItself,
+    #[error("the provider refused the message")]
+    Provider(#[source] ProviderError),
+    #[error(transparent)]
+    NoProvider(#[from] NoProvider),
+    #[error(transparent)]
+    Limited(#[from] LimitError),
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
+
 /// Numbers the user may send from (active, SMS-capable, theirs or shared), then the org's
 /// configured sender.
-pub async fn senders(state: &AppState, org_id: i64, user_id: i64) -> Result<Vec<Sender>, AppError> {
+pub async fn senders(
+    state: &AppState,
+    org_id: i64,
+    user_id: i64,
+) -> Result<Vec<Sender>, sqlx::Error> {
     let rows = db::sms::sender_numbers(&state.pool, org_id, user_id).await?;
     let mut out: Vec<Sender> = rows
         .into_iter()
@@ -56,45 +76,16 @@ pub async fn senders(state: &AppState, org_id: i64, user_id: i64) -> Result<Vec<
     Ok(out)
 }
 
-pub fn check_body(body: &str) -> Result<(), AppError> {
-    if body.trim().is_empty() {
-        return Err(AppError::validation("body", "Write a message."));
-    }
-    let n = body.chars().count();
-    if n > MAX_BODY {
-        return Err(AppError::validation(
-            "body",
-            format!("A message can be at most {MAX_BODY} characters; this one has {n}."),
-        ));
-    }
-    if body
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(AppError::validation(
-            "body",
-            "The message contains control characters; remove them.",
-        ));
-    }
-    Ok(())
-}
-
 /// The sender `from` names, if the user may send from it.
-async fn sender(state: &AppState, org_id: i64, user_id: i64, from: &str) -> Result<E164, AppError> {
-    let refused = || {
-        AppError::validation(
-            "from",
-            "Choose one of your SMS numbers, a team number or the org's sender.",
-        )
-    };
+async fn sender(state: &AppState, org_id: i64, user_id: i64, from: &str) -> Result<E164, SmsError> {
     if !senders(state, org_id, user_id)
         .await?
         .iter()
         .any(|s| s.e164 == from)
     {
-        return Err(refused());
+        return Err(SmsError::NotASender);
     }
-    E164::parse(from, None).map_err(|_| refused())
+    E164::parse(from, None).map_err(|_| SmsError::NotASender)
 }
 
 /// Sends (or, in test mode, records) a message; returns its id.
@@ -105,11 +96,11 @@ pub async fn send(
     from: &str,
     to: &E164,
     body: &str,
-) -> Result<i64, AppError> {
+) -> Result<i64, SmsError> {
     let pool = &state.pool;
     let from = sender(state, org_id, user_id, from).await?;
     if to == &from {
-        return Err(AppError::validation("to", "A number cannot text itself."));
+        return Err(SmsError::TextsItself);
     }
     let number = db::sms::from_number(pool, org_id, &from).await?;
     let eff = state.providers.effective(pool, org_id).await?;
@@ -165,23 +156,10 @@ pub async fn send(
             Ok(id)
         }
         Err(e) => {
-            let err = match &e {
-                ProviderError::Rejected {
-                    code: Some(21211 | 21614),
-                    ..
-                } => AppError::validation("to", "The provider cannot text this number."),
-                ProviderError::Rejected {
-                    code: Some(21610), ..
-                } => AppError::validation(
-                    "to",
-                    "This recipient has opted out of messages from this number.",
-                ),
-                ProviderError::Rejected {
-                    code: Some(21606), ..
-                } => AppError::validation("from", "The provider cannot send SMS from this number."),
-                _ => provider_message(&e, None),
-            };
-            db::sms::refused(pool, id, e.code().map(|c| c as i32), &err.to_string()).await?;
+            let code = e.code().map(|c| c as i32);
+            let err = SmsError::Provider(e);
+            let words = crate::api::words::sms(&err).to_string();
+            db::sms::refused(pool, id, code, &words).await?;
             Err(err)
         }
     }
@@ -202,17 +180,6 @@ pub async fn thread(
     db::sms::thread(pool, scope.org_id, scope.user_id, our, other).await
 }
 
-/// What the carrier's error code means for the person who sent the message.
-fn carrier_error(code: i32) -> String {
-    match code {
-        30003 => "The recipient's phone is unreachable.".to_string(),
-        30005 => "The recipient's number does not exist.".to_string(),
-        30006 => "The recipient cannot receive SMS (landline or unreachable carrier).".to_string(),
-        30007 => "The carrier filtered this message.".to_string(),
-        other => format!("The carrier reported error {other}."),
-    }
-}
-
 /// A delivery status callback (`?msg=` binds it to its row): a final status is never replaced,
 /// a message that failed to send costs nothing.
 #[tracing::instrument(skip_all, err)]
@@ -230,7 +197,7 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
         return Ok(());
     };
     let code: Option<i32> = hook.param("ErrorCode").and_then(|c| c.parse().ok());
-    let message = code.map(carrier_error);
+    let message = code.map(crate::api::words::carrier_error);
     let delivery = db::sms::Delivery {
         status,
         sid,

@@ -1,12 +1,13 @@
 //! The provider's webhooks about calls: status (idempotent, never moving a call backwards),
 //! recordings, the click-to-call connect TwiML and inbound calls.
 
-use crate::error::AppError;
 use crate::model::calls::CallStatus;
 use crate::model::money::Money;
 use crate::ssr::db;
 use crate::ssr::prices::{minutes_cost, parse_price, price, Priced, MAX_DURATION_SECS};
-use crate::ssr::providers::{provider_for_config, provider_message};
+use crate::ssr::providers::provider_for_config;
+
+use super::place::CallError;
 use crate::ssr::twiml;
 use crate::ssr::webhooks::{Hook, Owner, Refused, Verified};
 use crate::ssr::AppState;
@@ -75,7 +76,7 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
         let (id, config_id) = (call.id, call.config_id);
         tokio::spawn(async move {
             if let Err(e) = fetch_price(&state, id, org_id, config_id, &sid).await {
-                tracing::info!(call = id, error = %e, "provider price not available");
+                tracing::info!(call = id, error = %e, source = ?std::error::Error::source(&e), "provider price not available");
             }
         });
     }
@@ -89,7 +90,7 @@ async fn fetch_price(
     org_id: i64,
     config_id: Option<i64>,
     sid: &str,
-) -> Result<(), AppError> {
+) -> Result<(), CallError> {
     let (_, provider) = provider_for_config(state, config_id, org_id).await?;
     for attempt in 0..5u32 {
         if attempt > 0 {
@@ -98,7 +99,7 @@ async fn fetch_price(
         let call = match provider.fetch_call(sid).await {
             Ok(c) => c,
             Err(e) if e.is_transient() => continue,
-            Err(e) => return Err(provider_message(&e, None)),
+            Err(e) => return Err(CallError::Provider(e)),
         };
         if let Some(p) = call.price.as_deref().and_then(parse_price) {
             db::calls::set_provider_price(&state.pool, id, p).await?;

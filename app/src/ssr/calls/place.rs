@@ -4,14 +4,36 @@ use sqlx::PgPool;
 use telephony::provider::NewCall;
 use telephony::{ProviderError, E164};
 
-use crate::error::AppError;
 use crate::model::calls::NumberOption;
 use crate::model::numbers::NumberStatus;
 use crate::ssr::db;
-use crate::ssr::limits::{begin_limited, Limited};
-use crate::ssr::providers::{provider_for_config, provider_message};
+use crate::ssr::limits::{begin_limited, LimitError, Limited};
+use crate::ssr::providers::{provider_for_config, NoProvider};
 use crate::ssr::webhooks::Hook;
 use crate::ssr::AppState;
+
+/// Why a call was not placed (the words are chosen in `api::words`).
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("the number is not the user's nor shared in the org")]
+    NotYours,
+    #[error("the number is inactive")]
+    Inactive,
+    #[error("the number has no voice capability")]
+    NoVoice,
+    #[error("the number has no phone to ring first")]
+    NoBridge,
+    #[error("the destination is the caller's own number")]
+    OwnNumber,
+    #[error("the provider refused the call")]
+    Provider(#[source] ProviderError),
+    #[error(transparent)]
+    NoProvider(#[from] NoProvider),
+    #[error(transparent)]
+    Limited(#[from] LimitError),
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
 
 /// Numbers the user may call from: active voice numbers they own, or team numbers of the org.
 pub async fn usable_numbers(
@@ -30,37 +52,22 @@ async fn calling_number(
     user_id: i64,
     number_id: i64,
     to: &E164,
-) -> Result<(db::calls::CallingNumber, String), AppError> {
+) -> Result<(db::calls::CallingNumber, String), CallError> {
     let n = db::calls::calling_number(pool, number_id, org_id).await?;
     let Some(n) = n.filter(|n| n.user_id == Some(user_id) || n.shared) else {
-        return Err(AppError::validation(
-            "number_id",
-            "Choose one of your numbers or a team number.",
-        ));
+        return Err(CallError::NotYours);
     };
     if n.status != NumberStatus::Active || !n.active {
-        return Err(AppError::validation(
-            "number_id",
-            "This number is inactive. Turn it on in its settings to call from it.",
-        ));
+        return Err(CallError::Inactive);
     }
     if !n.voice {
-        return Err(AppError::validation(
-            "number_id",
-            "This number cannot make voice calls.",
-        ));
+        return Err(CallError::NoVoice);
     }
     let Some(bridge) = n.forward_to.clone().filter(|f| !f.is_empty()) else {
-        return Err(AppError::validation(
-            "number_id",
-            "Set “Forward calls to” on this number first: PhoneHub rings that phone, then connects you.",
-        ));
+        return Err(CallError::NoBridge);
     };
     if to.as_str() == n.e164 || to.as_str() == bridge {
-        return Err(AppError::validation(
-            "to",
-            "Call someone else: this is your own number.",
-        ));
+        return Err(CallError::OwnNumber);
     }
     Ok((n, bridge))
 }
@@ -74,7 +81,7 @@ pub async fn place_call(
     user_id: i64,
     number_id: i64,
     to: &E164,
-) -> Result<i64, AppError> {
+) -> Result<i64, CallError> {
     let pool = &state.pool;
     let (n, bridge) = calling_number(pool, org_id, user_id, number_id, to).await?;
     // Everything else from the pool first: the transaction below holds a connection while it
@@ -114,21 +121,14 @@ pub async fn place_call(
         Err(e @ (ProviderError::Timeout | ProviderError::Network(_))) => {
             // The provider may or may not have placed it: the call stays queued, and its callbacks
             // (bound to this row by the URL) settle it if it happened.
-            let note = format!(
-                "The provider did not confirm the call ({e}). If your phone rings, it went through."
-            );
+            let note = crate::api::words::call_unconfirmed(&e);
             db::calls::set_error_message(pool, id, &note).await?;
             Ok(id)
         }
         Err(e) => {
-            let err = match &e {
-                ProviderError::Rejected {
-                    code: Some(21211 | 21214 | 21217),
-                    ..
-                } => AppError::validation("to", "The provider cannot call this number."),
-                _ => provider_message(&e, None),
-            };
-            db::calls::mark_failed(pool, id, &err.to_string()).await?;
+            let err = CallError::Provider(e);
+            let words = crate::api::words::call(&err).to_string();
+            db::calls::mark_failed(pool, id, &words).await?;
             Err(err)
         }
     }

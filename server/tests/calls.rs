@@ -685,10 +685,18 @@ async fn a_history_date_not_on_the_calendar_is_refused_with_a_message_for_its_fi
     assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
     assert!(body.contains(want) && body.contains("from"), "{body}");
-    // Without: the page itself answers 422 with the message.
+    // Without: the page itself answers 422, with the filters and the message under "From date".
     let r = app.get(&admin, "/o/acme/calls?from=2026-02-31").await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains(want));
+    let page = r.text().await.unwrap();
+    let at = page
+        .find(r#"id="from-error""#)
+        .expect("the message next to the field");
+    assert!(page[at..].contains(want), "{page}");
+    assert!(
+        page.contains(r#"value="2026-02-31""#),
+        "the typed date is kept"
+    );
     // The export refuses it too, rather than exporting every call.
     let r = app
         .get(&admin, "/o/acme/calls/export.csv?to=2026-02-31")

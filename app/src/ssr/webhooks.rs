@@ -24,6 +24,9 @@ pub enum Hook {
 }
 
 impl Hook {
+    /// Every webhook path starts with this (their POSTs come from the provider, not browsers).
+    pub const PREFIX: &'static str = "/webhooks/";
+
     pub const ALL: [Hook; 6] = [
         Hook::Voice,
         Hook::Connect,
@@ -287,6 +290,7 @@ mod tests {
     fn every_hook_is_found_by_its_path_and_urls_bind_rows() {
         for h in Hook::ALL {
             assert_eq!(Hook::from_path(h.path()), Some(h));
+            assert!(h.path().starts_with(Hook::PREFIX));
         }
         let base = url::Url::parse("https://ph.example/").unwrap();
         assert_eq!(

@@ -180,7 +180,7 @@ fn query(url: &str, name: &str) -> Option<String> {
 
 /// Finds the row the webhook is about (unknown: 404), then checks the signature with the auth
 /// token of that row's configuration (403).
-#[tracing::instrument(skip_all, err, fields(hook = ?hook))]
+#[tracing::instrument(skip_all, err(level = "warn"), fields(hook = ?hook))]
 pub async fn verify(state: &AppState, hook: Hook, req: Unverified) -> Result<Verified, Refused> {
     let owner = find_owner(state, hook, &req).await?;
     let config_id = match &owner {

@@ -7,7 +7,12 @@ use std::str::FromStr;
 use crate::error::AppError;
 
 pub mod calls;
+pub mod cursor;
+#[cfg(feature = "ssr")]
+pub mod dates;
 pub mod lookup;
+pub mod message_status;
+pub mod money;
 pub mod numbers;
 pub mod sms;
 pub mod usage;

@@ -59,7 +59,7 @@ async fn recording(
         .await
     {
         Ok(m) => m,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(e.into()),
     };
     let download = q.iter().any(|(k, v)| k == "download" && v == "1");
     let disposition = format!(
@@ -261,12 +261,12 @@ async fn export(
     let header_row = Some(Bytes::from_static(
         b"id,created_at,direction,from,to,status,duration_seconds,duration,cost_usd,recordings,user\n",
     ));
-    struct Cursor {
+    struct Export {
         filter: ValidFilter,
         header: Option<Bytes>,
         done: bool,
     }
-    let start = Cursor {
+    let start = Export {
         filter,
         header: header_row,
         done: false,
@@ -286,7 +286,7 @@ async fn export(
                     tracing::error!(error = %e, "call export failed");
                     return Some((
                         Err(std::io::Error::other("export failed")),
-                        Cursor { done: true, ..c },
+                        Export { done: true, ..c },
                     ));
                 }
             };
@@ -296,11 +296,7 @@ async fn export(
             c.done = (rows.len() as i64) < EXPORT_BATCH;
             let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 120));
             for r in &rows {
-                let cost = format!(
-                    "{}.{:06}",
-                    r.cost_micros / 1_000_000,
-                    r.cost_micros % 1_000_000
-                );
+                let cost = r.cost.decimal();
                 let _ = w.write_record([
                     r.row.id.to_string().as_str(),
                     &r.created_iso,
@@ -319,10 +315,7 @@ async fn export(
                 ]);
             }
             if let Some(last) = rows.last() {
-                c.filter.before = last
-                    .cursor
-                    .split_once('.')
-                    .and_then(|(t, i)| Some((t.parse().ok()?, i.parse().ok()?)));
+                c.filter.before = Some(last.cursor);
             }
             let bytes = w.into_inner().unwrap_or_default();
             Some((Ok(Bytes::from(bytes)), c))
@@ -349,8 +342,8 @@ async fn usage_csv(
             "Only the org's owners and admins can see its spend.".into(),
         ));
     }
-    let val = |k: &str| q.iter().find(|(a, _)| a == k).map(|(_, b)| b.clone());
-    let (from, to) = match app::api::lookups::server_side::date_range(val("from"), val("to")) {
+    let val = |k: &str| q.iter().find(|(a, _)| a == k).map(|(_, b)| b.as_str());
+    let (from, to) = match app::model::dates::date_range(val("from"), val("to")) {
         Ok(r) => r,
         Err(e) => return error_page(e),
     };

@@ -19,7 +19,7 @@ use sqlx::PgPool;
 
 /// Paths whose POSTs come from providers, not browsers (signed webhooks, the Twilio sandbox).
 fn origin_exempt(path: &str) -> bool {
-    path.starts_with("/webhooks/") || path.starts_with("/sandbox/")
+    path.starts_with(app::ssr::webhooks::Hook::PREFIX) || path.starts_with("/sandbox/")
 }
 
 fn is_write(method: &Method) -> bool {

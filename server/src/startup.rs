@@ -200,7 +200,7 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
     let state = app_state(settings, pool.clone());
     let leptos_options = state.leptos_options.clone();
     app::ssr::jobs::spawn_worker(state.clone());
-    app::ssr::numbers::spawn_release_worker(state.clone());
+    app::ssr::number_upkeep::spawn_number_upkeep(state.clone());
     let auth_layer = auth_layer(settings, &pool)?;
 
     let routes = generate_route_list(App);

@@ -1,53 +1,59 @@
-//! Twilio's webhooks: inbound voice, the click-to-call connect TwiML, call status and recording
-//! callbacks, inbound SMS and SMS delivery status. Each is checked against the signature of the configuration that owns the number or
-//! call (an unknown one answers 404, a bad signature 403, and nothing is written).
+//! Twilio's webhooks, mounted from the one route table (`Hook`); every handler takes `Twilio`, which only a signature checked against the owning configuration produces.
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
-use app::ssr::calls::{self, Refused, Webhook};
-use app::ssr::sms;
-use app::ssr::AppState;
+use app::ssr::webhooks::{verify, Hook, Refused, Unverified, Verified};
+use app::ssr::{calls, sms, AppState};
 
+/// Every webhook of the table, each with its handler (a new `Hook` does not compile until it has one).
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks/twilio/voice", post(voice))
-        .route("/webhooks/twilio/connect", post(connect))
-        .route("/webhooks/twilio/status", post(status))
-        .route("/webhooks/twilio/recording", post(recording))
-        .route("/webhooks/twilio/sms", post(sms))
-        .route("/webhooks/twilio/sms-status", post(sms_status))
+    Hook::ALL.into_iter().fold(Router::new(), |router, hook| {
+        let handler = match hook {
+            Hook::Voice => post(voice),
+            Hook::Connect => post(connect),
+            Hook::Status => post(status),
+            Hook::Recording => post(recording),
+            Hook::Sms => post(inbound_sms),
+            Hook::SmsStatus => post(sms_status),
+        };
+        router.route(hook.path(), handler)
+    })
 }
 
-struct Request {
-    url: String,
-    params: Vec<(String, String)>,
-    signature: Option<String>,
-}
+/// A webhook request whose signature checked out (an unknown number or call answers 404, a bad
+/// signature 403, and the handler never runs).
+pub struct Twilio(Verified);
 
-impl Request {
-    fn new(state: &AppState, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Request {
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        Request {
-            url: telephony::signature::public_url(state.public_url.as_str(), path),
-            params: url::form_urlencoded::parse(body).into_owned().collect(),
-            signature: headers
-                .get("x-twilio-signature")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-        }
-    }
+impl FromRequest<AppState> for Twilio {
+    type Rejection = Response;
 
-    fn hook(&self) -> Webhook<'_> {
-        Webhook {
-            url: &self.url,
-            params: &self.params,
-            signature: self.signature.as_deref(),
-        }
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(hook) = Hook::from_path(req.uri().path()) else {
+            return Err(refused(Refused::Unknown));
+        };
+        let path = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let signature = req
+            .headers()
+            .get("x-twilio-signature")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let url = telephony::signature::public_url(state.public_url.as_str(), &path);
+        verify(state, hook, Unverified::new(url, &body, signature))
+            .await
+            .map(Twilio)
+            .map_err(refused)
     }
 }
 
@@ -55,7 +61,7 @@ fn refused(r: Refused) -> Response {
     let (status, text) = match r {
         Refused::Unknown => (StatusCode::NOT_FOUND, "unknown number or call"),
         Refused::BadSignature => (StatusCode::FORBIDDEN, "invalid signature"),
-        Refused::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "try again"),
+        Refused::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "try again"),
     };
     (status, text).into_response()
 }
@@ -74,57 +80,32 @@ fn ack(result: Result<(), Refused>) -> Response {
     }
 }
 
-async fn voice(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Request::new(&state, &uri, &headers, &body);
-    twiml(calls::inbound_voice(&state, &req.hook()).await)
+#[tracing::instrument(skip_all)]
+async fn voice(State(state): State<AppState>, Twilio(hook): Twilio) -> Response {
+    twiml(calls::inbound_voice(&state, &hook).await)
 }
 
-async fn connect(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Request::new(&state, &uri, &headers, &body);
-    twiml(calls::connect_twiml(&state, &req.hook()).await)
+#[tracing::instrument(skip_all)]
+async fn connect(State(state): State<AppState>, Twilio(hook): Twilio) -> Response {
+    twiml(calls::connect_twiml(&state, &hook).await)
 }
 
-async fn status(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Request::new(&state, &uri, &headers, &body);
-    ack(calls::status_callback(&state, &req.hook()).await)
+#[tracing::instrument(skip_all)]
+async fn status(State(state): State<AppState>, Twilio(hook): Twilio) -> Response {
+    ack(calls::status_callback(&state, &hook).await)
 }
 
-async fn recording(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Request::new(&state, &uri, &headers, &body);
-    ack(calls::recording_callback(&state, &req.hook()).await)
+#[tracing::instrument(skip_all)]
+async fn recording(State(state): State<AppState>, Twilio(hook): Twilio) -> Response {
+    ack(calls::recording_callback(&state, &hook).await)
 }
 
-async fn sms(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let req = Request::new(&state, &uri, &headers, &body);
-    twiml(sms::inbound(&state, &req.hook()).await)
+#[tracing::instrument(skip_all)]
+async fn inbound_sms(State(state): State<AppState>, Twilio(hook): Twilio) -> Response {
+    twiml(sms::inbound(&state, &hook).await)
 }
 
-async fn sms_status(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req = Request::new(&state, &uri, &headers, &body);
-    ack(sms::status_callback(&state, &req.hook()).await)
+#[tracing::instrument(skip_all)]
+async fn sms_status(State(state): State<AppState>, Twilio(hook): Twilio) -> Response {
+    ack(sms::status_callback(&state, &hook).await)
 }

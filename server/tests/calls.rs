@@ -661,6 +661,50 @@ async fn calls_are_checked_on_the_server_and_limited_per_hour(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_history_date_not_on_the_calendar_is_refused_with_a_message_for_its_field(pool: PgPool) {
+    let (app, _sb, _keep, admin) = setup(pool).await;
+    // One call on 2026-11-20: a dropped filter would show it.
+    sqlx::query(
+        "INSERT INTO calls (org_id, user_id, direction, from_e164, to_e164, status, created_at)
+         SELECT o.id, u.id, 'outbound', '+14155550100', '+12125550100', 'completed',
+                timestamptz '2026-11-20 12:00Z'
+         FROM orgs o, users u WHERE o.slug = 'acme' AND u.email = 'admin@acme.test'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let want = "There is no 2026-02-31 on the calendar.";
+    // With JavaScript: the server function answers 422 naming the field.
+    let r = app
+        .call(
+            &admin,
+            "load_calls",
+            &[("org", "acme"), ("params", "from=2026-02-31")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains(want) && body.contains("from"), "{body}");
+    // Without: the page itself answers 422, with the filters and the message under "From date".
+    let r = app.get(&admin, "/o/acme/calls?from=2026-02-31").await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    let at = page
+        .find(r#"id="from-error""#)
+        .expect("the message next to the field");
+    assert!(page[at..].contains(want), "{page}");
+    assert!(
+        page.contains(r#"value="2026-02-31""#),
+        "the typed date is kept"
+    );
+    // The export refuses it too, rather than exporting every call.
+    let r = app
+        .get(&admin, "/o/acme/calls/export.csv?to=2026-02-31")
+        .await;
+    assert_eq!(r.status(), 422);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn history_pages_by_keyset_and_filters(pool: PgPool) {
     let (app, _sb, _keep, admin) = setup(pool).await;
     // 120 calls a minute apart; every third completed, every fifth inbound, every seventh recorded.

@@ -158,11 +158,27 @@ async fn sms_is_sent_delivered_and_priced_by_segment_and_bad_input_sends_nothing
 
     // Test mode: recorded as a test, not sent, free.
     let before = sandbox_stat(&sb, "CreateMessage").await;
-    sqlx::query("UPDATE phone_configs SET test_mode = TRUE, version = version + 1")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(2100)).await; // the effective config is cached 2 s
+    // An org admin turns test mode on: saving the configuration applies it at once in this
+    // process (no waiting out the effective-config cache).
+    let saved = app
+        .call(
+            &admin,
+            "save_phone_config",
+            &[
+                ("org", "acme"),
+                ("provider", "sandbox"),
+                ("display_name", "Test sandbox"),
+                ("active", "on"),
+                ("lookup_enabled", "on"),
+                ("lookup_cache_days", "30"),
+                ("test_mode", "on"),
+                ("default_sender", ""),
+                ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
+                ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
+            ],
+        )
+        .await;
+    assert!(saved.status().as_u16() < 400, "{}", saved.status());
     assert!(
         send(&app, &user, mine, OTHER, "test")
             .await

@@ -10,6 +10,7 @@ use crate::ssr::{require, respond, Permission};
 
 /// The history; `params` is the page's URL query (filters and the `before` cursor).
 #[server(prefix = "/api", endpoint = "load_calls")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppError> {
     respond(
         async {
@@ -22,10 +23,12 @@ pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppErr
             let pool = &ctx.state.pool;
             let mut rows =
                 crate::ssr::calls::history(pool, ctx.org_id, user, &valid, PAGE_SIZE + 1).await?;
-            let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
+            let next = if rows.len() as i64 > PAGE_SIZE {
                 rows.truncate(PAGE_SIZE as usize);
-                rows.last().map(|r| r.cursor.clone()).unwrap_or_default()
-            });
+                rows.last().map(|r| r.cursor)
+            } else {
+                None
+            };
             Ok(CallsPage {
                 all,
                 can_call: !ctx.access.read_only(),
@@ -41,6 +44,7 @@ pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppErr
 }
 
 #[server(prefix = "/api", endpoint = "load_call")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
     respond(
         async {
@@ -55,6 +59,7 @@ pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "load_new_call")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_new_call(org: String) -> Result<NewCallPage, AppError> {
     respond(
         async {
@@ -76,6 +81,7 @@ pub async fn load_new_call(org: String) -> Result<NewCallPage, AppError> {
 
 /// Click-to-call from `number_id` to `to`; lands on the call's page.
 #[server(prefix = "/api", endpoint = "place_call")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn place_call(org: String, number_id: String, to: String) -> Result<(), AppError> {
     respond(
         async {
@@ -88,14 +94,9 @@ pub async fn place_call(org: String, number_id: String, to: String) -> Result<()
             }
             let to = telephony::E164::parse(&to, Some("US"))
                 .map_err(|e| AppError::validation("to", e.to_string()))?;
-            let id = crate::ssr::calls::place_call(
-                &ctx.state,
-                ctx.org_id,
-                ctx.user.id,
-                number_id,
-                to.as_str(),
-            )
-            .await?;
+            let id =
+                crate::ssr::calls::place_call(&ctx.state, ctx.org_id, ctx.user.id, number_id, &to)
+                    .await?;
             leptos_axum::redirect(&format!("/o/{}/calls/{id}?notice=call-placed", ctx.slug));
             Ok(())
         }

@@ -11,3 +11,5 @@ pub mod phone_config;
 pub mod sms;
 pub mod staff;
 pub mod usage;
+#[cfg(feature = "ssr")]
+pub mod words;

@@ -10,11 +10,13 @@ use crate::ssr::{require, respond, Permission};
 
 /// The buy page; `params` is its URL query (search filters, `confirm=+1…`).
 #[server(prefix = "/api", endpoint = "load_buy_page")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
-    respond(support::buy_page(org, params).await)
+    respond(server_side::buy_page(org, params).await)
 }
 
 #[server(prefix = "/api", endpoint = "buy_number")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn buy_number(
     org: String,
     number: String,
@@ -32,16 +34,10 @@ pub async fn buy_number(
                     "This form is out of date. Open the number again and confirm.".into(),
                 ));
             }
-            let name = support::friendly_name(&friendly_name)?;
-            let crate::ssr::numbers::Bought::Active(id) = crate::ssr::numbers::buy(
-                &ctx.state,
-                ctx.org_id,
-                ctx.user.id,
-                e164.as_str(),
-                key,
-                &name,
-            )
-            .await?;
+            let name = server_side::friendly_name(&friendly_name)?;
+            let crate::ssr::numbers::Bought::Active(id) =
+                crate::ssr::numbers::buy(&ctx.state, ctx.org_id, ctx.user.id, &e164, key, &name)
+                    .await?;
             ctx.audit(
                 &ctx.state.pool,
                 "number.purchased",
@@ -57,6 +53,7 @@ pub async fn buy_number(
 }
 
 #[server(prefix = "/api", endpoint = "load_numbers")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersPage, AppError> {
     respond(
         async {
@@ -69,7 +66,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
                 Some(
                     crate::ssr::numbers::reconcile(&ctx.state, ctx.org_id)
                         .await
-                        .map_err(|e| e.to_string()),
+                        .map_err(|e| AppError::from(e).to_string()),
                 )
             } else {
                 None
@@ -93,6 +90,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
 }
 
 #[server(prefix = "/api", endpoint = "load_number")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
     respond(
         async {
@@ -120,6 +118,7 @@ pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "update_number")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn update_number(
     org: String,
     id: i64,
@@ -131,7 +130,7 @@ pub async fn update_number(
 ) -> Result<(), AppError> {
     respond(
         async {
-            let (ctx, n) = support::editable(&org, id).await?;
+            let (ctx, n) = server_side::editable(&org, id).await?;
             let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
             let forward_to = match forward_to.trim() {
                 "" => None,
@@ -149,7 +148,7 @@ pub async fn update_number(
                 ));
             }
             let settings = crate::ssr::numbers::Settings {
-                friendly_name: support::friendly_name(&friendly_name)?,
+                friendly_name: server_side::friendly_name(&friendly_name)?,
                 active: on(&active),
                 forward_to,
                 record_calls: on(&record_calls),
@@ -168,10 +167,11 @@ pub async fn update_number(
 }
 
 #[server(prefix = "/api", endpoint = "release_number")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Result<(), AppError> {
     respond(
         async {
-            let (ctx, n) = support::editable(&org, id).await?;
+            let (ctx, n) = server_side::editable(&org, id).await?;
             if confirm.as_deref() != Some("yes") {
                 return Err(AppError::validation(
                     "confirm",
@@ -199,6 +199,7 @@ pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Re
 
 /// Sandbox numbers only: someone calls or texts the number (`kind` = call or sms).
 #[server(prefix = "/api", endpoint = "simulate_inbound")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn simulate_inbound(
     org: String,
     id: i64,
@@ -209,7 +210,7 @@ pub async fn simulate_inbound(
     use crate::ssr::numbers::Simulate;
     respond(
         async {
-            let (ctx, n) = support::editable(&org, id).await?;
+            let (ctx, n) = server_side::editable(&org, id).await?;
             let from = telephony::E164::parse(&from, Some("US"))
                 .map_err(|e| AppError::validation("from", e.to_string()))?;
             let body = body.unwrap_or_default();
@@ -218,7 +219,7 @@ pub async fn simulate_inbound(
                     from: from.as_str(),
                 },
                 "sms" => {
-                    crate::ssr::sms::check_body(&body)?;
+                    crate::api::sms::check_body(&body)?;
                     Simulate::Sms {
                         from: from.as_str(),
                         body: &body,
@@ -244,10 +245,10 @@ pub async fn simulate_inbound(
     )
 }
 
+/// Server-only helpers of the server functions above.
 #[cfg(feature = "ssr")]
-pub mod support {
+pub mod server_side {
     use crate::error::AppError;
-    use crate::model::lookup::money;
     use crate::model::numbers::*;
     use crate::ssr::guard::OrgCtx;
     use crate::ssr::numbers::NumberRecord;
@@ -269,7 +270,7 @@ pub mod support {
         let ctx = require(org, Permission::Use).await?;
         let n = crate::ssr::numbers::record(&ctx.state.pool, ctx.org_id, id)
             .await?
-            .filter(|n| !matches!(n.status.as_str(), "released" | "failed"))
+            .filter(|n| n.status.is_live())
             .ok_or(AppError::NotFound)?;
         let mine = n.user_id == Some(ctx.user.id);
         if !mine && !ctx.access.can_manage() {
@@ -293,7 +294,9 @@ pub mod support {
     pub async fn buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
         let ctx = require(&org, Permission::Read).await?;
         let pairs = crate::model::query_pairs(&params);
-        let monthly_micros = crate::ssr::numbers::price(&ctx.state.pool, "number.monthly").await?;
+        let monthly =
+            crate::ssr::prices::price(&ctx.state.pool, crate::ssr::prices::Priced::NumberMonthly)
+                .await?;
         let mut query = NumberQuery {
             country: val(&pairs, "country"),
             number_type: val(&pairs, "number_type"),
@@ -314,7 +317,7 @@ pub mod support {
             searched,
             results: Vec::new(),
             message: None,
-            monthly: money(monthly_micros),
+            monthly: monthly.to_string(),
             confirm: None,
         };
         let confirm = val(&pairs, "confirm");
@@ -324,7 +327,7 @@ pub mod support {
             page.confirm = Some(ConfirmView {
                 e164: e.as_str().to_string(),
                 national: e.national(),
-                monthly: money(monthly_micros),
+                monthly: monthly.to_string(),
                 key: format!("{:032x}", rand::random::<u128>()),
             });
             return Ok(page);
@@ -374,8 +377,10 @@ pub mod support {
                     })
                     .collect();
             }
-            Err(AppError::Validation { message, .. }) => page.message = Some(message),
-            Err(e) => return Err(e),
+            Err(e) => match AppError::from(e) {
+                AppError::Validation { message, .. } => page.message = Some(message),
+                e => return Err(e),
+            },
         }
         Ok(page)
     }

@@ -3,13 +3,14 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::sms::SmsPage;
+use crate::model::sms::{SmsPage, MAX_BODY};
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{require, respond, Permission};
 
 /// `params`: the page's query (`our=…&with=…` opens a conversation).
 #[server(prefix = "/api", endpoint = "load_sms")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> {
     respond(
         async {
@@ -40,7 +41,12 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
                 } else {
                     Vec::new()
                 },
-                segment_micros: crate::ssr::numbers::price(pool, "sms.segment").await?,
+                segment_micros: crate::ssr::prices::price(
+                    pool,
+                    crate::ssr::prices::Priced::SmsSegment,
+                )
+                .await?
+                .micros(),
                 test_mode: eff.config.as_ref().is_some_and(|c| c.test_mode),
                 can_send,
                 org: ctx.view(),
@@ -51,11 +57,12 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
 }
 
 #[server(prefix = "/api", endpoint = "send_sms")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn send_sms(org: String, from: String, to: String, body: String) -> Result<(), AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Use).await?;
-            crate::ssr::sms::check_body(&body)?;
+            check_body(&body)?;
             if to.trim().is_empty() {
                 return Err(AppError::validation("to", "Enter the number to text."));
             }
@@ -68,15 +75,7 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
                     "Choose the number to send from.",
                 ));
             }
-            crate::ssr::sms::send(
-                &ctx.state,
-                ctx.org_id,
-                ctx.user.id,
-                from,
-                to.as_str(),
-                &body,
-            )
-            .await?;
+            crate::ssr::sms::send(&ctx.state, ctx.org_id, ctx.user.id, from, &to, &body).await?;
             let q = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("our", from)
                 .append_pair("with", to.as_str())
@@ -87,4 +86,28 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
         }
         .await,
     )
+}
+
+/// A message body as the send form and the sandbox's simulation take it.
+pub fn check_body(body: &str) -> Result<(), AppError> {
+    if body.trim().is_empty() {
+        return Err(AppError::validation("body", "Write a message."));
+    }
+    let n = body.chars().count();
+    if n > MAX_BODY {
+        return Err(AppError::validation(
+            "body",
+            format!("A message can be at most {MAX_BODY} characters; this one has {n}."),
+        ));
+    }
+    if body
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::validation(
+            "body",
+            "The message contains control characters; remove them.",
+        ));
+    }
+    Ok(())
 }

@@ -2,56 +2,106 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cursor::Cursor;
 use super::OrgView;
+#[cfg(feature = "ssr")]
 use crate::error::AppError;
 
-pub const STATUSES: [&str; 9] = [
-    "queued",
-    "initiated",
-    "ringing",
-    "in-progress",
-    "completed",
-    "busy",
-    "no-answer",
-    "failed",
-    "canceled",
-];
+/// Where a call stands (the `calls.status` column; its CHECK lists exactly these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "kebab-case"))]
+pub enum CallStatus {
+    Queued,
+    Initiated,
+    Ringing,
+    InProgress,
+    Completed,
+    Busy,
+    NoAnswer,
+    Failed,
+    Canceled,
+}
+
+impl CallStatus {
+    pub const ALL: [CallStatus; 9] = [
+        CallStatus::Queued,
+        CallStatus::Initiated,
+        CallStatus::Ringing,
+        CallStatus::InProgress,
+        CallStatus::Completed,
+        CallStatus::Busy,
+        CallStatus::NoAnswer,
+        CallStatus::Failed,
+        CallStatus::Canceled,
+    ];
+
+    /// As the provider and the database write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Queued => "queued",
+            CallStatus::Initiated => "initiated",
+            CallStatus::Ringing => "ringing",
+            CallStatus::InProgress => "in-progress",
+            CallStatus::Completed => "completed",
+            CallStatus::Busy => "busy",
+            CallStatus::NoAnswer => "no-answer",
+            CallStatus::Failed => "failed",
+            CallStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CallStatus> {
+        CallStatus::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The call has ended (nothing later can change it).
+    pub fn is_final(self) -> bool {
+        self.rank() == 4
+    }
+
+    /// Order of statuses: a callback never moves a call back to an earlier one.
+    pub fn rank(self) -> u8 {
+        match self {
+            CallStatus::Queued => 0,
+            CallStatus::Initiated => 1,
+            CallStatus::Ringing => 2,
+            CallStatus::InProgress => 3,
+            CallStatus::Completed
+            | CallStatus::Busy
+            | CallStatus::NoAnswer
+            | CallStatus::Failed
+            | CallStatus::Canceled => 4,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CallStatus::Queued => "Queued",
+            CallStatus::Initiated => "Dialling",
+            CallStatus::Ringing => "Ringing",
+            CallStatus::InProgress => "In progress",
+            CallStatus::Completed => "Completed",
+            CallStatus::Busy => "Busy",
+            CallStatus::NoAnswer => "No answer",
+            CallStatus::Failed => "Failed",
+            CallStatus::Canceled => "Canceled",
+        }
+    }
+}
+
+impl std::fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// Whether a call in this status has ended (nothing later can change it).
-pub fn is_final(status: &str) -> bool {
-    matches!(
-        status,
-        "completed" | "busy" | "no-answer" | "failed" | "canceled"
-    )
-}
-
-/// Order of statuses: a callback never moves a call back to an earlier one.
-pub fn rank(status: &str) -> u8 {
-    match status {
-        "queued" => 0,
-        "initiated" => 1,
-        "ringing" => 2,
-        "in-progress" => 3,
-        _ if is_final(status) => 4,
-        _ => 0,
-    }
-}
-
+/// The label of a status as stored (an unknown one: "Unknown").
 pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "queued" => "Queued",
-        "initiated" => "Dialling",
-        "ringing" => "Ringing",
-        "in-progress" => "In progress",
-        "completed" => "Completed",
-        "busy" => "Busy",
-        "no-answer" => "No answer",
-        "failed" => "Failed",
-        "canceled" => "Canceled",
-        _ => "Unknown",
-    }
+    CallStatus::parse(status).map_or("Unknown", CallStatus::label)
 }
 
 /// "1:05" for 65 seconds.
@@ -117,17 +167,15 @@ impl CallFilter {
     }
 
     /// Checks every filter; a bad one is a field error naming it.
+    #[cfg(feature = "ssr")]
     pub fn validate(&self) -> Result<ValidFilter, AppError> {
-        let status = match self.status.as_str() {
-            "" => None,
-            s if STATUSES.contains(&s) => Some(s.to_string()),
-            _ => {
-                return Err(AppError::validation(
-                    "status",
-                    "Choose a status from the list.",
-                ))
-            }
-        };
+        let status =
+            match self.status.as_str() {
+                "" => None,
+                s => Some(CallStatus::parse(s).ok_or_else(|| {
+                    AppError::validation("status", "Choose a status from the list.")
+                })?),
+            };
         let direction = match self.direction.as_str() {
             "" => None,
             d @ ("outbound" | "inbound") => Some(d.to_string()),
@@ -145,29 +193,9 @@ impl CallFilter {
                     AppError::validation("number", "Choose a number from the list.")
                 })?),
             };
-        let date = |field: &str, v: &str| -> Result<Option<String>, AppError> {
-            if v.is_empty() {
-                return Ok(None);
-            }
-            let ok = v.len() == 10
-                && v.chars().enumerate().all(|(i, c)| {
-                    if i == 4 || i == 7 {
-                        c == '-'
-                    } else {
-                        c.is_ascii_digit()
-                    }
-                })
-                && v[5..7].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
-                && v[8..10].parse::<u32>().is_ok_and(|d| (1..=31).contains(&d));
-            if ok {
-                Ok(Some(v.to_string()))
-            } else {
-                Err(AppError::validation(field, "Use a date like 2026-11-23."))
-            }
-        };
-        let from = date("from", &self.from)?;
-        let to = date("to", &self.to)?;
-        if let (Some(f), Some(t)) = (&from, &to) {
+        let from = super::dates::parse_date("from", Some(&self.from))?;
+        let to = super::dates::parse_date("to", Some(&self.to))?;
+        if let (Some(f), Some(t)) = (from, to) {
             if f > t {
                 return Err(AppError::validation(
                     "to",
@@ -182,13 +210,9 @@ impl CallFilter {
                 "Search with digits of a phone number (up to 15).",
             ));
         }
-        let before = match self.before.split_once('.') {
-            None if self.before.is_empty() => None,
-            Some((t, i)) => match (t.parse::<i64>(), i.parse::<i64>()) {
-                (Ok(t), Ok(i)) => Some((t, i)),
-                _ => return Err(AppError::BadRequest("This page link is broken.".into())),
-            },
-            None => return Err(AppError::BadRequest("This page link is broken.".into())),
+        let before = match self.before.as_str() {
+            "" => None,
+            b => Some(b.parse::<Cursor>()?),
         };
         Ok(ValidFilter {
             status,
@@ -204,17 +228,20 @@ impl CallFilter {
 }
 
 /// Checked filters, ready for the query.
+#[cfg(feature = "ssr")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValidFilter {
-    pub status: Option<String>,
+    pub status: Option<CallStatus>,
     pub direction: Option<String>,
     pub number: Option<i64>,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    /// Inclusive, UTC.
+    pub from: Option<time::Date>,
+    /// Inclusive, UTC.
+    pub to: Option<time::Date>,
     pub recorded: bool,
     pub q: Option<String>,
-    /// (created_at as Unix micros, id) of the last row already shown.
-    pub before: Option<(i64, i64)>,
+    /// The last row already shown.
+    pub before: Option<Cursor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,7 +285,7 @@ pub struct CallsPage {
     pub filter: CallFilter,
     pub rows: Vec<CallRow>,
     /// The cursor of the next (older) page, when there is one.
-    pub next: Option<String>,
+    pub next: Option<Cursor>,
     pub numbers: Vec<NumberOption>,
     pub can_call: bool,
 }
@@ -306,6 +333,8 @@ pub struct NewCallPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "ssr")]
+    use crate::error::AppError;
 
     fn filter(pairs: &[(&str, &str)]) -> CallFilter {
         let p: Vec<(String, String)> = pairs
@@ -315,6 +344,7 @@ mod tests {
         CallFilter::from_pairs(&p)
     }
 
+    #[cfg(feature = "ssr")]
     #[test]
     fn filters_are_checked_field_by_field() {
         let ok = filter(&[
@@ -327,14 +357,21 @@ mod tests {
         ])
         .validate()
         .unwrap();
-        assert_eq!(ok.status.as_deref(), Some("completed"));
+        assert_eq!(ok.status, Some(CallStatus::Completed));
         assert_eq!(ok.q.as_deref(), Some("1415"));
-        assert_eq!(ok.before, Some((1_700_000_000_000_000, 42)));
+        assert_eq!(
+            ok.before,
+            Some(Cursor {
+                micros: 1_700_000_000_000_000,
+                id: 42
+            })
+        );
         for (pairs, field) in [
             (vec![("status", "done")], "status"),
             (vec![("direction", "sideways")], "direction"),
             (vec![("number", "x")], "number"),
             (vec![("from", "2026-13-01")], "from"),
+            (vec![("from", "2026-02-31")], "from"),
             (vec![("to", "23/11/2026")], "to"),
             (vec![("from", "2026-11-23"), ("to", "2026-11-01")], "to"),
             (vec![("q", "'; drop table calls")], "q"),
@@ -358,9 +395,16 @@ mod tests {
 
     #[test]
     fn statuses_only_move_forward() {
-        assert!(rank("completed") > rank("ringing"));
-        assert!(rank("ringing") > rank("initiated"));
-        assert_eq!(rank("busy"), rank("completed"));
+        use CallStatus::*;
+        assert!(Completed.rank() > Ringing.rank());
+        assert!(Ringing.rank() > Initiated.rank());
+        assert_eq!(Busy.rank(), Completed.rank());
+        for s in CallStatus::ALL {
+            assert_eq!(CallStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+        assert_eq!(status_label("in-progress"), "In progress");
+        assert_eq!(status_label("bogus"), "Unknown");
         assert_eq!(duration_label(Some(65)), "1:05");
         assert_eq!(duration_label(Some(3725)), "1:02:05");
     }

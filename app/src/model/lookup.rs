@@ -308,20 +308,7 @@ pub struct BulkPage {
 
 /// Micro-dollars as dollars: cents ("$1.00"), or tenths of a cent when there are any ("$0.005").
 pub fn money(micros: i64) -> String {
-    let sign = if micros < 0 { "-" } else { "" };
-    let m = micros.unsigned_abs();
-    let dollars = m / 1_000_000;
-    let thousandths = (m % 1_000_000 + 500) / 1000;
-    let (dollars, thousandths) = if thousandths == 1000 {
-        (dollars + 1, 0)
-    } else {
-        (dollars, thousandths)
-    };
-    if thousandths % 10 == 0 {
-        format!("{sign}${dollars}.{:02}", thousandths / 10)
-    } else {
-        format!("{sign}${dollars}.{thousandths:03}")
-    }
+    super::money::Money::from_micros(micros).to_string()
 }
 
 /// Whether a Lookup v2 line type is mobile / VoIP (`None` when the provider did not say).

@@ -6,6 +6,29 @@ use super::OrgView;
 
 pub const MAX_FRIENDLY_NAME: usize = 64;
 
+/// Where an owned number stands (the `owned_numbers.status` column; its CHECK lists exactly these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "text", rename_all = "lowercase"))]
+pub enum NumberStatus {
+    /// The row is written; the provider has not confirmed the purchase yet.
+    Purchasing,
+    Active,
+    /// Still held and billed until the provider confirms the release.
+    Releasing,
+    Released,
+    /// The purchase failed; nothing was bought.
+    Failed,
+}
+
+impl NumberStatus {
+    /// Still the org's: bought or being bought, and not yet released.
+    pub fn is_live(self) -> bool {
+        !matches!(self, NumberStatus::Released | NumberStatus::Failed)
+    }
+}
+
 /// The buy page's search filters, as in its URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NumberQuery {
@@ -61,7 +84,7 @@ pub struct NumberRow {
     pub friendly_name: String,
     pub owner: String,
     pub mine: bool,
-    pub status: String,
+    pub status: NumberStatus,
     pub active: bool,
     pub forward_to: String,
     pub record_calls: bool,
@@ -77,13 +100,13 @@ pub struct NumberRow {
 
 impl NumberRow {
     pub fn status_label(&self) -> &'static str {
-        match self.status.as_str() {
-            "purchasing" => "Purchase in progress",
-            "active" if self.active => "Active",
-            "active" => "Inactive",
-            "releasing" => "Releasing (still billed; retrying)",
-            "released" => "Released",
-            _ => "Purchase failed",
+        match self.status {
+            NumberStatus::Purchasing => "Purchase in progress",
+            NumberStatus::Active if self.active => "Active",
+            NumberStatus::Active => "Inactive",
+            NumberStatus::Releasing => "Releasing (still billed; retrying)",
+            NumberStatus::Released => "Released",
+            NumberStatus::Failed => "Purchase failed",
         }
     }
 }

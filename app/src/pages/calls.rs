@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 use super::org_param;
 use crate::api::calls::{load_call, load_calls, load_new_call, PlaceCall};
 use crate::components::{
-    page_outcome, poll_while, ErrorPanel, Field, FilterError, FormError, FormOutcome, FormState,
-    Loading, Notice, ReadOnlyBanner,
+    page_outcome, poll_while, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading,
+    Notice, ReadOnlyBanner,
 };
 use crate::model::calls::*;
 
@@ -95,9 +95,16 @@ pub fn CallsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <CallsView d /> }.into_any(),
-                    Err(crate::error::AppError::Validation { message, .. }) => view! {
-                        <FilterError title="Calls" message back="Clear the filters" />
-                    }.into_any(),
+                    // The filters again, with the message next to the field it is about.
+                    Err(crate::error::AppError::Validation { field, message }) => {
+                        let f = CallFilter::from_pairs(&crate::model::query_pairs(&params.get_untracked()));
+                        view! {
+                            <Title text="Calls" />
+                            <h1 class="text-2xl font-semibold">"Calls"</h1>
+                            <CallFilterForm f numbers=Vec::new() error=Some((field, message)) />
+                            <p class="mt-2"><a class="link" href="?">"Clear the filters"</a></p>
+                        }.into_any()
+                    }
                     Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
                 }
             })}
@@ -115,7 +122,7 @@ fn CallsView(d: CallsPage) -> impl IntoView {
     } else {
         format!("/o/{slug}/calls/export.csv?{qs}")
     };
-    let next = d.next.clone().map(|c| {
+    let next = d.next.map(|c| {
         let sep = if qs.is_empty() { "" } else { "&" };
         format!("?{qs}{sep}before={c}")
     });
@@ -141,15 +148,6 @@ fn CallsView(d: CallsPage) -> impl IntoView {
         })
         .collect_view();
     let empty = d.rows.is_empty();
-    let numbers = d
-        .numbers
-        .iter()
-        .map(|n| view! { <option value=n.id.to_string() selected=f.number == n.id.to_string()>{n.label()}</option> })
-        .collect_view();
-    let statuses = STATUSES
-        .iter()
-        .map(|s| view! { <option value=*s selected=f.status == *s>{status_label(s)}</option> })
-        .collect_view();
     view! {
         <Title text=format!("Calls · {}", d.org.name) />
         <div class="flex flex-wrap items-baseline justify-between gap-2">
@@ -161,28 +159,7 @@ fn CallsView(d: CallsPage) -> impl IntoView {
         </div>
         <Notice />
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
-        <form method="get" class="card mt-4 grid gap-3 md:grid-cols-4" aria-label="Filter calls">
-            <div class="field"><label class="label" for="status">"Status"</label>
-                <select class="input" id="status" name="status"><option value="">"Any"</option>{statuses}</select></div>
-            <div class="field"><label class="label" for="direction">"Direction"</label>
-                <select class="input" id="direction" name="direction">
-                    <option value="">"Any"</option>
-                    <option value="outbound" selected=f.direction == "outbound">"Outbound"</option>
-                    <option value="inbound" selected=f.direction == "inbound">"Inbound"</option>
-                </select></div>
-            <div class="field"><label class="label" for="number">"Our number"</label>
-                <select class="input" id="number" name="number"><option value="">"Any"</option>{numbers}</select></div>
-            <div class="field"><label class="label" for="q">"From or to contains"</label>
-                <input class="input" id="q" name="q" value=f.q.clone() inputmode="tel" maxlength="16" /></div>
-            <div class="field"><label class="label" for="from">"From date"</label>
-                <input class="input" id="from" name="from" type="date" value=f.from.clone() /></div>
-            <div class="field"><label class="label" for="to">"To date"</label>
-                <input class="input" id="to" name="to" type="date" value=f.to.clone() /></div>
-            <label class="flex items-center gap-2 self-end pb-2 text-sm">
-                <input type="checkbox" name="recorded" value="1" checked=!f.recorded.is_empty() />"Has a recording"</label>
-            <div class="flex items-end gap-3"><button type="submit" class="btn">"Filter"</button>
-                <a class="link pb-2" href="?">"Clear"</a></div>
-        </form>
+        <CallFilterForm f=f.clone() numbers=d.numbers.clone() error=None />
         <div class="card mt-4 overflow-x-auto p-0">
             <table class="table">
                 <caption class="sr-only">"Calls, newest first"</caption>
@@ -200,6 +177,60 @@ fn CallsView(d: CallsPage) -> impl IntoView {
             {first_page.map(|h| view! { <a class="link" href=h>"← Newest"</a> })}
             {next.map(|h| view! { <a class="link" href=h rel="next">"Older calls →"</a> })}
         </nav>
+    }
+}
+
+/// The history's filters (a GET form: the URL keeps them); `error` is a bad filter's field and
+/// message, shown next to that field.
+#[component]
+fn CallFilterForm(
+    f: CallFilter,
+    numbers: Vec<NumberOption>,
+    error: Option<(String, String)>,
+) -> impl IntoView {
+    let numbers = numbers
+        .iter()
+        .map(|n| view! { <option value=n.id.to_string() selected=f.number == n.id.to_string()>{n.label()}</option> })
+        .collect_view();
+    let statuses = CallStatus::ALL
+        .iter()
+        .map(|s| view! { <option value=s.as_str() selected=f.status == s.as_str()>{s.label()}</option> })
+        .collect_view();
+    let message = |name: &'static str| {
+        error
+            .as_ref()
+            .filter(|(field, _)| field == name)
+            .map(|(_, m)| view! { <p id=format!("{name}-error") class="field-error" role="alert">{m.clone()}</p> })
+    };
+    let invalid = |name: &'static str| {
+        error
+            .as_ref()
+            .is_some_and(|(field, _)| field == name)
+            .then_some("true")
+    };
+    view! {
+        <form method="get" class="card mt-4 grid gap-3 md:grid-cols-4" aria-label="Filter calls">
+            <div class="field"><label class="label" for="status">"Status"</label>
+                <select class="input" id="status" name="status" aria-invalid=invalid("status")><option value="">"Any"</option>{statuses}</select>{message("status")}</div>
+            <div class="field"><label class="label" for="direction">"Direction"</label>
+                <select class="input" id="direction" name="direction" aria-invalid=invalid("direction")>
+                    <option value="">"Any"</option>
+                    <option value="outbound" selected=f.direction == "outbound">"Outbound"</option>
+                    <option value="inbound" selected=f.direction == "inbound">"Inbound"</option>
+                </select>{message("direction")}</div>
+            <div class="field"><label class="label" for="number">"Our number"</label>
+                <select class="input" id="number" name="number" aria-invalid=invalid("number")><option value="">"Any"</option>{numbers}</select>{message("number")}</div>
+            <div class="field"><label class="label" for="q">"From or to contains"</label>
+                <input class="input" id="q" name="q" value=f.q.clone() inputmode="tel" maxlength="16" aria-invalid=invalid("q") />{message("q")}</div>
+            <div class="field"><label class="label" for="from">"From date"</label>
+                <input class="input" id="from" name="from" type="date" value=f.from.clone() aria-invalid=invalid("from") />{message("from")}</div>
+            <div class="field"><label class="label" for="to">"To date"</label>
+                <input class="input" id="to" name="to" type="date" value=f.to.clone() aria-invalid=invalid("to") />{message("to")}</div>
+            <label class="flex items-center gap-2 self-end pb-2 text-sm">
+                <input type="checkbox" name="recorded" value="1" checked=!f.recorded.is_empty() />"Has a recording"</label>
+            <div class="flex items-end gap-3"><button type="submit" class="btn">"Filter"</button>
+                <a class="link pb-2" href="?">"Clear"</a></div>
+        </form>
     }
 }
 

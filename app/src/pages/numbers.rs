@@ -284,8 +284,9 @@ fn NumberDetailView(d: NumberPage, outcome: Option<FormOutcome>) -> impl IntoVie
     let slug = d.org.slug.clone();
     let slug2 = slug.clone();
     let slug3 = slug.clone();
-    let editable = n.can_edit && n.status == "active";
-    let can_release = n.can_edit && matches!(n.status.as_str(), "active" | "releasing");
+    let editable = n.can_edit && n.status == NumberStatus::Active;
+    let can_release =
+        n.can_edit && matches!(n.status, NumberStatus::Active | NumberStatus::Releasing);
     let confirm_error = rform.field_error("confirm");
     let check = |name: &'static str, label: &'static str, on: bool| {
         view! {

@@ -10,7 +10,8 @@ use crate::components::{
     page_outcome, poll_while, ErrorPanel, FormError, FormOutcome, FormState, Loading, Notice,
     ReadOnlyBanner,
 };
-use crate::model::lookup::money;
+use crate::model::message_status::MessageStatus;
+use crate::model::money::Money;
 use crate::model::sms::*;
 
 #[component]
@@ -30,7 +31,7 @@ pub fn SmsPage() -> impl IntoView {
         |d| {
             d.thread.as_ref().is_some_and(|(_, _, m)| {
                 m.iter().any(|m| {
-                    !m.is_test && matches!(m.status.as_str(), "queued" | "sending" | "sent")
+                    !m.is_test && MessageStatus::parse(&m.status).is_some_and(|s| s.rank() < 3)
                 })
             })
         },
@@ -52,15 +53,53 @@ pub fn SmsPage() -> impl IntoView {
 #[component]
 fn SmsView(d: SmsPage, outcome: Option<FormOutcome>) -> impl IntoView {
     let slug = d.org.slug.clone();
-    let send = ServerAction::<SendSms>::new();
-    let form = FormState::new(send, &outcome, None);
     let (open_our, open_with) = d
         .thread
         .as_ref()
         .map(|(o, w, _)| (o.clone(), w.clone()))
         .unwrap_or_default();
-    let convs = d
-        .conversations
+    let no_senders = d.senders.is_empty();
+    let thread = d
+        .thread
+        .clone()
+        .map(|(our, with, messages)| view! { <Thread our with messages /> });
+    view! {
+        <Title text=format!("SMS · {}", d.org.name) />
+        <h1 class="text-2xl font-semibold">"SMS"</h1>
+        <Notice />
+        {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
+        {d.test_mode.then(|| view! {
+            <p class="readonly-banner" role="note">"Test mode is on for this org's phone configuration: messages are recorded as tests and not sent."</p>
+        })}
+        <div class="mt-4 grid gap-6 md:grid-cols-[18rem_1fr]">
+            <Conversations slug=slug.clone() conversations=d.conversations.clone()
+                open_our=open_our.clone() open_with=open_with.clone() />
+            <div>
+                {thread}
+                {(d.can_send && no_senders).then(|| view! {
+                    <p class="readonly-banner" role="note">"You have no SMS-capable number to send from. "
+                        <a class="link" href=format!("/o/{slug}/numbers/buy?search=1&sms=1")>"Buy one"</a>
+                        ", or ask an admin to set the org's sender in Phone config."</p>
+                })}
+                {(d.can_send && !no_senders).then(|| view! {
+                    <SendForm slug=slug.clone() senders=d.senders.clone() segment=Money::from_micros(d.segment_micros)
+                        outcome open_our=open_our.clone() open_with=open_with.clone() />
+                })}
+            </div>
+        </div>
+    }
+}
+
+/// The org's conversations the user may see, newest first; the open one is marked.
+#[component]
+fn Conversations(
+    slug: String,
+    conversations: Vec<Conversation>,
+    open_our: String,
+    open_with: String,
+) -> impl IntoView {
+    let none = conversations.is_empty();
+    let items = conversations
         .iter()
         .map(|c| {
             let q = url::form_urlencoded::Serializer::new(String::new())
@@ -83,110 +122,106 @@ fn SmsView(d: SmsPage, outcome: Option<FormOutcome>) -> impl IntoView {
             }
         })
         .collect_view();
-    let no_convs = d.conversations.is_empty();
-    let thread = d.thread.clone().map(|(our, with, msgs)| {
-        let items = msgs
-            .into_iter()
-            .map(|m| {
-                let out = m.direction == "outbound";
-                view! {
-                    <li class="flex" class=("justify-end", out) data-testid="message">
-                        <div class="max-w-md rounded-lg px-3 py-2 text-sm shadow-sm"
-                            class=("bg-indigo-600", out) class=("text-white", out) class=("bg-white", !out)>
-                            <p class="whitespace-pre-wrap break-words">{m.body.clone()}</p>
-                            <p class="mt-1 text-xs opacity-80">
-                                {m.at.clone()}" · "
-                                <span data-testid="message-status">{status_label(&m.status, m.is_test)}</span>
-                                {out.then(|| format!(" · {} segment{} · {}", m.segments, if m.segments == 1 { "" } else { "s" }, m.cost))}
-                                {(out && !m.user.is_empty()).then(|| format!(" · {}", m.user))}
-                            </p>
-                            {m.error.clone().map(|e| view! { <p class="mt-1 text-xs font-medium">{e}</p> })}
-                        </div>
-                    </li>
-                }
-            })
-            .collect_view();
-        view! {
-            <section class="card mt-4" aria-label="Conversation">
-                <h2 class="font-semibold tabular-nums">{with.clone()}<span class="muted font-normal">" · via "{our.clone()}</span></h2>
-                <ol class="mt-3 space-y-2">{items}</ol>
-            </section>
-        }
-    });
+    view! {
+        <nav aria-label="Conversations" class="card p-2">
+            <ul class="space-y-1">{items}</ul>
+            {none.then(|| view! { <p class="muted p-2 text-sm">"No messages yet."</p> })}
+        </nav>
+    }
+}
+
+/// One conversation's messages, oldest first, with their delivery status and cost.
+#[component]
+fn Thread(our: String, with: String, messages: Vec<MessageView>) -> impl IntoView {
+    let items = messages
+        .into_iter()
+        .map(|m| {
+            let out = m.direction == "outbound";
+            view! {
+                <li class="flex" class=("justify-end", out) data-testid="message">
+                    <div class="max-w-md rounded-lg px-3 py-2 text-sm shadow-sm"
+                        class=("bg-indigo-600", out) class=("text-white", out) class=("bg-white", !out)>
+                        <p class="whitespace-pre-wrap break-words">{m.body.clone()}</p>
+                        <p class="mt-1 text-xs opacity-80">
+                            {m.at.clone()}" · "
+                            <span data-testid="message-status">{status_label(&m.status, m.is_test)}</span>
+                            {out.then(|| format!(" · {} segment{} · {}", m.segments, if m.segments == 1 { "" } else { "s" }, m.cost))}
+                            {(out && !m.user.is_empty()).then(|| format!(" · {}", m.user))}
+                        </p>
+                        {m.error.clone().map(|e| view! { <p class="mt-1 text-xs font-medium">{e}</p> })}
+                    </div>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card mt-4" aria-label="Conversation">
+            <h2 class="font-semibold tabular-nums">{with}<span class="muted font-normal">" · via "{our}</span></h2>
+            <ol class="mt-3 space-y-2">{items}</ol>
+        </section>
+    }
+}
+
+/// The send form, with the live segment count and estimate (`segment`: the price of one).
+#[component]
+fn SendForm(
+    slug: String,
+    senders: Vec<Sender>,
+    segment: Money,
+    outcome: Option<FormOutcome>,
+    open_our: String,
+    open_with: String,
+) -> impl IntoView {
+    let send = ServerAction::<SendSms>::new();
+    let form = FormState::new(send, &outcome, None);
     let body_initial = form.initial("body").unwrap_or_default();
     let body = RwSignal::new(body_initial.clone());
-    let rate = d.segment_micros;
     let count = move || {
         let s = segments(&body.get());
         format!(
             "{} · estimated {}",
             s.describe(),
-            money(s.count as i64 * rate)
+            segment.times(s.count as i64)
         )
     };
-    let from_initial = form.initial("from").unwrap_or(open_our.clone());
-    let to_initial = form.initial("to").unwrap_or(open_with.clone());
+    let from_initial = form.initial("from").unwrap_or(open_our);
+    let to_initial = form.initial("to").unwrap_or(open_with);
     let from_error = form.field_error("from");
     let to_error = form.field_error("to");
     let body_error = form.field_error("body");
-    let senders = d
-        .senders
+    let senders = senders
         .iter()
         .map(|s| view! { <option value=s.e164.clone() selected=s.e164 == from_initial>{s.label.clone()}</option> })
         .collect_view();
-    let no_senders = d.senders.is_empty();
     view! {
-        <Title text=format!("SMS · {}", d.org.name) />
-        <h1 class="text-2xl font-semibold">"SMS"</h1>
-        <Notice />
-        {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
-        {d.test_mode.then(|| view! {
-            <p class="readonly-banner" role="note">"Test mode is on for this org's phone configuration: messages are recorded as tests and not sent."</p>
-        })}
-        <div class="mt-4 grid gap-6 md:grid-cols-[18rem_1fr]">
-            <nav aria-label="Conversations" class="card p-2">
-                <ul class="space-y-1">{convs}</ul>
-                {no_convs.then(|| view! { <p class="muted p-2 text-sm">"No messages yet."</p> })}
-            </nav>
-            <div>
-                {thread}
-                {(d.can_send && no_senders).then(|| view! {
-                    <p class="readonly-banner" role="note">"You have no SMS-capable number to send from. "
-                        <a class="link" href=format!("/o/{slug}/numbers/buy?search=1&sms=1")>"Buy one"</a>
-                        ", or ask an admin to set the org's sender in Phone config."</p>
-                })}
-                {(d.can_send && !no_senders).then(|| view! {
-                    <ActionForm action=send attr:class="card mt-4 space-y-3" attr:aria-label="Send SMS">
-                        <input type="hidden" name="org" value=slug.clone() />
-                        <div class="grid gap-3 md:grid-cols-2">
-                            <div class="field">
-                                <label class="label" for="from">"From"</label>
-                                <select class="input" id="from" name="from" aria-describedby="from-error">{senders}</select>
-                                <p id="from-error" class="field-error" role="alert">{move || from_error.get()}</p>
-                            </div>
-                            <div class="field">
-                                <label class="label" for="to">"To"</label>
-                                <input class="input" id="to" name="to" type="tel" value=to_initial.clone()
-                                    aria-describedby="to-error" aria-invalid=move || if to_error.with(|e| e.is_some()) { "true" } else { "false" } />
-                                <p id="to-error" class="field-error" role="alert">{move || to_error.get()}</p>
-                            </div>
-                        </div>
-                        <div class="field">
-                            <label class="label" for="body">"Message"</label>
-                            <textarea class="input min-h-24" id="body" name="body" maxlength="1600"
-                                aria-describedby="body-count body-error"
-                                aria-invalid=move || if body_error.with(|e| e.is_some()) { "true" } else { "false" }
-                                prop:value=move || body.get()
-                                on:input=move |ev| body.set(event_target_value(&ev))>{body_initial.clone()}</textarea>
-                            <p id="body-count" class="hint" data-testid="segments">{count}</p>
-                            <p class="hint">"160 characters per SMS (153 each when split); any character outside GSM-7, such as an emoji, makes it 70 (67)."</p>
-                            <p id="body-error" class="field-error" role="alert">{move || body_error.get()}</p>
-                        </div>
-                        <FormError form />
-                        <button type="submit" class="btn" disabled=move || form.pending.get()>"Send"</button>
-                    </ActionForm>
-                })}
+        <ActionForm action=send attr:class="card mt-4 space-y-3" attr:aria-label="Send SMS">
+            <input type="hidden" name="org" value=slug />
+            <div class="grid gap-3 md:grid-cols-2">
+                <div class="field">
+                    <label class="label" for="from">"From"</label>
+                    <select class="input" id="from" name="from" aria-describedby="from-error">{senders}</select>
+                    <p id="from-error" class="field-error" role="alert">{move || from_error.get()}</p>
+                </div>
+                <div class="field">
+                    <label class="label" for="to">"To"</label>
+                    <input class="input" id="to" name="to" type="tel" value=to_initial
+                        aria-describedby="to-error" aria-invalid=move || if to_error.with(|e| e.is_some()) { "true" } else { "false" } />
+                    <p id="to-error" class="field-error" role="alert">{move || to_error.get()}</p>
+                </div>
             </div>
-        </div>
+            <div class="field">
+                <label class="label" for="body">"Message"</label>
+                <textarea class="input min-h-24" id="body" name="body" maxlength="1600"
+                    aria-describedby="body-count body-error"
+                    aria-invalid=move || if body_error.with(|e| e.is_some()) { "true" } else { "false" }
+                    prop:value=move || body.get()
+                    on:input=move |ev| body.set(event_target_value(&ev))>{body_initial}</textarea>
+                <p id="body-count" class="hint" data-testid="segments">{count}</p>
+                <p class="hint">"160 characters per SMS (153 each when split); any character outside GSM-7, such as an emoji, makes it 70 (67)."</p>
+                <p id="body-error" class="field-error" role="alert">{move || body_error.get()}</p>
+            </div>
+            <FormError form />
+            <button type="submit" class="btn" disabled=move || form.pending.get()>"Send"</button>
+        </ActionForm>
     }
 }

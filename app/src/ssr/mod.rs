@@ -8,12 +8,17 @@ pub mod db;
 pub mod events;
 pub mod guard;
 pub mod jobs;
+pub mod limits;
 pub mod lookups;
+pub mod number_upkeep;
 pub mod numbers;
+pub mod prices;
 pub mod providers;
 pub mod sms;
 pub mod state;
+pub mod twiml;
 pub mod usage;
+pub mod webhooks;
 
 pub use guard::{current_user, require, require_staff, require_superadmin, Permission};
 pub use state::AppState;

@@ -2,11 +2,17 @@
 
 pub mod audit;
 pub mod cache;
+pub mod call_history;
+pub mod calls;
 pub mod jobs;
+pub mod limits;
 pub mod logins;
 pub mod lookups;
+pub mod numbers;
 pub mod orgs;
 pub mod phone_config;
+pub mod prices;
+pub mod sms;
 pub mod staff;
 pub mod usage;
 pub mod users;

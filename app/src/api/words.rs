@@ -1,0 +1,360 @@
+//! What a person reads when placing calls, buying numbers or sending SMS fails: every sentence for the server layer's error enums is chosen here.
+
+use telephony::ProviderError;
+
+use crate::error::AppError;
+use crate::ssr::calls::{CallError, RecordingError};
+use crate::ssr::limits::{LimitError, Limited};
+use crate::ssr::numbers::NumberError;
+use crate::ssr::providers::NoProvider;
+use crate::ssr::sms::SmsError;
+
+/// The provider's answer to a search, purchase, call or message, as a person would want to read
+/// it (`area_code`: the one searched in, if any).
+pub fn provider(e: &ProviderError, area_code: Option<&str>) -> AppError {
+    match e {
+        ProviderError::Auth { .. } => AppError::Upstream(
+            "The phone provider rejected this org's credentials. An org admin should check Phone config."
+                .into(),
+        ),
+        ProviderError::Rejected { code: Some(21452), .. } => AppError::validation(
+            "area_code",
+            match area_code.filter(|a| !a.is_empty()) {
+                Some(a) => format!("No numbers available in area code {a} — try a nearby area code."),
+                None => "No numbers match these filters — try fewer filters.".into(),
+            },
+        ),
+        ProviderError::Rejected { code: Some(21422), .. } => AppError::Conflict(
+            "That number is no longer available — someone else bought it. Search again.".into(),
+        ),
+        ProviderError::Rejected { message, .. } => {
+            AppError::Upstream(format!("The provider refused: {message}."))
+        }
+        ProviderError::RateLimited { .. } => AppError::TooManyRequests(
+            "The provider is busy right now. Try again in a minute.".into(),
+        ),
+        ProviderError::NotFound { .. } => {
+            AppError::Upstream("The provider does not know that number.".into())
+        }
+        other => AppError::Upstream(format!("The provider could not be reached: {other}.")),
+    }
+}
+
+pub fn no_provider(e: &NoProvider) -> AppError {
+    match e {
+        NoProvider::NotConfigured => AppError::Conflict(
+            "No phone provider is configured for this org. An org admin can set one up under Phone config."
+                .into(),
+        ),
+        NoProvider::ConfigGone(_) => AppError::Conflict(
+            "The phone configuration this number was bought with is gone.".into(),
+        ),
+        NoProvider::Unusable(b) => AppError::Conflict(b.to_string()),
+        NoProvider::Db(_) => AppError::Internal,
+    }
+}
+
+pub fn limit(e: &LimitError) -> AppError {
+    match e {
+        LimitError::Reached { what, limit } => AppError::TooManyRequests(match what {
+            Limited::Purchase => {
+                format!("You can buy at most {limit} numbers an hour. Try again later.")
+            }
+            Limited::Call => {
+                format!("You can place at most {limit} calls an hour. Try again later.")
+            }
+            Limited::Sms => {
+                format!("You can send at most {limit} messages an hour. Try again later.")
+            }
+        }),
+        LimitError::Db(_) => AppError::Internal,
+    }
+}
+
+pub fn call(e: &CallError) -> AppError {
+    match e {
+        CallError::NotYours => AppError::validation(
+            "number_id",
+            "Choose one of your numbers or a team number.",
+        ),
+        CallError::Inactive => AppError::validation(
+            "number_id",
+            "This number is inactive. Turn it on in its settings to call from it.",
+        ),
+        CallError::NoVoice => AppError::validation(
+            "number_id",
+            "This number cannot make voice calls.",
+        ),
+        CallError::NoBridge => AppError::validation(
+            "number_id",
+            "Set “Forward calls to” on this number first: PhoneHub rings that phone, then connects you.",
+        ),
+        CallError::OwnNumber => AppError::validation(
+            "to",
+            "Call someone else: this is your own number.",
+        ),
+        CallError::Provider(ProviderError::Rejected {
+            code: Some(21211 | 21214 | 21217),
+            ..
+        }) => AppError::validation("to", "The provider cannot call this number."),
+        CallError::Provider(p) => provider(p, None),
+        CallError::NoProvider(n) => no_provider(n),
+        CallError::Limited(l) => limit(l),
+        CallError::Db(_) => AppError::Internal,
+    }
+}
+
+/// Kept on a call the provider may or may not have placed.
+pub fn call_unconfirmed(e: &ProviderError) -> String {
+    format!("The provider did not confirm the call ({e}). If your phone rings, it went through.")
+}
+
+pub fn recording(e: &RecordingError) -> AppError {
+    match e {
+        RecordingError::NotFound => AppError::NotFound,
+        // The provider's words stay in the log; the page says ours.
+        RecordingError::Provider(_) => {
+            AppError::Upstream("The provider could not send the recording. Try again later.".into())
+        }
+        RecordingError::NoProvider(n) => no_provider(n),
+        RecordingError::Db(_) => AppError::Internal,
+    }
+}
+
+pub fn number(e: &NumberError) -> AppError {
+    match e {
+        NumberError::StillPurchasing => AppError::Conflict(
+            "This purchase is still in progress. Check My numbers in a moment.".into(),
+        ),
+        NumberError::FailedBefore(last) => AppError::Conflict(last.clone().unwrap_or_else(|| {
+            "This purchase failed. Search again to buy another number.".into()
+        })),
+        NumberError::AlreadyBuying => AppError::Conflict(
+            "This purchase is already in progress. Check My numbers in a moment.".into(),
+        ),
+        NumberError::Taken => AppError::Conflict(
+            "That number already belongs to an org here. Search for another one.".into(),
+        ),
+        NumberError::OutcomeUnknown(_) => AppError::Upstream(
+            "The provider did not answer. PhoneHub is checking whether the purchase went through; the number will show under My numbers either way.".into(),
+        ),
+        // A purchase has no field left to correct: a field error becomes a conflict.
+        NumberError::PurchaseRefused(p) => match provider(p, None) {
+            AppError::Validation { message, .. } => AppError::Conflict(message),
+            other => other,
+        },
+        NumberError::Search { source, area_code } => provider(source, Some(area_code)),
+        NumberError::Provider(p) => provider(p, None),
+        NumberError::NotReleasable => AppError::Conflict(
+            "This number cannot be released now (it is not active).".into(),
+        ),
+        NumberError::NotSandbox => AppError::Conflict(
+            "Only numbers on the sandbox can be sent simulated calls and messages.".into(),
+        ),
+        NumberError::NoSandbox => AppError::Conflict(
+            "The development sandbox is not available on this server.".into(),
+        ),
+        NumberError::SandboxNoToken => {
+            AppError::Conflict("The sandbox configuration has no token.".into())
+        }
+        NumberError::SandboxUnreachable(r) => {
+            AppError::Upstream(format!("The sandbox could not be reached: {r}."))
+        }
+        NumberError::SandboxRefused(m) => AppError::Upstream(format!("The sandbox refused: {m}.")),
+        NumberError::Client(_) => AppError::Internal,
+        NumberError::NoProvider(n) => no_provider(n),
+        NumberError::Limited(l) => limit(l),
+        NumberError::Db(_) => AppError::Internal,
+    }
+}
+
+/// Kept on a purchase whose outcome is not known yet.
+pub fn purchase_unknown_note() -> &'static str {
+    "The provider did not answer; PhoneHub is checking whether the purchase went through."
+}
+
+/// Kept on a number whose release the provider did not confirm (it is retried).
+pub fn release_unconfirmed(e: &ProviderError) -> String {
+    format!("The provider did not confirm the release: {e}.")
+}
+
+pub fn sms(e: &SmsError) -> AppError {
+    match e {
+        SmsError::NotASender => AppError::validation(
+            "from",
+            "Choose one of your SMS numbers, a team number or the org's sender.",
+        ),
+        SmsError::TextsItself => AppError::validation("to", "A number cannot text itself."),
+        SmsError::Provider(ProviderError::Rejected {
+            code: Some(21211 | 21614),
+            ..
+        }) => AppError::validation("to", "The provider cannot text this number."),
+        SmsError::Provider(ProviderError::Rejected {
+            code: Some(21610), ..
+        }) => AppError::validation(
+            "to",
+            "This recipient has opted out of messages from this number.",
+        ),
+        SmsError::Provider(ProviderError::Rejected {
+            code: Some(21606), ..
+        }) => AppError::validation("from", "The provider cannot send SMS from this number."),
+        SmsError::Provider(p) => provider(p, None),
+        SmsError::NoProvider(n) => no_provider(n),
+        SmsError::Limited(l) => limit(l),
+        SmsError::Db(_) => AppError::Internal,
+    }
+}
+
+/// What the carrier's error code on a delivery report means for the person who sent the message.
+pub fn carrier_error(code: i32) -> String {
+    match code {
+        30003 => "The recipient's phone is unreachable.".to_string(),
+        30005 => "The recipient's number does not exist.".to_string(),
+        30006 => "The recipient cannot receive SMS (landline or unreachable carrier).".to_string(),
+        30007 => "The carrier filtered this message.".to_string(),
+        other => format!("The carrier reported error {other}."),
+    }
+}
+
+/// Why something failed: the full cause chain, for the log (the person reads the words).
+fn log_refusal(e: &dyn std::error::Error) {
+    let mut chain = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    tracing::debug!(error = %chain, "refused");
+}
+
+// Database failures keep their own handling (logged, 503 or 500); everything else is worded above.
+
+impl From<NoProvider> for AppError {
+    fn from(e: NoProvider) -> AppError {
+        match e {
+            NoProvider::Db(d) => d.into(),
+            other => {
+                log_refusal(&other);
+                no_provider(&other)
+            }
+        }
+    }
+}
+
+impl From<LimitError> for AppError {
+    fn from(e: LimitError) -> AppError {
+        match e {
+            LimitError::Db(d) => d.into(),
+            other => limit(&other),
+        }
+    }
+}
+
+impl From<CallError> for AppError {
+    fn from(e: CallError) -> AppError {
+        match e {
+            CallError::Db(d) => d.into(),
+            CallError::NoProvider(n) => n.into(),
+            CallError::Limited(l) => l.into(),
+            other => {
+                log_refusal(&other);
+                call(&other)
+            }
+        }
+    }
+}
+
+impl From<RecordingError> for AppError {
+    fn from(e: RecordingError) -> AppError {
+        match e {
+            RecordingError::Db(d) => d.into(),
+            RecordingError::NoProvider(n) => n.into(),
+            other => {
+                log_refusal(&other);
+                recording(&other)
+            }
+        }
+    }
+}
+
+impl From<NumberError> for AppError {
+    fn from(e: NumberError) -> AppError {
+        match e {
+            NumberError::Db(d) => d.into(),
+            NumberError::NoProvider(n) => n.into(),
+            NumberError::Limited(l) => l.into(),
+            other => {
+                log_refusal(&other);
+                number(&other)
+            }
+        }
+    }
+}
+
+impl From<SmsError> for AppError {
+    fn from(e: SmsError) -> AppError {
+        match e {
+            SmsError::Db(d) => d.into(),
+            SmsError::NoProvider(n) => n.into(),
+            SmsError::Limited(l) => l.into(),
+            other => {
+                log_refusal(&other);
+                sms(&other)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(code: u32) -> ProviderError {
+        ProviderError::Rejected {
+            status: 400,
+            code: Some(code),
+            message: "no".into(),
+            more_info: None,
+        }
+    }
+
+    #[test]
+    fn refusals_are_worded_for_the_field_a_person_can_fix() {
+        assert_eq!(
+            sms(&SmsError::Provider(rejected(21610)))
+                .field_message("to")
+                .as_deref(),
+            Some("This recipient has opted out of messages from this number.")
+        );
+        assert_eq!(
+            call(&CallError::Provider(rejected(21214)))
+                .field_message("to")
+                .as_deref(),
+            Some("The provider cannot call this number.")
+        );
+        // A purchase has no field left to fix: "no numbers" becomes a conflict.
+        assert_eq!(
+            number(&NumberError::PurchaseRefused(rejected(21452))),
+            AppError::Conflict("No numbers match these filters — try fewer filters.".into())
+        );
+        assert_eq!(
+            number(&NumberError::Search {
+                source: rejected(21452),
+                area_code: "415".into()
+            })
+            .field_message("area_code")
+            .as_deref(),
+            Some("No numbers available in area code 415 — try a nearby area code.")
+        );
+        assert_eq!(
+            limit(&LimitError::Reached {
+                what: Limited::Call,
+                limit: 2
+            }),
+            AppError::TooManyRequests(
+                "You can place at most 2 calls an hour. Try again later.".into()
+            )
+        );
+    }
+}

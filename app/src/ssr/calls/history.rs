@@ -1,0 +1,138 @@
+//! The call history (keyset pages, newest first) and one call's page.
+
+use sqlx::PgPool;
+
+use crate::model::calls::{CallPage, CallRow, NumberOption, RecordingView, ValidFilter};
+use crate::model::cursor::Cursor;
+use crate::model::money::Money;
+use crate::ssr::db;
+
+/// Numbers of the org the history can be filtered by (the user's own view: theirs and shared).
+pub async fn filter_numbers(
+    pool: &PgPool,
+    org_id: i64,
+    user_id: Option<i64>,
+) -> Result<Vec<NumberOption>, sqlx::Error> {
+    db::call_history::filter_numbers(pool, org_id, user_id).await
+}
+
+/// One row of the history, with what the CSV export writes besides the page's columns.
+pub struct HistoryRow {
+    pub row: CallRow,
+    pub cursor: Cursor,
+    pub created_iso: String,
+    pub cost: Money,
+}
+
+/// A page of call history, newest first, after the cursor; one more row than asked tells whether
+/// there is a next page.
+pub async fn history(
+    pool: &PgPool,
+    org_id: i64,
+    user_id: Option<i64>,
+    f: &ValidFilter,
+    limit: i64,
+) -> Result<Vec<HistoryRow>, sqlx::Error> {
+    let mut tx = custom_plans(pool).await?;
+    let q = db::call_history::HistoryQuery {
+        org_id,
+        user_id,
+        status: f.status,
+        direction: f.direction.as_deref(),
+        number: f.number,
+        from: f.from,
+        to: f.to,
+        recorded: f.recorded,
+        q: f.q.as_deref(),
+        before_micros: f.before.map(|c| c.micros),
+        before_id: f.before.map(|c| c.id),
+        limit,
+    };
+    let rows = db::call_history::history(&mut tx, &q).await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HistoryRow {
+            cursor: Cursor {
+                micros: r.micros,
+                id: r.id,
+            },
+            created_iso: r.iso,
+            cost: Money::from_micros(r.cost),
+            row: CallRow {
+                id: r.id,
+                created: format!("{} UTC", r.created),
+                direction: r.direction,
+                from: r.from_e164,
+                to: r.to_e164,
+                status: r.status.as_str().to_string(),
+                duration_secs: r.duration_secs,
+                cost: Money::from_micros(r.cost).to_string(),
+                recordings: r.recording_count,
+                user: r.user,
+            },
+        })
+        .collect())
+}
+
+/// A transaction whose queries are planned for their actual parameters (see
+/// `db::call_history::force_custom_plans`).
+pub async fn custom_plans(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    db::call_history::force_custom_plans(&mut tx).await?;
+    Ok(tx)
+}
+
+/// One call with its timeline and recordings, if the user may see it (its user, or an overseer).
+pub async fn detail(
+    pool: &PgPool,
+    org: crate::model::OrgView,
+    org_id: i64,
+    id: i64,
+    user_id: Option<i64>,
+) -> Result<Option<CallPage>, sqlx::Error> {
+    let Some(r) = db::call_history::detail(pool, org_id, id, user_id).await? else {
+        return Ok(None);
+    };
+    let events = db::call_history::events(pool, id).await?;
+    let recordings = db::call_history::recordings(pool, id)
+        .await?
+        .into_iter()
+        .map(|x| RecordingView {
+            id: x.id,
+            duration_secs: x.duration_secs,
+            cost: Money::from_micros(x.cost_micros).to_string(),
+            created: format!("{} UTC", x.created),
+        })
+        .collect();
+    let call_cost = Money::from_micros(r.cost_micros);
+    let recording_cost = Money::from_micros(r.recording_cost_micros);
+    let row = CallRow {
+        id: r.id,
+        created: format!("{} UTC", r.created),
+        direction: r.direction,
+        from: r.from_e164,
+        to: r.to_e164,
+        status: r.status.as_str().to_string(),
+        duration_secs: r.duration_secs,
+        cost: (call_cost + recording_cost).to_string(),
+        recordings: r.recording_count,
+        user: r.user,
+    };
+    Ok(Some(CallPage {
+        org,
+        call: row,
+        bridge: r.bridge_e164,
+        number_id: r.number_id,
+        error: r.error_message,
+        started: r.started.map(|s| format!("{s} UTC")),
+        ended: r.ended.map(|s| format!("{s} UTC")),
+        live: r.live,
+        call_cost: call_cost.to_string(),
+        recording_cost: recording_cost.to_string(),
+        events,
+        recordings,
+    }))
+}

@@ -1,0 +1,189 @@
+//! The provider's webhooks about calls: status (idempotent, never moving a call backwards),
+//! recordings, the click-to-call connect TwiML and inbound calls.
+
+use crate::model::calls::CallStatus;
+use crate::model::money::Money;
+use crate::ssr::db;
+use crate::ssr::prices::{minutes_cost, parse_price, price, Priced, MAX_DURATION_SECS};
+use crate::ssr::providers::provider_for_config;
+
+use super::place::CallError;
+use crate::ssr::twiml;
+use crate::ssr::webhooks::{Hook, Owner, Refused, Verified};
+use crate::ssr::AppState;
+
+/// The call a verified call webhook is about.
+fn call_of(hook: &Verified) -> Result<&db::calls::CallRef, Refused> {
+    match hook.owner() {
+        Owner::Call(c) => Ok(c),
+        _ => Err(Refused::Unknown),
+    }
+}
+
+/// A call status callback. Written once per status; the call's status only moves forward (a
+/// late "ringing" never overwrites "completed"), ordered by SequenceNumber.
+#[tracing::instrument(skip_all, err)]
+pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Refused> {
+    let call = call_of(hook)?;
+    let Some(status) = hook.param("CallStatus").and_then(CallStatus::parse) else {
+        // Signed but not a status we know: acknowledged, nothing to record.
+        return Ok(());
+    };
+    let seq: Option<i32> = hook.param("SequenceNumber").and_then(|s| s.parse().ok());
+    let secs: Option<i32> = hook
+        .param("CallDuration")
+        .and_then(|s| s.parse().ok())
+        .filter(|s| (0..=MAX_DURATION_SECS).contains(s));
+    let sid = hook.param("CallSid").unwrap_or("").to_string();
+    let rate = price(&state.pool, Priced::CallMinute).await?;
+    let mut tx = state.pool.begin().await?;
+    let cur = db::calls::lock_current(&mut tx, call.id).await?;
+    db::calls::record_event(&mut tx, call.id, status, seq).await?;
+    let newer_seq = match (seq, cur.last_sequence) {
+        (Some(s), Some(last)) => s > last,
+        _ => true,
+    };
+    let forward = status.rank() > cur.status.rank() && newer_seq;
+    if forward {
+        let fin = status.is_final();
+        let secs = if status == CallStatus::Completed {
+            secs.unwrap_or(0)
+        } else {
+            0
+        };
+        let cost = if fin {
+            minutes_cost(secs as i64, rate)
+        } else {
+            Money::ZERO
+        };
+        let advance = db::calls::Advance {
+            status,
+            sequence: seq,
+            sid: &sid,
+            fin,
+            secs,
+            cost,
+        };
+        db::calls::advance(&mut tx, call.id, &advance).await?;
+    } else if cur.provider_sid.is_none() {
+        db::calls::set_sid_if_missing(&mut tx, call.id, &sid).await?;
+    }
+    tx.commit().await?;
+    if forward && status.is_final() {
+        // The provider prices a call shortly after it ends; use its figure when it reports one.
+        let state = state.clone();
+        let org_id = db::calls::org_of(&state.pool, call.id).await?;
+        let (id, config_id) = (call.id, call.config_id);
+        tokio::spawn(async move {
+            if let Err(e) = fetch_price(&state, id, org_id, config_id, &sid).await {
+                tracing::info!(call = id, error = %e, source = ?std::error::Error::source(&e), "provider price not available");
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Asks the provider for the call's price a few times (it appears shortly after the call ends).
+async fn fetch_price(
+    state: &AppState,
+    id: i64,
+    org_id: i64,
+    config_id: Option<i64>,
+    sid: &str,
+) -> Result<(), CallError> {
+    let (_, provider) = provider_for_config(state, config_id, org_id).await?;
+    for attempt in 0..5u32 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(500 * 2u64.pow(attempt))).await;
+        }
+        let call = match provider.fetch_call(sid).await {
+            Ok(c) => c,
+            Err(e) if e.is_transient() => continue,
+            Err(e) => return Err(CallError::Provider(e)),
+        };
+        if let Some(p) = call.price.as_deref().and_then(parse_price) {
+            db::calls::set_provider_price(&state.pool, id, p).await?;
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// A recording callback: the recording is attached to its call once, however often it is sent.
+#[tracing::instrument(skip_all, err)]
+pub async fn recording_callback(state: &AppState, hook: &Verified) -> Result<(), Refused> {
+    let call = call_of(hook)?;
+    if hook
+        .param("RecordingStatus")
+        .is_some_and(|s| s != "completed")
+    {
+        return Ok(());
+    }
+    let Some(rsid) = hook.param("RecordingSid").filter(|s| {
+        s.len() <= 64 && s.starts_with("RE") && s.chars().all(|c| c.is_ascii_alphanumeric())
+    }) else {
+        return Ok(());
+    };
+    let secs: i32 = hook
+        .param("RecordingDuration")
+        .and_then(|s| s.parse().ok())
+        .filter(|s: &i32| (0..=MAX_DURATION_SECS).contains(s))
+        .unwrap_or(0);
+    let rate = price(&state.pool, Priced::RecordingMinute).await?;
+    let cost = minutes_cost(secs as i64, rate);
+    db::calls::add_recording(&state.pool, call.id, rsid, secs, cost).await?;
+    Ok(())
+}
+
+/// The TwiML that connects a click-to-call once the user answers: dial the destination with our
+/// number as caller ID.
+#[tracing::instrument(skip_all, err)]
+pub async fn connect_twiml(state: &AppState, hook: &Verified) -> Result<String, Refused> {
+    let call = call_of(hook)?;
+    let c = db::calls::ends(&state.pool, call.id).await?;
+    if c.status.is_final() {
+        return Ok(twiml::hangup());
+    }
+    Ok(twiml::dial(&c.from_e164, &c.to_e164, None))
+}
+
+/// An inbound call to an owned number: logged, then forwarded to the owner's phone (recorded when
+/// the number records calls) or sent to voicemail.
+#[tracing::instrument(skip_all, err)]
+pub async fn inbound_voice(state: &AppState, hook: &Verified) -> Result<String, Refused> {
+    let Owner::VoiceNumber { e164, number: n } = hook.owner() else {
+        return Err(Refused::Unknown);
+    };
+    let sid = hook.param("CallSid").unwrap_or("");
+    if sid.is_empty() || sid.len() > 64 {
+        return Err(Refused::Unknown);
+    }
+    let from = hook
+        .param("From")
+        .unwrap_or("")
+        .chars()
+        .take(32)
+        .collect::<String>();
+    let status = hook
+        .param("CallStatus")
+        .and_then(CallStatus::parse)
+        .unwrap_or(CallStatus::Ringing);
+    let forward = n.forward_to.clone().filter(|f| !f.is_empty() && n.active);
+    let new = db::calls::NewInbound {
+        from: &from,
+        to: e164,
+        forward: forward.as_deref(),
+        sid,
+        status,
+    };
+    let id = db::calls::insert_inbound(&state.pool, n, &new).await?;
+    db::calls::record_first_event(&state.pool, id, status).await?;
+    let recording_url = Hook::Recording.url_for(&state.public_url, id);
+    if !n.active {
+        return Ok(twiml::not_taking_calls());
+    }
+    Ok(match forward {
+        Some(f) => twiml::dial(&from, &f, n.record_calls.then_some(recording_url.as_str())),
+        None => twiml::voicemail(&recording_url),
+    })
+}

@@ -1,0 +1,135 @@
+//! Click-to-call: the numbers a user may call from, and placing the call.
+
+use sqlx::PgPool;
+use telephony::provider::NewCall;
+use telephony::{ProviderError, E164};
+
+use crate::model::calls::NumberOption;
+use crate::model::numbers::NumberStatus;
+use crate::ssr::db;
+use crate::ssr::limits::{begin_limited, LimitError, Limited};
+use crate::ssr::providers::{provider_for_config, NoProvider};
+use crate::ssr::webhooks::Hook;
+use crate::ssr::AppState;
+
+/// Why a call was not placed (the words are chosen in `api::words`).
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("the number is not the user's nor shared in the org")]
+    NotYours,
+    #[error("the number is inactive")]
+    Inactive,
+    #[error("the number has no voice capability")]
+    NoVoice,
+    #[error("the number has no phone to ring first")]
+    NoBridge,
+    #[error("the destination is the caller's own number")]
+    OwnNumber,
+    #[error("the provider refused the call")]
+    Provider(#[source] ProviderError),
+    #[error(transparent)]
+    NoProvider(#[from] NoProvider),
+    #[error(transparent)]
+    Limited(#[from] LimitError),
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Numbers the user may call from: active voice numbers they own, or team numbers of the org.
+pub async fn usable_numbers(
+    pool: &PgPool,
+    org_id: i64,
+    user_id: i64,
+) -> Result<Vec<NumberOption>, sqlx::Error> {
+    db::calls::usable_numbers(pool, org_id, user_id).await
+}
+
+/// The number to call from, if the user may: the org's, theirs or shared, active, voice, with a
+/// phone to ring; and the phone it rings (the bridge).
+async fn calling_number(
+    pool: &PgPool,
+    org_id: i64,
+    user_id: i64,
+    number_id: i64,
+    to: &E164,
+) -> Result<(db::calls::CallingNumber, String), CallError> {
+    let n = db::calls::calling_number(pool, number_id, org_id).await?;
+    let Some(n) = n.filter(|n| n.user_id == Some(user_id) || n.shared) else {
+        return Err(CallError::NotYours);
+    };
+    if n.status != NumberStatus::Active || !n.active {
+        return Err(CallError::Inactive);
+    }
+    if !n.voice {
+        return Err(CallError::NoVoice);
+    }
+    let Some(bridge) = n.forward_to.clone().filter(|f| !f.is_empty()) else {
+        return Err(CallError::NoBridge);
+    };
+    if to.as_str() == n.e164 || to.as_str() == bridge {
+        return Err(CallError::OwnNumber);
+    }
+    Ok((n, bridge))
+}
+
+/// Click-to-call: checks the number on the server, applies the hourly limit, writes the call,
+/// then asks the provider to ring the user's phone; our connect TwiML then dials `to` with the
+/// number as caller ID.
+pub async fn place_call(
+    state: &AppState,
+    org_id: i64,
+    user_id: i64,
+    number_id: i64,
+    to: &E164,
+) -> Result<i64, CallError> {
+    let pool = &state.pool;
+    let (n, bridge) = calling_number(pool, org_id, user_id, number_id, to).await?;
+    // Everything else from the pool first: the transaction below holds a connection while it
+    // waits for the user's lock.
+    let (cfg, provider) = provider_for_config(state, n.config_id, org_id).await?;
+    let mut tx = begin_limited(pool, Limited::Call, user_id).await?;
+    let new = db::calls::NewOutbound {
+        org_id,
+        user_id,
+        number_id: n.id,
+        config_id: cfg.id,
+        from: &n.e164,
+        to,
+        bridge: &bridge,
+    };
+    let id = db::calls::insert_outbound(&mut tx, &new).await?;
+    tx.commit().await?;
+    let call = NewCall {
+        to: bridge,
+        from: n.e164.clone(),
+        url: Hook::Connect.url_for(&state.public_url, id),
+        status_callback: Some(Hook::Status.url_for(&state.public_url, id)),
+        status_callback_events: ["initiated", "ringing", "answered", "completed"]
+            .map(String::from)
+            .to_vec(),
+        record: n.record_calls,
+        recording_status_callback: n
+            .record_calls
+            .then(|| Hook::Recording.url_for(&state.public_url, id)),
+    };
+    match provider.create_call(&call).await {
+        Ok(c) => {
+            // A callback may have arrived first and set the SID already; it is the same SID.
+            db::calls::set_provider_sid(pool, id, &c.sid).await?;
+            Ok(id)
+        }
+        Err(e @ (ProviderError::Timeout | ProviderError::Network(_))) => {
+            // The provider may or may not have placed it: the call stays queued, and its callbacks
+            // (bound to this row by the URL) settle it if it happened.
+            let note = crate::api::words::call_unconfirmed(&e);
+            db::calls::set_error_message(pool, id, &note).await?;
+            Ok(id)
+        }
+        Err(e) => {
+            let err = CallError::Provider(e);
+            let words = crate::api::words::call(&err).to_string();
+            db::calls::mark_failed(pool, id, &words).await?;
+            Err(err)
+        }
+    }
+}

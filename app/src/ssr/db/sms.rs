@@ -1,0 +1,322 @@
+//! Messages: sending, delivery status, inbound, conversations and threads.
+
+use sqlx::{PgExecutor, Postgres, Transaction};
+
+use crate::model::message_status::MessageStatus;
+use crate::model::money::Money;
+use crate::model::sms::{Conversation, MessageView};
+
+/// An active SMS number the user may send from.
+pub struct SenderNumber {
+    pub e164: String,
+    pub friendly_name: String,
+}
+
+pub async fn sender_numbers(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: i64,
+) -> Result<Vec<SenderNumber>, sqlx::Error> {
+    sqlx::query_as!(
+        SenderNumber,
+        r#"SELECT e164, friendly_name FROM owned_numbers
+           WHERE org_id = $1 AND status = 'active' AND active AND sms AND (user_id = $2 OR shared)
+           ORDER BY e164"#,
+        org_id,
+        user_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The owned number a message is sent from (none for the org's sender).
+pub struct FromNumber {
+    pub id: i64,
+    pub config_id: Option<i64>,
+}
+
+pub async fn from_number(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    e164: &telephony::E164,
+) -> Result<Option<FromNumber>, sqlx::Error> {
+    sqlx::query_as!(
+        FromNumber,
+        "SELECT id, config_id FROM owned_numbers WHERE org_id = $1 AND e164 = $2 AND status = 'active'",
+        org_id,
+        e164.as_str()
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// An outbound message, written before the provider is asked.
+pub struct NewOutbound<'a> {
+    pub org_id: i64,
+    pub user_id: i64,
+    pub number_id: Option<i64>,
+    pub config_id: Option<i64>,
+    pub from: &'a telephony::E164,
+    pub to: &'a telephony::E164,
+    pub body: &'a str,
+    pub segments: i32,
+    pub encoding: &'a str,
+    pub is_test: bool,
+}
+
+pub async fn insert_outbound(
+    tx: &mut Transaction<'_, Postgres>,
+    m: &NewOutbound<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
+                                 body, segments, encoding, is_test)
+           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10) RETURNING id"#,
+        m.org_id,
+        m.user_id,
+        m.number_id,
+        m.config_id,
+        m.from.as_str(),
+        m.to.as_str(),
+        m.body,
+        m.segments,
+        m.encoding,
+        m.is_test
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The provider took the message: its SID, estimated cost and first status.
+pub async fn accepted(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    sid: &str,
+    estimate: Money,
+    status: MessageStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        // A failure callback that beat this answer keeps the message free.
+        r#"UPDATE messages SET provider_sid = $2,
+                       cost_micros = CASE WHEN status = 'failed' THEN 0 ELSE $3::int8 END,
+                       status = CASE WHEN status = 'queued' THEN $4 ELSE status END, updated_at = now()
+                   WHERE id = $1"#,
+        id,
+        sid,
+        estimate.micros(),
+        status as MessageStatus
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn refused(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    code: Option<i32>,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE messages SET status = 'failed', error_code = $2, error_message = $3,
+                       updated_at = now() WHERE id = $1"#,
+        id,
+        code,
+        message
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Conversations (our number, other party), newest first.
+pub async fn conversations(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: Option<i64>,
+) -> Result<Vec<Conversation>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT our_e164, other_e164, body, direction, n AS "n!",
+                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "at!"
+           FROM (SELECT DISTINCT ON (m.our_e164, m.other_e164) m.our_e164, m.other_e164, m.body,
+                        m.direction, m.created_at,
+                        count(*) OVER (PARTITION BY m.our_e164, m.other_e164) AS n
+                 FROM messages m
+                 WHERE m.org_id = $1
+                   AND ($2::int8 IS NULL OR m.user_id = $2
+                        OR m.number_id IN (SELECT id FROM owned_numbers WHERE org_id = $1 AND shared))
+                 ORDER BY m.our_e164, m.other_e164, m.created_at DESC, m.id DESC) c
+           ORDER BY created_at DESC LIMIT 100"#,
+        org_id,
+        user_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Conversation {
+            our: r.our_e164,
+            other: r.other_e164,
+            last_body: r.body.chars().take(120).collect(),
+            last_at: format!("{} UTC", r.at),
+            last_direction: r.direction,
+            count: r.n,
+        })
+        .collect())
+}
+
+/// The last 200 messages of one conversation, oldest first.
+pub async fn thread(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: Option<i64>,
+    our: &str,
+    other: &str,
+) -> Result<Vec<MessageView>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT * FROM (
+               SELECT m.id, m.direction, m.body, m.status, m.is_test, m.segments, m.cost_micros,
+                      m.error_message, m.created_at, coalesce(u.email, '—') AS "user!",
+                      to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "at!"
+               FROM messages m LEFT JOIN users u ON u.id = m.user_id
+               WHERE m.org_id = $1 AND m.our_e164 = $3 AND m.other_e164 = $4
+                 AND ($2::int8 IS NULL OR m.user_id = $2
+                      OR m.number_id IN (SELECT id FROM owned_numbers WHERE org_id = $1 AND shared))
+               ORDER BY m.created_at DESC, m.id DESC LIMIT 200) t
+           ORDER BY created_at, id"#,
+        org_id,
+        user_id,
+        our,
+        other
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| MessageView {
+            id: r.id,
+            direction: r.direction,
+            body: r.body,
+            status: r.status,
+            is_test: r.is_test,
+            segments: r.segments,
+            cost: Money::from_micros(r.cost_micros).to_string(),
+            at: format!("{} UTC", r.at),
+            error: r.error_message,
+            user: r.user,
+        })
+        .collect())
+}
+
+/// What a delivery callback needs of its message.
+pub struct MessageRef {
+    pub config_id: Option<i64>,
+    pub provider_sid: Option<String>,
+}
+
+pub async fn message_ref(
+    db: impl PgExecutor<'_>,
+    id: i64,
+) -> Result<Option<MessageRef>, sqlx::Error> {
+    sqlx::query_as!(
+        MessageRef,
+        "SELECT config_id, provider_sid FROM messages WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A delivery status from the provider.
+pub struct Delivery<'a> {
+    pub status: MessageStatus,
+    pub sid: &'a str,
+    pub error_code: Option<i32>,
+    pub error_message: Option<&'a str>,
+}
+
+/// Applies a delivery status to a message still at a status before it (`MessageStatus::rank`
+/// is the one order; a final status is never replaced; a message that failed costs nothing).
+pub async fn delivered(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    d: &Delivery<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE messages SET status = $2,
+               provider_sid = coalesce(provider_sid, $3),
+               sent_at = CASE WHEN $2 IN ('sent', 'delivered', 'undelivered') THEN coalesce(sent_at, now()) ELSE sent_at END,
+               delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END,
+               error_code = coalesce($4, error_code), error_message = coalesce($5, error_message),
+               cost_micros = CASE WHEN $2 = 'failed' THEN 0 ELSE cost_micros END,
+               updated_at = now()
+           WHERE id = $1 AND NOT is_test AND status = ANY($6)"#,
+        id,
+        d.status as MessageStatus,
+        d.sid,
+        d.error_code,
+        d.error_message,
+        &d.status.earlier()[..] as &[MessageStatus]
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// An active owned number as an inbound message finds it.
+pub struct InboundNumber {
+    pub id: i64,
+    pub org_id: i64,
+    pub user_id: Option<i64>,
+    pub config_id: Option<i64>,
+}
+
+pub async fn inbound_number(
+    db: impl PgExecutor<'_>,
+    e164: &telephony::E164,
+) -> Result<Option<InboundNumber>, sqlx::Error> {
+    sqlx::query_as!(
+        InboundNumber,
+        "SELECT id, org_id, user_id, config_id FROM owned_numbers WHERE e164 = $1 AND status = 'active'",
+        e164.as_str()
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// An inbound message as its webhook describes it.
+pub struct NewInbound<'a> {
+    pub to: &'a telephony::E164,
+    pub from: &'a str,
+    pub body: &'a str,
+    pub segments: i32,
+    pub encoding: &'a str,
+    pub sid: &'a str,
+}
+
+/// Stores an inbound message once (its SID is unique).
+pub async fn insert_inbound(
+    db: impl PgExecutor<'_>,
+    n: &InboundNumber,
+    m: &NewInbound<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
+                                 body, segments, encoding, status, provider_sid)
+           VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, 'received', $10)
+           ON CONFLICT (provider_sid) DO NOTHING"#,
+        n.org_id,
+        n.user_id,
+        n.id,
+        n.config_id,
+        m.to.as_str(),
+        m.from,
+        m.body,
+        m.segments,
+        m.encoding,
+        m.sid
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! Hourly limits per user: what is limited, and the transaction that counts and writes as one step.
+
+use sqlx::PgPool;
+
+use super::db;
+
+/// The things a user may do only so often an hour (the `limits` table, else the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    Purchase,
+    Call,
+    Sms,
+}
+
+impl Limited {
+    fn item(self) -> &'static str {
+        match self {
+            Limited::Purchase => "number.purchase",
+            Limited::Call => "call.create",
+            Limited::Sms => "sms.send",
+        }
+    }
+
+    fn default_per_hour(self) -> i64 {
+        match self {
+            Limited::Purchase => 10,
+            Limited::Call => 60,
+            Limited::Sms => 200,
+        }
+    }
+
+    /// The user's rows of this kind in the last hour.
+    async fn count(self, tx: &mut sqlx::PgConnection, user_id: i64) -> Result<i64, sqlx::Error> {
+        match self {
+            Limited::Purchase => db::limits::purchases_last_hour(tx, user_id).await,
+            Limited::Call => db::limits::calls_last_hour(tx, user_id).await,
+            Limited::Sms => db::limits::messages_last_hour(tx, user_id).await,
+        }
+    }
+}
+
+/// Why a limited row was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("the hourly limit of {limit} ({what:?}) is reached")]
+    Reached { what: Limited, limit: i64 },
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Opens the transaction that writes a limited row: it holds the user's lock for `what` until it
+/// ends, so counting the last hour and writing the new row are one step even under parallel
+/// requests. At the limit nothing is written.
+pub async fn begin_limited(
+    pool: &PgPool,
+    what: Limited,
+    user_id: i64,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, LimitError> {
+    let limit = db::limits::per_hour(pool, what.item())
+        .await?
+        .unwrap_or(what.default_per_hour());
+    let mut tx = pool.begin().await?;
+    db::limits::lock_user(&mut tx, what.item(), user_id).await?;
+    if what.count(&mut tx, user_id).await? >= limit {
+        return Err(LimitError::Reached { what, limit });
+    }
+    Ok(tx)
+}

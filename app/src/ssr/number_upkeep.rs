@@ -1,0 +1,104 @@
+//! Background upkeep of owned numbers: monthly charges, release retries and purchases whose outcome was unknown.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use telephony::ProviderError;
+
+use super::db;
+use super::numbers::NumberError;
+use super::providers::provider_for_config;
+use super::AppState;
+
+/// Charges every held number (active or releasing) its monthly price once for the current month.
+pub async fn accrue_charges(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    db::numbers::accrue_charges(pool).await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Released {
+    Done,
+    /// The provider did not confirm; the number stays `releasing` and is retried.
+    Pending(String),
+}
+
+/// One release attempt: `released` when the provider confirms (or no longer has it), else the
+/// error and the next attempt's time (1 min, doubling, at most an hour).
+pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, NumberError> {
+    let pool = &state.pool;
+    let Some(n) = db::numbers::releasing(pool, id).await? else {
+        return Ok(Released::Done);
+    };
+    let provider = provider_for_config(state, n.config_id, n.org_id)
+        .await
+        .map(|(_, p)| p);
+    let outcome = match (provider, &n.provider_sid) {
+        (Ok(p), Some(sid)) => match p.release_number(sid).await {
+            Ok(()) | Err(ProviderError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(crate::api::words::release_unconfirmed(&e)),
+        },
+        (Ok(_), None) => Ok(()),
+        (Err(e), _) => Err(crate::api::words::no_provider(&e).to_string()),
+    };
+    match outcome {
+        Ok(()) => {
+            db::numbers::mark_released(pool, id).await?;
+            Ok(Released::Done)
+        }
+        Err(msg) => {
+            db::numbers::release_failed(pool, id, &msg).await?;
+            tracing::warn!(number = %n.e164, error = %msg, "release not confirmed; will retry");
+            Ok(Released::Pending(msg))
+        }
+    }
+}
+
+/// Every few seconds, in every server process: accrues the month's number charges (every
+/// minute), retries due releases and settles purchases whose outcome was unknown (rows are
+/// claimed with `SKIP LOCKED` by pushing their next attempt forward first).
+pub fn spawn_number_upkeep(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick: u64 = 0;
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            if tick.is_multiple_of(12) {
+                if let Err(e) = accrue_charges(&state.pool).await {
+                    tracing::warn!(error = %e, "accruing number charges failed");
+                }
+            }
+            tick += 1;
+            let due = db::numbers::claim_due_releases(&state.pool).await;
+            settle_purchases(&state).await;
+            let Ok(due) = due else { continue };
+            for id in due {
+                if let Err(e) = attempt_release(&state, id).await {
+                    tracing::warn!(id, error = %e, "release retry failed");
+                }
+            }
+        }
+    });
+}
+
+/// Purchases whose outcome was unknown (the provider timed out and could not be asked): after a
+/// minute, ask the provider whether the account owns the number, and settle the row.
+async fn settle_purchases(state: &AppState) {
+    let Ok(open) = db::numbers::claim_open_purchases(&state.pool).await else {
+        return;
+    };
+    for n in open {
+        // The account the purchase was made with, not whatever the org uses now.
+        let Ok((_, provider)) = provider_for_config(state, n.config_id, n.org_id).await else {
+            continue;
+        };
+        let Ok(found) = provider.list_numbers(Some(&n.e164)).await else {
+            continue;
+        };
+        let r = match found.into_iter().find(|x| x.phone_number == n.e164) {
+            Some(x) => db::numbers::settle_bought(&state.pool, n.id, &x.sid).await,
+            None => db::numbers::settle_not_bought(&state.pool, n.id).await,
+        };
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "settling a purchase failed");
+        }
+    }
+}

@@ -142,9 +142,10 @@ pub async fn load_bulk_page(org: String, job: Option<i64>) -> Result<BulkPage, A
 pub mod server_side {
     //! The server-only halves of the server functions above.
 
-    use time::{Date, OffsetDateTime};
+    use time::OffsetDateTime;
 
     use crate::error::AppError;
+    use crate::model::dates::{date_range, month_of};
     use crate::model::lookup::*;
     use crate::ssr::db::cache::Cached;
     use crate::ssr::lookups::LookupError;
@@ -211,48 +212,6 @@ pub mod server_side {
         }
     }
 
-    pub fn month_of(d: Date) -> (Date, Date) {
-        let first = d.replace_day(1).unwrap_or(d);
-        let next = if first.month() == time::Month::December {
-            Date::from_calendar_date(first.year() + 1, time::Month::January, 1)
-        } else {
-            Date::from_calendar_date(first.year(), first.month().next(), 1)
-        };
-        let last = next.ok().and_then(|n| n.previous_day()).unwrap_or(d);
-        (first, last)
-    }
-
-    fn parse_date(field: &str, raw: Option<String>) -> Result<Option<Date>, AppError> {
-        let f = time::macros::format_description!("[year]-[month]-[day]");
-        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => Date::parse(s, &f)
-                .map(Some)
-                .map_err(|_| AppError::validation(field, "Enter a date as YYYY-MM-DD.")),
-        }
-    }
-
-    /// The range a report covers: `from`/`to` (YYYY-MM-DD) or this month; at most a year.
-    pub fn date_range(from: Option<String>, to: Option<String>) -> Result<(Date, Date), AppError> {
-        let today = OffsetDateTime::now_utc().date();
-        let (m_from, m_to) = month_of(today);
-        let from_d = parse_date("from", from)?.unwrap_or(m_from);
-        let to_d = parse_date("to", to)?.unwrap_or(m_to);
-        if to_d < from_d {
-            return Err(AppError::validation(
-                "to",
-                "The end date is before the start date.",
-            ));
-        }
-        if (to_d - from_d).whole_days() > 366 {
-            return Err(AppError::validation(
-                "to",
-                "Choose a range of at most a year.",
-            ));
-        }
-        Ok((from_d, to_d))
-    }
-
     pub async fn stats(
         org: String,
         from: Option<String>,
@@ -264,7 +223,7 @@ pub mod server_side {
                 "Only the org's owners and admins can see lookup costs.".into(),
             ));
         }
-        let (from_d, to_d) = date_range(from, to)?;
+        let (from_d, to_d) = date_range(from.as_deref(), to.as_deref())?;
         let (m_from, m_to) = month_of(OffsetDateTime::now_utc().date());
         ctx.state.events.flush().await;
         let pool = &ctx.state.pool;

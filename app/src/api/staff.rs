@@ -41,7 +41,7 @@ pub async fn load_staff_org(org: String) -> Result<StaffOrgPage, AppError> {
             let ctx = require(&org, Permission::Read).await?;
             let pool = &ctx.state.pool;
             ctx.state.events.flush().await;
-            let (from, to) = crate::api::lookups::server_side::date_range(None, None)?;
+            let (from, to) = crate::model::dates::date_range(None, None)?;
             let report = crate::ssr::usage::report(pool, ctx.org_id, from, to).await?;
             let numbers =
                 crate::ssr::numbers::list(pool, ctx.org_id, ctx.user.id, true, None).await?;
@@ -111,8 +111,7 @@ pub async fn load_global_lookup_stats() -> Result<GlobalCacheStats, AppError> {
         async {
             let (_, state) = require_staff().await?;
             state.events.flush().await;
-            let (from, to) =
-                crate::api::lookups::server_side::month_of(time::OffsetDateTime::now_utc().date());
+            let (from, to) = crate::model::dates::month_of(time::OffsetDateTime::now_utc().date());
             Ok(crate::ssr::db::lookups::global(&state.pool, from, to).await?)
         }
         .await,

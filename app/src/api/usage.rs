@@ -23,7 +23,7 @@ pub async fn load_usage(
                     "Only the org's owners and admins can see its spend.".into(),
                 ));
             }
-            let (from, to) = crate::api::lookups::server_side::date_range(from, to)?;
+            let (from, to) = crate::model::dates::date_range(from.as_deref(), to.as_deref())?;
             // Figures pages read events the batching writer may still hold.
             ctx.state.events.flush().await;
             let report = crate::ssr::usage::report(&ctx.state.pool, ctx.org_id, from, to).await?;
@@ -59,29 +59,14 @@ pub async fn load_audit(org: String, params: String) -> Result<AuditPageData, Ap
             };
             let pairs = crate::model::query_pairs(&params);
             let val = |k: &str| crate::model::query_value(&pairs, k);
-            let date = |field: &str| -> Result<Option<time::Date>, AppError> {
-                let v = val(field);
-                if v.is_empty() {
-                    return Ok(None);
-                }
-                let f = time::macros::format_description!("[year]-[month]-[day]");
-                time::Date::parse(&v, &f)
-                    .map(Some)
-                    .map_err(|_| AppError::validation(field, "Enter a date as YYYY-MM-DD."))
-            };
+            let date = |field: &str| crate::model::dates::parse_date(field, Some(&val(field)));
             let (actor, action) = (val("actor"), val("action"));
             if actor.chars().count() > 254 || action.chars().count() > 64 {
                 return Err(AppError::validation("actor", "That filter is too long."));
             }
-            let before = match val("before").split_once('.') {
-                Some((t, i)) => Some(
-                    t.parse::<i64>()
-                        .ok()
-                        .zip(i.parse::<i64>().ok())
-                        .ok_or_else(|| AppError::BadRequest("This page link is broken.".into()))?,
-                ),
-                None if val("before").is_empty() => None,
-                None => return Err(AppError::BadRequest("This page link is broken.".into())),
+            let before = match val("before") {
+                b if b.is_empty() => None,
+                b => Some(b.parse::<crate::model::cursor::Cursor>()?),
             };
             let q = AuditQuery {
                 org_id,
@@ -94,7 +79,7 @@ pub async fn load_audit(org: String, params: String) -> Result<AuditPageData, Ap
             let mut rows = audit(&state.pool, &q, 51).await?;
             let next = (rows.len() > 50).then(|| {
                 rows.truncate(50);
-                rows.last().map(|r| r.1.clone()).unwrap_or_default()
+                rows.last().map(|r| r.1.to_string()).unwrap_or_default()
             });
             Ok(AuditPageData {
                 org: org_view,

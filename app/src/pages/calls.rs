@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 use super::org_param;
 use crate::api::calls::{load_call, load_calls, load_new_call, PlaceCall};
 use crate::components::{
-    page_outcome, poll_while, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading,
-    Notice, ReadOnlyBanner,
+    page_outcome, poll_while, ErrorPanel, Field, FormError, FormOutcome, FormState, Loaded,
+    Loading, Notice, ReadOnlyBanner,
 };
 use crate::model::calls::*;
 
@@ -26,14 +26,7 @@ pub fn NewCallPage() -> impl IntoView {
     let org = org_param();
     let data = Resource::new(move || org.get(), load_new_call);
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <NewCallView d outcome=outcome.get_value() /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=move |d| view! { <NewCallView d outcome=outcome.get_value() /> } />
     }
 }
 
@@ -254,14 +247,7 @@ pub fn CallDetailPage() -> impl IntoView {
         tick,
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <CallView d /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=|d| view! { <CallView d /> } />
     }
 }
 

@@ -10,7 +10,7 @@ use crate::api::numbers::{
     UpdateNumber,
 };
 use crate::components::{
-    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice,
+    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loaded, Loading, Notice,
     ReadOnlyBanner, Refresh,
 };
 use crate::model::numbers::*;
@@ -44,14 +44,7 @@ pub fn NumbersListPage() -> impl IntoView {
         |(o, c, _)| load_numbers(o, c),
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <NumbersView d /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=|d| view! { <NumbersView d /> } />
     }
 }
 
@@ -263,14 +256,7 @@ pub fn NumberDetailPage() -> impl IntoView {
         |(o, i, _)| load_number(o, i),
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <NumberDetailView d outcome=outcome.get_value() /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=move |d| view! { <NumberDetailView d outcome=outcome.get_value() /> } />
     }
 }
 

@@ -7,8 +7,7 @@ use leptos_router::hooks::use_location;
 use super::org_param;
 use crate::api::sms::{load_sms, SendSms};
 use crate::components::{
-    page_outcome, poll_while, ErrorPanel, FormError, FormOutcome, FormState, Loading, Notice,
-    ReadOnlyBanner,
+    page_outcome, poll_while, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
 };
 use crate::model::message_status::MessageStatus;
 use crate::model::money::Money;
@@ -39,14 +38,7 @@ pub fn SmsPage() -> impl IntoView {
         tick,
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <SmsView d outcome=outcome.get_value() /> }.into_any(),
-                    Err(e) => view! { <Title text="Error" /><ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data show=move |d| view! { <SmsView d outcome=outcome.get_value() /> } />
     }
 }
 

@@ -4,6 +4,7 @@ use sqlx::PgPool;
 use time::Date;
 
 use super::db::{audit, usage};
+use crate::model::cursor::Cursor;
 use crate::model::lookup::money;
 use crate::model::usage::*;
 pub use audit::AuditQuery;
@@ -79,8 +80,8 @@ pub async fn audit(
     pool: &PgPool,
     q: &AuditQuery,
     limit: i64,
-) -> Result<Vec<(AuditRow, String)>, sqlx::Error> {
-    let mut tx = super::calls::custom_plans(pool).await?;
+) -> Result<Vec<(AuditRow, Cursor)>, sqlx::Error> {
+    let mut tx = super::db::custom_plans(pool).await?;
     let rows = audit::list(&mut *tx, q, limit).await?;
     tx.commit().await?;
     Ok(rows
@@ -101,7 +102,10 @@ pub async fn audit(
                     details,
                     ip: r.ip,
                 },
-                format!("{}.{}", r.micros, r.id),
+                Cursor {
+                    micros: r.micros,
+                    id: r.id,
+                },
             )
         })
         .collect())

@@ -33,7 +33,7 @@ pub async fn history(
     f: &ValidFilter,
     limit: i64,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
-    let mut tx = custom_plans(pool).await?;
+    let mut tx = db::custom_plans(pool).await?;
     let q = db::call_history::HistoryQuery {
         org_id,
         user_id,
@@ -73,16 +73,6 @@ pub async fn history(
             },
         })
         .collect())
-}
-
-/// A transaction whose queries are planned for their actual parameters (see
-/// `db::call_history::force_custom_plans`).
-pub async fn custom_plans(
-    pool: &PgPool,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    db::call_history::force_custom_plans(&mut tx).await?;
-    Ok(tx)
 }
 
 /// One call with its timeline and recordings, if the user may see it (its user, or an overseer).

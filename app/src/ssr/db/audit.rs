@@ -4,6 +4,8 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use time::Date;
 
+use crate::model::cursor::Cursor;
+
 pub struct Entry<'a> {
     pub actor_id: Option<i64>,
     pub org_id: Option<i64>,
@@ -75,14 +77,14 @@ pub async fn recent_failed_logins(
     Ok((r.n, r.wait))
 }
 
-/// What the audit page filters by; `before` is the keyset cursor (micros since the epoch, id).
+/// What the audit page filters by; `before`: the last entry already shown.
 pub struct AuditQuery {
     pub org_id: Option<i64>,
     pub actor: Option<String>,
     pub action: Option<String>,
     pub from: Option<Date>,
     pub to: Option<Date>,
-    pub before: Option<(i64, i64)>,
+    pub before: Option<Cursor>,
 }
 
 pub struct ListRow {
@@ -103,10 +105,7 @@ pub async fn list(
     q: &AuditQuery,
     limit: i64,
 ) -> Result<Vec<ListRow>, sqlx::Error> {
-    let (bt, bi) = match q.before {
-        Some((t, i)) => (Some(t), Some(i)),
-        None => (None, None),
-    };
+    let (bt, bi) = (q.before.map(|c| c.micros), q.before.map(|c| c.id));
     sqlx::query_as!(
         ListRow,
         r#"SELECT a.id, a.action, a.target, a.details, coalesce(a.ip, '') AS "ip!",

@@ -30,16 +30,6 @@ pub async fn filter_numbers(
         .collect())
 }
 
-/// Plans the transaction's queries for their actual parameters: the optional filters
-/// (`$n IS NULL OR …`) then fold away and the matching index is used, however often the
-/// prepared statement has run (a generic plan could not use it).
-pub async fn force_custom_plans(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// The history's filters as the query binds them.
 pub struct HistoryQuery<'a> {
     pub org_id: i64,

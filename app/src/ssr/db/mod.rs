@@ -24,3 +24,16 @@ pub async fn ping(db: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
         .await
         .map(|_| ())
 }
+
+/// A transaction whose queries are planned for their actual parameters: the optional filters
+/// (`$n IS NULL OR …`) then fold away and the matching index is used, however often the prepared
+/// statement has run (a generic plan could not use it).
+pub async fn custom_plans(
+    pool: &sqlx::PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}

@@ -159,7 +159,7 @@ async fn download(
         return error_page(AppError::NotFound);
     };
     match jobs::results_csv(&state.pool, ctx.org_id, job).await {
-        Ok(Some(csv)) => crate::calls::csv_download(
+        Ok(Some(csv)) => crate::downloads::csv_download(
             &format!("lookups-{}-job-{job}.csv", ctx.slug),
             Body::from(csv),
         ),

@@ -2,8 +2,8 @@
 
 pub mod admin_cli;
 pub mod bulk;
-pub mod calls;
 pub mod config;
+pub mod downloads;
 pub mod middleware;
 pub mod seed;
 pub mod startup;

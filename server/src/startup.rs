@@ -240,7 +240,7 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
             move || shell(opts.clone())
         })
         .merge(crate::bulk::routes(render.clone()))
-        .merge(crate::calls::routes())
+        .merge(crate::downloads::routes())
         .fallback(move |req: Request<Body>| {
             let fallback = fallback.clone();
             async move { fallback(req).await }

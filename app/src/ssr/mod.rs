@@ -1,4 +1,4 @@
-//! Server-only code: shared state, authentication, the org guard and all SQL.
+//! Server-only code: feature modules that orchestrate, shared services, and all SQL (`db`).
 
 pub mod auth;
 pub mod calls;

@@ -1,4 +1,5 @@
-//! Every SQL statement of the app, checked at compile time against the migrated schema.
+//! Every SQL statement of the app, one module per feature, checked at compile time against the
+//! migrated schema (`scripts/sql-layer.sh` fails on SQL outside this folder).
 
 pub mod audit;
 pub mod cache;

@@ -1,6 +1,5 @@
-//! Plain HTTP routes for calls and spend: recordings streamed from the provider (to the call's
-//! user, org admins and support), the call history as CSV, streamed page by page in bounded
-//! memory, and the usage ledger of a range as CSV.
+//! Downloads that are not pages: a call's recording (streamed from the provider, seekable), the
+//! call history as CSV (page by page, in bounded memory) and the usage ledger of a range as CSV.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};

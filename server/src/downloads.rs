@@ -302,7 +302,7 @@ async fn export(
                     &r.row.direction,
                     &csv_safe(&r.row.from),
                     &csv_safe(&r.row.to),
-                    &r.row.status,
+                    r.row.status.as_str(),
                     &r.row
                         .duration_secs
                         .map(|s| s.to_string())

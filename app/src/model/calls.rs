@@ -99,11 +99,6 @@ impl std::fmt::Display for CallStatus {
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// The label of a status as stored (an unknown one: "Unknown").
-pub fn status_label(status: &str) -> &'static str {
-    CallStatus::parse(status).map_or("Unknown", CallStatus::label)
-}
-
 /// "1:05" for 65 seconds.
 pub fn duration_label(secs: Option<i32>) -> String {
     match secs {
@@ -252,7 +247,7 @@ pub struct CallRow {
     pub direction: String,
     pub from: String,
     pub to: String,
-    pub status: String,
+    pub status: CallStatus,
     pub duration_secs: Option<i32>,
     pub cost: String,
     pub recordings: i32,
@@ -292,7 +287,7 @@ pub struct CallsPage {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallEventView {
-    pub status: String,
+    pub status: CallStatus,
     pub at: String,
 }
 
@@ -403,8 +398,7 @@ mod tests {
             assert_eq!(CallStatus::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
         }
-        assert_eq!(status_label("in-progress"), "In progress");
-        assert_eq!(status_label("bogus"), "Unknown");
+        assert_eq!(InProgress.label(), "In progress");
         assert_eq!(duration_label(Some(65)), "1:05");
         assert_eq!(duration_label(Some(3725)), "1:02:05");
     }

@@ -58,6 +58,18 @@ impl MessageStatus {
         }
     }
 
+    pub fn label(self) -> &'static str {
+        match self {
+            MessageStatus::Queued => "Queued",
+            MessageStatus::Sending => "Sending",
+            MessageStatus::Sent => "Sent",
+            MessageStatus::Delivered => "Delivered",
+            MessageStatus::Undelivered => "Undelivered",
+            MessageStatus::Failed => "Failed",
+            MessageStatus::Received => "Received",
+        }
+    }
+
     /// The statuses a message may move to `self` from (those ranked before it).
     pub fn earlier(self) -> Vec<MessageStatus> {
         MessageStatus::ALL

@@ -131,7 +131,7 @@ fn CallsView(d: CallsPage) -> impl IntoView {
                     <td>{direction_label(&c.direction)}</td>
                     <td class="tabular-nums">{c.from.clone()}</td>
                     <td class="tabular-nums">{c.to.clone()}</td>
-                    <td data-testid="call-status">{status_label(&c.status)}</td>
+                    <td data-testid="call-status">{c.status.label()}</td>
                     <td class="tabular-nums">{duration_label(c.duration_secs)}</td>
                     <td class="tabular-nums">{c.cost.clone()}</td>
                     <td>{if c.recordings > 0 { "Yes" } else { "—" }}</td>
@@ -258,7 +258,7 @@ fn CallView(d: CallPage) -> impl IntoView {
     let events = d
         .events
         .iter()
-        .map(|e| view! { <li><span class="tabular-nums muted">{e.at.clone()}</span>" · "{status_label(&e.status)}</li> })
+        .map(|e| view! { <li><span class="tabular-nums muted">{e.at.clone()}</span>" · "{e.status.label()}</li> })
         .collect_view();
     let recordings = d
         .recordings
@@ -286,7 +286,7 @@ fn CallView(d: CallPage) -> impl IntoView {
         <p><a class="link" href=format!("/o/{slug}/calls")>"← Calls"</a></p>
         <h1 class="mt-2 text-2xl font-semibold tabular-nums">{who}</h1>
         <Notice />
-        <p class="mt-1 text-lg" role="status" aria-live="polite">"Status: " <strong data-testid="call-status">{status_label(&c.status)}</strong></p>
+        <p class="mt-1 text-lg" role="status" aria-live="polite">"Status: " <strong data-testid="call-status">{c.status.label()}</strong></p>
         {d.error.clone().map(|e| view! { <p class="readonly-banner" role="note">{e}</p> })}
         <dl class="card mt-4 grid max-w-2xl grid-cols-2 gap-x-6 gap-y-2 text-sm">
             <dt class="muted">"Direction"</dt><dd>{direction_label(&c.direction)}</dd>

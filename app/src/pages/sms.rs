@@ -9,7 +9,6 @@ use crate::api::sms::{load_sms, SendSms};
 use crate::components::{
     page_outcome, poll_while, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
 };
-use crate::model::message_status::MessageStatus;
 use crate::model::money::Money;
 use crate::model::sms::*;
 
@@ -28,11 +27,9 @@ pub fn SmsPage() -> impl IntoView {
     poll_while(
         data,
         |d| {
-            d.thread.as_ref().is_some_and(|(_, _, m)| {
-                m.iter().any(|m| {
-                    !m.is_test && MessageStatus::parse(&m.status).is_some_and(|s| s.rank() < 3)
-                })
-            })
+            d.thread
+                .as_ref()
+                .is_some_and(|(_, _, m)| m.iter().any(|m| !m.is_test && m.status.rank() < 3))
         },
         std::time::Duration::from_millis(1500),
         tick,
@@ -136,7 +133,7 @@ fn Thread(our: String, with: String, messages: Vec<MessageView>) -> impl IntoVie
                         <p class="whitespace-pre-wrap break-words">{m.body.clone()}</p>
                         <p class="mt-1 text-xs opacity-80">
                             {m.at.clone()}" · "
-                            <span data-testid="message-status">{status_label(&m.status, m.is_test)}</span>
+                            <span data-testid="message-status">{status_label(m.status, m.is_test)}</span>
                             {out.then(|| format!(" · {} segment{} · {}", m.segments, if m.segments == 1 { "" } else { "s" }, m.cost))}
                             {(out && !m.user.is_empty()).then(|| format!(" · {}", m.user))}
                         </p>

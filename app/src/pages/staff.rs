@@ -10,7 +10,7 @@ use super::org_param;
 use super::usage::{AuditLoader, SpendReport};
 use crate::api::staff::{load_global_lookup_stats, load_staff_home, load_staff_org};
 use crate::components::{Loaded, ReadOnlyBanner, Stat};
-use crate::model::calls::{duration_label, status_label};
+use crate::model::calls::duration_label;
 use crate::model::lookup::GlobalCacheStats;
 use crate::model::usage::*;
 
@@ -106,7 +106,7 @@ fn StaffOrgView(d: StaffOrgPage) -> impl IntoView {
         .map(|c| {
             view! {
                 <tr><td class="tabular-nums whitespace-nowrap"><a class="link" href=format!("/o/{slug}/calls/{}", c.id)>{c.created.clone()}</a></td>
-                    <td class="tabular-nums">{c.from.clone()}" → "{c.to.clone()}</td><td>{status_label(&c.status)}</td>
+                    <td class="tabular-nums">{c.from.clone()}" → "{c.to.clone()}</td><td>{c.status.label()}</td>
                     <td class="tabular-nums">{duration_label(c.duration_secs)}</td><td class="tabular-nums">{c.cost.clone()}</td>
                     <td>{if c.recordings > 0 { "Yes" } else { "—" }}</td></tr>
             }

@@ -158,7 +158,7 @@ pub async fn events(
 ) -> Result<Vec<CallEventView>, sqlx::Error> {
     sqlx::query_as!(
         CallEventView,
-        r#"SELECT status, to_char(received_at AT TIME ZONE 'UTC', 'HH24:MI:SS') AS "at!"
+        r#"SELECT status AS "status: CallStatus", to_char(received_at AT TIME ZONE 'UTC', 'HH24:MI:SS') AS "at!"
            FROM call_events WHERE call_id = $1 ORDER BY received_at, id"#,
         call_id
     )

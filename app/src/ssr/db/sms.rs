@@ -175,7 +175,7 @@ pub async fn thread(
 ) -> Result<Vec<MessageView>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT * FROM (
-               SELECT m.id, m.direction, m.body, m.status, m.is_test, m.segments, m.cost_micros,
+               SELECT m.id, m.direction, m.body, m.status AS "status: MessageStatus", m.is_test, m.segments, m.cost_micros,
                       m.error_message, m.created_at, coalesce(u.email, '—') AS "user!",
                       to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "at!"
                FROM messages m LEFT JOIN users u ON u.id = m.user_id

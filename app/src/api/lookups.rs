@@ -23,10 +23,12 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
             ctx.state.events.flush().await;
             let cfg = db::phone_config::effective(pool, ctx.org_id).await?;
             let unavailable = match &cfg {
-                None => Some(crate::ssr::lookups::LookupError::NoConfig.to_string()),
-                Some(c) if !c.lookup_enabled => {
-                    Some(crate::ssr::lookups::LookupError::Disabled.to_string())
-                }
+                None => Some(crate::api::words::lookup_sentence(
+                    &crate::ssr::lookups::LookupError::NoConfig,
+                )),
+                Some(c) if !c.lookup_enabled => Some(crate::api::words::lookup_sentence(
+                    &crate::ssr::lookups::LookupError::Disabled,
+                )),
                 _ => None,
             };
             let caller_name = cfg.as_ref().is_some_and(|c| c.caller_name_enabled);
@@ -84,7 +86,7 @@ pub async fn lookup_number(
             let (outcome, _) =
                 crate::ssr::lookups::lookup(&deps, ctx.org_id, Some(ctx.user.id), &e164, force)
                     .await
-                    .map_err(server_side::lookup_error)?;
+                    .map_err(|e| crate::api::words::lookup(&e))?;
             leptos_axum::redirect(&format!(
                 "/o/{}/lookup?number={}&outcome={}",
                 ctx.slug,
@@ -148,20 +150,7 @@ pub mod server_side {
     use crate::model::dates::{date_range, month_of};
     use crate::model::lookup::*;
     use crate::ssr::db::cache::Cached;
-    use crate::ssr::lookups::LookupError;
     use crate::ssr::{db, require, Permission};
-
-    pub fn lookup_error(e: LookupError) -> AppError {
-        match e {
-            LookupError::Db(d) => {
-                tracing::error!(error = %d, "lookup failed on the database");
-                AppError::Unavailable
-            }
-            LookupError::NoConfig | LookupError::Disabled => AppError::Conflict(e.to_string()),
-            LookupError::Busy | LookupError::LostLease => AppError::TooManyRequests(e.to_string()),
-            other => AppError::Upstream(other.to_string()),
-        }
-    }
 
     pub fn urlencode(s: &str) -> String {
         url::form_urlencoded::byte_serialize(s.as_bytes()).collect()

@@ -347,7 +347,7 @@ pub mod server_side {
             .state
             .providers
             .build(&cfg, &s.state.keyring, &s.state.public_url)
-            .map_err(|e| AppError::Conflict(e.to_string()))?;
+            .map_err(|e| AppError::Conflict(crate::api::words::build(&e)))?;
         match provider.test_connection().await {
             Ok(acct) => {
                 // Without JavaScript the page comes back with a notice; with it, the message shows.

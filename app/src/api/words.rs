@@ -1,12 +1,13 @@
-//! What a person reads when placing calls, buying numbers or sending SMS fails: every sentence for the server layer's error enums is chosen here.
+//! What a person reads when a lookup, a call, a purchase or an SMS fails: every sentence for the server layer's error enums is chosen here.
 
 use telephony::ProviderError;
 
 use crate::error::AppError;
 use crate::ssr::calls::{CallError, RecordingError};
 use crate::ssr::limits::{LimitError, Limited};
+use crate::ssr::lookups::{fmt_utc, LookupError};
 use crate::ssr::numbers::NumberError;
-use crate::ssr::providers::NoProvider;
+use crate::ssr::providers::{BuildError, NoProvider};
 use crate::ssr::sms::SmsError;
 
 /// The provider's answer to a search, purchase, call or message, as a person would want to read
@@ -49,7 +50,7 @@ pub fn no_provider(e: &NoProvider) -> AppError {
         NoProvider::ConfigGone(_) => AppError::Conflict(
             "The phone configuration this number was bought with is gone.".into(),
         ),
-        NoProvider::Unusable(b) => AppError::Conflict(b.to_string()),
+        NoProvider::Unusable(b) => AppError::Conflict(build(b)),
         NoProvider::Db(_) => AppError::Internal,
     }
 }
@@ -303,6 +304,76 @@ impl From<SmsError> for AppError {
                 sms(&other)
             }
         }
+    }
+}
+
+/// Why a phone configuration cannot be used.
+pub fn build(e: &BuildError) -> String {
+    match e {
+        BuildError::NoToken => "This configuration has no auth token yet. Enter one and save.".into(),
+        BuildError::Unreadable(why) => {
+            format!("The stored auth token cannot be read ({why}). Enter it again.")
+        }
+        BuildError::Invalid(why) => format!("The configuration is unusable: {why}"),
+        BuildError::TokenElsewhere => "The auth token was saved for another provider, region, account or address. Enter it again under Phone config.".into(),
+        BuildError::NoSandbox => "The development sandbox is not available on this server.".into(),
+    }
+}
+
+/// A lookup's failure about a number, as stored on the shared cache row and shown to whoever asks
+/// until the retry time (the provider's own words stay in the log: the row is shown to every org).
+pub fn lookup_failure(e: &ProviderError) -> String {
+    match e {
+        ProviderError::NotFound { .. } => {
+            "The provider has no information about this number.".into()
+        }
+        ProviderError::Rejected { code, .. } => match code {
+            Some(c) => format!("The provider refused to look this number up (error {c})."),
+            None => "The provider refused to look this number up.".into(),
+        },
+        ProviderError::RateLimited { .. } => {
+            "The provider is rate limiting lookups right now.".into()
+        }
+        ProviderError::Timeout => "The provider did not answer in time.".into(),
+        ProviderError::Server { status, .. } => {
+            format!("The provider failed (HTTP {status}).")
+        }
+        ProviderError::Network(_) => "PhoneHub could not reach the provider.".into(),
+        ProviderError::Decode(_) => "The provider sent an answer PhoneHub could not read.".into(),
+        ProviderError::Auth { .. } => "The provider rejected the credentials.".into(),
+    }
+}
+
+/// What the person who asked reads when a lookup gives no answer (the bulk results too).
+pub fn lookup_sentence(e: &LookupError) -> String {
+    match e {
+        LookupError::NoConfig => "No phone provider is configured for this org. An org admin can set one up under Phone config.".into(),
+        LookupError::Disabled => "Lookups are turned off in this org's phone config.".into(),
+        LookupError::Credentials => "The phone provider rejected this org's credentials. An org admin should check Phone config.".into(),
+        LookupError::Unusable(b) => build(b),
+        LookupError::Refused(p) | LookupError::Failed(p) => lookup_failure(p),
+        LookupError::BackingOff { message, until } => format!(
+            "{message} PhoneHub will not ask the provider about this number again until {}.",
+            fmt_utc(*until)
+        ),
+        LookupError::BadNumber(p) => p.to_string(),
+        LookupError::Busy | LookupError::LostLease => {
+            "The provider is still looking this number up. Try again in a minute.".into()
+        }
+        LookupError::Db(_) => "PhoneHub could not reach its database. Try again in a moment.".into(),
+    }
+}
+
+pub fn lookup(e: &LookupError) -> AppError {
+    match e {
+        LookupError::Db(d) => {
+            tracing::error!(error = %d, "lookup failed on the database");
+            AppError::Unavailable
+        }
+        LookupError::NoConfig | LookupError::Disabled => AppError::Conflict(lookup_sentence(e)),
+        LookupError::Busy | LookupError::LostLease => AppError::TooManyRequests(lookup_sentence(e)),
+        LookupError::BadNumber(_) => AppError::validation("number", lookup_sentence(e)),
+        _ => AppError::Upstream(lookup_sentence(e)),
     }
 }
 

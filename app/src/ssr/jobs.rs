@@ -166,7 +166,7 @@ async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
             {
                 // Nothing else in this job can succeed: stop instead of asking again per number.
                 let mut tx = pool.begin().await?;
-                jobs::fail(&mut tx, job.id, &e.to_string()).await?;
+                jobs::fail(&mut tx, job.id, &crate::api::words::lookup_sentence(e)).await?;
                 tx.commit().await?;
                 return Ok(());
             }
@@ -176,7 +176,11 @@ async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
                     if let LookupError::Db(source) = &e {
                         tracing::warn!(job = job.id, error = %source, "bulk lookup failed on the database");
                     }
-                    ("error", Some("error"), Some(e.to_string()))
+                    (
+                        "error",
+                        Some("error"),
+                        Some(crate::api::words::lookup_sentence(&e)),
+                    )
                 }
             };
             jobs::record_result(pool, job.id, &n, status, outcome, error.as_deref()).await?;
@@ -203,7 +207,7 @@ async fn look_up_chunk(
                     .map(|(o, _)| o),
                 Err(e) => {
                     tracing::warn!(job = job.id, number = %n, error = %e, "a stored number no longer parses");
-                    Err(LookupError::Provider(e.to_string()))
+                    Err(LookupError::BadNumber(e))
                 }
             };
             (n, r)

@@ -12,7 +12,7 @@ use super::crypto::Keyring;
 use super::db::cache::{self, Cached};
 use super::db::phone_config::ConfigRow;
 use super::events::{Event, EventSink};
-use super::providers::Providers;
+use super::providers::{BuildError, Providers};
 
 /// How long a leader may hold a number before others may take over (covers the client's
 /// timeout and retries).
@@ -44,22 +44,38 @@ impl Outcome {
     }
 }
 
-/// Why a lookup gave no answer, in words for the person who asked.
+/// Why a lookup gave no answer (the words are chosen in `api::words::lookup`).
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
-    #[error("No phone provider is configured for this org. An org admin can set one up under Phone config.")]
+    #[error("the org has no phone configuration")]
     NoConfig,
-    #[error("Lookups are turned off in this org's phone config.")]
+    #[error("lookups are off in the org's configuration")]
     Disabled,
-    #[error("The phone provider rejected this org's credentials. An org admin should check Phone config.")]
+    #[error("the provider rejected the org's credentials")]
     Credentials,
-    #[error("{0}")]
-    Provider(String),
-    #[error("The provider is still looking this number up. Try again in a minute.")]
+    #[error("no provider client for the configuration")]
+    Unusable(#[source] BuildError),
+    /// A refusal that belongs to the asking configuration (not stored on the shared row).
+    #[error("the provider refused this configuration's lookup")]
+    Refused(#[source] ProviderError),
+    /// A failure about the number, stored on the shared row with a retry time.
+    #[error("the provider failed to look the number up")]
+    Failed(#[source] ProviderError),
+    /// An earlier failure about the number, not asked again until `until`.
+    #[error("backing off after a failure: {message}")]
+    BackingOff {
+        message: String,
+        until: OffsetDateTime,
+    },
+    /// A stored number that no longer parses (bulk jobs).
+    #[error("the number does not parse")]
+    BadNumber(#[source] telephony::PhoneError),
+    /// Waited for another request's lookup of the number for too long.
+    #[error("another request is still looking the number up")]
     Busy,
     /// The leader's lease ran out before it stored the answer (internal: the request waits
     /// for the new leader instead).
-    #[error("The provider is still looking this number up. Try again in a minute.")]
+    #[error("the lookup's lease ran out")]
     LostLease,
     #[error("database error")]
     Db(#[from] sqlx::Error),
@@ -172,14 +188,13 @@ pub async fn lookup(
 
 /// The failure a number's row is backing off from, and until when.
 fn backing_off(row: &Cached, now: OffsetDateTime) -> LookupError {
-    let msg = row
-        .error_message
-        .clone()
-        .unwrap_or_else(|| "The provider could not look this number up.".into());
-    LookupError::Provider(format!(
-        "{msg} PhoneHub will not ask the provider about this number again until {}.",
-        fmt_utc(row.retry_after.unwrap_or(now))
-    ))
+    LookupError::BackingOff {
+        message: row
+            .error_message
+            .clone()
+            .unwrap_or_else(|| "The provider could not look this number up.".into()),
+        until: row.retry_after.unwrap_or(now),
+    }
 }
 
 /// Holds the lease: asks the provider once and stores the answer (or the error, with backoff).
@@ -197,7 +212,7 @@ async fn lead(
         Ok(p) => p,
         Err(e) => {
             cache::release(deps.pool, e164, token).await?;
-            return Err(LookupError::Provider(e.to_string()));
+            return Err(LookupError::Unusable(e));
         }
     };
     let answer = tokio::time::timeout(LEADER_BUDGET, provider.lookup(e164.as_str(), caller_name))
@@ -220,17 +235,18 @@ async fn lead(
             cache::release(deps.pool, e164, token).await?;
             Err(match e {
                 ProviderError::Auth { .. } => LookupError::Credentials,
-                other => LookupError::Provider(error_message(&other)),
+                other => LookupError::Refused(other),
             })
         }
         Err(e) => {
             // The provider's own words stay in the log: the row is shown to every org.
             tracing::warn!(error = %e, %e164, "lookup failed at the provider");
-            let msg = error_message(&e);
+            // Shown to every org that asks about the number until the retry time.
+            let msg = crate::api::words::lookup_failure(&e);
             let code = e.code().map(|c| c as i32);
             let backoff = (FIRST_BACKOFF_SECS as f64, MAX_BACKOFF_SECS as f64);
             cache::store_error(deps.pool, e164, token, code, &msg, backoff).await?;
-            Err(LookupError::Provider(msg))
+            Err(LookupError::Failed(e))
         }
     }
 }
@@ -243,28 +259,6 @@ fn is_config_error(e: &ProviderError) -> bool {
             | ProviderError::RateLimited { .. }
             | ProviderError::Rejected { .. }
     ) || telephony::http::is_refusal(e)
-}
-
-fn error_message(e: &ProviderError) -> String {
-    match e {
-        ProviderError::NotFound { .. } => {
-            "The provider has no information about this number.".into()
-        }
-        ProviderError::Rejected { code, .. } => match code {
-            Some(c) => format!("The provider refused to look this number up (error {c})."),
-            None => "The provider refused to look this number up.".into(),
-        },
-        ProviderError::RateLimited { .. } => {
-            "The provider is rate limiting lookups right now.".into()
-        }
-        ProviderError::Timeout => "The provider did not answer in time.".into(),
-        ProviderError::Server { status, .. } => {
-            format!("The provider failed (HTTP {status}).")
-        }
-        ProviderError::Network(_) => "PhoneHub could not reach the provider.".into(),
-        ProviderError::Decode(_) => "The provider sent an answer PhoneHub could not read.".into(),
-        ProviderError::Auth { .. } => "The provider rejected the credentials.".into(),
-    }
 }
 
 pub fn fmt_utc(t: OffsetDateTime) -> String {

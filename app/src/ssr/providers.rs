@@ -63,18 +63,19 @@ impl std::fmt::Debug for Providers {
     }
 }
 
+/// Why no client can be built from a configuration (the words are chosen in `api::words`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
-    #[error("This configuration has no auth token yet. Enter one and save.")]
+    #[error("the configuration has no auth token")]
     NoToken,
-    #[error("The stored auth token cannot be read ({0}). Enter it again.")]
+    #[error("the stored auth token cannot be decrypted: {0}")]
     Unreadable(String),
-    #[error("The configuration is unusable: {0}")]
+    #[error("the configuration is unusable: {0}")]
     Invalid(String),
     /// The stored token was saved for another destination; it is never sent to this one.
-    #[error("The auth token was saved for another provider, region, account or address. Enter it again under Phone config.")]
+    #[error("the auth token was saved for another destination")]
     TokenElsewhere,
-    #[error("The development sandbox is not available on this server.")]
+    #[error("the development sandbox is not available on this server")]
     NoSandbox,
 }
 

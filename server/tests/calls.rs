@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::poll_until_eq;
 use common::{
     configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, webhook, TestApp,
 };
@@ -45,19 +46,14 @@ async fn last_call(app: &TestApp) -> i64 {
 
 /// Waits (bounded) until `sql` (one int8/bool-as-int column, $1 = call id) returns `want`.
 async fn wait_for(app: &TestApp, sql: &str, id: i64, want: i64) -> i64 {
-    let mut last = -1;
-    for _ in 0..150 {
-        last = sqlx::query_scalar(sql)
+    poll_until_eq(Duration::from_secs(15), want, || async {
+        sqlx::query_scalar(sql)
             .bind(id)
             .fetch_one(&app.pool)
             .await
-            .unwrap();
-        if last == want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    last
+            .unwrap()
+    })
+    .await
 }
 
 #[sqlx::test(migrations = "../migrations")]

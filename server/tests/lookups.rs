@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::poll_until_eq;
 use common::{configure_sandbox, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
 use sqlx::PgPool;
 
@@ -558,20 +559,15 @@ async fn a_bulk_csv_runs_in_the_background_and_downloads_a_row_per_input(pool: P
     let loc = r.headers()["location"].to_str().unwrap().to_string();
     assert!(loc.starts_with("/o/acme/lookups/bulk?job="), "{loc}");
     let job: i64 = loc.rsplit('=').next().unwrap().parse().unwrap();
-    let mut done = false;
-    for _ in 0..100 {
-        let status: String = sqlx::query_scalar("SELECT status FROM lookup_jobs WHERE id = $1")
+    let status = poll_until_eq(Duration::from_secs(10), "done".to_string(), || async {
+        sqlx::query_scalar("SELECT status FROM lookup_jobs WHERE id = $1")
             .bind(job)
             .fetch_one(&app.pool)
             .await
-            .unwrap();
-        if status == "done" {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(done, "the job finished");
+            .unwrap()
+    })
+    .await;
+    assert_eq!(status, "done", "the job finished");
     // Two new numbers were paid for; the repeat and the cached one were not.
     assert_eq!(sandbox_stat(&sb, "billed_lookups").await, 3);
     let page = app.get(&member, &loc).await.text().await.unwrap();
@@ -637,18 +633,14 @@ async fn a_job_left_running_by_a_stopped_server_is_finished_by_another(pool: PgP
         .execute(&app.pool)
         .await
         .unwrap();
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = sqlx::query_scalar("SELECT status FROM lookup_jobs WHERE id = $1")
+    let status = poll_until_eq(Duration::from_secs(10), "done".to_string(), || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM lookup_jobs WHERE id = $1")
             .bind(job)
             .fetch_one(&app.pool)
             .await
-            .unwrap();
-        if status == "done" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .unwrap()
+    })
+    .await;
     assert_eq!(status, "done");
     assert_eq!(sandbox_stat(&sb, "billed_lookups").await, 2);
 }

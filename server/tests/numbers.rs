@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::poll_until_eq;
 use common::{configure_sandbox, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
 use sqlx::PgPool;
 
@@ -62,15 +63,10 @@ async fn sandbox_owns(sb: &str, number: &str) -> bool {
 }
 
 async fn wait_for_status(app: &TestApp, number: &str, want: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        last = status_of(app, number).await.pop().unwrap_or_default();
-        if last == want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    last
+    poll_until_eq(Duration::from_secs(10), want.to_string(), || async {
+        status_of(app, number).await.pop().unwrap_or_default()
+    })
+    .await
 }
 
 /// Polls (10 s at most) until the number's purchase is no longer open; its last status.

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::poll_until_eq;
 use common::{
     configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, webhook, TestApp,
     PHONE,
@@ -38,19 +39,14 @@ async fn send(
 }
 
 async fn wait_status(app: &TestApp, id: i64, want: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..150 {
-        last = sqlx::query_scalar("SELECT status FROM messages WHERE id = $1")
+    poll_until_eq(Duration::from_secs(15), want.to_string(), || async {
+        sqlx::query_scalar("SELECT status FROM messages WHERE id = $1")
             .bind(id)
             .fetch_one(&app.pool)
             .await
-            .unwrap();
-        if last == want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    last
+            .unwrap()
+    })
+    .await
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -390,12 +386,10 @@ async fn the_usage_ledger_agrees_with_every_other_page(pool: PgPool) {
         )
         .await;
     assert!(r.status().as_u16() < 400);
-    for _ in 0..150 {
-        if app.count("SELECT count(*) FROM calls WHERE provider_price_micros IS NOT NULL AND recording_count = 1").await == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_until_eq(Duration::from_secs(15), 1, || {
+        app.count("SELECT count(*) FROM calls WHERE provider_price_micros IS NOT NULL AND recording_count = 1")
+    })
+    .await;
     // An SMS and two lookups (one paid, one cached).
     assert!(
         send(&app, &user, "+14155550183", OTHER, "hi")

@@ -294,3 +294,23 @@ pub async fn webhook(
     }
     req.send().await.unwrap()
 }
+
+/// Reads a value until it is `want` or `within` has passed (polling, never a fixed wait); returns
+/// the last value read, for the caller's assertion to show.
+pub async fn poll_until_eq<T, F, Fut>(within: std::time::Duration, want: T, mut read: F) -> T
+where
+    T: PartialEq,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = std::time::Instant::now() + within;
+    let mut pause = std::time::Duration::from_millis(10);
+    loop {
+        let last = read().await;
+        if last == want || std::time::Instant::now() >= deadline {
+            return last;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
+}

@@ -66,6 +66,22 @@ async fn sms_is_sent_delivered_and_priced_by_segment_and_bad_input_sends_nothing
         ("empty To", mine, "", "hi", "to"),
         ("someone else's number", theirs, OTHER, "hi", "from"),
         ("a number not ours", "+14155550999", OTHER, "hi", "from"),
+        ("itself", mine, mine, "hi", "to"),
+        // The same number typed nationally, or with an extension, is still itself.
+        (
+            "itself, typed nationally",
+            mine,
+            "(415) 555-0180",
+            "hi",
+            "to",
+        ),
+        (
+            "itself, with an extension",
+            mine,
+            "+1 415 555 0180 x1",
+            "hi",
+            "to",
+        ),
     ] {
         let r = send(&app, &user, from, to, body).await;
         let status = r.status().as_u16();

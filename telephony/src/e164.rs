@@ -33,11 +33,26 @@ pub enum PhoneError {
 }
 
 /// A valid phone number in E.164 form (`+14155550100`). Parse, don't validate: holding one means
-/// libphonenumber's metadata accepted it.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// libphonenumber's metadata accepted it. Two are equal when they are the same number, however
+/// they were typed (the parser's record of how the input was written does not count).
+#[derive(Clone)]
 pub struct E164 {
     e164: String,
     number: PhoneNumber,
+}
+
+impl PartialEq for E164 {
+    fn eq(&self, other: &E164) -> bool {
+        self.e164 == other.e164
+    }
+}
+
+impl Eq for E164 {}
+
+impl std::hash::Hash for E164 {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.e164.hash(state);
+    }
 }
 
 impl fmt::Debug for E164 {
@@ -209,6 +224,24 @@ fn length_error(number: &PhoneNumber, fallback: Id) -> PhoneError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_number_is_equal_however_it_was_typed() {
+        let stored = E164::parse("+14155550180", None).unwrap();
+        for typed in [
+            "(415) 555-0180",
+            "415.555.0180",
+            "+1 415 555 0180 x1",
+            "001 415 555 0180",
+        ] {
+            let n = E164::parse(typed, Some("US")).unwrap();
+            assert_eq!(n, stored, "{typed}");
+            let mut set = std::collections::HashSet::new();
+            set.insert(stored.clone());
+            assert!(set.contains(&n), "{typed}");
+        }
+        assert_ne!(E164::parse("+14155550181", None).unwrap(), stored);
+    }
 
     /// (input, default region, expected E.164 or error message)
     const CASES: &[(&str, Option<&str>, Result<&str, &str>)] = &[

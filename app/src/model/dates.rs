@@ -10,15 +10,17 @@ pub fn parse_date(field: &str, raw: Option<&str>) -> Result<Option<Date>, AppErr
     let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let f = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(d) = Date::parse(s, &f) {
-        return Ok(Some(d));
-    }
+    // Exactly YYYY-MM-DD: the parser alone would take a signed year (`-9999-01-01`), which the
+    // database then refuses.
     let shaped = s.len() == 10
         && s.char_indices().all(|(i, c)| match i {
             4 | 7 => c == '-',
             _ => c.is_ascii_digit(),
         });
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    if let Some(d) = shaped.then(|| Date::parse(s, &f).ok()).flatten() {
+        return Ok(Some(d));
+    }
     Err(AppError::validation(
         field,
         if shaped {
@@ -82,7 +84,15 @@ mod tests {
         );
         assert_eq!(parse_date("from", Some("")).unwrap(), None);
         assert_eq!(parse_date("from", None).unwrap(), None);
-        for bad in ["2026-02-31", "2026-13-01", "23/11/2026", "2026-1-1", "x"] {
+        for bad in [
+            "2026-02-31",
+            "2026-13-01",
+            "23/11/2026",
+            "2026-1-1",
+            "x",
+            "+2026-11-23",
+            "-9999-01-01",
+        ] {
             assert_eq!(field(parse_date("from", Some(bad))), "from", "{bad}");
         }
         let msg = parse_date("to", Some("2026-02-31"))

@@ -38,7 +38,10 @@ pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, Numb
             Err(e) => Err(crate::api::words::release_unconfirmed(&e)),
         },
         (Ok(_), None) => Ok(()),
-        (Err(e), _) => Err(crate::api::words::no_provider(&e).to_string()),
+        (Err(e), _) => {
+            tracing::warn!(number = id, error = ?e, "no provider to release a number with");
+            Err(crate::api::words::no_provider(&e).to_string())
+        }
     };
     match outcome {
         Ok(()) => {

@@ -45,12 +45,7 @@ async fn sandbox_owns(sb: &str, number: &str) -> bool {
         telephony::sandbox::DEV_ACCOUNT_SID,
         number.replace('+', "%2B")
     );
-    let v: serde_json::Value = reqwest::Client::new()
-        .get(url)
-        .basic_auth(
-            telephony::sandbox::DEV_ACCOUNT_SID,
-            Some(telephony::sandbox::DEV_AUTH_TOKEN),
-        )
+    let v: serde_json::Value = common::sandbox_control(reqwest::Method::GET, url)
         .send()
         .await
         .unwrap()

@@ -167,11 +167,8 @@ pub(super) async fn progress_call(sb: Shared, sid: String, created: f64) {
     let Some(c) = sb.lock().calls.iter().find(|c| c.sid == sid).cloned() else {
         return;
     };
-    let mut steps = call_steps(&c.to, c.talk_seconds);
     // Resume after a restart: skip what already happened.
-    if let Some(pos) = steps.iter().position(|(s, _)| *s == c.status) {
-        steps.drain(..=pos);
-    }
+    let steps = super::clock::after(call_steps(&c.to, c.talk_seconds), &c.status);
     let mut at = created;
     for (status, wait) in steps {
         at += wait;

@@ -68,6 +68,17 @@ impl Sandbox {
     }
 }
 
+/// The steps of a status walk still ahead of `current` (all of them when `current` is not one).
+pub(super) fn after(
+    mut steps: Vec<(&'static str, f64)>,
+    current: &str,
+) -> Vec<(&'static str, f64)> {
+    if let Some(pos) = steps.iter().position(|(s, _)| *s == current) {
+        steps.drain(..=pos);
+    }
+    steps
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

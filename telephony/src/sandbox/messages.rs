@@ -112,10 +112,7 @@ pub(super) async fn progress_message(sb: Shared, sid: String, created: f64) {
     let Some(m) = sb.lock().messages.iter().find(|m| m.sid == sid).cloned() else {
         return;
     };
-    let mut steps = message_steps(&m.to);
-    if let Some(pos) = steps.iter().position(|(s, _)| *s == m.status) {
-        steps.drain(..=pos);
-    }
+    let steps = super::clock::after(message_steps(&m.to), &m.status);
     let mut at = created;
     for (status, wait) in steps {
         at += wait;

@@ -30,6 +30,16 @@ pub struct Conversation {
     pub count: i64,
 }
 
+impl Conversation {
+    /// The SMS page's query that opens this conversation (`our=…&with=…`).
+    pub fn thread_query(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("our", &self.our)
+            .append_pair("with", &self.other)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: i64,

@@ -91,10 +91,7 @@ fn Conversations(
     let items = conversations
         .iter()
         .map(|c| {
-            let q = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("our", &c.our)
-                .append_pair("with", &c.other)
-                .finish();
+            let q = c.thread_query();
             let current = c.our == open_our && c.other == open_with;
             view! {
                 <li>

@@ -116,10 +116,7 @@ fn StaffOrgView(d: StaffOrgPage) -> impl IntoView {
         .sms
         .iter()
         .map(|c| {
-            let q = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("our", &c.our)
-                .append_pair("with", &c.other)
-                .finish();
+            let q = c.thread_query();
             view! {
                 <li><a class="link tabular-nums" href=format!("/o/{slug}/sms?{q}")>{c.other.clone()}</a>
                     <span class="muted">" via "{c.our.clone()}" · "{c.count}{if c.count == 1 { " message" } else { " messages" }}" · "{c.last_at.clone()}</span></li>

@@ -35,9 +35,7 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
             let result = match number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
                 Some(n) => match telephony::E164::parse(n, Some("US")) {
                     // The shared cache's answer only for a number this org has asked for.
-                    Ok(e)
-                        if db::lookups::org_has_looked_up(pool, ctx.org_id, e.as_str()).await? =>
-                    {
+                    Ok(e) if db::lookups::org_has_looked_up(pool, ctx.org_id, &e).await? => {
                         crate::ssr::db::cache::get(pool, &e)
                             .await?
                             .filter(|c| c.lookup_expires_at.is_some())

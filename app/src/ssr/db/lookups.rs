@@ -216,13 +216,13 @@ pub async fn global(
 pub async fn org_has_looked_up(
     db: impl PgExecutor<'_>,
     org_id: i64,
-    e164: &str,
+    e164: &telephony::E164,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM lookup_monthly_numbers WHERE org_id = $1 AND e164 = $2)
            AS "seen!""#,
         org_id,
-        e164
+        e164.as_str()
     )
     .fetch_one(db)
     .await

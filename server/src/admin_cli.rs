@@ -59,7 +59,7 @@ async fn create_superadmin(settings: Settings, args: &[String]) -> Result<String
     let password = read_password()?;
     app::model::check_new_password("password", &password).map_err(|e| e.to_string())?;
     let pool = crate::startup::pool_for(&settings).map_err(|e| e.to_string())?;
-    sqlx::migrate!("../migrations")
+    crate::startup::MIGRATOR
         .run(&pool)
         .await
         .map_err(|e| format!("could not migrate the database: {e}"))?;

@@ -2,7 +2,6 @@
 
 #[tokio::main]
 async fn main() {
-    server::telemetry::init();
     let settings = match server::config::Settings::load() {
         Ok(s) => s,
         Err(e) => {
@@ -10,6 +9,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    server::telemetry::init(settings.environment == server::config::Environment::Production);
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("admin") {
         std::process::exit(server::admin_cli::run(settings, &args[1..]).await);

@@ -403,6 +403,7 @@ mod tests {
         assert!(protected("/admin/orgs"));
         assert!(!protected("/login"));
         assert!(!protected("/healthz"));
+        assert!(!protected("/readyz"));
         assert!(!protected("/pkg/phonehub.js"));
     }
 

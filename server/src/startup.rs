@@ -46,10 +46,15 @@ pub enum StartError {
     Key(String),
 }
 
+/// The schema this build expects (migrations run at start; `/readyz` checks they are all applied).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
     addr: SocketAddr,
+    /// What must be finished after the last request: recorded lookups written, the pool closed.
+    state: AppState,
 }
 
 pub fn pool_for(settings: &Settings) -> Result<PgPool, StartError> {
@@ -68,7 +73,7 @@ impl Application {
     /// Connects, migrates, seeds demo data in development, binds and wires the routes.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
         let pool = pool_for(&settings)?;
-        sqlx::migrate!("../migrations").run(&pool).await?;
+        MIGRATOR.run(&pool).await?;
         if settings.seed_demo {
             match crate::seed::seed_demo(&pool).await {
                 Ok(true) => tracing::info!(
@@ -149,7 +154,7 @@ impl Application {
                 tracing::warn!("no telephony provider: set PHONEHUB_TWILIO_* or enable the sandbox")
             }
         }
-        let mut router = router(&settings, pool)?;
+        let (mut router, state) = router(&settings, pool)?;
         if let Some(sb) = sandbox {
             // Outside the session and origin layers: Twilio-style clients send neither cookies nor Origin.
             router = router.nest("/sandbox/twilio", telephony::sandbox::router(sb));
@@ -162,6 +167,7 @@ impl Application {
             listener,
             router,
             addr,
+            state,
         })
     }
 
@@ -169,16 +175,36 @@ impl Application {
         self.addr
     }
 
+    /// Serves until SIGTERM or Ctrl-C, lets in-flight requests finish, then writes every lookup
+    /// event still waiting in the batch writer (each one a paid or saved lookup to attribute)
+    /// and closes the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+        tracing::info!("stopping: writing the recorded lookups");
+        if tokio::time::timeout(SHUTDOWN_FLUSH, self.state.events.flush())
+            .await
+            .is_err()
+        {
+            tracing::error!("lookup events not written within {SHUTDOWN_FLUSH:?}; some are lost");
+        }
+        if tokio::time::timeout(SHUTDOWN_FLUSH, self.state.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still busy after {SHUTDOWN_FLUSH:?}");
+        }
+        served
     }
 }
+
+/// The most a stopping server waits for the database to take the last lookup events.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -196,7 +222,7 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
+fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState), StartError> {
     let state = app_state(settings, pool.clone());
     let leptos_options = state.leptos_options.clone();
     app::ssr::jobs::spawn_worker(state.clone());
@@ -261,11 +287,12 @@ fn router(settings: &Settings, pool: PgPool) -> Result<Router, StartError> {
         ))
         // Static files and health checks need neither sessions nor the app.
         .nest_service("/pkg", ServeDir::new(pkg_dir))
-        .route("/healthz", get(healthz).with_state(pool))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(pool))
         // Signed by the provider, not a browser session.
         .merge(crate::webhooks::routes())
-        .with_state(state);
-    Ok(router)
+        .with_state(state.clone());
+    Ok((router, state))
 }
 
 /// What every request shares: the pool, the options pages need, providers and the event writer.
@@ -363,11 +390,27 @@ async fn ensure_default_config(
     Ok(())
 }
 
-async fn healthz(State(pool): State<PgPool>) -> Response {
-    if middleware::db_healthy(&pool).await {
-        (StatusCode::OK, "ok").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+/// Liveness: the process answers (a load balancer restarts it only when this fails).
+async fn healthz() -> Response {
+    (StatusCode::OK, "ok").into_response()
+}
+
+/// Readiness: the database answers within a second and has every migration this build expects.
+async fn readyz(State(pool): State<PgPool>) -> Response {
+    let want = MIGRATOR.iter().map(|m| m.version).max();
+    let applied = tokio::time::timeout(
+        Duration::from_secs(1),
+        app::ssr::db::latest_migration(&pool),
+    )
+    .await;
+    match applied {
+        Ok(Ok(v)) if v == want => (StatusCode::OK, "ready").into_response(),
+        Ok(Ok(v)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database schema at {v:?}, this build expects {want:?}"),
+        )
+            .into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }
 }
 

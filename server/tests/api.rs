@@ -917,7 +917,12 @@ async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_bac
     let r = app.get(&c, "/o/acme").await;
     assert_eq!(r.status(), 503);
     assert!(r.text().await.unwrap().contains("temporarily unavailable"));
-    assert_eq!(app.get(&c, "/healthz").await.status(), 503);
+    // Alive, but not ready: a load balancer stops sending traffic instead of restarting it.
+    assert_eq!(app.get(&c, "/healthz").await.status(), 200);
+    let started = std::time::Instant::now();
+    let r = app.get(&c, "/readyz").await;
+    assert_eq!(r.status(), 503);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
 
     proxy.set_up(true);
     // The pool reconnects by itself; allow it a few attempts.
@@ -930,7 +935,17 @@ async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_bac
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert_eq!(status, 200, "the server recovered");
-    assert_eq!(app.get(&c, "/healthz").await.status(), 200);
+    assert_eq!(app.get(&c, "/readyz").await.status(), 200);
+    // A database behind this build's schema (the newest migration not applied) is not ready.
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = app.get(&c, "/readyz").await;
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("this build expects"));
 }
 
 #[sqlx::test(migrations = "../migrations")]

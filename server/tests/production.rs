@@ -42,10 +42,16 @@ fn phonehub(db: &str, data: &std::path::Path) -> Command {
     cmd
 }
 
-/// Starts the server and reads its address from the "listening on" log line (within a deadline).
-fn start_server(db: &str, data: &std::path::Path) -> (Child, String) {
+/// Starts the server with `env` added; returns it, its address and the "listening on" log line
+/// it was read from (within a deadline).
+fn start_server_with(
+    db: &str,
+    data: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Child, String, String) {
     use std::io::BufRead;
     let mut child = phonehub(db, data)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -57,22 +63,37 @@ fn start_server(db: &str, data: &std::path::Path) -> (Child, String) {
             .lines()
             .map_while(Result::ok)
         {
-            if let Some(at) = line.find("listening on http://") {
-                let _ = tx.send(line[at + "listening on ".len()..].trim().to_string());
+            if line.contains("listening on http://") {
+                let _ = tx.send(line);
             }
         }
     });
-    let base = rx
+    let line = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("the server said where it listens within 60 s");
-    (Child(child), base)
+    let at = line.find("http://").unwrap_or(0);
+    let base: String = line[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"')
+        .collect();
+    (Child(child), base, line)
 }
 
 #[sqlx::test(migrations = false)]
 async fn the_binary_defaults_to_production_seeds_nothing_and_mounts_no_sandbox(pool: PgPool) {
     let db = database_url(&pool);
     let data = std::env::temp_dir().join(format!("phonehub-prod-{}", std::process::id()));
-    let (_server, base) = start_server(&db, &data);
+    let (_server, base, line) = start_server_with(&db, &data, &[]);
+    // Production logs are JSON lines, for a log collector.
+    let log: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(log["level"], "INFO", "{line}");
+    assert_eq!(
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert_eq!(
         reqwest::get(format!("{base}/healthz"))
             .await
@@ -205,5 +226,70 @@ async fn the_binary_defaults_to_production_seeds_nothing_and_mounts_no_sandbox(p
         .await
         .unwrap();
     assert_eq!(users, 1);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// SIGTERM: the server stops taking requests, finishes what it was doing, and writes every
+/// lookup it recorded (a paid or saved lookup to attribute) before it exits.
+#[sqlx::test(migrations = false)]
+async fn sigterm_writes_every_recorded_lookup_before_exiting(pool: PgPool) {
+    let db = database_url(&pool);
+    let data = std::env::temp_dir().join(format!("phonehub-term-{}", std::process::id()));
+    // Development: the demo accounts, and the sandbox as the system's default provider.
+    let (mut server, base, line) =
+        start_server_with(&db, &data, &[("PHONEHUB_ENV", "development")]);
+    assert!(!line.starts_with('{'), "development logs are text: {line}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let post = |endpoint: &str, form: &[(&str, &str)]| {
+        client
+            .post(format!("{base}/api/{endpoint}"))
+            .header("origin", &base)
+            .form(form)
+            .send()
+    };
+    let r = post(
+        "login",
+        &[
+            ("email", "user@acme.test"),
+            ("password", server::seed::DEMO_PASSWORD),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(r.status().is_success(), "login: {}", r.status());
+    let r = post(
+        "lookup_number",
+        &[("org", "acme"), ("number", "+14155550100")],
+    )
+    .await
+    .unwrap();
+    assert!(r.status().as_u16() < 400, "lookup: {}", r.status());
+    // At once: the event is still in the writer's batch.
+    let pid = server.0.id().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(term.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 30 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit: {status}");
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM lookup_events WHERE outcome = 'miss'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 1, "the paid lookup is recorded");
     let _ = std::fs::remove_dir_all(&data);
 }

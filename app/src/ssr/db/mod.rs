@@ -38,3 +38,10 @@ pub async fn custom_plans(
         .await?;
     Ok(tx)
 }
+
+/// The newest migration applied to the database (None before any).
+pub async fn latest_migration(db: impl sqlx::PgExecutor<'_>) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT max(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(db)
+        .await
+}

@@ -792,14 +792,16 @@ async fn the_superadmin_creates_orgs_and_sets_staff_flags(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn health_answers_200_with_the_database(pool: PgPool) {
+async fn health_and_readiness_answer_200_with_the_database(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let r = app.get(&app.client(), "/healthz").await;
-    assert_eq!(r.status(), 200);
+    for path in ["/healthz", "/readyz"] {
+        let r = app.get(&app.client(), path).await;
+        assert_eq!(r.status(), 200, "{path}");
+    }
 }
 
 #[tokio::test]
-async fn without_a_database_health_and_pages_answer_503_and_the_server_keeps_running() {
+async fn without_a_database_readiness_and_pages_answer_503_and_the_server_keeps_running() {
     let mut settings = common::settings("http://127.0.0.1:0");
     // Nothing listens on port 1.
     settings.database_url = "postgres://postgres@127.0.0.1:1/phonehub".into();
@@ -815,7 +817,10 @@ async fn without_a_database_health_and_pages_answer_503_and_the_server_keeps_run
         .build()
         .unwrap();
     for _ in 0..2 {
+        // Alive (the process answers), not ready (no database).
         let r = c.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = c.get(format!("{base}/readyz")).send().await.unwrap();
         assert_eq!(r.status(), 503);
         // The login page itself needs no database; logging in does.
         assert_eq!(

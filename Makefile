@@ -25,7 +25,7 @@ WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
 PKG := $(LEPTOS_SITE_ROOT)/pkg
 
-.PHONY: run test deps db migrate build server wasm css sql-layer fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db
+.PHONY: run test dist deps db migrate build server wasm css sql-layer fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db
 
 deps:
 	@scripts/deps.sh
@@ -47,12 +47,18 @@ wasm: deps
 		--target wasm32-unknown-unknown --target-dir target/front
 	@mkdir -p $(PKG)
 	wasm-bindgen --target web --no-typescript --out-name $(OUTPUT_NAME) --out-dir $(PKG) $(WASM_OUT)
+	@# The debug bundle is large: a quick gzip copy, served to browsers that accept it.
+	gzip -1 -kf $(PKG)/$(OUTPUT_NAME)_bg.wasm
 
 css: deps
 	@mkdir -p $(PKG)
 	npx tailwindcss -i style/main.css -o $(PKG)/$(OUTPUT_NAME).css
 
 build: server wasm css
+
+# The deployable build (release server, size-optimised hashed bundle, precompressed) in dist/.
+dist:
+	scripts/dist.sh
 
 run: build
 	PHONEHUB_ENV=$${PHONEHUB_ENV:-development} ./target/debug/phonehub

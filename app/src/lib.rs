@@ -10,7 +10,7 @@ pub mod pages;
 pub mod ssr;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -20,6 +20,8 @@ use pages::*;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     content_security_policy();
+    // `make dist` names the bundle `phonehub.<hash>`: its stylesheet follows the same name.
+    let css = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -27,6 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="data:," />
+                <link rel="stylesheet" id="leptos" href=css />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -63,7 +66,6 @@ pub fn App() -> impl IntoView {
     // Pages wait for their data before the first byte (SsrMode::Async): they then work without
     // JavaScript and can answer 404/403 with the right status.
     view! {
-        <Stylesheet id="leptos" href="/pkg/phonehub.css" />
         <Title formatter=|t: String| if t.is_empty() { "PhoneHub".to_string() } else { format!("{t} · PhoneHub") } />
         <Router>
             <Nav />

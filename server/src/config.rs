@@ -51,6 +51,8 @@ pub struct Settings {
     pub keyring: Arc<Keyring>,
     pub seed_demo: bool,
     pub site_root: String,
+    /// `PHONEHUB_METRICS_ADDR`: where `/metrics` is served (not the public address); none if unset.
+    pub metrics_addr: Option<SocketAddr>,
     pub output_name: String,
     pub db_max_connections: u32,
     /// `PHONEHUB_PROVIDER_TIMEOUT_MS`: how long a provider request may take (default 10 s).
@@ -201,6 +203,7 @@ impl Settings {
                 "the Twilio sandbox is for development only: unset PHONEHUB_SANDBOX or set PHONEHUB_ENV=development",
             ));
         }
+        let site_root = env("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
         Ok(Settings {
             job_timing: app::ssr::jobs::JobTiming::default(),
             trust_proxy: flag(env, "PHONEHUB_TRUST_PROXY")?.unwrap_or(false),
@@ -215,8 +218,9 @@ impl Settings {
             secret_key,
             keyring,
             seed_demo,
-            site_root: env("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
-            output_name: env("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "phonehub".into()),
+            output_name: output_name(env, &site_root)?,
+            metrics_addr: metrics_addr(env)?,
+            site_root,
             db_max_connections,
             provider_timeout,
         })
@@ -224,6 +228,38 @@ impl Settings {
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn metrics_addr(env: Env) -> Result<Option<SocketAddr>, ConfigError> {
+    env("PHONEHUB_METRICS_ADDR")
+        .map(|a| {
+            a.parse().map_err(|_| {
+                invalid(format!(
+                    "PHONEHUB_METRICS_ADDR {a:?} is not host:port (say 127.0.0.1:9464)"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// The browser bundle's base name: `LEPTOS_OUTPUT_NAME`, else the content-hashed name `make dist`
+/// wrote to `<site root>/bundle-name` (`phonehub.<hash>`), else `phonehub` (the development build).
+fn output_name(env: Env, site_root: &str) -> Result<String, ConfigError> {
+    let name = match env("LEPTOS_OUTPUT_NAME") {
+        Some(n) => n,
+        None => match std::fs::read_to_string(Path::new(site_root).join("bundle-name")) {
+            Ok(n) => n.trim().to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok("phonehub".into()),
+            Err(e) => return Err(invalid(format!("{site_root}/bundle-name: {e}"))),
+        },
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || name.starts_with('.') || !name.chars().all(plain) {
+        return Err(invalid(format!(
+            "the bundle name {name:?} may hold only letters, digits, '.', '_' and '-'"
+        )));
+    }
+    Ok(name)
+}
 
 /// Production unless development is asked for: demo data and the sandbox must be.
 fn environment(env: Env, file: &FileSettings) -> Result<Environment, ConfigError> {

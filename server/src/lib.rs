@@ -1,9 +1,11 @@
 //! The PhoneHub server: configuration, startup wiring, middleware and demo data.
 
 pub mod admin_cli;
+pub mod assets;
 pub mod bulk;
 pub mod config;
 pub mod downloads;
+pub mod metrics;
 pub mod middleware;
 pub mod seed;
 pub mod startup;

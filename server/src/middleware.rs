@@ -300,7 +300,7 @@ pub async fn unavailable_page(State(pool): State<PgPool>, req: Request, next: Ne
 
 pub async fn db_healthy(pool: &PgPool) -> bool {
     matches!(
-        tokio::time::timeout(Duration::from_secs(2), app::ssr::db::ping(pool)).await,
+        tokio::time::timeout(Duration::from_millis(250), app::ssr::db::ping(pool)).await,
         Ok(Ok(()))
     )
 }
@@ -313,17 +313,26 @@ pub fn redirect_303(target: &str) -> Response {
     res
 }
 
+/// The bundle's name (`phonehub`, or `phonehub.<hash>` from `make dist`), for standalone pages.
+static BUNDLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Called once at start (later calls, such as a second server in a test process, keep the first).
+pub fn set_bundle_name(name: &str) {
+    let _ = BUNDLE.set(name.to_string());
+}
+
 /// A minimal standalone page for answers produced outside the Leptos app.
 pub fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} · PhoneHub</title><link rel=\"stylesheet\" href=\"/pkg/phonehub.css\"></head>\
+         <title>{t} · PhoneHub</title><link rel=\"stylesheet\" href=\"/pkg/{css}.css\"></head>\
          <body class=\"min-h-screen bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-xl px-4 py-16\">\
          <section class=\"card\" role=\"alert\"><h1 class=\"text-xl font-semibold\">{t}</h1>\
          <p class=\"mt-2\">{body_html}</p><p class=\"mt-4\"><a class=\"link\" href=\"/\">Back to PhoneHub</a></p>\
          </section></main></body></html>",
-        t = escape(title)
+        t = escape(title),
+        css = BUNDLE.get().map_or("phonehub", String::as_str)
     );
     (status, Html(html)).into_response()
 }

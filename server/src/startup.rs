@@ -20,7 +20,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tower_http::services::ServeDir;
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::service::SignedCookie;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -53,9 +52,16 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     addr: SocketAddr,
+    /// `/metrics`, on its own address.
+    metrics: Option<TcpListener>,
+    workers: Workers,
     /// What must be finished after the last request: recorded lookups written, the pool closed.
     state: AppState,
 }
+
+/// How long a request waits for a database connection. While the database is away a request
+/// fails after this and answers 503 (see `middleware::unavailable_page`) well within a second.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(600);
 
 pub fn pool_for(settings: &Settings) -> Result<PgPool, StartError> {
     let opts: PgConnectOptions = settings
@@ -65,7 +71,7 @@ pub fn pool_for(settings: &Settings) -> Result<PgPool, StartError> {
     // Lazy: the server starts and answers 503 while the database is down, and recovers after.
     Ok(PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
-        .acquire_timeout(Duration::from_secs(3))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy_with(opts))
 }
 
@@ -102,11 +108,23 @@ impl Application {
             addr: settings.site_addr,
             source,
         })?;
+        let metrics = match settings.metrics_addr {
+            Some(at) => {
+                crate::metrics::handle();
+                Some(
+                    crate::metrics::bind(at)
+                        .await
+                        .map_err(|source| StartError::Bind { addr: at, source })?,
+                )
+            }
+            None => None,
+        };
         if settings.public_url.port() == Some(0) {
             let _ = settings.public_url.set_port(Some(addr.port()));
         }
         settings.site_addr = addr;
         app::ssr::auth::warm_up();
+        middleware::set_bundle_name(&settings.output_name);
         let sandbox = settings.sandbox_enabled.then(|| {
             let base = format!(
                 "{}/sandbox/twilio",
@@ -154,19 +172,23 @@ impl Application {
                 tracing::warn!("no telephony provider: set PHONEHUB_TWILIO_* or enable the sandbox")
             }
         }
-        let (mut router, state) = router(&settings, pool)?;
+        let (mut router, state, workers) = router(&settings, pool)?;
         if let Some(sb) = sandbox {
             // Outside the session and origin layers: Twilio-style clients send neither cookies nor Origin.
             router = router.nest("/sandbox/twilio", telephony::sandbox::router(sb));
         }
-        let router = router.layer(axum::middleware::from_fn_with_state(
-            settings.public_url.scheme() == "https",
-            middleware::security_headers,
-        ));
+        let router = router
+            .layer(axum::middleware::from_fn_with_state(
+                settings.public_url.scheme() == "https",
+                middleware::security_headers,
+            ))
+            .layer(axum::middleware::from_fn(crate::metrics::track));
         Ok(Application {
             listener,
             router,
             addr,
+            metrics,
+            workers,
             state,
         })
     }
@@ -175,10 +197,26 @@ impl Application {
         self.addr
     }
 
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until SIGTERM or Ctrl-C, lets in-flight requests finish, then writes every lookup
     /// event still waiting in the batch writer (each one a paid or saved lookup to attribute)
     /// and closes the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (stopped, mut on_stop) = tokio::sync::watch::channel(false);
+        if let Some(listener) = self.metrics {
+            let stop = async move {
+                let _ = on_stop.wait_for(|s| *s).await;
+            };
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::metrics::serve(listener, state, stop).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         let served = axum::serve(
             self.listener,
             self.router
@@ -186,6 +224,13 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await;
+        let _ = stopped.send(true);
+        tracing::info!("stopping: letting the workers reach a safe point");
+        self.workers.stop.stop();
+        let workers = futures::future::join_all(self.workers.handles);
+        if tokio::time::timeout(SHUTDOWN_FLUSH, workers).await.is_err() {
+            tracing::warn!("workers still busy after {SHUTDOWN_FLUSH:?}; a running bulk job is taken over by the next server");
+        }
         tracing::info!("stopping: writing the recorded lookups");
         if tokio::time::timeout(SHUTDOWN_FLUSH, self.state.events.flush())
             .await
@@ -222,11 +267,24 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState), StartError> {
+/// The background workers (bulk lookups, number upkeep) and how to stop them.
+struct Workers {
+    stop: app::ssr::stop::StopSender,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState, Workers), StartError> {
     let state = app_state(settings, pool.clone());
     let leptos_options = state.leptos_options.clone();
-    app::ssr::jobs::spawn_worker(state.clone());
-    app::ssr::number_upkeep::spawn_number_upkeep(state.clone());
+    state.hot.spawn_listener(&pool);
+    let (stop, signal) = app::ssr::stop::channel();
+    let workers = Workers {
+        stop,
+        handles: vec![
+            app::ssr::jobs::spawn_worker(state.clone(), signal.clone()),
+            app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal),
+        ],
+    };
     let auth_layer = auth_layer(settings, &pool)?;
 
     let routes = generate_route_list(App);
@@ -258,7 +316,6 @@ fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState), Start
         )
     };
 
-    let pkg_dir = format!("{}/pkg", settings.site_root);
     // Registers every server function under /api/ too (with the same context).
     let router = Router::new()
         .leptos_routes_with_context(&state, routes, context, {
@@ -285,14 +342,18 @@ fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState), Start
             pool.clone(),
             middleware::unavailable_page,
         ))
-        // Static files and health checks need neither sessions nor the app.
-        .nest_service("/pkg", ServeDir::new(pkg_dir))
+        .layer(crate::assets::compression())
+        // Static files (compressed ahead) and health checks need neither sessions nor the app.
+        .nest(
+            "/pkg",
+            crate::assets::routes(&settings.site_root, &settings.output_name),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(pool))
         // Signed by the provider, not a browser session.
         .merge(crate::webhooks::routes())
         .with_state(state.clone());
-    Ok((router, state))
+    Ok((router, state, workers))
 }
 
 /// What every request shares: the pool, the options pages need, providers and the event writer.
@@ -317,6 +378,7 @@ fn app_state(settings: &Settings, pool: PgPool) -> AppState {
             settings.sandbox_url.as_ref().map(|u| u.to_string()),
         ),
         events: app::ssr::events::EventSink::start(pool.clone()),
+        hot: app::ssr::hot_cache::HotCache::default(),
     }
 }
 

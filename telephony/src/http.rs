@@ -414,3 +414,112 @@ mod tests {
         assert_eq!(check_literal_host("http://localhost:1/x", false), Ok(()));
     }
 }
+
+/// A provider request's operation for logs and metrics: the method and the URL's path with every
+/// identifier (SIDs, phone numbers) replaced, so neither an account nor a number becomes a label.
+pub fn operation(method: &reqwest::Method, url: &str) -> String {
+    let path = url::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
+    let masked: Vec<&str> = path.split('/').map(mask_segment).collect();
+    format!("{method} {}", masked.join("/"))
+}
+
+fn mask_segment(seg: &str) -> &str {
+    let (stem, ext) = match seg.split_once('.') {
+        Some((s, e)) => (s, e),
+        None => (seg, ""),
+    };
+    let sid = stem.len() == 34
+        && stem[..2].chars().all(|c| c.is_ascii_uppercase())
+        && stem[2..].chars().all(|c| c.is_ascii_hexdigit());
+    let number = !stem.is_empty()
+        && (stem.starts_with('+') || stem.starts_with("%2B") || stem.starts_with("%2b"))
+        || (stem.len() > 4 && stem.chars().all(|c| c.is_ascii_digit()));
+    match (sid || number, ext) {
+        (false, _) => seg,
+        (true, "") if sid => "{sid}",
+        (true, "json") if sid => "{sid}.json",
+        (true, _) if sid => "{sid}.media",
+        (true, _) => "{number}",
+    }
+}
+
+/// What became of one provider request, as a metric label.
+pub fn outcome(result: &Result<reqwest::StatusCode, &ProviderError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(ProviderError::Auth { .. }) => "auth",
+        Err(ProviderError::NotFound { .. }) => "not_found",
+        Err(ProviderError::RateLimited { .. }) => "rate_limited",
+        Err(ProviderError::Rejected { .. }) => "rejected",
+        Err(ProviderError::Server { .. }) => "server_error",
+        Err(ProviderError::Timeout) => "timeout",
+        Err(ProviderError::Network(_)) => "network",
+        Err(ProviderError::Decode(_)) => "decode",
+    }
+}
+
+/// Logs and counts one provider request: operation, outcome, HTTP status, duration. Never the
+/// URL's query, a credential or the provider's own words.
+pub fn observe(op: &str, result: &Result<reqwest::StatusCode, &ProviderError>, took: Duration) {
+    let outcome = outcome(result);
+    let status = match result {
+        Ok(s) => s.as_u16(),
+        Err(ProviderError::Rejected { status, .. } | ProviderError::Server { status, .. }) => {
+            *status
+        }
+        Err(ProviderError::Auth { .. }) => 401,
+        Err(ProviderError::NotFound { .. }) => 404,
+        Err(ProviderError::RateLimited { .. }) => 429,
+        Err(_) => 0,
+    };
+    let ms = took.as_secs_f64() * 1000.0;
+    if result.is_ok() {
+        tracing::info!(
+            operation = op,
+            outcome,
+            status,
+            duration_ms = ms,
+            "provider call"
+        );
+    } else {
+        tracing::warn!(
+            operation = op,
+            outcome,
+            status,
+            duration_ms = ms,
+            "provider call"
+        );
+    }
+    metrics::counter!("phonehub_provider_calls_total", "operation" => op.to_string(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("phonehub_provider_call_duration_seconds", "operation" => op.to_string())
+        .record(took.as_secs_f64());
+}
+
+#[cfg(test)]
+mod operation_tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_never_reach_a_label() {
+        let m = reqwest::Method::GET;
+        assert_eq!(
+            operation(&m, "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls/CA0123456789abcdef0123456789abcdef.json?PageSize=50"),
+            "GET /2010-04-01/Accounts/{sid}/Calls/{sid}.json"
+        );
+        assert_eq!(
+            operation(&m, "https://lookups.twilio.com/v2/PhoneNumbers/%2B14155550100?Fields=line_type_intelligence"),
+            "GET /v2/PhoneNumbers/{number}"
+        );
+        assert_eq!(
+            operation(&m, "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Recordings/RE0123456789abcdef0123456789abcdef.mp3"),
+            "GET /2010-04-01/Accounts/{sid}/Recordings/{sid}.media"
+        );
+        assert_eq!(
+            operation(&reqwest::Method::POST, "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/AvailablePhoneNumbers/US/Local.json"),
+            "POST /2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/US/Local.json"
+        );
+    }
+}

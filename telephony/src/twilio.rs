@@ -123,7 +123,26 @@ impl TwilioClient {
         }
     }
 
+    /// One request, logged and counted (`http::observe`).
     async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        form: &[(String, String)],
+        whole: Duration,
+        range: Option<&str>,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let started = std::time::Instant::now();
+        let res = self.request(method, url, form, whole, range).await;
+        http::observe(
+            &http::operation(method, url),
+            &res.as_ref().map(reqwest::Response::status),
+            started.elapsed(),
+        );
+        res
+    }
+
+    async fn request(
         &self,
         method: &Method,
         url: &str,

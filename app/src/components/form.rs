@@ -63,7 +63,7 @@ impl Refresh {
 /// their resource on `tick`, so they refetch); stops when the page goes away. Without JavaScript
 /// pages refresh themselves with a `<noscript>` meta refresh instead.
 pub fn poll_while<T>(
-    data: Resource<Result<T, crate::error::AppError>>,
+    data: crate::components::Data<Result<T, crate::error::AppError>>,
     live: fn(&T) -> bool,
     every: std::time::Duration,
     tick: RwSignal<u32>,

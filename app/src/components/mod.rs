@@ -1,9 +1,11 @@
 //! Widgets shared by the pages: forms with field errors, the nav bar, notices and error panels.
 
+pub mod data;
 pub mod form;
 pub mod nav;
 pub mod panels;
 
+pub use data::{page_data, Data, SliceJson};
 pub use form::{
     page_outcome, poll_while, Field, FormError, FormOutcome, FormState, Refresh, SelectField,
 };

@@ -18,7 +18,7 @@ pub fn Nav() -> impl IntoView {
     let location = use_location();
     let path = location.pathname;
     // Keyed on the path so logging in or out (a navigation) refreshes the bar.
-    let me = Resource::new(move || path.get(), |_| get_me());
+    let me = crate::components::page_data(move || path.get(), |_| get_me());
     view! {
         <header class="topbar">
             <nav class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-5 gap-y-2 px-4 py-3" aria-label="Main">

@@ -13,7 +13,7 @@ pub fn Loading() -> impl IntoView {
 
 /// A page's data while it loads, then `show` with it, or the error panel (titled "Error").
 #[component]
-pub fn Loaded<T, V, F>(data: Resource<Result<T, AppError>>, show: F) -> impl IntoView
+pub fn Loaded<T, V, F>(data: crate::components::Data<Result<T, AppError>>, show: F) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
     F: Fn(T) -> V + Clone + Send + Sync + 'static,

@@ -13,7 +13,7 @@ use crate::model::{AdminOrgRow, AdminUserRow};
 pub fn AdminOrgsPage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
     let refresh = Refresh::provide();
-    let data = Resource::new(move || refresh.0.get(), |_| admin_orgs());
+    let data = crate::components::page_data(move || refresh.0.get(), |_| admin_orgs());
     view! {
         <Title text="Orgs" />
         <Suspense fallback=Loading>
@@ -68,7 +68,7 @@ fn OrgsView(rows: Vec<AdminOrgRow>, outcome: Option<FormOutcome>) -> impl IntoVi
 pub fn AdminUsersPage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
     let refresh = Refresh::provide();
-    let data = Resource::new(move || refresh.0.get(), |_| admin_users());
+    let data = crate::components::page_data(move || refresh.0.get(), |_| admin_users());
     view! {
         <Title text="Users" />
         <Suspense fallback=Loading>

@@ -24,7 +24,7 @@ fn direction_label(d: &str) -> &'static str {
 pub fn NewCallPage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
     let org = org_param();
-    let data = Resource::new(move || org.get(), load_new_call);
+    let data = crate::components::page_data(move || org.get(), load_new_call);
     view! {
         <Loaded data show=move |d| view! { <NewCallView d outcome=outcome.get_value() /> } />
     }
@@ -82,7 +82,8 @@ pub fn CallsPage() -> impl IntoView {
     let org = org_param();
     let loc = use_location();
     let params = Memo::new(move |_| loc.search.get());
-    let data = Resource::new(move || (org.get(), params.get()), |(o, p)| load_calls(o, p));
+    let data =
+        crate::components::page_data(move || (org.get(), params.get()), |(o, p)| load_calls(o, p));
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -235,7 +236,7 @@ pub fn CallDetailPage() -> impl IntoView {
         params.with(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0))
     });
     let tick = RwSignal::new(0u32);
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), id.get(), tick.get()),
         |(o, i, _)| load_call(o, i),
     );

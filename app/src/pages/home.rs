@@ -10,7 +10,7 @@ use crate::error::AppError;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
+    let me = crate::components::page_data(|| (), |_| get_me());
     view! {
         <Title text="Home" />
         <Suspense fallback=Loading>

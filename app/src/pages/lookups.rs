@@ -34,7 +34,7 @@ pub fn LookupPage() -> impl IntoView {
     let org = org_param();
     let query = use_query_map();
     let number = Memo::new(move |_| query.with(|q| (q.get("number"), q.get("outcome"))));
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), number.get(), refresh.0.get()),
         |(o, (n, _), _)| load_lookup_page(o, n),
     );
@@ -237,7 +237,7 @@ fn count_table(caption: &'static str, head: &'static str, rows: &[Count]) -> imp
 pub fn LookupStatsPage() -> impl IntoView {
     let org = org_param();
     let query = use_query_map();
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), query.with(|q| (q.get("from"), q.get("to")))),
         |(o, (f, t))| load_lookup_stats(o, f, t),
     );
@@ -292,7 +292,7 @@ pub fn BulkPage() -> impl IntoView {
     let org = org_param();
     let query = use_query_map();
     let tick = RwSignal::new(0u32);
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || {
             (
                 org.get(),

@@ -39,7 +39,7 @@ pub fn NumbersListPage() -> impl IntoView {
     let org = org_param();
     let loc = use_location();
     let check = Memo::new(move |_| loc.query.with(|q| q.get("check")));
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), check.get(), refresh.0.get()),
         |(o, c, _)| load_numbers(o, c),
     );
@@ -122,7 +122,7 @@ pub fn BuyNumberPage() -> impl IntoView {
     let org = org_param();
     let loc = use_location();
     let params = Memo::new(move |_| loc.search.get());
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), params.get()),
         |(o, p)| load_buy_page(o, p),
     );
@@ -251,7 +251,7 @@ pub fn NumberDetailPage() -> impl IntoView {
     let id = Memo::new(move |_| {
         params.with(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0))
     });
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), id.get(), refresh.0.get()),
         |(o, i, _)| load_number(o, i),
     );

@@ -17,7 +17,7 @@ use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Rol
 pub fn DashboardPage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
     let org = org_param();
-    let data = Resource::new(move || org.get(), org_dashboard);
+    let data = crate::components::page_data(move || org.get(), org_dashboard);
     view! {
         <Loaded data show=move |d| view! { <DashboardView d outcome=outcome.get_value() /> } />
     }
@@ -79,7 +79,7 @@ pub fn MembersPage() -> impl IntoView {
     let outcome = page_outcome();
     let refresh = Refresh::provide();
     let org = org_param();
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), refresh.0.get()),
         |(o, _)| list_members(o),
     );

@@ -32,7 +32,7 @@ pub fn PhoneConfigPage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
     let refresh = Refresh::provide();
     let org = org_param();
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), refresh.0.get()),
         |(o, _)| load_phone_config(o),
     );

@@ -19,7 +19,7 @@ pub fn SmsPage() -> impl IntoView {
     let loc = use_location();
     let params = Memo::new(move |_| loc.search.get());
     let tick = RwSignal::new(0u32);
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), params.get(), tick.get()),
         |(o, p, _)| load_sms(o, p),
     );

@@ -18,7 +18,7 @@ use crate::model::usage::*;
 pub fn StaffHomePage() -> impl IntoView {
     let loc = use_location();
     let q = Memo::new(move |_| loc.query.with(|q| q.get("q")));
-    let data = Resource::new(move || q.get(), load_staff_home);
+    let data = crate::components::page_data(move || q.get(), load_staff_home);
     view! {
         <Loaded data show=|d| view! { <StaffHomeView d /> } />
     }
@@ -81,7 +81,7 @@ fn StaffHomeView(d: StaffHome) -> impl IntoView {
 #[component]
 pub fn StaffOrgPage() -> impl IntoView {
     let org = org_param();
-    let data = Resource::new(move || org.get(), load_staff_org);
+    let data = crate::components::page_data(move || org.get(), load_staff_org);
     view! {
         <Loaded data show=|d| view! { <StaffOrgView d /> } />
     }
@@ -193,7 +193,7 @@ pub fn StaffAuditPage() -> impl IntoView {
 
 #[component]
 pub fn StaffLookupsPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_global_lookup_stats());
+    let data = crate::components::page_data(|| (), |_| load_global_lookup_stats());
     view! {
         <Loaded data show=|d| view! { <StaffLookupsView d /> } />
     }

@@ -15,7 +15,7 @@ pub fn UsagePage() -> impl IntoView {
     let org = org_param();
     let loc = use_location();
     let range = Memo::new(move |_| loc.query.with(|q| (q.get("from"), q.get("to"))));
-    let data = Resource::new(
+    let data = crate::components::page_data(
         move || (org.get(), range.get()),
         |(o, (f, t))| load_usage(o, f, t),
     );
@@ -135,7 +135,8 @@ pub fn AuditPage() -> impl IntoView {
 pub fn AuditLoader(org: Signal<String>) -> impl IntoView {
     let loc = use_location();
     let params = Memo::new(move |_| loc.search.get());
-    let data = Resource::new(move || (org.get(), params.get()), |(o, p)| load_audit(o, p));
+    let data =
+        crate::components::page_data(move || (org.get(), params.get()), |(o, p)| load_audit(o, p));
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

@@ -42,19 +42,36 @@ impl std::fmt::Debug for EventSink {
 
 const BATCH: usize = 1000;
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
+/// Events waiting to be written at most (a database outage fills it; then events are counted
+/// in `phonehub_lookup_events_lost_total` rather than making requests wait).
+const BUFFER: usize = 100_000;
 
 impl EventSink {
     /// Starts the writer task (needs a Tokio runtime).
     pub fn start(pool: PgPool) -> EventSink {
-        let (tx, rx) = mpsc::channel(20_000);
+        let (tx, rx) = mpsc::channel(BUFFER);
         tokio::spawn(writer(pool, rx));
         EventSink { tx }
     }
 
+    /// Queues the event without waiting (a full buffer loses it, counted).
     pub async fn record(&self, e: Event) {
-        if self.tx.send(Msg::Event(e)).await.is_err() {
-            tracing::error!("lookup event writer stopped; event not recorded");
+        match self.tx.try_send(Msg::Event(e)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("phonehub_lookup_events_lost_total").increment(1);
+                tracing::error!("lookup event buffer full; event not recorded");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                metrics::counter!("phonehub_lookup_events_lost_total").increment(1);
+                tracing::error!("lookup event writer stopped; event not recorded");
+            }
         }
+    }
+
+    /// Events recorded and not yet written.
+    pub fn pending(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     pub async fn flush(&self) {
@@ -87,6 +104,11 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>) {
             }
         }
         if !batch.is_empty() {
+            metrics::histogram!("phonehub_lookup_event_batch_size").record(batch.len() as f64);
+            if let Some(oldest) = batch.iter().map(|e| e.at).min() {
+                let lag = (OffsetDateTime::now_utc() - oldest).as_seconds_f64();
+                metrics::histogram!("phonehub_lookup_event_lag_seconds").record(lag.max(0.0));
+            }
             write_with_retries(&pool, &batch).await;
             batch.clear();
         }
@@ -96,22 +118,53 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>) {
     }
 }
 
+/// Whether the database could not be reached (rather than refusing these rows).
+fn unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    ) || matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
+}
+
+/// Writes the batch, waiting out a database outage (the buffer in front keeps requests from
+/// waiting with it); rows the database refuses are tried one by one so one bad event (say its
+/// org was deleted meanwhile) does not sink the others.
 async fn write_with_retries(pool: &PgPool, batch: &[Event]) {
     let mut delay = Duration::from_millis(100);
-    for attempt in 1..=8 {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
         match super::db::lookups::record_events(pool, batch).await {
-            Ok(()) => return,
-            Err(e) => {
+            Ok(()) => {
+                metrics::counter!("phonehub_lookup_events_written_total")
+                    .increment(batch.len() as u64);
+                return;
+            }
+            Err(e) if pool.is_closed() => {
+                metrics::counter!("phonehub_lookup_events_lost_total")
+                    .increment(batch.len() as u64);
+                tracing::error!(error = %e, n = batch.len(), "pool closed; lookup events lost");
+                return;
+            }
+            Err(e) if unreachable(&e) || attempt < 4 => {
                 tracing::warn!(error = %e, attempt, n = batch.len(), "writing lookup events failed");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
+            Err(_) => break,
         }
     }
-    // One bad event (say its org was deleted meanwhile) must not sink the others.
     for e in batch {
-        if let Err(err) = super::db::lookups::record_events(pool, std::slice::from_ref(e)).await {
-            tracing::error!(error = %err, org = e.org_id, "lookup event dropped");
+        match super::db::lookups::record_events(pool, std::slice::from_ref(e)).await {
+            Ok(()) => metrics::counter!("phonehub_lookup_events_written_total").increment(1),
+            Err(err) => {
+                metrics::counter!("phonehub_lookup_events_lost_total").increment(1);
+                tracing::error!(error = %err, org = e.org_id, "lookup event dropped");
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use telephony::E164;
 
 use super::db::jobs::{self, Claimed};
 use super::lookups::{lookup, LookupError, Outcome};
+use super::stop::StopSignal;
 use super::AppState;
 use crate::error::AppError;
 use crate::model::lookup::{MAX_BULK_BYTES, MAX_BULK_ROWS};
@@ -127,30 +128,38 @@ async fn claim(pool: &PgPool, stale_after: Duration) -> Result<Option<Claimed>, 
     jobs::claim(pool, &token, stale_after).await
 }
 
-/// Runs forever: claims and processes open jobs; idles a second when there are none.
-pub fn spawn_worker(state: AppState) {
+/// Claims and processes open jobs until the server stops; idles half a second when there are
+/// none. A stopping server hands the job it holds back to the queue after the chunk in hand.
+pub fn spawn_worker(state: AppState, mut stop: StopSignal) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
+        while !stop.stopping() {
             match claim(&state.pool, state.job_timing.stale_after).await {
                 Ok(Some(job)) => {
-                    if let Err(e) = process(&state, &job).await {
+                    if let Err(e) = process(&state, &job, &stop).await {
                         tracing::warn!(job = job.id, error = %e, "bulk lookup job interrupted");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        stop.pause(Duration::from_secs(1)).await;
                     }
                 }
-                Ok(None) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Ok(None) => stop.pause(Duration::from_millis(500)).await,
                 Err(e) => {
                     tracing::debug!(error = %e, "bulk lookup worker cannot reach the database");
-                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    stop.pause(Duration::from_secs(2)).await;
                 }
             }
         }
-    });
+    })
 }
 
-async fn process(state: &AppState, job: &Claimed) -> Result<(), sqlx::Error> {
+async fn process(state: &AppState, job: &Claimed, stop: &StopSignal) -> Result<(), sqlx::Error> {
     let pool = &state.pool;
     loop {
+        if stop.stopping() {
+            tracing::info!(
+                job = job.id,
+                "stopping: bulk lookup job handed back to the queue"
+            );
+            return jobs::requeue(pool, job).await;
+        }
         let numbers = jobs::pending_numbers(pool, job.id, CHUNK).await?;
         if numbers.is_empty() {
             return jobs::finish(pool, job).await;

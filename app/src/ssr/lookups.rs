@@ -12,6 +12,7 @@ use super::crypto::Keyring;
 use super::db::cache::{self, Cached};
 use super::db::phone_config::ConfigRow;
 use super::events::{Event, EventSink};
+use super::hot_cache::HotCache;
 use super::providers::{BuildError, Providers};
 
 /// How long a leader may hold a number before others may take over (covers the client's
@@ -87,6 +88,7 @@ pub struct Deps<'a> {
     pub keyring: &'a Keyring,
     pub providers: &'a Providers,
     pub events: &'a EventSink,
+    pub hot: &'a HotCache,
     pub public_url: &'a url::Url,
 }
 
@@ -103,9 +105,9 @@ pub async fn lookup(
     let mut poll = Duration::from_millis(10);
     // After losing a lease this request only waits: it never pays for the number a second time.
     let mut may_lead = true;
+    let mut waited = false;
     loop {
         let snap = deps.providers.effective(deps.pool, org_id).await?;
-        let row = cache::get(deps.pool, e164).await?;
         let cfg = snap.config.as_ref().ok_or(LookupError::NoConfig)?;
         if !cfg.lookup_enabled {
             return Err(LookupError::Disabled);
@@ -123,19 +125,36 @@ pub async fn lookup(
             line_type,
             at: OffsetDateTime::now_utc(),
         };
+        // This process's copy first: a hit then needs no database at all.
+        let held = (!force_refresh)
+            .then(|| deps.hot.get(e164, now, caller_name))
+            .flatten();
+        if let Some(row) = held {
+            deps.events
+                .record(event(Outcome::Hit, 0, price, row.line_type.clone()))
+                .await;
+            metrics::counter!("phonehub_lookups_total", "outcome" => "hit", "from" => "memory")
+                .increment(1);
+            return Ok((Outcome::Hit, Cached::clone(&row)));
+        }
+        let generation = deps.hot.generation();
+        let row = cache::get(deps.pool, e164).await?;
         if let Some(row) = row {
             let hit = row.fresh(now, caller_name)
                 // A refresh someone finished after we were asked counts as our refresh's answer.
                 && (!force_refresh || row.last_lookup_at.is_some_and(|t| t >= started));
             if hit {
+                deps.hot.keep(&row, generation);
                 let line_type = row.line_type.clone();
                 deps.events
                     .record(event(Outcome::Hit, 0, price, line_type))
                     .await;
+                count("hit");
                 return Ok((Outcome::Hit, row));
             }
             if row.backing_off(now) {
                 deps.events.record(event(Outcome::Error, 0, 0, None)).await;
+                count("backing_off");
                 return Err(backing_off(&row, now));
             }
         }
@@ -163,6 +182,7 @@ pub async fn lookup(
                     deps.events
                         .record(event(outcome, price, 0, row.line_type.clone()))
                         .await;
+                    count(outcome.as_str());
                     Ok((outcome, row))
                 }
                 // No paid miss for a leader that lost its lease: wait for the new leader.
@@ -173,17 +193,29 @@ pub async fn lookup(
                 }
                 Err(e) => {
                     deps.events.record(event(Outcome::Error, 0, 0, None)).await;
+                    count("error");
                     Err(e)
                 }
             };
         }
         // Someone else holds the lease: wait for their answer.
+        if !waited {
+            waited = true;
+            metrics::counter!("phonehub_lookup_single_flight_waits_total").increment(1);
+        }
         if tokio::time::Instant::now() >= deadline {
+            count("busy");
             return Err(LookupError::Busy);
         }
         tokio::time::sleep(poll).await;
         poll = (poll * 2).min(Duration::from_millis(100));
     }
+}
+
+/// `phonehub_lookups_total` by outcome, for answers that came through the database.
+fn count(outcome: &'static str) {
+    metrics::counter!("phonehub_lookups_total", "outcome" => outcome, "from" => "database")
+        .increment(1);
 }
 
 /// The failure a number's row is backing off from, and until when.

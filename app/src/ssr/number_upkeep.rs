@@ -8,6 +8,7 @@ use telephony::ProviderError;
 use super::db;
 use super::numbers::NumberError;
 use super::providers::provider_for_config;
+use super::stop::StopSignal;
 use super::AppState;
 
 /// Charges every held number (active or releasing) its monthly price once for the current month.
@@ -59,11 +60,15 @@ pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, Numb
 /// Every few seconds, in every server process: accrues the month's number charges (every
 /// minute), retries due releases and settles purchases whose outcome was unknown (rows are
 /// claimed with `SKIP LOCKED` by pushing their next attempt forward first).
-pub fn spawn_number_upkeep(state: AppState) {
+pub fn spawn_number_upkeep(state: AppState, mut stop: StopSignal) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick: u64 = 0;
         loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            stop.pause(Duration::from_secs(5)).await;
+            // Between rounds: a release or a purchase being settled is never cut in half.
+            if stop.stopping() {
+                return;
+            }
             if tick.is_multiple_of(12) {
                 if let Err(e) = accrue_charges(&state.pool).await {
                     tracing::warn!(error = %e, "accruing number charges failed");
@@ -79,7 +84,7 @@ pub fn spawn_number_upkeep(state: AppState) {
                 }
             }
         }
-    });
+    })
 }
 
 /// Purchases whose outcome was unknown (the provider timed out and could not be asked): after a

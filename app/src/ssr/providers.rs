@@ -35,6 +35,8 @@ async fn load_effective(pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::E
 /// saved in this process applies at once (`Providers::forget_configs`); other processes see it
 /// within this time.
 const CONFIG_TTL: Duration = Duration::from_secs(2);
+/// How long the last configuration read serves while the database cannot be read.
+const STALE_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// An org's effective configuration and when it was read.
 type TimedEffective = (std::time::Instant, Arc<Effective>);
@@ -119,14 +121,28 @@ impl Providers {
         pool: &PgPool,
         org_id: i64,
     ) -> Result<Arc<Effective>, sqlx::Error> {
-        if let Ok(map) = self.effective.lock() {
-            if let Some((at, e)) = map.get(&org_id) {
-                if at.elapsed() < CONFIG_TTL {
-                    return Ok(e.clone());
-                }
+        let held = self
+            .effective
+            .lock()
+            .ok()
+            .and_then(|map| map.get(&org_id).cloned());
+        if let Some((at, e)) = &held {
+            if at.elapsed() < CONFIG_TTL {
+                return Ok(e.clone());
             }
         }
-        let e = Arc::new(load_effective(pool, org_id).await?);
+        let e = match load_effective(pool, org_id).await {
+            Ok(e) => Arc::new(e),
+            // While the database is away, the configuration last read still answers (hits from
+            // the hot cache need nothing else); after STALE_LIMIT it no longer does.
+            Err(err) => match held {
+                Some((at, e)) if at.elapsed() < STALE_LIMIT => {
+                    tracing::debug!(error = %err, org_id, "using the last configuration read");
+                    return Ok(e);
+                }
+                _ => return Err(err),
+            },
+        };
         if let Ok(mut map) = self.effective.lock() {
             map.insert(org_id, (std::time::Instant::now(), e.clone()));
         }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub providers: super::providers::Providers,
     /// Batched writer of lookup events.
     pub events: super::events::EventSink,
+    /// Lookup answers held in this process (invalidated through Postgres notifications).
+    pub hot: super::hot_cache::HotCache,
     /// Bulk-job heartbeat and takeover times.
     pub job_timing: super::jobs::JobTiming,
 }
@@ -46,6 +48,7 @@ impl AppState {
             keyring: &self.keyring,
             providers: &self.providers,
             events: &self.events,
+            hot: &self.hot,
             public_url: &self.public_url,
         }
     }

@@ -28,6 +28,7 @@ pub fn settings(public_url: &str) -> Settings {
         seed_demo: false,
         site_root: "target/site".into(),
         output_name: "phonehub".into(),
+        metrics_addr: None,
         db_max_connections: 5,
         provider_timeout: None,
         sandbox_enabled: false,

@@ -116,6 +116,19 @@ pub async fn finish(db: impl PgExecutor<'_>, job: &Claimed) -> Result<(), sqlx::
     Ok(())
 }
 
+/// Hands a claimed job back to the queue (a stopping server), for the next worker to go on with.
+pub async fn requeue(db: impl PgExecutor<'_>, job: &Claimed) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE lookup_jobs SET status = 'queued', claim_token = NULL, heartbeat_at = NULL
+         WHERE id = $1 AND claim_token = $2 AND status = 'running'",
+        job.id,
+        job.token
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Fails the job and every row still pending with `msg`.
 pub async fn fail(
     tx: &mut Transaction<'_, Postgres>,
@@ -251,4 +264,31 @@ pub async fn results(db: impl PgExecutor<'_>, job_id: i64) -> Result<Vec<ResultR
     )
     .fetch_all(db)
     .await
+}
+
+/// Bulk jobs waiting or running, and the age of the oldest of each (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueStats {
+    pub queued: i64,
+    pub running: i64,
+    pub oldest_queued_secs: f64,
+    pub oldest_running_secs: f64,
+}
+
+pub async fn queue_stats(db: impl PgExecutor<'_>) -> Result<QueueStats, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE status = 'queued') AS "queued!",
+                  count(*) FILTER (WHERE status = 'running') AS "running!",
+                  coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'queued')), 0)::float8 AS "oldest_queued!",
+                  coalesce(extract(epoch FROM now() - min(started_at) FILTER (WHERE status = 'running')), 0)::float8 AS "oldest_running!"
+           FROM lookup_jobs WHERE status IN ('queued', 'running')"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(QueueStats {
+        queued: r.queued,
+        running: r.running,
+        oldest_queued_secs: r.oldest_queued,
+        oldest_running_secs: r.oldest_running,
+    })
 }

@@ -1,0 +1,178 @@
+//! The per-process hot cache of lookup answers: a cache hit needs no database read. Bounded in
+//! memory, each entry expires with its row, and a row changed anywhere (a refresh in another
+//! process, a failure, a purge) is dropped here when Postgres says so (`LISTEN/NOTIFY`, see the
+//! `phone_numbers_changed` trigger). Losing the listener's connection drops everything, since
+//! messages may have been missed meanwhile.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::PgPool;
+use telephony::E164;
+use time::OffsetDateTime;
+
+use super::db::cache::Cached;
+
+/// The channel the trigger notifies with the number whose row changed.
+pub const CHANNEL: &str = "phonehub_lookup_rows";
+/// The most memory the entries may take (estimated per entry).
+const MAX_BYTES: u64 = 32 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct HotCache {
+    rows: Cache<String, Arc<Cached>>,
+    /// Bumped by every invalidation: a row read from the database before it may be stale, and
+    /// is not kept (see `generation` and `keep`).
+    generation: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for HotCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotCache")
+            .field("entries", &self.rows.entry_count())
+            .finish()
+    }
+}
+
+/// Entries live until their row's answer expires.
+struct UntilRowExpires;
+
+impl moka::Expiry<String, Arc<Cached>> for UntilRowExpires {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        row: &Arc<Cached>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        let left = row.lookup_expires_at? - OffsetDateTime::now_utc();
+        Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+    }
+}
+
+/// A rough size of an entry: the strings it holds and the struct around them.
+fn weight(key: &str, row: &Arc<Cached>) -> u32 {
+    let strings = [
+        &row.country_code,
+        &row.calling_country_code,
+        &row.national_format,
+        &row.line_type,
+        &row.carrier_name,
+        &row.mobile_country_code,
+        &row.mobile_network_code,
+        &row.caller_name,
+        &row.caller_type,
+        &row.address_street,
+        &row.address_city,
+        &row.address_region,
+        &row.address_postal_code,
+        &row.error_message,
+    ];
+    let text: usize = strings
+        .iter()
+        .map(|s| s.as_ref().map_or(0, String::len))
+        .sum();
+    let bytes = 2 * key.len() + text + std::mem::size_of::<Cached>() + 64;
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+impl Default for HotCache {
+    fn default() -> Self {
+        HotCache::new(MAX_BYTES)
+    }
+}
+
+impl HotCache {
+    pub fn new(max_bytes: u64) -> HotCache {
+        HotCache {
+            rows: Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|k: &String, v: &Arc<Cached>| weight(k, v))
+                .expire_after(UntilRowExpires)
+                .build(),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The number's answer, if held here and still fresh for a request that needs (or not) the
+    /// caller's name.
+    pub fn get(&self, e164: &E164, now: OffsetDateTime, caller_name: bool) -> Option<Arc<Cached>> {
+        self.rows
+            .get(e164.as_str())
+            .filter(|row| row.fresh(now, caller_name))
+    }
+
+    /// Read before a database read: `keep` refuses the row if anything was invalidated since.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps a fresh row read from the database at `generation`.
+    pub fn keep(&self, row: &Cached, generation: u64) {
+        if row.fresh(OffsetDateTime::now_utc(), false) && self.generation() == generation {
+            self.rows.insert(row.e164.clone(), Arc::new(row.clone()));
+            // An invalidation that raced the insert wins.
+            if self.generation() != generation {
+                self.rows.invalidate(&row.e164);
+            }
+        }
+    }
+
+    pub fn forget(&self, e164: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.rows.invalidate(e164);
+    }
+
+    pub fn forget_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.rows.invalidate_all();
+    }
+
+    pub fn entries(&self) -> u64 {
+        self.rows.entry_count()
+    }
+
+    /// Listens for changed rows until the process ends, reconnecting after a lost connection.
+    pub fn spawn_listener(&self, pool: &PgPool) {
+        let cache = self.clone();
+        // A connection of its own, so the listener never takes one from the requests' pool.
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with(PgConnectOptions::clone(&pool.connect_options()));
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(200);
+            loop {
+                match listen(&cache, &pool).await {
+                    Ok(()) => wait = Duration::from_millis(200),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "hot cache listener lost its connection");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(5));
+                    }
+                }
+                // Changes may have gone unheard: nothing held is trusted any more.
+                cache.forget_all();
+            }
+        });
+    }
+}
+
+/// Serves one connection: everything held before it listened is dropped once it does.
+async fn listen(cache: &HotCache, pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.ignore_pool_close_event(false);
+    listener.listen(CHANNEL).await?;
+    cache.forget_all();
+    loop {
+        // `None`: the connection dropped (the next call would reconnect, but messages may
+        // have been lost in between, so start over).
+        match listener.try_recv().await? {
+            Some(n) => cache.forget(n.payload()),
+            None => return Ok(()),
+        }
+    }
+}

@@ -15,3 +15,14 @@ CREATE TRIGGER phone_numbers_updated AFTER UPDATE ON phone_numbers FOR EACH ROW
 
 CREATE TRIGGER phone_numbers_deleted AFTER DELETE ON phone_numbers FOR EACH ROW
     EXECUTE FUNCTION phone_numbers_changed();
+
+-- TRUNCATE fires no row trigger: it drops every process's whole copy.
+CREATE FUNCTION phone_numbers_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('phonehub_lookup_rows', '*');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER phone_numbers_truncated AFTER TRUNCATE ON phone_numbers FOR EACH STATEMENT
+    EXECUTE FUNCTION phone_numbers_truncated();

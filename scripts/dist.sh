@@ -12,10 +12,12 @@ export SQLX_OFFLINE=true
 cargo build --release -p server --bin phonehub
 
 # Debian's rustc builds std for wasm32 (see README). immediate-abort drops the panic machinery,
-# location-detail and fmt-debug the file names and Debug impls nobody reads in a browser.
+# location-detail and fmt-debug the file names and Debug impls nobody reads in a browser;
+# erase_components makes each component's view one type-erased view (Leptos's own switch),
+# instead of a nested generic type per page compiled into its own copy of the hydration code.
 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22 \
-RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none --cfg erase_components" \
   /usr/bin/cargo -Zbuild-std=std,panic_abort build -p frontend --lib \
   --target wasm32-unknown-unknown --profile wasm-release --target-dir target/front
 

@@ -12,7 +12,7 @@ cargo run -q -p dbctl -- reset
 log=target/e2e-server.log
 PHONEHUB_ENV=development PHONEHUB_SEED_DEMO=true LEPTOS_SITE_ADDR="127.0.0.1:$port" \
   PHONEHUB_PUBLIC_URL="http://127.0.0.1:$port" RUST_LOG=${RUST_LOG:-info,sqlx=warn} \
-  ./target/debug/phonehub >"$log" 2>&1 &
+  "${E2E_BIN:-./target/debug/phonehub}" >"$log" 2>&1 &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true

@@ -4,6 +4,9 @@
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // The release bundle aborts on a panic without unwinding or reporting (see scripts/dist.sh):
+    // the hook only helps development builds.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
     // Lets browser tests (and curious people) see that the page is live.

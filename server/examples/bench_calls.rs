@@ -14,20 +14,6 @@ use common::*;
 
 const PAGE_TITLE: &str = "Calls in";
 
-/// Resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
 async fn median_of_rounds(c: &reqwest::Client, small: &str, large: &str) -> Res<(f64, f64)> {
     let (mut s, mut l) = (Vec::new(), Vec::new());
     for _ in 0..5 {

@@ -2,7 +2,8 @@
 //!
 //! 1. Single-flight: 64 concurrent lookups of 16 numbers through two `phonehub` processes sharing
 //!    one database and one sandbox; the sandbox's billed lookups must be 16.
-//! 2. Cached lookups/s through the lookup service (`app::ssr::lookups::lookup`, served by axum)
+//! 2. Cached lookups/s through the lookup service (`app::ssr::lookups::lookup`, served by axum,
+//!    answered from the per-process hot cache)
 //!    against a bare axum + sqlx handler doing the primary-key SELECT of the cached row, same pool
 //!    size and client concurrency, interleaved rounds in one run.
 //! 3. The admin lookups page (full server render, signed in) for an org with 1M lookup events
@@ -239,6 +240,14 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
     });
     // The config was saved by another process with its own key: re-save the token under ours.
     reencrypt_for(&bench).await?;
+    // Hits are kept in this process's hot cache once its listener hears row changes.
+    let listening = Instant::now();
+    while !bench.state.hot.listening() {
+        if listening.elapsed() > Duration::from_secs(10) {
+            return Err("the hot cache's listener did not connect".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Warm the cache: each number is looked up once (a miss) through the sandbox config.
     for n in &numbers {
         let deps = bench.state.lookup_deps();
@@ -273,12 +282,13 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
         bare_total / 3.0
     );
     println!(
-        "  lookup service, cache hit (row + attribution event): {:.0} req/s",
+        "  lookup service, cache hit (hot cache + attribution event): {:.0} req/s",
         cached_total / 3.0
     );
     println!(
-        "  ratio: {:.2} (target >= 0.8); hit events recorded: {events}",
-        cached_total / bare_total
+        "  ratio: {:.2} (target >= 2.0); hit events recorded: {events}; hot cache entries: {}",
+        cached_total / bare_total,
+        bench.state.hot.entries()
     );
     Ok(())
 }

@@ -48,6 +48,9 @@ async fn cache_control(State(hashed): State<Option<String>>, req: Request, next:
         };
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        // The same name is sent as brotli, gzip or raw: shared caches must key on the encoding.
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     res
 }

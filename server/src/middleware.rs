@@ -300,7 +300,7 @@ pub async fn unavailable_page(State(pool): State<PgPool>, req: Request, next: Ne
 
 pub async fn db_healthy(pool: &PgPool) -> bool {
     matches!(
-        tokio::time::timeout(Duration::from_millis(250), app::ssr::db::ping(pool)).await,
+        tokio::time::timeout(Duration::from_millis(200), app::ssr::db::ping(pool)).await,
         Ok(Ok(()))
     )
 }

@@ -61,7 +61,7 @@ pub struct Application {
 
 /// How long a request waits for a database connection. While the database is away a request
 /// fails after this and answers 503 (see `middleware::unavailable_page`) well within a second.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(600);
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
 
 pub fn pool_for(settings: &Settings) -> Result<PgPool, StartError> {
     let opts: PgConnectOptions = settings
@@ -205,30 +205,51 @@ impl Application {
     /// event still waiting in the batch writer (each one a paid or saved lookup to attribute)
     /// and closes the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (stopped, mut on_stop) = tokio::sync::watch::channel(false);
+        // Set once SIGTERM (or Ctrl-C) arrives: the listeners stop accepting and the workers
+        // head for a safe point while requests in flight finish.
+        let (signalled, on_signal) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = signalled.send(true);
+        });
+        let signal = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
         if let Some(listener) = self.metrics {
-            let stop = async move {
-                let _ = on_stop.wait_for(|s| *s).await;
-            };
             let state = self.state.clone();
+            let stop = signal(on_signal.clone());
             tokio::spawn(async move {
                 if let Err(e) = crate::metrics::serve(listener, state, stop).await {
                     tracing::error!(error = %e, "the metrics listener failed");
                 }
             });
         }
-        let served = axum::serve(
+        let Workers { stop, handles } = self.workers;
+        let stop_workers = signal(on_signal.clone());
+        tokio::spawn(async move {
+            stop_workers.await;
+            stop.stop();
+        });
+        let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-        let _ = stopped.send(true);
+        .with_graceful_shutdown(signal(on_signal.clone()));
+        let drain_limit = async {
+            signal(on_signal).await;
+            tokio::time::sleep(SHUTDOWN_DRAIN).await;
+        };
+        let served = tokio::select! {
+            served = serve => served,
+            _ = drain_limit => {
+                tracing::warn!("requests still running after {SHUTDOWN_DRAIN:?}; stopping anyway");
+                Ok(())
+            }
+        };
         tracing::info!("stopping: letting the workers reach a safe point");
-        self.workers.stop.stop();
-        let workers = futures::future::join_all(self.workers.handles);
-        if tokio::time::timeout(SHUTDOWN_FLUSH, workers).await.is_err() {
+        let handles = futures::future::join_all(handles);
+        if tokio::time::timeout(SHUTDOWN_FLUSH, handles).await.is_err() {
             tracing::warn!("workers still busy after {SHUTDOWN_FLUSH:?}; a running bulk job is taken over by the next server");
         }
         tracing::info!("stopping: writing the recorded lookups");
@@ -238,18 +259,23 @@ impl Application {
         {
             tracing::error!("lookup events not written within {SHUTDOWN_FLUSH:?}; some are lost");
         }
-        if tokio::time::timeout(SHUTDOWN_FLUSH, self.state.pool.close())
+        if tokio::time::timeout(SHUTDOWN_POOL, self.state.pool.close())
             .await
             .is_err()
         {
-            tracing::warn!("database connections still busy after {SHUTDOWN_FLUSH:?}");
+            tracing::warn!("database connections still busy after {SHUTDOWN_POOL:?}");
         }
         served
     }
 }
 
-/// The most a stopping server waits for the database to take the last lookup events.
+/// How long requests in flight may run once the server is asked to stop. With the waits below,
+/// a stop takes at most 10 + 10 + 10 + 5 = 35 s (the systemd unit allows 45).
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
+/// The most a stopping server waits for its workers, then for the database to take the last
+/// lookup events.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(10);
+const SHUTDOWN_POOL: Duration = Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -855,48 +855,6 @@ async fn without_a_database_readiness_and_pages_answer_503_and_the_server_keeps_
     }
 }
 
-/// A TCP proxy in front of Postgres that the test can cut and restore.
-struct DbProxy {
-    port: u16,
-    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl DbProxy {
-    async fn start(target: String) -> DbProxy {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (up2, conns2) = (up.clone(), conns.clone());
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !up2.load(Ordering::SeqCst) {
-                    continue; // dropped: the connection is refused
-                }
-                let target = target.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                conns2.lock().unwrap().push(task);
-            }
-        });
-        DbProxy { port, up, conns }
-    }
-
-    fn set_up(&self, up: bool) {
-        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
-        if !up {
-            for t in self.conns.lock().unwrap().drain(..) {
-                t.abort();
-            }
-        }
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_back(pool: PgPool) {
     server::seed::seed_demo(&pool).await.unwrap();
@@ -904,10 +862,11 @@ async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_bac
     let pg = std::env::var("DATABASE_URL").unwrap();
     let pg = url::Url::parse(&pg).unwrap();
     let target = format!("{}:{}", pg.host_str().unwrap(), pg.port().unwrap_or(5432));
-    let proxy = DbProxy::start(target).await;
+    let proxy = common::DbProxy::start(target).await;
+    // As the server's own pool: a request waits at most ACQUIRE_TIMEOUT for a connection.
     let proxied = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
-        .acquire_timeout(std::time::Duration::from_secs(2))
+        .acquire_timeout(server::startup::ACQUIRE_TIMEOUT)
         .connect_lazy_with(opts.host("127.0.0.1").port(proxy.port));
     let app = server::Application::build_with_pool(common::settings("http://127.0.0.1:0"), proxied)
         .await
@@ -919,9 +878,16 @@ async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_bac
     assert_eq!(app.get(&c, "/o/acme").await.status(), 200);
 
     proxy.set_up(false);
+    // Within a second, not when some pool times out.
+    let started = std::time::Instant::now();
     let r = app.get(&c, "/o/acme").await;
+    let took = started.elapsed();
     assert_eq!(r.status(), 503);
     assert!(r.text().await.unwrap().contains("temporarily unavailable"));
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "503 after {took:?}"
+    );
     // Alive, but not ready: a load balancer stops sending traffic instead of restarting it.
     assert_eq!(app.get(&c, "/healthz").await.status(), 200);
     let started = std::time::Instant::now();

@@ -425,23 +425,32 @@ pub fn operation(method: &reqwest::Method, url: &str) -> String {
     format!("{method} {}", masked.join("/"))
 }
 
+/// The path words of the provider's API; every other segment (SIDs, numbers, countries, anything
+/// a webhook could have made up) becomes `{id}`, keeping only the kind of its extension.
+const API_WORDS: &[&str] = &[
+    "2010-04-01",
+    "Accounts",
+    "AvailablePhoneNumbers",
+    "Calls",
+    "IncomingPhoneNumbers",
+    "Local",
+    "Messages",
+    "Mobile",
+    "PhoneNumbers",
+    "Recordings",
+    "TollFree",
+    "v2",
+];
+
 fn mask_segment(seg: &str) -> &str {
-    let (stem, ext) = match seg.split_once('.') {
-        Some((s, e)) => (s, e),
-        None => (seg, ""),
-    };
-    let sid = stem.len() == 34
-        && stem[..2].chars().all(|c| c.is_ascii_uppercase())
-        && stem[2..].chars().all(|c| c.is_ascii_hexdigit());
-    let number = !stem.is_empty()
-        && (stem.starts_with('+') || stem.starts_with("%2B") || stem.starts_with("%2b"))
-        || (stem.len() > 4 && stem.chars().all(|c| c.is_ascii_digit()));
-    match (sid || number, ext) {
-        (false, _) => seg,
-        (true, "") if sid => "{sid}",
-        (true, "json") if sid => "{sid}.json",
-        (true, _) if sid => "{sid}.media",
-        (true, _) => "{number}",
+    let (stem, ext) = seg.split_once('.').unwrap_or((seg, ""));
+    if stem.is_empty() || API_WORDS.contains(&stem) && matches!(ext, "" | "json") {
+        return seg;
+    }
+    match ext {
+        "" => "{id}",
+        "json" => "{id}.json",
+        _ => "{id}.media",
     }
 }
 
@@ -507,19 +516,24 @@ mod operation_tests {
         let m = reqwest::Method::GET;
         assert_eq!(
             operation(&m, "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls/CA0123456789abcdef0123456789abcdef.json?PageSize=50"),
-            "GET /2010-04-01/Accounts/{sid}/Calls/{sid}.json"
+            "GET /2010-04-01/Accounts/{id}/Calls/{id}.json"
         );
         assert_eq!(
             operation(&m, "https://lookups.twilio.com/v2/PhoneNumbers/%2B14155550100?Fields=line_type_intelligence"),
-            "GET /v2/PhoneNumbers/{number}"
+            "GET /v2/PhoneNumbers/{id}"
         );
         assert_eq!(
             operation(&m, "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Recordings/RE0123456789abcdef0123456789abcdef.mp3"),
-            "GET /2010-04-01/Accounts/{sid}/Recordings/{sid}.media"
+            "GET /2010-04-01/Accounts/{id}/Recordings/{id}.media"
         );
         assert_eq!(
             operation(&reqwest::Method::POST, "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/AvailablePhoneNumbers/US/Local.json"),
-            "POST /2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/US/Local.json"
+            "POST /2010-04-01/Accounts/{id}/AvailablePhoneNumbers/{id}/Local.json"
+        );
+        // A made-up call SID from a forged webhook is not a label of its own.
+        assert_eq!(
+            operation(&m, "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls/anything-an-attacker-types.json"),
+            "GET /2010-04-01/Accounts/{id}/Calls/{id}.json"
         );
     }
 }

@@ -20,7 +20,7 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
             let ctx = require(&org, Permission::Read).await?;
             let pool = &ctx.state.pool;
             // "Recent lookups" includes the one just made.
-            ctx.state.events.flush().await;
+            ctx.state.events.flush_for_page().await;
             let cfg = db::phone_config::effective(pool, ctx.org_id).await?;
             let unavailable = match &cfg {
                 None => Some(crate::api::words::lookup_sentence(
@@ -212,7 +212,7 @@ pub mod server_side {
         }
         let (from_d, to_d) = date_range(from.as_deref(), to.as_deref())?;
         let (m_from, m_to) = month_of(OffsetDateTime::now_utc().date());
-        ctx.state.events.flush().await;
+        ctx.state.events.flush_for_page().await;
         let pool = &ctx.state.pool;
         let month = db::lookups::totals(pool, ctx.org_id, m_from, m_to).await?;
         let range = db::lookups::totals(pool, ctx.org_id, from_d, to_d).await?;

@@ -40,7 +40,7 @@ pub async fn load_staff_org(org: String) -> Result<StaffOrgPage, AppError> {
             require_staff().await?;
             let ctx = require(&org, Permission::Read).await?;
             let pool = &ctx.state.pool;
-            ctx.state.events.flush().await;
+            ctx.state.events.flush_for_page().await;
             let (from, to) = crate::model::dates::date_range(None, None)?;
             let report = crate::ssr::usage::report(pool, ctx.org_id, from, to).await?;
             let numbers =
@@ -110,7 +110,7 @@ pub async fn load_global_lookup_stats() -> Result<GlobalCacheStats, AppError> {
     respond(
         async {
             let (_, state) = require_staff().await?;
-            state.events.flush().await;
+            state.events.flush_for_page().await;
             let (from, to) = crate::model::dates::month_of(time::OffsetDateTime::now_utc().date());
             Ok(crate::ssr::db::lookups::global(&state.pool, from, to).await?)
         }

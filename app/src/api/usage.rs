@@ -25,7 +25,7 @@ pub async fn load_usage(
             }
             let (from, to) = crate::model::dates::date_range(from.as_deref(), to.as_deref())?;
             // Figures pages read events the batching writer may still hold.
-            ctx.state.events.flush().await;
+            ctx.state.events.flush_for_page().await;
             let report = crate::ssr::usage::report(&ctx.state.pool, ctx.org_id, from, to).await?;
             Ok(UsagePageData {
                 org: ctx.view(),

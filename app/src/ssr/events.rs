@@ -1,6 +1,8 @@
 //! Lookup attribution: every lookup request becomes an event, written in batches (one statement
 //! inserts the events and updates the daily and monthly rollups).
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -32,6 +34,9 @@ enum Msg {
 #[derive(Clone)]
 pub struct EventSink {
     tx: mpsc::Sender<Msg>,
+    /// Events recorded and not yet written (or given up on).
+    pending: Arc<AtomicUsize>,
+    lost: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for EventSink {
@@ -42,36 +47,60 @@ impl std::fmt::Debug for EventSink {
 
 const BATCH: usize = 1000;
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
-/// Events waiting to be written at most (a database outage fills it; then events are counted
-/// in `phonehub_lookup_events_lost_total` rather than making requests wait).
+/// Events waiting to be written at most (a database outage fills it). Then free events (hits,
+/// errors) are counted in `phonehub_lookup_events_lost_total` rather than making requests wait;
+/// a paid one (a miss or refresh, which has cost the org money) waits for room.
 const BUFFER: usize = 100_000;
 
 impl EventSink {
     /// Starts the writer task (needs a Tokio runtime).
     pub fn start(pool: PgPool) -> EventSink {
         let (tx, rx) = mpsc::channel(BUFFER);
-        tokio::spawn(writer(pool, rx));
-        EventSink { tx }
+        let pending = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(writer(pool, rx, pending.clone()));
+        EventSink {
+            tx,
+            pending,
+            lost: Arc::new(AtomicU64::new(0)),
+        }
     }
 
-    /// Queues the event without waiting (a full buffer loses it, counted).
     pub async fn record(&self, e: Event) {
-        match self.tx.try_send(Msg::Event(e)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                metrics::counter!("phonehub_lookup_events_lost_total").increment(1);
-                tracing::error!("lookup event buffer full; event not recorded");
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                metrics::counter!("phonehub_lookup_events_lost_total").increment(1);
-                tracing::error!("lookup event writer stopped; event not recorded");
+        let paid = e.cost_micros > 0;
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        let sent = if paid {
+            self.tx.send(Msg::Event(e)).await.is_ok()
+        } else {
+            self.tx.try_send(Msg::Event(e)).is_ok()
+        };
+        if !sent {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            metrics::counter!("phonehub_lookup_events_lost_total").increment(1);
+            // One line per thousand, not one per event, while the buffer stays full.
+            let n = self.lost.fetch_add(1, Ordering::AcqRel);
+            if n.is_multiple_of(1000) {
+                tracing::error!(
+                    lost = n + 1,
+                    "lookup event buffer full or writer stopped; events not recorded"
+                );
             }
         }
     }
 
     /// Events recorded and not yet written.
     pub fn pending(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Before a page shows figures: waits for the events recorded so far, at most two seconds
+    /// (behind a long backlog or a database outage the page shows what is written).
+    pub async fn flush_for_page(&self) {
+        if tokio::time::timeout(Duration::from_secs(2), self.flush())
+            .await
+            .is_err()
+        {
+            tracing::debug!("showing figures before every recorded lookup is written");
+        }
     }
 
     pub async fn flush(&self) {
@@ -82,7 +111,7 @@ impl EventSink {
     }
 }
 
-async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>) {
+async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>, pending: Arc<AtomicUsize>) {
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -110,6 +139,7 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>) {
                 metrics::histogram!("phonehub_lookup_event_lag_seconds").record(lag.max(0.0));
             }
             write_with_retries(&pool, &batch).await;
+            pending.fetch_sub(batch.len(), Ordering::AcqRel);
             batch.clear();
         }
         for w in waiters.drain(..) {

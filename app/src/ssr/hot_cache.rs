@@ -1,10 +1,11 @@
 //! The per-process hot cache of lookup answers: a cache hit needs no database read. Bounded in
 //! memory, each entry expires with its row, and a row changed anywhere (a refresh in another
 //! process, a failure, a purge) is dropped here when Postgres says so (`LISTEN/NOTIFY`, see the
-//! `phone_numbers_changed` trigger). Losing the listener's connection drops everything, since
-//! messages may have been missed meanwhile.
+//! `phone_numbers_changed` trigger). While the listener is disconnected (say the database is
+//! down) the entries held still answer and nothing new is kept; when it listens again everything
+//! held is dropped, since a change may have gone unheard in between.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,8 @@ pub struct HotCache {
     /// Bumped by every invalidation: a row read from the database before it may be stale, and
     /// is not kept (see `generation` and `keep`).
     generation: Arc<AtomicU64>,
+    /// Whether the listener is connected and listening (entries are kept only while it is).
+    listening: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for HotCache {
@@ -93,6 +96,7 @@ impl HotCache {
                 .expire_after(UntilRowExpires)
                 .build(),
             generation: Arc::new(AtomicU64::new(0)),
+            listening: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -109,9 +113,18 @@ impl HotCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Keeps a fresh row read from the database at `generation`.
+    /// Whether changes made elsewhere reach this cache now.
+    pub fn listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    /// Keeps a fresh row read from the database at `generation` (only while listening: without
+    /// the listener nothing would drop it when another server refreshes the row).
     pub fn keep(&self, row: &Cached, generation: u64) {
-        if row.fresh(OffsetDateTime::now_utc(), false) && self.generation() == generation {
+        if row.fresh(OffsetDateTime::now_utc(), false)
+            && self.listening()
+            && self.generation() == generation
+        {
             self.rows.insert(row.e164.clone(), Arc::new(row.clone()));
             // An invalidation that raced the insert wins.
             if self.generation() != generation {
@@ -142,11 +155,17 @@ impl HotCache {
             .max_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(PgConnectOptions::clone(&pool.connect_options()));
         tokio::spawn(async move {
             let mut wait = Duration::from_millis(200);
             loop {
-                match listen(&cache, &pool).await {
+                let result = listen(&cache, &pool).await;
+                // Nothing new is kept until the listener is back; what is held still answers (a
+                // database outage changes no row) and is dropped once it listens again, since a
+                // row may have changed between the database's return and that moment.
+                cache.listening.store(false, Ordering::Release);
+                match result {
                     Ok(()) => wait = Duration::from_millis(200),
                     Err(e) => {
                         tracing::warn!(error = %e, "hot cache listener lost its connection");
@@ -154,8 +173,6 @@ impl HotCache {
                         wait = (wait * 2).min(Duration::from_secs(5));
                     }
                 }
-                // Changes may have gone unheard: nothing held is trusted any more.
-                cache.forget_all();
             }
         });
     }
@@ -165,12 +182,17 @@ impl HotCache {
 async fn listen(cache: &HotCache, pool: &PgPool) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.ignore_pool_close_event(false);
+    // A lost connection ends this call (the caller stops keeping rows at once), rather than
+    // being reconnected inside `try_recv` while rows are still kept.
+    listener.eager_reconnect(false);
     listener.listen(CHANNEL).await?;
     cache.forget_all();
+    cache.listening.store(true, Ordering::Release);
     loop {
         // `None`: the connection dropped (the next call would reconnect, but messages may
         // have been lost in between, so start over).
         match listener.try_recv().await? {
+            Some(n) if n.payload() == "*" => cache.forget_all(),
             Some(n) => cache.forget(n.payload()),
             None => return Ok(()),
         }

@@ -135,7 +135,7 @@ pub fn spawn_worker(state: AppState, mut stop: StopSignal) -> tokio::task::JoinH
         while !stop.stopping() {
             match claim(&state.pool, state.job_timing.stale_after).await {
                 Ok(Some(job)) => {
-                    if let Err(e) = process(&state, &job, &stop).await {
+                    if let Err(e) = work_on(&state, &job, &stop).await {
                         tracing::warn!(job = job.id, error = %e, "bulk lookup job interrupted");
                         stop.pause(Duration::from_secs(1)).await;
                     }
@@ -150,7 +150,13 @@ pub fn spawn_worker(state: AppState, mut stop: StopSignal) -> tokio::task::JoinH
     })
 }
 
-async fn process(state: &AppState, job: &Claimed, stop: &StopSignal) -> Result<(), sqlx::Error> {
+/// Works through a claimed job chunk by chunk; when `stop` fires, finishes the chunk in hand and
+/// hands the job back to the queue.
+pub async fn work_on(
+    state: &AppState,
+    job: &Claimed,
+    stop: &StopSignal,
+) -> Result<(), sqlx::Error> {
     let pool = &state.pool;
     loop {
         if stop.stopping() {

@@ -23,6 +23,8 @@ const LEASE_SECS: f64 = 45.0;
 const LEADER_BUDGET: Duration = Duration::from_secs(35);
 /// How long a request waits for another request's lookup of the same number.
 const WAIT_LIMIT: Duration = Duration::from_secs(50);
+/// How often storing a paid answer is tried again when no connection was free in time.
+const STORE_RETRIES: u32 = 8;
 const FIRST_BACKOFF_SECS: i64 = 60;
 const MAX_BACKOFF_SECS: i64 = 24 * 3600;
 
@@ -107,7 +109,15 @@ pub async fn lookup(
     let mut may_lead = true;
     let mut waited = false;
     loop {
-        let snap = deps.providers.effective(deps.pool, org_id).await?;
+        // With the database away, the configuration last read may still answer from the hot
+        // cache (`unreachable` keeps the error for everything else).
+        let (snap, unreachable) = match deps.providers.effective(deps.pool, org_id).await {
+            Ok(s) => (s, None),
+            Err(e) => match deps.providers.last_known(org_id) {
+                Some(s) if !force_refresh => (s, Some(e)),
+                _ => return Err(e.into()),
+            },
+        };
         let cfg = snap.config.as_ref().ok_or(LookupError::NoConfig)?;
         if !cfg.lookup_enabled {
             return Err(LookupError::Disabled);
@@ -136,6 +146,9 @@ pub async fn lookup(
             metrics::counter!("phonehub_lookups_total", "outcome" => "hit", "from" => "memory")
                 .increment(1);
             return Ok((Outcome::Hit, Cached::clone(&row)));
+        }
+        if let Some(e) = unreachable {
+            return Err(e.into());
         }
         let generation = deps.hot.generation();
         let row = cache::get(deps.pool, e164).await?;
@@ -253,7 +266,18 @@ async fn lead(
     match answer {
         Ok(res) => {
             let days = cfg.lookup_cache_days;
-            if !cache::store(deps.pool, e164, token, &res, caller_name, days).await? {
+            // A paid answer is worth waiting for a connection a little longer than a page is.
+            let mut attempt = 0;
+            let stored = loop {
+                match cache::store(deps.pool, e164, token, &res, caller_name, days).await {
+                    Err(sqlx::Error::PoolTimedOut) if attempt < STORE_RETRIES => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    other => break other?,
+                }
+            };
+            if !stored {
                 return Err(LookupError::LostLease);
             }
             Ok(cache::get(deps.pool, e164).await?.unwrap_or_default())

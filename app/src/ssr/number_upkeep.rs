@@ -65,7 +65,8 @@ pub fn spawn_number_upkeep(state: AppState, mut stop: StopSignal) -> tokio::task
         let mut tick: u64 = 0;
         loop {
             stop.pause(Duration::from_secs(5)).await;
-            // Between rounds: a release or a purchase being settled is never cut in half.
+            // Between pieces of work: a release or a purchase being settled is never cut in half
+            // (what is left of the round waits for its next attempt time, in any server).
             if stop.stopping() {
                 return;
             }
@@ -76,9 +77,12 @@ pub fn spawn_number_upkeep(state: AppState, mut stop: StopSignal) -> tokio::task
             }
             tick += 1;
             let due = db::numbers::claim_due_releases(&state.pool).await;
-            settle_purchases(&state).await;
+            settle_purchases(&state, &stop).await;
             let Ok(due) = due else { continue };
             for id in due {
+                if stop.stopping() {
+                    break;
+                }
                 if let Err(e) = attempt_release(&state, id).await {
                     tracing::warn!(id, error = %e, "release retry failed");
                 }
@@ -89,11 +93,14 @@ pub fn spawn_number_upkeep(state: AppState, mut stop: StopSignal) -> tokio::task
 
 /// Purchases whose outcome was unknown (the provider timed out and could not be asked): after a
 /// minute, ask the provider whether the account owns the number, and settle the row.
-async fn settle_purchases(state: &AppState) {
+async fn settle_purchases(state: &AppState, stop: &StopSignal) {
     let Ok(open) = db::numbers::claim_open_purchases(&state.pool).await else {
         return;
     };
     for n in open {
+        if stop.stopping() {
+            return;
+        }
         // The account the purchase was made with, not whatever the org uses now.
         let Ok((_, provider)) = provider_for_config(state, n.config_id, n.org_id).await else {
             continue;

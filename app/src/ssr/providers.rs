@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use telephony::{Provider, TwilioClient, TwilioConfig};
@@ -35,11 +35,18 @@ async fn load_effective(pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::E
 /// saved in this process applies at once (`Providers::forget_configs`); other processes see it
 /// within this time.
 const CONFIG_TTL: Duration = Duration::from_secs(2);
-/// How long the last configuration read serves while the database cannot be read.
+/// How long the last configuration read may answer from memory (`last_known`) while the database
+/// cannot be read.
 const STALE_LIMIT: Duration = Duration::from_secs(15 * 60);
 
-/// An org's effective configuration and when it was read.
-type TimedEffective = (std::time::Instant, Arc<Effective>);
+/// An org's effective configuration, when it was read, and when reading it again last failed
+/// (within CONFIG_TTL of a failure nobody waits on the database for it again).
+#[derive(Clone)]
+struct TimedEffective {
+    read_at: Instant,
+    failed_at: Option<Instant>,
+    effective: Arc<Effective>,
+}
 
 /// A client and the configuration version it was built from.
 type VersionedClient = (i64, Arc<dyn Provider>);
@@ -116,6 +123,8 @@ impl Providers {
         build_provider(cfg, keyring, public_url, self)
     }
 
+    /// The org's configuration, read at most CONFIG_TTL ago. While the database fails, one
+    /// request per CONFIG_TTL tries it; the others fail at once instead of waiting on it too.
     pub async fn effective(
         &self,
         pool: &PgPool,
@@ -126,27 +135,54 @@ impl Providers {
             .lock()
             .ok()
             .and_then(|map| map.get(&org_id).cloned());
-        if let Some((at, e)) = &held {
-            if at.elapsed() < CONFIG_TTL {
-                return Ok(e.clone());
+        if let Some(h) = &held {
+            if h.read_at.elapsed() < CONFIG_TTL {
+                return Ok(h.effective.clone());
+            }
+            if h.failed_at.is_some_and(|f| f.elapsed() < CONFIG_TTL) {
+                return Err(sqlx::Error::PoolTimedOut);
             }
         }
-        let e = match load_effective(pool, org_id).await {
-            Ok(e) => Arc::new(e),
-            // While the database is away, the configuration last read still answers (hits from
-            // the hot cache need nothing else); after STALE_LIMIT it no longer does.
-            Err(err) => match held {
-                Some((at, e)) if at.elapsed() < STALE_LIMIT => {
-                    tracing::debug!(error = %err, org_id, "using the last configuration read");
-                    return Ok(e);
+        match load_effective(pool, org_id).await {
+            Ok(e) => {
+                let e = Arc::new(e);
+                self.hold(
+                    org_id,
+                    TimedEffective {
+                        read_at: Instant::now(),
+                        failed_at: None,
+                        effective: e.clone(),
+                    },
+                );
+                Ok(e)
+            }
+            Err(err) => {
+                if let Some(h) = held {
+                    self.hold(
+                        org_id,
+                        TimedEffective {
+                            failed_at: Some(Instant::now()),
+                            ..h
+                        },
+                    );
                 }
-                _ => return Err(err),
-            },
-        };
-        if let Ok(mut map) = self.effective.lock() {
-            map.insert(org_id, (std::time::Instant::now(), e.clone()));
+                Err(err)
+            }
         }
-        Ok(e)
+    }
+
+    fn hold(&self, org_id: i64, e: TimedEffective) {
+        if let Ok(mut map) = self.effective.lock() {
+            map.insert(org_id, e);
+        }
+    }
+
+    /// The configuration last read, up to STALE_LIMIT ago, for when the database cannot be read:
+    /// enough to answer a lookup from the hot cache, never to pay for one.
+    pub fn last_known(&self, org_id: i64) -> Option<Arc<Effective>> {
+        let map = self.effective.lock().ok()?;
+        let h = map.get(&org_id)?;
+        (h.read_at.elapsed() < STALE_LIMIT).then(|| h.effective.clone())
     }
 
     /// After a configuration changes: the next lookup of every org reads it again.

@@ -10,5 +10,6 @@ base=${base%/*}
 export DATABASE_URL=${BENCH_DATABASE_URL:-$base/phonehub_bench}
 export SQLX_OFFLINE=true
 cargo run -q -p dbctl -- reset
-cargo build -q --release -p server --bin phonehub --example "$example"
+# As `make dist` builds it (the same flags share one release build).
+RUSTFLAGS="--cfg erase_components" cargo build -q --release -p server --bin phonehub --example "$example"
 PHONEHUB_BIN=target/release/phonehub "./target/release/examples/$example"

@@ -9,7 +9,9 @@ started=$(date +%s)
 scripts/deps.sh
 
 export SQLX_OFFLINE=true
-cargo build --release -p server --bin phonehub
+# The server renders with the same erased component views the bundle hydrates (see below);
+# bench/run-example.sh builds with the same flag, so the two share one release build.
+RUSTFLAGS="--cfg erase_components" cargo build --release -p server --bin phonehub
 
 # Debian's rustc builds std for wasm32 (see README). immediate-abort drops the panic machinery,
 # location-detail and fmt-debug the file names and Debug impls nobody reads in a browser;

@@ -16,7 +16,7 @@ const PAGES: &[&str] = &[
     "/o/acme/admin/lookups",
     "/o/acme/calls",
     "/o/acme/numbers",
-    "/o/acme/usage",
+    "/o/acme/admin/usage",
 ];
 
 #[tokio::main]

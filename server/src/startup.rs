@@ -110,6 +110,9 @@ impl Application {
         })?;
         let metrics = match settings.metrics_addr {
             Some(at) => {
+                if !at.ip().is_loopback() {
+                    tracing::warn!(%at, "metrics are served without authentication on a non-loopback address: keep it off public networks");
+                }
                 crate::metrics::handle();
                 Some(
                     crate::metrics::bind(at)

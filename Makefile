@@ -80,6 +80,9 @@ clippy: migrate
 # Tests are bounded: a hang fails the run instead of stalling CI.
 unit: migrate
 	cargo test --workspace --exclude frontend --no-run
+	@# A fresh build leaves gigabytes of unwritten test binaries in the page cache: write them out
+	@# now, so the first requests of a test (code paged in from disk) do not queue behind them.
+	sync
 	timeout 900 cargo test --workspace --exclude frontend
 
 e2e: build

@@ -8,6 +8,7 @@ pub mod downloads;
 pub mod metrics;
 pub mod middleware;
 pub mod seed;
+pub mod sessions;
 pub mod startup;
 pub mod telemetry;
 pub mod webhooks;

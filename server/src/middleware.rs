@@ -9,6 +9,7 @@ use std::time::Duration;
 use app::components::FormOutcome;
 use app::error::AppError;
 use app::ssr::auth::AuthSession;
+use app::ssr::last_known::Outage;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -283,19 +284,67 @@ async fn fix_error_status(res: Response) -> Response {
 }
 
 /// A 500 while the database is unreachable is shown as "temporarily unavailable" (503).
-pub async fn unavailable_page(State(pool): State<PgPool>, req: Request, next: Next) -> Response {
+pub async fn unavailable_page(
+    State((pool, outage)): State<(PgPool, Outage)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let res = next.run(req).await;
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return res;
     }
-    if db_healthy(&pool).await {
+    if !outage.ongoing() && db_healthy(&pool).await {
         return res;
     }
+    unavailable_html()
+}
+
+fn unavailable_html() -> Response {
     page(
         StatusCode::SERVICE_UNAVAILABLE,
         "PhoneHub is temporarily unavailable",
         "We cannot reach our database right now. Nothing you did caused this; please try again in a moment.",
     )
+}
+
+/// What this server can answer from memory while the database is away (see
+/// `app::ssr::last_known`): the lookup page and its lookups, and the nav bar's data.
+fn served_from_memory(path: &str) -> bool {
+    match path {
+        "/api/lookup_number" | "/api/load_lookup_page" | "/api/me" => true,
+        _ => path
+            .strip_prefix("/o/")
+            .and_then(|rest| rest.strip_suffix("/lookup"))
+            .is_some_and(|slug| !slug.is_empty() && !slug.contains('/')),
+    }
+}
+
+/// While a read has just found the database unreachable, everything that needs it answers 503 at
+/// once, instead of each request waiting out the pool's acquire timeout again. Runs after the
+/// session and user are loaded (which is where an outage is first noticed).
+pub async fn outage_gate(State(outage): State<Outage>, req: Request, next: Next) -> Response {
+    if !outage.ongoing() || served_from_memory(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if req.uri().path().starts_with("/api/") && !html {
+        // As a server function answers the hydrated app (it shows the error's sentence).
+        let mut res = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable.ser(),
+        )
+            .into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return res;
+    }
+    unavailable_html()
 }
 
 pub async fn db_healthy(pool: &PgPool) -> bool {

@@ -200,6 +200,11 @@ impl Application {
         self.addr
     }
 
+    /// The shared state the routes use (the hot cache, providers, the event writer).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
@@ -314,7 +319,7 @@ fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState, Worker
             app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal),
         ],
     };
-    let auth_layer = auth_layer(settings, &pool)?;
+    let auth_layer = auth_layer(settings, &pool, &state.known)?;
 
     let routes = generate_route_list(App);
     let ctx_state = state.clone();
@@ -362,13 +367,17 @@ fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState, Worker
             middleware::server_fn_forms,
         ))
         .layer(axum::middleware::from_fn(middleware::require_login))
+        .layer(axum::middleware::from_fn_with_state(
+            state.known.outage.clone(),
+            middleware::outage_gate,
+        ))
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(settings.public_url.clone()),
             middleware::check_origin,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            pool.clone(),
+            (pool.clone(), state.known.outage.clone()),
             middleware::unavailable_page,
         ))
         .layer(crate::assets::compression())
@@ -408,6 +417,7 @@ fn app_state(settings: &Settings, pool: PgPool) -> AppState {
         ),
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
+        known: Default::default(),
     }
 }
 
@@ -415,9 +425,11 @@ fn app_state(settings: &Settings, pool: PgPool) -> AppState {
 fn auth_layer(
     settings: &Settings,
     pool: &PgPool,
-) -> Result<AuthManagerLayer<Backend, PostgresStore, SignedCookie>, StartError> {
+    known: &app::ssr::last_known::LastKnown,
+) -> Result<AuthManagerLayer<Backend, crate::sessions::Sessions, SignedCookie>, StartError> {
     let store = PostgresStore::new(pool.clone());
     spawn_session_cleanup(store.clone());
+    let store = crate::sessions::Sessions::new(store, known.outage.clone());
     let key =
         Key::try_from(settings.secret_key.bytes()).map_err(|e| StartError::Key(e.to_string()))?;
     let session_layer = SessionManagerLayer::new(store)
@@ -427,7 +439,7 @@ fn auth_layer(
         .with_secure(settings.public_url.scheme() == "https")
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
         .with_signed(key);
-    Ok(AuthManagerLayerBuilder::new(Backend::new(pool.clone()), session_layer).build())
+    Ok(AuthManagerLayerBuilder::new(Backend::new(pool.clone(), known), session_layer).build())
 }
 
 /// The system default phone configuration comes from `PHONEHUB_TWILIO_*` (or the sandbox in

@@ -858,16 +858,7 @@ async fn without_a_database_readiness_and_pages_answer_503_and_the_server_keeps_
 #[sqlx::test(migrations = "../migrations")]
 async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_back(pool: PgPool) {
     server::seed::seed_demo(&pool).await.unwrap();
-    let opts = (*pool.connect_options()).clone();
-    let pg = std::env::var("DATABASE_URL").unwrap();
-    let pg = url::Url::parse(&pg).unwrap();
-    let target = format!("{}:{}", pg.host_str().unwrap(), pg.port().unwrap_or(5432));
-    let proxy = common::DbProxy::start(target).await;
-    // As the server's own pool: a request waits at most ACQUIRE_TIMEOUT for a connection.
-    let proxied = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(server::startup::ACQUIRE_TIMEOUT)
-        .connect_lazy_with(opts.host("127.0.0.1").port(proxy.port));
+    let (proxy, proxied) = common::DbProxy::in_front_of(&pool).await;
     let app = server::Application::build_with_pool(common::settings("http://127.0.0.1:0"), proxied)
         .await
         .unwrap();

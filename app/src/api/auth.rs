@@ -9,7 +9,7 @@ use crate::model::Me;
 use crate::ssr::{self, db, respond};
 
 /// The signed-in user and their orgs for the nav bar; `None` when nobody is signed in.
-#[server(prefix = "/api", endpoint = "me")]
+#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "me")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
     respond(me_inner().await)
@@ -22,11 +22,18 @@ async fn me_inner() -> Result<Option<Me>, AppError> {
         return Ok(None);
     };
     let state = ssr::AppState::from_context()?;
-    let orgs = if user.is_support || user.is_superadmin {
-        db::orgs::all_links(&state.pool).await?
-    } else {
-        db::orgs::links_for_user(&state.pool, user.id).await?
-    };
+    let all = user.is_support || user.is_superadmin;
+    let orgs = state
+        .known
+        .links
+        .read(user.id, async {
+            if all {
+                db::orgs::all_links(&state.pool).await
+            } else {
+                db::orgs::links_for_user(&state.pool, user.id).await
+            }
+        })
+        .await?;
     Ok(Some(Me {
         id: user.id,
         email: user.email,
@@ -57,7 +64,7 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-#[server(prefix = "/api", endpoint = "login")]
+#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "login")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     respond(login_inner(email, password, next).await)
@@ -153,7 +160,7 @@ async fn login_inner(
     Ok(())
 }
 
-#[server(prefix = "/api", endpoint = "logout")]
+#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "logout")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn logout() -> Result<(), AppError> {
     respond(logout_inner().await)

@@ -10,19 +10,33 @@ use crate::error::AppError;
 use crate::model::lookup::{BulkPage, LookupPage, LookupStats};
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{db, require, respond, Permission};
+use crate::ssr::{db, last_known::unreachable, require, respond, Permission};
 
-#[server(prefix = "/api", endpoint = "load_lookup_page")]
+#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "load_lookup_page")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<LookupPage, AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            let pool = &ctx.state.pool;
+            let (state, pool) = (&ctx.state, &ctx.state.pool);
             // "Recent lookups" includes the one just made.
-            ctx.state.events.flush_for_page().await;
-            let cfg = db::phone_config::effective(pool, ctx.org_id).await?;
-            let unavailable = match &cfg {
+            state.events.flush_for_page().await;
+            // While the database cannot be reached, the page shows what this server holds: the
+            // configuration last read and the answer in the hot cache (see `last_known`).
+            let mut offline = false;
+            let outage = &state.known.outage;
+            let effective = match outage
+                .read(state.providers.effective(pool, ctx.org_id))
+                .await
+            {
+                Ok(e) => e,
+                Err(e) => {
+                    offline = true;
+                    state.providers.last_known(ctx.org_id).ok_or(e)?
+                }
+            };
+            let cfg = effective.config.as_ref();
+            let unavailable = match cfg {
                 None => Some(crate::api::words::lookup_sentence(
                     &crate::ssr::lookups::LookupError::NoConfig,
                 )),
@@ -31,19 +45,37 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
                 )),
                 _ => None,
             };
-            let caller_name = cfg.as_ref().is_some_and(|c| c.caller_name_enabled);
+            let caller_name = cfg.is_some_and(|c| c.caller_name_enabled);
             let result = match number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
                 Some(n) => match telephony::E164::parse(n, Some("US")) {
                     // The shared cache's answer only for a number this org has asked for.
-                    Ok(e) if db::lookups::org_has_looked_up(pool, ctx.org_id, &e).await? => {
-                        crate::ssr::db::cache::get(pool, &e)
-                            .await?
-                            .filter(|c| c.lookup_expires_at.is_some())
-                            .map(|c| server_side::number_info(&c, caller_name))
+                    Ok(e) if server_side::asked(&ctx, &e).await? => {
+                        match outage.read(db::cache::get(pool, &e)).await {
+                            Ok(row) => row
+                                .filter(|c| c.lookup_expires_at.is_some())
+                                .map(|c| server_side::number_info(&c, caller_name)),
+                            Err(err) if unreachable(&err) => {
+                                offline = true;
+                                let now = time::OffsetDateTime::now_utc();
+                                state
+                                    .hot
+                                    .get(&e, now, caller_name)
+                                    .map(|c| server_side::number_info(&c, caller_name))
+                            }
+                            Err(err) => return Err(err.into()),
+                        }
                     }
                     _ => None,
                 },
                 None => None,
+            };
+            let recent = match outage.read(db::lookups::recent(pool, ctx.org_id)).await {
+                Ok(r) => r,
+                Err(e) if unreachable(&e) => {
+                    offline = true;
+                    Vec::new()
+                }
+                Err(e) => return Err(e.into()),
             };
             Ok(LookupPage {
                 can_lookup: !ctx.access.read_only(),
@@ -51,7 +83,8 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
                 org: ctx.view(),
                 unavailable,
                 result,
-                recent: db::lookups::recent(pool, ctx.org_id).await?,
+                recent,
+                offline,
             })
         }
         .await,
@@ -59,7 +92,7 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
 }
 
 /// Looks a number up (through the cache) and shows the result page.
-#[server(prefix = "/api", endpoint = "lookup_number")]
+#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "lookup_number")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn lookup_number(
     org: String,
@@ -85,6 +118,11 @@ pub async fn lookup_number(
                 crate::ssr::lookups::lookup(&deps, ctx.org_id, Some(ctx.user.id), &e164, force)
                     .await
                     .map_err(|e| crate::api::words::lookup(&e))?;
+            // The answer page may be read while the database is away (its event still queued).
+            ctx.state
+                .known
+                .asked
+                .remember((ctx.org_id, e164.as_str().to_string()), true);
             leptos_axum::redirect(&format!(
                 "/o/{}/lookup?number={}&outcome={}",
                 ctx.slug,
@@ -97,7 +135,7 @@ pub async fn lookup_number(
     )
 }
 
-#[server(prefix = "/api", endpoint = "load_lookup_stats")]
+#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "load_lookup_stats")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_lookup_stats(
     org: String,
@@ -107,7 +145,7 @@ pub async fn load_lookup_stats(
     respond(server_side::stats(org, from, to).await)
 }
 
-#[server(prefix = "/api", endpoint = "load_bulk_page")]
+#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "load_bulk_page")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_bulk_page(org: String, job: Option<i64>) -> Result<BulkPage, AppError> {
     respond(
@@ -149,6 +187,16 @@ pub mod server_side {
     use crate::model::lookup::*;
     use crate::ssr::db::cache::Cached;
     use crate::ssr::{db, require, Permission};
+
+    /// Whether this org has asked for `e164` (only then is the shared cache's answer shown to it).
+    pub async fn asked(
+        ctx: &crate::ssr::guard::OrgCtx,
+        e164: &telephony::E164,
+    ) -> Result<bool, AppError> {
+        let key = (ctx.org_id, e164.as_str().to_string());
+        let fetch = db::lookups::org_has_looked_up(&ctx.state.pool, ctx.org_id, e164);
+        Ok(ctx.state.known.asked.read(key, fetch).await?)
+    }
 
     pub fn urlencode(s: &str) -> String {
         url::form_urlencoded::byte_serialize(s.as_bytes()).collect()

@@ -195,6 +195,9 @@ pub struct LookupPage {
     pub unavailable: Option<String>,
     pub result: Option<NumberInfo>,
     pub recent: Vec<RecentLookup>,
+    /// The database could not be reached: the answer comes from this server's memory and recent
+    /// lookups are not shown.
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -92,6 +92,11 @@ fn LookupView(d: LookupPage, outcome: Option<FormOutcome>) -> impl IntoView {
         <p class="muted mt-1">"Line type, carrier and (when enabled) caller name. Answers are cached for every org: a cached answer costs nothing."</p>
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
         {d.unavailable.clone().map(|m| view! { <p class="readonly-banner" role="note">{m}</p> })}
+        {d.offline.then(|| view! {
+            <p class="readonly-banner" role="status">
+                "PhoneHub's database cannot be reached right now. Numbers this server has looked up recently still answer; recent lookups and new numbers will be back when it is."
+            </p>
+        })}
         {(d.can_lookup && d.unavailable.is_none()).then(|| view! {
             <ActionForm action attr:class="card mt-4 max-w-xl">
                 <input type="hidden" name="org" value=d.org.slug.clone() />
@@ -112,7 +117,8 @@ fn LookupView(d: LookupPage, outcome: Option<FormOutcome>) -> impl IntoView {
                 </tr></thead>
                 <tbody>{recent}</tbody>
             </table>
-            {empty.then(|| view! { <p class="muted p-4">"No lookups yet."</p> })}
+            {(empty && !d.offline).then(|| view! { <p class="muted p-4">"No lookups yet."</p> })}
+            {d.offline.then(|| view! { <p class="muted p-4">"Not available until the database is back."</p> })}
         </div>
     }
 }

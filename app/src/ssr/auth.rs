@@ -79,11 +79,17 @@ impl From<AuthError> for AppError {
 #[derive(Clone)]
 pub struct Backend {
     pool: PgPool,
+    /// Users last read, for while the database cannot be reached (see `last_known`).
+    users: super::last_known::Recall<i64, Option<User>>,
 }
 
 impl Backend {
-    pub fn new(pool: PgPool) -> Self {
-        Backend { pool }
+    /// `known`: the same last-known answers as the app state's (see `last_known`).
+    pub fn new(pool: PgPool, known: &super::last_known::LastKnown) -> Self {
+        Backend {
+            pool,
+            users: known.users.clone(),
+        }
     }
 }
 
@@ -149,7 +155,10 @@ impl AuthnBackend for Backend {
     }
 
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<User>, AuthError> {
-        Ok(db::users::by_id(&self.pool, *id).await?)
+        Ok(self
+            .users
+            .read(*id, db::users::by_id(&self.pool, *id))
+            .await?)
     }
 }
 

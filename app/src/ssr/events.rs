@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::last_known::unreachable;
 
 use super::lookups::Outcome;
 
@@ -37,6 +39,8 @@ pub struct EventSink {
     /// Events recorded and not yet written (or given up on).
     pending: Arc<AtomicUsize>,
     lost: Arc<AtomicU64>,
+    /// The last write could not reach the database (pages then do not wait for a flush).
+    stalled: Arc<watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for EventSink {
@@ -57,11 +61,13 @@ impl EventSink {
     pub fn start(pool: PgPool) -> EventSink {
         let (tx, rx) = mpsc::channel(BUFFER);
         let pending = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(writer(pool, rx, pending.clone()));
+        let stalled = Arc::new(watch::Sender::new(false));
+        tokio::spawn(writer(pool, rx, pending.clone(), stalled.clone()));
         EventSink {
             tx,
             pending,
             lost: Arc::new(AtomicU64::new(0)),
+            stalled,
         }
     }
 
@@ -93,13 +99,18 @@ impl EventSink {
     }
 
     /// Before a page shows figures: waits for the events recorded so far, at most two seconds
-    /// (behind a long backlog or a database outage the page shows what is written).
+    /// (behind a long backlog the page shows what is written). During a database outage it does
+    /// not wait at all: the page cannot read the figures either.
     pub async fn flush_for_page(&self) {
-        if tokio::time::timeout(Duration::from_secs(2), self.flush())
-            .await
-            .is_err()
-        {
-            tracing::debug!("showing figures before every recorded lookup is written");
+        let mut stalled = self.stalled.subscribe();
+        tokio::select! {
+            _ = self.flush() => {}
+            _ = stalled.wait_for(|s| *s) => {
+                tracing::debug!("database unreachable: showing figures without waiting for events");
+            }
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                tracing::debug!("showing figures before every recorded lookup is written");
+            }
         }
     }
 
@@ -111,7 +122,12 @@ impl EventSink {
     }
 }
 
-async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>, pending: Arc<AtomicUsize>) {
+async fn writer(
+    pool: PgPool,
+    mut rx: mpsc::Receiver<Msg>,
+    pending: Arc<AtomicUsize>,
+    stalled: Arc<watch::Sender<bool>>,
+) {
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -138,7 +154,7 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>, pending: Arc<AtomicUs
                 let lag = (OffsetDateTime::now_utc() - oldest).as_seconds_f64();
                 metrics::histogram!("phonehub_lookup_event_lag_seconds").record(lag.max(0.0));
             }
-            write_with_retries(&pool, &batch).await;
+            write_with_retries(&pool, &batch, &stalled).await;
             pending.fetch_sub(batch.len(), Ordering::AcqRel);
             batch.clear();
         }
@@ -148,28 +164,17 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>, pending: Arc<AtomicUs
     }
 }
 
-/// Whether the database could not be reached (rather than refusing these rows).
-fn unreachable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed
-    ) || matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
-}
-
 /// Writes the batch, waiting out a database outage (the buffer in front keeps requests from
 /// waiting with it); rows the database refuses are tried one by one so one bad event (say its
 /// org was deleted meanwhile) does not sink the others.
-async fn write_with_retries(pool: &PgPool, batch: &[Event]) {
+async fn write_with_retries(pool: &PgPool, batch: &[Event], stalled: &watch::Sender<bool>) {
     let mut delay = Duration::from_millis(100);
     let mut attempt = 0u32;
     loop {
         attempt += 1;
         match super::db::lookups::record_events(pool, batch).await {
             Ok(()) => {
+                stalled.send_replace(false);
                 metrics::counter!("phonehub_lookup_events_written_total")
                     .increment(batch.len() as u64);
                 return;
@@ -181,6 +186,7 @@ async fn write_with_retries(pool: &PgPool, batch: &[Event]) {
                 return;
             }
             Err(e) if unreachable(&e) || attempt < 4 => {
+                stalled.send_replace(unreachable(&e));
                 tracing::warn!(error = %e, attempt, n = batch.len(), "writing lookup events failed");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));

@@ -115,24 +115,35 @@ pub async fn check(
     org_slug: &str,
     perm: Permission,
 ) -> Result<OrgCtx, AppError> {
-    let org = db::orgs::by_slug(&state.pool, org_slug)
+    let (org, role) = state
+        .known
+        .access
+        .read((org_slug.to_string(), user.id), async {
+            Ok(match db::orgs::by_slug(&state.pool, org_slug).await? {
+                Some(org) => {
+                    let role = db::orgs::role_of(&state.pool, org.id, user.id).await?;
+                    Some((org, role))
+                }
+                None => None,
+            })
+        })
         .await?
         .ok_or(AppError::NotFound)?;
-    let role = db::orgs::role_of(&state.pool, org.id, user.id).await?;
     let access = access_for(&user, role).ok_or(AppError::NotFound)?;
     // Staff looking at an org they are not a member of: every view is on the record.
     if role.is_none() && (user.is_support || user.is_superadmin) {
         let via = leptos::prelude::use_context::<http::request::Parts>()
             .map(|p| p.uri.path().to_string());
-        db::audit::record_staff_view(
+        // Through the outage check: staff views are never served without their record.
+        let record = db::audit::record_staff_view(
             &state.pool,
             user.id,
             org.id,
             &org.slug,
             serde_json::json!({ "via": via, "permission": format!("{perm:?}") }),
             super::client_ip(),
-        )
-        .await?;
+        );
+        state.known.outage.read(record).await?;
     }
     let allowed = match perm {
         Permission::Read => true,

@@ -92,6 +92,8 @@ pub struct Deps<'a> {
     pub events: &'a EventSink,
     pub hot: &'a HotCache,
     pub public_url: &'a url::Url,
+    /// Whether the database was just found unreachable (reads then skip it).
+    pub outage: &'a super::last_known::Outage,
 }
 
 /// Looks `e164` (already valid E.164) up for `org_id`/`user_id`, through the cache.
@@ -111,7 +113,11 @@ pub async fn lookup(
     loop {
         // With the database away, the configuration last read may still answer from the hot
         // cache (`unreachable` keeps the error for everything else).
-        let (snap, unreachable) = match deps.providers.effective(deps.pool, org_id).await {
+        let (snap, unreachable) = match deps
+            .outage
+            .read(deps.providers.effective(deps.pool, org_id))
+            .await
+        {
             Ok(s) => (s, None),
             Err(e) => match deps.providers.last_known(org_id) {
                 Some(s) if !force_refresh => (s, Some(e)),
@@ -151,7 +157,7 @@ pub async fn lookup(
             return Err(e.into());
         }
         let generation = deps.hot.generation();
-        let row = cache::get(deps.pool, e164).await?;
+        let row = deps.outage.read(cache::get(deps.pool, e164)).await?;
         if let Some(row) = row {
             let hit = row.fresh(now, caller_name)
                 // A refresh someone finished after we were asked counts as our refresh's answer.

@@ -9,6 +9,7 @@ pub mod events;
 pub mod guard;
 pub mod hot_cache;
 pub mod jobs;
+pub mod last_known;
 pub mod limits;
 pub mod lookups;
 pub mod number_upkeep;

@@ -22,6 +22,8 @@ pub struct AppState {
     pub events: super::events::EventSink,
     /// Lookup answers held in this process (invalidated through Postgres notifications).
     pub hot: super::hot_cache::HotCache,
+    /// Access answers last read, for while the database cannot be reached.
+    pub known: super::last_known::LastKnown,
     /// Bulk-job heartbeat and takeover times.
     pub job_timing: super::jobs::JobTiming,
 }
@@ -50,6 +52,7 @@ impl AppState {
             events: &self.events,
             hot: &self.hot,
             public_url: &self.public_url,
+            outage: &self.known.outage,
         }
     }
 

@@ -358,6 +358,24 @@ impl DbProxy {
         }
     }
 
+    /// A proxy in front of the test database and a pool through it, set up as the server's own
+    /// (a request waits at most ACQUIRE_TIMEOUT for a connection).
+    pub async fn in_front_of(pool: &PgPool) -> (DbProxy, PgPool) {
+        let pg = url::Url::parse(&std::env::var("DATABASE_URL").unwrap()).unwrap();
+        let proxy = DbProxy::start(format!(
+            "{}:{}",
+            pg.host_str().unwrap(),
+            pg.port().unwrap_or(5432)
+        ))
+        .await;
+        let opts = (*pool.connect_options()).clone();
+        let proxied = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(server::startup::ACQUIRE_TIMEOUT)
+            .connect_lazy_with(opts.host("127.0.0.1").port(proxy.port));
+        (proxy, proxied)
+    }
+
     pub fn set_up(&self, up: bool) {
         self.up.store(up, std::sync::atomic::Ordering::SeqCst);
         if up {

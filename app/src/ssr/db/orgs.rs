@@ -4,6 +4,7 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 
 use crate::model::{AdminOrgRow, MemberRow, OrgLink, Role};
 
+#[derive(Debug, Clone)]
 pub struct OrgRow {
     pub id: i64,
     pub slug: String,

@@ -26,38 +26,6 @@ const CONCURRENCY: usize = 16;
 const POOL: u32 = 8;
 const PAGE_TITLE: &str = "Lookup costs and cache savings";
 
-async fn start_sandbox() -> Res<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let sb =
-        telephony::sandbox::Sandbox::start(telephony::sandbox::SandboxConfig::dev(&base, None));
-    let router = telephony::sandbox::router(sb);
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Ok(base)
-}
-
-async fn configure(base: &str, admin: &reqwest::Client, org: &str) -> Res<()> {
-    let r = admin
-        .post(format!("{base}/api/save_phone_config"))
-        .form(&[
-            ("org", org),
-            ("provider", "sandbox"),
-            ("display_name", "bench"),
-            ("active", "on"),
-            ("lookup_enabled", "on"),
-            ("lookup_cache_days", "30"),
-            ("default_sender", ""),
-            ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
-            ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
-        ])
-        .send()
-        .await?;
-    if r.status().as_u16() >= 400 {
-        return Err(format!("save config: {}", r.status()).into());
-    }
-    Ok(())
-}
-
 async fn single_flight(db: &str, bin: &str, sandbox: &str) -> Res<()> {
     let data = std::env::temp_dir().join(format!("phonehub-bench-{}", std::process::id()));
     std::fs::create_dir_all(&data)?;

@@ -333,11 +333,8 @@ pub async fn outage_gate(State(outage): State<Outage>, req: Request, next: Next)
         .is_some_and(|v| v.contains("text/html"));
     if req.uri().path().starts_with("/api/") && !html {
         // As a server function answers the hydrated app (it shows the error's sentence).
-        let mut res = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Unavailable.ser(),
-        )
-            .into_response();
+        let mut res =
+            (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable.ser()).into_response();
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

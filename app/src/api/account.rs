@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::ssr::{self, db, respond};
 
 /// Changes the password; every other session of this user ends (the session hash changes).
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "change_password")]
+#[server(prefix = "/api", endpoint = "change_password")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn change_password(
     current: String,

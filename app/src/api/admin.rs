@@ -8,7 +8,7 @@ use crate::model::{AdminOrgRow, AdminUserRow};
 #[cfg(feature = "ssr")]
 use crate::ssr::{db, require_superadmin, respond};
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "admin_orgs")]
+#[server(prefix = "/api", endpoint = "admin_orgs")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn admin_orgs() -> Result<Vec<AdminOrgRow>, AppError> {
     respond(
@@ -20,7 +20,7 @@ pub async fn admin_orgs() -> Result<Vec<AdminOrgRow>, AppError> {
     )
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "admin_users")]
+#[server(prefix = "/api", endpoint = "admin_users")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn admin_users() -> Result<Vec<AdminUserRow>, AppError> {
     respond(
@@ -33,7 +33,7 @@ pub async fn admin_users() -> Result<Vec<AdminUserRow>, AppError> {
 }
 
 /// Creates an org with an existing user as its first owner.
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "admin_create_org")]
+#[server(prefix = "/api", endpoint = "admin_create_org")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn admin_create_org(
     name: String,
@@ -90,7 +90,7 @@ async fn create_org_inner(name: String, slug: String, owner_email: String) -> Re
 }
 
 /// Creates a user account (no org yet) with an initial password.
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "admin_create_user")]
+#[server(prefix = "/api", endpoint = "admin_create_user")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn admin_create_user(
     email: String,
@@ -143,7 +143,7 @@ async fn create_user_inner(
 }
 
 /// Sets the support-staff and superadmin flags (unchecked boxes are absent from the form).
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "admin_set_flags")]
+#[server(prefix = "/api", endpoint = "admin_set_flags")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn admin_set_flags(
     user_id: i64,

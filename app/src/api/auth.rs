@@ -9,7 +9,7 @@ use crate::model::Me;
 use crate::ssr::{self, db, respond};
 
 /// The signed-in user and their orgs for the nav bar; `None` when nobody is signed in.
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "me")]
+#[server(prefix = "/api", endpoint = "me")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
     respond(me_inner().await)
@@ -64,7 +64,7 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "login")]
+#[server(prefix = "/api", endpoint = "login")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     respond(login_inner(email, password, next).await)
@@ -160,7 +160,7 @@ async fn login_inner(
     Ok(())
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "logout")]
+#[server(prefix = "/api", endpoint = "logout")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn logout() -> Result<(), AppError> {
     respond(logout_inner().await)

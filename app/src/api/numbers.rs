@@ -9,13 +9,13 @@ use crate::model::numbers::{BuyPage, NumberPage, NumbersPage};
 use crate::ssr::{require, respond, Permission};
 
 /// The buy page; `params` is its URL query (search filters, `confirm=+1…`).
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "load_buy_page")]
+#[server(prefix = "/api", endpoint = "load_buy_page")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
     respond(server_side::buy_page(org, params).await)
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "buy_number")]
+#[server(prefix = "/api", endpoint = "buy_number")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn buy_number(
     org: String,
@@ -52,7 +52,7 @@ pub async fn buy_number(
     )
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "load_numbers")]
+#[server(prefix = "/api", endpoint = "load_numbers")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersPage, AppError> {
     respond(
@@ -89,7 +89,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
     )
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "load_number")]
+#[server(prefix = "/api", endpoint = "load_number")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
     respond(
@@ -117,7 +117,7 @@ pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
     )
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "update_number")]
+#[server(prefix = "/api", endpoint = "update_number")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn update_number(
     org: String,
@@ -166,7 +166,7 @@ pub async fn update_number(
     )
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "release_number")]
+#[server(prefix = "/api", endpoint = "release_number")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Result<(), AppError> {
     respond(
@@ -198,7 +198,7 @@ pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Re
 }
 
 /// Sandbox numbers only: someone calls or texts the number (`kind` = call or sms).
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "simulate_inbound")]
+#[server(prefix = "/api", endpoint = "simulate_inbound")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn simulate_inbound(
     org: String,

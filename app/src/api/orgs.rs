@@ -8,7 +8,7 @@ use crate::model::{Dashboard, MembersPage};
 #[cfg(feature = "ssr")]
 use crate::ssr::{db, require, respond, Permission};
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "org_dashboard")]
+#[server(prefix = "/api", endpoint = "org_dashboard")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn org_dashboard(org: String) -> Result<Dashboard, AppError> {
     respond(
@@ -28,7 +28,7 @@ pub async fn org_dashboard(org: String) -> Result<Dashboard, AppError> {
     )
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "list_members")]
+#[server(prefix = "/api", endpoint = "list_members")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn list_members(org: String) -> Result<MembersPage, AppError> {
     respond(
@@ -46,7 +46,7 @@ pub async fn list_members(org: String) -> Result<MembersPage, AppError> {
 }
 
 /// Adds an existing user, or creates one with an initial password, to the org with a role.
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "add_member")]
+#[server(prefix = "/api", endpoint = "add_member")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn add_member(
     org: String,
@@ -131,7 +131,7 @@ async fn add_member_inner(
     Ok(())
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "change_role")]
+#[server(prefix = "/api", endpoint = "change_role")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn change_role(org: String, user_id: i64, role: String) -> Result<(), AppError> {
     respond(change_role_inner(org, user_id, role).await)
@@ -177,7 +177,7 @@ async fn change_role_inner(org: String, user_id: i64, role: String) -> Result<()
     Ok(())
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "remove_member")]
+#[server(prefix = "/api", endpoint = "remove_member")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn remove_member(org: String, user_id: i64) -> Result<(), AppError> {
     respond(remove_member_inner(org, user_id).await)
@@ -220,7 +220,7 @@ async fn remove_member_inner(org: String, user_id: i64) -> Result<(), AppError> 
 
 /// A member leaves an org (a membership someone else added them to is theirs to end), unless
 /// they are its last owner.
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "leave_org")]
+#[server(prefix = "/api", endpoint = "leave_org")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn leave_org(org: String) -> Result<(), AppError> {
     respond(leave_org_inner(org).await)

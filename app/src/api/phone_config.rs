@@ -13,13 +13,13 @@ use crate::model::lookup::{ConnectionResult, PhoneConfigPage};
 #[cfg(feature = "ssr")]
 use crate::ssr::{require, respond, Permission};
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "load_phone_config")]
+#[server(prefix = "/api", endpoint = "load_phone_config")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_phone_config(org: String) -> Result<PhoneConfigPage, AppError> {
     respond(server_side::config_page(org).await)
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "save_phone_config")]
+#[server(prefix = "/api", endpoint = "save_phone_config")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn save_phone_config(
     org: String,
@@ -120,7 +120,7 @@ pub async fn save_phone_config(
 }
 
 /// Calls the provider with the saved configuration and reports what it said.
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "test_phone_connection")]
+#[server(prefix = "/api", endpoint = "test_phone_connection")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn test_phone_connection(org: String) -> Result<ConnectionResult, AppError> {
     respond(server_side::test_connection(org).await)

@@ -9,7 +9,7 @@ use crate::model::sms::{SmsPage, MAX_BODY};
 use crate::ssr::{require, respond, Permission};
 
 /// `params`: the page's query (`our=…&with=…` opens a conversation).
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "load_sms")]
+#[server(prefix = "/api", endpoint = "load_sms")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> {
     respond(
@@ -56,7 +56,7 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
     )
 }
 
-#[server(prefix = "/api", output = crate::components::PageJson, endpoint = "send_sms")]
+#[server(prefix = "/api", endpoint = "send_sms")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn send_sms(org: String, from: String, to: String, body: String) -> Result<(), AppError> {
     respond(

@@ -30,7 +30,20 @@ pub fn spawn_server(
     data: &std::path::Path,
     sandbox: Option<&str>,
 ) -> Res<Proc> {
+    spawn_server_with(bin, db, port, data, sandbox, &[])
+}
+
+/// As `spawn_server`, with more environment variables.
+pub fn spawn_server_with(
+    bin: &str,
+    db: &str,
+    port: u16,
+    data: &std::path::Path,
+    sandbox: Option<&str>,
+    env: &[(&str, &str)],
+) -> Res<Proc> {
     let mut cmd = Command::new(bin);
+    cmd.envs(env.iter().copied());
     if let Some(s) = sandbox {
         cmd.env("PHONEHUB_SANDBOX_URL", s);
     }
@@ -195,4 +208,38 @@ pub fn rss_mib(pid: u32) -> f64 {
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// The development sandbox on a free port (a Twilio stand-in); returns its base URL.
+pub async fn start_sandbox() -> Res<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let sb =
+        telephony::sandbox::Sandbox::start(telephony::sandbox::SandboxConfig::dev(&base, None));
+    let router = telephony::sandbox::router(sb);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(base)
+}
+
+/// Points `org`'s phone configuration at the sandbox, lookups on.
+pub async fn configure(base: &str, admin: &reqwest::Client, org: &str) -> Res<()> {
+    let r = admin
+        .post(format!("{base}/api/save_phone_config"))
+        .form(&[
+            ("org", org),
+            ("provider", "sandbox"),
+            ("display_name", "bench"),
+            ("active", "on"),
+            ("lookup_enabled", "on"),
+            ("lookup_cache_days", "30"),
+            ("default_sender", ""),
+            ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
+            ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
+        ])
+        .send()
+        .await?;
+    if r.status().as_u16() >= 400 {
+        return Err(format!("save config: {}", r.status()).into());
+    }
+    Ok(())
 }

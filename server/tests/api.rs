@@ -412,7 +412,10 @@ async fn changing_the_password_ends_the_users_other_sessions(pool: PgPool) {
     let b = app.login_as("user@acme.test").await;
     let me = |c: reqwest::Client| {
         let url = format!("{}/api/me", app.base);
-        async move { c.post(url).send().await.unwrap().text().await.unwrap() }
+        async move {
+            let r = c.post(url).send().await.unwrap();
+            common::decode::<Option<app::model::Me>>(r).await.to_string()
+        }
     };
     assert!(me(b.clone()).await.contains("user@acme.test"));
     let r = app

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use app::model::calls::CallsPage;
 use common::poll_until_eq;
 use common::{
     configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, webhook, TestApp,
@@ -202,22 +203,16 @@ async fn click_to_call_completes_with_the_providers_price_and_a_recording(pool: 
 
     // History: the caller sees it, another member does not; the call page shows the timeline.
     let mine: serde_json::Value = app
-        .call(
+        .load::<CallsPage>(
             &user,
             "load_calls",
             &[("org", "acme"), ("params", "status=completed")],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(mine["rows"][0]["id"], id);
     let theirs: serde_json::Value = app
-        .call(&member2, "load_calls", &[("org", "acme"), ("params", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .load::<CallsPage>(&member2, "load_calls", &[("org", "acme"), ("params", "")])
+        .await;
     assert_eq!(theirs["rows"].as_array().unwrap().len(), 0);
     assert_eq!(
         app.call(
@@ -719,15 +714,12 @@ async fn history_pages_by_keyset_and_filters(pool: PgPool) {
         let (app, admin) = (&app, admin.clone());
         async move {
             let v: serde_json::Value = app
-                .call(
+                .load::<CallsPage>(
                     &admin,
                     "load_calls",
                     &[("org", "acme"), ("params", &params)],
                 )
-                .await
-                .json()
-                .await
-                .unwrap();
+                .await;
             v
         }
     };

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use app::model::lookup::LookupStats;
 use common::poll_until_eq;
 use common::{configure_sandbox, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
 use sqlx::PgPool;
@@ -30,11 +31,8 @@ async fn lookup(app: &TestApp, c: &reqwest::Client, number: &str) -> reqwest::Re
 
 /// Flushes the event writer of the server behind `c` (the stats page does) and returns the stats.
 async fn stats(app: &TestApp, admin: &reqwest::Client) -> serde_json::Value {
-    let r = app
-        .call(admin, "load_lookup_stats", &[("org", "acme")])
-        .await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.load::<LookupStats>(admin, "load_lookup_stats", &[("org", "acme")])
+        .await
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -5,8 +5,9 @@ mod common;
 
 use std::time::Duration;
 
+use app::model::numbers::{BuyPage, NumbersPage};
 use common::poll_until_eq;
-use common::{configure_sandbox, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
+use common::{configure_sandbox, decode, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
 use sqlx::PgPool;
 
 async fn faults(sb: &str, body: serde_json::Value) {
@@ -91,11 +92,11 @@ async fn search_explains_empty_area_codes_and_checks_filters(pool: PgPool) {
     };
     let r = page("search=1&country=US&number_type=local&area_code=415&voice=1").await;
     assert_eq!(r.status(), 200);
-    let v: serde_json::Value = r.json().await.unwrap();
+    let v = decode::<BuyPage>(r).await;
     assert!(!v["results"].as_array().unwrap().is_empty());
     assert_eq!(v["monthly"], "$1.00");
     let r = page("search=1&country=US&area_code=533").await;
-    let v: serde_json::Value = r.json().await.unwrap();
+    let v = decode::<BuyPage>(r).await;
     assert_eq!(
         v["message"],
         "No numbers available in area code 533 — try a nearby area code."
@@ -353,11 +354,9 @@ async fn reconciliation_shows_drift_both_ways(pool: PgPool) {
             < 400
     );
     let check = || async {
-        let r = app
-            .call(&admin, "load_numbers", &[("org", "acme"), ("check", "1")])
-            .await;
-        assert_eq!(r.status(), 200);
-        r.json::<serde_json::Value>().await.unwrap()["drift"]["Ok"].clone()
+        app.load::<NumbersPage>(&admin, "load_numbers", &[("org", "acme"), ("check", "1")])
+            .await["drift"]["Ok"]
+            .clone()
     };
     let d = check().await;
     assert_eq!(d["unknown_here"].as_array().unwrap().len(), 0, "{d}");
@@ -386,9 +385,8 @@ async fn reconciliation_shows_drift_both_ways(pool: PgPool) {
     assert_eq!(d["gone_there"], serde_json::json!(["+14155550195"]));
     // Members do not get the check.
     let user = app.login_as("user@acme.test").await;
-    let r = app
-        .call(&user, "load_numbers", &[("org", "acme"), ("check", "1")])
+    let v = app
+        .load::<NumbersPage>(&user, "load_numbers", &[("org", "acme"), ("check", "1")])
         .await;
-    let v: serde_json::Value = r.json().await.unwrap();
     assert!(v["drift"].is_null());
 }

@@ -118,7 +118,7 @@ async fn sms_is_sent_delivered_and_priced_by_segment_and_bad_input_sends_nothing
     );
     // The conversation shows it.
     let page: serde_json::Value = app
-        .call(
+        .load::<app::model::sms::SmsPage>(
             &user,
             "load_sms",
             &[
@@ -129,10 +129,7 @@ async fn sms_is_sent_delivered_and_priced_by_segment_and_bad_input_sends_nothing
                 ),
             ],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(page["conversations"][0]["other"], OTHER);
     assert_eq!(page["thread"][2][0]["status"], "delivered");
     // An emoji makes it UCS-2.
@@ -343,11 +340,8 @@ async fn delivery_callbacks_are_signed_and_never_regress_and_inbound_sms_lands_o
         1
     );
     let page: serde_json::Value = app
-        .call(&admin, "load_sms", &[("org", "acme"), ("params", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .load::<app::model::sms::SmsPage>(&admin, "load_sms", &[("org", "acme"), ("params", "")])
+        .await;
     assert!(page["conversations"]
         .as_array()
         .unwrap()
@@ -423,11 +417,8 @@ async fn the_usage_ledger_agrees_with_every_other_page(pool: PgPool) {
         .await;
     }
     let usage: serde_json::Value = app
-        .call(&admin, "load_usage", &[("org", "acme")])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .load::<app::model::usage::UsagePageData>(&admin, "load_usage", &[("org", "acme")])
+        .await;
     let cat = |c: &str| -> i64 {
         usage["report"]["categories"]
             .as_array()
@@ -457,11 +448,8 @@ async fn the_usage_ledger_agrees_with_every_other_page(pool: PgPool) {
     assert_eq!(cat("numbers"), 1_000_000, "one number, one month");
     // Lookups: the lookup cost page's figure for this month.
     let stats: serde_json::Value = app
-        .call(&admin, "load_lookup_stats", &[("org", "acme")])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .load::<app::model::lookup::LookupStats>(&admin, "load_lookup_stats", &[("org", "acme")])
+        .await;
     let spent = stats["month"]["cost_micros"]
         .as_i64()
         .unwrap_or_else(|| panic!("{stats}"));
@@ -469,11 +457,12 @@ async fn the_usage_ledger_agrees_with_every_other_page(pool: PgPool) {
     assert_eq!(spent, 5_000);
     // The call history shows the same call cost; the total is the sum of the categories.
     let history: serde_json::Value = app
-        .call(&admin, "load_calls", &[("org", "acme"), ("params", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .load::<app::model::calls::CallsPage>(
+            &admin,
+            "load_calls",
+            &[("org", "acme"), ("params", "")],
+        )
+        .await;
     assert_eq!(
         history["rows"][0]["cost"],
         serde_json::json!(app::model::lookup::money(calls + recordings))
@@ -667,11 +656,8 @@ async fn support_staff_read_everything_change_nothing_and_are_audited(pool: PgPo
         views
     );
     let home: serde_json::Value = app
-        .call(&support, "load_staff_home", &[("q", "acme")])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .load::<app::model::usage::StaffHome>(&support, "load_staff_home", &[("q", "acme")])
+        .await;
     assert!(home["orgs"]
         .as_array()
         .unwrap()
@@ -684,11 +670,8 @@ async fn support_staff_read_everything_change_nothing_and_are_audited(pool: PgPo
         .any(|u| u["email"] == "user@acme.test"));
     // The staff org page masks the token.
     let org: serde_json::Value = app
-        .call(&support, "load_staff_org", &[("org", "acme")])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .load::<app::model::usage::StaffOrgPage>(&support, "load_staff_org", &[("org", "acme")])
+        .await;
     assert_eq!(org["config"]["token"], "…0001");
     assert!(!org.to_string().contains(DEV_AUTH_TOKEN));
     // Members and org admins have no staff console.
@@ -733,11 +716,12 @@ async fn the_audit_log_records_each_audited_action_and_pages_by_keyset(pool: PgP
     let support = app.login_as("support@phonehub.test").await;
     app.call(&support, "load_usage", &[("org", "acme")]).await;
     let log: serde_json::Value = app
-        .call(&admin, "load_audit", &[("org", "acme"), ("params", "")])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .load::<app::model::usage::AuditPageData>(
+            &admin,
+            "load_audit",
+            &[("org", "acme"), ("params", "")],
+        )
+        .await;
     let actions: Vec<&str> = log["rows"]
         .as_array()
         .unwrap()
@@ -757,26 +741,20 @@ async fn the_audit_log_records_each_audited_action_and_pages_by_keyset(pool: PgP
     assert!(!log.to_string().contains(DEV_AUTH_TOKEN));
     // Filters.
     let only: serde_json::Value = app
-        .call(
+        .load::<app::model::usage::AuditPageData>(
             &admin,
             "load_audit",
             &[("org", "acme"), ("params", "action=number.released")],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(only["rows"].as_array().unwrap().len(), 1);
     let by_actor: serde_json::Value = app
-        .call(
+        .load::<app::model::usage::AuditPageData>(
             &admin,
             "load_audit",
             &[("org", "acme"), ("params", "actor=support")],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(by_actor["rows"]
         .as_array()
         .unwrap()
@@ -799,15 +777,12 @@ async fn the_audit_log_records_each_audited_action_and_pages_by_keyset(pool: PgP
     let mut params = "action=bench.entry".to_string();
     for _ in 0..5 {
         let v: serde_json::Value = app
-            .call(
+            .load::<app::model::usage::AuditPageData>(
                 &admin,
                 "load_audit",
                 &[("org", "acme"), ("params", &params)],
             )
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         for r in v["rows"].as_array().unwrap() {
             assert!(seen.insert(r["id"].as_i64().unwrap()));
         }
@@ -829,15 +804,12 @@ async fn the_audit_log_records_each_audited_action_and_pages_by_keyset(pool: PgP
         403
     );
     let all: serde_json::Value = app
-        .call(
+        .load::<app::model::usage::AuditPageData>(
             &support,
             "load_audit",
             &[("org", ""), ("params", "action=login")],
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(!all["rows"].as_array().unwrap().is_empty());
 }
 

@@ -8,7 +8,7 @@ use crate::model::{AdminOrgRow, AdminUserRow};
 #[cfg(feature = "ssr")]
 use crate::ssr::{db, require_superadmin, respond};
 
-#[server(prefix = "/api", endpoint = "admin_orgs")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "admin_orgs")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn admin_orgs() -> Result<Vec<AdminOrgRow>, AppError> {
     respond(
@@ -20,7 +20,7 @@ pub async fn admin_orgs() -> Result<Vec<AdminOrgRow>, AppError> {
     )
 }
 
-#[server(prefix = "/api", endpoint = "admin_users")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "admin_users")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn admin_users() -> Result<Vec<AdminUserRow>, AppError> {
     respond(

@@ -9,7 +9,7 @@ use crate::model::Me;
 use crate::ssr::{self, db, respond};
 
 /// The signed-in user and their orgs for the nav bar; `None` when nobody is signed in.
-#[server(prefix = "/api", endpoint = "me")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "me")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
     respond(me_inner().await)

@@ -9,7 +9,7 @@ use crate::model::calls::{CallPage, CallsPage, NewCallPage};
 use crate::ssr::{require, respond, Permission};
 
 /// The history; `params` is the page's URL query (filters and the `before` cursor).
-#[server(prefix = "/api", endpoint = "load_calls")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_calls")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppError> {
     respond(
@@ -43,7 +43,7 @@ pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppErr
     )
 }
 
-#[server(prefix = "/api", endpoint = "load_call")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_call")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
     respond(
@@ -58,7 +58,7 @@ pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
     )
 }
 
-#[server(prefix = "/api", endpoint = "load_new_call")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_new_call")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_new_call(org: String) -> Result<NewCallPage, AppError> {
     respond(

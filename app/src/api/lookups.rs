@@ -12,7 +12,7 @@ use crate::model::lookup::{BulkPage, LookupPage, LookupStats};
 #[cfg(feature = "ssr")]
 use crate::ssr::{db, last_known::unreachable, require, respond, Permission};
 
-#[server(prefix = "/api", endpoint = "load_lookup_page")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_lookup_page")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<LookupPage, AppError> {
     respond(
@@ -135,7 +135,7 @@ pub async fn lookup_number(
     )
 }
 
-#[server(prefix = "/api", endpoint = "load_lookup_stats")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_lookup_stats")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_lookup_stats(
     org: String,
@@ -145,7 +145,7 @@ pub async fn load_lookup_stats(
     respond(server_side::stats(org, from, to).await)
 }
 
-#[server(prefix = "/api", endpoint = "load_bulk_page")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_bulk_page")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_bulk_page(org: String, job: Option<i64>) -> Result<BulkPage, AppError> {
     respond(

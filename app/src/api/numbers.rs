@@ -9,7 +9,7 @@ use crate::model::numbers::{BuyPage, NumberPage, NumbersPage};
 use crate::ssr::{require, respond, Permission};
 
 /// The buy page; `params` is its URL query (search filters, `confirm=+1…`).
-#[server(prefix = "/api", endpoint = "load_buy_page")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_buy_page")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_buy_page(org: String, params: String) -> Result<BuyPage, AppError> {
     respond(server_side::buy_page(org, params).await)
@@ -52,7 +52,7 @@ pub async fn buy_number(
     )
 }
 
-#[server(prefix = "/api", endpoint = "load_numbers")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_numbers")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersPage, AppError> {
     respond(
@@ -89,7 +89,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
     )
 }
 
-#[server(prefix = "/api", endpoint = "load_number")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_number")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
     respond(

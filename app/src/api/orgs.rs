@@ -8,7 +8,7 @@ use crate::model::{Dashboard, MembersPage};
 #[cfg(feature = "ssr")]
 use crate::ssr::{db, require, respond, Permission};
 
-#[server(prefix = "/api", endpoint = "org_dashboard")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "org_dashboard")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn org_dashboard(org: String) -> Result<Dashboard, AppError> {
     respond(
@@ -28,7 +28,7 @@ pub async fn org_dashboard(org: String) -> Result<Dashboard, AppError> {
     )
 }
 
-#[server(prefix = "/api", endpoint = "list_members")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "list_members")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn list_members(org: String) -> Result<MembersPage, AppError> {
     respond(

@@ -13,7 +13,7 @@ use crate::model::lookup::{ConnectionResult, PhoneConfigPage};
 #[cfg(feature = "ssr")]
 use crate::ssr::{require, respond, Permission};
 
-#[server(prefix = "/api", endpoint = "load_phone_config")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_phone_config")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_phone_config(org: String) -> Result<PhoneConfigPage, AppError> {
     respond(server_side::config_page(org).await)

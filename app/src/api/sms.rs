@@ -9,7 +9,7 @@ use crate::model::sms::{SmsPage, MAX_BODY};
 use crate::ssr::{require, respond, Permission};
 
 /// `params`: the page's query (`our=…&with=…` opens a conversation).
-#[server(prefix = "/api", endpoint = "load_sms")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_sms")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
 pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> {
     respond(

@@ -12,7 +12,7 @@ use crate::model::usage::{StaffHome, StaffOrgPage};
 use crate::ssr::{require, require_staff, respond, Permission};
 
 /// The support console's home: every org with this month's figures; users matching `q`.
-#[server(prefix = "/api", endpoint = "load_staff_home")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_staff_home")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_staff_home(q: Option<String>) -> Result<StaffHome, AppError> {
     respond(
@@ -31,7 +31,7 @@ pub async fn load_staff_home(q: Option<String>) -> Result<StaffHome, AppError> {
 
 /// One org as support staff see it: this month's spend, numbers, recent calls and SMS, the masked
 /// phone configuration and recent audit entries. Opening it is itself audited.
-#[server(prefix = "/api", endpoint = "load_staff_org")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_staff_org")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_staff_org(org: String) -> Result<StaffOrgPage, AppError> {
     respond(
@@ -104,7 +104,7 @@ pub async fn load_staff_org(org: String) -> Result<StaffOrgPage, AppError> {
 }
 
 /// The shared cache across all orgs this month (support staff and the superadmin).
-#[server(prefix = "/api", endpoint = "load_global_lookup_stats")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_global_lookup_stats")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_global_lookup_stats() -> Result<GlobalCacheStats, AppError> {
     respond(

@@ -8,7 +8,7 @@ use crate::model::usage::{AuditPageData, UsagePageData};
 #[cfg(feature = "ssr")]
 use crate::ssr::{require, respond, Permission};
 
-#[server(prefix = "/api", endpoint = "load_usage")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_usage")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_usage(
     org: String,
@@ -38,7 +38,7 @@ pub async fn load_usage(
 
 /// The audit log: an org's (`org` set; owners, admins, support) or everything (`org` empty;
 /// support staff and the superadmin). `params`: actor, action, from, to, before.
-#[server(prefix = "/api", endpoint = "load_audit")]
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_audit")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn load_audit(org: String, params: String) -> Result<AuditPageData, AppError> {
     respond(

@@ -5,7 +5,7 @@ pub mod form;
 pub mod nav;
 pub mod panels;
 
-pub use data::{page_data, Data, SliceJson};
+pub use data::{page_data, Data, PageCodec};
 pub use form::{
     page_outcome, poll_while, Field, FormError, FormOutcome, FormState, Refresh, SelectField,
 };

@@ -181,6 +181,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A page loader's answer (postcard, as the browser reads it, see `app::components::data`),
+    /// given as JSON for the assertions. Asserts 200.
+    pub async fn load<T>(
+        &self,
+        c: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> serde_json::Value
+    where
+        T: serde::de::DeserializeOwned + serde::Serialize,
+    {
+        let r = self.call(c, endpoint, form).await;
+        assert_eq!(r.status(), 200, "{endpoint}");
+        decode::<T>(r).await
+    }
+
     /// Posts a form as a browser with JavaScript off does.
     pub async fn post_plain(
         &self,
@@ -225,6 +241,16 @@ impl TestApp {
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
+}
+
+/// A page loader's successful answer (postcard), as JSON for the assertions.
+pub async fn decode<T>(r: reqwest::Response) -> serde_json::Value
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+{
+    let bytes = r.bytes().await.unwrap();
+    let answer: T = postcard::from_bytes(&bytes).expect("a postcard answer");
+    serde_json::to_value(answer).unwrap()
 }
 
 /// The user's own phone that owned numbers forward to in tests.

@@ -197,7 +197,7 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
         providers: app::ssr::providers::Providers::new(None, true, Some(sandbox.to_string())),
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
-        known: Default::default(),
+        known: app::ssr::last_known::LastKnown::for_pool(&pool),
     };
     state.hot.spawn_listener(&pool);
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();

@@ -111,7 +111,7 @@ const MAX_FORM_BYTES: usize = 256 * 1024;
 /// (JavaScript off) gets a full page: a 303 back on success, or the form's page again with its
 /// errors and the error's status.
 pub async fn server_fn_forms(
-    State(render): State<RenderPage>,
+    State((render, outage)): State<(RenderPage, Outage)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -160,6 +160,12 @@ pub async fn server_fn_forms(
     let Some(path) = return_path.filter(|p| p.starts_with('/')) else {
         return page(status, "Could not save", &escape(&error.to_string()));
     };
+    // While the database is away only the pages served from memory are rendered (the form's
+    // page is whatever the Referer says).
+    let page_path = path.split(['?', '#']).next().unwrap_or_default();
+    if outage.ongoing() && !served_from_memory(page_path) {
+        return unavailable_html();
+    }
     let outcome = FormOutcome {
         endpoint,
         page: path,

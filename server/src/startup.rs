@@ -363,7 +363,7 @@ fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState, Worker
             async move { fallback(req).await }
         })
         .layer(axum::middleware::from_fn_with_state(
-            render,
+            (render, state.known.outage.clone()),
             middleware::server_fn_forms,
         ))
         .layer(axum::middleware::from_fn(middleware::require_login))
@@ -417,7 +417,7 @@ fn app_state(settings: &Settings, pool: PgPool) -> AppState {
         ),
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
-        known: Default::default(),
+        known: app::ssr::last_known::LastKnown::for_pool(&pool),
     }
 }
 

@@ -414,7 +414,9 @@ async fn changing_the_password_ends_the_users_other_sessions(pool: PgPool) {
         let url = format!("{}/api/me", app.base);
         async move {
             let r = c.post(url).send().await.unwrap();
-            common::decode::<Option<app::model::Me>>(r).await.to_string()
+            common::decode::<Option<app::model::Me>>(r)
+                .await
+                .to_string()
         }
     };
     assert!(me(b.clone()).await.contains("user@acme.test"));

@@ -157,7 +157,7 @@ fn service(app: &TestApp, pool: PgPool, sandbox: &str) -> AppState {
         providers: app::ssr::providers::Providers::new(None, true, Some(sandbox.to_string())),
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
-        known: Default::default(),
+        known: app::ssr::last_known::LastKnown::for_pool(&pool),
     };
     state.hot.spawn_listener(&pool);
     state

@@ -25,15 +25,18 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
             // configuration last read and the answer in the hot cache (see `last_known`).
             let mut offline = false;
             let outage = &state.known.outage;
-            let effective = match outage
-                .read(state.providers.effective(pool, ctx.org_id))
-                .await
-            {
+            let read = if outage.ongoing() {
+                Err(sqlx::Error::PoolTimedOut)
+            } else {
+                state.providers.effective(pool, ctx.org_id).await
+            };
+            let effective = match read {
                 Ok(e) => e,
-                Err(e) => {
+                Err(e) if unreachable(&e) && outage.confirm().await => {
                     offline = true;
                     state.providers.last_known(ctx.org_id).ok_or(e)?
                 }
+                Err(e) => return Err(e.into()),
             };
             let cfg = effective.config.as_ref();
             let unavailable = match cfg {
@@ -54,7 +57,7 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
                             Ok(row) => row
                                 .filter(|c| c.lookup_expires_at.is_some())
                                 .map(|c| server_side::number_info(&c, caller_name)),
-                            Err(err) if unreachable(&err) => {
+                            Err(err) if unreachable(&err) && outage.ongoing() => {
                                 offline = true;
                                 let now = time::OffsetDateTime::now_utc();
                                 state
@@ -71,7 +74,7 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
             };
             let recent = match outage.read(db::lookups::recent(pool, ctx.org_id)).await {
                 Ok(r) => r,
-                Err(e) if unreachable(&e) => {
+                Err(e) if unreachable(&e) && outage.ongoing() => {
                     offline = true;
                     Vec::new()
                 }

@@ -115,10 +115,15 @@ pub async fn check(
     org_slug: &str,
     perm: Permission,
 ) -> Result<OrgCtx, AppError> {
+    // Slugs are at most 40 characters (`model::parse_slug`): a longer one names no org, and is
+    // neither looked up nor remembered.
+    if org_slug.len() > 40 {
+        return Err(AppError::NotFound);
+    }
     let (org, role) = state
         .known
         .access
-        .read((org_slug.to_string(), user.id), async {
+        .read_found((org_slug.to_string(), user.id), async {
             Ok(match db::orgs::by_slug(&state.pool, org_slug).await? {
                 Some(org) => {
                     let role = db::orgs::role_of(&state.pool, org.id, user.id).await?;

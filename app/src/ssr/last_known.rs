@@ -8,10 +8,12 @@
 
 use std::future::Future;
 use std::hash::Hash;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::auth::User;
 use super::db::orgs::OrgRow;
@@ -36,50 +38,130 @@ pub fn unreachable(e: &sqlx::Error) -> bool {
     ) || matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")))
 }
 
-/// How long after finding the database unreachable reads skip it: each would only wait the
-/// pool's acquire timeout to fail again. After this one request tries it again.
+/// How long a confirmed outage stands before the database is tried again (by one probe).
 pub const RECHECK: Duration = Duration::from_secs(1);
 
-/// Whether the database was just found unreachable (shared by everything that falls back).
-#[derive(Clone, Default)]
+/// How long the probe waits for a fresh connection.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+
+type Probe = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// Whether the database is away: shared by everything that falls back, and by the middleware that
+/// answers 503 at once meanwhile.
+///
+/// A failed read alone proves nothing (`PoolTimedOut` also means a busy pool), so an outage is
+/// only declared when a probe, a fresh connection outside the pool, cannot reach the database
+/// either. One probe runs at a time; the others wait for its answer. Once declared, reads skip the
+/// database for `RECHECK`; after that the next read probes first (at most `PROBE_TIMEOUT`).
+#[derive(Clone)]
 pub struct Outage {
-    since: Arc<Mutex<Option<Instant>>>,
+    state: Arc<Mutex<State>>,
+    probing: Arc<tokio::sync::Mutex<()>>,
+    probe: Probe,
+}
+
+#[derive(Default)]
+struct State {
+    /// When a probe last found the database away (cleared by any successful read).
+    down_at: Option<Instant>,
+    /// When a probe last reached it (a busy pool, not an outage).
+    up_at: Option<Instant>,
 }
 
 impl Outage {
-    /// The database failed to answer within the last `RECHECK`.
-    pub fn ongoing(&self) -> bool {
-        self.since
-            .lock()
-            .ok()
-            .and_then(|s| *s)
-            .is_some_and(|t| t.elapsed() < RECHECK)
+    /// Probes with a fresh connection made with `pool`'s options.
+    pub fn new(pool: &PgPool) -> Self {
+        let opts = (*pool.connect_options()).clone();
+        Outage::with_probe(move || {
+            let opts = opts.clone();
+            Box::pin(async move {
+                match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(&opts)).await {
+                    Ok(Ok(conn)) => {
+                        let _ = tokio::time::timeout(PROBE_TIMEOUT, conn.close()).await;
+                        true
+                    }
+                    _ => false,
+                }
+            })
+        })
     }
 
-    pub fn noticed(&self) {
-        if let Ok(mut s) = self.since.lock() {
-            *s = Some(Instant::now());
+    /// `probe` answers whether the database can be reached now.
+    pub fn with_probe<F>(probe: impl Fn() -> F + Send + Sync + 'static) -> Self
+    where
+        F: Future<Output = bool> + Send + 'static,
+    {
+        Outage {
+            state: Arc::default(),
+            probing: Arc::default(),
+            probe: Arc::new(move || Box::pin(probe())),
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A probe found the database away within the last `RECHECK`.
+    pub fn ongoing(&self) -> bool {
+        self.state().down_at.is_some_and(|t| t.elapsed() < RECHECK)
+    }
+
+    /// Whether to skip the database now: an outage within `RECHECK`, or one before that a probe
+    /// now confirms.
+    pub async fn down(&self) -> bool {
+        let since = self.state().down_at;
+        match since {
+            None => false,
+            Some(t) if t.elapsed() < RECHECK => true,
+            Some(_) => self.confirm().await,
+        }
+    }
+
+    /// After a read failed as unreachable: whether the database is really away.
+    pub async fn confirm(&self) -> bool {
+        let _one = self.probing.lock().await;
+        {
+            let s = self.state();
+            if s.down_at.is_some_and(|t| t.elapsed() < RECHECK) {
+                return true;
+            }
+            if s.up_at.is_some_and(|t| t.elapsed() < RECHECK) {
+                return false;
+            }
+        }
+        let up = (self.probe)().await;
+        let mut s = self.state();
+        if up {
+            s.down_at = None;
+            s.up_at = Some(Instant::now());
+        } else {
+            if s.down_at.is_none() {
+                tracing::warn!("database unreachable: answering what this server holds");
+            }
+            s.down_at = Some(Instant::now());
+        }
+        !up
     }
 
     fn cleared(&self) {
-        if let Ok(mut s) = self.since.lock() {
-            *s = None;
-        }
+        self.state().down_at = None;
     }
 
-    /// Runs `fetch`, unless the database was just found unreachable (then fails at once).
+    /// Runs `fetch` (a read from the database), unless the database is away (then fails at once).
     pub async fn read<T>(
         &self,
         fetch: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, sqlx::Error> {
-        if self.ongoing() {
+        if self.down().await {
             return Err(sqlx::Error::PoolTimedOut);
         }
         let r = fetch.await;
         match &r {
             Ok(_) => self.cleared(),
-            Err(e) if unreachable(e) => self.noticed(),
+            Err(e) if unreachable(e) => {
+                self.confirm().await;
+            }
             Err(_) => {}
         }
         r
@@ -120,10 +202,37 @@ where
                 self.kept.insert(key, v.clone());
                 Ok(v)
             }
-            Err(e) if unreachable(&e) => match self.kept.get(&key) {
+            Err(e) if self.outage.ongoing() => match self.kept.get(&key) {
                 Some(v) => {
                     metrics::counter!("phonehub_last_known_answers_total").increment(1);
                     Ok(v)
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// As `read`, for an answer that may be "none": only found ones are remembered (so unknown
+    /// keys cost no memory), and a "none" forgets what was remembered.
+    pub async fn read_found(
+        &self,
+        key: K,
+        fetch: impl Future<Output = Result<Option<V>, sqlx::Error>>,
+    ) -> Result<Option<V>, sqlx::Error> {
+        match self.outage.read(fetch).await {
+            Ok(Some(v)) => {
+                self.kept.insert(key, v.clone());
+                Ok(Some(v))
+            }
+            Ok(None) => {
+                self.kept.invalidate(&key);
+                Ok(None)
+            }
+            Err(e) if self.outage.ongoing() => match self.kept.get(&key) {
+                Some(v) => {
+                    metrics::counter!("phonehub_last_known_answers_total").increment(1);
+                    Ok(Some(v))
                 }
                 None => Err(e),
             },
@@ -142,20 +251,19 @@ where
 }
 
 /// The access answers every signed-in request reads: the user, their orgs, an org by slug with
-/// their role in it.
+/// their role in it (only orgs that exist: an unknown slug is not remembered).
 #[derive(Clone)]
 pub struct LastKnown {
     pub outage: Outage,
     pub users: Recall<i64, Option<User>>,
     pub links: Recall<i64, Vec<OrgLink>>,
-    pub access: Recall<(String, i64), Option<(OrgRow, Option<Role>)>>,
+    pub access: Recall<(String, i64), (OrgRow, Option<Role>)>,
     /// Whether an org has asked for a number (and may see the shared cache's answer).
     pub asked: Recall<(i64, String), bool>,
 }
 
-impl Default for LastKnown {
-    fn default() -> Self {
-        let outage = Outage::default();
+impl LastKnown {
+    pub fn new(outage: Outage) -> Self {
         LastKnown {
             users: Recall::new(outage.clone()),
             links: Recall::new(outage.clone()),
@@ -163,6 +271,11 @@ impl Default for LastKnown {
             asked: Recall::new(outage.clone()),
             outage,
         }
+    }
+
+    /// Probing with fresh connections made with `pool`'s options.
+    pub fn for_pool(pool: &PgPool) -> Self {
+        LastKnown::new(Outage::new(pool))
     }
 }
 
@@ -174,18 +287,37 @@ impl std::fmt::Debug for LastKnown {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
     use super::*;
 
     fn down() -> sqlx::Error {
         sqlx::Error::PoolTimedOut
     }
 
+    /// An outage whose probe answers `reachable`, counting probes.
+    fn outage(reachable: bool) -> (Outage, Arc<AtomicBool>, Arc<AtomicUsize>) {
+        let (up, probes) = (
+            Arc::new(AtomicBool::new(reachable)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let (u, p) = (up.clone(), probes.clone());
+        let o = Outage::with_probe(move || {
+            p.fetch_add(1, Ordering::SeqCst);
+            let up = u.load(Ordering::SeqCst);
+            async move { up }
+        });
+        (o, up, probes)
+    }
+
     #[tokio::test]
-    async fn answers_the_last_read_only_while_the_database_is_unreachable() {
-        let r: Recall<i64, i64> = Recall::new(Outage::default());
+    async fn answers_the_last_read_only_while_the_database_is_away() {
+        let (o, _, probes) = outage(false);
+        let r: Recall<i64, i64> = Recall::new(o);
         // Nothing read yet: the outage is the answer.
         assert!(r.read(1, async { Err(down()) }).await.is_err());
-        // For a second after an outage is noticed the database is not asked at all.
+        assert_eq!(probes.load(Ordering::SeqCst), 1, "the failure was probed");
+        // For a while after an outage is confirmed the database is not asked at all.
         assert!(r.outage.ongoing());
         assert!(r.read(1, async { Ok(10) }).await.is_err());
         r.outage.cleared();
@@ -199,13 +331,45 @@ mod tests {
         // Another key is not answered from this one.
         assert!(r.read(2, async { Err(down()) }).await.is_err());
         r.outage.cleared();
-        // A query error is not an outage: it is never papered over.
+        // A query error is not an outage: it is never papered over, nor probed.
+        let before = probes.load(Ordering::SeqCst);
         assert!(matches!(
             r.read(1, async { Err(sqlx::Error::RowNotFound) }).await,
             Err(sqlx::Error::RowNotFound)
         ));
         assert!(!r.outage.ongoing(), "a query error is not an outage");
+        assert_eq!(probes.load(Ordering::SeqCst), before);
         r.forget(&1);
         assert!(r.read(1, async { Err(down()) }).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_busy_pool_is_not_an_outage_so_nothing_is_answered_from_memory() {
+        // The attack: exhaust the pool (reads time out) while the database is up, hoping a
+        // revoked session or a removed member is answered from memory.
+        let (o, _, probes) = outage(true);
+        let r: Recall<i64, i64> = Recall::new(o);
+        assert_eq!(r.read(1, async { Ok(10) }).await.unwrap(), 10);
+        for _ in 0..3 {
+            assert!(r.read(1, async { Err(down()) }).await.is_err());
+            assert!(!r.outage.ongoing());
+        }
+        // One probe answered for the next second: a timed-out pool does not cost a connection
+        // per request.
+        assert_eq!(probes.load(Ordering::SeqCst), 1);
+        // The database still answers reads in the meantime.
+        assert_eq!(r.read(1, async { Ok(12) }).await.unwrap(), 12);
+    }
+
+    #[tokio::test]
+    async fn a_read_that_succeeds_ends_the_outage() {
+        let (o, up, _) = outage(false);
+        assert!(o.confirm().await);
+        assert!(o.ongoing());
+        up.store(true, Ordering::SeqCst);
+        o.cleared();
+        assert!(!o.down().await);
+        assert_eq!(o.read(async { Ok(1) }).await.unwrap(), 1);
+        assert!(!o.ongoing());
     }
 }

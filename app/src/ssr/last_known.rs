@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,8 @@ type Probe = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send +
 /// database for `RECHECK`; after that the next read probes first (at most `PROBE_TIMEOUT`).
 #[derive(Clone)]
 pub struct Outage {
+    /// Set with `down_at`: the hot path (no outage) reads only this.
+    maybe_down: Arc<AtomicBool>,
     state: Arc<Mutex<State>>,
     probing: Arc<tokio::sync::Mutex<()>>,
     probe: Probe,
@@ -92,6 +95,7 @@ impl Outage {
         F: Future<Output = bool> + Send + 'static,
     {
         Outage {
+            maybe_down: Arc::default(),
             state: Arc::default(),
             probing: Arc::default(),
             probe: Arc::new(move || Box::pin(probe())),
@@ -104,12 +108,18 @@ impl Outage {
 
     /// A probe found the database away within the last `RECHECK`.
     pub fn ongoing(&self) -> bool {
+        if !self.maybe_down.load(Ordering::Acquire) {
+            return false;
+        }
         self.state().down_at.is_some_and(|t| t.elapsed() < RECHECK)
     }
 
     /// Whether to skip the database now: an outage within `RECHECK`, or one before that a probe
     /// now confirms.
     pub async fn down(&self) -> bool {
+        if !self.maybe_down.load(Ordering::Acquire) {
+            return false;
+        }
         let since = self.state().down_at;
         match since {
             None => false,
@@ -135,17 +145,22 @@ impl Outage {
         if up {
             s.down_at = None;
             s.up_at = Some(Instant::now());
+            self.maybe_down.store(false, Ordering::Release);
         } else {
             if s.down_at.is_none() {
                 tracing::warn!("database unreachable: answering what this server holds");
             }
             s.down_at = Some(Instant::now());
+            self.maybe_down.store(true, Ordering::Release);
         }
         !up
     }
 
     fn cleared(&self) {
-        self.state().down_at = None;
+        if self.maybe_down.load(Ordering::Acquire) {
+            self.state().down_at = None;
+            self.maybe_down.store(false, Ordering::Release);
+        }
     }
 
     /// Runs `fetch` (a read from the database), unless the database is away (then fails at once).
@@ -244,10 +259,6 @@ where
     pub fn remember(&self, key: K, value: V) {
         self.kept.insert(key, value);
     }
-
-    pub fn forget(&self, key: &K) {
-        self.kept.invalidate(key);
-    }
 }
 
 /// The access answers every signed-in request reads: the user, their orgs, an org by slug with
@@ -287,7 +298,7 @@ impl std::fmt::Debug for LastKnown {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     use super::*;
 
@@ -339,8 +350,6 @@ mod tests {
         ));
         assert!(!r.outage.ongoing(), "a query error is not an outage");
         assert_eq!(probes.load(Ordering::SeqCst), before);
-        r.forget(&1);
-        assert!(r.read(1, async { Err(down()) }).await.is_err());
     }
 
     #[tokio::test]

@@ -25,13 +25,6 @@ impl StopSender {
 }
 
 impl StopSignal {
-    /// A signal that never fires (workers run until the process ends).
-    pub fn never() -> StopSignal {
-        let (tx, rx) = watch::channel(false);
-        std::mem::forget(tx);
-        StopSignal(rx)
-    }
-
     /// True once the server stops (or its sender is gone).
     pub fn stopping(&self) -> bool {
         *self.0.borrow() || self.0.has_changed().is_err()

@@ -281,7 +281,7 @@ async fn main() -> Res<()> {
         async || hit_events(&pool, &held).await.ok() == Some(expected),
     )
     .await;
-    let lost = metric(&metrics, "phonehub_lookup_events_lost_total", "").await;
+    let lost = metric(&metrics, "phonehub_lookup_events_lost_total", "").await as u64;
     println!("after the database is back:");
     println!("  ready again in {back:.2} s");
     match written {

@@ -19,8 +19,11 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
         async {
             let ctx = require(&org, Permission::Read).await?;
             let (state, pool) = (&ctx.state, &ctx.state.pool);
-            // "Recent lookups" includes the one just made.
-            state.events.flush_for_page().await;
+            // "Recent lookups" includes the one just made (unless the database is away: the
+            // events wait, and so would the page).
+            if !state.known.outage.ongoing() {
+                state.events.flush_for_page().await;
+            }
             // While the database cannot be reached, the page shows what this server holds: the
             // configuration last read and the answer in the hot cache (see `last_known`).
             let mut offline = false;

@@ -366,6 +366,11 @@ pub fn lookup_sentence(e: &LookupError) -> String {
 
 pub fn lookup(e: &LookupError) -> AppError {
     match e {
+        // Unreachable: an outage (logged once where it is noticed), not this lookup's fault.
+        LookupError::Db(d) if crate::ssr::last_known::unreachable(d) => {
+            tracing::debug!(error = %d, "lookup failed: database unreachable");
+            AppError::Unavailable
+        }
         LookupError::Db(d) => {
             tracing::error!(error = %d, "lookup failed on the database");
             AppError::Unavailable

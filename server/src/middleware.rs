@@ -118,12 +118,7 @@ pub async fn server_fn_forms(
     if !req.uri().path().starts_with("/api/") || req.method() != Method::POST {
         return next.run(req).await;
     }
-    let plain_form = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if !plain_form {
+    if !accepts_html(req.headers()) {
         return fix_error_status(next.run(req).await).await;
     }
 
@@ -325,6 +320,14 @@ fn served_from_memory(path: &str) -> bool {
     }
 }
 
+/// A browser's page or plain form (no JavaScript), rather than the hydrated app's fetch.
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
 /// While a read has just found the database unreachable, everything that needs it answers 503 at
 /// once, instead of each request waiting out the pool's acquire timeout again. Runs after the
 /// session and user are loaded (which is where an outage is first noticed).
@@ -332,12 +335,7 @@ pub async fn outage_gate(State(outage): State<Outage>, req: Request, next: Next)
     if !outage.ongoing() || served_from_memory(req.uri().path()) {
         return next.run(req).await;
     }
-    let html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if req.uri().path().starts_with("/api/") && !html {
+    if req.uri().path().starts_with("/api/") && !accepts_html(req.headers()) {
         // As a server function answers the hydrated app (it shows the error's sentence).
         let mut res =
             (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable.ser()).into_response();

@@ -28,12 +28,8 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
             // configuration last read and the answer in the hot cache (see `last_known`).
             let mut offline = false;
             let outage = &state.known.outage;
-            let read = if outage.ongoing() {
-                Err(sqlx::Error::PoolTimedOut)
-            } else {
-                state.providers.effective(pool, ctx.org_id).await
-            };
-            let effective = match read {
+            let read = outage.unless_ongoing(state.providers.effective(pool, ctx.org_id));
+            let effective = match read.await {
                 Ok(e) => e,
                 Err(e) if unreachable(&e) && outage.confirm().await => {
                     offline = true;

@@ -163,6 +163,19 @@ impl Outage {
         }
     }
 
+    /// Runs `fetch` unless an outage is confirmed (then fails at once), for a read that may answer
+    /// without the database (a copy of its own): its success says nothing of the database, so it
+    /// neither starts nor ends an outage.
+    pub async fn unless_ongoing<T>(
+        &self,
+        fetch: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        if self.ongoing() {
+            return Err(sqlx::Error::PoolTimedOut);
+        }
+        fetch.await
+    }
+
     /// Runs `fetch` (a read from the database), unless the database is away (then fails at once).
     pub async fn read<T>(
         &self,
@@ -217,14 +230,7 @@ where
                 self.kept.insert(key, v.clone());
                 Ok(v)
             }
-            Err(e) if self.outage.ongoing() => match self.kept.get(&key) {
-                Some(v) => {
-                    metrics::counter!("phonehub_last_known_answers_total").increment(1);
-                    Ok(v)
-                }
-                None => Err(e),
-            },
-            Err(e) => Err(e),
+            Err(e) => self.recall(&key, e),
         }
     }
 
@@ -244,14 +250,19 @@ where
                 self.kept.invalidate(&key);
                 Ok(None)
             }
-            Err(e) if self.outage.ongoing() => match self.kept.get(&key) {
-                Some(v) => {
-                    metrics::counter!("phonehub_last_known_answers_total").increment(1);
-                    Ok(Some(v))
-                }
-                None => Err(e),
-            },
-            Err(e) => Err(e),
+            Err(e) => self.recall(&key, e).map(Some),
+        }
+    }
+
+    /// After `fetch` failed with `e`: what was remembered for `key`, during a confirmed outage
+    /// only; else `e`.
+    fn recall(&self, key: &K, e: sqlx::Error) -> Result<V, sqlx::Error> {
+        match self.kept.get(key) {
+            Some(v) if self.outage.ongoing() => {
+                metrics::counter!("phonehub_last_known_answers_total").increment(1);
+                Ok(v)
+            }
+            _ => Err(e),
         }
     }
 

@@ -113,14 +113,10 @@ pub async fn lookup(
     loop {
         // With the database away, the configuration last read may still answer from the hot
         // cache (`unreachable` keeps the error for everything else).
-        // (Not through `outage.read`: `effective` may answer from its own copy, which says
-        // nothing about the database.)
-        let read = if deps.outage.ongoing() {
-            Err(sqlx::Error::PoolTimedOut)
-        } else {
-            deps.providers.effective(deps.pool, org_id).await
-        };
-        let (snap, unreachable) = match read {
+        let read = deps
+            .outage
+            .unless_ongoing(deps.providers.effective(deps.pool, org_id));
+        let (snap, unreachable) = match read.await {
             Ok(s) => (s, None),
             Err(e) => match deps.providers.last_known(org_id) {
                 Some(s) if !force_refresh => (s, Some(e)),

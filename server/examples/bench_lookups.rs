@@ -307,10 +307,17 @@ async fn load_events(pool: &PgPool, org: i64, n: i64) -> Res<()> {
     .execute(pool)
     .await?;
     sqlx::query(
-        r#"INSERT INTO lookup_monthly_numbers (org_id, month, e164, requests, last_at)
-           SELECT org_id, date_trunc('month', created_at AT TIME ZONE 'UTC')::date, e164, count(*), max(created_at)
-           FROM lookup_events WHERE org_id = $1 GROUP BY 1, 2, 3
-           ON CONFLICT (org_id, month, e164) DO NOTHING"#,
+        r#"INSERT INTO lookup_number_years (org_id, e164, year, cumulative)
+           SELECT org_id, e164, y,
+                  ARRAY[0, count(*) FILTER (WHERE m <= 1), count(*) FILTER (WHERE m <= 2), count(*) FILTER (WHERE m <= 3),
+                        count(*) FILTER (WHERE m <= 4), count(*) FILTER (WHERE m <= 5), count(*) FILTER (WHERE m <= 6), count(*) FILTER (WHERE m <= 7),
+                        count(*) FILTER (WHERE m <= 8), count(*) FILTER (WHERE m <= 9), count(*) FILTER (WHERE m <= 10), count(*) FILTER (WHERE m <= 11),
+                        count(*)]
+           FROM (SELECT org_id, e164, extract(year FROM created_at AT TIME ZONE 'UTC')::int2 AS y,
+                        extract(month FROM created_at AT TIME ZONE 'UTC')::int4 AS m
+                 FROM lookup_events WHERE org_id = $1) e
+           GROUP BY 1, 2, 3
+           ON CONFLICT (org_id, e164, year) DO NOTHING"#,
     )
     .bind(org)
     .execute(pool)
@@ -403,7 +410,7 @@ async fn admin_page(db: &str, bin: &str) -> Res<()> {
     .await?;
     println!("  this month:   p50 10k events {ps:.1} ms, 1M events {pl:.1} ms, ratio {:.2} (target <= 1.5)", pl / ps);
     println!(
-        "  last 90 days: p50 10k events {rs:.1} ms, 1M events {rl:.1} ms, ratio {:.2}",
+        "  last 90 days: p50 10k events {rs:.1} ms, 1M events {rl:.1} ms, ratio {:.2} (target <= 1.2)",
         rl / rs
     );
     let _ = std::fs::remove_dir_all(&data);

@@ -642,3 +642,97 @@ async fn a_job_left_running_by_a_stopped_server_is_finished_by_another(pool: PgP
     assert_eq!(status, "done");
     assert_eq!(sandbox_stat(&sb, "billed_lookups").await, 2);
 }
+
+/// "Most looked-up numbers" reads running totals per number and year: for any range of months,
+/// across a year's end, with one number in two months of one batch and in several batches, it
+/// counts exactly the events of the months the range touches.
+#[sqlx::test(migrations = "../migrations")]
+async fn top_numbers_count_exactly_the_months_a_range_touches(pool: PgPool) {
+    use app::ssr::{db::lookups, events::Event, lookups::Outcome};
+    use time::macros::{date, datetime};
+    let org: i64 =
+        sqlx::query_scalar("INSERT INTO orgs (slug, name) VALUES ('tops', 'Tops') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let event = |e164: &str, at: time::OffsetDateTime| Event {
+        org_id: org,
+        user_id: None,
+        e164: e164.into(),
+        outcome: Outcome::Hit,
+        cost_micros: 0,
+        saved_micros: 0,
+        line_type: Some("mobile".into()),
+        at,
+    };
+    let (a, b, c) = ("+14155550001", "+14155550002", "+14155550003");
+    // One batch: `a` in November and December 2025 and January 2026 (two years, three months).
+    let first = [
+        event(a, datetime!(2025-11-30 23:59:59 UTC)),
+        event(a, datetime!(2025-12-01 00:00:00 UTC)),
+        event(a, datetime!(2026-01-15 12:00:00 UTC)),
+        event(b, datetime!(2025-12-31 23:59:59 UTC)),
+    ];
+    lookups::record_events(&pool, &first).await.unwrap();
+    // Later batches add to the same rows.
+    let second: Vec<Event> = (0..3)
+        .map(|_| event(b, datetime!(2026-01-01 00:00:00 UTC)))
+        .chain((0..5).map(|_| event(c, datetime!(2026-03-10 08:00:00 UTC))))
+        .collect();
+    lookups::record_events(&pool, &second).await.unwrap();
+    lookups::record_events(&pool, &[event(a, datetime!(2025-12-20 00:00:00 UTC))])
+        .await
+        .unwrap();
+
+    let top = |from: time::Date, to: time::Date| {
+        let pool = pool.clone();
+        async move {
+            lookups::top_numbers(&pool, org, from, to)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| (n.label, n.count))
+                .collect::<Vec<_>>()
+        }
+    };
+    let n = |s: &str, k: i64| (s.to_string(), k);
+    // Every range checked against the events themselves.
+    assert_eq!(
+        top(date!(2025 - 12 - 05), date!(2025 - 12 - 06)).await,
+        [n(a, 2), n(b, 1)],
+        "December 2025 only"
+    );
+    assert_eq!(
+        top(date!(2025 - 11 - 01), date!(2026 - 01 - 31)).await,
+        [n(a, 4), n(b, 4)]
+    );
+    assert_eq!(
+        top(date!(2025 - 12 - 31), date!(2026 - 03 - 01)).await,
+        [n(c, 5), n(b, 4), n(a, 3)],
+        "across the year's end"
+    );
+    assert_eq!(
+        top(date!(2026 - 01 - 01), date!(2026 - 02 - 28)).await,
+        [n(b, 3), n(a, 1)]
+    );
+    assert_eq!(
+        top(date!(2026 - 02 - 01), date!(2026 - 02 - 28)).await,
+        [],
+        "a month without lookups lists nobody, not numbers with zero"
+    );
+    assert_eq!(
+        top(date!(2024 - 01 - 01), date!(2027 - 12 - 31)).await,
+        [n(c, 5), n(a, 4), n(b, 4)],
+        "a range over years with none at either end"
+    );
+    // The rollup agrees with the events, month by month.
+    let by_rollup = top(date!(2025 - 01 - 01), date!(2026 - 12 - 31)).await;
+    let by_events: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT e164, count(*) FROM lookup_events WHERE org_id = $1 GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    .bind(org)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(by_rollup, by_events);
+}

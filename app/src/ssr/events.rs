@@ -1,5 +1,5 @@
 //! Lookup attribution: every lookup request becomes an event, written in batches (one statement
-//! inserts the events and updates the daily and monthly rollups).
+//! inserts the events and updates the daily and per-number rollups).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -32,7 +32,7 @@ enum Msg {
 }
 
 /// Writes lookup events in batches (one statement inserts the events and updates the daily and
-/// monthly rollups). `flush` waits until everything recorded so far is in the database.
+/// per-number rollups). `flush` waits until everything recorded so far is in the database.
 #[derive(Clone)]
 pub struct EventSink {
     tx: mpsc::Sender<Msg>,

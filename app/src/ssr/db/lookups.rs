@@ -1,4 +1,4 @@
-//! Lookup figures for the pages: read from the daily and monthly rollups (kept in step with
+//! Lookup figures for the pages: read from the daily and per-number rollups (kept in step with
 //! `lookup_events` by the event writer), so they stay fast at millions of events.
 
 use sqlx::PgExecutor;
@@ -93,7 +93,8 @@ pub async fn line_types(
         .collect())
 }
 
-/// The most requested numbers in the months the range touches.
+/// The most requested numbers in the months the range touches: one row per number and year
+/// (running totals by month), so the cost follows the org's numbers, not its event volume.
 pub async fn top_numbers(
     db: impl PgExecutor<'_>,
     org_id: i64,
@@ -101,13 +102,20 @@ pub async fn top_numbers(
     to: Date,
 ) -> Result<Vec<Count>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT e164, sum(requests)::int8 AS "n!"
-           FROM lookup_monthly_numbers
-           WHERE org_id = $1 AND month BETWEEN date_trunc('month', $2::date)::date AND $3
-           GROUP BY e164 ORDER BY 2 DESC, e164 LIMIT 10"#,
+        r#"SELECT e164,
+                  sum(cumulative[CASE WHEN year = $4 THEN $5 + 1 ELSE 13 END]
+                      - cumulative[CASE WHEN year = $2 THEN $3 ELSE 1 END])::int8 AS "n!"
+           FROM lookup_number_years
+           WHERE org_id = $1 AND year BETWEEN $2 AND $4
+           GROUP BY e164
+           HAVING sum(cumulative[CASE WHEN year = $4 THEN $5 + 1 ELSE 13 END]
+                      - cumulative[CASE WHEN year = $2 THEN $3 ELSE 1 END]) > 0
+           ORDER BY 2 DESC, e164 LIMIT 10"#,
         org_id,
-        from,
-        to
+        from.year() as i16,
+        i32::from(u8::from(from.month())),
+        to.year() as i16,
+        i32::from(u8::from(to.month())),
     )
     .fetch_all(db)
     .await?;
@@ -128,7 +136,7 @@ pub async fn expiring(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<Expiri
                   to_char(n.lookup_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "expires!"
            FROM phone_numbers n
            WHERE n.lookup_expires_at BETWEEN now() AND now() + interval '7 days'
-             AND EXISTS (SELECT 1 FROM lookup_monthly_numbers m
+             AND EXISTS (SELECT 1 FROM lookup_number_years m
                          WHERE m.org_id = $1 AND m.e164 = n.e164)
            ORDER BY n.lookup_expires_at LIMIT 10"#,
         org_id
@@ -219,7 +227,7 @@ pub async fn org_has_looked_up(
     e164: &telephony::E164,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM lookup_monthly_numbers WHERE org_id = $1 AND e164 = $2)
+        r#"SELECT EXISTS (SELECT 1 FROM lookup_number_years WHERE org_id = $1 AND e164 = $2)
            AS "seen!""#,
         org_id,
         e164.as_str()
@@ -239,7 +247,7 @@ pub async fn lookup_prices(db: impl PgExecutor<'_>) -> Result<(i64, i64), sqlx::
     Ok((prices.base.unwrap_or(0), prices.caller_name.unwrap_or(0)))
 }
 
-/// Writes lookup events and adds them to the daily and monthly rollups, in one statement.
+/// Writes lookup events and adds them to the daily and per-number rollups, in one statement.
 pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(), sqlx::Error> {
     let n = batch.len();
     let mut org = Vec::with_capacity(n);
@@ -284,13 +292,26 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
                    errors = d.errors + EXCLUDED.errors,
                    cost_micros = d.cost_micros + EXCLUDED.cost_micros,
                    saved_micros = d.saved_micros + EXCLUDED.saved_micros)
-           INSERT INTO lookup_monthly_numbers AS m (org_id, month, e164, requests, last_at)
-           SELECT org_id, date_trunc('month', created_at AT TIME ZONE 'UTC')::date, e164, count(*),
-                  max(created_at)
-           FROM ev GROUP BY 1, 2, 3
-           ON CONFLICT (org_id, month, e164) DO UPDATE SET
-               requests = m.requests + EXCLUDED.requests,
-               last_at = greatest(m.last_at, EXCLUDED.last_at)"#,
+           INSERT INTO lookup_number_years AS n (org_id, e164, year, cumulative)
+           SELECT org_id, e164, year,
+                  ARRAY[0, count(*) FILTER (WHERE month <= 1), count(*) FILTER (WHERE month <= 2),
+                        count(*) FILTER (WHERE month <= 3), count(*) FILTER (WHERE month <= 4), count(*) FILTER (WHERE month <= 5),
+                        count(*) FILTER (WHERE month <= 6), count(*) FILTER (WHERE month <= 7), count(*) FILTER (WHERE month <= 8),
+                        count(*) FILTER (WHERE month <= 9), count(*) FILTER (WHERE month <= 10), count(*) FILTER (WHERE month <= 11),
+                        count(*)]
+           FROM (SELECT org_id, e164,
+                        extract(year FROM created_at AT TIME ZONE 'UTC')::int2 AS year,
+                        extract(month FROM created_at AT TIME ZONE 'UTC')::int4 AS month
+                 FROM ev) e
+           GROUP BY 1, 2, 3
+           ON CONFLICT (org_id, e164, year) DO UPDATE SET
+               cumulative = ARRAY[n.cumulative[1] + EXCLUDED.cumulative[1], n.cumulative[2] + EXCLUDED.cumulative[2],
+                                  n.cumulative[3] + EXCLUDED.cumulative[3], n.cumulative[4] + EXCLUDED.cumulative[4],
+                                  n.cumulative[5] + EXCLUDED.cumulative[5], n.cumulative[6] + EXCLUDED.cumulative[6],
+                                  n.cumulative[7] + EXCLUDED.cumulative[7], n.cumulative[8] + EXCLUDED.cumulative[8],
+                                  n.cumulative[9] + EXCLUDED.cumulative[9], n.cumulative[10] + EXCLUDED.cumulative[10],
+                                  n.cumulative[11] + EXCLUDED.cumulative[11], n.cumulative[12] + EXCLUDED.cumulative[12],
+                                  n.cumulative[13] + EXCLUDED.cumulative[13]]"#,
         &org,
         &user as &[Option<i64>],
         &e164,

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use crate::error::AppError;
 
+pub mod api_keys;
 pub mod calls;
 pub mod cursor;
 #[cfg(feature = "ssr")]

@@ -139,7 +139,7 @@ async fn form_error(
     req.headers_mut().remove(header::CONTENT_LENGTH);
     req.headers_mut()
         .insert(header::ACCEPT, HeaderValue::from_static("text/html"));
-    let mut res = render(req, outcome).await;
+    let mut res = render(req, crate::middleware::Rerender::Failed(outcome)).await;
     if res.status().is_success() {
         *res.status_mut() = status;
     }

@@ -59,6 +59,8 @@ pub struct Settings {
     pub provider_timeout: Option<std::time::Duration>,
     /// Serve the Twilio sandbox at /sandbox/twilio (default: on in development, off in production).
     pub sandbox_enabled: bool,
+    /// `PHONEHUB_API_REQUESTS_PER_MINUTE`: each API key's budget per server process (default 600).
+    pub api_requests_per_minute: u32,
     /// Bulk-job heartbeat and takeover times (the defaults; tests shorten them).
     pub job_timing: app::ssr::jobs::JobTiming,
     /// `PHONEHUB_TRUST_PROXY`: behind a reverse proxy (client address from `X-Forwarded-For`).
@@ -102,6 +104,7 @@ impl std::fmt::Debug for Settings {
             .field("seed_demo", &self.seed_demo)
             .field("db_max_connections", &self.db_max_connections)
             .field("provider_timeout", &self.provider_timeout)
+            .field("api_requests_per_minute", &self.api_requests_per_minute)
             .field("sandbox_enabled", &self.sandbox_enabled)
             .field(
                 "sandbox_url",
@@ -204,7 +207,18 @@ impl Settings {
             ));
         }
         let site_root = env("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
+        let api_requests_per_minute = match number(env, "PHONEHUB_API_REQUESTS_PER_MINUTE")? {
+            Some(0) => {
+                return Err(invalid(
+                    "PHONEHUB_API_REQUESTS_PER_MINUTE must be at least 1",
+                ))
+            }
+            Some(n) => u32::try_from(n)
+                .map_err(|_| invalid("PHONEHUB_API_REQUESTS_PER_MINUTE is too large"))?,
+            None => 600,
+        };
         Ok(Settings {
+            api_requests_per_minute,
             job_timing: app::ssr::jobs::JobTiming::default(),
             trust_proxy: flag(env, "PHONEHUB_TRUST_PROXY")?.unwrap_or(false),
             sandbox_url: sandbox_url(env, dev)?,

@@ -11,6 +11,7 @@ pub mod seed;
 pub mod sessions;
 pub mod startup;
 pub mod telemetry;
+pub mod v1;
 pub mod webhooks;
 
 pub use startup::Application;

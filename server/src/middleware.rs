@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::components::FormOutcome;
+use app::api::api_keys::SHOW_ONCE_HEADER;
+use app::components::{FormOutcome, ShownOnce};
 use app::error::AppError;
 use app::ssr::auth::AuthSession;
 use app::ssr::last_known::Outage;
@@ -100,9 +101,16 @@ pub async fn require_login(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-pub type RenderPage = Arc<
-    dyn Fn(Request, FormOutcome) -> Pin<Box<dyn Future<Output = Response> + Send>> + Send + Sync,
->;
+/// What a form's page is rendered again with: the failed post's errors and values, or a
+/// success whose answer is shown once.
+#[derive(Debug, Clone)]
+pub enum Rerender {
+    Failed(FormOutcome),
+    ShownOnce(ShownOnce),
+}
+
+pub type RenderPage =
+    Arc<dyn Fn(Request, Rerender) -> Pin<Box<dyn Future<Output = Response> + Send>> + Send + Sync>;
 
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -144,6 +152,9 @@ pub async fn server_fn_forms(
         .await;
 
     if res.headers().get(SERVER_FN_ERROR_HEADER).is_none() && res.status().is_success() {
+        if res.headers().contains_key(SHOW_ONCE_HEADER) {
+            return show_once(&render, original, endpoint, return_path, res).await;
+        }
         return redirect_after_success(&res, return_path);
     }
     let (res_parts, res_body) = res.into_parts();
@@ -216,29 +227,88 @@ fn redirect_after_success(res: &Response, return_path: Option<String>) -> Respon
     out
 }
 
+/// A success whose answer is shown once (a new API key): the form's page rendered with it, 200,
+/// never cached. Its cookies are kept.
+async fn show_once(
+    render: &RenderPage,
+    get: http::request::Parts,
+    endpoint: String,
+    return_path: Option<String>,
+    res: Response,
+) -> Response {
+    let (res_parts, res_body) = res.into_parts();
+    let body = axum::body::to_bytes(res_body, MAX_FORM_BYTES)
+        .await
+        .unwrap_or_default();
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let Some(path) = return_path.filter(|p| p.starts_with('/')) else {
+        // No page to go back to: the answer itself, as it is shown only this once.
+        let mut out = page(
+            StatusCode::OK,
+            "Done",
+            &format!(
+                "Copy this now, it is not shown again:<pre>{}</pre>",
+                escape(&body)
+            ),
+        );
+        out.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return out;
+    };
+    let shown = ShownOnce { endpoint, body };
+    let mut rendered = render_page_again(
+        render,
+        get,
+        &path,
+        Rerender::ShownOnce(shown),
+        StatusCode::OK,
+    )
+    .await;
+    rendered
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for cookie in res_parts.headers.get_all(header::SET_COOKIE) {
+        rendered
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    rendered
+}
+
 /// The form's page rendered again (a GET) with the error next to its field and the values kept.
 async fn render_form_page(
     render: &RenderPage,
-    mut get: http::request::Parts,
+    get: http::request::Parts,
     outcome: FormOutcome,
     status: StatusCode,
 ) -> Response {
+    let path = outcome.page.clone();
+    render_page_again(render, get, &path, Rerender::Failed(outcome), status).await
+}
+
+async fn render_page_again(
+    render: &RenderPage,
+    mut get: http::request::Parts,
+    path: &str,
+    with: Rerender,
+    status: StatusCode,
+) -> Response {
     get.method = Method::GET;
-    get.uri = match outcome.page.parse() {
+    get.uri = match path.parse() {
         Ok(u) => u,
         Err(_) => {
-            return page(
-                status,
-                "Could not save",
-                &escape(&outcome.error.to_string()),
-            )
+            let detail = match &with {
+                Rerender::Failed(o) => o.error.to_string(),
+                Rerender::ShownOnce(_) => "Saved.".to_string(),
+            };
+            return page(status, "Could not save", &escape(&detail));
         }
     };
     get.headers.remove(header::CONTENT_TYPE);
     get.headers.remove(header::CONTENT_LENGTH);
     get.headers
         .insert(header::ACCEPT, HeaderValue::from_static("text/html"));
-    let mut rendered = render(Request::from_parts(get, Body::empty()), outcome).await;
+    let mut rendered = render(Request::from_parts(get, Body::empty()), with).await;
     // The page's own status wins when it is an error (say the org is gone); else the form's.
     if rendered.status().is_success() {
         *rendered.status_mut() = status;

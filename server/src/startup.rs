@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::components::FormOutcome;
 use app::ssr::auth::Backend;
 use app::ssr::AppState;
 use app::{shell, App};
@@ -26,7 +25,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::config::Settings;
-use crate::middleware::{self, RenderPage};
+use crate::middleware::{self, RenderPage, Rerender};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -327,13 +326,16 @@ fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState, Worker
 
     let render: RenderPage = {
         let state = state.clone();
-        Arc::new(move |req: Request, outcome: FormOutcome| {
+        Arc::new(move |req: Request, outcome: Rerender| {
             let state = state.clone();
             let opts = state.leptos_options.clone();
             let handler = leptos_axum::render_app_async_with_context(
                 move || {
                     provide_context(state.clone());
-                    provide_context(outcome.clone());
+                    match outcome.clone() {
+                        Rerender::Failed(o) => provide_context(o),
+                        Rerender::ShownOnce(s) => provide_context(s),
+                    }
                 },
                 move || shell(opts.clone()),
             );
@@ -390,6 +392,16 @@ fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState, Worker
         .route("/readyz", get(readyz).with_state(pool))
         // Signed by the provider, not a browser session.
         .merge(crate::webhooks::routes())
+        // Authenticated by an API key, not a browser session.
+        .nest(
+            "/v1",
+            crate::v1::routes(
+                state.clone(),
+                Arc::new(crate::v1::RateLimiter::new(
+                    settings.api_requests_per_minute,
+                )),
+            ),
+        )
         .with_state(state.clone());
     Ok((router, state, workers))
 }

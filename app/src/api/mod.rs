@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod calls;
 pub mod lookups;

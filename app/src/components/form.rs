@@ -44,6 +44,43 @@ pub fn page_outcome() -> Option<FormOutcome> {
     .into_inner()
 }
 
+/// A successful plain (no-JS) form post whose answer is shown once on the form's page instead of
+/// a redirect (a new API key): the server function's JSON answer, never stored anywhere.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShownOnce {
+    pub endpoint: String,
+    pub body: String,
+}
+
+impl std::fmt::Debug for ShownOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ShownOnce({})", self.endpoint)
+    }
+}
+
+/// The answer of the server function `S` shown once on this page (no-JS), read like
+/// `page_outcome`.
+pub fn page_shown_once<S>() -> Option<S::Output>
+where
+    S: ServerFn,
+    S::Output: serde::de::DeserializeOwned,
+{
+    let shown: Option<ShownOnce> = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<ShownOnce>()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None
+        }
+    })
+    .into_inner();
+    shown
+        .filter(|s| s.endpoint == S::url())
+        .and_then(|s| serde_json::from_str(&s.body).ok())
+}
+
 /// Bumped whenever a form on the page succeeds; page resources depend on it to reload.
 #[derive(Clone, Copy)]
 pub struct Refresh(pub RwSignal<u64>);

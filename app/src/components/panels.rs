@@ -77,6 +77,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "sim-call" => "The sandbox is calling your number: the call appears below and finishes in a few seconds.",
         "sim-sms" => "The sandbox sent your number an SMS: it is in this conversation.",
         "connection-ok" => "Connection works: the provider accepted these credentials.",
+        "key-revoked" => "API key revoked: requests with it are refused from now on.",
         _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod api_keys;
 mod calls;
 mod home;
 mod login;
@@ -15,6 +16,7 @@ mod usage;
 
 pub use account::AccountPage;
 pub use admin::{AdminOrgsPage, AdminUsersPage};
+pub use api_keys::ApiKeysPage;
 pub use calls::{CallDetailPage, CallsPage, NewCallPage};
 pub use home::{HomePage, NotFoundPage};
 pub use login::LoginPage;

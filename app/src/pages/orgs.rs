@@ -61,6 +61,7 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
                 <a class="link" href=format!("/o/{slug}/admin/lookups")>"Lookup costs →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/audit")>"Audit log →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/phone-config")>"Phone config →"</a>
+                <a class="link" href=format!("/o/{slug}/admin/api-keys")>"API keys →"</a>
             })}
         </nav>
         {member.then(|| view! {

@@ -1,5 +1,6 @@
 //! Server-only code: feature modules that orchestrate, shared services, and all SQL (`db`).
 
+pub mod api_keys;
 pub mod auth;
 pub mod calls;
 pub mod charts;

@@ -35,6 +35,7 @@ pub fn settings(public_url: &str) -> Settings {
         sandbox_url: None,
         trust_proxy: false,
         job_timing: Default::default(),
+        api_requests_per_minute: 600,
         twilio: None,
     }
 }

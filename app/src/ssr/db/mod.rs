@@ -1,6 +1,7 @@
 //! Every SQL statement of the app, one module per feature, checked at compile time against the
 //! migrated schema (`scripts/sql-layer.sh` fails on SQL outside this folder).
 
+pub mod api_keys;
 pub mod audit;
 pub mod cache;
 pub mod call_history;

@@ -1,0 +1,109 @@
+//! API keys: created, listed, found by their public id, revoked.
+
+use sqlx::PgExecutor;
+
+use crate::model::api_keys::ApiKeyRow;
+
+pub struct NewKeyRow<'a> {
+    pub org_id: i64,
+    pub public_id: &'a str,
+    pub key_sha256: &'a [u8],
+    pub name: &'a str,
+    pub scopes: &'a [String],
+    pub acting_user_id: i64,
+    pub created_by: i64,
+}
+
+pub async fn create(db: impl PgExecutor<'_>, k: NewKeyRow<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO api_keys (org_id, public_id, key_sha256, name, scopes, acting_user_id, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"#,
+        k.org_id,
+        k.public_id,
+        k.key_sha256,
+        k.name,
+        k.scopes,
+        k.acting_user_id,
+        k.created_by
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn list(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ApiKeyRow,
+        r#"SELECT k.id, k.name, 'phk_' || k.public_id || '_…' AS "prefix!", k.scopes,
+                  coalesce(a.email, 'deleted user') AS "acting_as!",
+                  coalesce(c.email, 'deleted user') AS "created_by!",
+                  to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "created!",
+                  to_char(k.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS last_used,
+                  to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS revoked
+           FROM api_keys k
+           LEFT JOIN users a ON a.id = k.acting_user_id
+           LEFT JOIN users c ON c.id = k.created_by
+           WHERE k.org_id = $1
+           ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC, k.id DESC"#,
+        org_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A key as `/v1` checks it.
+pub struct StoredKey {
+    pub id: i64,
+    pub org_id: i64,
+    pub org_slug: String,
+    pub key_sha256: Vec<u8>,
+    pub scopes: Vec<String>,
+    pub acting_user_id: i64,
+    pub revoked: bool,
+}
+
+pub async fn by_public_id(
+    db: impl PgExecutor<'_>,
+    public_id: &str,
+) -> Result<Option<StoredKey>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredKey,
+        r#"SELECT k.id, k.org_id, o.slug AS org_slug, k.key_sha256, k.scopes, k.acting_user_id,
+                  k.revoked_at IS NOT NULL AS "revoked!"
+           FROM api_keys k JOIN orgs o ON o.id = k.org_id
+           WHERE k.public_id = $1"#,
+        public_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks the key used; at most one write a minute per key.
+pub async fn touch(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE api_keys SET last_used_at = now()
+           WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"#,
+        id
+    )
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Revokes one of the org's keys; the key's name when it was live, `None` when there is no such
+/// live key in this org.
+pub async fn revoke(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    id: i64,
+    by: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"UPDATE api_keys SET revoked_at = now(), revoked_by = $3
+           WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING name"#,
+        org_id,
+        id,
+        by
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -1,0 +1,543 @@
+//! The public API: keys created on the API keys page (shown once, stored as a hash, audited,
+//! revocable at once), and `/v1` used with them as a member's code would, and as an attacker would.
+
+mod common;
+
+use app::model::api_keys::ApiKeysPage;
+use common::{configure_sandbox, own_number, spawn_app_on, start_sandbox, TestApp};
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// Creates a key in acme through the page's server function (JavaScript on); returns the key.
+async fn create_key(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    acting_as: &str,
+    scopes: &[&str],
+) -> String {
+    let r = try_create_key(app, admin, "acme", acting_as, scopes).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["key"].as_str().unwrap().to_string()
+}
+
+async fn try_create_key(
+    app: &TestApp,
+    c: &reqwest::Client,
+    org: &str,
+    acting_as: &str,
+    scopes: &[&str],
+) -> reqwest::Response {
+    let acting = app.user_id(acting_as).await.to_string();
+    let mut form = vec![("org", org), ("name", "CRM sync"), ("acting_as", &acting)];
+    for s in scopes {
+        form.push((s, "on"));
+    }
+    app.call(c, "create_api_key", &form).await
+}
+
+fn get(app: &TestApp, key: &str, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(key)
+}
+
+async fn problem(r: reqwest::Response, status: u16) -> Value {
+    assert_eq!(r.status(), status);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/problem+json",
+        "errors are problem documents"
+    );
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], status);
+    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
+    v
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_new_key_is_shown_once_stored_as_a_hash_listed_by_prefix_and_audited(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    let key = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+    assert!(
+        key.starts_with("phk_") && key.len() == 4 + 12 + 1 + 43,
+        "{key}"
+    );
+
+    // Only the SHA-256 of the key is kept; nothing in the row holds the secret.
+    let (digest, row): (Vec<u8>, String) = sqlx::query_as(
+        "SELECT key_sha256, row_to_json(k)::text FROM api_keys k WHERE name = 'CRM sync'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    use sha2::Digest;
+    assert_eq!(digest, sha2::Sha256::digest(key.as_bytes()).to_vec());
+    let secret = &key[17..];
+    assert!(!row.contains(secret), "the secret is not stored");
+
+    // The list shows the prefix, who it acts as, and never the secret.
+    let r = app.call(&admin, "load_api_keys", &[("org", "acme")]).await;
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains(secret));
+    let page: ApiKeysPage = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(page.keys.len(), 1);
+    assert_eq!(page.keys[0].prefix, format!("{}_…", &key[..16]));
+    assert_eq!(page.keys[0].acting_as, "user@acme.test");
+    assert_eq!(page.keys[0].scopes, ["lookups"]);
+    let html = app
+        .get(&admin, "/o/acme/admin/api-keys")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&key[..16]) && !html.contains(secret));
+
+    // JavaScript off: the form's page is rendered with the key, once, never cached.
+    let acting = app.user_id("user@acme.test").await.to_string();
+    let r = app
+        .post_plain(
+            &admin,
+            "create_api_key",
+            "/o/acme/admin/api-keys",
+            &[
+                ("org", "acme"),
+                ("name", "Nightly export"),
+                ("acting_as", &acting),
+                ("scope_usage", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    let shown = html
+        .split("value=\"phk_")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map(|s| format!("phk_{s}"))
+        .expect("the new key is on the page");
+    assert!(html.contains("cannot show it again"));
+    let (digest,): (Vec<u8>,) =
+        sqlx::query_as("SELECT key_sha256 FROM api_keys WHERE name = 'Nightly export'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(digest, sha2::Sha256::digest(shown.as_bytes()).to_vec());
+    // Reloading the page does not show it again.
+    let again = app
+        .get(&admin, "/o/acme/admin/api-keys")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains(&shown[17..]));
+
+    // Created and revoked keys are on the record, without their secrets.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM api_keys WHERE name = 'CRM sync'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .call(
+            &admin,
+            "revoke_api_key",
+            &[("org", "acme"), ("id", &id.to_string())],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let audit: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, details::text FROM audit_log WHERE action LIKE 'api_key.%' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["api_key.created", "api_key.created", "api_key.revoked"]
+    );
+    assert!(audit.iter().all(|(_, d)| !d.contains(secret)));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn only_owners_and_admins_create_keys_and_never_beyond_their_own_rights(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let member = app.login_as("user@acme.test").await;
+    let support = app.login_as("support@phonehub.test").await;
+    let second = app.login_as("second@acme.test").await; // an admin of acme
+    let owner = app.login_as("admin@acme.test").await; // owner of acme, member of globex
+
+    // A member cannot create keys or see the page; support sees that keys exist, nothing more.
+    let r = try_create_key(&app, &member, "acme", "user@acme.test", &["scope_lookups"]).await;
+    assert_eq!(r.status(), 403);
+    let r = app.call(&member, "load_api_keys", &[("org", "acme")]).await;
+    assert_eq!(r.status(), 403);
+    let r = try_create_key(&app, &support, "acme", "user@acme.test", &["scope_lookups"]).await;
+    assert_eq!(r.status(), 403);
+    let r = app
+        .call(&support, "load_api_keys", &[("org", "acme")])
+        .await;
+    assert_eq!(r.status(), 200);
+
+    // An admin cannot make a key that acts as an owner (it would do what they cannot).
+    let r = try_create_key(&app, &second, "acme", "admin@acme.test", &["scope_lookups"]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("acting_as"));
+    // Nobody makes a key acting as someone outside the org.
+    let r = try_create_key(
+        &app,
+        &owner,
+        "acme",
+        "admin@globex.test",
+        &["scope_lookups"],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    // A plain member of globex cannot make keys there.
+    let r = try_create_key(
+        &app,
+        &owner,
+        "globex",
+        "admin@acme.test",
+        &["scope_lookups"],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    // A key needs a scope and a name.
+    let r = try_create_key(&app, &owner, "acme", "user@acme.test", &[]).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_key_looks_numbers_up_as_its_member_with_cost_and_saving(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let key = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+
+    let r = get(&app, &key, "/v1/lookups/+14155552671")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("ratelimit"));
+    assert_eq!(r.headers()["cache-control"], "private, no-store");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["number"], "+14155552671");
+    assert_eq!(v["outcome"], "miss");
+    assert_eq!(v["cost"]["micros"], 5000);
+    assert_eq!(v["cost"]["decimal"], "0.005000");
+    assert_eq!(v["saved"]["micros"], 0);
+    assert!(
+        v["expires_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{v}"
+    );
+    // A national number is read as the page reads it; the second time it is a free hit.
+    let v: Value = get(&app, &key, "/v1/lookups/(415)%20555-2671")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["outcome"], "hit");
+    assert_eq!(v["cost"]["micros"], 0);
+    assert_eq!(v["saved"]["micros"], 5000);
+    // Both are attributed to acme and the key's member, as the page's lookups are.
+    let user = app.user_id("user@acme.test").await;
+    common::poll_until_eq(std::time::Duration::from_secs(10), 2, || async {
+        app.count(&format!(
+            "SELECT count(*) FROM lookup_events e JOIN orgs o ON o.id = e.org_id WHERE o.slug = 'acme' AND e.user_id = {user}"
+        ))
+        .await
+    })
+    .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM lookup_events e JOIN orgs o ON o.id = e.org_id WHERE o.slug = 'acme' AND e.user_id = {user}"
+        ))
+        .await,
+        2
+    );
+    // Bad input: a 422 naming the field.
+    let v = problem(
+        get(&app, &key, "/v1/lookups/hello").send().await.unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(v["errors"][0]["field"], "number");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn missing_malformed_unknown_forged_and_revoked_keys_are_refused(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let key = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+    let path = "/v1/lookups/+14155552671";
+
+    let r = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    problem(r, 401).await;
+    for bad in [
+        "nonsense".to_string(),
+        // Well formed but unknown.
+        format!("phk_0123456789ab_{}", &key[17..]),
+        // The real public id with another secret: forged.
+        format!("{}{}", &key[..17], "A".repeat(43)),
+    ] {
+        let v = problem(get(&app, &bad, path).send().await.unwrap(), 401).await;
+        assert!(!v.to_string().contains(&key[17..]));
+    }
+    // A session cookie is no key.
+    let r = admin
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 401).await;
+
+    // Works, then is revoked, and the very next request is refused.
+    assert_eq!(get(&app, &key, path).send().await.unwrap().status(), 200);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM api_keys")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .call(
+            &admin,
+            "revoke_api_key",
+            &[("org", "acme"), ("id", &id.to_string())],
+        )
+        .await;
+    assert!(r.status().is_success());
+    let v = problem(get(&app, &key, path).send().await.unwrap(), 401).await;
+    assert!(v["detail"].as_str().unwrap().contains("revoked"));
+    // Revoking it again, or another org's key id, is a 404.
+    let r = app
+        .call(
+            &admin,
+            "revoke_api_key",
+            &[("org", "acme"), ("id", &id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+
+    // A key whose member left the org stops working.
+    let key2 = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+    assert_eq!(get(&app, &key2, path).send().await.unwrap().status(), 200);
+    let user = app.user_id("user@acme.test").await.to_string();
+    let r = app
+        .call(
+            &admin,
+            "remove_member",
+            &[("org", "acme"), ("user_id", &user)],
+        )
+        .await;
+    assert!(r.status().is_success());
+    problem(get(&app, &key2, path).send().await.unwrap(), 401).await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn scopes_and_the_members_rights_both_apply_and_other_orgs_do_not_exist(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let owner = app.login_as("admin@acme.test").await;
+    let member = app.login_as("user@acme.test").await;
+    configure_sandbox(&app, &owner, "acme", &sb, "30").await;
+    let globex_owner = app.login_as("admin@globex.test").await;
+    configure_sandbox(&app, &globex_owner, "globex", &sb, "30").await;
+    let r = app
+        .call(
+            &globex_owner,
+            "buy_number",
+            &[
+                ("org", "globex"),
+                ("number", "+15005550006"),
+                ("key", "00000000000000000000015005550006"),
+                ("friendly_name", "Globex line"),
+            ],
+        )
+        .await;
+    assert!(r.status().as_u16() < 400, "{}", r.status());
+    let globex_id: i64 =
+        sqlx::query_scalar("SELECT id FROM owned_numbers WHERE e164 = '+15005550006'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let mine = own_number(&app, &member, "+15005550007", false, common::PHONE).await;
+
+    let lookups_only = create_key(&app, &owner, "user@acme.test", &["scope_lookups"]).await;
+    let v = problem(
+        get(&app, &lookups_only, "/v1/numbers")
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+    assert!(v["detail"].as_str().unwrap().contains("numbers"));
+
+    let member_key = create_key(
+        &app,
+        &owner,
+        "user@acme.test",
+        &["scope_numbers", "scope_usage"],
+    )
+    .await;
+    let v: Value = get(&app, &member_key, "/v1/numbers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["+15005550007"]);
+    let r = get(&app, &member_key, &format!("/v1/numbers/{mine}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Another org's number, or a nonsense id: 404, the same answer.
+    for path in [format!("/v1/numbers/{globex_id}"), "/v1/numbers/x".into()] {
+        problem(get(&app, &member_key, &path).send().await.unwrap(), 404).await;
+    }
+    // The usage scope on a plain member's key: the member cannot see spend, so neither can it.
+    problem(
+        get(&app, &member_key, "/v1/usage").send().await.unwrap(),
+        403,
+    )
+    .await;
+    let admin_key = create_key(&app, &owner, "second@acme.test", &["scope_usage"]).await;
+    let r = get(&app, &admin_key, "/v1/usage?from=2026-01-01&to=2026-12-31")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["total"]["micros"].as_i64().unwrap() > 0, "{v}");
+    let v = problem(
+        get(&app, &admin_key, "/v1/usage?from=yesterday")
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(v["errors"][0]["field"], "from");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_key_sends_an_sms_from_its_members_number(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let owner = app.login_as("admin@acme.test").await;
+    let member = app.login_as("user@acme.test").await;
+    configure_sandbox(&app, &owner, "acme", &sb, "30").await;
+    own_number(&app, &member, "+15005550007", false, common::PHONE).await;
+    let key = create_key(&app, &owner, "user@acme.test", &["scope_messages"]).await;
+    let send = |body: Value| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/messages", app.base))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let r = send(serde_json::json!({"from": "+15005550007", "to": "+14155550199", "body": "Hi"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    let user = app.user_id("user@acme.test").await;
+    let (from, to, by): (String, String, Option<i64>) =
+        sqlx::query_as("SELECT our_e164, other_e164, user_id FROM messages WHERE id = $1")
+            .bind(v["id"].as_i64().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (from.as_str(), to.as_str(), by),
+        ("+15005550007", "+14155550199", Some(user))
+    );
+
+    let before = app.count("SELECT count(*) FROM messages").await;
+    let v = problem(
+        send(serde_json::json!({"from": "+15005550007", "to": "+14155550199", "body": ""}))
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(v["errors"][0]["field"], "body");
+    // Not the member's number: refused, nothing sent.
+    let r = send(serde_json::json!({"from": "+15005550006", "to": "+14155550199", "body": "Hi"}))
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // Not JSON, or unknown members: a problem, nothing sent.
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/messages", app.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body("{\"from\":")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400).await;
+    problem(
+        send(serde_json::json!({"from": "+15005550007", "to": "+14155550199", "body": "Hi", "admin": true}))
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(app.count("SELECT count(*) FROM messages").await, before);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn each_key_has_a_request_budget_with_ratelimit_headers(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let mut settings = common::settings("http://127.0.0.1:0");
+    settings.sandbox_url = Some(url::Url::parse(&sb).unwrap());
+    settings.api_requests_per_minute = 3;
+    let app = common::spawn_with_settings(pool, settings).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let key = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+    let other = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+    let path = "/v1/lookups/+14155552671";
+    for left in [2, 1, 0] {
+        let r = get(&app, &key, path).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["ratelimit-policy"], "\"per-key\";q=3;w=60");
+        let rl = r.headers()["ratelimit"].to_str().unwrap().to_string();
+        assert!(rl.starts_with(&format!("\"per-key\";r={left};t=")), "{rl}");
+    }
+    let r = get(&app, &key, path).send().await.unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    problem(r, 429).await;
+    // Another key's budget is its own.
+    assert_eq!(get(&app, &other, path).send().await.unwrap().status(), 200);
+}

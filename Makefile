@@ -25,7 +25,7 @@ WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
 PKG := $(LEPTOS_SITE_ROOT)/pkg
 
-.PHONY: run test dist deps db migrate build server wasm css sql-layer fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db
+.PHONY: run test dist deps db migrate build server wasm css sql-layer fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db api-fuzz
 
 deps:
 	@scripts/deps.sh
@@ -88,7 +88,11 @@ unit: migrate
 e2e: build
 	timeout 900 scripts/e2e.sh
 
-test: deps fmt-check sql-layer clippy unit sqlx-check e2e
+test: deps fmt-check sql-layer clippy unit sqlx-check e2e api-fuzz
+
+# The public API fuzzed against its OpenAPI document (Schemathesis), on the server e2e built.
+api-fuzz: build
+	timeout 600 scripts/api-fuzz.sh
 
 sqlx-check:
 ifdef CI

@@ -19,3 +19,15 @@ CREATE TABLE api_keys (
     revoked_by      BIGINT REFERENCES users (id) ON DELETE SET NULL
 );
 CREATE INDEX api_keys_org_idx ON api_keys (org_id, created_at DESC);
+
+-- Answers to API requests sent with an `Idempotency-Key` (purchases): a retry with the same key
+-- and the same request gets the stored answer; the same key with another request is refused.
+CREATE TABLE api_idempotency (
+    api_key_id      BIGINT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 255),
+    request_sha256  BYTEA NOT NULL CHECK (length(request_sha256) = 32),
+    status          SMALLINT NOT NULL,
+    body            JSONB NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (api_key_id, idempotency_key)
+);

@@ -71,7 +71,9 @@ async fn recording(
 
 /// The browser's `Range` when it is one we can ask the provider for as it is (`bytes=a-`,
 /// `bytes=a-b`); suffix and multiple ranges are served from the whole body instead.
-fn forwardable_range(header: Option<&axum::http::HeaderValue>) -> Option<telephony::ByteRange> {
+pub(crate) fn forwardable_range(
+    header: Option<&axum::http::HeaderValue>,
+) -> Option<telephony::ByteRange> {
     let (a, b) = range_spec(header)?;
     let start: u64 = a.parse().ok()?;
     let end = match b {
@@ -95,13 +97,13 @@ fn range_spec(header: Option<&axum::http::HeaderValue>) -> Option<(&str, &str)> 
 /// The audio formats a recording is served in; the content type comes from the format asked for,
 /// never from the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AudioFormat {
+pub(crate) enum AudioFormat {
     Wav,
     Mp3,
 }
 
 impl AudioFormat {
-    fn ext(self) -> &'static str {
+    pub(crate) fn ext(self) -> &'static str {
         match self {
             AudioFormat::Wav => "wav",
             AudioFormat::Mp3 => "mp3",
@@ -145,7 +147,7 @@ fn byte_range(
 
 /// Streams the provider's audio to the browser as audio only: a fixed content type, no sniffing,
 /// a sandboxing CSP (so nothing in the bytes runs on our origin), chunk by chunk, with `Range`.
-fn audio_response(
+pub(crate) fn audio_response(
     media: telephony::provider::Media,
     format: AudioFormat,
     disposition: String,

@@ -441,6 +441,14 @@ pub fn set_bundle_name(name: &str) {
     let _ = BUNDLE.set(name.to_string());
 }
 
+/// The stylesheet's URL, for standalone pages.
+pub fn stylesheet_href() -> String {
+    format!(
+        "/pkg/{}.css",
+        BUNDLE.get().map_or("phonehub", String::as_str)
+    )
+}
+
 /// A minimal standalone page for answers produced outside the Leptos app.
 pub fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
     let html = format!(

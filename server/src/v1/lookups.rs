@@ -5,29 +5,58 @@ use app::model::api_keys::Scope;
 use app::ssr::lookups::{lookup, Outcome};
 use app::ssr::AppState;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use http::StatusCode;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{private, Caller, Money, Problem};
+use super::{json, Caller, Money, Problem};
 
-#[derive(Serialize)]
-struct LookupAnswer {
+/// What is known about a number, and what this request cost.
+#[derive(Serialize, ToSchema)]
+pub struct Lookup {
+    /// E.164.
     number: String,
-    /// `hit` (from the cache, free), `miss` or `refresh` (paid).
+    /// `hit`: answered from the shared cache, free; `miss` or `refresh`: paid.
+    #[schema(value_type = String, example = "miss")]
     outcome: &'static str,
     valid: Option<bool>,
     national_format: Option<String>,
+    /// ISO 3166 alpha-2.
     country_code: Option<String>,
+    /// The provider's line type (`mobile`, `landline`, `nonFixedVoip`, …).
     line_type: Option<String>,
     carrier_name: Option<String>,
+    /// Only when the org's configuration has caller-name lookups on.
     caller_name: Option<String>,
     caller_type: Option<String>,
+    /// RFC 3339.
     looked_up_at: Option<String>,
+    /// RFC 3339: when the cached answer expires.
     expires_at: Option<String>,
     cost: Money,
+    /// What a paid lookup would have cost, when this one was free.
     saved: Money,
 }
 
+/// Look a number up.
+///
+/// Through the shared cache: a number any org looked up recently is answered free; concurrent
+/// requests for the same number pay once. Attributed to the key's org and member.
+#[utoipa::path(
+    get, path = "/v1/lookups/{number}", tag = "Lookups", operation_id = "lookup",
+    params(("number" = String, Path, description = "E.164 (`+14155552671`) or a US national number")),
+    responses(
+        (status = 200, body = Lookup),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get_lookup(
     State(state): State<AppState>,
     caller: Caller,
@@ -45,14 +74,15 @@ pub async fn get_lookup(
         .known
         .asked
         .remember((ctx.org_id, e164.as_str().to_string()), true);
-    // The price this request was charged at: the configuration's, as the event recorded it.
+    // The price the request was charged at: the configuration's, as its event recorded it.
     let snap = state.providers.effective(&state.pool, ctx.org_id).await?;
     let caller_name = snap.config.as_ref().is_some_and(|c| c.caller_name_enabled);
     let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
     let paid = matches!(outcome, Outcome::Miss | Outcome::Refresh);
     let info = app::api::lookups::server_side::number_info(&row, caller_name);
-    Ok(private(
-        axum::Json(LookupAnswer {
+    Ok(json(
+        StatusCode::OK,
+        &Lookup {
             number: info.e164,
             outcome: outcome.as_str(),
             valid: info.valid,
@@ -66,7 +96,6 @@ pub async fn get_lookup(
             expires_at: row.lookup_expires_at.and_then(super::rfc3339),
             cost: Money::micros(if paid { price } else { 0 }),
             saved: Money::micros(if paid { 0 } else { price }),
-        })
-        .into_response(),
+        },
     ))
 }

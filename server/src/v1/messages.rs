@@ -1,32 +1,88 @@
-//! `POST /v1/messages`: sends an SMS as the key's member, exactly as the SMS page does (their
-//! senders, the hourly limit, test mode recorded and not sent).
+//! Messages: send an SMS as the key's member, exactly as the SMS page does (their senders, the
+//! hourly limit, test mode recorded and not sent); list and read the messages they may see.
 
 use app::model::api_keys::Scope;
+use app::model::cursor::Cursor;
+use app::ssr::db::sms::ApiMessage;
 use app::ssr::AppState;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{json_body, private, Caller, Problem};
+use super::{json, json_body, paginate, query, Caller, Money, Page, Problem};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
-    /// One of the member's SMS-capable numbers, or the org's configured sender.
+    /// One of the member's SMS-capable numbers (E.164), or the org's configured sender.
     from: String,
+    /// E.164 or a US national number.
     to: String,
+    /// 1–1,600 characters.
+    #[schema(min_length = 1, max_length = 1600)]
     body: String,
 }
 
-#[derive(Serialize)]
-struct Sent {
+#[derive(Serialize, ToSchema)]
+pub struct Message {
     id: i64,
-    from: String,
-    to: String,
+    /// `outbound` or `inbound`.
+    direction: String,
+    /// Our number.
+    ours: String,
+    /// The other party.
+    other: String,
+    body: String,
+    segments: i32,
+    /// `queued`, `sending`, `sent`, `delivered`, `failed`, `undelivered` or `received`.
+    status: String,
+    /// Recorded under the configuration's test mode: never sent.
+    test: bool,
+    error: Option<String>,
+    cost: Money,
+    /// RFC 3339.
+    created_at: String,
 }
 
+impl From<ApiMessage> for Message {
+    fn from(m: ApiMessage) -> Message {
+        Message {
+            id: m.id,
+            direction: m.direction,
+            ours: m.our_e164,
+            other: m.other_e164,
+            body: m.body,
+            segments: m.segments,
+            status: m.status,
+            test: m.is_test,
+            error: m.error_message,
+            cost: Money::micros(m.cost_micros),
+            created_at: m.created,
+        }
+    }
+}
+
+/// Send an SMS.
+#[utoipa::path(
+    post, path = "/v1/messages", tag = "Messages", operation_id = "sendMessage",
+    request_body = SendMessage,
+    responses(
+        (status = 201, body = Message, links(
+            ("getMessage" = (operation_id = "getMessage", parameters(("id" = "$response.body#/id")))),
+        )),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn send(
     State(state): State<AppState>,
     caller: Caller,
@@ -45,12 +101,91 @@ pub async fn send(
     let id = app::ssr::sms::send(&state, ctx.org_id, ctx.user.id, from, &to, &m.body)
         .await
         .map_err(|e| Problem::from(app::api::words::sms(&e)))?;
-    let sent = Sent {
-        id,
-        from: from.to_string(),
-        to: to.as_str().to_string(),
-    };
-    Ok(private(
-        (StatusCode::CREATED, axum::Json(sent)).into_response(),
-    ))
+    let sent = one(&state, &caller, id).await?;
+    Ok(json(StatusCode::CREATED, &sent))
+}
+
+/// The message `id`, if the key's member may see it.
+async fn one(state: &AppState, caller: &Caller, id: i64) -> Result<Message, Problem> {
+    let ctx = &caller.0.ctx;
+    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    app::ssr::db::sms::api_messages(&state.pool, ctx.org_id, user, None, Some(id), 1)
+        .await?
+        .pop()
+        .map(Message::from)
+        .ok_or_else(Problem::not_found)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Rows per page, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+/// Messages the key's member may see (theirs and shared numbers'), newest first.
+#[utoipa::path(
+    get, path = "/v1/messages", tag = "Messages", operation_id = "listMessages",
+    params(ListQuery),
+    responses(
+        (status = 200, body = Page<Message>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Messages)?;
+    let ctx = &c.ctx;
+    let q: ListQuery = query(raw.as_deref())?;
+    let limit = super::limit(q.limit)?;
+    let before = super::decode_cursor(super::present("cursor", q.cursor)?.as_deref())?
+        .map(|c| (c.micros, c.id));
+    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let rows =
+        app::ssr::db::sms::api_messages(&state.pool, ctx.org_id, user, before, None, limit + 1)
+            .await?;
+    let (data, next_cursor) = paginate(
+        rows,
+        limit,
+        |m| Cursor {
+            micros: m.micros,
+            id: m.id,
+        },
+        Message::from,
+    );
+    Ok(json(StatusCode::OK, &Page { data, next_cursor }))
+}
+
+/// One message.
+#[utoipa::path(
+    get, path = "/v1/messages/{id}", tag = "Messages", operation_id = "getMessage",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = Message),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    caller.needs(Scope::Messages)?;
+    let id: i64 = id.parse().map_err(|_| Problem::not_found())?;
+    Ok(json(StatusCode::OK, &one(&state, &caller, id).await?))
 }

@@ -1,7 +1,11 @@
 //! The public API under `/v1`: JSON, authenticated by an org's API key (`Authorization: Bearer`),
-//! the same services and guards as the pages, errors as RFC 9457 `application/problem+json`, and
-//! a request budget per key (`RateLimit` headers, `429` with `Retry-After`).
+//! the same services and guards as the pages, errors as RFC 9457 `application/problem+json`, a
+//! request budget per key (`RateLimit` headers, `429` with `Retry-After`), opaque cursors for
+//! lists, RFC 3339 times and money as integer micro-dollars plus a decimal string. The OpenAPI
+//! document is generated from these handlers (`doc.rs`).
 
+mod calls;
+mod doc;
 mod lookups;
 mod messages;
 mod numbers;
@@ -12,41 +16,60 @@ mod usage;
 use std::sync::Arc;
 
 use app::model::api_keys::Scope;
+use app::model::cursor::Cursor;
 use app::ssr::api_keys::{authenticate, ApiCaller, AuthError};
 use app::ssr::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::FromRequestParts;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
+use base64::Engine;
 use http::request::Parts;
-use http::{header, HeaderValue};
+use http::{header, HeaderValue, StatusCode};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+pub use doc::ApiDoc;
 pub use problem::Problem;
 pub use rate::RateLimiter;
 
 /// The largest request body `/v1` reads (a message is at most 1,600 characters).
 const MAX_BODY: usize = 16 * 1024;
 
-/// Mounted at `/v1`.
+/// Mounted at `/v1`: the document and its human page are public, the rest needs a key.
 pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
-    Router::new()
+    let keyed = Router::new()
         .route("/lookups/{number}", get(lookups::get_lookup))
-        .route("/numbers", get(numbers::list))
-        .route("/numbers/{id}", get(numbers::get_one))
-        .route("/messages", post(messages::send))
+        .route("/numbers", get(numbers::list).post(numbers::buy))
+        .route("/numbers/available", get(numbers::available))
+        .route(
+            "/numbers/{id}",
+            get(numbers::get_one)
+                .patch(numbers::update)
+                .delete(numbers::release),
+        )
+        .route("/calls", get(calls::list).post(calls::place))
+        .route("/calls/{id}", get(calls::get_one))
+        .route("/calls/{id}/recordings/{rid}", get(calls::recording))
+        .route("/messages", get(messages::list).post(messages::send))
+        .route("/messages/{id}", get(messages::get_one))
         .route("/usage", get(usage::get_usage))
         .fallback(|| async { Problem::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             (state, limiter),
             rate::limit,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
+    Router::new()
+        .route("/openapi.json", get(doc::openapi_json))
+        .route("/docs", get(doc::docs_page))
+        .merge(keyed)
         .layer(crate::assets::compression())
 }
 
-/// The caller behind the request's key, checked once per request (the rate limiter also reads
-/// it). Every refusal is a problem document.
+/// The caller behind the request's key, checked once per request (the rate limiter reads it
+/// first). Every refusal is a problem document.
 #[derive(Clone)]
 pub struct Caller(pub Arc<ApiCaller>);
 
@@ -92,7 +115,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// JSON answers are never cached by a shared cache: they are one key's view.
+/// JSON answers are one key's view: never kept by a shared cache.
 pub fn private(mut res: Response) -> Response {
     res.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -101,10 +124,18 @@ pub fn private(mut res: Response) -> Response {
     res
 }
 
-/// Money in the API: integer micro-dollars and the same amount as a decimal string.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A JSON answer with a status, private.
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    use axum::response::IntoResponse;
+    private((status, axum::Json(body)).into_response())
+}
+
+/// Money in the API: integer micro-dollars and the same amount as a decimal string of dollars.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Money {
+    /// Micro-dollars (1,000,000 = $1).
     pub micros: i64,
+    /// The same amount in dollars, six decimals, e.g. `"0.005000"`.
     pub decimal: String,
 }
 
@@ -129,20 +160,97 @@ pub fn json_body<T>(body: Result<axum::Json<T>, JsonRejection>) -> Result<T, Pro
     match body {
         Ok(axum::Json(t)) => Ok(t),
         Err(JsonRejection::JsonDataError(e)) => Err(Problem::new(
-            http::StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::UNPROCESSABLE_ENTITY,
             e.body_text(),
         )),
         Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
-            http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Send the body as JSON with `Content-Type: application/json`.",
         )),
-        Err(e) => Err(Problem::new(http::StatusCode::BAD_REQUEST, e.body_text())),
+        Err(e) => Err(Problem::new(StatusCode::BAD_REQUEST, e.body_text())),
     }
+}
+
+/// A query parameter given empty is refused (the document says what each one holds; absent and
+/// empty are not the same).
+pub fn present(field: &str, v: Option<String>) -> Result<Option<String>, Problem> {
+    match v {
+        Some(s) if s.trim().is_empty() => Err(Problem::invalid(
+            field,
+            format!("`{field}` is empty: leave it out or give a value."),
+        )),
+        v => Ok(v),
+    }
+}
+
+/// The query string parsed into `T`, or a 422 naming what is wrong.
+pub fn query<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<T, Problem> {
+    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("The query string is not valid: {e}."),
+        )
+    })
+}
+
+/// One page of a list, newest first; `next_cursor` fetches the next one (absent on the last).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Rows per page unless `limit` says otherwise (1–100).
+const DEFAULT_LIMIT: i64 = 50;
+
+pub fn limit(raw: Option<i64>) -> Result<i64, Problem> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n @ 1..=100) => Ok(n),
+        Some(_) => Err(Problem::invalid("limit", "Ask for between 1 and 100 rows.")),
+    }
+}
+
+/// Cursors are opaque: the keyset position, base64url. Anything else is a 422 on `cursor`.
+pub fn encode_cursor(c: Cursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string())
+}
+
+pub fn decode_cursor(raw: Option<&str>) -> Result<Option<Cursor>, Problem> {
+    let Some(raw) = raw.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let bad = || Problem::invalid("cursor", "This cursor is not one PhoneHub gave out.");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.parse().map(Some).map_err(|_| bad())
+}
+
+/// Splits one extra row off a page read with `limit + 1`: the rows and the next page's cursor.
+pub fn paginate<R, T>(
+    mut rows: Vec<R>,
+    limit: i64,
+    cursor_of: impl Fn(&R) -> Cursor,
+    out: impl Fn(R) -> T,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = more
+        .then(|| rows.last().map(|r| encode_cursor(cursor_of(r))))
+        .flatten();
+    (rows.into_iter().map(out).collect(), next)
+}
+
+/// "YYYY-MM-DD HH:MM:SS" in UTC (as the pages' queries write it) → RFC 3339.
+pub fn utc_text(s: &str) -> String {
+    format!("{}Z", s.replacen(' ', "T", 1))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Money;
+    use super::*;
 
     #[test]
     fn money_is_micros_and_a_decimal_string() {
@@ -150,5 +258,19 @@ mod tests {
         assert_eq!(Money::micros(12_345_678).decimal, "12.345678");
         assert_eq!(Money::micros(-1).decimal, "-0.000001");
         assert_eq!(Money::micros(0).decimal, "0.000000");
+    }
+
+    #[test]
+    fn cursors_read_back_and_anything_else_is_refused() {
+        let c = Cursor {
+            micros: 1_700_000_000_000_000,
+            id: 42,
+        };
+        assert_eq!(decode_cursor(Some(&encode_cursor(c))).unwrap(), Some(c));
+        assert_eq!(decode_cursor(None).unwrap(), None);
+        for bad in ["x", "MTcwMA", "!!", &encode_cursor(c)[1..]] {
+            let p = decode_cursor(Some(bad)).unwrap_err();
+            assert_eq!(p.status, 422, "{bad}");
+        }
     }
 }

@@ -1,25 +1,38 @@
-//! `GET /v1/numbers` and `GET /v1/numbers/{id}`: the numbers the key's member may see (theirs and
-//! shared ones; an owner's or admin's key: all of the org's).
+//! Numbers: search what can be bought, buy (idempotent), list, get, change settings, release.
+//! A key sees and changes what its member may on the numbers pages: their own and shared
+//! numbers (an owner's or admin's key: all of the org's).
 
 use app::model::api_keys::Scope;
+use app::model::numbers::{check_area_code, check_contains, check_country, NumberQuery};
 use app::model::numbers::{NumberRow, NumberStatus};
+use app::ssr::api_keys::ApiCaller;
+use app::ssr::numbers::{NumberRecord, Released, Settings};
 use app::ssr::AppState;
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{private, Caller, Problem};
+use super::{json, json_body, query, Caller, Problem};
 
-#[derive(Serialize)]
-pub struct NumberOut {
+#[derive(Serialize, ToSchema)]
+pub struct Number {
     id: i64,
+    /// E.164.
     number: String,
     friendly_name: String,
+    /// The member who owns it.
     owner: String,
-    /// `purchasing`, `active`, `inactive`, `releasing`, `released` or `failed`.
+    /// `purchasing`, `active`, `inactive`, `releasing` (still billed), `released` or `failed`.
+    #[schema(value_type = String, example = "active")]
     status: &'static str,
+    /// Where calls to it ring (E.164), empty if nowhere.
     forward_to: String,
     record_calls: bool,
+    /// Usable by the whole org.
     shared: bool,
     voice: bool,
     sms: bool,
@@ -27,9 +40,9 @@ pub struct NumberOut {
     can_edit: bool,
 }
 
-impl From<NumberRow> for NumberOut {
-    fn from(n: NumberRow) -> NumberOut {
-        NumberOut {
+impl From<NumberRow> for Number {
+    fn from(n: NumberRow) -> Number {
+        Number {
             status: match n.status {
                 NumberStatus::Purchasing => "purchasing",
                 NumberStatus::Active if n.active => "active",
@@ -52,36 +65,45 @@ impl From<NumberRow> for NumberOut {
     }
 }
 
-#[derive(Serialize)]
-struct NumberList {
-    data: Vec<NumberOut>,
+#[derive(Serialize, ToSchema)]
+pub struct NumberList {
+    data: Vec<Number>,
 }
 
+/// The org's numbers this key may see, newest first.
+#[utoipa::path(
+    get, path = "/v1/numbers", tag = "Numbers", operation_id = "listNumbers",
+    responses(
+        (status = 200, body = NumberList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
+    let rows = visible(&state, c).await?;
+    let data = rows.into_iter().map(Number::from).collect();
+    Ok(json(StatusCode::OK, &NumberList { data }))
+}
+
+async fn visible(state: &AppState, c: &ApiCaller) -> Result<Vec<NumberRow>, Problem> {
     let ctx = &c.ctx;
-    let rows = app::ssr::numbers::list(
+    Ok(app::ssr::numbers::list(
         &state.pool,
         ctx.org_id,
         ctx.user.id,
         ctx.access.oversees(),
         None,
     )
-    .await?;
-    let data = rows.into_iter().map(NumberOut::from).collect();
-    Ok(private(axum::Json(NumberList { data }).into_response()))
+    .await?)
 }
 
-pub async fn get_one(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
-    let c = caller.needs(Scope::Numbers)?;
+/// One number the key may see (released ones are gone, as on the pages).
+async fn one(state: &AppState, c: &ApiCaller, id: i64) -> Result<NumberRow, Problem> {
     let ctx = &c.ctx;
-    // Not a number id, another org's number, one the member may not see: all 404.
-    let id: i64 = id.parse().map_err(|_| Problem::not_found())?;
-    let row = app::ssr::numbers::list(
+    app::ssr::numbers::list(
         &state.pool,
         ctx.org_id,
         ctx.user.id,
@@ -89,8 +111,422 @@ pub async fn get_one(
         Some(id),
     )
     .await?
-    .into_iter()
-    .next()
-    .ok_or_else(Problem::not_found)?;
-    Ok(private(axum::Json(NumberOut::from(row)).into_response()))
+    .pop()
+    .ok_or_else(Problem::not_found)
+}
+
+/// Path ids that are not numbers are not found, like ids of other orgs' numbers.
+fn id_of(raw: &str) -> Result<i64, Problem> {
+    raw.parse().map_err(|_| Problem::not_found())
+}
+
+/// One number.
+#[utoipa::path(
+    get, path = "/v1/numbers/{id}", tag = "Numbers", operation_id = "getNumber",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = Number),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Numbers)?;
+    let id = id_of(&id)?;
+    let row = one(&state, c, id).await?;
+    Ok(json(StatusCode::OK, &Number::from(row)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    /// ISO 3166 alpha-2 (default US).
+    #[param(pattern = "^[A-Z]{2}$")]
+    country: Option<String>,
+    /// `local` (default), `mobile` or `tollfree`.
+    #[serde(rename = "type")]
+    #[param(rename = "type", pattern = "^(local|mobile|tollfree)$")]
+    kind: Option<String>,
+    /// Three digits.
+    #[param(pattern = "^[0-9]{3}$")]
+    area_code: Option<String>,
+    /// Digits (and `*`) the number must contain.
+    contains: Option<String>,
+    voice: Option<bool>,
+    sms: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Available {
+    /// E.164.
+    number: String,
+    national_format: String,
+    locality: String,
+    region: String,
+    voice: bool,
+    sms: bool,
+    mms: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AvailableList {
+    data: Vec<Available>,
+    /// What a number costs a month, while held.
+    monthly_price: super::Money,
+}
+
+/// Numbers the org's provider offers to buy.
+#[utoipa::path(
+    get, path = "/v1/numbers/available", tag = "Numbers", operation_id = "searchAvailableNumbers",
+    params(Search),
+    responses(
+        (status = 200, body = AvailableList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn available(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Numbers)?;
+    let s: Search = query(raw.as_deref())?;
+    let kind = super::present("type", s.kind)?.unwrap_or_default();
+    if !matches!(kind.as_str(), "" | "local" | "mobile" | "tollfree") {
+        return Err(Problem::invalid(
+            "type",
+            "Choose local, mobile or tollfree.",
+        ));
+    }
+    let q = NumberQuery {
+        country: check_country(
+            super::present("country", s.country)?
+                .as_deref()
+                .unwrap_or("US"),
+        )?,
+        number_type: kind,
+        area_code: check_area_code(
+            super::present("area_code", s.area_code)?
+                .as_deref()
+                .unwrap_or(""),
+        )?,
+        contains: check_contains(
+            super::present("contains", s.contains)?
+                .as_deref()
+                .unwrap_or(""),
+        )?,
+        voice: s.voice.unwrap_or(false),
+        sms: s.sms.unwrap_or(false),
+        ..NumberQuery::default()
+    };
+    let found = app::ssr::numbers::search(&state, c.ctx.org_id, &q)
+        .await
+        .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
+    let monthly =
+        app::ssr::prices::price(&state.pool, app::ssr::prices::Priced::NumberMonthly).await?;
+    let data = found
+        .into_iter()
+        .map(|n| Available {
+            national_format: telephony::E164::parse(&n.phone_number, None)
+                .map(|e| e.national())
+                .unwrap_or_else(|_| n.phone_number.clone()),
+            number: n.phone_number,
+            locality: n.locality.unwrap_or_default(),
+            region: n.region.unwrap_or_default(),
+            voice: n.capabilities.voice,
+            sms: n.capabilities.sms,
+            mms: n.capabilities.mms,
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &AvailableList {
+            data,
+            monthly_price: super::Money::micros(monthly.micros()),
+        },
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Buy {
+    /// E.164, one `GET /v1/numbers/available` offered.
+    number: String,
+    #[serde(default)]
+    friendly_name: String,
+}
+
+/// Buy a number for the key's member.
+///
+/// Needs an `Idempotency-Key` header: a retry with the same key and body gets the same answer
+/// and buys nothing more; the same key with another body is refused (422); while the first
+/// request is still buying, a retry gets 409.
+#[utoipa::path(
+    post, path = "/v1/numbers", tag = "Numbers", operation_id = "buyNumber",
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters, unique per purchase")),
+    request_body = Buy,
+    responses(
+        (status = 201, body = Number, links(
+            ("getNumber" = (operation_id = "getNumber", parameters(("id" = "$response.body#/id")))),
+            ("updateNumber" = (operation_id = "updateNumber", parameters(("id" = "$response.body#/id")))),
+            ("releaseNumber" = (operation_id = "releaseNumber", parameters(("id" = "$response.body#/id")))),
+        )),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn buy(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<axum::Json<Buy>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Numbers)?;
+    let ctx = &c.ctx;
+    let idem = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "Send an Idempotency-Key header (1–255 visible ASCII characters) with each purchase.",
+            )
+        })?;
+    let b = json_body(body)?;
+    let e164 = telephony::E164::parse(&b.number, Some("US"))
+        .map_err(|e| Problem::invalid("number", e.to_string()))?;
+    let name = app::api::numbers::server_side::friendly_name(&b.friendly_name)?;
+    // The request as it will be bought: a retry must ask for the same thing.
+    let request: [u8; 32] = Sha256::digest(format!("{}\n{name}", e164.as_str()).as_bytes()).into();
+    if let Some(earlier) =
+        app::ssr::db::api_keys::idempotent_answer(&state.pool, c.key_id, idem).await?
+    {
+        if earlier.request_sha256 != request {
+            return Err(Problem::invalid(
+                "Idempotency-Key",
+                "This Idempotency-Key was used for another purchase; use a new key.",
+            ));
+        }
+        // The same answer, while it is still true: a number released since is not bought again
+        // under the old key.
+        let id = earlier.body.get("id").and_then(serde_json::Value::as_i64);
+        if let Some(id) = id {
+            if one(&state, c, id).await.is_err() {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "This purchase was made earlier and the number has been released since. Use a new Idempotency-Key to buy it again.",
+                ));
+            }
+        }
+        let status = StatusCode::from_u16(earlier.status as u16).unwrap_or(StatusCode::CREATED);
+        return Ok(json(status, &earlier.body));
+    }
+    // The purchase's own key (the buy form's machinery, which settles concurrent duplicates and
+    // timeouts): per API key and Idempotency-Key.
+    let digest = Sha256::digest(format!("api:{}:{idem}", c.key_id).as_bytes());
+    let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let app::ssr::numbers::Bought::Active(id) =
+        app::ssr::numbers::buy(&state, ctx.org_id, ctx.user.id, &e164, &key, &name)
+            .await
+            .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
+    let row = one(&state, c, id).await?;
+    let answer = serde_json::to_value(Number::from(row))
+        .map_err(|_| Problem::from(app::error::AppError::Internal))?;
+    // On the record once: by the request whose answer is kept (a concurrent duplicate found the
+    // same purchase).
+    if app::ssr::db::api_keys::keep_answer(&state.pool, c.key_id, idem, &request, 201, &answer)
+        .await?
+    {
+        ctx.audit(
+            &state.pool,
+            "number.purchased",
+            e164.as_str(),
+            serde_json::json!({ "number_id": id, "api_key": c.key_id }),
+        )
+        .await?;
+    }
+    Ok(json(StatusCode::CREATED, &answer))
+}
+
+/// The number's owner or an org admin, on a live number of this org (the pages' rule).
+async fn editable(state: &AppState, c: &ApiCaller, id: i64) -> Result<NumberRecord, Problem> {
+    let ctx = &c.ctx;
+    let n = app::ssr::numbers::record(&state.pool, ctx.org_id, id)
+        .await?
+        .filter(|n| n.status.is_live())
+        .ok_or_else(Problem::not_found)?;
+    if n.user_id != Some(ctx.user.id) && !ctx.access.can_manage() {
+        return Err(if n.shared {
+            Problem::forbidden("Only the number's owner or an org admin can change it.".into())
+        } else {
+            Problem::not_found()
+        });
+    }
+    Ok(n)
+}
+
+/// Settings to change; what is left out stays as it is.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    friendly_name: Option<String>,
+    active: Option<bool>,
+    /// E.164 or a US national number; `""` to ring nowhere.
+    forward_to: Option<String>,
+    record_calls: Option<bool>,
+    shared: Option<bool>,
+}
+
+/// Change a number's settings.
+#[utoipa::path(
+    patch, path = "/v1/numbers/{id}", tag = "Numbers", operation_id = "updateNumber",
+    params(("id" = i64, Path)),
+    request_body = Update,
+    responses(
+        (status = 200, body = Number),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<axum::Json<Update>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Numbers)?;
+    let id = id_of(&id)?;
+    let n = editable(&state, c, id).await?;
+    let u = json_body(body)?;
+    // The settings as they are (the number is editable, so the key's member may see it).
+    let now = app::ssr::numbers::list(&state.pool, c.ctx.org_id, c.ctx.user.id, true, Some(id))
+        .await?
+        .pop()
+        .ok_or_else(Problem::not_found)?;
+    let forward_to = match u.forward_to.as_deref().map(str::trim) {
+        None => Some(now.forward_to.clone()).filter(|f| !f.is_empty()),
+        Some("") => None,
+        Some(f) => Some(
+            telephony::E164::parse(f, Some("US"))
+                .map_err(|e| Problem::invalid("forward_to", e.to_string()))?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    if forward_to.as_deref() == Some(n.e164.as_str()) {
+        return Err(Problem::invalid(
+            "forward_to",
+            "A number cannot forward to itself.",
+        ));
+    }
+    let settings = Settings {
+        friendly_name: match &u.friendly_name {
+            Some(f) => app::api::numbers::server_side::friendly_name(f)?,
+            None => now.friendly_name.clone(),
+        },
+        active: u.active.unwrap_or(now.active),
+        forward_to,
+        record_calls: u.record_calls.unwrap_or(now.record_calls),
+        shared: u.shared.unwrap_or(now.shared),
+    };
+    if !app::ssr::numbers::update(&state.pool, id, &settings).await? {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "Only active numbers can be changed.",
+        ));
+    }
+    let row = one(&state, c, id).await?;
+    Ok(json(StatusCode::OK, &Number::from(row)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Release {
+    id: i64,
+    /// `released`, or `releasing` while the provider has not confirmed (PhoneHub retries; the
+    /// number is billed until then).
+    #[schema(value_type = String)]
+    status: &'static str,
+    detail: Option<String>,
+}
+
+/// Release a number: billing stops when the provider confirms.
+#[utoipa::path(
+    delete, path = "/v1/numbers/{id}", tag = "Numbers", operation_id = "releaseNumber",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = Release, description = "Released"),
+        (status = 202, body = Release, description = "Releasing: the provider has not confirmed yet"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Numbers)?;
+    let id = id_of(&id)?;
+    let n = editable(&state, c, id).await?;
+    let ctx = &c.ctx;
+    let outcome = app::ssr::numbers::release(&state, ctx.org_id, id)
+        .await
+        .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
+    ctx.audit(
+        &state.pool,
+        "number.released",
+        &n.e164,
+        serde_json::json!({ "number_id": id, "confirmed": outcome == Released::Done, "api_key": c.key_id }),
+    )
+    .await?;
+    Ok(match outcome {
+        Released::Done => json(
+            StatusCode::OK,
+            &Release {
+                id,
+                status: "released",
+                detail: None,
+            },
+        ),
+        Released::Pending(why) => json(
+            StatusCode::ACCEPTED,
+            &Release {
+                id,
+                status: "releasing",
+                detail: Some(why),
+            },
+        ),
+    })
 }

@@ -4,14 +4,20 @@ use app::error::AppError;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem document (`application/problem+json`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
+    /// A URI naming the kind of problem.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
+    #[schema(value_type = String)]
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    /// For invalid input: which fields, and what is wrong with each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     #[serde(skip)]
@@ -19,7 +25,7 @@ pub struct Problem {
 }
 
 /// One invalid field: its name as the request spells it (a JSON member or query parameter).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub detail: String,
@@ -33,6 +39,14 @@ impl Problem {
             403 => ("https://phonehub.dev/problems/forbidden", "Forbidden"),
             404 => ("https://phonehub.dev/problems/not-found", "Not found"),
             409 => ("https://phonehub.dev/problems/conflict", "Conflict"),
+            413 => (
+                "https://phonehub.dev/problems/too-large",
+                "Request too large",
+            ),
+            415 => (
+                "https://phonehub.dev/problems/media-type",
+                "Unsupported media type",
+            ),
             422 => ("https://phonehub.dev/problems/invalid", "Invalid request"),
             429 => (
                 "https://phonehub.dev/problems/rate-limited",

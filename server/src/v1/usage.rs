@@ -1,35 +1,46 @@
-//! `GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD`: what the org spent, by category, member and
-//! number (the usage page's figures; owners' and admins' keys only, as the page).
+//! `GET /v1/usage`: what the org spent, by category, member and number (the usage page's
+//! figures; keys acting as an owner or admin only, as the page).
 
 use app::model::api_keys::Scope;
 use app::ssr::AppState;
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{private, Caller, Money, Problem};
+use super::{json, query, Caller, Money, Problem};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct Range {
+    /// YYYY-MM-DD, inclusive (default: the first of this month).
+    #[param(format = Date)]
     from: Option<String>,
+    /// YYYY-MM-DD, inclusive (default: today).
+    #[param(format = Date)]
     to: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Category {
+#[derive(Serialize, ToSchema)]
+pub struct Category {
+    /// `numbers`, `calls`, `recordings`, `lookups` or `sms`.
     category: String,
+    /// Number-months, minutes, paid lookups or segments.
     quantity: i64,
     amount: Money,
 }
 
-#[derive(Serialize)]
-struct Spend {
+#[derive(Serialize, ToSchema)]
+pub struct Spend {
+    /// A member's e-mail or a number.
     label: String,
     amount: Money,
 }
 
-#[derive(Serialize)]
-struct Usage {
+#[derive(Serialize, ToSchema)]
+pub struct Usage {
     from: String,
     to: String,
     total: Money,
@@ -38,10 +49,23 @@ struct Usage {
     by_number: Vec<Spend>,
 }
 
+/// Spend for a date range.
+#[utoipa::path(
+    get, path = "/v1/usage", tag = "Usage", operation_id = "getUsage",
+    params(Range),
+    responses(
+        (status = 200, body = Usage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn get_usage(
     State(state): State<AppState>,
     caller: Caller,
-    Query(range): Query<Range>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::UsageRead)?;
     let ctx = &c.ctx;
@@ -50,7 +74,10 @@ pub async fn get_usage(
             "Only keys acting as an owner or admin can read the org's spend.".into(),
         ));
     }
-    let (from, to) = app::model::dates::date_range(range.from.as_deref(), range.to.as_deref())?;
+    let range: Range = query(raw.as_deref())?;
+    let from = super::present("from", range.from)?;
+    let to = super::present("to", range.to)?;
+    let (from, to) = app::model::dates::date_range(from.as_deref(), to.as_deref())?;
     state.events.flush_for_page().await;
     let r = app::ssr::usage::report(&state.pool, ctx.org_id, from, to).await?;
     let spend = |rows: Vec<app::model::usage::SpendRow>| {
@@ -61,8 +88,9 @@ pub async fn get_usage(
             })
             .collect()
     };
-    Ok(private(
-        axum::Json(Usage {
+    Ok(json(
+        StatusCode::OK,
+        &Usage {
             from: r.from,
             to: r.to,
             total: Money::micros(r.total_micros),
@@ -77,7 +105,6 @@ pub async fn get_usage(
                 .collect(),
             by_user: spend(r.by_user),
             by_number: spend(r.by_number),
-        })
-        .into_response(),
+        },
     ))
 }

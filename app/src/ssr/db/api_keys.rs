@@ -107,3 +107,50 @@ pub async fn revoke(
     .fetch_optional(db)
     .await
 }
+
+/// The answer stored for a key's `Idempotency-Key`: the request's digest, status and body.
+pub struct Stored {
+    pub request_sha256: Vec<u8>,
+    pub status: i16,
+    pub body: serde_json::Value,
+}
+
+pub async fn idempotent_answer(
+    db: impl PgExecutor<'_>,
+    api_key_id: i64,
+    idempotency_key: &str,
+) -> Result<Option<Stored>, sqlx::Error> {
+    sqlx::query_as!(
+        Stored,
+        r#"SELECT request_sha256, status, body FROM api_idempotency
+           WHERE api_key_id = $1 AND idempotency_key = $2"#,
+        api_key_id,
+        idempotency_key
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Keeps the first answer given for the key (a concurrent duplicate's is dropped): `true` when
+/// this one was kept.
+pub async fn keep_answer(
+    db: impl PgExecutor<'_>,
+    api_key_id: i64,
+    idempotency_key: &str,
+    request_sha256: &[u8],
+    status: i16,
+    body: &serde_json::Value,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO api_idempotency (api_key_id, idempotency_key, request_sha256, status, body)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"#,
+        api_key_id,
+        idempotency_key,
+        request_sha256,
+        status,
+        body
+    )
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}

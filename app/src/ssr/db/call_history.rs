@@ -213,3 +213,38 @@ pub async fn recording_source(
     .fetch_optional(db)
     .await
 }
+
+/// A call's timeline for the public API (RFC 3339 times).
+pub async fn api_events(
+    db: impl PgExecutor<'_>,
+    call_id: i64,
+) -> Result<Vec<(CallStatus, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT status AS "status: CallStatus",
+                  to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "at!"
+           FROM call_events WHERE call_id = $1 ORDER BY received_at, id"#,
+        call_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.at)).collect())
+}
+
+/// A call's recordings for the public API: id, seconds, cost, RFC 3339 creation time.
+pub async fn api_recordings(
+    db: impl PgExecutor<'_>,
+    call_id: i64,
+) -> Result<Vec<(i64, i32, i64, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id, duration_secs, cost_micros,
+                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "created!"
+           FROM call_recordings WHERE call_id = $1 ORDER BY id"#,
+        call_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.duration_secs, r.cost_micros, r.created))
+        .collect())
+}

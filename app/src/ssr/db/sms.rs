@@ -320,3 +320,55 @@ pub async fn insert_inbound(
     .await?;
     Ok(())
 }
+
+/// A message as the public API lists it.
+pub struct ApiMessage {
+    pub id: i64,
+    pub direction: String,
+    pub our_e164: String,
+    pub other_e164: String,
+    pub body: String,
+    pub segments: i32,
+    pub status: String,
+    pub is_test: bool,
+    pub error_message: Option<String>,
+    pub cost_micros: i64,
+    pub created: String,
+    pub micros: i64,
+}
+
+/// Messages the user may see (theirs and those of shared numbers; `None`: all), newest first,
+/// strictly before the keyset cursor; `id` picks one.
+pub async fn api_messages(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: Option<i64>,
+    before: Option<(i64, i64)>,
+    id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ApiMessage>, sqlx::Error> {
+    sqlx::query_as!(
+        ApiMessage,
+        r#"SELECT m.id, m.direction, m.our_e164, m.other_e164, m.body, m.segments, m.status,
+                  m.is_test, m.error_message, m.cost_micros,
+                  to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "created!",
+                  (extract(epoch FROM m.created_at) * 1000000)::int8 AS "micros!"
+           FROM messages m
+           WHERE m.org_id = $1
+             AND ($2::int8 IS NULL OR m.user_id = $2
+                  OR m.number_id IN (SELECT id FROM owned_numbers WHERE org_id = $1 AND shared))
+             AND ($3::int8 IS NULL
+                  OR (m.created_at, m.id) <
+                     (timestamptz 'epoch' + $3 * interval '1 microsecond', $4::int8))
+             AND ($5::int8 IS NULL OR m.id = $5)
+           ORDER BY m.created_at DESC, m.id DESC LIMIT $6"#,
+        org_id,
+        user_id,
+        before.map(|b| b.0),
+        before.map(|b| b.1),
+        id,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

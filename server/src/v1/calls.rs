@@ -1,0 +1,361 @@
+//! Calls: place one (click-to-call: PhoneHub rings the member's phone, then connects `to`), the
+//! history with the page's filters and cursor pages, one call's timeline and cost, and the audio
+//! of its recordings.
+
+use app::model::api_keys::Scope;
+use app::model::calls::CallFilter;
+use app::ssr::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{json, json_body, paginate, present, query, utc_text, Caller, Money, Page, Problem};
+use crate::downloads::{audio_response, forwardable_range, AudioFormat};
+
+#[derive(Serialize, ToSchema)]
+pub struct Call {
+    id: i64,
+    /// `outbound` or `inbound`.
+    direction: String,
+    from: String,
+    to: String,
+    /// `queued`, `initiated`, `ringing`, `in-progress`, `completed`, `busy`, `no-answer`,
+    /// `failed` or `canceled`.
+    #[schema(value_type = String, example = "completed")]
+    status: &'static str,
+    duration_secs: Option<i32>,
+    /// The call and its recordings.
+    cost: Money,
+    recordings: i32,
+    /// The member who placed or received it.
+    user: String,
+    /// RFC 3339.
+    created_at: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// A call status (see `Call.status`).
+    #[param(
+        pattern = "^(queued|initiated|ringing|in-progress|completed|busy|no-answer|failed|canceled)$"
+    )]
+    status: Option<String>,
+    /// `outbound` or `inbound`.
+    #[param(pattern = "^(outbound|inbound)$")]
+    direction: Option<String>,
+    /// An owned number's id.
+    #[param(value_type = Option<i64>)]
+    number: Option<String>,
+    /// YYYY-MM-DD, inclusive (UTC).
+    #[param(format = Date)]
+    from: Option<String>,
+    /// YYYY-MM-DD, inclusive (UTC).
+    #[param(format = Date)]
+    to: Option<String>,
+    /// Only calls with a recording.
+    recorded: Option<bool>,
+    /// Digits to find in From or To.
+    q: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Rows per page, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+/// The call history the key's member may see, newest first.
+#[utoipa::path(
+    get, path = "/v1/calls", tag = "Calls", operation_id = "listCalls",
+    params(ListQuery),
+    responses(
+        (status = 200, body = Page<Call>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Calls)?;
+    let ctx = &c.ctx;
+    let q: ListQuery = query(raw.as_deref())?;
+    let limit = super::limit(q.limit)?;
+    let before = super::decode_cursor(present("cursor", q.cursor)?.as_deref())?;
+    let filter = CallFilter {
+        status: present("status", q.status)?.unwrap_or_default(),
+        direction: present("direction", q.direction)?.unwrap_or_default(),
+        number: present("number", q.number)?.unwrap_or_default(),
+        from: present("from", q.from)?.unwrap_or_default(),
+        to: present("to", q.to)?.unwrap_or_default(),
+        recorded: if q.recorded.unwrap_or(false) { "1" } else { "" }.into(),
+        q: present("q", q.q)?.unwrap_or_default(),
+        before: String::new(),
+    };
+    let mut valid = filter.validate()?;
+    valid.before = before;
+    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let rows = app::ssr::calls::history(&state.pool, ctx.org_id, user, &valid, limit + 1).await?;
+    let (data, next_cursor) = paginate(
+        rows,
+        limit,
+        |r| r.cursor,
+        |r| Call {
+            id: r.row.id,
+            direction: r.row.direction,
+            from: r.row.from,
+            to: r.row.to,
+            status: r.row.status.as_str(),
+            duration_secs: r.row.duration_secs,
+            cost: Money::micros(r.cost.micros()),
+            recordings: r.row.recordings,
+            user: r.row.user,
+            created_at: r.created_iso,
+        },
+    );
+    Ok(json(StatusCode::OK, &Page { data, next_cursor }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CallEvent {
+    #[schema(value_type = String)]
+    status: &'static str,
+    /// RFC 3339.
+    at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recording {
+    id: i64,
+    duration_secs: i32,
+    cost: Money,
+    /// RFC 3339.
+    created_at: String,
+    /// The audio (WAV; add `?format=mp3` for MP3), with this key.
+    url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CallDetail {
+    id: i64,
+    direction: String,
+    from: String,
+    to: String,
+    #[schema(value_type = String)]
+    status: &'static str,
+    duration_secs: Option<i32>,
+    /// The phone PhoneHub rang first (click-to-call).
+    bridge: Option<String>,
+    number_id: Option<i64>,
+    error: Option<String>,
+    user: String,
+    created_at: String,
+    started_at: Option<String>,
+    ended_at: Option<String>,
+    call_cost: Money,
+    recording_cost: Money,
+    timeline: Vec<CallEvent>,
+    recordings: Vec<Recording>,
+}
+
+fn id_of(raw: &str) -> Result<i64, Problem> {
+    raw.parse().map_err(|_| Problem::not_found())
+}
+
+/// One call with its timeline, cost and recordings.
+#[utoipa::path(
+    get, path = "/v1/calls/{id}", tag = "Calls", operation_id = "getCall",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = CallDetail),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    use app::ssr::db::call_history as db;
+    let c = caller.needs(Scope::Calls)?;
+    let ctx = &c.ctx;
+    let id = id_of(&id)?;
+    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let r = db::detail(&state.pool, ctx.org_id, id, user)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    let timeline = db::api_events(&state.pool, id)
+        .await?
+        .into_iter()
+        .map(|(status, at)| CallEvent {
+            status: status.as_str(),
+            at,
+        })
+        .collect();
+    let recordings = db::api_recordings(&state.pool, id)
+        .await?
+        .into_iter()
+        .map(|(rid, secs, cost, created)| Recording {
+            id: rid,
+            duration_secs: secs,
+            cost: Money::micros(cost),
+            created_at: created,
+            url: format!("/v1/calls/{id}/recordings/{rid}"),
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &CallDetail {
+            id: r.id,
+            direction: r.direction,
+            from: r.from_e164,
+            to: r.to_e164,
+            status: r.status.as_str(),
+            duration_secs: r.duration_secs,
+            bridge: r.bridge_e164,
+            number_id: r.number_id,
+            error: r.error_message,
+            user: r.user,
+            created_at: utc_text(&r.created),
+            started_at: r.started.as_deref().map(utc_text),
+            ended_at: r.ended.as_deref().map(utc_text),
+            call_cost: Money::micros(r.cost_micros),
+            recording_cost: Money::micros(r.recording_cost_micros),
+            timeline,
+            recordings,
+        },
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AudioQuery {
+    /// `wav` (default) or `mp3`.
+    #[param(pattern = "^(wav|mp3)$")]
+    format: Option<String>,
+}
+
+/// A recording's audio, streamed from the provider (`Range` requests work).
+#[utoipa::path(
+    get, path = "/v1/calls/{id}/recordings/{rid}", tag = "Calls", operation_id = "getRecording",
+    params(("id" = i64, Path), ("rid" = i64, Path), AudioQuery),
+    responses(
+        (status = 200, description = "The audio", content_type = "audio/wav"),
+        (status = 206, description = "Part of the audio"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 416, description = "The range cannot be served"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn recording(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, rid)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Calls)?;
+    let ctx = &c.ctx;
+    let (id, rid) = (id_of(&id)?, id_of(&rid)?);
+    let q: AudioQuery = query(raw.as_deref())?;
+    let format = match present("format", q.format)?.as_deref() {
+        None | Some("wav") => AudioFormat::Wav,
+        Some("mp3") => AudioFormat::Mp3,
+        Some(_) => return Err(Problem::invalid("format", "Choose wav or mp3.")),
+    };
+    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let range = headers.get(http::header::RANGE);
+    let media = app::ssr::calls::recording_media(
+        &state,
+        ctx.org_id,
+        id,
+        rid,
+        user,
+        format.ext(),
+        forwardable_range(range),
+    )
+    .await
+    .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
+    let disposition = format!(
+        "attachment; filename=\"call-{id}-recording-{rid}.{}\"",
+        format.ext()
+    );
+    Ok(audio_response(media, format, disposition, range))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceCall {
+    /// The id of an active voice number the member may call from (theirs or shared).
+    from_number_id: i64,
+    /// E.164 or a US national number.
+    to: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Placed {
+    id: i64,
+    /// Follow the call at `GET /v1/calls/{id}`.
+    url: String,
+}
+
+/// Place a call: PhoneHub rings the number's forwarding phone, then connects `to`.
+#[utoipa::path(
+    post, path = "/v1/calls", tag = "Calls", operation_id = "placeCall",
+    request_body = PlaceCall,
+    responses(
+        (status = 201, body = Placed, links(
+            ("getCall" = (operation_id = "getCall", parameters(("id" = "$response.body#/id")))),
+        )),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn place(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<axum::Json<PlaceCall>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Calls)?;
+    let ctx = &c.ctx;
+    let b = json_body(body)?;
+    let to = telephony::E164::parse(&b.to, Some("US"))
+        .map_err(|e| Problem::invalid("to", e.to_string()))?;
+    let id = app::ssr::calls::place_call(&state, ctx.org_id, ctx.user.id, b.from_number_id, &to)
+        .await
+        .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
+    Ok(json(
+        StatusCode::CREATED,
+        &Placed {
+            id,
+            url: format!("/v1/calls/{id}"),
+        },
+    ))
+}

@@ -1,0 +1,307 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and served at
+//! `/v1/openapi.json`, and `/v1/docs`: the same document as a page (served by PhoneHub itself,
+//! nothing from a CDN, no JavaScript).
+
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+use axum::response::{Html, IntoResponse, Response};
+use http::{header, HeaderValue};
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{Modify, OpenApi};
+
+use crate::middleware::{escape, stylesheet_href};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "PhoneHub API",
+        description = "Look numbers up, buy numbers, place calls, send SMS and read usage from code. \
+Authenticate with an API key from the org's API keys page: `Authorization: Bearer phk_…`. A key acts \
+as one member of the org (their rights apply) within its scopes. Errors are RFC 9457 problem \
+documents; lists are paged with opaque cursors; times are RFC 3339; money is integer micro-dollars \
+plus a decimal string. Each key has a request budget per minute (`RateLimit` headers; 429 with \
+`Retry-After` when spent)."
+    ),
+    paths(
+        super::lookups::get_lookup,
+        super::numbers::list,
+        super::numbers::available,
+        super::numbers::buy,
+        super::numbers::get_one,
+        super::numbers::update,
+        super::numbers::release,
+        super::calls::list,
+        super::calls::place,
+        super::calls::get_one,
+        super::calls::recording,
+        super::messages::list,
+        super::messages::send,
+        super::messages::get_one,
+        super::usage::get_usage,
+    ),
+    modifiers(&KeyAuth),
+    tags(
+        (name = "Lookups", description = "Line type, carrier and caller name, through the shared cache"),
+        (name = "Numbers", description = "Numbers the org holds and buys"),
+        (name = "Calls", description = "Click-to-call, call history and recordings"),
+        (name = "Messages", description = "SMS"),
+        (name = "Usage", description = "What the org spends"),
+    )
+)]
+pub struct ApiDoc;
+
+struct KeyAuth;
+
+impl Modify for KeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("phk_<public id>_<secret>")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+        camel_case_links(&mut doc);
+        serde_json::to_string_pretty(&doc).expect("the document serialises")
+    })
+}
+
+/// utoipa 5.5 writes Link objects' fields in snake case (`operation_id`); OpenAPI names them in
+/// camel case, and tools ignore the links otherwise.
+fn camel_case_links(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(links)) = map.get_mut("links") {
+                for link in links.values_mut() {
+                    if let serde_json::Value::Object(l) = link {
+                        for (from, to) in [
+                            ("operation_id", "operationId"),
+                            ("operation_ref", "operationRef"),
+                            ("request_body", "requestBody"),
+                        ] {
+                            if let Some(x) = l.remove(from) {
+                                l.insert(to.into(), x);
+                            }
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(camel_case_links);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(camel_case_links),
+        _ => {}
+    }
+}
+
+pub async fn openapi_json() -> Response {
+    let mut res = document().to_string().into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}
+
+pub async fn docs_page() -> Response {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    let html = PAGE.get_or_init(render_docs);
+    let mut res = Html(html.clone()).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}
+
+fn method_name(m: &HttpMethod) -> &'static str {
+    match m {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Delete => "DELETE",
+        HttpMethod::Options => "OPTIONS",
+        HttpMethod::Head => "HEAD",
+        HttpMethod::Patch => "PATCH",
+        HttpMethod::Trace => "TRACE",
+    }
+}
+
+/// `#/components/schemas/Name` → `Name`.
+fn ref_name(r: &RefOr<Schema>) -> String {
+    match r {
+        RefOr::Ref(r) => r
+            .ref_location
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        RefOr::T(_) => "inline".into(),
+    }
+}
+
+fn render_docs() -> String {
+    let api = ApiDoc::openapi();
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1 class=\"text-2xl font-semibold\">{}</h1><p class=\"mt-2 max-w-3xl text-sm\">{}</p>\
+         <p class=\"mt-2 text-sm\"><a class=\"link\" href=\"/v1/openapi.json\">OpenAPI document (JSON)</a></p>",
+        escape(&api.info.title),
+        escape(api.info.description.as_deref().unwrap_or_default())
+    );
+    body.push_str(
+        "<section class=\"card mt-6\"><h2 class=\"text-lg font-semibold\">Getting started</h2>\
+         <pre class=\"mt-2 overflow-x-auto text-xs\">export PHONEHUB=https://phonehub.example.com\n\
+         export KEY=phk_…   # from the org's API keys page\n\
+         curl -H \"Authorization: Bearer $KEY\" $PHONEHUB/v1/lookups/+14155552671</pre></section>",
+    );
+    let mut ops: Vec<(String, String, &Operation)> = Vec::new();
+    for (path, item) in api.paths.paths.iter() {
+        for (m, op) in [
+            (HttpMethod::Get, &item.get),
+            (HttpMethod::Post, &item.post),
+            (HttpMethod::Patch, &item.patch),
+            (HttpMethod::Delete, &item.delete),
+        ] {
+            if let Some(op) = op {
+                ops.push((method_name(&m).to_string(), path.clone(), op));
+            }
+        }
+    }
+    let tag_of = |op: &Operation| {
+        op.tags
+            .as_ref()
+            .and_then(|t| t.first().cloned())
+            .unwrap_or_default()
+    };
+    for tag in api.tags.iter().flatten() {
+        let _ = write!(
+            body,
+            "<h2 class=\"mt-8 text-xl font-semibold\" id=\"{id}\">{name}</h2><p class=\"muted text-sm\">{desc}</p>",
+            id = escape(&tag.name.to_lowercase()),
+            name = escape(&tag.name),
+            desc = escape(tag.description.as_deref().unwrap_or_default())
+        );
+        for (method, path, op) in ops.iter().filter(|(_, _, op)| tag_of(op) == tag.name) {
+            let _ = write!(
+                body,
+                "<section class=\"card mt-3\"><h3 class=\"font-mono text-sm font-semibold\"><span class=\"badge\">{method}</span> {path}</h3>\
+                 <p class=\"mt-1 font-medium\">{summary}</p><p class=\"muted mt-1 text-sm\">{desc}</p>",
+                path = escape(path),
+                summary = escape(op.summary.as_deref().unwrap_or_default()),
+                desc = escape(op.description.as_deref().unwrap_or_default()),
+            );
+            if let Some(params) = &op.parameters {
+                body.push_str("<ul class=\"mt-2 text-sm\">");
+                for p in params {
+                    let place = match p.parameter_in {
+                        ParameterIn::Path => "path",
+                        ParameterIn::Query => "query",
+                        ParameterIn::Header => "header",
+                        ParameterIn::Cookie => "cookie",
+                    };
+                    let _ = write!(
+                        body,
+                        "<li><code>{}</code> <span class=\"muted\">({place})</span> {}</li>",
+                        escape(&p.name),
+                        escape(p.description.as_deref().unwrap_or_default())
+                    );
+                }
+                body.push_str("</ul>");
+            }
+            if let Some(rb) = &op.request_body {
+                for (ct, c) in rb.content.iter() {
+                    let name = c.schema.as_ref().map(ref_name).unwrap_or_default();
+                    let _ = write!(
+                        body,
+                        "<p class=\"mt-2 text-sm\">Body: <code>{}</code> ({})</p>",
+                        escape(&name),
+                        escape(ct)
+                    );
+                }
+            }
+            body.push_str("<p class=\"mt-2 text-sm\">Answers: ");
+            let answers: Vec<String> = op
+                .responses
+                .responses
+                .iter()
+                .map(|(status, r)| {
+                    let schema = match r {
+                        RefOr::T(r) => r
+                            .content
+                            .values()
+                            .next()
+                            .and_then(|c| c.schema.as_ref())
+                            .map(ref_name),
+                        RefOr::Ref(_) => None,
+                    };
+                    match schema {
+                        Some(s) => format!("<code>{}</code> {}", escape(status), escape(&s)),
+                        None => format!("<code>{}</code>", escape(status)),
+                    }
+                })
+                .collect();
+            body.push_str(&answers.join(", "));
+            body.push_str("</p></section>");
+        }
+    }
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>API reference · PhoneHub</title><link rel=\"stylesheet\" href=\"{css}\"></head>\
+         <body class=\"min-h-screen bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-4xl px-4 py-8\">\
+         <p><a class=\"link\" href=\"/\">← PhoneHub</a></p>{body}</main></body></html>",
+        css = stylesheet_href()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_every_operation_behind_the_key() {
+        let doc: serde_json::Value = serde_json::from_str(document()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let paths = doc["paths"].as_object().unwrap();
+        let mut ops = 0;
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                ops += 1;
+                assert_eq!(
+                    op["security"][0]["api_key"],
+                    serde_json::json!([]),
+                    "{method} {path}"
+                );
+                assert!(op["responses"]["401"].is_object(), "{method} {path}");
+            }
+        }
+        assert_eq!(ops, 15);
+        let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
+        assert_eq!(link["operationId"], "getNumber");
+        assert!(link.get("operation_id").is_none());
+        assert_eq!(
+            doc["components"]["securitySchemes"]["api_key"]["scheme"],
+            "bearer"
+        );
+    }
+}

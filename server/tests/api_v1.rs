@@ -4,7 +4,7 @@
 mod common;
 
 use app::model::api_keys::ApiKeysPage;
-use common::{configure_sandbox, own_number, spawn_app_on, start_sandbox, TestApp};
+use common::{configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -540,4 +540,373 @@ async fn each_key_has_a_request_budget_with_ratelimit_headers(pool: PgPool) {
     problem(r, 429).await;
     // Another key's budget is its own.
     assert_eq!(get(&app, &other, path).send().await.unwrap().status(), 200);
+}
+
+fn send_json(
+    app: &TestApp,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(key)
+        .json(&body)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_purchase_is_bought_once_under_parallel_retries_and_answers_the_same(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let owner = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &owner, "acme", &sb, "30").await;
+    let key = create_key(&app, &owner, "user@acme.test", &["scope_numbers"]).await;
+    let v: Value = get(&app, &key, "/v1/numbers/available?area_code=415&sms=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let number = v["data"][0]["number"].as_str().unwrap().to_string();
+    assert!(v["monthly_price"]["micros"].as_i64().unwrap() > 0);
+    let buy = |idem: &str, body: Value| {
+        send_json(&app, &key, reqwest::Method::POST, "/v1/numbers", body)
+            .header("Idempotency-Key", idem.to_string())
+            .send()
+    };
+    let body = serde_json::json!({ "number": number, "friendly_name": "Support line" });
+    // Eight retries at once with the same key: one purchase; every answer is that number, or
+    // "still buying" while the first is at the provider.
+    let answers = futures::future::join_all((0..8).map(|_| buy("order-7", body.clone()))).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for r in answers {
+        let r = r.unwrap();
+        match r.status().as_u16() {
+            201 => {
+                let v: Value = r.json().await.unwrap();
+                assert_eq!(v["number"], number.as_str());
+                ids.insert(v["id"].as_i64().unwrap());
+            }
+            409 => {
+                problem(r, 409).await;
+            }
+            s => panic!("unexpected {s}: {}", r.text().await.unwrap()),
+        }
+    }
+    assert!(ids.len() <= 1, "{ids:?}");
+    assert_eq!(sandbox_stat(&sb, "CreateIncomingPhoneNumber").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM owned_numbers WHERE status = 'active'")
+            .await,
+        1
+    );
+    // A later retry gets the same answer, and buys nothing.
+    let r = buy("order-7", body.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let first: Value = r.json().await.unwrap();
+    let again: Value = buy("order-7", body.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(sandbox_stat(&sb, "CreateIncomingPhoneNumber").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'number.purchased'")
+            .await,
+        1,
+        "one purchase, on the record once"
+    );
+    // The same key with another body: refused, nothing bought.
+    let other = serde_json::json!({ "number": number, "friendly_name": "Sales" });
+    let v = problem(buy("order-7", other).await.unwrap(), 422).await;
+    assert_eq!(v["errors"][0]["field"], "Idempotency-Key");
+    // Without a key: refused.
+    let r = send_json(
+        &app,
+        &key,
+        reqwest::Method::POST,
+        "/v1/numbers",
+        body.clone(),
+    )
+    .send()
+    .await
+    .unwrap();
+    problem(r, 400).await;
+
+    // Change it, then release it: gone afterwards, and the old key does not buy it again.
+    let id = first["id"].as_i64().unwrap();
+    let r = send_json(
+        &app,
+        &key,
+        reqwest::Method::PATCH,
+        &format!("/v1/numbers/{id}"),
+        serde_json::json!({ "friendly_name": "Desk", "forward_to": "(415) 555-0123" }),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["friendly_name"].as_str(), v["forward_to"].as_str()),
+        (Some("Desk"), Some("+14155550123"))
+    );
+    let r = reqwest::Client::new()
+        .delete(format!("{}/v1/numbers/{id}", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "released");
+    problem(
+        get(&app, &key, &format!("/v1/numbers/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    problem(buy("order-7", body).await.unwrap(), 409).await;
+    assert_eq!(sandbox_stat(&sb, "CreateIncomingPhoneNumber").await, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn calls_and_messages_page_by_cursor_and_stay_the_members_own(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let owner = app.login_as("admin@acme.test").await;
+    let member = app.login_as("user@acme.test").await;
+    configure_sandbox(&app, &owner, "acme", &sb, "30").await;
+    let mine = own_number(&app, &member, "+15005550007", false, common::PHONE).await;
+    let owners = own_number(&app, &owner, "+15005550008", false, common::PHONE).await;
+    let key = create_key(
+        &app,
+        &owner,
+        "user@acme.test",
+        &["scope_calls", "scope_messages"],
+    )
+    .await;
+
+    // Three calls from the member's number through the key.
+    let mut placed = Vec::new();
+    for to in ["+14155550181", "+14155550182", "+14155550183"] {
+        let r = send_json(
+            &app,
+            &key,
+            reqwest::Method::POST,
+            "/v1/calls",
+            serde_json::json!({ "from_number_id": mine, "to": to }),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        placed.push(v["id"].as_i64().unwrap());
+    }
+    // Not from the owner's private number.
+    let r = send_json(
+        &app,
+        &key,
+        reqwest::Method::POST,
+        "/v1/calls",
+        serde_json::json!({ "from_number_id": owners, "to": "+14155550184" }),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(r.status().is_client_error());
+    // The owner's own call is not in the member's history.
+    let r = app
+        .call(
+            &owner,
+            "place_call",
+            &[
+                ("org", "acme"),
+                ("number_id", &owners.to_string()),
+                ("to", "+14155550185"),
+            ],
+        )
+        .await;
+    assert!(r.status().as_u16() < 400);
+    let owners_call: i64 = sqlx::query_scalar("SELECT max(id) FROM calls")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    // Two per page, newest first, then the rest; the cursor is opaque and checked.
+    let v: Value = get(&app, &key, "/v1/calls?limit=2")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page1: Vec<i64> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(page1, [placed[2], placed[1]]);
+    let cursor = v["next_cursor"].as_str().unwrap().to_string();
+    let v: Value = get(&app, &key, &format!("/v1/calls?limit=2&cursor={cursor}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["data"][0]["id"], placed[0]);
+    assert_eq!(v["data"].as_array().unwrap().len(), 1);
+    assert!(v["next_cursor"].is_null());
+    assert!(v["data"][0]["created_at"].as_str().unwrap().ends_with('Z'));
+    let v = problem(
+        get(&app, &key, "/v1/calls?cursor=MTIz")
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(v["errors"][0]["field"], "cursor");
+    problem(
+        get(&app, &key, "/v1/calls?limit=0").send().await.unwrap(),
+        422,
+    )
+    .await;
+
+    // One call: its timeline and cost; the owner's call does not exist for this key.
+    let v: Value = get(&app, &key, &format!("/v1/calls/{}", placed[0]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["to"], "+14155550181");
+    assert!(v["timeline"].is_array());
+    assert!(v["call_cost"]["micros"].is_i64());
+    problem(
+        get(&app, &key, &format!("/v1/calls/{owners_call}"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    problem(
+        get(&app, &key, &format!("/v1/calls/{owners_call}/recordings/1"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+
+    // Messages: sent through the key, listed newest first by cursor, one by one.
+    let mut sent = Vec::new();
+    for body in ["one", "two", "three"] {
+        let r = send_json(
+            &app,
+            &key,
+            reqwest::Method::POST,
+            "/v1/messages",
+            serde_json::json!({ "from": "+15005550007", "to": "+14155550199", "body": body }),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["body"], body);
+        sent.push(v["id"].as_i64().unwrap());
+    }
+    let v: Value = get(&app, &key, "/v1/messages?limit=2")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["data"][0]["id"], sent[2]);
+    assert_eq!(v["data"][1]["id"], sent[1]);
+    let cursor = v["next_cursor"].as_str().unwrap().to_string();
+    let v: Value = get(&app, &key, &format!("/v1/messages?limit=2&cursor={cursor}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["data"][0]["id"], sent[0]);
+    let r = get(&app, &key, &format!("/v1/messages/{}", sent[1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The owner's message from their private number is not the member's to read.
+    let r = app
+        .call(
+            &owner,
+            "send_sms",
+            &[
+                ("org", "acme"),
+                ("from", "+15005550008"),
+                ("to", "+14155550199"),
+                ("body", "private"),
+            ],
+        )
+        .await;
+    assert!(r.status().as_u16() < 400, "{}", r.status());
+    let theirs: i64 = sqlx::query_scalar("SELECT max(id) FROM messages")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    problem(
+        get(&app, &key, &format!("/v1/messages/{theirs}"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    let v: Value = get(&app, &key, "/v1/messages")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["body"] != "private"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_openapi_document_and_its_page_are_public_and_offline(pool: PgPool) {
+    let app = common::spawn_app(pool).await;
+    let r = reqwest::get(format!("{}/v1/openapi.json", app.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/v1/lookups/{number}"]["get"].is_object());
+    let r = reqwest::get(format!("{}/v1/docs", app.base)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("/v1/numbers/{id}") && html.contains("Idempotency-Key"));
+    // Nothing from elsewhere: every src and href is on this server.
+    for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
+        assert!(!html.contains(attr), "{attr}");
+    }
 }

@@ -910,3 +910,151 @@ async fn the_openapi_document_and_its_page_are_public_and_offline(pool: PgPool) 
         assert!(!html.contains(attr), "{attr}");
     }
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_key_ends_with_its_makers_right_to_make_it_and_with_its_members_membership(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let owner = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &owner, "acme", &sb, "30").await;
+    let admin = app.login_as("second@acme.test").await;
+    let path = "/v1/lookups/+14155552671";
+    // An admin makes a key acting as a member, then is demoted: the key stops at once.
+    let key = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+    assert_eq!(get(&app, &key, path).send().await.unwrap().status(), 200);
+    let second = app.user_id("second@acme.test").await.to_string();
+    let r = app
+        .call(
+            &owner,
+            "change_role",
+            &[("org", "acme"), ("user_id", &second), ("role", "member")],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let v = problem(get(&app, &key, path).send().await.unwrap(), 401).await;
+    assert!(v["detail"].as_str().unwrap().contains("no longer manages"));
+    // Promoted again it works; removed, every key they made or that acts as them is revoked,
+    // and adding them back does not bring those keys back.
+    let r = app
+        .call(
+            &owner,
+            "change_role",
+            &[("org", "acme"), ("user_id", &second), ("role", "admin")],
+        )
+        .await;
+    assert!(r.status().is_success());
+    assert_eq!(get(&app, &key, path).send().await.unwrap().status(), 200);
+    let own = create_key(&app, &admin, "second@acme.test", &["scope_lookups"]).await;
+    let r = app
+        .call(
+            &owner,
+            "remove_member",
+            &[("org", "acme"), ("user_id", &second)],
+        )
+        .await;
+    assert!(r.status().is_success());
+    assert_eq!(
+        app.count("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")
+            .await,
+        0
+    );
+    let r = app
+        .call(
+            &owner,
+            "add_member",
+            &[
+                ("org", "acme"),
+                ("email", "second@acme.test"),
+                ("role", "admin"),
+                ("password", "not used for existing accounts"),
+            ],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    for k in [&key, &own] {
+        let v = problem(get(&app, k, path).send().await.unwrap(), 401).await;
+        assert!(v["detail"].as_str().unwrap().contains("revoked"));
+    }
+    // A key acting as support staff (added, keyed, removed) never writes a staff view.
+    let support = app.user_id("support@phonehub.test").await.to_string();
+    let r = app
+        .call(
+            &owner,
+            "add_member",
+            &[
+                ("org", "acme"),
+                ("email", "support@phonehub.test"),
+                ("role", "member"),
+                ("password", "not used for existing accounts"),
+            ],
+        )
+        .await;
+    assert!(r.status().is_success());
+    let staff_key = create_key(&app, &owner, "support@phonehub.test", &["scope_lookups"]).await;
+    sqlx::query("DELETE FROM memberships WHERE user_id = $1")
+        .bind(support.parse::<i64>().unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    problem(get(&app, &staff_key, path).send().await.unwrap(), 401).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'staff.viewed'")
+            .await,
+        0
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn cursors_outside_time_and_guessed_keys_are_turned_away_without_errors(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let owner = app.login_as("admin@acme.test").await;
+    let key = create_key(
+        &app,
+        &owner,
+        "user@acme.test",
+        &["scope_calls", "scope_messages"],
+    )
+    .await;
+    use base64::Engine;
+    for raw in ["-1000000000000000000.1", "9223372036854775807.1"] {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+        for list in ["calls", "messages"] {
+            let r = get(&app, &key, &format!("/v1/{list}?cursor={cursor}"))
+                .send()
+                .await
+                .unwrap();
+            let v = problem(r, 422).await;
+            assert_eq!(v["errors"][0]["field"], "cursor");
+        }
+        // The pages' own links too: a broken link, not an error on our side.
+        let r = app
+            .get(&owner, &format!("/o/acme/calls?before={raw}"))
+            .await;
+        assert_eq!(r.status(), 400, "{raw}");
+    }
+    // Guessing keys from one address: 60 refusals a minute, then turned away unheard; a key
+    // that works is still heard from the same address.
+    assert_eq!(
+        get(&app, &key, "/v1/calls").send().await.unwrap().status(),
+        200
+    );
+    let guess = format!("phk_0123456789ab_{}", "A".repeat(43));
+    for _ in 0..60 {
+        problem(get(&app, &guess, "/v1/calls").send().await.unwrap(), 401).await;
+    }
+    let r = get(&app, &guess, "/v1/calls").send().await.unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    problem(r, 429).await;
+    problem(
+        reqwest::get(format!("{}/v1/calls", app.base))
+            .await
+            .unwrap(),
+        429,
+    )
+    .await;
+    assert_eq!(
+        get(&app, &key, "/v1/calls").send().await.unwrap().status(),
+        200
+    );
+}

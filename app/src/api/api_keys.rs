@@ -1,6 +1,9 @@
 //! API keys: the org's owners and admins create them (the secret is shown once) and revoke them;
 //! support staff see that they exist.
 
+// A form's fields are a server function's arguments: one checkbox per scope.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -12,6 +15,10 @@ use crate::ssr::{db, require, respond, Permission};
 /// Response header asking the no-JS form handler to render the form's page with this answer
 /// instead of redirecting: what it carries is shown once and never stored.
 pub const SHOW_ONCE_HEADER: &str = "x-phonehub-show-once";
+
+/// Active keys an org may hold at once (each has its own request budget).
+#[cfg(feature = "ssr")]
+const MAX_LIVE_KEYS: i64 = 25;
 
 #[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_api_keys")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
@@ -41,15 +48,14 @@ pub async fn load_api_keys(org: String) -> Result<ApiKeysPage, AppError> {
     )
 }
 
-/// Creates a key acting as `acting_as` (a member's user id) with the ticked scopes. The answer
-/// holds the key: the only time anyone sees it.
+/// Creates a key acting as `acting_as` (a member's user id; the creator when left out) with the
+/// ticked scopes. The answer holds the key: the only time anyone sees it.
 #[server(prefix = "/api", endpoint = "create_api_key")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
-#[allow(clippy::too_many_arguments)]
 pub async fn create_api_key(
     org: String,
     name: String,
-    acting_as: String,
+    acting_as: Option<String>,
     scope_lookups: Option<String>,
     scope_numbers: Option<String>,
     scope_calls: Option<String>,
@@ -71,7 +77,7 @@ pub async fn create_api_key(
 async fn create_inner(
     org: String,
     name: String,
-    acting_as: String,
+    acting_as: Option<String>,
     ticked: [bool; 5],
 ) -> Result<NewKey, AppError> {
     use crate::model::api_keys::Scope;
@@ -91,10 +97,16 @@ async fn create_inner(
             "Tick at least one thing the key may do.",
         ));
     }
-    let acting: i64 = acting_as
-        .trim()
-        .parse()
-        .map_err(|_| AppError::validation("acting_as", "Choose the member the key acts as."))?;
+    let acting: i64 = match acting_as
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => ctx.user.id,
+        Some(a) => a
+            .parse()
+            .map_err(|_| AppError::validation("acting_as", "Choose the member the key acts as."))?,
+    };
     let pool = &ctx.state.pool;
     let Some(role) = db::orgs::role_of(pool, ctx.org_id, acting).await? else {
         return Err(AppError::validation(
@@ -110,6 +122,11 @@ async fn create_inner(
             "acting_as",
             "Only owners can create a key that acts as an owner.",
         ));
+    }
+    if db::api_keys::live_count(pool, ctx.org_id).await? >= MAX_LIVE_KEYS {
+        return Err(AppError::Conflict(format!(
+            "An org can have at most {MAX_LIVE_KEYS} active API keys: revoke one first."
+        )));
     }
     let minted = crate::ssr::api_keys::mint();
     let mut tx = pool.begin().await?;

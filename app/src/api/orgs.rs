@@ -206,11 +206,13 @@ async fn remove_member_inner(org: String, user_id: i64) -> Result<(), AppError> 
         ));
     }
     db::orgs::remove_member(&mut *tx, ctx.org_id, user_id).await?;
+    // Their API keys, and keys they made, end with their membership.
+    let keys = db::api_keys::revoke_for_member(&mut *tx, ctx.org_id, user_id, ctx.user.id).await?;
     ctx.audit(
         &mut *tx,
         "member.removed",
         &user_id.to_string(),
-        serde_json::json!({ "role": current.as_str() }),
+        serde_json::json!({ "role": current.as_str(), "api_keys_revoked": keys }),
     )
     .await?;
     tx.commit().await?;
@@ -245,11 +247,13 @@ async fn leave_org_inner(org: String) -> Result<(), AppError> {
         ));
     }
     db::orgs::remove_member(&mut *tx, ctx.org_id, ctx.user.id).await?;
+    let keys =
+        db::api_keys::revoke_for_member(&mut *tx, ctx.org_id, ctx.user.id, ctx.user.id).await?;
     ctx.audit(
         &mut *tx,
         "member.left",
         &ctx.user.email,
-        serde_json::json!({ "role": role.as_str() }),
+        serde_json::json!({ "role": role.as_str(), "api_keys_revoked": keys }),
     )
     .await?;
     tx.commit().await?;

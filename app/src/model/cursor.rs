@@ -15,6 +15,9 @@ pub struct Cursor {
     pub id: i64,
 }
 
+/// 9999-12-31T23:59:59.999999Z in Unix microseconds.
+const MAX_MICROS: i64 = 253_402_300_799_999_999;
+
 /// `<micros>.<id>`, as in `?before=1700000000000000.42`.
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,10 +30,16 @@ impl FromStr for Cursor {
     fn from_str(s: &str) -> Result<Cursor, AppError> {
         let broken = || AppError::BadRequest("This page link is broken.".into());
         let (micros, id) = s.split_once('.').ok_or_else(broken)?;
-        Ok(Cursor {
+        let c = Cursor {
             micros: micros.parse().map_err(|_| broken())?,
             id: id.parse().map_err(|_| broken())?,
-        })
+        };
+        // A time PhoneHub can have written: from 1970 to the year 9999 (anything else would
+        // overflow the database's date arithmetic).
+        if !(0..=MAX_MICROS).contains(&c.micros) {
+            return Err(broken());
+        }
+        Ok(c)
     }
 }
 
@@ -58,6 +67,17 @@ mod tests {
             id: 42,
         };
         assert_eq!(c.to_string(), "1700000000000000.42");
+        assert_eq!(c.to_string().parse::<Cursor>().unwrap(), c);
+        // Times the database cannot represent are broken links, not errors on our side.
+        for bad in [
+            "-1000000000000000000.1",
+            "9223372036854775807.1",
+            "-1.1",
+            "x.1",
+            "1",
+        ] {
+            assert!(bad.parse::<Cursor>().is_err(), "{bad}");
+        }
         assert_eq!("1700000000000000.42".parse::<Cursor>().unwrap(), c);
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(json, r#""1700000000000000.42""#);

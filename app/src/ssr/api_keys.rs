@@ -75,6 +75,8 @@ pub enum Refused {
     Revoked,
     /// The member the key acts as has left the org.
     MemberGone,
+    /// Whoever made the key no longer manages the org.
+    CreatorGone,
 }
 
 impl Refused {
@@ -87,6 +89,7 @@ impl Refused {
             Refused::Invalid => "This API key is not valid.",
             Refused::Revoked => "This API key has been revoked.",
             Refused::MemberGone => "The member this API key acts as no longer belongs to the org.",
+            Refused::CreatorGone => "Whoever created this API key no longer manages the org; ask an owner or admin for a new key.",
         }
     }
 }
@@ -122,8 +125,8 @@ impl From<sqlx::Error> for AuthError {
     }
 }
 
-/// Checks `key` (the bearer token) and returns who it acts for. The member's rights are those of
-/// the org guard (`Permission::Read` here; writes check `Use` on the context).
+/// Checks `key` (the bearer token) and returns who it acts for: a member of the org, with the
+/// rights the org guard gives them.
 pub async fn authenticate(state: &AppState, key: Option<&str>) -> Result<ApiCaller, AuthError> {
     let key = key.ok_or(AuthError::Refused(Refused::Missing))?;
     let id = public_id(key).ok_or(AuthError::Refused(Refused::Malformed))?;
@@ -136,6 +139,15 @@ pub async fn authenticate(state: &AppState, key: Option<&str>) -> Result<ApiCall
     }
     if stored.revoked {
         return Err(AuthError::Refused(Refused::Revoked));
+    }
+    // Checked before the org guard: a key never reaches the staff branch (which would record a
+    // staff view in the name of someone who is not a member).
+    if !stored.member {
+        return Err(AuthError::Refused(Refused::MemberGone));
+    }
+    // A key made for someone else lives only while its maker could still make it.
+    if !stored.creator_may {
+        return Err(AuthError::Refused(Refused::CreatorGone));
     }
     let user = db::users::by_id(&state.pool, stored.acting_user_id)
         .await?

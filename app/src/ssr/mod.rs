@@ -49,6 +49,12 @@ pub fn client_ip() -> Option<String> {
     use leptos::prelude::use_context;
     let parts = use_context::<http::request::Parts>()?;
     let behind_proxy = use_context::<AppState>().is_some_and(|s| s.trust_proxy);
+    client_ip_of(&parts, behind_proxy)
+}
+
+/// The client's address from a request: the last `X-Forwarded-For` entry behind a trusted proxy,
+/// else the connection's peer.
+pub fn client_ip_of(parts: &http::request::Parts, behind_proxy: bool) -> Option<String> {
     if behind_proxy {
         let forwarded = parts
             .headers

@@ -62,6 +62,7 @@ pub struct ListQuery {
     /// Digits to find in From or To.
     q: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     cursor: Option<String>,
     /// Rows per page, 1–100 (default 50).
     #[param(minimum = 1, maximum = 100)]
@@ -299,7 +300,13 @@ pub async fn recording(
         "attachment; filename=\"call-{id}-recording-{rid}.{}\"",
         format.ext()
     );
-    Ok(audio_response(media, format, disposition, range))
+    // One key's recording: never kept by a cache (the pages' player may cache it briefly).
+    let mut res = audio_response(media, format, disposition, range);
+    res.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -100,7 +100,7 @@ pub async fn send(
     }
     let id = app::ssr::sms::send(&state, ctx.org_id, ctx.user.id, from, &to, &m.body)
         .await
-        .map_err(|e| Problem::from(app::api::words::sms(&e)))?;
+        .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
     let sent = one(&state, &caller, id).await?;
     Ok(json(StatusCode::CREATED, &sent))
 }
@@ -121,6 +121,7 @@ async fn one(state: &AppState, caller: &Caller, id: i64) -> Result<Message, Prob
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     cursor: Option<String>,
     /// Rows per page, 1–100 (default 50).
     #[param(minimum = 1, maximum = 100)]

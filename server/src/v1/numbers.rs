@@ -343,14 +343,23 @@ pub async fn buy(
         return Ok(json(status, &earlier.body));
     }
     // The purchase's own key (the buy form's machinery, which settles concurrent duplicates and
-    // timeouts): per API key and Idempotency-Key.
+    // timeouts): per API key and Idempotency-Key. The `api:` prefix is one the buy form refuses
+    // (its keys are letters and digits), so a form post can never take an API purchase's key.
     let digest = Sha256::digest(format!("api:{}:{idem}", c.key_id).as_bytes());
-    let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let key = format!("api:{hex}");
     let app::ssr::numbers::Bought::Active(id) =
         app::ssr::numbers::buy(&state, ctx.org_id, ctx.user.id, &e164, &key, &name)
             .await
             .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
     let row = one(&state, c, id).await?;
+    // A concurrent request with the same Idempotency-Key and another number found this purchase.
+    if row.e164 != e164.as_str() {
+        return Err(Problem::invalid(
+            "Idempotency-Key",
+            "This Idempotency-Key was used for another purchase; use a new key.",
+        ));
+    }
     let answer = serde_json::to_value(Number::from(row))
         .map_err(|_| Problem::from(app::error::AppError::Internal))?;
     // On the record once: by the request whose answer is kept (a concurrent duplicate found the

@@ -59,6 +59,11 @@ pub struct StoredKey {
     pub scopes: Vec<String>,
     pub acting_user_id: i64,
     pub revoked: bool,
+    /// The member it acts as still belongs to the org.
+    pub member: bool,
+    /// Whoever made it may still make it: it acts as them, or they still manage the org (or are
+    /// a superadmin).
+    pub creator_may: bool,
 }
 
 pub async fn by_public_id(
@@ -68,7 +73,15 @@ pub async fn by_public_id(
     sqlx::query_as!(
         StoredKey,
         r#"SELECT k.id, k.org_id, o.slug AS org_slug, k.key_sha256, k.scopes, k.acting_user_id,
-                  k.revoked_at IS NOT NULL AS "revoked!"
+                  k.revoked_at IS NOT NULL AS "revoked!",
+                  EXISTS (SELECT 1 FROM memberships m
+                          WHERE m.org_id = k.org_id AND m.user_id = k.acting_user_id) AS "member!",
+                  (k.created_by = k.acting_user_id
+                   OR EXISTS (SELECT 1 FROM memberships m
+                              WHERE m.org_id = k.org_id AND m.user_id = k.created_by
+                                AND m.role IN ('owner', 'admin'))
+                   OR EXISTS (SELECT 1 FROM users u WHERE u.id = k.created_by AND u.is_superadmin))
+                  IS TRUE AS "creator_may!"
            FROM api_keys k JOIN orgs o ON o.id = k.org_id
            WHERE k.public_id = $1"#,
         public_id
@@ -87,6 +100,36 @@ pub async fn touch(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> 
     .execute(db)
     .await
     .map(|_| ())
+}
+
+/// Revokes the org's live keys that act as `user_id` or were made by them (they left the org or
+/// were removed); the number revoked.
+pub async fn revoke_for_member(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: i64,
+    by: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE api_keys SET revoked_at = now(), revoked_by = $3
+           WHERE org_id = $1 AND (acting_user_id = $2 OR created_by = $2) AND revoked_at IS NULL"#,
+        org_id,
+        user_id,
+        by
+    )
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// Live keys of the org (capped per org).
+pub async fn live_count(db: impl PgExecutor<'_>, org_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL"#,
+        org_id
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// Revokes one of the org's keys; the key's name when it was live, `None` when there is no such

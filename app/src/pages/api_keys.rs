@@ -23,11 +23,13 @@ pub fn ApiKeysPage() -> impl IntoView {
         move || (org.get(), refresh.0.get()),
         |(o, _)| load_api_keys(o),
     );
-    // One action for the page: its answer (the new key) outlives the list's reload.
+    // One action and one form state for the page, made once: the answer (the new key) outlives
+    // the list's reload, and a success reloads the list once.
     let create = ServerAction::<CreateApiKey>::new();
+    let form = FormState::new(create, &outcome.get_value(), None);
     view! {
         <Loaded data show=move |d| view! {
-            <KeysView d outcome=outcome.get_value() shown=shown.get_value() create />
+            <KeysView d outcome=outcome.get_value() shown=shown.get_value() create form />
         } />
     }
 }
@@ -38,6 +40,7 @@ fn KeysView(
     outcome: Option<FormOutcome>,
     shown: Option<NewKey>,
     create: ServerAction<CreateApiKey>,
+    form: FormState,
 ) -> impl IntoView {
     let manage = d.org.access.can_manage();
     let slug = d.org.slug.clone();
@@ -85,7 +88,7 @@ fn KeysView(
             </table>
             {empty.then(|| view! { <p class="muted p-4">"No API keys yet."</p> })}
         </div>
-        {manage.then(|| view! { <CreateKeyForm d=d.clone() outcome=outcome.clone() create /> })}
+        {manage.then(|| view! { <CreateKeyForm d=d.clone() outcome=outcome.clone() create form /> })}
     }
 }
 
@@ -145,8 +148,8 @@ fn CreateKeyForm(
     d: Data,
     outcome: Option<FormOutcome>,
     create: ServerAction<CreateApiKey>,
+    form: FormState,
 ) -> impl IntoView {
-    let form = FormState::new(create, &outcome, None);
     let is_owner = matches!(
         d.org.access,
         Access::Member(Role::Owner) | Access::Superadmin

@@ -158,6 +158,88 @@ fn ref_name(r: &RefOr<Schema>) -> String {
     }
 }
 
+/// Escapes `s` and turns `code` spans into `<code>`.
+fn prose(s: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in escape(s).split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// A schema's type as the page shows it: a linked object name, `array of …`, or the JSON type.
+fn type_of(v: &serde_json::Value) -> String {
+    if let Some(r) = v.get("$ref").and_then(|r| r.as_str()) {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        return format!(
+            "<a class=\"link\" href=\"#schema-{n}\">{n}</a>",
+            n = escape(name)
+        );
+    }
+    if let Some(items) = v.get("items") {
+        return format!("array of {}", type_of(items));
+    }
+    if let Some(one) = v.get("oneOf").and_then(|o| o.as_array()) {
+        let kinds: Vec<String> = one
+            .iter()
+            .filter(|x| x.get("type").and_then(|t| t.as_str()) != Some("null"))
+            .map(type_of)
+            .collect();
+        return format!("{} or null", kinds.join(" or "));
+    }
+    match v.get("type") {
+        Some(serde_json::Value::String(t)) => escape(t),
+        Some(serde_json::Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str())
+            .map(escape)
+            .collect::<Vec<_>>()
+            .join(" or "),
+        _ => "any".into(),
+    }
+}
+
+/// Every object of the document, with its fields.
+fn render_objects(doc: &serde_json::Value, body: &mut String) {
+    body.push_str("<h2 class=\"mt-8 text-xl font-semibold\" id=\"objects\">Objects</h2>");
+    let Some(schemas) = doc["components"]["schemas"].as_object() else {
+        return;
+    };
+    for (name, schema) in schemas {
+        let _ = write!(
+            body,
+            "<section class=\"card mt-3\" id=\"schema-{n}\"><h3 class=\"font-mono text-sm font-semibold\">{n}</h3>",
+            n = escape(name)
+        );
+        if let Some(d) = schema.get("description").and_then(|d| d.as_str()) {
+            let _ = write!(body, "<p class=\"muted mt-1 text-sm\">{}</p>", prose(d));
+        }
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|x| x.as_str()).collect())
+            .unwrap_or_default();
+        if let Some(props) = schema.get("properties").and_then(|p| p.as_object()) {
+            body.push_str("<table class=\"table mt-2 text-sm\"><tbody>");
+            for (field, f) in props {
+                let _ = write!(
+                    body,
+                    "<tr><td class=\"font-mono\">{}{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
+                    escape(field),
+                    if required.contains(&field.as_str()) { "" } else { "?" },
+                    type_of(f),
+                    prose(f.get("description").and_then(|d| d.as_str()).unwrap_or_default())
+                );
+            }
+            body.push_str("</tbody></table>");
+        }
+        body.push_str("</section>");
+    }
+}
+
 fn render_docs() -> String {
     let api = ApiDoc::openapi();
     let mut body = String::new();
@@ -166,7 +248,7 @@ fn render_docs() -> String {
         "<h1 class=\"text-2xl font-semibold\">{}</h1><p class=\"mt-2 max-w-3xl text-sm\">{}</p>\
          <p class=\"mt-2 text-sm\"><a class=\"link\" href=\"/v1/openapi.json\">OpenAPI document (JSON)</a></p>",
         escape(&api.info.title),
-        escape(api.info.description.as_deref().unwrap_or_default())
+        prose(api.info.description.as_deref().unwrap_or_default())
     );
     body.push_str(
         "<section class=\"card mt-6\"><h2 class=\"text-lg font-semibold\">Getting started</h2>\
@@ -207,8 +289,8 @@ fn render_docs() -> String {
                 "<section class=\"card mt-3\"><h3 class=\"font-mono text-sm font-semibold\"><span class=\"badge\">{method}</span> {path}</h3>\
                  <p class=\"mt-1 font-medium\">{summary}</p><p class=\"muted mt-1 text-sm\">{desc}</p>",
                 path = escape(path),
-                summary = escape(op.summary.as_deref().unwrap_or_default()),
-                desc = escape(op.description.as_deref().unwrap_or_default()),
+                summary = prose(op.summary.as_deref().unwrap_or_default()),
+                desc = prose(op.description.as_deref().unwrap_or_default()),
             );
             if let Some(params) = &op.parameters {
                 body.push_str("<ul class=\"mt-2 text-sm\">");
@@ -223,7 +305,7 @@ fn render_docs() -> String {
                         body,
                         "<li><code>{}</code> <span class=\"muted\">({place})</span> {}</li>",
                         escape(&p.name),
-                        escape(p.description.as_deref().unwrap_or_default())
+                        prose(p.description.as_deref().unwrap_or_default())
                     );
                 }
                 body.push_str("</ul>");
@@ -233,9 +315,9 @@ fn render_docs() -> String {
                     let name = c.schema.as_ref().map(ref_name).unwrap_or_default();
                     let _ = write!(
                         body,
-                        "<p class=\"mt-2 text-sm\">Body: <code>{}</code> ({})</p>",
-                        escape(&name),
-                        escape(ct)
+                        "<p class=\"mt-2 text-sm\">Body: <a class=\"link\" href=\"#schema-{n}\">{n}</a> ({})</p>",
+                        escape(ct),
+                        n = escape(&name)
                     );
                 }
             }
@@ -255,7 +337,11 @@ fn render_docs() -> String {
                         RefOr::Ref(_) => None,
                     };
                     match schema {
-                        Some(s) => format!("<code>{}</code> {}", escape(status), escape(&s)),
+                        Some(s) => format!(
+                            "<code>{}</code> <a class=\"link\" href=\"#schema-{n}\">{n}</a>",
+                            escape(status),
+                            n = escape(&s)
+                        ),
                         None => format!("<code>{}</code>", escape(status)),
                     }
                 })
@@ -264,6 +350,8 @@ fn render_docs() -> String {
             body.push_str("</p></section>");
         }
     }
+    let doc: serde_json::Value = serde_json::from_str(document()).unwrap_or_default();
+    render_objects(&doc, &mut body);
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

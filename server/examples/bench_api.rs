@@ -129,6 +129,11 @@ async fn main() -> Res<()> {
     println!("  GET /v1/lookups/{{number}} (API key):       {a:.0} req/s");
     println!("  POST /api/lookup_number (session, the page): {p:.0} req/s");
     println!("  ratio API / page: {:.2} (target >= 1.0)", a / p);
+    println!(
+        "  rounds (req/s): API {:?}, page {:?}",
+        api.iter().map(|x| x.round()).collect::<Vec<_>>(),
+        page.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
 }

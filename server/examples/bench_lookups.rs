@@ -125,7 +125,7 @@ async fn cached(State(b): State<Arc<Bench>>, Path(n): Path<String>) -> String {
         return "bad number".into();
     };
     let deps = b.state.lookup_deps();
-    match app::ssr::lookups::lookup(&deps, b.org_id, Some(b.user_id), &n, false).await {
+    match app::ssr::lookups::lookup(&deps, b.org_id, Some(b.user_id), &n, false, None).await {
         Ok((o, row)) => format!("{} {:?} {}", row.e164, row.line_type, o.as_str()),
         Err(e) => format!("error {e}"),
     }
@@ -221,7 +221,7 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
     for n in &numbers {
         let deps = bench.state.lookup_deps();
         let n = n.parse::<telephony::E164>()?;
-        app::ssr::lookups::lookup(&deps, org_id, Some(user_id), &n, false)
+        app::ssr::lookups::lookup(&deps, org_id, Some(user_id), &n, false, None)
             .await
             .map_err(|e| format!("warm-up lookup: {e}"))?;
     }

@@ -273,6 +273,58 @@ async fn a_key_looks_numbers_up_as_its_member_with_cost_and_saving(pool: PgPool)
     )
     .await;
     assert_eq!(v["errors"][0]["field"], "number");
+
+    // The caller name, on request: refused while the org's config has it off...
+    let v = problem(
+        get(&app, &key, "/v1/lookups/+14155552672?caller_name=true")
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(v["errors"][0]["field"], "caller_name");
+    // ...and paid for when it is on; `false` leaves it out at the line-type price.
+    let r = app
+        .call(
+            &admin,
+            "save_phone_config",
+            &[
+                ("org", "acme"),
+                ("provider", "sandbox"),
+                ("display_name", "Test sandbox"),
+                ("active", "on"),
+                ("lookup_enabled", "on"),
+                ("lookup_cache_days", "30"),
+                ("caller_name_enabled", "on"),
+                ("default_sender", ""),
+                ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
+                ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
+            ],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let v: Value = get(&app, &key, "/v1/lookups/+14155552673?caller_name=false")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (v["outcome"].as_str(), v["cost"]["micros"].as_i64()),
+        (Some("miss"), Some(5000))
+    );
+    assert!(v["caller_name"].is_null());
+    let v: Value = get(&app, &key, "/v1/lookups/+14155552674?caller_name=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["cost"]["micros"], 15000, "{v}");
+    assert!(v["caller_name"].is_string(), "{v}");
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -167,7 +167,7 @@ fn service(app: &TestApp, pool: PgPool, sandbox: &str) -> AppState {
 /// first answer may drop the first hit's copy).
 async fn hold(s: &AppState, org: i64, user: i64, n: &E164) {
     let held = poll_until_eq(Duration::from_secs(10), true, || async {
-        let (o, _) = app::ssr::lookups::lookup(&s.lookup_deps(), org, Some(user), n, false)
+        let (o, _) = app::ssr::lookups::lookup(&s.lookup_deps(), org, Some(user), n, false, None)
             .await
             .unwrap();
         assert_eq!(o, app::ssr::lookups::Outcome::Hit);
@@ -219,7 +219,7 @@ async fn a_row_refreshed_by_another_server_is_dropped_from_this_ones_hot_cache(p
     let n: E164 = "+14155552700".parse().unwrap();
 
     let generation = a.hot.generation();
-    let (o, first) = lookup(&a.lookup_deps(), org, Some(user), &n, false)
+    let (o, first) = lookup(&a.lookup_deps(), org, Some(user), &n, false, None)
         .await
         .unwrap();
     assert_eq!(o, Outcome::Miss);
@@ -227,7 +227,7 @@ async fn a_row_refreshed_by_another_server_is_dropped_from_this_ones_hot_cache(p
     hold(&a, org, user, &n).await;
 
     // Another server refreshes the number: this one hears of it and drops its copy.
-    let (o, refreshed) = lookup(&b.lookup_deps(), org, Some(user), &n, true)
+    let (o, refreshed) = lookup(&b.lookup_deps(), org, Some(user), &n, true, None)
         .await
         .unwrap();
     assert_eq!(o, Outcome::Refresh);
@@ -239,7 +239,7 @@ async fn a_row_refreshed_by_another_server_is_dropped_from_this_ones_hot_cache(p
     })
     .await;
     assert!(!held, "the refreshed row is still held by the other server");
-    let (o, row) = lookup(&a.lookup_deps(), org, Some(user), &n, false)
+    let (o, row) = lookup(&a.lookup_deps(), org, Some(user), &n, false, None)
         .await
         .unwrap();
     assert_eq!(o, Outcome::Hit);
@@ -282,7 +282,7 @@ async fn with_the_database_away_hot_hits_answer_and_their_events_are_written_whe
             .unwrap()
     };
     let generation = s.hot.generation();
-    lookup(&s.lookup_deps(), org, Some(user), &held, false)
+    lookup(&s.lookup_deps(), org, Some(user), &held, false, None)
         .await
         .unwrap();
     heard(&s, generation).await;
@@ -298,7 +298,7 @@ async fn with_the_database_away_hot_hits_answer_and_their_events_are_written_whe
     let mut hits = 0;
     while outage.elapsed() < Duration::from_millis(2500) {
         let started = Instant::now();
-        let (o, row) = lookup(&s.lookup_deps(), org, Some(user), &held, false)
+        let (o, row) = lookup(&s.lookup_deps(), org, Some(user), &held, false, None)
             .await
             .expect("a held number answers while the database is away");
         assert_eq!(o, Outcome::Hit);
@@ -310,9 +310,11 @@ async fn with_the_database_away_hot_hits_answer_and_their_events_are_written_whe
     }
     // A number not held needs the database: an error, within a second, not a hang.
     let started = Instant::now();
-    assert!(lookup(&s.lookup_deps(), org, Some(user), &other, false)
-        .await
-        .is_err());
+    assert!(
+        lookup(&s.lookup_deps(), org, Some(user), &other, false, None)
+            .await
+            .is_err()
+    );
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",

@@ -116,10 +116,16 @@ pub async fn lookup_number(
             let e164 = telephony::E164::parse(&number, Some("US"))
                 .map_err(|e| AppError::validation("number", e.to_string()))?;
             let deps = ctx.state.lookup_deps();
-            let (outcome, _) =
-                crate::ssr::lookups::lookup(&deps, ctx.org_id, Some(ctx.user.id), &e164, force)
-                    .await
-                    .map_err(|e| crate::api::words::lookup(&e))?;
+            let (outcome, _) = crate::ssr::lookups::lookup(
+                &deps,
+                ctx.org_id,
+                Some(ctx.user.id),
+                &e164,
+                force,
+                None,
+            )
+            .await
+            .map_err(|e| crate::api::words::lookup(&e))?;
             // The answer page may be read while the database is away (its event still queued).
             ctx.state
                 .known

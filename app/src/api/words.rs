@@ -349,6 +349,7 @@ pub fn lookup_sentence(e: &LookupError) -> String {
     match e {
         LookupError::NoConfig => "No phone provider is configured for this org. An org admin can set one up under Phone config.".into(),
         LookupError::Disabled => "Lookups are turned off in this org's phone config.".into(),
+        LookupError::CallerNameOff => "Caller-name lookups are turned off in this org's phone config. An org admin can turn them on under Phone config.".into(),
         LookupError::Credentials => "The phone provider rejected this org's credentials. An org admin should check Phone config.".into(),
         LookupError::Unusable(b) => build(b),
         LookupError::Refused(p) | LookupError::Failed(p) => lookup_failure(p),
@@ -378,6 +379,7 @@ pub fn lookup(e: &LookupError) -> AppError {
         LookupError::NoConfig | LookupError::Disabled => AppError::Conflict(lookup_sentence(e)),
         LookupError::Busy | LookupError::LostLease => AppError::TooManyRequests(lookup_sentence(e)),
         LookupError::BadNumber(_) => AppError::validation("number", lookup_sentence(e)),
+        LookupError::CallerNameOff => AppError::validation("caller_name", lookup_sentence(e)),
         _ => AppError::Upstream(lookup_sentence(e)),
     }
 }

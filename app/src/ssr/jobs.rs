@@ -217,7 +217,7 @@ async fn look_up_chunk(
         async move {
             // Stored by the parser in E.164 form.
             let r = match n.parse::<E164>() {
-                Ok(e164) => lookup(deps, job.org_id, job.user_id, &e164, false)
+                Ok(e164) => lookup(deps, job.org_id, job.user_id, &e164, false, None)
                     .await
                     .map(|(o, _)| o),
                 Err(e) => {

@@ -54,6 +54,8 @@ pub enum LookupError {
     NoConfig,
     #[error("lookups are off in the org's configuration")]
     Disabled,
+    #[error("caller-name lookups are off in the org's configuration")]
+    CallerNameOff,
     #[error("the provider rejected the org's credentials")]
     Credentials,
     #[error("no provider client for the configuration")]
@@ -96,14 +98,18 @@ pub struct Deps<'a> {
     pub outage: &'a super::last_known::Outage,
 }
 
-/// Looks `e164` (already valid E.164) up for `org_id`/`user_id`, through the cache.
+/// Looks `e164` (already valid E.164) up for `org_id`/`user_id`, through the cache. The caller
+/// name is asked for as the org's configuration says, unless `caller_name` says otherwise: `false`
+/// leaves it out (the line-type price only), `true` needs the configuration to allow it.
 pub async fn lookup(
     deps: &Deps<'_>,
     org_id: i64,
     user_id: Option<i64>,
     e164: &E164,
     force_refresh: bool,
+    caller_name: Option<bool>,
 ) -> Result<(Outcome, Cached), LookupError> {
+    let wanted = caller_name;
     let started = OffsetDateTime::now_utc();
     let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
     let mut poll = Duration::from_millis(10);
@@ -127,7 +133,12 @@ pub async fn lookup(
         if !cfg.lookup_enabled {
             return Err(LookupError::Disabled);
         }
-        let caller_name = cfg.caller_name_enabled;
+        let caller_name = match wanted {
+            None => cfg.caller_name_enabled,
+            Some(false) => false,
+            Some(true) if cfg.caller_name_enabled => true,
+            Some(true) => return Err(LookupError::CallerNameOff),
+        };
         let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
         let now = OffsetDateTime::now_utc();
         let event = |outcome: Outcome, cost: i64, saved: i64, line_type: Option<String>| Event {

@@ -4,13 +4,22 @@
 use app::model::api_keys::Scope;
 use app::ssr::lookups::{lookup, Outcome};
 use app::ssr::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use http::StatusCode;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{json, Caller, Money, Problem};
+use super::{json, query, Caller, Money, Problem};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    /// Ask for the caller name too (`true`, only where the org's phone config allows it; it costs
+    /// more) or not (`false`). Left out: as the org's phone config says.
+    caller_name: Option<bool>,
+}
 
 /// What is known about a number, and what this request cost.
 #[derive(Serialize, ToSchema)]
@@ -45,11 +54,12 @@ pub struct Lookup {
 /// requests for the same number pay once. Attributed to the key's org and member.
 #[utoipa::path(
     get, path = "/v1/lookups/{number}", tag = "Lookups", operation_id = "lookup",
-    params(("number" = String, Path, description = "E.164 (`+14155552671`) or a US national number")),
+    params(("number" = String, Path, description = "E.164 (`+14155552671`) or a US national number"), LookupQuery),
     responses(
         (status = 200, body = Lookup),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The org has no phone config, or lookups are off in it"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
         (status = 502, body = Problem, content_type = "application/problem+json"),
@@ -61,22 +71,33 @@ pub async fn get_lookup(
     State(state): State<AppState>,
     caller: Caller,
     Path(number): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Lookups)?;
     let ctx = &c.ctx;
+    let q: LookupQuery = query(raw.as_deref())?;
     let e164 = telephony::E164::parse(&number, Some("US"))
         .map_err(|e| Problem::invalid("number", e.to_string()))?;
     let deps = state.lookup_deps();
-    let (outcome, row) = lookup(&deps, ctx.org_id, Some(ctx.user.id), &e164, false)
-        .await
-        .map_err(|e| Problem::from(app::api::words::lookup(&e)))?;
+    let (outcome, row) = lookup(
+        &deps,
+        ctx.org_id,
+        Some(ctx.user.id),
+        &e164,
+        false,
+        q.caller_name,
+    )
+    .await
+    .map_err(|e| Problem::from(app::api::words::lookup(&e)))?;
     state
         .known
         .asked
         .remember((ctx.org_id, e164.as_str().to_string()), true);
     // The price the request was charged at: the configuration's, as its event recorded it.
     let snap = state.providers.effective(&state.pool, ctx.org_id).await?;
-    let caller_name = snap.config.as_ref().is_some_and(|c| c.caller_name_enabled);
+    let caller_name = q
+        .caller_name
+        .unwrap_or_else(|| snap.config.as_ref().is_some_and(|c| c.caller_name_enabled));
     let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
     let paid = matches!(outcome, Outcome::Miss | Outcome::Refresh);
     let info = app::api::lookups::server_side::number_info(&row, caller_name);

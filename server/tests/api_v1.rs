@@ -1110,3 +1110,64 @@ async fn cursors_outside_time_and_guessed_keys_are_turned_away_without_errors(po
         200
     );
 }
+
+/// Every endpoint against keys with each single scope: only the endpoint's own scope gets past
+/// the scope check (whatever happens next), every other scope is a 403 naming the missing one.
+#[sqlx::test(migrations = "../migrations")]
+async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let owner = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &owner, "acme", &sb, "30").await;
+    let scopes = [
+        ("scope_lookups", "lookups"),
+        ("scope_numbers", "numbers"),
+        ("scope_calls", "calls"),
+        ("scope_messages", "messages"),
+        ("scope_usage", "usage:read"),
+    ];
+    let mut keys = Vec::new();
+    for (field, name) in scopes {
+        keys.push((name, create_key(&app, &owner, "admin@acme.test", &[field]).await));
+    }
+    let endpoints: [(reqwest::Method, &str, &str); 15] = [
+        (reqwest::Method::GET, "/v1/lookups/+14155552671", "lookups"),
+        (reqwest::Method::GET, "/v1/numbers", "numbers"),
+        (reqwest::Method::GET, "/v1/numbers/available", "numbers"),
+        (reqwest::Method::POST, "/v1/numbers", "numbers"),
+        (reqwest::Method::GET, "/v1/numbers/1", "numbers"),
+        (reqwest::Method::PATCH, "/v1/numbers/1", "numbers"),
+        (reqwest::Method::DELETE, "/v1/numbers/1", "numbers"),
+        (reqwest::Method::GET, "/v1/calls", "calls"),
+        (reqwest::Method::POST, "/v1/calls", "calls"),
+        (reqwest::Method::GET, "/v1/calls/1", "calls"),
+        (reqwest::Method::GET, "/v1/calls/1/recordings/1", "calls"),
+        (reqwest::Method::GET, "/v1/messages", "messages"),
+        (reqwest::Method::POST, "/v1/messages", "messages"),
+        (reqwest::Method::GET, "/v1/messages/1", "messages"),
+        (reqwest::Method::GET, "/v1/usage", "usage:read"),
+    ];
+    for (method, path, needs) in endpoints {
+        for (scope, key) in &keys {
+            let r = reqwest::Client::new()
+                .request(method.clone(), format!("{}{path}", app.base))
+                .bearer_auth(key)
+                .header("Idempotency-Key", "matrix")
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            if *scope == needs {
+                assert_ne!(status, 403, "{method} {path} with {scope}");
+                assert!(status < 500, "{method} {path} with {scope}: {status}");
+            } else {
+                let v = problem(r, 403).await;
+                assert!(
+                    v["detail"].as_str().unwrap().contains(needs),
+                    "{method} {path} with {scope}: {v}"
+                );
+            }
+        }
+    }
+}

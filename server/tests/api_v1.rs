@@ -1128,7 +1128,10 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
     ];
     let mut keys = Vec::new();
     for (field, name) in scopes {
-        keys.push((name, create_key(&app, &owner, "admin@acme.test", &[field]).await));
+        keys.push((
+            name,
+            create_key(&app, &owner, "admin@acme.test", &[field]).await,
+        ));
     }
     let endpoints: [(reqwest::Method, &str, &str); 15] = [
         (reqwest::Method::GET, "/v1/lookups/+14155552671", "lookups"),

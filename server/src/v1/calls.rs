@@ -168,10 +168,6 @@ pub struct CallDetail {
     recordings: Vec<Recording>,
 }
 
-fn id_of(raw: &str) -> Result<i64, Problem> {
-    raw.parse().map_err(|_| Problem::not_found())
-}
-
 /// One call with its timeline, cost and recordings.
 #[utoipa::path(
     get, path = "/v1/calls/{id}", tag = "Calls", operation_id = "getCall",
@@ -193,7 +189,7 @@ pub async fn get_one(
     use app::ssr::db::call_history as db;
     let c = caller.needs(Scope::Calls)?;
     let ctx = &c.ctx;
-    let id = id_of(&id)?;
+    let id = super::path_id(&id)?;
     let user = (!ctx.access.oversees()).then_some(ctx.user.id);
     let r = db::detail(&state.pool, ctx.org_id, id, user)
         .await?
@@ -276,7 +272,7 @@ pub async fn recording(
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Calls)?;
     let ctx = &c.ctx;
-    let (id, rid) = (id_of(&id)?, id_of(&rid)?);
+    let (id, rid) = (super::path_id(&id)?, super::path_id(&rid)?);
     let q: AudioQuery = query(raw.as_deref())?;
     let format = match present("format", q.format)?.as_deref() {
         None | Some("wav") => AudioFormat::Wav,
@@ -353,8 +349,7 @@ pub async fn place(
     let c = caller.needs(Scope::Calls)?;
     let ctx = &c.ctx;
     let b = json_body(body)?;
-    let to = telephony::E164::parse(&b.to, Some("US"))
-        .map_err(|e| Problem::invalid("to", e.to_string()))?;
+    let to = super::phone("to", &b.to)?;
     let id = app::ssr::calls::place_call(&state, ctx.org_id, ctx.user.id, b.from_number_id, &to)
         .await
         .map_err(|e| Problem::from(app::error::AppError::from(e)))?;

@@ -76,8 +76,7 @@ pub async fn get_lookup(
     let c = caller.needs(Scope::Lookups)?;
     let ctx = &c.ctx;
     let q: LookupQuery = query(raw.as_deref())?;
-    let e164 = telephony::E164::parse(&number, Some("US"))
-        .map_err(|e| Problem::invalid("number", e.to_string()))?;
+    let e164 = super::phone("number", &number)?;
     let deps = state.lookup_deps();
     let (outcome, row) = lookup(
         &deps,

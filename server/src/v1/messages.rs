@@ -92,8 +92,7 @@ pub async fn send(
     let ctx = &c.ctx;
     let m = json_body(body)?;
     app::api::sms::check_body(&m.body)?;
-    let to = telephony::E164::parse(&m.to, Some("US"))
-        .map_err(|e| Problem::invalid("to", e.to_string()))?;
+    let to = super::phone("to", &m.to)?;
     let from = m.from.trim();
     if from.is_empty() {
         return Err(Problem::invalid("from", "Name the number to send from."));
@@ -187,6 +186,6 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     caller.needs(Scope::Messages)?;
-    let id: i64 = id.parse().map_err(|_| Problem::not_found())?;
+    let id = super::path_id(&id)?;
     Ok(json(StatusCode::OK, &one(&state, &caller, id).await?))
 }

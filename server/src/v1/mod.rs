@@ -93,17 +93,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());
         }
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim().to_string())
-            });
-        match authenticate(state, bearer.as_deref()).await {
+        match authenticate(state, bearer(&parts.headers).as_deref()).await {
             Ok(c) => {
                 let c = Caller(Arc::new(c));
                 parts.extensions.insert(c.clone());
@@ -113,6 +103,25 @@ impl FromRequestParts<AppState> for Caller {
             Err(AuthError::Failed(e)) => Err(Problem::from(e)),
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(headers: &http::HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+/// A path id: one that is not a number names nothing, the same 404 as another org's id.
+pub fn path_id(raw: &str) -> Result<i64, Problem> {
+    raw.parse().map_err(|_| Problem::not_found())
+}
+
+/// A phone number typed in `field` (E.164, or national as on the pages), or a 422 on that field.
+pub fn phone(field: &str, raw: &str) -> Result<telephony::E164, Problem> {
+    telephony::E164::parse(raw, Some("US")).map_err(|e| Problem::invalid(field, e.to_string()))
 }
 
 /// JSON answers are one key's view: never kept by a shared cache.

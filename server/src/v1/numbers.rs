@@ -115,11 +115,6 @@ async fn one(state: &AppState, c: &ApiCaller, id: i64) -> Result<NumberRow, Prob
     .ok_or_else(Problem::not_found)
 }
 
-/// Path ids that are not numbers are not found, like ids of other orgs' numbers.
-fn id_of(raw: &str) -> Result<i64, Problem> {
-    raw.parse().map_err(|_| Problem::not_found())
-}
-
 /// One number.
 #[utoipa::path(
     get, path = "/v1/numbers/{id}", tag = "Numbers", operation_id = "getNumber",
@@ -139,7 +134,7 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
-    let id = id_of(&id)?;
+    let id = super::path_id(&id)?;
     let row = one(&state, c, id).await?;
     Ok(json(StatusCode::OK, &Number::from(row)))
 }
@@ -314,8 +309,7 @@ pub async fn buy(
             )
         })?;
     let b = json_body(body)?;
-    let e164 = telephony::E164::parse(&b.number, Some("US"))
-        .map_err(|e| Problem::invalid("number", e.to_string()))?;
+    let e164 = super::phone("number", &b.number)?;
     let name = app::api::numbers::server_side::friendly_name(&b.friendly_name)?;
     // The request as it will be bought: a retry must ask for the same thing.
     let request: [u8; 32] = Sha256::digest(format!("{}\n{name}", e164.as_str()).as_bytes()).into();
@@ -432,7 +426,7 @@ pub async fn update(
     body: Result<axum::Json<Update>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
-    let id = id_of(&id)?;
+    let id = super::path_id(&id)?;
     let n = editable(&state, c, id).await?;
     let u = json_body(body)?;
     // The settings as they are (the number is editable, so the key's member may see it).
@@ -443,12 +437,7 @@ pub async fn update(
     let forward_to = match u.forward_to.as_deref().map(str::trim) {
         None => Some(now.forward_to.clone()).filter(|f| !f.is_empty()),
         Some("") => None,
-        Some(f) => Some(
-            telephony::E164::parse(f, Some("US"))
-                .map_err(|e| Problem::invalid("forward_to", e.to_string()))?
-                .as_str()
-                .to_string(),
-        ),
+        Some(f) => Some(super::phone("forward_to", f)?.as_str().to_string()),
     };
     if forward_to.as_deref() == Some(n.e164.as_str()) {
         return Err(Problem::invalid(
@@ -507,7 +496,7 @@ pub async fn release(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
-    let id = id_of(&id)?;
+    let id = super::path_id(&id)?;
     let n = editable(&state, c, id).await?;
     let ctx = &c.ctx;
     let outcome = app::ssr::numbers::release(&state, ctx.org_id, id)

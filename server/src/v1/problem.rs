@@ -78,6 +78,13 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, "There is nothing here.")
     }
 
+    /// 429 with `Retry-After: reset` (seconds).
+    pub fn too_many(detail: String, reset: u64) -> Problem {
+        let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        p.retry_after = Some(reset);
+        p
+    }
+
     pub fn invalid(field: &str, detail: impl Into<String>) -> Problem {
         let detail = detail.into();
         let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail.clone());

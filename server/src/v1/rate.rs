@@ -14,7 +14,7 @@ use app::ssr::AppState;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode};
+use http::HeaderValue;
 use tokio::time::Instant;
 
 use super::{Caller, Problem};
@@ -113,20 +113,16 @@ pub async fn limit(
 ) -> Response {
     let (mut parts, body) = req.into_parts();
     let ip = app::ssr::client_ip_of(&parts, state.trust_proxy).unwrap_or_default();
-    let key_id = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_whitespace().nth(1))
+    let key_id = super::bearer(&parts.headers)
+        .as_deref()
         .and_then(app::ssr::api_keys::public_id)
         .map(str::to_string);
     if let Some(reset) = limiter.turned_away(&ip, key_id.as_deref(), Instant::now()) {
-        let mut p = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        return Problem::too_many(
             format!("Too many requests with a refused API key from this address. Try again in {reset} s."),
-        );
-        p.retry_after = Some(reset);
-        return p.into_response();
+            reset,
+        )
+        .into_response();
     }
     let caller = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(c) => c,
@@ -145,16 +141,13 @@ pub async fn limit(
     let remaining = taken.unwrap_or(0);
     let mut res = match taken {
         Ok(_) => next.run(Request::from_parts(parts, body)).await,
-        Err(()) => {
-            let mut p = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "This API key made {per_minute} requests in the last minute, its limit. Try again in {reset} s."
-                ),
-            );
-            p.retry_after = Some(reset);
-            p.into_response()
-        }
+        Err(()) => Problem::too_many(
+            format!(
+                "This API key made {per_minute} requests in the last minute, its limit. Try again in {reset} s."
+            ),
+            reset,
+        )
+        .into_response(),
     };
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("\"per-key\";q={per_minute};w=60")) {

@@ -59,7 +59,7 @@ status=0
   --header "Authorization: Bearer $key" \
   --checks all \
   --max-examples "${FUZZ_EXAMPLES:-100}" --seed "${FUZZ_SEED:-20261202}" \
-  --request-timeout 20 --workers 2 --no-color \
+  --request-timeout 20 --workers 1 --no-color \
   --report junit --report-dir "$work/report" || status=$?
 if [ $status -ne 0 ]; then echo "--- server log (tail) ---"; tail -40 "$log"; fi
 exit $status

@@ -24,6 +24,8 @@ if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{p
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+scripts/moto.sh # moto (PyPI) for telephony's AWS tests, at its pinned version; quiet when there
+
 # npm install (from the committed lockfile) only when it changed since the last install. Not
 # `npm ci`: the registry's lockfiles here omit other platforms' optional packages, which ci rejects.
 stamp=node_modules/.phonehub-lock-stamp

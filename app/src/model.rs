@@ -8,6 +8,7 @@ use crate::error::AppError;
 
 pub mod api_keys;
 pub mod calls;
+pub mod countries;
 pub mod cursor;
 #[cfg(feature = "ssr")]
 pub mod dates;
@@ -113,6 +114,10 @@ impl Access {
     pub fn read_only(self) -> bool {
         matches!(self, Access::Support)
     }
+    /// Decides what only owners decide (the org's country): owners and the superadmin.
+    pub fn is_owner(self) -> bool {
+        matches!(self, Access::Member(Role::Owner) | Access::Superadmin)
+    }
     /// Sees the org's admin pages (costs, configuration, every number): managers and support.
     pub fn oversees(self) -> bool {
         self.can_manage() || self.read_only()
@@ -148,6 +153,8 @@ pub struct Me {
 pub struct OrgView {
     pub slug: String,
     pub name: String,
+    /// ISO 3166 alpha-2: national numbers typed in this org are read in this country.
+    pub country: String,
     pub access: Access,
 }
 

@@ -194,7 +194,12 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
         job_timing: Default::default(),
         keyring,
         // The org's config is the development sandbox, which runs beside this process.
-        providers: app::ssr::providers::Providers::new(None, true, Some(sandbox.to_string())),
+        providers: app::ssr::providers::Providers::new(
+            None,
+            true,
+            Some(sandbox.to_string()),
+            Default::default(),
+        ),
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),

@@ -64,10 +64,12 @@ async fn upload(
     let headers = parts.clone();
     let parsed = match read_file(Request::from_parts(parts, body), &state).await {
         // Up to 10,000 rows of parsing: kept off the async threads.
-        Ok((name, bytes)) => tokio::task::spawn_blocking(move || jobs::parse_csv(&bytes, "US"))
-            .await
-            .unwrap_or(Err(AppError::Internal))
-            .map(|rows| (name, rows)),
+        Ok((name, bytes)) => {
+            let country = ctx.country.clone();
+            tokio::task::spawn_blocking(move || jobs::parse_csv(&bytes, &country)).await
+        }
+        .unwrap_or(Err(AppError::Internal))
+        .map(|rows| (name, rows)),
         Err(e) => Err(e),
     };
     let (name, rows) = match parsed {

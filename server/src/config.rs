@@ -68,6 +68,9 @@ pub struct Settings {
     /// `PHONEHUB_SANDBOX_URL`: a development sandbox elsewhere (shared by several servers);
     /// `None`: the one this server mounts.
     pub sandbox_url: Option<url::Url>,
+    /// `PHONEHUB_AWS_SNS_URL`, `PHONEHUB_AWS_PINPOINT_URL` (development only): an AWS-compatible
+    /// mock (moto) for AWS configurations; unset, they use the sandbox's AWS endpoints.
+    pub aws_endpoints: app::ssr::providers::AwsEndpoints,
     /// Twilio credentials and base URLs; `None` with the sandbox on means "use the sandbox".
     pub twilio: Option<TwilioSettings>,
 }
@@ -110,6 +113,7 @@ impl std::fmt::Debug for Settings {
                 "sandbox_url",
                 &self.sandbox_url.as_ref().map(|u| u.as_str()),
             )
+            .field("aws_endpoints", &self.aws_endpoints)
             .field("twilio", &self.twilio)
             .finish_non_exhaustive()
     }
@@ -222,6 +226,10 @@ impl Settings {
             job_timing: app::ssr::jobs::JobTiming::default(),
             trust_proxy: flag(env, "PHONEHUB_TRUST_PROXY")?.unwrap_or(false),
             sandbox_url: sandbox_url(env, dev)?,
+            aws_endpoints: app::ssr::providers::AwsEndpoints {
+                sns: dev_url(env, dev, "PHONEHUB_AWS_SNS_URL")?,
+                pinpoint: dev_url(env, dev, "PHONEHUB_AWS_PINPOINT_URL")?,
+            },
             sandbox_enabled,
             twilio: twilio(env)?,
             environment,
@@ -342,6 +350,19 @@ fn twilio(env: Env) -> Result<Option<TwilioSettings>, ConfigError> {
         _ => Err(invalid(
             "set both PHONEHUB_TWILIO_ACCOUNT_SID and PHONEHUB_TWILIO_AUTH_TOKEN, or neither",
         )),
+    }
+}
+
+/// A development-only URL setting (a mock service), without a trailing slash.
+fn dev_url(env: Env, dev: bool, name: &str) -> Result<Option<String>, ConfigError> {
+    match env(name) {
+        None => Ok(None),
+        Some(_) if !dev => Err(invalid(format!(
+            "{name} is for development only (PHONEHUB_ENV=development)"
+        ))),
+        Some(u) => url::Url::parse(&u)
+            .map(|_| Some(u.trim_end_matches('/').to_string()))
+            .map_err(|e| invalid(format!("{name} is not a URL: {e}"))),
     }
 }
 

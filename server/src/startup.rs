@@ -426,6 +426,7 @@ fn app_state(settings: &Settings, pool: PgPool) -> AppState {
             settings.provider_timeout,
             settings.environment == crate::config::Environment::Development,
             settings.sandbox_url.as_ref().map(|u| u.to_string()),
+            settings.aws_endpoints.clone(),
         ),
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
@@ -485,6 +486,8 @@ async fn ensure_default_config(
         test_mode: false,
         default_sender: None,
         region: None,
+        sms_sender_id: None,
+        sms_type: None,
         // The sandbox's URLs follow the public URL, so they are not stored.
         api_base: if from_sandbox {
             None

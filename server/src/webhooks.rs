@@ -41,20 +41,28 @@ impl FromRequest<AppState> for Twilio {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        let signature = req
-            .headers()
-            .get("x-twilio-signature")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let signature = header(&req, "x-twilio-signature");
+        let settings = header(&req, telephony::signature::SETTINGS_HEADER);
         let body = Bytes::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
         let url = telephony::signature::public_url(state.public_url.as_str(), &path);
-        verify(state, hook, Unverified::new(url, &body, signature))
-            .await
-            .map(Twilio)
-            .map_err(refused)
+        verify(
+            state,
+            hook,
+            Unverified::new(url, &body, signature, settings),
+        )
+        .await
+        .map(Twilio)
+        .map_err(refused)
     }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn refused(r: Refused) -> Response {

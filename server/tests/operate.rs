@@ -154,7 +154,12 @@ fn service(app: &TestApp, pool: PgPool, sandbox: &str) -> AppState {
         trust_proxy: false,
         job_timing: Default::default(),
         keyring: settings.keyring.clone(),
-        providers: app::ssr::providers::Providers::new(None, true, Some(sandbox.to_string())),
+        providers: app::ssr::providers::Providers::new(
+            None,
+            true,
+            Some(sandbox.to_string()),
+            Default::default(),
+        ),
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),

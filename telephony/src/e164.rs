@@ -81,6 +81,15 @@ impl FromStr for E164 {
     }
 }
 
+/// Whether `code` (ISO 3166 alpha-2, upper case) is a region the numbering metadata knows, so
+/// national numbers can be read in it.
+pub fn is_known_region(code: &str) -> bool {
+    code.len() == 2
+        && code.chars().all(|c| c.is_ascii_uppercase())
+        && region_id(code).is_ok()
+        && phonenumber::metadata::DATABASE.by_id(code).is_some()
+}
+
 fn region_id(region: &str) -> Result<Id, PhoneError> {
     region
         .trim()
@@ -161,6 +170,16 @@ impl E164 {
     /// National format, as people in that country write it: "(415) 555-0100".
     pub fn national(&self) -> String {
         self.number.format().mode(Mode::National).to_string()
+    }
+
+    /// As people in `country` write it: the national format for a number of that country, the
+    /// international one for any other ("020 7183 8750" in GB, "+44 20 7183 8750" in the US).
+    pub fn shown_in(&self, country: &str) -> String {
+        if self.region().as_deref() == Some(country) {
+            self.national()
+        } else {
+            self.international()
+        }
     }
 
     /// International format: "+1 415-555-0100".

@@ -466,6 +466,7 @@ pub fn outcome(result: &Result<reqwest::StatusCode, &ProviderError>) -> &'static
         Err(ProviderError::Timeout) => "timeout",
         Err(ProviderError::Network(_)) => "network",
         Err(ProviderError::Decode(_)) => "decode",
+        Err(ProviderError::Unsupported { .. }) => "unsupported",
     }
 }
 

@@ -1,6 +1,7 @@
 //! The provider-facing layer of PhoneHub: E.164 phone numbers, the provider interface and its
-//! Twilio client, and Twilio webhook signatures.
+//! Twilio client, the AWS client (SNS and Pinpoint), and Twilio webhook signatures.
 
+pub mod aws;
 pub mod e164;
 pub mod http;
 pub mod models;
@@ -11,6 +12,7 @@ pub mod sandbox;
 pub mod signature;
 pub mod twilio;
 
+pub use aws::{AwsClient, AwsConfig};
 pub use e164::{PhoneError, E164};
 pub use provider::{ByteRange, ContentRange, Media, Provider, ProviderError, MAX_MEDIA_BYTES};
 pub use twilio::{TwilioClient, TwilioConfig};

@@ -36,6 +36,10 @@ pub enum ProviderError {
     Network(String),
     #[error("unexpected answer from the provider: {0}")]
     Decode(String),
+    /// The provider has no such operation (e.g. buying numbers through Amazon SNS); nothing was
+    /// sent. `operation` names it in words: "buying numbers".
+    #[error("the provider cannot do this: {operation}")]
+    Unsupported { operation: &'static str },
 }
 
 impl ProviderError {

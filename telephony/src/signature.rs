@@ -6,6 +6,11 @@
 //! URL instead of parameters. Twilio may have signed the URL with or without its default port, so
 //! both forms are accepted. The URL must be the public one (`PHONEHUB_PUBLIC_URL` + path + query),
 //! never rebuilt from the request's Host header, which a proxy changes.
+//!
+//! Webhooks signed with a SharedKey (Twilio's Webhooks configuration API) carry
+//! `X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=HMAC_SHA256`: the same string, keyed
+//! with that shared key's secret, HMAC-SHA256. `tests/signature_vectors.rs` checks both against
+//! signatures computed by twilio-python 9.13.0.
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -22,18 +27,104 @@ pub enum Payload<'a> {
     Json(&'a [u8]),
 }
 
+/// The header naming the shared key and algorithm a webhook was signed with.
+pub const SETTINGS_HEADER: &str = "X-Twilio-Webhooks-Signature-Settings";
+
+/// The HMACs Twilio signs webhooks with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// With the account's auth token (no settings header).
+    HmacSha1,
+    /// With a shared key.
+    HmacSha256,
+}
+
+impl Algorithm {
+    /// Twilio's name for it, as in the settings header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha1 => "HMAC_SHA1",
+            Algorithm::HmacSha256 => "HMAC_SHA256",
+        }
+    }
+
+    /// Reads a name (case-insensitive, as the helper libraries do); unknown names are `None`.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        [Algorithm::HmacSha1, Algorithm::HmacSha256]
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+/// What an `X-Twilio-Webhooks-Signature-Settings` header says: `key=<id>,algorithm=<name>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub key: Option<String>,
+    pub algorithm: Option<String>,
+}
+
+/// Reads the settings header; unknown parts are ignored, empty values are absent.
+pub fn parse_settings(header: &str) -> Settings {
+    let mut s = Settings::default();
+    for part in header.split(',') {
+        let Some((name, value)) = part.split_once('=') else {
+            continue;
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        match name.trim() {
+            "key" => s.key = Some(value.to_string()),
+            "algorithm" => s.algorithm = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    s
+}
+
+/// The settings header for a webhook signed with shared key `key_id` (what Twilio sends).
+pub fn settings_header(key_id: &str) -> String {
+    format!("key={key_id},algorithm={}", Algorithm::HmacSha256.name())
+}
+
 /// Base64 HMAC-SHA1 of `url` + sorted parameters, keyed with the auth token.
 pub fn compute(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    compute_with(Algorithm::HmacSha1, auth_token, url, params)
+}
+
+/// Base64 HMAC of `url` + parameters sorted by name then value (a pair repeated with the same
+/// value counts once, as in the helper libraries), keyed with `secret`.
+pub fn compute_with(
+    algorithm: Algorithm,
+    secret: &str,
+    url: &str,
+    params: &[(String, String)],
+) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort();
-    let mut mac = Hmac::<Sha1>::new_from_slice(auth_token.as_bytes())
-        .expect("HMAC accepts keys of any length");
-    mac.update(url.as_bytes());
+    sorted.dedup();
+    let mut signed = Vec::with_capacity(url.len() + 64 * sorted.len());
+    signed.extend_from_slice(url.as_bytes());
     for (name, value) in sorted {
-        mac.update(name.as_bytes());
-        mac.update(value.as_bytes());
+        signed.extend_from_slice(name.as_bytes());
+        signed.extend_from_slice(value.as_bytes());
     }
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    let digest = match algorithm {
+        Algorithm::HmacSha1 => {
+            let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret.as_bytes())
+                .expect("HMAC accepts keys of any length");
+            mac.update(&signed);
+            mac.finalize().into_bytes().to_vec()
+        }
+        Algorithm::HmacSha256 => {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+                .expect("HMAC accepts keys of any length");
+            mac.update(&signed);
+            mac.finalize().into_bytes().to_vec()
+        }
+    };
+    base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
 /// Hex SHA-256 of a JSON webhook body, as carried in `bodySHA256`.
@@ -41,8 +132,19 @@ pub fn body_hash(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
 }
 
-/// Whether `signature` is Twilio's for this URL and payload.
+/// Whether `signature` is Twilio's for this URL and payload, signed with the auth token.
 pub fn validate(auth_token: &str, url: &str, payload: Payload<'_>, signature: &str) -> bool {
+    validate_with(Algorithm::HmacSha1, auth_token, url, payload, signature)
+}
+
+/// Whether `signature` is the `algorithm` HMAC with `secret` for this URL and payload.
+pub fn validate_with(
+    algorithm: Algorithm,
+    secret: &str,
+    url: &str,
+    payload: Payload<'_>,
+    signature: &str,
+) -> bool {
     let no_params: [(String, String); 0] = [];
     let params: &[(String, String)] = match payload {
         Payload::Form(p) => p,
@@ -59,8 +161,11 @@ pub fn validate(auth_token: &str, url: &str, payload: Payload<'_>, signature: &s
     let Some((without, with)) = port_variants(url) else {
         return false;
     };
-    let a = ct_eq(&compute(auth_token, &without, params), signature);
-    let b = ct_eq(&compute(auth_token, &with, params), signature);
+    let a = ct_eq(
+        &compute_with(algorithm, secret, &without, params),
+        signature,
+    );
+    let b = ct_eq(&compute_with(algorithm, secret, &with, params), signature);
     a | b
 }
 
@@ -302,6 +407,31 @@ mod tests {
             "truncated"
         );
         assert!(!validate(TOKEN, "not a url", Payload::Form(&p), SIGNATURE));
+    }
+
+    #[test]
+    fn settings_headers_are_read_like_the_helper_libraries() {
+        let s = parse_settings("key=webhooks_sharedkey_0001,algorithm=HMAC_SHA256");
+        assert_eq!(s.key.as_deref(), Some("webhooks_sharedkey_0001"));
+        assert_eq!(
+            s.algorithm.as_deref().and_then(Algorithm::from_name),
+            Some(Algorithm::HmacSha256)
+        );
+        let spaced = parse_settings(" algorithm = hmac_sha256 , key = k1 ,junk");
+        assert_eq!(spaced.key.as_deref(), Some("k1"));
+        assert_eq!(
+            Algorithm::from_name("hmac_sha256"),
+            Some(Algorithm::HmacSha256)
+        );
+        assert_eq!(Algorithm::from_name("HMAC_SHA512"), None);
+        assert_eq!(parse_settings("key=,algorithm="), Settings::default());
+        assert_eq!(
+            parse_settings(&settings_header("k2")),
+            Settings {
+                key: Some("k2".into()),
+                algorithm: Some("HMAC_SHA256".into())
+            }
+        );
     }
 
     #[test]

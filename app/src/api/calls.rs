@@ -35,7 +35,15 @@ pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppErr
                 numbers: crate::ssr::calls::filter_numbers(pool, ctx.org_id, user).await?,
                 org: ctx.view(),
                 filter,
-                rows: rows.into_iter().map(|r| r.row).collect(),
+                rows: rows
+                    .into_iter()
+                    .map(|r| {
+                        let mut row = r.row;
+                        row.from = crate::ssr::shown(&row.from, &ctx.country);
+                        row.to = crate::ssr::shown(&row.to, &ctx.country);
+                        row
+                    })
+                    .collect(),
                 next,
             })
         }
@@ -50,9 +58,13 @@ pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
         async {
             let ctx = require(&org, Permission::Read).await?;
             let user = (!ctx.access.oversees()).then_some(ctx.user.id);
-            crate::ssr::calls::detail(&ctx.state.pool, ctx.view(), ctx.org_id, id, user)
-                .await?
-                .ok_or(AppError::NotFound)
+            let mut page =
+                crate::ssr::calls::detail(&ctx.state.pool, ctx.view(), ctx.org_id, id, user)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+            page.call.from = crate::ssr::shown(&page.call.from, &ctx.country);
+            page.call.to = crate::ssr::shown(&page.call.to, &ctx.country);
+            Ok(page)
         }
         .await,
     )
@@ -69,7 +81,11 @@ pub async fn load_new_call(org: String) -> Result<NewCallPage, AppError> {
             } else {
                 crate::ssr::calls::usable_numbers(&ctx.state.pool, ctx.org_id, ctx.user.id).await?
             };
+            let unavailable =
+                crate::ssr::providers::voice_unavailable(&ctx.state, ctx.org_id, "placing calls")
+                    .await?;
             Ok(NewCallPage {
+                unavailable,
                 can_call: !ctx.access.read_only(),
                 org: ctx.view(),
                 numbers,
@@ -92,7 +108,7 @@ pub async fn place_call(org: String, number_id: String, to: String) -> Result<()
             if to.trim().is_empty() {
                 return Err(AppError::validation("to", "Enter the number to call."));
             }
-            let to = telephony::E164::parse(&to, Some("US"))
+            let to = telephony::E164::parse(&to, Some(ctx.country.as_str()))
                 .map_err(|e| AppError::validation("to", e.to_string()))?;
             let id =
                 crate::ssr::calls::place_call(&ctx.state, ctx.org_id, ctx.user.id, number_id, &to)

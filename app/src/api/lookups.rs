@@ -49,7 +49,7 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
             };
             let caller_name = cfg.is_some_and(|c| c.caller_name_enabled);
             let result = match number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-                Some(n) => match telephony::E164::parse(n, Some("US")) {
+                Some(n) => match telephony::E164::parse(n, Some(ctx.country.as_str())) {
                     // The shared cache's answer only for a number this org has asked for.
                     Ok(e) if server_side::asked(&ctx, &e).await? => {
                         match outage.read(db::cache::get(pool, &e)).await {
@@ -113,7 +113,7 @@ pub async fn lookup_number(
                 },
             )
             .await?;
-            let e164 = telephony::E164::parse(&number, Some("US"))
+            let e164 = telephony::E164::parse(&number, Some(ctx.country.as_str()))
                 .map_err(|e| AppError::validation("number", e.to_string()))?;
             let deps = ctx.state.lookup_deps();
             let (outcome, _) = crate::ssr::lookups::lookup(

@@ -26,7 +26,7 @@ pub async fn buy_number(
     respond(
         async {
             let ctx = require(&org, Permission::Use).await?;
-            let e164 = telephony::E164::parse(&number, Some("US"))
+            let e164 = telephony::E164::parse(&number, Some(ctx.country.as_str()))
                 .map_err(|e| AppError::validation("number", e.to_string()))?;
             let key = key.trim();
             if key.len() < 16 || key.len() > 64 || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -135,7 +135,7 @@ pub async fn update_number(
             let forward_to = match forward_to.trim() {
                 "" => None,
                 f => Some(
-                    telephony::E164::parse(f, Some("US"))
+                    telephony::E164::parse(f, Some(ctx.country.as_str()))
                         .map_err(|e| AppError::validation("forward_to", e.to_string()))?
                         .as_str()
                         .to_string(),
@@ -211,7 +211,7 @@ pub async fn simulate_inbound(
     respond(
         async {
             let (ctx, n) = server_side::editable(&org, id).await?;
-            let from = telephony::E164::parse(&from, Some("US"))
+            let from = telephony::E164::parse(&from, Some(ctx.country.as_str()))
                 .map_err(|e| AppError::validation("from", e.to_string()))?;
             let body = body.unwrap_or_default();
             let what = match kind.as_str() {
@@ -298,7 +298,11 @@ pub mod server_side {
             crate::ssr::prices::price(&ctx.state.pool, crate::ssr::prices::Priced::NumberMonthly)
                 .await?;
         let mut query = NumberQuery {
-            country: val(&pairs, "country"),
+            // The search starts in the org's country.
+            country: match val(&pairs, "country") {
+                c if c.trim().is_empty() => ctx.country.clone(),
+                c => c,
+            },
             number_type: val(&pairs, "number_type"),
             area_code: val(&pairs, "area_code"),
             contains: val(&pairs, "contains"),
@@ -309,7 +313,10 @@ pub mod server_side {
             locality: val(&pairs, "locality"),
         };
         let searched = flag(&pairs, "search");
-        let can_buy = !ctx.access.read_only();
+        let unavailable =
+            crate::ssr::providers::voice_unavailable(&ctx.state, ctx.org_id, "buying numbers")
+                .await?;
+        let can_buy = !ctx.access.read_only() && unavailable.is_none();
         let mut page = BuyPage {
             org: ctx.view(),
             can_buy,
@@ -319,14 +326,18 @@ pub mod server_side {
             message: None,
             monthly: monthly.to_string(),
             confirm: None,
+            unavailable,
         };
+        if page.unavailable.is_some() {
+            return Ok(page);
+        }
         let confirm = val(&pairs, "confirm");
         if !confirm.is_empty() && can_buy {
-            let e = telephony::E164::parse(&confirm, Some("US"))
+            let e = telephony::E164::parse(&confirm, Some(ctx.country.as_str()))
                 .map_err(|e| AppError::validation("number", e.to_string()))?;
             page.confirm = Some(ConfirmView {
                 e164: e.as_str().to_string(),
-                national: e.national(),
+                national: e.shown_in(&ctx.country),
                 monthly: monthly.to_string(),
                 key: format!("{:032x}", rand::random::<u128>()),
             });
@@ -363,7 +374,7 @@ pub mod server_side {
                     .into_iter()
                     .map(|n| {
                         let national = telephony::E164::parse(&n.phone_number, None)
-                            .map(|e| e.national())
+                            .map(|e| e.shown_in(&ctx.country))
                             .unwrap_or_else(|_| n.phone_number.clone());
                         AvailableView {
                             e164: n.phone_number,

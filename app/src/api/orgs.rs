@@ -28,6 +28,45 @@ pub async fn org_dashboard(org: String) -> Result<Dashboard, AppError> {
     )
 }
 
+/// Sets the country national numbers are read in (owners only: it changes how every member's
+/// typing is read).
+#[server(prefix = "/api", endpoint = "set_org_country")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
+pub async fn set_org_country(org: String, country: String) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Manage).await?;
+            if !ctx.access.is_owner() {
+                return Err(AppError::Forbidden(
+                    "Only the org's owners can change its country.".into(),
+                ));
+            }
+            let code = country.trim().to_ascii_uppercase();
+            if crate::model::countries::country_name(&code).is_none()
+                || !telephony::e164::is_known_region(&code)
+            {
+                return Err(AppError::validation(
+                    "country",
+                    "Choose a country from the list.",
+                ));
+            }
+            let mut tx = ctx.state.pool.begin().await?;
+            db::orgs::set_country(&mut *tx, ctx.org_id, &code).await?;
+            ctx.audit(
+                &mut *tx,
+                "org.country_changed",
+                &format!("org:{}", ctx.slug),
+                serde_json::json!({ "from": ctx.country, "to": code }),
+            )
+            .await?;
+            tx.commit().await?;
+            leptos_axum::redirect(&format!("/o/{}?notice=country-saved", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "list_members")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn list_members(org: String) -> Result<MembersPage, AppError> {

@@ -36,13 +36,17 @@ pub async fn save_phone_config(
     lookups_base: Option<String>,
     account_sid: String,
     auth_token: String,
+    aws_region: Option<String>,
+    sms_sender_id: Option<String>,
+    sms_type: Option<String>,
 ) -> Result<(), AppError> {
     use crate::model::lookup::*;
     use crate::ssr::db::phone_config::ConfigInput;
     respond(
         async {
             // Who may save comes before what was typed: support gets 403, not field errors.
-            if org.is_empty() {
+            // National numbers typed here are read in the org's country (the system default's: US).
+            let country = if org.is_empty() {
                 let u = crate::ssr::current_user().await?;
                 if !u.is_superadmin {
                     return Err(if u.is_support {
@@ -53,9 +57,10 @@ pub async fn save_phone_config(
                         AppError::NotFound
                     });
                 }
+                "US".to_string()
             } else {
-                require(&org, Permission::Manage).await?;
-            }
+                require(&org, Permission::Manage).await?.country
+            };
             let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
             let provider = ProviderKind::parse("provider", &provider)?;
             let state = crate::ssr::AppState::from_context()?;
@@ -65,12 +70,23 @@ pub async fn save_phone_config(
                     "The sandbox exists only in development. Choose Twilio.",
                 ));
             }
+            let aws = provider == ProviderKind::Aws;
             let region = match provider {
-                ProviderKind::Twilio => {
-                    TwilioRegion::parse("region", region.as_deref().unwrap_or(""))?.code()
-                }
+                ProviderKind::Twilio => TwilioRegion::parse("region", region.as_deref().unwrap_or(""))?
+                    .code()
+                    .map(str::to_string),
+                ProviderKind::Aws => Some(parse_aws_region(
+                    "aws_region",
+                    aws_region.as_deref().unwrap_or(""),
+                )?),
                 ProviderKind::Sandbox => None,
             };
+            if aws && on(&caller_name_enabled) {
+                return Err(AppError::validation(
+                    "caller_name_enabled",
+                    "Amazon Pinpoint does not return caller names: turn caller-name lookups off for an AWS configuration.",
+                ));
+            }
             // Where credentials go is not tenant input: base URLs are the system default's only.
             let base = |field: &str, raw: Option<String>| -> Result<Option<String>, AppError> {
                 let raw = raw.unwrap_or_default();
@@ -89,7 +105,7 @@ pub async fn save_phone_config(
             let lookups_base = base("lookups_base", lookups_base)?;
             let input = ConfigInput {
                 provider: provider.as_str().to_string(),
-                region: region.map(str::to_string),
+                region,
                 display_name: crate::model::parse_name("display_name", &display_name, false)?,
                 active: on(&active),
                 lookup_enabled: on(&lookup_enabled),
@@ -99,7 +115,7 @@ pub async fn save_phone_config(
                 default_sender: match default_sender.trim() {
                     "" => None,
                     s => Some(
-                        telephony::E164::parse(s, Some("US"))
+                        telephony::E164::parse(s, Some(&country))
                             .map_err(|e| AppError::validation("default_sender", e.to_string()))?
                             .as_str()
                             .to_string(),
@@ -107,16 +123,45 @@ pub async fn save_phone_config(
                 },
                 api_base,
                 lookups_base,
-                account_sid: parse_account_sid("account_sid", &account_sid)?,
+                account_sid: if aws {
+                    parse_access_key_id("account_sid", &account_sid)?
+                } else {
+                    parse_account_sid("account_sid", &account_sid)?
+                },
+                sms_sender_id: if aws {
+                    parse_sender_id("sms_sender_id", sms_sender_id.as_deref().unwrap_or(""))?
+                } else {
+                    None
+                },
+                sms_type: if aws {
+                    parse_sms_type("sms_type", sms_type.as_deref().unwrap_or(""))?
+                } else {
+                    None
+                },
             };
             let token = match auth_token.trim() {
                 "" => None,
+                t if aws => Some(check_aws_secret("auth_token", t)?),
                 t => Some(check_auth_token("auth_token", t)?),
             };
             server_side::save_config(org, input, token).await
         }
         .await,
     )
+}
+
+/// Adds a key Twilio signs this configuration's webhooks with (`X-Twilio-Webhooks-Signature-Settings`).
+#[server(prefix = "/api", endpoint = "add_signing_key")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
+pub async fn add_signing_key(org: String, key_id: String, secret: String) -> Result<(), AppError> {
+    respond(server_side::add_signing_key(org, key_id, secret).await)
+}
+
+/// Removes a signing key: webhooks signed with it are refused from the next one on.
+#[server(prefix = "/api", endpoint = "remove_signing_key")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
+pub async fn remove_signing_key(org: String, id: i64) -> Result<(), AppError> {
+    respond(server_side::remove_signing_key(org, id).await)
 }
 
 /// Calls the provider with the saved configuration and reports what it said.
@@ -178,7 +223,8 @@ pub mod server_side {
         })
     }
 
-    fn view(c: Option<&ConfigRow>) -> PhoneConfigView {
+    fn view(c: Option<&ConfigRow>, keys: Vec<SigningKeyView>) -> PhoneConfigView {
+        let aws = c.is_some_and(|c| c.provider == "aws");
         match c {
             Some(c) => PhoneConfigView {
                 exists: true,
@@ -193,7 +239,19 @@ pub mod server_side {
                 default_sender: c.default_sender.clone().unwrap_or_default(),
                 api_base: c.api_base.clone().unwrap_or_default(),
                 lookups_base: c.lookups_base.clone().unwrap_or_default(),
-                region: TwilioRegion::from_code(c.region.as_deref()).unwrap_or(TwilioRegion::Us1),
+                region: if aws {
+                    TwilioRegion::Us1
+                } else {
+                    TwilioRegion::from_code(c.region.as_deref()).unwrap_or(TwilioRegion::Us1)
+                },
+                aws_region: if aws {
+                    c.region.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                sms_sender_id: c.sms_sender_id.clone().unwrap_or_default(),
+                sms_type: c.sms_type.clone().unwrap_or_default(),
+                signing_keys: keys,
                 account_sid: c.account_sid.clone(),
                 token_masked: c.token_tail.as_ref().map(|t| format!("…{t}")),
                 key_id: c.token_key_id.clone(),
@@ -213,6 +271,10 @@ pub mod server_side {
                 api_base: String::new(),
                 lookups_base: String::new(),
                 region: TwilioRegion::Us1,
+                aws_region: String::new(),
+                sms_sender_id: String::new(),
+                sms_type: String::new(),
+                signing_keys: keys,
                 account_sid: String::new(),
                 token_masked: None,
                 key_id: None,
@@ -226,6 +288,20 @@ pub mod server_side {
         let s = scope(&org).await?;
         let pool = &s.state.pool;
         let own = db::phone_config::get(pool, s.org_id).await?;
+        let keys = match &own {
+            Some(c) => db::phone_config::signing_keys(pool, c.id)
+                .await?
+                .into_iter()
+                .map(|k| SigningKeyView {
+                    id: k.id,
+                    key_id: k.key_id,
+                    secret_masked: format!("…{}", k.secret_tail),
+                    created: k.created,
+                    last_used: k.last_used,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let effective = match s.org_id {
             None => "This is the system default: orgs without an active configuration of their own use it.".to_string(),
             Some(id) => match db::phone_config::effective(pool, id).await? {
@@ -237,18 +313,15 @@ pub mod server_side {
         Ok(PhoneConfigPage {
             org: s.org,
             can_edit: s.can_edit,
-            config: view(own.as_ref()),
+            config: view(own.as_ref(), keys),
             effective,
             sandbox_available: s.state.dev_mode,
         })
     }
 
-    pub async fn save_config(
-        org: String,
-        input: ConfigInput,
-        token: Option<String>,
-    ) -> Result<(), AppError> {
-        let s = scope(&org).await?;
+    /// The scope, when it may change the configuration.
+    async fn editable(org: &str) -> Result<Scope, AppError> {
+        let s = scope(org).await?;
         if !s.can_edit {
             return Err(AppError::Forbidden(if s.org_id.is_some() {
                 "Support access is read-only: nothing can be changed here.".into()
@@ -256,6 +329,130 @@ pub mod server_side {
                 "Only superadmins can change the system default.".into()
             }));
         }
+        Ok(s)
+    }
+
+    /// Records a change to the configuration: in the org's log, or the system's.
+    async fn audit(
+        s: &Scope,
+        db: impl sqlx::PgExecutor<'_>,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        match &s.ctx {
+            Some(ctx) => ctx.audit(db, action, "phone_config", details).await,
+            None => {
+                db::audit::record(
+                    db,
+                    db::audit::Entry {
+                        actor_id: Some(s.actor),
+                        org_id: None,
+                        action,
+                        target: "phone_config:default",
+                        details,
+                        ip: crate::ssr::client_ip(),
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    fn back(s: &Scope, notice: &str) -> String {
+        match &s.org {
+            Some(o) => format!("/o/{}/admin/phone-config?notice={notice}", o.slug),
+            None => format!("/admin/phone-config?notice={notice}"),
+        }
+    }
+
+    pub async fn add_signing_key(
+        org: String,
+        key_id: String,
+        secret: String,
+    ) -> Result<(), AppError> {
+        let s = editable(&org).await?;
+        let key_id = parse_signing_key_id("key_id", &key_id)?;
+        let secret = check_signing_secret("secret", &secret)?;
+        let pool = &s.state.pool;
+        let cfg = db::phone_config::get(pool, s.org_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict("Save a configuration first, then add its signing keys.".into())
+            })?;
+        if cfg.provider == "aws" {
+            return Err(AppError::Conflict(
+                "An AWS configuration receives no webhooks, so it has no signing keys.".into(),
+            ));
+        }
+        let sealed = s.state.keyring.encrypt(&secret).map_err(|e| {
+            tracing::error!(error = %e, "encrypting a credential failed");
+            AppError::Internal
+        })?;
+        let tail = crate::ssr::crypto::tail(&secret);
+        let mut tx = pool.begin().await?;
+        let held = db::phone_config::signing_keys(&mut *tx, cfg.id).await?;
+        if held.iter().any(|k| k.key_id == key_id) {
+            return Err(AppError::validation(
+                "key_id",
+                "This configuration already has a key with this id. Remove it first to replace its secret.",
+            ));
+        }
+        let added = db::phone_config::add_signing_key(
+            &mut *tx,
+            cfg.id,
+            &key_id,
+            &sealed,
+            &tail,
+            s.actor,
+            MAX_SIGNING_KEYS as i64,
+        )
+        .await?;
+        if added.is_none() {
+            return Err(AppError::validation(
+                "key_id",
+                format!("A configuration holds at most {MAX_SIGNING_KEYS} signing keys: remove one that Twilio no longer uses first."),
+            ));
+        }
+        audit(
+            &s,
+            &mut *tx,
+            "phone_config.signing_key_added",
+            serde_json::json!({ "config_id": cfg.id, "key_id": key_id }),
+        )
+        .await?;
+        tx.commit().await?;
+        leptos_axum::redirect(&back(&s, "signing-key-added"));
+        Ok(())
+    }
+
+    pub async fn remove_signing_key(org: String, id: i64) -> Result<(), AppError> {
+        let s = editable(&org).await?;
+        let pool = &s.state.pool;
+        let cfg = db::phone_config::get(pool, s.org_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut tx = pool.begin().await?;
+        let key_id = db::phone_config::remove_signing_key(&mut *tx, cfg.id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        audit(
+            &s,
+            &mut *tx,
+            "phone_config.signing_key_removed",
+            serde_json::json!({ "config_id": cfg.id, "key_id": key_id }),
+        )
+        .await?;
+        tx.commit().await?;
+        leptos_axum::redirect(&back(&s, "signing-key-removed"));
+        Ok(())
+    }
+
+    pub async fn save_config(
+        org: String,
+        input: ConfigInput,
+        token: Option<String>,
+    ) -> Result<(), AppError> {
+        let s = editable(&org).await?;
         let pool = &s.state.pool;
         let mut tx = pool.begin().await?;
         let existing = db::phone_config::get(&mut *tx, s.org_id).await?;
@@ -309,30 +506,10 @@ pub mod server_side {
         } else {
             "phone_config.created"
         };
-        match &s.ctx {
-            Some(ctx) => ctx.audit(&mut *tx, action, "phone_config", details).await?,
-            None => {
-                db::audit::record(
-                    &mut *tx,
-                    db::audit::Entry {
-                        actor_id: Some(s.actor),
-                        org_id: None,
-                        action,
-                        target: "phone_config:default",
-                        details,
-                        ip: crate::ssr::client_ip(),
-                    },
-                )
-                .await?
-            }
-        }
+        audit(&s, &mut *tx, action, details).await?;
         tx.commit().await?;
         s.state.providers.forget_configs();
-        let back = match &s.org {
-            Some(o) => format!("/o/{}/admin/phone-config?notice=config-saved", o.slug),
-            None => "/admin/phone-config?notice=config-saved".into(),
-        };
-        leptos_axum::redirect(&back);
+        leptos_axum::redirect(&back(&s, "config-saved"));
         Ok(())
     }
 
@@ -351,11 +528,7 @@ pub mod server_side {
         match provider.test_connection().await {
             Ok(acct) => {
                 // Without JavaScript the page comes back with a notice; with it, the message shows.
-                let back = match &s.org {
-                    Some(o) => format!("/o/{}/admin/phone-config?notice=connection-ok", o.slug),
-                    None => "/admin/phone-config?notice=connection-ok".into(),
-                };
-                leptos_axum::redirect(&back);
+                leptos_axum::redirect(&back(&s, "connection-ok"));
                 Ok(ConnectionResult {
                 ok: true,
                 message: format!(

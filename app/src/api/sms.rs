@@ -34,7 +34,14 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
             let can_send = !ctx.access.read_only();
             let eff = ctx.state.providers.effective(pool, ctx.org_id).await?;
             Ok(SmsPage {
-                conversations: conversations(pool, scope).await?,
+                conversations: conversations(pool, scope)
+                    .await?
+                    .into_iter()
+                    .map(|mut c| {
+                        c.other_shown = crate::ssr::shown(&c.other, &ctx.country);
+                        c
+                    })
+                    .collect(),
                 thread,
                 senders: if can_send {
                     senders(&ctx.state, ctx.org_id, ctx.user.id).await?
@@ -66,7 +73,7 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
             if to.trim().is_empty() {
                 return Err(AppError::validation("to", "Enter the number to text."));
             }
-            let to = telephony::E164::parse(&to, Some("US"))
+            let to = telephony::E164::parse(&to, Some(ctx.country.as_str()))
                 .map_err(|e| AppError::validation("to", e.to_string()))?;
             let from = from.trim();
             if from.is_empty() {

@@ -37,8 +37,14 @@ pub fn provider(e: &ProviderError, area_code: Option<&str>) -> AppError {
         ProviderError::NotFound { .. } => {
             AppError::Upstream("The provider does not know that number.".into())
         }
+        ProviderError::Unsupported { operation } => AppError::Conflict(unsupported(operation)),
         other => AppError::Upstream(format!("The provider could not be reached: {other}.")),
     }
+}
+
+/// What a provider cannot do (AWS has no numbers to buy, calls or recordings here).
+pub fn unsupported(operation: &str) -> String {
+    format!("This org's phone configuration uses Amazon Web Services, which PhoneHub uses for SMS and lookups only: {operation} needs a Twilio configuration. An org admin can change it under Phone config.")
 }
 
 pub fn no_provider(e: &NoProvider) -> AppError {
@@ -341,6 +347,7 @@ pub fn lookup_failure(e: &ProviderError) -> String {
         ProviderError::Network(_) => "PhoneHub could not reach the provider.".into(),
         ProviderError::Decode(_) => "The provider sent an answer PhoneHub could not read.".into(),
         ProviderError::Auth { .. } => "The provider rejected the credentials.".into(),
+        ProviderError::Unsupported { .. } => "This provider cannot look numbers up.".into(),
     }
 }
 

@@ -323,6 +323,8 @@ pub struct NewCallPage {
     /// Active voice numbers the user may call from.
     pub numbers: Vec<NumberOption>,
     pub can_call: bool,
+    /// Why calls cannot be placed with the org's configuration (AWS), in words.
+    pub unavailable: Option<String>,
 }
 
 #[cfg(test)]

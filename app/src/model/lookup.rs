@@ -10,35 +10,52 @@ pub const MAX_CACHE_DAYS: i32 = 365;
 pub const MAX_BULK_ROWS: usize = 10_000;
 pub const MAX_BULK_BYTES: usize = 1024 * 1024;
 
-/// Which API a configuration talks to. Both speak Twilio's wire format; `Sandbox` defaults its
-/// base URLs to PhoneHub's built-in simulator.
+/// Which API a configuration talks to. Twilio and the sandbox speak Twilio's wire format (the
+/// sandbox defaults its base URLs to PhoneHub's built-in simulator); AWS is Amazon SNS for SMS and
+/// Amazon Pinpoint for lookups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     Twilio,
+    Aws,
     Sandbox,
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 2] = [ProviderKind::Twilio, ProviderKind::Sandbox];
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::Twilio,
+        ProviderKind::Aws,
+        ProviderKind::Sandbox,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Twilio => "twilio",
+            ProviderKind::Aws => "aws",
             ProviderKind::Sandbox => "sandbox",
         }
     }
     pub fn label(self) -> &'static str {
         match self {
             ProviderKind::Twilio => "Twilio",
+            ProviderKind::Aws => "Amazon Web Services (SNS and Pinpoint: SMS and lookups)",
             ProviderKind::Sandbox => "PhoneHub sandbox (simulated Twilio)",
         }
     }
     pub fn parse(field: &str, raw: &str) -> Result<ProviderKind, AppError> {
         match raw.trim() {
             "twilio" => Ok(ProviderKind::Twilio),
+            "aws" => Ok(ProviderKind::Aws),
             "sandbox" => Ok(ProviderKind::Sandbox),
-            _ => Err(AppError::validation(field, "Choose Twilio or the sandbox.")),
+            _ => Err(AppError::validation(
+                field,
+                "Choose Twilio, Amazon Web Services or the sandbox.",
+            )),
         }
+    }
+    /// Whether numbers can be bought, calls placed and recordings played with this provider
+    /// (AWS is used for SMS and lookups only).
+    pub fn has_voice(self) -> bool {
+        self != ProviderKind::Aws
     }
 }
 
@@ -130,6 +147,150 @@ pub struct PhoneConfigView {
     /// URL) and is not sent until it is entered again.
     pub token_needs_reentry: bool,
     pub updated: String,
+    /// AWS only: the region (`eu-west-2`), the SNS sender ID and SMS type, when set.
+    pub aws_region: String,
+    pub sms_sender_id: String,
+    pub sms_type: String,
+    /// The keys Twilio may sign this configuration's webhooks with, instead of the auth token.
+    pub signing_keys: Vec<SigningKeyView>,
+}
+
+/// A webhook signing key as its page shows it: the id, and the secret only as a masked tail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeyView {
+    pub id: i64,
+    pub key_id: String,
+    pub secret_masked: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+/// How many signing keys a configuration holds at once (the current one and a few being rotated).
+pub const MAX_SIGNING_KEYS: usize = 5;
+
+/// A shared key's id as Twilio names it: letters, digits, `_` and `-`, at most 100.
+pub fn parse_signing_key_id(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(AppError::validation(
+            field,
+            "Enter the key's id, as Twilio shows it.",
+        ));
+    }
+    if s.len() > 100
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(AppError::validation(
+            field,
+            "A key id is at most 100 letters, digits, underscores or hyphens.",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// A shared key's secret: 16 to 256 characters without spaces.
+pub fn check_signing_secret(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    if s.len() < 16 || s.len() > 256 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AppError::validation(
+            field,
+            "A key secret is 16 to 256 characters without spaces.",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// An AWS region as AWS writes it: `us-east-1`, `eu-west-2`, `us-gov-west-1`.
+pub fn parse_aws_region(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim().to_ascii_lowercase();
+    let parts: Vec<&str> = s.split('-').collect();
+    let ok = s.len() <= 30
+        && parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| (1..=2).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()));
+    if ok {
+        Ok(s)
+    } else if s.is_empty() {
+        Err(AppError::validation(
+            field,
+            "Enter the AWS region, such as us-east-1 or eu-west-2.",
+        ))
+    } else {
+        Err(AppError::validation(
+            field,
+            "An AWS region looks like us-east-1 or eu-west-2.",
+        ))
+    }
+}
+
+/// An AWS access key id: 16 to 128 capital letters and digits (`AKIA…`).
+pub fn parse_access_key_id(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    if (16..=128).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        Ok(s.to_string())
+    } else if s.is_empty() {
+        Err(AppError::validation(field, "Enter the access key ID."))
+    } else {
+        Err(AppError::validation(
+            field,
+            "An access key ID is 16 to 128 capital letters and digits, such as AKIA….",
+        ))
+    }
+}
+
+/// An AWS secret access key: 16 to 128 characters without spaces (AWS's are 40).
+pub fn check_aws_secret(field: &str, raw: &str) -> Result<String, AppError> {
+    let s = raw.trim();
+    if s.len() < 16 || s.len() > 128 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AppError::validation(
+            field,
+            "A secret access key is 16 to 128 characters without spaces (AWS's are 40).",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// An SNS sender ID: 1 to 11 letters and digits, at least one letter (empty: none).
+pub fn parse_sender_id(field: &str, raw: &str) -> Result<Option<String>, AppError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() <= 11
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
+        && s.chars().any(|c| c.is_ascii_alphabetic())
+    {
+        Ok(Some(s.to_string()))
+    } else {
+        Err(AppError::validation(
+            field,
+            "A sender ID is 1 to 11 letters and digits, with at least one letter.",
+        ))
+    }
+}
+
+/// An SNS SMS type: Transactional or Promotional (empty: the account's default).
+pub fn parse_sms_type(field: &str, raw: &str) -> Result<Option<String>, AppError> {
+    match raw.trim() {
+        "" => Ok(None),
+        "Transactional" => Ok(Some("Transactional".into())),
+        "Promotional" => Ok(Some("Promotional".into())),
+        _ => Err(AppError::validation(
+            field,
+            "Choose Transactional or Promotional.",
+        )),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -75,6 +75,8 @@ pub struct BuyPage {
     pub message: Option<String>,
     pub monthly: String,
     pub confirm: Option<ConfirmView>,
+    /// Why numbers cannot be bought with the org's configuration (AWS), in words.
+    pub unavailable: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,6 +24,8 @@ pub fn status_label(status: MessageStatus, is_test: bool) -> &'static str {
 pub struct Conversation {
     pub our: String,
     pub other: String,
+    /// `other` as people in the org's country write it.
+    pub other_shown: String,
     pub last_body: String,
     pub last_at: String,
     pub last_direction: String,

@@ -56,11 +56,12 @@ fn NewCallView(d: NewCallPage, outcome: Option<FormOutcome>) -> impl IntoView {
         <h1 class="mt-2 text-2xl font-semibold">"Place a call"</h1>
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
         <p class="muted mt-1 max-w-xl">"PhoneHub rings your own phone (the number's “Forward calls to”) first; when you answer, it dials the person you are calling, showing your PhoneHub number as the caller ID."</p>
-        {(none && d.can_call).then(|| view! {
+        {d.unavailable.clone().map(|m| view! { <p class="readonly-banner" role="note" data-testid="voice-unavailable">{m}</p> })}
+        {(none && d.can_call && d.unavailable.is_none()).then(|| view! {
             <p class="readonly-banner" role="note">"You have no active voice number to call from. "
                 <a class="link" href=format!("/o/{slug}/numbers/buy")>"Buy a number"</a>" first."</p>
         })}
-        {(!none).then(|| view! {
+        {(!none && d.unavailable.is_none()).then(|| view! {
             <ActionForm action=place attr:class="card mt-4 max-w-xl space-y-3" attr:aria-label="Place a call">
                 <input type="hidden" name="org" value=slug.clone() />
                 <div class="field">
@@ -69,7 +70,7 @@ fn NewCallView(d: NewCallPage, outcome: Option<FormOutcome>) -> impl IntoView {
                     <p id="number_id-error" class="field-error" role="alert">{move || number_error.get()}</p>
                 </div>
                 <Field form label="Number to call" name="to" kind="tel" autocomplete="off"
-                    hint="E.164 or national, e.g. +1 415 555 0100." />
+                    hint="With + and the country code, or national in this org's country." />
                 <FormError form />
                 <button type="submit" class="btn" disabled=move || form.pending.get()>"Call"</button>
             </ActionForm>

@@ -203,11 +203,12 @@ fn BuyView(d: BuyPage, outcome: Option<FormOutcome>) -> impl IntoView {
         <Title text=format!("Buy a number · {}", d.org.name) />
         <h1 class="text-2xl font-semibold">"Buy a number"</h1>
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
+        {d.unavailable.clone().map(|m| view! { <p class="readonly-banner" role="note" data-testid="voice-unavailable">{m}</p> })}
         {confirm}
-        <form method="get" class="card mt-4 grid gap-3 md:grid-cols-4" aria-label="Search numbers">
+        <form method="get" class="card mt-4 grid gap-3 md:grid-cols-4" aria-label="Search numbers" hidden=d.unavailable.is_some()>
             <input type="hidden" name="search" value="1" />
             <div class="field"><label class="label" for="country">"Country"</label>
-                <input class="input" id="country" name="country" value=if q.country.is_empty() { "US".to_string() } else { q.country.clone() } maxlength="2" /></div>
+                <input class="input" id="country" name="country" value=if q.country.is_empty() { d.org.country.clone() } else { q.country.clone() } maxlength="2" /></div>
             <div class="field"><label class="label" for="number_type">"Type"</label>
                 <select class="input" id="number_type" name="number_type">
                     {types.into_iter().map(|(v, l)| view! { <option value=v selected=q.number_type == v>{l}</option> }).collect_view()}

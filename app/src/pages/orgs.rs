@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use super::org_param;
 use crate::api::orgs::{
-    list_members, org_dashboard, AddMember, ChangeRole, LeaveOrg, RemoveMember,
+    list_members, org_dashboard, AddMember, ChangeRole, LeaveOrg, RemoveMember, SetOrgCountry,
 };
 use crate::components::{
     page_outcome, Field, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
@@ -36,8 +36,19 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
         _ => false,
     };
     let slug_leave = slug.clone();
+    let country = ServerAction::<SetOrgCountry>::new();
+    let country_form = FormState::new(country, &outcome, None);
+    let owner = d.org.access.is_owner();
+    let code = d.org.country.clone();
+    let country_line = format!(
+        "Country: {} ({code}). National numbers typed in this org (lookups, calls, SMS, forwarding) are read as numbers of this country; numbers of other countries need their + prefix.",
+        crate::model::countries::country_name(&code).unwrap_or("unknown"),
+    );
+    let options: Vec<(&'static str, &'static str)> = crate::model::countries::COUNTRIES.to_vec();
+    let slug_country = slug.clone();
     view! {
         <Title text=d.org.name.clone() />
+        <Notice />
         <div class="flex flex-wrap items-baseline justify-between gap-2">
             <h1 class="text-2xl font-semibold">{d.org.name.clone()}</h1>
             <p class="muted text-sm">"Your access: " {d.org.access.label()} " · org since " {d.created.clone()}</p>
@@ -64,6 +75,18 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
                 <a class="link" href=format!("/o/{slug}/admin/api-keys")>"API keys →"</a>
             })}
         </nav>
+        <section class="card mt-6 max-w-xl" aria-labelledby="country-h">
+            <h2 id="country-h" class="font-semibold">"Country"</h2>
+            <p class="text-sm mt-1" data-testid="org-country">{country_line}</p>
+            {owner.then(|| view! {
+                <ActionForm action=country attr:class="mt-3 space-y-2">
+                    <input type="hidden" name="org" value=slug_country />
+                    <SelectField form=country_form label="Change the country" name="country" options=options selected=code.clone() />
+                    <FormError form=country_form />
+                    <button type="submit" class="btn-secondary">"Save country"</button>
+                </ActionForm>
+            })}
+        </section>
         {member.then(|| view! {
             <ActionForm action=leave attr:class="card mt-8 max-w-xl">
                 <input type="hidden" name="org" value=slug_leave />

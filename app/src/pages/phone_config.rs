@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::org_param;
-use crate::api::phone_config::{load_phone_config, SavePhoneConfig, TestPhoneConnection};
+use crate::api::phone_config::{
+    load_phone_config, AddSigningKey, RemoveSigningKey, SavePhoneConfig, TestPhoneConnection,
+};
 use crate::components::{
     page_outcome, Field, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
     Refresh, SelectField,
@@ -70,6 +72,21 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
     // Free-form base URLs are a system setting: only the system default's page has them.
     let system = d.org.is_none();
     let needs_reentry = c.token_needs_reentry;
+    // The saved provider names the credential fields; the hints say what each means for the other.
+    let aws = c.provider == ProviderKind::Aws;
+    let (sid_label, sid_hint) = if aws {
+        ("Access key ID", "For AWS: the IAM access key ID (AKIA…). For Twilio: the Account SID, AC followed by 32 hexadecimal digits.")
+    } else {
+        ("Account SID", "AC followed by 32 hexadecimal digits. For Amazon Web Services: the IAM access key ID (AKIA…).")
+    };
+    let sms_types: Vec<(&'static str, &'static str)> = vec![
+        ("", "The AWS account's default"),
+        ("Transactional", "Transactional (one-time codes, alerts)"),
+        ("Promotional", "Promotional (marketing)"),
+    ];
+    let keys = c.signing_keys.clone();
+    let can_key = c.exists && !aws;
+    let slug3 = slug.clone();
     view! {
         <Title text=title.clone() />
         <h1 class="text-2xl font-semibold">{title}</h1>
@@ -85,10 +102,12 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <input type="hidden" name="org" value=slug.clone() />
                 <SelectField form label="Provider" name="provider" options=providers selected=c.provider.as_str() />
                 <SelectField form label="Twilio region" name="region" options=regions selected=c.region.form_value() />
+                <Field form label="AWS region" name="aws_region" value=c.aws_region.clone()
+                    hint="For Amazon Web Services only, such as us-east-1 or eu-west-2: SMS go through Amazon SNS and lookups through Amazon Pinpoint in this region. AWS cannot buy numbers, place calls or keep recordings here." />
                 <Field form label="Display name" name="display_name" value=c.display_name.clone() />
-                <Field form label="Account SID" name="account_sid" value=c.account_sid.clone() hint="AC followed by 32 hexadecimal digits." />
+                <Field form label=sid_label name="account_sid" value=c.account_sid.clone() hint=sid_hint />
                 <div class="field">
-                    <p class="label">"Auth token"</p>
+                    <p class="label">{if aws { "Secret access key" } else { "Auth token" }}</p>
                     <p class="text-sm" data-testid="token-masked">{match masked.clone() {
                         Some(m) => format!("Stored (encrypted), ends in {m}"),
                         None => "None stored yet".to_string(),
@@ -98,12 +117,19 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                     })}
                 </div>
                 {(!ro).then(|| view! {
-                    <Field form label=if masked.is_some() { "Replace auth token" } else { "Auth token" } name="auth_token" kind="password"
-                        autocomplete="off" hint=if masked.is_some() { "Leave empty to keep the stored token. It is never shown again." } else { "Stored encrypted; never shown again." } />
+                    <Field form label=match (masked.is_some(), aws) {
+                        (true, true) => "Replace secret access key",
+                        (true, false) => "Replace auth token",
+                        (false, true) => "Secret access key",
+                        (false, false) => "Auth token",
+                    } name="auth_token" kind="password"
+                        autocomplete="off" hint=if masked.is_some() { "Leave empty to keep the stored secret. It is never shown again." } else { "Stored encrypted; never shown again. For AWS: the secret access key." } />
                 })}
                 <Field form label="Lookup cache (days)" name="lookup_cache_days" kind="number" value=c.lookup_cache_days.to_string()
                     hint="How long a lookup answer is reused, 1 to 365 days." />
-                <Field form label="Default sender number" name="default_sender" value=c.default_sender.clone() hint="Optional, E.164." />
+                <Field form label="Default sender number" name="default_sender" value=c.default_sender.clone() hint="Optional. For AWS: the origination number SMS are sent from." />
+                <Field form label="SMS sender ID (AWS)" name="sms_sender_id" value=c.sms_sender_id.clone() hint="Optional, for Amazon SNS: 1 to 11 letters and digits shown as the sender where the destination country allows it." />
+                <SelectField form label="SMS type (AWS)" name="sms_type" options=sms_types selected=c.sms_type.clone() />
                 {system.then(|| view! {
                     <Field form label="API base URL" name="api_base" value=c.api_base.clone() hint="Optional, for a proxy in front of Twilio. Empty uses Twilio's host for the region. Changing it needs the auth token again." />
                     <Field form label="Lookups base URL" name="lookups_base" value=c.lookups_base.clone() hint="Optional, like the API base URL." />
@@ -126,9 +152,68 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <FormError form=test_form />
             </ActionForm>
         })}
+        {can_key.then(|| view! { <SigningKeys keys=keys.clone() slug=slug3.clone() ro=ro outcome=outcome.clone() /> })}
         <p class="muted mt-4 text-sm">
             {c.key_id.clone().map(|k| format!("Credentials encrypted with key {k}. "))}
             {(!c.updated.is_empty()).then(|| format!("Last changed {}.", c.updated))}
         </p>
+    }
+}
+
+/// The keys Twilio may sign this configuration's webhooks with instead of the auth token.
+#[component]
+fn SigningKeys(
+    keys: Vec<SigningKeyView>,
+    slug: String,
+    ro: bool,
+    outcome: Option<FormOutcome>,
+) -> impl IntoView {
+    let add = ServerAction::<AddSigningKey>::new();
+    let add_form = FormState::new(add, &outcome, None);
+    let remove = ServerAction::<RemoveSigningKey>::new();
+    let remove_form = FormState::new(remove, &outcome, None);
+    let empty = keys.is_empty();
+    let slug_add = slug.clone();
+    view! {
+        <section class="card mt-4 max-w-2xl" aria-labelledby="keys-h" data-testid="signing-keys">
+            <h2 id="keys-h" class="font-semibold">"Webhook signing keys"</h2>
+            <p class="text-sm mt-1">"Twilio can sign webhooks with a shared key instead of the auth token (its Webhooks configuration). A webhook naming one of these keys is checked with it; one naming any other key is refused. Keep the old key here until Twilio stops using it, then remove it."</p>
+            {empty.then(|| view! { <p class="muted text-sm mt-2">"No signing keys: webhooks are checked with the auth token."</p> })}
+            {(!empty).then(|| view! {
+                <table class="table mt-3">
+                    <thead><tr><th>"Key id"</th><th>"Secret"</th><th>"Added"</th><th>"Last used"</th><th></th></tr></thead>
+                    <tbody>
+                        {keys.into_iter().map(|k| {
+                            let slug = slug.clone();
+                            view! {
+                                <tr>
+                                    <td class="font-mono">{k.key_id.clone()}</td>
+                                    <td>{k.secret_masked.clone()}</td>
+                                    <td>{k.created.clone()}</td>
+                                    <td>{k.last_used.clone().unwrap_or_else(|| "never".into())}</td>
+                                    <td>{(!ro).then(|| view! {
+                                        <ActionForm action=remove>
+                                            <input type="hidden" name="org" value=slug />
+                                            <input type="hidden" name="id" value=k.id.to_string() />
+                                            <button type="submit" class="btn-danger">{format!("Remove {}", k.key_id)}</button>
+                                        </ActionForm>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <FormError form=remove_form />
+            })}
+            {(!ro).then(|| view! {
+                <ActionForm action=add attr:class="mt-3 space-y-2">
+                    <input type="hidden" name="org" value=slug_add />
+                    <Field form=add_form label="Key id" name="key_id" hint="As Twilio names the shared key." />
+                    <Field form=add_form label="Key secret" name="secret" kind="password" autocomplete="off" hint="Stored encrypted; never shown again." />
+                    <FormError form=add_form />
+                    <button type="submit" class="btn-secondary">"Add signing key"</button>
+                </ActionForm>
+            })}
+        </section>
     }
 }

@@ -98,7 +98,7 @@ fn Conversations(
                     <a class="block rounded-md px-3 py-2 hover:bg-slate-100" class=("bg-indigo-50", current)
                         href=format!("/o/{slug}/sms?{q}") aria-current=current.then_some("page")>
                         <span class="flex justify-between gap-2 text-sm">
-                            <span class="font-medium tabular-nums">{c.other.clone()}</span>
+                            <span class="font-medium tabular-nums">{c.other_shown.clone()}</span>
                             <span class="muted text-xs">{c.last_at.clone()}</span>
                         </span>
                         <span class="muted block text-xs">"via "{c.our.clone()}" · "{c.count}" message"{if c.count == 1 { "" } else { "s" }}</span>

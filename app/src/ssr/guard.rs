@@ -20,6 +20,8 @@ pub struct OrgCtx {
     pub org_id: i64,
     pub slug: String,
     pub name: String,
+    /// Where national numbers typed in this org are read (ISO 3166 alpha-2).
+    pub country: String,
     pub access: Access,
     pub user: User,
     pub state: AppState,
@@ -52,6 +54,7 @@ impl OrgCtx {
         OrgView {
             slug: self.slug.clone(),
             name: self.name.clone(),
+            country: self.country.clone(),
             access: self.access,
         }
     }
@@ -166,6 +169,7 @@ pub async fn check(
         org_id: org.id,
         slug: org.slug,
         name: org.name,
+        country: org.country,
         access,
         user,
         state,

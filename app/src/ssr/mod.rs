@@ -74,3 +74,11 @@ pub fn client_ip_of(parts: &http::request::Parts, behind_proxy: bool) -> Option<
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
 }
+
+/// A stored E.164 number as people in `country` read it: the national format for that country's
+/// numbers, the international one for others; anything that does not parse, as stored.
+pub fn shown(e164: &str, country: &str) -> String {
+    telephony::E164::parse(e164, None)
+        .map(|e| e.shown_in(country))
+        .unwrap_or_else(|_| e164.to_string())
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
-use telephony::{Provider, TwilioClient, TwilioConfig};
+use telephony::{AwsClient, AwsConfig, Provider, TwilioClient, TwilioConfig};
 
 use super::crypto::Keyring;
 use super::db::phone_config::ConfigRow;
@@ -23,11 +23,17 @@ pub struct Effective {
 
 async fn load_effective(pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::Error> {
     let config = super::db::phone_config::effective(pool, org_id).await?;
-    let (base_price, caller_name_price) = super::db::lookups::lookup_prices(pool).await?;
+    let prices = super::db::lookups::lookup_prices(pool).await?;
+    // Amazon Pinpoint has one price per validation (and no caller names).
+    let aws = config.as_ref().is_some_and(|c| c.provider == "aws");
     Ok(Effective {
         config,
-        base_price,
-        caller_name_price,
+        base_price: if aws {
+            prices.aws_validate
+        } else {
+            prices.line_type
+        },
+        caller_name_price: prices.caller_name,
     })
 }
 
@@ -64,6 +70,17 @@ pub struct Providers {
     /// Where the development sandbox is when not mounted in this server (`PHONEHUB_SANDBOX_URL`,
     /// a system setting: several servers sharing one sandbox).
     sandbox_url: Option<String>,
+    /// Development only: where AWS configurations send SNS and Pinpoint requests instead of the
+    /// sandbox's AWS endpoints (`PHONEHUB_AWS_SNS_URL`, `PHONEHUB_AWS_PINPOINT_URL`: an
+    /// AWS-compatible mock such as moto).
+    aws: AwsEndpoints,
+}
+
+/// Development endpoints for AWS's services (a mock such as moto); `None`: the sandbox's.
+#[derive(Debug, Clone, Default)]
+pub struct AwsEndpoints {
+    pub sns: Option<String>,
+    pub pinpoint: Option<String>,
 }
 
 impl std::fmt::Debug for Providers {
@@ -93,11 +110,13 @@ impl Providers {
         timeout: Option<Duration>,
         allow_private_networks: bool,
         sandbox_url: Option<String>,
+        aws: AwsEndpoints,
     ) -> Providers {
         Providers {
             timeout,
             allow_private_networks,
             sandbox_url,
+            aws,
             ..Providers::default()
         }
     }
@@ -227,6 +246,9 @@ pub fn build_provider(
     if cfg.provider == "sandbox" && !opts.allow_private_networks {
         return Err(BuildError::NoSandbox);
     }
+    if cfg.provider == "aws" {
+        return build_aws(cfg, keyring, &sealed, public_url, opts);
+    }
     let (api, lookups) = bases(cfg, &opts.sandbox_root(public_url))?;
     let token = keyring
         .decrypt(&sealed)
@@ -239,6 +261,56 @@ pub fn build_provider(
     tc.api_base = api;
     tc.lookups_base = lookups;
     let client = TwilioClient::new(tc).map_err(|e| BuildError::Invalid(e.to_string()))?;
+    Ok(Arc::new(client))
+}
+
+/// An AWS client: SNS and Pinpoint in the configuration's region. Development servers send its
+/// requests to the sandbox's AWS endpoints (or the mock named in the settings), never to AWS.
+fn build_aws(
+    cfg: &ConfigRow,
+    keyring: &Keyring,
+    sealed: &super::crypto::Sealed,
+    public_url: &url::Url,
+    opts: &Providers,
+) -> Result<Arc<dyn Provider>, BuildError> {
+    let region = cfg
+        .region
+        .as_deref()
+        .filter(|r| telephony::aws::valid_region(r))
+        .ok_or_else(|| BuildError::Invalid("no valid AWS region".into()))?;
+    let secret = keyring
+        .decrypt(sealed)
+        .map_err(|e| BuildError::Unreadable(e.to_string()))?;
+    let mut ac = AwsConfig::new(region, &cfg.account_sid, &secret);
+    if opts.allow_private_networks {
+        let root = opts.sandbox_root(public_url);
+        ac.sns_base = opts
+            .aws
+            .sns
+            .clone()
+            .unwrap_or_else(|| format!("{root}/aws/sns"));
+        ac.pinpoint_base = opts
+            .aws
+            .pinpoint
+            .clone()
+            .unwrap_or_else(|| format!("{root}/aws/pinpoint"));
+    } else if cfg.org_id.is_none() {
+        // The system default's own base URLs (set by the superadmin, for a proxy).
+        if let Some(b) = &cfg.api_base {
+            ac.sns_base = b.clone();
+        }
+        if let Some(b) = &cfg.lookups_base {
+            ac.pinpoint_base = b.clone();
+        }
+    }
+    if let Some(t) = opts.timeout {
+        ac.timeout = t;
+    }
+    ac.allow_private_networks = opts.allow_private_networks;
+    ac.sender_id = cfg.sms_sender_id.clone();
+    ac.sms_type = cfg.sms_type.clone();
+    ac.origination_number = cfg.default_sender.clone();
+    let client = AwsClient::new(ac).map_err(|e| BuildError::Invalid(e.to_string()))?;
     Ok(Arc::new(client))
 }
 
@@ -308,4 +380,20 @@ pub async fn provider_for_config(
         .for_config(&cfg, &state.keyring, &state.public_url)
         .map_err(NoProvider::Unusable)?;
     Ok((cfg, p))
+}
+
+/// Why `what` (buying numbers, placing calls) cannot be done with the org's configuration, in
+/// words: AWS configurations are for SMS and lookups only. `None`: it can (or no configuration
+/// decides yet, which the action itself reports).
+pub async fn voice_unavailable(
+    state: &AppState,
+    org_id: i64,
+    what: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let eff = state.providers.effective(&state.pool, org_id).await?;
+    Ok(eff
+        .config
+        .as_ref()
+        .filter(|c| c.provider == "aws")
+        .map(|_| crate::api::words::unsupported(what)))
 }

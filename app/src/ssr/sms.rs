@@ -49,7 +49,15 @@ pub async fn senders(
     org_id: i64,
     user_id: i64,
 ) -> Result<Vec<Sender>, sqlx::Error> {
-    let rows = db::sms::sender_numbers(&state.pool, org_id, user_id).await?;
+    let eff = state.providers.effective(&state.pool, org_id).await?;
+    // Amazon SNS sends from the configuration's origination number, never from a number bought
+    // through Twilio.
+    let aws = eff.config.as_ref().is_some_and(|c| c.provider == "aws");
+    let rows = if aws {
+        Vec::new()
+    } else {
+        db::sms::sender_numbers(&state.pool, org_id, user_id).await?
+    };
     let mut out: Vec<Sender> = rows
         .into_iter()
         .map(|r| Sender {
@@ -61,7 +69,6 @@ pub async fn senders(
             e164: r.e164,
         })
         .collect();
-    let eff = state.providers.effective(&state.pool, org_id).await?;
     if let Some(s) = eff
         .config
         .as_ref()

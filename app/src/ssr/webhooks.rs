@@ -97,15 +97,25 @@ pub struct Unverified {
     url: String,
     params: Vec<(String, String)>,
     signature: Option<String>,
+    /// `X-Twilio-Webhooks-Signature-Settings`: present when a shared key signed the request.
+    settings: Option<String>,
 }
 
 impl Unverified {
-    /// `url` is the public URL the provider signed (with the query), `body` the form body.
-    pub fn new(url: String, body: &[u8], signature: Option<String>) -> Unverified {
+    /// `url` is the public URL the provider signed (with the query), `body` the form body,
+    /// `signature` and `settings` the `X-Twilio-Signature` and
+    /// `X-Twilio-Webhooks-Signature-Settings` headers.
+    pub fn new(
+        url: String,
+        body: &[u8],
+        signature: Option<String>,
+        settings: Option<String>,
+    ) -> Unverified {
         Unverified {
             url,
             params: url::form_urlencoded::parse(body).into_owned().collect(),
             signature,
+            settings,
         }
     }
 
@@ -258,7 +268,10 @@ async fn find_call(state: &AppState, req: &Unverified) -> Result<Owner, Refused>
     Ok(Owner::Call(call))
 }
 
-/// Checks the signature with the auth token of `config_id`.
+/// Checks the signature of a webhook for configuration `config_id`: without a settings header,
+/// HMAC-SHA1 with its auth token; with `algorithm=HMAC_SHA256` and a key id the configuration
+/// holds, HMAC-SHA256 with that key's secret. Any other settings (an unknown key or algorithm)
+/// are refused, never tried against the auth token.
 async fn check_signature(
     state: &AppState,
     config_id: Option<i64>,
@@ -270,16 +283,56 @@ async fn check_signature(
     let cfg = db::phone_config::by_id(&state.pool, id)
         .await?
         .ok_or(Refused::Unknown)?;
-    let token = cfg
-        .sealed_token()
-        .and_then(|s| state.keyring.decrypt(&s).ok())
-        .ok_or(Refused::BadSignature)?;
     let sig = req.signature.as_deref().ok_or(Refused::BadSignature)?;
-    if signature::validate(&token, &req.url, signature::Payload::Form(&req.params), sig) {
-        Ok(())
-    } else {
-        Err(Refused::BadSignature)
+    let payload = signature::Payload::Form(&req.params);
+    let Some(header) = req.settings.as_deref() else {
+        let token = cfg
+            .sealed_token()
+            .and_then(|s| state.keyring.decrypt(&s).ok())
+            .ok_or(Refused::BadSignature)?;
+        return if signature::validate(&token, &req.url, payload, sig) {
+            Ok(())
+        } else {
+            Err(Refused::BadSignature)
+        };
+    };
+    let settings = signature::parse_settings(header);
+    let algorithm = settings
+        .algorithm
+        .as_deref()
+        .and_then(signature::Algorithm::from_name);
+    let (Some(signature::Algorithm::HmacSha256), Some(key_id)) = (algorithm, settings.key) else {
+        tracing::warn!(
+            config_id = id,
+            "webhook signature settings name no shared key or an unknown algorithm"
+        );
+        return Err(Refused::BadSignature);
+    };
+    let keys = db::phone_config::signing_keys(&state.pool, id).await?;
+    let Some(key) = keys.iter().find(|k| k.key_id == key_id) else {
+        tracing::warn!(
+            config_id = id,
+            "webhook signed with a shared key this configuration does not hold"
+        );
+        return Err(Refused::BadSignature);
+    };
+    let secret = state
+        .keyring
+        .decrypt(&key.secret)
+        .map_err(|_| Refused::BadSignature)?;
+    if !signature::validate_with(
+        signature::Algorithm::HmacSha256,
+        &secret,
+        &req.url,
+        payload,
+        sig,
+    ) {
+        return Err(Refused::BadSignature);
     }
+    if let Err(e) = db::phone_config::touch_signing_key(&state.pool, key.id).await {
+        tracing::warn!(error = %e, "noting a signing key's use failed");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

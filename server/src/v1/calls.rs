@@ -349,7 +349,7 @@ pub async fn place(
     let c = caller.needs(Scope::Calls)?;
     let ctx = &c.ctx;
     let b = json_body(body)?;
-    let to = super::phone("to", &b.to)?;
+    let to = super::phone("to", &b.to, &ctx.country)?;
     let id = app::ssr::calls::place_call(&state, ctx.org_id, ctx.user.id, b.from_number_id, &to)
         .await
         .map_err(|e| Problem::from(app::error::AppError::from(e)))?;

@@ -76,7 +76,7 @@ pub async fn get_lookup(
     let c = caller.needs(Scope::Lookups)?;
     let ctx = &c.ctx;
     let q: LookupQuery = query(raw.as_deref())?;
-    let e164 = super::phone("number", &number)?;
+    let e164 = super::phone("number", &number, &ctx.country)?;
     let deps = state.lookup_deps();
     let (outcome, row) = lookup(
         &deps,

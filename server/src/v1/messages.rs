@@ -92,7 +92,7 @@ pub async fn send(
     let ctx = &c.ctx;
     let m = json_body(body)?;
     app::api::sms::check_body(&m.body)?;
-    let to = super::phone("to", &m.to)?;
+    let to = super::phone("to", &m.to, &ctx.country)?;
     let from = m.from.trim();
     if from.is_empty() {
         return Err(Problem::invalid("from", "Name the number to send from."));

@@ -119,9 +119,10 @@ pub fn path_id(raw: &str) -> Result<i64, Problem> {
     raw.parse().map_err(|_| Problem::not_found())
 }
 
-/// A phone number typed in `field` (E.164, or national as on the pages), or a 422 on that field.
-pub fn phone(field: &str, raw: &str) -> Result<telephony::E164, Problem> {
-    telephony::E164::parse(raw, Some("US")).map_err(|e| Problem::invalid(field, e.to_string()))
+/// A phone number typed in `field` (E.164, or national in the org's `country` as on the pages),
+/// or a 422 on that field.
+pub fn phone(field: &str, raw: &str, country: &str) -> Result<telephony::E164, Problem> {
+    telephony::E164::parse(raw, Some(country)).map_err(|e| Problem::invalid(field, e.to_string()))
 }
 
 /// JSON answers are one key's view: never kept by a shared cache.

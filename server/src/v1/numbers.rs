@@ -210,7 +210,7 @@ pub async fn available(
         country: check_country(
             super::present("country", s.country)?
                 .as_deref()
-                .unwrap_or("US"),
+                .unwrap_or(&c.ctx.country),
         )?,
         number_type: kind,
         area_code: check_area_code(
@@ -236,7 +236,7 @@ pub async fn available(
         .into_iter()
         .map(|n| Available {
             national_format: telephony::E164::parse(&n.phone_number, None)
-                .map(|e| e.national())
+                .map(|e| e.shown_in(&c.ctx.country))
                 .unwrap_or_else(|_| n.phone_number.clone()),
             number: n.phone_number,
             locality: n.locality.unwrap_or_default(),
@@ -309,7 +309,7 @@ pub async fn buy(
             )
         })?;
     let b = json_body(body)?;
-    let e164 = super::phone("number", &b.number)?;
+    let e164 = super::phone("number", &b.number, &ctx.country)?;
     let name = app::api::numbers::server_side::friendly_name(&b.friendly_name)?;
     // The request as it will be bought: a retry must ask for the same thing.
     let request: [u8; 32] = Sha256::digest(format!("{}\n{name}", e164.as_str()).as_bytes()).into();
@@ -437,7 +437,11 @@ pub async fn update(
     let forward_to = match u.forward_to.as_deref().map(str::trim) {
         None => Some(now.forward_to.clone()).filter(|f| !f.is_empty()),
         Some("") => None,
-        Some(f) => Some(super::phone("forward_to", f)?.as_str().to_string()),
+        Some(f) => Some(
+            super::phone("forward_to", f, &c.ctx.country)?
+                .as_str()
+                .to_string(),
+        ),
     };
     if forward_to.as_deref() == Some(n.e164.as_str()) {
         return Err(Problem::invalid(

@@ -33,6 +33,7 @@ pub fn settings(public_url: &str) -> Settings {
         provider_timeout: None,
         sandbox_enabled: false,
         sandbox_url: None,
+        aws_endpoints: Default::default(),
         trust_proxy: false,
         job_timing: Default::default(),
         api_requests_per_minute: 600,
@@ -346,3 +347,63 @@ where
 mod db_proxy;
 #[allow(unused_imports)]
 pub use db_proxy::DbProxy;
+
+/// moto_server (an AWS-compatible mock, `scripts/moto.sh`), killed and reaped when dropped.
+pub struct Moto {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Installs moto if needed and starts it on a free port, waiting (bounded) until it answers.
+/// Fails, never skips, when moto cannot be had.
+pub async fn start_moto() -> Moto {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(root.join("scripts/moto.sh"))
+        .arg("path")
+        .current_dir(&root)
+        .output()
+        .expect("run scripts/moto.sh");
+    assert!(
+        out.status.success(),
+        "scripts/moto.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let moto = Moto {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let http = reqwest::Client::new();
+    while std::time::Instant::now() < deadline {
+        let up = http
+            .get(format!("{}/moto-api/", moto.base))
+            .timeout(std::time::Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok();
+        if up {
+            return moto;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not answer within 60 s");
+}

@@ -1,6 +1,8 @@
-//! A Twilio-compatible simulator: Twilio's API as PhoneHub uses it, on an accelerated clock.
+//! A Twilio-compatible simulator: Twilio's API as PhoneHub uses it, on an accelerated clock; and
+//! Amazon SNS and Pinpoint as the AWS client uses them (see [`aws`]).
 
 pub mod audio;
+pub mod aws;
 pub mod data;
 pub mod state;
 
@@ -28,6 +30,10 @@ use axum::Router;
 use clock::Clock;
 use state::Data;
 
+pub use aws::{
+    AwsMessage, DEV_AWS_ACCESS_KEY_ID, DEV_AWS_REGION, DEV_AWS_SECRET_ACCESS_KEY,
+    MAGIC_AWS_SERVER_ERROR, MAGIC_AWS_THROTTLED,
+};
 pub use calls::CALL_RESOURCE_STATUSES;
 pub use control::Faults;
 pub use inbound::Incoming;
@@ -52,6 +58,10 @@ pub struct SandboxConfig {
     /// wherever an accelerated clock happens to be when their request lands.
     pub manual_clock: bool,
     pub faults: Faults,
+    /// A shared key (id, secret) to sign webhooks with, HMAC-SHA256 with
+    /// `X-Twilio-Webhooks-Signature-Settings`, as Twilio does once one is configured; `None`
+    /// signs with the auth token (HMAC-SHA1).
+    pub shared_key: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -63,6 +73,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("state_file", &self.state_file)
             .field("time_scale", &self.time_scale)
             .field("manual_clock", &self.manual_clock)
+            .field("shared_key", &self.shared_key.as_ref().map(|(id, _)| id))
             .finish()
     }
 }
@@ -77,6 +88,7 @@ impl SandboxConfig {
             time_scale: 30.0,
             manual_clock: false,
             faults: Faults::default(),
+            shared_key: None,
         }
     }
 }
@@ -91,6 +103,8 @@ pub struct Sandbox {
     stats: Mutex<BTreeMap<String, u64>>,
     faults: RwLock<Faults>,
     http: reqwest::Client,
+    /// Texts published through the AWS endpoints (in memory only, not in the saved state).
+    aws_messages: Mutex<Vec<AwsMessage>>,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -111,6 +125,7 @@ impl Sandbox {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            aws_messages: Mutex::new(Vec::new()),
         });
         let (calls, messages): (Vec<String>, Vec<String>) = {
             let d = sb.lock();
@@ -160,6 +175,14 @@ impl Sandbox {
         self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The texts published through the sandbox's SNS (`Publish`), oldest first.
+    pub fn aws_messages(&self) -> Vec<AwsMessage> {
+        self.aws_messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// A path under the API as an absolute URL at this sandbox.
     fn absolute(&self, api_path: &str) -> String {
         format!("{}/api{api_path}", self.cfg.public_base)
@@ -170,7 +193,8 @@ impl Sandbox {
     }
 }
 
-/// The router, to be nested at the mount point (`/sandbox/twilio`).
+/// The router, to be nested at the mount point (`/sandbox/twilio`). The AWS endpoints are under
+/// `aws/` (`aws/sns/`, `aws/pinpoint/…`), checked by their own Signature Version 4 credentials.
 pub fn router(sb: Shared) -> Router {
     let acct = "/api/2010-04-01/Accounts/{account}";
     let api = Router::new()
@@ -227,6 +251,7 @@ pub fn router(sb: Shared) -> Router {
     // faults can always be turned off again.
     let control = Router::new()
         .route("/_stats", get(control::stats))
+        .route("/_aws/messages", get(aws::list_messages))
         .route(
             "/_faults",
             get(control::get_faults).post(control::set_faults),
@@ -243,5 +268,18 @@ pub fn router(sb: Shared) -> Router {
             sb.clone(),
             gate::control_auth,
         ));
-    Router::new().merge(api).merge(control).with_state(sb)
+    // AWS's endpoints authenticate each request by its signature (see `aws::verify`) and inject
+    // the same faults as the API, in AWS's error shapes.
+    let amazon = Router::new()
+        .route("/aws/sns", post(aws::sns))
+        .route("/aws/sns/", post(aws::sns))
+        .route(
+            &format!("/aws/pinpoint{}", crate::aws::VALIDATE_PATH),
+            post(aws::phone_number_validate),
+        );
+    Router::new()
+        .merge(api)
+        .merge(control)
+        .merge(amazon)
+        .with_state(sb)
 }

@@ -237,14 +237,28 @@ pub async fn org_has_looked_up(
 }
 
 /// The prices of a line-type lookup and of the caller-name add-on (0 when not set).
-pub async fn lookup_prices(db: impl PgExecutor<'_>) -> Result<(i64, i64), sqlx::Error> {
+pub async fn lookup_prices(db: impl PgExecutor<'_>) -> Result<LookupPrices, sqlx::Error> {
     let prices = sqlx::query!(
         r#"SELECT (SELECT micros FROM prices WHERE item = 'lookup.line_type') AS base,
-                  (SELECT micros FROM prices WHERE item = 'lookup.caller_name') AS caller_name"#
+                  (SELECT micros FROM prices WHERE item = 'lookup.caller_name') AS caller_name,
+                  (SELECT micros FROM prices WHERE item = 'lookup.aws_validate') AS aws"#
     )
     .fetch_one(db)
     .await?;
-    Ok((prices.base.unwrap_or(0), prices.caller_name.unwrap_or(0)))
+    Ok(LookupPrices {
+        line_type: prices.base.unwrap_or(0),
+        caller_name: prices.caller_name.unwrap_or(0),
+        aws_validate: prices.aws.unwrap_or(0),
+    })
+}
+
+/// What one lookup costs us, in micro-dollars: Twilio's line type and caller name, and Amazon
+/// Pinpoint's phone number validation.
+#[derive(Debug, Clone, Copy)]
+pub struct LookupPrices {
+    pub line_type: i64,
+    pub caller_name: i64,
+    pub aws_validate: i64,
 }
 
 /// Writes lookup events and adds them to the daily and per-number rollups, in one statement.

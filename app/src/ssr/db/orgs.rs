@@ -9,12 +9,14 @@ pub struct OrgRow {
     pub id: i64,
     pub slug: String,
     pub name: String,
+    /// ISO 3166 alpha-2: the country national numbers typed in this org are read in.
+    pub country: String,
 }
 
 pub async fn by_slug(db: impl PgExecutor<'_>, slug: &str) -> Result<Option<OrgRow>, sqlx::Error> {
     sqlx::query_as!(
         OrgRow,
-        "SELECT id, slug, name FROM orgs WHERE slug = $1",
+        "SELECT id, slug, name, country FROM orgs WHERE slug = $1",
         slug
     )
     .fetch_optional(db)
@@ -186,4 +188,20 @@ pub async fn remove_member(
     .execute(db)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Sets the country the org's national numbers are read in.
+pub async fn set_country(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    country: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE orgs SET country = $2 WHERE id = $1",
+        org_id,
+        country
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }

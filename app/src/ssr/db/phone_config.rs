@@ -28,6 +28,9 @@ pub struct ConfigRow {
     pub token_scope: Option<String>,
     pub version: i64,
     pub updated: String,
+    /// AWS only: the SNS sender ID and SMS type.
+    pub sms_sender_id: Option<String>,
+    pub sms_type: Option<String>,
 }
 
 impl std::fmt::Debug for ConfigRow {
@@ -76,6 +79,8 @@ pub struct ConfigInput {
     pub lookups_base: Option<String>,
     pub region: Option<String>,
     pub account_sid: String,
+    pub sms_sender_id: Option<String>,
+    pub sms_type: Option<String>,
 }
 
 impl ConfigInput {
@@ -136,7 +141,8 @@ pub async fn get(
         r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
                   caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
                   token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
-                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
+                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!",
+                  sms_sender_id, sms_type
            FROM phone_configs WHERE org_id IS NOT DISTINCT FROM $1"#,
         org_id
     )
@@ -151,7 +157,8 @@ pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<ConfigRow>
         r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
                   caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
                   token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
-                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
+                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!",
+                  sms_sender_id, sms_type
            FROM phone_configs WHERE id = $1"#,
         id
     )
@@ -169,7 +176,8 @@ pub async fn effective(
         r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
                   caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
                   token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
-                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!"
+                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!",
+                  sms_sender_id, sms_type
            FROM phone_configs
            WHERE (org_id = $1 OR org_id IS NULL) AND active
            ORDER BY org_id NULLS LAST LIMIT 1"#,
@@ -204,7 +212,7 @@ pub async fn save(
                UPDATE phone_configs SET provider = $2, display_name = $3, active = $4,
                    lookup_enabled = $5, lookup_cache_days = $6, caller_name_enabled = $7,
                    test_mode = $8, default_sender = $9, api_base = $10, lookups_base = $11,
-                   account_sid = $12, region = $18,
+                   account_sid = $12, region = $18, sms_sender_id = $20, sms_type = $21,
                    token_scope = CASE WHEN $13 THEN $19 ELSE token_scope END,
                    token_ciphertext = CASE WHEN $13 THEN $14 ELSE token_ciphertext END,
                    token_nonce = CASE WHEN $13 THEN $15 ELSE token_nonce END,
@@ -217,9 +225,9 @@ pub async fn save(
                INSERT INTO phone_configs (org_id, provider, display_name, active, lookup_enabled,
                    lookup_cache_days, caller_name_enabled, test_mode, default_sender, api_base,
                    lookups_base, account_sid, token_ciphertext, token_nonce, token_key_id, token_tail,
-                   region, token_scope)
+                   region, token_scope, sms_sender_id, sms_type)
                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17, $18,
-                   CASE WHEN $13 THEN $19 END
+                   CASE WHEN $13 THEN $19 END, $20, $21
                WHERE NOT EXISTS (SELECT 1 FROM upd)
                RETURNING id)
            SELECT id AS "id!" FROM upd UNION ALL SELECT id FROM ins"#,
@@ -242,6 +250,8 @@ pub async fn save(
         tail,
         input.region,
         scope,
+        input.sms_sender_id,
+        input.sms_type,
     )
     .fetch_one(db)
     .await?;
@@ -279,8 +289,142 @@ pub async fn rotate(pool: &sqlx::PgPool, keyring: &Keyring) -> Result<usize, Rot
         .execute(&mut *tx)
         .await?;
     }
+    let keys = sqlx::query!(
+        r#"SELECT id, secret_ciphertext, secret_nonce, secret_key_id
+           FROM webhook_signing_keys WHERE secret_key_id <> $1 FOR UPDATE"#,
+        keyring.current_id()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let n = n + keys.len();
+    for k in keys {
+        let plain = keyring.decrypt(&Sealed {
+            key_id: k.secret_key_id,
+            nonce: k.secret_nonce,
+            ciphertext: k.secret_ciphertext,
+        })?;
+        let s = keyring.encrypt(&plain)?;
+        sqlx::query!(
+            "UPDATE webhook_signing_keys SET secret_ciphertext = $2, secret_nonce = $3,
+                 secret_key_id = $4
+             WHERE id = $1",
+            k.id,
+            s.ciphertext,
+            s.nonce,
+            s.key_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(n)
+}
+
+/// A key Twilio may sign a configuration's webhooks with (its secret sealed).
+pub struct SigningKeyRow {
+    pub id: i64,
+    pub key_id: String,
+    pub secret: Sealed,
+    pub secret_tail: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+impl std::fmt::Debug for SigningKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRow")
+            .field("id", &self.id)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The configuration's signing keys, oldest first.
+pub async fn signing_keys(
+    db: impl PgExecutor<'_>,
+    config_id: i64,
+) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id, key_id, secret_ciphertext, secret_nonce, secret_key_id, secret_tail,
+                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "created!",
+                  to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS last_used
+           FROM webhook_signing_keys WHERE config_id = $1 ORDER BY id"#,
+        config_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SigningKeyRow {
+            id: r.id,
+            key_id: r.key_id,
+            secret: Sealed {
+                key_id: r.secret_key_id,
+                nonce: r.secret_nonce,
+                ciphertext: r.secret_ciphertext,
+            },
+            secret_tail: r.secret_tail,
+            created: r.created,
+            last_used: r.last_used,
+        })
+        .collect())
+}
+
+/// Adds a signing key unless the configuration already holds `max` keys or one with this id.
+pub async fn add_signing_key(
+    db: impl PgExecutor<'_>,
+    config_id: i64,
+    key_id: &str,
+    secret: &Sealed,
+    tail: &str,
+    created_by: i64,
+    max: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO webhook_signing_keys (config_id, key_id, secret_ciphertext, secret_nonce,
+               secret_key_id, secret_tail, created_by)
+           SELECT $1, $2, $3, $4, $5, $6, $7
+           WHERE (SELECT count(*) FROM webhook_signing_keys WHERE config_id = $1) < $8
+           ON CONFLICT (config_id, key_id) DO NOTHING
+           RETURNING id"#,
+        config_id,
+        key_id,
+        secret.ciphertext,
+        secret.nonce,
+        secret.key_id,
+        tail,
+        created_by,
+        max
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Removes one of the configuration's signing keys; its id, when there was one.
+pub async fn remove_signing_key(
+    db: impl PgExecutor<'_>,
+    config_id: i64,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "DELETE FROM webhook_signing_keys WHERE config_id = $1 AND id = $2 RETURNING key_id",
+        config_id,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Notes that a key signed a webhook (at most once a minute per key).
+pub async fn touch_signing_key(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE webhook_signing_keys SET last_used_at = now()
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]

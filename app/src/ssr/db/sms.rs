@@ -156,6 +156,7 @@ pub async fn conversations(
         .into_iter()
         .map(|r| Conversation {
             our: r.our_e164,
+            other_shown: r.other_e164.clone(),
             other: r.other_e164,
             last_body: r.body.chars().take(120).collect(),
             last_at: format!("{} UTC", r.at),

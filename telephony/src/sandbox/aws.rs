@@ -1,0 +1,827 @@
+//! Amazon SNS and Amazon Pinpoint as PhoneHub's AWS client uses them, with their wire formats
+//! (botocore's `sns/2010-03-31` and `pinpoint/2016-12-01` service models):
+//! - `POST {mount}/aws/sns/` (also without the final `/`): the query protocol, `Publish` to a phone
+//!   number and `GetSMSAttributes`, XML answers in namespace `http://sns.amazonaws.com/doc/2010-03-31/`
+//!   (`text/xml`), errors as `ErrorResponse/Error/{Type,Code,Message}`;
+//! - `POST {mount}/aws/pinpoint/v1/phone/number/validate`: rest-json `PhoneNumberValidate`, the body
+//!   a `NumberValidateRequest` and the answer a `NumberValidateResponse` (`application/json`), errors
+//!   as `{"Message", "RequestID"}` (auth errors `{"message"}`) with `x-amzn-ErrorType`.
+//!
+//! Every answer carries `x-amzn-RequestId`. Requests must be signed with Signature Version 4 by
+//! [`DEV_AWS_ACCESS_KEY_ID`] / [`DEV_AWS_SECRET_ACCESS_KEY`] for region [`DEV_AWS_REGION`] and the
+//! endpoint's service (`sns`, `mobiletargeting`): the signature is recomputed and compared.
+//!
+//! Magic numbers (both services): [`MAGIC_AWS_THROTTLED`] is throttled, [`MAGIC_AWS_SERVER_ERROR`]
+//! fails with a 500, and the sandbox's [`MAGIC_INVALID`] is an invalid number. Other numbers get the
+//! Twilio sandbox's lookup answers (`data::lookup_facts`), so a number is a mobile in both.
+//! Published messages are kept in memory (not in the saved state) and listed at the control
+//! endpoint `GET {mount}/_aws/messages`.
+
+use std::time::{Duration, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::json;
+
+use super::data::{lookup_facts, place, MAGIC_INVALID};
+use super::rest::{field, form, now};
+use super::Shared;
+use crate::aws::{NumberValidateRequest, NumberValidateResponse, SNS_VERSION, SNS_XMLNS};
+use crate::e164::E164;
+
+/// The one access key the sandbox knows (the shape of an IAM access key ID).
+pub const DEV_AWS_ACCESS_KEY_ID: &str = "AKIASANDBOX000000001";
+/// Its secret access key (40 characters, as AWS's).
+pub const DEV_AWS_SECRET_ACCESS_KEY: &str = "sandboxSecretAccessKey/PhoneHub/0000001";
+/// The region the sandbox serves: credential scopes must name it.
+pub const DEV_AWS_REGION: &str = "us-east-1";
+
+/// `Publish` to it answers 400 `Throttling` (SNS); `PhoneNumberValidate` of it 429
+/// `TooManyRequestsException` (Pinpoint).
+pub const MAGIC_AWS_THROTTLED: &str = "+15005550429";
+/// Both services fail with a 500 for it (`InternalError`, `InternalServerErrorException`).
+pub const MAGIC_AWS_SERVER_ERROR: &str = "+15005550500";
+
+/// How far a signature's time may be from the sandbox's clock, as AWS allows.
+const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+/// SMS's limit for one `Publish` (the `PublishInput.Message` documentation: 1,600 characters).
+const MAX_SMS_CHARS: usize = 1600;
+
+/// A text published through the sandbox's SNS, as the control endpoint lists it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AwsMessage {
+    pub message_id: String,
+    pub phone_number: String,
+    pub message: String,
+    pub sender_id: Option<String>,
+    pub sms_type: Option<String>,
+    pub origination_number: Option<String>,
+    pub date_created: String,
+}
+
+/// Which endpoint answers, for its error shapes and its service name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Sns,
+    Pinpoint,
+}
+
+impl Endpoint {
+    fn service(self) -> &'static str {
+        match self {
+            Endpoint::Sns => crate::aws::SNS_SIGNING_NAME,
+            Endpoint::Pinpoint => crate::aws::PINPOINT_SIGNING_NAME,
+        }
+    }
+}
+
+/// A random UUID (version 4), the form of SNS's message IDs and AWS's request IDs.
+fn uuid() -> String {
+    let mut b: u128 = rand::random();
+    b = (b & !(0xf << 76)) | (0x4 << 76);
+    b = (b & !(0x3 << 62)) | (0x2 << 62);
+    let h = format!("{b:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn xml_escape(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
+
+/// An answer with AWS's content type and `x-amzn-RequestId`.
+fn answer(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+    request_id: &str,
+) -> Response {
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-RequestId", v);
+    }
+    r
+}
+
+/// An SNS (query protocol) error: `ErrorResponse/Error/{Type,Code,Message}` and `RequestId`.
+fn sns_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let id = uuid();
+    let kind = if status.is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    answer(
+        status,
+        "text/xml",
+        format!(
+            "<ErrorResponse xmlns=\"{SNS_XMLNS}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{id}</RequestId>\n</ErrorResponse>\n",
+            xml_escape(code),
+            xml_escape(message)
+        ),
+        &id,
+    )
+}
+
+/// A Pinpoint (rest-json) error: `x-amzn-ErrorType`, and the modelled exceptions' body
+/// `{"Message", "RequestID"}` or, for the errors of AWS's front door (authentication), `{"message"}`.
+fn pinpoint_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    let id = uuid();
+    let front_door = matches!(
+        kind,
+        "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "MissingAuthenticationTokenException"
+            | "IncompleteSignatureException"
+    );
+    let (body, namespace) = if front_door {
+        (json!({ "message": message }), "com.amazon.coral.service")
+    } else {
+        (
+            json!({ "Message": message, "RequestID": id }),
+            "com.amazonaws.pinpoint",
+        )
+    };
+    let mut r = answer(status, "application/json", body.to_string(), &id);
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{kind}:http://internal.amazon.com/coral/{namespace}/"
+    )) {
+        r.headers_mut().insert("x-amzn-ErrorType", v);
+    }
+    r
+}
+
+/// The error each endpoint gives for a failed authentication step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthFailure {
+    Missing,
+    Incomplete,
+    UnknownKey,
+    BadSignature,
+}
+
+fn auth_error(
+    sb: &super::Sandbox,
+    endpoint: Endpoint,
+    why: AuthFailure,
+    message: &str,
+) -> Response {
+    sb.count("aws_auth_failures");
+    let (status, sns_code, pinpoint_code) = match why {
+        AuthFailure::Missing => (
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationToken",
+            "MissingAuthenticationTokenException",
+        ),
+        AuthFailure::Incomplete => (
+            StatusCode::BAD_REQUEST,
+            "IncompleteSignature",
+            "IncompleteSignatureException",
+        ),
+        AuthFailure::UnknownKey => (
+            StatusCode::FORBIDDEN,
+            "InvalidClientTokenId",
+            "UnrecognizedClientException",
+        ),
+        AuthFailure::BadSignature => (
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "InvalidSignatureException",
+        ),
+    };
+    match endpoint {
+        Endpoint::Sns => sns_error(status, sns_code, message),
+        Endpoint::Pinpoint => pinpoint_error(status, pinpoint_code, message),
+    }
+}
+
+/// `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`, read.
+struct Authorization<'a> {
+    key_id: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
+    signed_headers: Vec<&'a str>,
+    signature: &'a str,
+}
+
+fn parse_authorization(value: &str) -> Option<Authorization<'_>> {
+    let rest = value.strip_prefix("AWS4-HMAC-SHA256 ")?;
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',') {
+        let (k, v) = part.trim().split_once('=')?;
+        match k {
+            "Credential" => credential = Some(v),
+            "SignedHeaders" => signed = Some(v),
+            "Signature" => signature = Some(v),
+            _ => {}
+        }
+    }
+    let scope: Vec<&str> = credential?.split('/').collect();
+    let [key_id, date, region, service, "aws4_request"] = scope[..] else {
+        return None;
+    };
+    Some(Authorization {
+        key_id,
+        date,
+        region,
+        service,
+        signed_headers: signed?.split(';').collect(),
+        signature: signature?,
+    })
+}
+
+/// `X-Amz-Date` (`20240102T030405Z`) as a time.
+fn parse_amz_date(s: &str) -> Option<SystemTime> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let t = time::PrimitiveDateTime::parse(s, format).ok()?;
+    Some(t.assume_utc().into())
+}
+
+/// Checks a request's Signature Version 4 as AWS does: the key, the credential scope (date,
+/// region, service), the time, then the signature itself, recomputed over the method, the path
+/// as the client sent it (`original`, before the sandbox's mount point was stripped), the signed
+/// headers and the body, and compared in constant time.
+fn verify(
+    sb: &super::Sandbox,
+    endpoint: Endpoint,
+    original: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Box<Response>> {
+    use subtle::ConstantTimeEq;
+    let fail = |why, message: &str| Err(Box::new(auth_error(sb, endpoint, why, message)));
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return fail(
+            AuthFailure::Missing,
+            "Request is missing Authentication Token",
+        );
+    };
+    let Some(auth) = parse_authorization(value) else {
+        return fail(
+            AuthFailure::Incomplete,
+            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.",
+        );
+    };
+    if !bool::from(
+        auth.key_id
+            .as_bytes()
+            .ct_eq(DEV_AWS_ACCESS_KEY_ID.as_bytes()),
+    ) {
+        return fail(
+            AuthFailure::UnknownKey,
+            "The security token included in the request is invalid.",
+        );
+    }
+    let Some(amz_date) = headers.get("x-amz-date").and_then(|v| v.to_str().ok()) else {
+        return fail(
+            AuthFailure::Incomplete,
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        );
+    };
+    let Some(time) = parse_amz_date(amz_date) else {
+        return fail(
+            AuthFailure::Incomplete,
+            "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
+        );
+    };
+    if !amz_date.starts_with(auth.date) || auth.date.len() != 8 {
+        return fail(
+            AuthFailure::BadSignature,
+            &format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
+                auth.date,
+                amz_date.get(..8).unwrap_or(amz_date)
+            ),
+        );
+    }
+    if auth.region != DEV_AWS_REGION {
+        return fail(
+            AuthFailure::BadSignature,
+            "Credential should be scoped to a valid region.",
+        );
+    }
+    if auth.service != endpoint.service() {
+        return fail(
+            AuthFailure::BadSignature,
+            &format!(
+                "Credential should be scoped to correct service: '{}'.",
+                endpoint.service()
+            ),
+        );
+    }
+    let skew = match SystemTime::now().duration_since(time) {
+        Ok(d) => d,
+        Err(e) => e.duration(),
+    };
+    if skew > MAX_SKEW {
+        return fail(
+            AuthFailure::BadSignature,
+            &format!("Signature expired: {amz_date} is now earlier or later than 15 minutes from the sandbox's time."),
+        );
+    }
+    let mismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+    // Only the headers the client signed, with the values received; `host` must be one.
+    let mut signed: Vec<(&str, &str)> = Vec::new();
+    for name in &auth.signed_headers {
+        match headers.get(*name).and_then(|v| v.to_str().ok()) {
+            Some(v) => signed.push((name, v)),
+            None => return fail(AuthFailure::BadSignature, mismatch),
+        }
+    }
+    let Some(host) = signed.iter().find(|(n, _)| *n == "host").map(|(_, v)| *v) else {
+        return fail(
+            AuthFailure::Incomplete,
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        );
+    };
+    let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let Ok(expected) = crate::aws::sign(
+        "POST",
+        &format!("http://{host}{path}"),
+        &signed,
+        body,
+        auth.region,
+        auth.service,
+        DEV_AWS_ACCESS_KEY_ID,
+        DEV_AWS_SECRET_ACCESS_KEY,
+        time,
+    ) else {
+        return fail(AuthFailure::BadSignature, mismatch);
+    };
+    if !bool::from(
+        expected
+            .signature
+            .as_bytes()
+            .ct_eq(auth.signature.as_bytes()),
+    ) {
+        return fail(AuthFailure::BadSignature, mismatch);
+    }
+    Ok(())
+}
+
+/// The faults injected at `…/_faults` (latency, 500s, hangs), answered in the endpoint's shape.
+async fn faults(sb: &super::Sandbox, endpoint: Endpoint) -> Option<Response> {
+    let f = *sb.faults.read().unwrap_or_else(|p| p.into_inner());
+    if f.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(f.latency_ms.min(30_000))).await;
+    }
+    let roll: f64 = rand::random();
+    if roll < f.timeout_rate {
+        sb.count("faults_timeout");
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    } else if roll < f.timeout_rate + f.error_rate {
+        sb.count("faults_error");
+        return Some(server_error(endpoint));
+    }
+    None
+}
+
+fn server_error(endpoint: Endpoint) -> Response {
+    let message = "Internal Server Error (injected by the sandbox)";
+    match endpoint {
+        Endpoint::Sns => sns_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", message),
+        Endpoint::Pinpoint => pinpoint_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerErrorException",
+            message,
+        ),
+    }
+}
+
+/// `POST …/aws/sns/`: the query protocol's `Action`.
+pub(super) async fn sns(
+    State(sb): State<Shared>,
+    OriginalUri(original): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = verify(&sb, Endpoint::Sns, &original, &headers, &body) {
+        return *r;
+    }
+    if let Some(r) = faults(&sb, Endpoint::Sns).await {
+        return r;
+    }
+    let f = form(&String::from_utf8_lossy(&body));
+    let action = field(&f, "Action").unwrap_or_default();
+    if field(&f, "Version").as_deref() != Some(SNS_VERSION) {
+        return sns_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            &format!("Version must be {SNS_VERSION}."),
+        );
+    }
+    match action.as_str() {
+        "Publish" => publish(&sb, &f),
+        "GetSMSAttributes" => get_sms_attributes(&sb, &f),
+        other => sns_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            &format!(
+                "The action {} is not valid for this web service.",
+                other.chars().take(64).collect::<String>()
+            ),
+        ),
+    }
+}
+
+/// The `MessageAttributes.entry.N.{Name,Value.StringValue}` of a `Publish`, by name.
+fn message_attribute(f: &[(String, String)], name: &str) -> Option<String> {
+    (1..=10).find_map(|n| {
+        (field(f, &format!("MessageAttributes.entry.{n}.Name")).as_deref() == Some(name))
+            .then(|| field(f, &format!("MessageAttributes.entry.{n}.Value.StringValue")))
+            .flatten()
+    })
+}
+
+fn publish(sb: &super::Sandbox, f: &[(String, String)]) -> Response {
+    sb.count("SnsPublish");
+    let invalid = |message: &str| sns_error(StatusCode::BAD_REQUEST, "InvalidParameter", message);
+    let Some(to) = field(f, "PhoneNumber") else {
+        return invalid(
+            "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter",
+        );
+    };
+    let Some(text) = field(f, "Message") else {
+        return sns_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationError",
+            "1 validation error detected: Value null at 'message' failed to satisfy constraint: Member must not be null",
+        );
+    };
+    match to.as_str() {
+        MAGIC_AWS_THROTTLED => {
+            return sns_error(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded")
+        }
+        MAGIC_AWS_SERVER_ERROR => return server_error(Endpoint::Sns),
+        _ => {}
+    }
+    let e164 = E164::parse(&to, None)
+        .ok()
+        .filter(|e| e.as_str() == to && to != MAGIC_INVALID);
+    if e164.is_none() {
+        return invalid(&format!(
+            "Invalid parameter: PhoneNumber Reason: {} is not valid to publish to",
+            to.chars().take(32).collect::<String>()
+        ));
+    }
+    if text.trim().is_empty() {
+        return invalid("Invalid parameter: Empty message");
+    }
+    if text.chars().count() > MAX_SMS_CHARS {
+        return invalid("Invalid parameter: Message too long");
+    }
+    let sms_type = message_attribute(f, "AWS.SNS.SMS.SMSType");
+    if sms_type
+        .as_deref()
+        .is_some_and(|t| !crate::aws::SMS_TYPES.contains(&t))
+    {
+        return sns_error(
+            StatusCode::BAD_REQUEST,
+            "ParameterValueInvalid",
+            "The value of AWS.SNS.SMS.SMSType must be Transactional or Promotional.",
+        );
+    }
+    let m = AwsMessage {
+        message_id: uuid(),
+        phone_number: to,
+        message: text,
+        sender_id: message_attribute(f, "AWS.SNS.SMS.SenderID"),
+        sms_type,
+        origination_number: message_attribute(f, "AWS.MM.SMS.OriginationNumber"),
+        date_created: now(),
+    };
+    let id = m.message_id.clone();
+    sb.aws_messages
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(m);
+    let request_id = uuid();
+    answer(
+        StatusCode::OK,
+        "text/xml",
+        format!(
+            "<PublishResponse xmlns=\"{SNS_XMLNS}\">\n  <PublishResult>\n    <MessageId>{id}</MessageId>\n  </PublishResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</PublishResponse>\n"
+        ),
+        &request_id,
+    )
+}
+
+/// The account's SMS settings, as `GetSMSAttributes` lists them (`attributes.member.N` filters).
+const SMS_ATTRIBUTES: [(&str, &str); 4] = [
+    ("DefaultSMSType", "Transactional"),
+    ("MonthlySpendLimit", "1"),
+    ("DefaultSenderID", "PhoneHub"),
+    ("UsageReportS3Bucket", ""),
+];
+
+fn get_sms_attributes(sb: &super::Sandbox, f: &[(String, String)]) -> Response {
+    sb.count("SnsGetSMSAttributes");
+    let wanted: Vec<String> = f
+        .iter()
+        .filter(|(k, _)| k.starts_with("attributes.member."))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let entries: String = SMS_ATTRIBUTES
+        .iter()
+        .filter(|(k, _)| wanted.is_empty() || wanted.iter().any(|w| w == k))
+        .map(|(k, v)| {
+            format!(
+                "      <entry>\n        <key>{}</key>\n        <value>{}</value>\n      </entry>\n",
+                xml_escape(k),
+                xml_escape(v)
+            )
+        })
+        .collect();
+    let request_id = uuid();
+    answer(
+        StatusCode::OK,
+        "text/xml",
+        format!(
+            "<GetSMSAttributesResponse xmlns=\"{SNS_XMLNS}\">\n  <GetSMSAttributesResult>\n    <attributes>\n{entries}    </attributes>\n  </GetSMSAttributesResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetSMSAttributesResponse>\n"
+        ),
+        &request_id,
+    )
+}
+
+/// The Lookup v2 line type the Twilio sandbox gives a number, as Pinpoint's phone type and code.
+fn phone_type(line_type: &str) -> (&'static str, i64) {
+    match line_type {
+        "mobile" => ("MOBILE", 0),
+        "landline" => ("LANDLINE", 1),
+        "fixedVoip" | "nonFixedVoip" => ("VOIP", 2),
+        _ => ("OTHER", 4),
+    }
+}
+
+fn country_name(iso: &str) -> Option<&'static str> {
+    Some(match iso {
+        "US" => "United States",
+        "CA" => "Canada",
+        "GB" => "United Kingdom",
+        "IE" => "Ireland",
+        "FR" => "France",
+        "DE" => "Germany",
+        "ES" => "Spain",
+        "IT" => "Italy",
+        "NL" => "Netherlands",
+        "AU" => "Australia",
+        _ => return None,
+    })
+}
+
+/// `PhoneNumberValidate`'s answer for a number: from the sandbox's lookup data when it is valid,
+/// `PhoneType: "INVALID"` (code 3) when it does not parse (or is [`MAGIC_INVALID`]).
+pub fn validate_answer(number: &str, iso_country: Option<&str>) -> NumberValidateResponse {
+    let original = NumberValidateResponse {
+        original_phone_number: Some(number.to_string()),
+        original_country_code_iso2: iso_country.map(str::to_string),
+        ..Default::default()
+    };
+    let parsed = E164::parse(number, iso_country)
+        .ok()
+        .filter(|e| e.as_str() != MAGIC_INVALID);
+    let Some(e) = parsed else {
+        return NumberValidateResponse {
+            phone_type: Some("INVALID".into()),
+            phone_type_code: Some(3),
+            ..original
+        };
+    };
+    let facts = lookup_facts(e.as_str());
+    let (kind, code) = phone_type(facts.line_type);
+    let iso = e.region();
+    let nanp_area = (e.country_code() == 1)
+        .then(|| e.as_str().get(2..5))
+        .flatten();
+    let city = nanp_area.map(place).filter(|(c, _, _)| *c != "Springfield");
+    NumberValidateResponse {
+        carrier: Some(facts.carrier.to_string()),
+        city: city.map(|(c, _, _)| c.to_string()),
+        cleansed_phone_number_e164: Some(e.as_str().to_string()),
+        cleansed_phone_number_national: Some(
+            e.national().chars().filter(char::is_ascii_digit).collect(),
+        ),
+        country: iso.as_deref().and_then(country_name).map(str::to_string),
+        country_code_numeric: Some(e.country_code().to_string()),
+        country_code_iso2: iso,
+        phone_type: Some(kind.into()),
+        phone_type_code: Some(code),
+        zip_code: city.map(|(_, _, z)| z.to_string()),
+        ..original
+    }
+}
+
+/// `POST …/aws/pinpoint/v1/phone/number/validate`.
+pub(super) async fn phone_number_validate(
+    State(sb): State<Shared>,
+    OriginalUri(original): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = verify(&sb, Endpoint::Pinpoint, &original, &headers, &body) {
+        return *r;
+    }
+    if let Some(r) = faults(&sb, Endpoint::Pinpoint).await {
+        return r;
+    }
+    sb.count("PinpointPhoneNumberValidate");
+    let Ok(req) = serde_json::from_slice::<NumberValidateRequest>(&body) else {
+        return pinpoint_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "The request body is not a NumberValidateRequest.",
+        );
+    };
+    let Some(number) = req.phone_number.filter(|n| !n.trim().is_empty()) else {
+        return pinpoint_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "PhoneNumber is required.",
+        );
+    };
+    match number.as_str() {
+        MAGIC_AWS_THROTTLED => {
+            return pinpoint_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "Too many requests",
+            )
+        }
+        MAGIC_AWS_SERVER_ERROR => return server_error(Endpoint::Pinpoint),
+        _ => {}
+    }
+    sb.count("billed_aws_validations");
+    let iso = req
+        .iso_country_code
+        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()));
+    let r = validate_answer(&number, iso.as_deref());
+    let request_id = uuid();
+    let mut res = Json(r).into_response();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    res
+}
+
+/// `GET …/_aws/messages`: what was published, oldest first.
+pub(super) async fn list_messages(State(sb): State<Shared>) -> Json<Vec<AwsMessage>> {
+    Json(sb.aws_messages())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_version_4_uuids() {
+        let id = uuid();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!("89ab".contains(&id[19..20]), "{id}");
+        assert_ne!(uuid(), id);
+    }
+
+    #[test]
+    fn validation_follows_the_twilio_sandbox_lookups() {
+        for i in 0..24 {
+            let n = format!("+1415555{:04}", 2600 + i);
+            let r = validate_answer(&n, None);
+            let twilio = lookup_facts(&n).line_type;
+            let expected = match twilio {
+                "mobile" => "MOBILE",
+                "landline" => "LANDLINE",
+                "fixedVoip" | "nonFixedVoip" => "VOIP",
+                _ => "OTHER",
+            };
+            assert_eq!(r.phone_type.as_deref(), Some(expected), "{n}: {twilio}");
+            assert_eq!(r.country_code_iso2.as_deref(), Some("US"));
+            assert_eq!(r.cleansed_phone_number_e164.as_deref(), Some(n.as_str()));
+        }
+        let bad = validate_answer("+1415", None);
+        assert_eq!(bad.phone_type.as_deref(), Some("INVALID"));
+        assert_eq!(bad.phone_type_code, Some(3));
+        let gb = validate_answer("07400 123456", Some("GB"));
+        assert_eq!(
+            gb.cleansed_phone_number_e164.as_deref(),
+            Some("+447400123456")
+        );
+        assert_eq!(gb.country_code_iso2.as_deref(), Some("GB"));
+        assert_eq!(gb.country_code_numeric.as_deref(), Some("44"));
+    }
+
+    /// A request signed by the sandbox's key for `service` in `region` at `time`, checked by the
+    /// Pinpoint endpoint.
+    fn check(
+        service: &str,
+        region: &str,
+        secret: &str,
+        time: SystemTime,
+    ) -> Result<(), Box<Response>> {
+        let sb = super::super::Sandbox::start(super::super::SandboxConfig::dev(
+            "http://127.0.0.1:9/sandbox/twilio",
+            None,
+        ));
+        let url = "http://127.0.0.1:9/sandbox/twilio/aws/pinpoint/v1/phone/number/validate";
+        let body = br#"{"PhoneNumber":"+14155550100"}"#;
+        let signed = crate::aws::sign(
+            "POST",
+            url,
+            &[("content-type", "application/json")],
+            body,
+            region,
+            service,
+            DEV_AWS_ACCESS_KEY_ID,
+            secret,
+            time,
+        )
+        .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert("host", HeaderValue::from_static("127.0.0.1:9"));
+        for (k, v) in signed.headers {
+            headers.insert(k, HeaderValue::from_str(&v).unwrap());
+        }
+        let uri: axum::http::Uri = "/sandbox/twilio/aws/pinpoint/v1/phone/number/validate"
+            .parse()
+            .unwrap();
+        verify(&sb, Endpoint::Pinpoint, &uri, &headers, body)
+    }
+
+    fn error_type(r: &Response) -> (StatusCode, String) {
+        let kind = r.headers()["x-amzn-ErrorType"].to_str().unwrap();
+        (r.status(), kind.split(':').next().unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn signatures_are_checked_for_scope_time_and_secret() {
+        let now = SystemTime::now();
+        assert!(check(
+            "mobiletargeting",
+            DEV_AWS_REGION,
+            DEV_AWS_SECRET_ACCESS_KEY,
+            now
+        )
+        .is_ok());
+        let forbidden = |kind: &str| (StatusCode::FORBIDDEN, kind.to_string());
+        for (service, region, secret, time) in [
+            ("sns", DEV_AWS_REGION, DEV_AWS_SECRET_ACCESS_KEY, now),
+            (
+                "mobiletargeting",
+                "eu-west-1",
+                DEV_AWS_SECRET_ACCESS_KEY,
+                now,
+            ),
+            ("mobiletargeting", DEV_AWS_REGION, "wrong", now),
+            (
+                "mobiletargeting",
+                DEV_AWS_REGION,
+                DEV_AWS_SECRET_ACCESS_KEY,
+                now - Duration::from_secs(3600),
+            ),
+        ] {
+            let r = check(service, region, secret, time).unwrap_err();
+            assert_eq!(
+                error_type(&r),
+                forbidden("InvalidSignatureException"),
+                "{service} {region} {secret}"
+            );
+        }
+    }
+
+    #[test]
+    fn authorization_headers_are_read() {
+        let a = parse_authorization("AWS4-HMAC-SHA256 Credential=AKIASANDBOX000000001/20240102/us-east-1/sns/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=abc").unwrap();
+        assert_eq!(
+            (a.key_id, a.date, a.region, a.service, a.signature),
+            (
+                "AKIASANDBOX000000001",
+                "20240102",
+                "us-east-1",
+                "sns",
+                "abc"
+            )
+        );
+        assert_eq!(a.signed_headers, ["content-type", "host", "x-amz-date"]);
+        assert!(parse_authorization("Basic abc").is_none());
+        assert!(parse_authorization(
+            "AWS4-HMAC-SHA256 Credential=A/B/C, SignedHeaders=host, Signature=x"
+        )
+        .is_none());
+    }
+}

@@ -272,6 +272,45 @@ async fn webhooks_signed_with_a_shared_key_are_checked_with_the_key_they_name(po
     assert!(audit
         .iter()
         .all(|a| !a.contains(KEY_SECRET) && !a.contains(KEY2_SECRET)));
+
+    // The configuration moves to AWS: its shared keys go with the Twilio account, and no webhook
+    // verifies with the AWS secret (nor with the old key).
+    let r = configure_aws(
+        &app,
+        &owner,
+        "us-east-1",
+        telephony::sandbox::aws::DEV_AWS_SECRET_ACCESS_KEY,
+    )
+    .await;
+    assert!(r.status().as_u16() < 400, "aws: {}", r.status());
+    assert_eq!(
+        app.count("SELECT count(*) FROM webhook_signing_keys").await,
+        0
+    );
+    let id3 = insert_message(&app, "SMaws").await;
+    let p3 = format!("/webhooks/twilio/sms-status?msg={id3}");
+    let aws_delivered = [("MessageSid", "SMaws"), ("MessageStatus", "delivered")];
+    let r = webhook(
+        &app,
+        &p3,
+        &aws_delivered,
+        Some(telephony::sandbox::aws::DEV_AWS_SECRET_ACCESS_KEY),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        signed_webhook(
+            &app,
+            &p3,
+            &aws_delivered,
+            sha256,
+            KEY2_SECRET,
+            Some(&header2)
+        )
+        .await,
+        403
+    );
+    assert_eq!(status_of(&app, id3).await, "queued");
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -641,6 +680,25 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
         0
     );
 
+    // A configuration still holding numbers bought through Twilio cannot become AWS (which could
+    // not release them).
+    configure_sandbox(&app, &owner, "acme", &sb, "30").await;
+    let held = own_number(&app, &owner, "+14155550183", false, PHONE).await;
+    let r = configure_aws(&app, &owner, "us-east-1", DEV_AWS_SECRET_ACCESS_KEY).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Release them first"));
+    let r = app
+        .call(
+            &owner,
+            "release_number",
+            &[
+                ("org", "acme"),
+                ("id", &held.to_string()),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert!(r.status().as_u16() < 400, "release: {}", r.status());
     let r = configure_aws(&app, &owner, "us-east-1", DEV_AWS_SECRET_ACCESS_KEY).await;
     assert!(r.status().as_u16() < 400, "save: {}", r.status());
     let r = app

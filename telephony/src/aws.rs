@@ -815,7 +815,12 @@ impl AwsClient {
         let text = std::str::from_utf8(&answer).map_err(|_| {
             ProviderError::Decode("SNS answered with text that is not UTF-8".into())
         })?;
-        let leaves = xml_leaves(text).map_err(ProviderError::Decode)?;
+        // The parser's own words can quote the answer at length: bounded like AWS's messages.
+        let leaves = xml_leaves(text).map_err(|e| {
+            ProviderError::Decode(
+                sentence(Some(&e)).unwrap_or_else(|| "SNS answered with broken XML".into()),
+            )
+        })?;
         let root = format!("{action}Response/");
         if !leaves.iter().any(|(p, _)| p.starts_with(&root)) {
             return Err(ProviderError::Decode(format!(

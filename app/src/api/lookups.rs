@@ -70,7 +70,13 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
                     _ => None,
                 },
                 None => None,
-            };
+            }
+            // Shown as people in the org's country write it (the provider's national format is
+            // its own country's).
+            .map(|mut info| {
+                info.national_format = Some(crate::ssr::shown(&info.e164, &ctx.country));
+                info
+            });
             let recent = match outage.read(db::lookups::recent(pool, ctx.org_id)).await {
                 Ok(r) => r,
                 Err(e) if unreachable(&e) && outage.ongoing() => {

@@ -390,6 +390,7 @@ pub mod server_side {
         })?;
         let tail = crate::ssr::crypto::tail(&secret);
         let mut tx = pool.begin().await?;
+        db::phone_config::lock(&mut *tx, cfg.id).await?;
         let held = db::phone_config::signing_keys(&mut *tx, cfg.id).await?;
         if held.iter().any(|k| k.key_id == key_id) {
             return Err(AppError::validation(
@@ -472,6 +473,24 @@ pub mod server_side {
                         "Enter the auth token: this configuration has none yet.",
                     ))
                 }
+            }
+        }
+        if let Some(c) = &existing {
+            // Numbers bought through Twilio are released through Twilio: a configuration that
+            // still holds some cannot become AWS, which could not release them.
+            if input.provider == "aws" && c.provider != "aws" {
+                let n = db::phone_config::held_numbers(&mut *tx, c.id).await?;
+                if n > 0 {
+                    return Err(AppError::validation(
+                        "provider",
+                        format!("This configuration still holds {n} number{} bought through Twilio, which Amazon Web Services could not release. Release them first.", if n == 1 { "" } else { "s" }),
+                    ));
+                }
+            }
+            // Shared keys belong to the Twilio account: a new account (or provider) starts
+            // without them.
+            if c.token_scope.as_deref() != Some(input.token_scope().as_str()) {
+                db::phone_config::remove_signing_keys(&mut *tx, c.id).await?;
             }
         }
         let sealed = match &token {

@@ -148,7 +148,7 @@ fn ResultCard(
         .map(|t| line_type_label(t).to_string())
         .unwrap_or_else(|| "Not provided".into());
     let rows: Vec<(&str, String)> = vec![
-        ("National format", or_not_provided(&r.national_format)),
+        ("As written here", or_not_provided(&r.national_format)),
         ("Country", or_not_provided(&r.country_code)),
         (
             "Calling code",

@@ -16,8 +16,12 @@ use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Rol
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
+    let refresh = Refresh::provide();
     let org = org_param();
-    let data = crate::components::page_data(move || org.get(), org_dashboard);
+    let data = crate::components::page_data(
+        move || (org.get(), refresh.0.get()),
+        |(o, _)| org_dashboard(o),
+    );
     view! {
         <Loaded data show=move |d| view! { <DashboardView d outcome=outcome.get_value() /> } />
     }

@@ -128,7 +128,7 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <Field form label="Lookup cache (days)" name="lookup_cache_days" kind="number" value=c.lookup_cache_days.to_string()
                     hint="How long a lookup answer is reused, 1 to 365 days." />
                 <Field form label="Default sender number" name="default_sender" value=c.default_sender.clone() hint="Optional. For AWS: the origination number SMS are sent from." />
-                <Field form label="SMS sender ID (AWS)" name="sms_sender_id" value=c.sms_sender_id.clone() hint="Optional, for Amazon SNS: 1 to 11 letters and digits shown as the sender where the destination country allows it." />
+                <Field form label="SMS sender ID (AWS)" name="sms_sender_id" value=c.sms_sender_id.clone() hint="Optional, for Amazon SNS: 1 to 11 letters and digits shown as the sender where the destination country allows it. SMS are sent from the default sender number, so set that too." />
                 <SelectField form label="SMS type (AWS)" name="sms_type" options=sms_types selected=c.sms_type.clone() />
                 {system.then(|| view! {
                     <Field form label="API base URL" name="api_base" value=c.api_base.clone() hint="Optional, for a proxy in front of Twilio. Empty uses Twilio's host for the region. Changing it needs the auth token again." />

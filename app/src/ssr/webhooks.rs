@@ -283,6 +283,12 @@ async fn check_signature(
     let cfg = db::phone_config::by_id(&state.pool, id)
         .await?
         .ok_or(Refused::Unknown)?;
+    // Only Twilio (and its sandbox) sends these webhooks: another provider's secret never
+    // verifies one.
+    if !matches!(cfg.provider.as_str(), "twilio" | "sandbox") {
+        tracing::warn!(config_id = id, provider = %cfg.provider, "webhook for a configuration that is not Twilio's");
+        return Err(Refused::BadSignature);
+    }
     let sig = req.signature.as_deref().ok_or(Refused::BadSignature)?;
     let payload = signature::Payload::Form(&req.params);
     let Some(header) = req.settings.as_deref() else {

@@ -310,7 +310,7 @@ pub async fn recording(
 pub struct PlaceCall {
     /// The id of an active voice number the member may call from (theirs or shared).
     from_number_id: i64,
-    /// E.164 or a US national number.
+    /// E.164, or a national number of the org's country.
     to: String,
 }
 

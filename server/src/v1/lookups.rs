@@ -54,7 +54,7 @@ pub struct Lookup {
 /// requests for the same number pay once. Attributed to the key's org and member.
 #[utoipa::path(
     get, path = "/v1/lookups/{number}", tag = "Lookups", operation_id = "lookup",
-    params(("number" = String, Path, description = "E.164 (`+14155552671`) or a US national number"), LookupQuery),
+    params(("number" = String, Path, description = "E.164 (`+14155552671`), or a national number of the org's country"), LookupQuery),
     responses(
         (status = 200, body = Lookup),
         (status = 401, body = Problem, content_type = "application/problem+json"),

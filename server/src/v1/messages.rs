@@ -19,7 +19,7 @@ use super::{json, json_body, paginate, query, Caller, Money, Page, Problem};
 pub struct SendMessage {
     /// One of the member's SMS-capable numbers (E.164), or the org's configured sender.
     from: String,
-    /// E.164 or a US national number.
+    /// E.164, or a national number of the org's country.
     to: String,
     /// 1–1,600 characters.
     #[schema(min_length = 1, max_length = 1600)]

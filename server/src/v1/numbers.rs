@@ -395,7 +395,7 @@ async fn editable(state: &AppState, c: &ApiCaller, id: i64) -> Result<NumberReco
 pub struct Update {
     friendly_name: Option<String>,
     active: Option<bool>,
-    /// E.164 or a US national number; `""` to ring nowhere.
+    /// E.164, or a national number of the org's country; `""` to ring nowhere.
     forward_to: Option<String>,
     record_calls: Option<bool>,
     shared: Option<bool>,

@@ -415,6 +415,40 @@ pub async fn remove_signing_key(
     .await
 }
 
+/// Locks the configuration row until the transaction ends (changes to its signing keys are
+/// serialised: the limit and the duplicate check cannot race).
+pub async fn lock(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT id FROM phone_configs WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes every signing key of a configuration (its Twilio account changed); how many.
+pub async fn remove_signing_keys(
+    db: impl PgExecutor<'_>,
+    config_id: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "DELETE FROM webhook_signing_keys WHERE config_id = $1",
+        config_id
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// How many numbers bought with this configuration are still held (active or releasing).
+pub async fn held_numbers(db: impl PgExecutor<'_>, config_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM owned_numbers
+           WHERE config_id = $1 AND status IN ('active', 'releasing')"#,
+        config_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Notes that a key signed a webhook (at most once a minute per key).
 pub async fn touch_signing_key(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query!(

@@ -806,6 +806,14 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
         .await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("Amazon Web Services"));
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM owned_numbers WHERE e164 = '+14155550111' AND status <> 'failed'"
+        )
+        .await,
+        0,
+        "no half-bought number"
+    );
     let calls = app
         .load::<app::model::calls::NewCallPage>(&owner, "load_new_call", &[("org", "acme")])
         .await;

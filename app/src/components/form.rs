@@ -224,7 +224,7 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional, into)] value: Option<String>,
     #[prop(optional)] autocomplete: Option<&'static str>,
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
     let id = id.unwrap_or_else(|| name.to_string());

@@ -259,3 +259,11 @@ pub const COUNTRIES: &[(&str, &str)] = &[
 pub fn country_name(code: &str) -> Option<&'static str> {
     COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
+
+/// How a phone field explains what it reads, for an org in `country`.
+pub fn phone_hint(country: &str) -> String {
+    match country_name(country) {
+        Some(name) => format!("With + and the country code, or a national number of {name}."),
+        None => "With + and the country code.".to_string(),
+    }
+}

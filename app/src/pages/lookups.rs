@@ -101,7 +101,7 @@ fn LookupView(d: LookupPage, outcome: Option<FormOutcome>) -> impl IntoView {
             <ActionForm action attr:class="card mt-4 max-w-xl">
                 <input type="hidden" name="org" value=d.org.slug.clone() />
                 <Field form label="Phone number" name="number" value=query.with_untracked(|q| q.get("number")).unwrap_or_default()
-                    hint="E.164 (+14155550100) or a US number such as (415) 555-0100." required=true />
+                    hint=crate::model::countries::phone_hint(&d.org.country) required=true />
                 <FormError form />
                 <button type="submit" class="btn mt-2" disabled=move || form.pending.get()>"Look up"</button>
             </ActionForm>

@@ -301,7 +301,7 @@ fn NumberDetailView(d: NumberPage, outcome: Option<FormOutcome>) -> impl IntoVie
                 <input type="hidden" name="id" value=n.id.to_string() />
                 <Field form label="Name" name="friendly_name" value=n.friendly_name.clone() />
                 <Field form label="Forward calls to" name="forward_to" value=n.forward_to.clone()
-                    hint="Your own phone, E.164. Calls you place ring this phone first; empty takes voicemail." />
+                    hint=format!("Your own phone. Calls you place ring it first; empty takes voicemail. {}", crate::model::countries::phone_hint(&d.org.country)) />
                 <div class="space-y-1">
                     {check("active", "Active (can place and receive calls)", n.active)}
                     {check("record_calls", "Record calls", n.record_calls)}

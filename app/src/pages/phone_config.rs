@@ -102,8 +102,6 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <input type="hidden" name="org" value=slug.clone() />
                 <SelectField form label="Provider" name="provider" options=providers selected=c.provider.as_str() />
                 <SelectField form label="Twilio region" name="region" options=regions selected=c.region.form_value() />
-                <Field form label="AWS region" name="aws_region" value=c.aws_region.clone()
-                    hint="For Amazon Web Services only, such as us-east-1 or eu-west-2: SMS go through Amazon SNS and lookups through Amazon Pinpoint in this region. AWS cannot buy numbers, place calls or keep recordings here." />
                 <Field form label="Display name" name="display_name" value=c.display_name.clone() />
                 <Field form label=sid_label name="account_sid" value=c.account_sid.clone() hint=sid_hint />
                 <div class="field">
@@ -128,11 +126,16 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <Field form label="Lookup cache (days)" name="lookup_cache_days" kind="number" value=c.lookup_cache_days.to_string()
                     hint="How long a lookup answer is reused, 1 to 365 days." />
                 <Field form label="Default sender number" name="default_sender" value=c.default_sender.clone() hint="Optional. For AWS: the origination number SMS are sent from." />
-                <Field form label="SMS sender ID (AWS)" name="sms_sender_id" value=c.sms_sender_id.clone() hint="Optional, for Amazon SNS: 1 to 11 letters and digits shown as the sender where the destination country allows it. SMS are sent from the default sender number, so set that too." />
-                <SelectField form label="SMS type (AWS)" name="sms_type" options=sms_types selected=c.sms_type.clone() />
+                <fieldset class="space-y-3 rounded-md border border-slate-200 p-3">
+                    <legend class="px-1 text-sm font-medium">"Amazon Web Services only"</legend>
+                    <Field form label="AWS region" name="aws_region" value=c.aws_region.clone()
+                        hint="Such as us-east-1 or eu-west-2: SMS go through Amazon SNS and lookups through Amazon Pinpoint in this region. AWS cannot buy numbers, place calls or keep recordings here." />
+                    <Field form label="SMS sender ID" name="sms_sender_id" value=c.sms_sender_id.clone() hint="Optional, for Amazon SNS: 1 to 11 letters and digits shown as the sender where the destination country allows it. SMS are sent from the default sender number, so set that too." />
+                    <SelectField form label="SMS type" name="sms_type" options=sms_types selected=c.sms_type.clone() />
+                </fieldset>
                 {system.then(|| view! {
-                    <Field form label="API base URL" name="api_base" value=c.api_base.clone() hint="Optional, for a proxy in front of Twilio. Empty uses Twilio's host for the region. Changing it needs the auth token again." />
-                    <Field form label="Lookups base URL" name="lookups_base" value=c.lookups_base.clone() hint="Optional, like the API base URL." />
+                    <Field form label="API base URL" name="api_base" value=c.api_base.clone() hint="Optional, for a proxy in front of Twilio (for AWS: of Amazon SNS). Empty uses the provider's host for the region. Changing it needs the secret again." />
+                    <Field form label="Lookups base URL" name="lookups_base" value=c.lookups_base.clone() hint="Optional, like the API base URL (for AWS: of Amazon Pinpoint)." />
                 })}
                 <div class="space-y-1">
                     {checkbox("active", "Active", c.active, ro)}

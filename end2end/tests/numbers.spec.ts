@@ -92,7 +92,7 @@ test('search, buy, configure, call from and release a number', async ({ page }, 
   }
   await page.goto(`/o/${org.slug}/calls?status=completed`);
   await ready(page, info);
-  await expect(page.getByRole('table')).toContainText('+12125550142');
+  await expect(page.getByRole('table')).toContainText('(212) 555-0142');
 
   await page.goto(numberPage);
   await ready(page, info);

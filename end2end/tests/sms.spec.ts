@@ -50,7 +50,7 @@ test('send an SMS, see it delivered and get a reply', async ({ page }, info) => 
     }).toPass({ timeout: 15_000 });
   }
   await expect(status).toHaveText('Delivered');
-  await expect(page.getByRole('navigation', { name: 'Conversations' })).toContainText('+12125550163');
+  await expect(page.getByRole('navigation', { name: 'Conversations' })).toContainText('(212) 555-0163');
 
   // The other party answers (the sandbox plays them): the reply lands in the same conversation.
   await page.goto(`/o/${org.slug}/numbers`);

@@ -118,10 +118,18 @@ impl E164 {
         if !body.chars().any(|c| c.is_ascii_digit()) {
             return Err(PhoneError::NotANumber);
         }
-        // "00" is the international prefix in most of the world; treat it as "+" everywhere.
+        // "00" is the international prefix in most of the world; treat it as "+" everywhere, once
+        // the region's own prefix has had its say ("0011" in Australia, "001" in Korea).
         let normalised;
         let to_parse = match body.strip_prefix("00") {
             Some(rest) if !body.starts_with("000") => {
+                if let Some(e) = phonenumber::parse(Some(region), body)
+                    .ok()
+                    .filter(phonenumber::is_valid)
+                {
+                    let e164 = e.format().mode(Mode::E164).to_string();
+                    return Ok(E164 { e164, number: e });
+                }
                 normalised = format!("+{rest}");
                 normalised.as_str()
             }
@@ -273,6 +281,10 @@ mod tests {
         ("+44 20 7946 0958", None, Ok("+442079460958")),
         ("020 7946 0958", Some("GB"), Ok("+442079460958")),
         ("0044 20 7946 0958", Some("DE"), Ok("+442079460958")),
+        ("0011 44 20 7946 0958", Some("AU"), Ok("+442079460958")),
+        ("0044 20 7946 0958", Some("AU"), Ok("+442079460958")),
+        ("02 9374 4000", Some("AU"), Ok("+61293744000")),
+        ("01 42 68 53 00", Some("FR"), Ok("+33142685300")),
         ("030 901820", Some("DE"), Ok("+4930901820")),
         ("+49 30 901820", Some("us"), Ok("+4930901820")),
         ("+33 1 42 68 53 00", None, Ok("+33142685300")),

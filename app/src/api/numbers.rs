@@ -79,6 +79,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
                     .into_iter()
                     .map(|mut n| {
                         n.can_edit = n.can_edit && !ctx.access.read_only();
+                        n.shown = crate::ssr::shown(&n.e164, &ctx.country);
                         n
                     })
                     .collect(),
@@ -102,6 +103,7 @@ pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
                     .pop()
                     .ok_or(AppError::NotFound)?;
             n.can_edit = n.can_edit && !ctx.access.read_only();
+            n.shown = crate::ssr::shown(&n.e164, &ctx.country);
             let eff = ctx
                 .state
                 .providers

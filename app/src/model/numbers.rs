@@ -83,6 +83,8 @@ pub struct BuyPage {
 pub struct NumberRow {
     pub id: i64,
     pub e164: String,
+    /// `e164` as people in the org's country write it (the pages fill it in).
+    pub shown: String,
     pub friendly_name: String,
     pub owner: String,
     pub mine: bool,

@@ -58,7 +58,7 @@ fn NumbersView(d: NumbersPage) -> impl IntoView {
             let href = format!("/o/{slug}/numbers/{}", n.id);
             view! {
                 <tr data-testid=format!("number-{}", n.e164)>
-                    <td class="tabular-nums"><a class="link" href=href>{n.e164.clone()}</a></td>
+                    <td class="tabular-nums"><a class="link" href=href>{n.shown.clone()}<span class="muted block text-xs">{n.e164.clone()}</span></a></td>
                     <td>{if n.friendly_name.is_empty() { "—".to_string() } else { n.friendly_name.clone() }}</td>
                     <td>{if n.mine { "You".to_string() } else { n.owner.clone() }}{n.shared.then_some(" · shared with the org")}</td>
                     <td data-testid="number-status">{n.status_label()}</td>
@@ -285,7 +285,8 @@ fn NumberDetailView(d: NumberPage, outcome: Option<FormOutcome>) -> impl IntoVie
     view! {
         <Title text=format!("{} · Numbers", n.e164) />
         <p><a class="link" href=format!("/o/{slug}/numbers")>"← Numbers"</a></p>
-        <h1 class="mt-2 text-2xl font-semibold tabular-nums">{n.e164.clone()}</h1>
+        <h1 class="mt-2 text-2xl font-semibold tabular-nums">{n.shown.clone()}</h1>
+        {(n.shown != n.e164).then(|| view! { <p class="muted text-sm tabular-nums">{n.e164.clone()}</p> })}
         <p class="muted">{n.status_label()} " · " {n.monthly.clone()} " a month · owner " {n.owner.clone()}
             {n.purchased.clone().map(|p| format!(" · bought {p}"))}</p>
         <p class="mt-1 flex gap-4 text-sm">

@@ -257,6 +257,7 @@ pub struct AudioQuery {
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 416, description = "The range cannot be served"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The call's phone config can no longer be used"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
         (status = 502, body = Problem, content_type = "application/problem+json"),

@@ -185,6 +185,7 @@ pub async fn list(
             let mine = r.user_id == Some(user_id);
             NumberRow {
                 id: r.id,
+                shown: r.e164.clone(),
                 e164: r.e164,
                 friendly_name: r.friendly_name,
                 owner: r.owner,

@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    configure_sandbox, decode, own_number, poll_until_eq, spawn_app_on, start_sandbox, webhook,
-    TestApp, PHONE,
+    configure_sandbox, decode, insert_message, own_number, poll_until_eq, spawn_app_on,
+    start_sandbox, webhook, TestApp, PHONE,
 };
 use sqlx::PgPool;
 use telephony::sandbox::DEV_AUTH_TOKEN;
@@ -42,20 +42,6 @@ async fn signed_webhook(
         req = req.header(signature::SETTINGS_HEADER, s);
     }
     req.send().await.unwrap().status().as_u16()
-}
-
-/// A sent message row of acme's configuration, with provider SID `sid`.
-async fn insert_message(app: &TestApp, sid: &str) -> i64 {
-    sqlx::query_scalar(
-        "INSERT INTO messages (org_id, user_id, config_id, direction, our_e164, other_e164, body, segments, encoding, provider_sid, cost_micros)
-         SELECT o.id, u.id, c.id, 'outbound', '+14155550180', '+12125550147', 'hi', 1, 'gsm7', $1, 7900
-         FROM orgs o JOIN phone_configs c ON c.org_id = o.id, users u
-         WHERE o.slug = 'acme' AND u.email = 'user@acme.test' RETURNING id",
-    )
-    .bind(sid)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap()
 }
 
 async fn status_of(app: &TestApp, id: i64) -> String {
@@ -619,7 +605,7 @@ async fn configure_aws(
 async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgPool) {
     use telephony::sandbox::aws::{DEV_AWS_SECRET_ACCESS_KEY, MAGIC_AWS_THROTTLED};
     let (sb, _keep) = start_sandbox().await;
-    let moto = common::start_moto().await;
+    let (moto, _) = common::moto::start_moto().await;
     let mut settings = common::settings("http://127.0.0.1:0");
     settings.sandbox_url = Some(url::Url::parse(&sb).unwrap());
     // SNS is moto; Pinpoint's PhoneNumberValidate (which moto lacks) is the sandbox's.

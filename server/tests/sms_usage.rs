@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::poll_until_eq;
 use common::{
-    configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, webhook, TestApp,
-    PHONE,
+    configure_sandbox, insert_message, own_number, sandbox_stat, spawn_app_on, start_sandbox,
+    webhook, TestApp, PHONE,
 };
 use sqlx::PgPool;
 use telephony::sandbox::DEV_AUTH_TOKEN;
@@ -206,20 +206,6 @@ async fn sms_is_sent_delivered_and_priced_by_segment_and_bad_input_sends_nothing
     // Support cannot send.
     let support = app.login_as("support@phonehub.test").await;
     assert_eq!(send(&app, &support, mine, OTHER, "hi").await.status(), 403);
-}
-
-/// A sent message row (as if the provider accepted it) with provider SID `sid`.
-async fn insert_message(app: &TestApp, sid: &str) -> i64 {
-    sqlx::query_scalar(
-        "INSERT INTO messages (org_id, user_id, config_id, direction, our_e164, other_e164, body, segments, encoding, provider_sid, cost_micros)
-         SELECT o.id, u.id, c.id, 'outbound', '+14155550180', '+12125550147', 'hi', 1, 'gsm7', $1, 7900
-         FROM orgs o JOIN phone_configs c ON c.org_id = o.id, users u
-         WHERE o.slug = 'acme' AND u.email = 'user@acme.test' RETURNING id",
-    )
-    .bind(sid)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap()
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use telephony::aws::{AwsClient, AwsConfig};
 use telephony::provider::{
@@ -297,70 +296,9 @@ async fn unsupported_operations_send_nothing() {
     ));
 }
 
-/// moto_server, killed (and reaped) when dropped.
-struct Moto {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Installs moto if needed (`scripts/moto.sh path`) and starts it on a free port, waiting (bounded)
-/// until it answers. Fails, not skips, when moto cannot be had.
-async fn start_moto() -> (Moto, Duration) {
-    let root = common::root();
-    let out = Command::new(root.join("scripts/moto.sh"))
-        .arg("path")
-        .current_dir(&root)
-        .output()
-        .expect("run scripts/moto.sh");
-    assert!(
-        out.status.success(),
-        "scripts/moto.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bin = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert!(
-        std::path::Path::new(&bin).exists(),
-        "no moto_server at {bin}"
-    );
-    let port = common::free_port();
-    let started = Instant::now();
-    let child = Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = started + Duration::from_secs(60);
-    let http = reqwest::Client::new();
-    while Instant::now() < deadline {
-        if http
-            .get(format!("{}/moto-api/", moto.base))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-            .is_ok()
-        {
-            return (moto, started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("moto_server did not answer within 60 s");
-}
-
 #[tokio::test]
 async fn sns_through_moto() {
-    let (moto, took) = start_moto().await;
+    let (moto, took) = common::moto::start_moto().await;
     eprintln!("moto_server answered after {took:?}");
     let mut cfg = AwsConfig::new("us-east-1", "AKIAMOTO000000000001", "moto-secret");
     cfg.sns_base = moto.base.clone();

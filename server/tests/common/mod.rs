@@ -348,62 +348,21 @@ mod db_proxy;
 #[allow(unused_imports)]
 pub use db_proxy::DbProxy;
 
-/// moto_server (an AWS-compatible mock, `scripts/moto.sh`), killed and reaped when dropped.
-pub struct Moto {
-    child: std::process::Child,
-    pub base: String,
-}
+/// moto, the AWS-compatible mock, exactly as telephony's tests start it.
+#[path = "../../../telephony/tests/common/moto.rs"]
+pub mod moto;
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Installs moto if needed and starts it on a free port, waiting (bounded) until it answers.
-/// Fails, never skips, when moto cannot be had.
-pub async fn start_moto() -> Moto {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::process::Command::new(root.join("scripts/moto.sh"))
-        .arg("path")
-        .current_dir(&root)
-        .output()
-        .expect("run scripts/moto.sh");
-    assert!(
-        out.status.success(),
-        "scripts/moto.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bin = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let http = reqwest::Client::new();
-    while std::time::Instant::now() < deadline {
-        let up = http
-            .get(format!("{}/moto-api/", moto.base))
-            .timeout(std::time::Duration::from_secs(2))
-            .send()
-            .await
-            .is_ok();
-        if up {
-            return moto;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("moto_server did not answer within 60 s");
+/// A sent message row of acme's configuration (as if the provider accepted it), with provider
+/// SID `sid`.
+pub async fn insert_message(app: &TestApp, sid: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO messages (org_id, user_id, config_id, direction, our_e164, other_e164, body, segments, encoding, provider_sid, cost_micros)
+         SELECT o.id, u.id, c.id, 'outbound', '+14155550180', '+12125550147', 'hi', 1, 'gsm7', $1, 7900
+         FROM orgs o JOIN phone_configs c ON c.org_id = o.id, users u
+         WHERE o.slug = 'acme' AND u.email = 'user@acme.test' RETURNING id",
+    )
+    .bind(sid)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
 }

@@ -377,19 +377,7 @@ fn verify(
 
 /// The faults injected at `…/_faults` (latency, 500s, hangs), answered in the endpoint's shape.
 async fn faults(sb: &super::Sandbox, endpoint: Endpoint) -> Option<Response> {
-    let f = *sb.faults.read().unwrap_or_else(|p| p.into_inner());
-    if f.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(f.latency_ms.min(30_000))).await;
-    }
-    let roll: f64 = rand::random();
-    if roll < f.timeout_rate {
-        sb.count("faults_timeout");
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    } else if roll < f.timeout_rate + f.error_rate {
-        sb.count("faults_error");
-        return Some(server_error(endpoint));
-    }
-    None
+    sb.injected_error().await.then(|| server_error(endpoint))
 }
 
 fn server_error(endpoint: Endpoint) -> Response {

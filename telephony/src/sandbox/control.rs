@@ -24,6 +24,28 @@ pub struct Faults {
     pub timeout_rate: f64,
 }
 
+impl super::Sandbox {
+    /// Plays the injected faults for one request: the added latency, a hang (counted) or an
+    /// error (counted). True when the request is to be answered with a 500 in its API's shape.
+    pub(super) async fn injected_error(&self) -> bool {
+        let f = *self.faults.read().unwrap_or_else(|p| p.into_inner());
+        if f.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(f.latency_ms.min(30_000))).await;
+        }
+        let roll: f64 = rand::random();
+        if roll < f.timeout_rate {
+            self.count("faults_timeout");
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            false
+        } else if roll < f.timeout_rate + f.error_rate {
+            self.count("faults_error");
+            true
+        } else {
+            false
+        }
+    }
+}
+
 pub(super) async fn stats(State(sb): State<Shared>) -> Json<BTreeMap<String, u64>> {
     Json(sb.stats())
 }

@@ -1,7 +1,5 @@
 //! What every request passes first: the sandbox's Basic credentials and, on the API, faults.
 
-use std::time::Duration;
-
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -56,16 +54,7 @@ pub(super) async fn faults_and_auth(
     if !authed || wrong_account {
         return unauthorized(&sb);
     }
-    let f = *sb.faults.read().unwrap_or_else(|p| p.into_inner());
-    if f.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(f.latency_ms.min(30_000))).await;
-    }
-    let roll: f64 = rand::random();
-    if roll < f.timeout_rate {
-        sb.count("faults_timeout");
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    } else if roll < f.timeout_rate + f.error_rate {
-        sb.count("faults_error");
+    if sb.injected_error().await {
         return twilio_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             20500,

@@ -12,6 +12,7 @@ pub mod countries;
 pub mod cursor;
 #[cfg(feature = "ssr")]
 pub mod dates;
+pub mod invitations;
 pub mod lookup;
 pub mod message_status;
 pub mod money;
@@ -182,6 +183,8 @@ pub struct MembersPage {
     pub org: OrgView,
     pub me: i64,
     pub members: Vec<MemberRow>,
+    /// Open invitations (by e-mail only): not members until accepted.
+    pub invitations: Vec<invitations::InvitationRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

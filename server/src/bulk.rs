@@ -78,6 +78,8 @@ async fn upload(
     };
     match jobs::create_job(&state.pool, ctx.org_id, ctx.user.id, &name, &rows).await {
         Ok(id) => redirect_303(&format!("{page_path}?job={id}")),
+        // The org's queue is full: said next to the file field, nothing written.
+        Err(e @ AppError::Validation { .. }) => form_error(&render, headers, &page_path, e).await,
         Err(e) => {
             tracing::error!(error = %e, "creating a bulk lookup job failed");
             error_page(AppError::Unavailable)

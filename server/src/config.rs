@@ -221,10 +221,18 @@ impl Settings {
                 .map_err(|_| invalid("PHONEHUB_API_REQUESTS_PER_MINUTE is too large"))?,
             None => 600,
         };
+        let trust_proxy = flag(env, "PHONEHUB_TRUST_PROXY")?.unwrap_or(false);
+        if trust_proxy && !site_addr.ip().is_loopback() {
+            // Anyone reaching the server directly could then pick the address it records and
+            // limits by (X-Forwarded-For).
+            return Err(invalid(format!(
+                "PHONEHUB_TRUST_PROXY=true needs the server to listen on a loopback address (the proxy's side), not {site_addr}: set LEPTOS_SITE_ADDR=127.0.0.1:<port> or unset PHONEHUB_TRUST_PROXY"
+            )));
+        }
         Ok(Settings {
             api_requests_per_minute,
             job_timing: app::ssr::jobs::JobTiming::default(),
-            trust_proxy: flag(env, "PHONEHUB_TRUST_PROXY")?.unwrap_or(false),
+            trust_proxy,
             sandbox_url: sandbox_url(env, dev)?,
             aws_endpoints: app::ssr::providers::AwsEndpoints {
                 sns: dev_url(env, dev, "PHONEHUB_AWS_SNS_URL")?,
@@ -477,6 +485,26 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn trusting_a_proxy_is_refused_on_a_public_address() {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+        let with = |addr: &'static str, trust: bool| {
+            let mut v = vec![
+                ("DATABASE_URL", "postgres://x/y"),
+                ("PHONEHUB_SECRET_KEY", key.as_str()),
+                ("LEPTOS_SITE_ADDR", addr),
+            ];
+            if trust {
+                v.push(("PHONEHUB_TRUST_PROXY", "true"));
+            }
+            load(&v)
+        };
+        let e = with("0.0.0.0:3000", true).unwrap_err();
+        assert!(e.to_string().contains("PHONEHUB_TRUST_PROXY"), "{e}");
+        assert!(with("127.0.0.1:3000", true).unwrap().trust_proxy);
+        assert!(!with("0.0.0.0:3000", false).unwrap().trust_proxy);
     }
 
     #[test]

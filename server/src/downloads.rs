@@ -175,18 +175,18 @@ pub(crate) fn audio_response(
                 ),
                 (header::CONTENT_LENGTH, r.byte_count().to_string()),
             ],
-            Body::from_stream(body),
+            stream_body(body),
         )
             .into_response();
     }
     let Some(len) = media.content_length else {
-        return (common, Body::from_stream(body)).into_response();
+        return (common, stream_body(body)).into_response();
     };
     match byte_range(range, len) {
         None => (
             common,
             [(header::CONTENT_LENGTH, len.to_string())],
-            Body::from_stream(body),
+            stream_body(body),
         )
             .into_response(),
         Some(Err(())) => (
@@ -204,11 +204,25 @@ pub(crate) fn audio_response(
                     (header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
                     (header::CONTENT_LENGTH, (end - start + 1).to_string()),
                 ],
-                Body::from_stream(sliced),
+                stream_body(sliced),
             )
                 .into_response()
         }
     }
+}
+
+/// A streamed response body that may be polled again after its end. A compression layer (the
+/// browser's `Accept-Encoding: gzip, br`) polls the body once more after it returned its last
+/// chunk; `futures::stream::unfold` panics when polled after its end, which cut the chunked
+/// response short in every browser. `fuse` answers "ended" for ever instead.
+pub(crate) fn stream_body<S>(stream: S) -> Body
+where
+    S: futures::TryStream + Send + 'static,
+    S::Ok: Into<Bytes>,
+    S::Error: Into<axum::BoxError>,
+{
+    use futures::{StreamExt, TryStreamExt};
+    Body::from_stream(stream.into_stream().fuse())
 }
 
 /// The bytes `start..=end` of a stream, passing chunks on as they come (nothing buffered whole).
@@ -322,10 +336,7 @@ async fn export(
             Some((Ok(Bytes::from(bytes)), c))
         }
     });
-    csv_download(
-        &format!("calls-{}.csv", ctx.slug),
-        Body::from_stream(stream),
-    )
+    csv_download(&format!("calls-{}.csv", ctx.slug), stream_body(stream))
 }
 
 async fn usage_csv(

@@ -56,6 +56,8 @@ pub struct Application {
     workers: Workers,
     /// What must be finished after the last request: recorded lookups written, the pool closed.
     state: AppState,
+    /// The public API's budget; this server's share is given back when it stops.
+    limiter: Arc<crate::v1::RateLimiter>,
 }
 
 /// How long a request waits for a database connection. While the database is away a request
@@ -174,7 +176,13 @@ impl Application {
                 tracing::warn!("no telephony provider: set PHONEHUB_TWILIO_* or enable the sandbox")
             }
         }
-        let (mut router, state, workers) = router(&settings, pool)?;
+        let limiter = Arc::new(crate::v1::RateLimiter::new(
+            settings.api_requests_per_minute,
+        ));
+        // Registered before serving, so the first window already has this server's share.
+        limiter.register(&pool).await;
+        limiter.spawn(&pool);
+        let (mut router, state, workers) = router(&settings, pool, limiter.clone())?;
         if let Some(sb) = sandbox {
             // Outside the session and origin layers: Twilio-style clients send neither cookies nor Origin.
             router = router.nest("/sandbox/twilio", telephony::sandbox::router(sb));
@@ -192,11 +200,17 @@ impl Application {
             metrics,
             workers,
             state,
+            limiter,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The public API's request budget (tests read how many requests reached the database).
+    pub fn api_limiter(&self) -> Arc<crate::v1::RateLimiter> {
+        self.limiter.clone()
     }
 
     /// The shared state the routes use (the hot cache, providers, the event writer).
@@ -266,6 +280,9 @@ impl Application {
         {
             tracing::error!("lookup events not written within {SHUTDOWN_FLUSH:?}; some are lost");
         }
+        // The other servers take this one's share of the API budget at once.
+        let _ =
+            tokio::time::timeout(SHUTDOWN_POOL, self.limiter.deregister(&self.state.pool)).await;
         if tokio::time::timeout(SHUTDOWN_POOL, self.state.pool.close())
             .await
             .is_err()
@@ -306,10 +323,15 @@ struct Workers {
     handles: Vec<tokio::task::JoinHandle<()>>,
 }
 
-fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState, Workers), StartError> {
-    let state = app_state(settings, pool.clone());
+fn router(
+    settings: &Settings,
+    pool: PgPool,
+    limiter: Arc<crate::v1::RateLimiter>,
+) -> Result<(Router, AppState, Workers), StartError> {
+    let state = app_state(settings, pool.clone())?;
     let leptos_options = state.leptos_options.clone();
     state.hot.spawn_listener(&pool);
+    state.known.spawn_listener(&pool);
     let (stop, signal) = app::ssr::stop::channel();
     let workers = Workers {
         stop,
@@ -393,28 +415,26 @@ fn router(settings: &Settings, pool: PgPool) -> Result<(Router, AppState, Worker
         // Signed by the provider, not a browser session.
         .merge(crate::webhooks::routes())
         // Authenticated by an API key, not a browser session.
-        .nest(
-            "/v1",
-            crate::v1::routes(
-                state.clone(),
-                Arc::new(crate::v1::RateLimiter::new(
-                    settings.api_requests_per_minute,
-                )),
-            ),
-        )
+        .nest("/v1", crate::v1::routes(state.clone(), limiter))
         .with_state(state.clone());
     Ok((router, state, workers))
 }
 
 /// What every request shares: the pool, the options pages need, providers and the event writer.
-fn app_state(settings: &Settings, pool: PgPool) -> AppState {
+fn app_state(settings: &Settings, pool: PgPool) -> Result<AppState, StartError> {
+    // Device cookies are signed with the same secret key as the session cookies.
+    let passwords = app::ssr::auth::Passwords::new(
+        settings.secret_key.bytes(),
+        app::ssr::auth::HashGate::for_this_machine(),
+    )
+    .map_err(StartError::Key)?;
     let leptos_options = LeptosOptions::builder()
         .output_name(settings.output_name.clone())
         .site_root(settings.site_root.clone())
         .site_pkg_dir("pkg")
         .site_addr(settings.site_addr)
         .build();
-    AppState {
+    Ok(AppState {
         pool: pool.clone(),
         leptos_options: leptos_options.clone(),
         public_url: settings.public_url.clone(),
@@ -431,7 +451,8 @@ fn app_state(settings: &Settings, pool: PgPool) -> AppState {
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
-    }
+        passwords,
+    })
 }
 
 /// Signed session cookies stored in Postgres, and the login layer on top.
@@ -441,7 +462,7 @@ fn auth_layer(
     known: &app::ssr::last_known::LastKnown,
 ) -> Result<AuthManagerLayer<Backend, crate::sessions::Sessions, SignedCookie>, StartError> {
     let store = PostgresStore::new(pool.clone());
-    spawn_session_cleanup(store.clone());
+    spawn_session_cleanup(store.clone(), pool.clone());
     let store = crate::sessions::Sessions::new(store, known.outage.clone());
     let key =
         Key::try_from(settings.secret_key.bytes()).map_err(|e| StartError::Key(e.to_string()))?;
@@ -514,6 +535,7 @@ async fn healthz() -> Response {
 }
 
 /// Readiness: the database answers within a second and has every migration this build expects.
+/// Anyone can ask, so the answer is a plain "not ready"; why goes to the log.
 async fn readyz(State(pool): State<PgPool>) -> Response {
     let want = MIGRATOR.iter().map(|m| m.version).max();
     let applied = tokio::time::timeout(
@@ -522,17 +544,19 @@ async fn readyz(State(pool): State<PgPool>) -> Response {
     )
     .await;
     match applied {
-        Ok(Ok(v)) if v == want => (StatusCode::OK, "ready").into_response(),
-        Ok(Ok(v)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database schema at {v:?}, this build expects {want:?}"),
-        )
-            .into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+        Ok(Ok(v)) if v == want => return (StatusCode::OK, "ready").into_response(),
+        Ok(Ok(v)) => tracing::warn!(
+            applied = ?v,
+            expected = ?want,
+            "not ready: the database schema is not the one this build expects"
+        ),
+        Ok(Err(e)) => tracing::warn!(error = %e, "not ready: the database cannot be read"),
+        Err(_) => tracing::warn!("not ready: the database did not answer within a second"),
     }
+    (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
 }
 
-fn spawn_session_cleanup(store: PostgresStore) {
+fn spawn_session_cleanup(store: PostgresStore, pool: PgPool) {
     use tower_sessions::ExpiredDeletion;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -540,6 +564,9 @@ fn spawn_session_cleanup(store: PostgresStore) {
             tick.tick().await;
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            if let Err(e) = app::ssr::auth::prune_attempts(&pool).await {
+                tracing::warn!(error = %e, "could not forget old login attempts");
             }
         }
     });

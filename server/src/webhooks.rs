@@ -25,8 +25,9 @@ pub fn routes() -> Router<AppState> {
     })
 }
 
-/// A webhook request whose signature checked out (an unknown number or call answers 404, a bad
-/// signature 403, and the handler never runs).
+/// A webhook request whose signature checked out (an unknown number or call and a bad signature
+/// get the same 403 and body, so nobody learns which numbers PhoneHub holds; the handler never
+/// runs).
 pub struct Twilio(Verified);
 
 impl FromRequest<AppState> for Twilio {
@@ -67,8 +68,8 @@ fn header(req: &Request, name: &str) -> Option<String> {
 
 fn refused(r: Refused) -> Response {
     let (status, text) = match r {
-        Refused::Unknown => (StatusCode::NOT_FOUND, "unknown number or call"),
-        Refused::BadSignature => (StatusCode::FORBIDDEN, "invalid signature"),
+        // One answer for both: a 404 for an unknown number told anyone which numbers we hold.
+        Refused::Unknown | Refused::BadSignature => (StatusCode::FORBIDDEN, "invalid signature"),
         Refused::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "try again"),
     };
     (status, text).into_response()

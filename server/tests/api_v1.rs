@@ -996,6 +996,24 @@ async fn a_key_ends_with_its_makers_right_to_make_it_and_with_its_members_member
         .await;
     assert!(r.status().is_success());
     assert_eq!(get(&app, &key, path).send().await.unwrap().status(), 200);
+    // The member the key acts as becomes an owner: an admin could not make that key today, so it
+    // stops; a member again, it works again (checked against the roles on every use).
+    let member = app.user_id("user@acme.test").await.to_string();
+    for (role, want) in [("owner", 401), ("member", 200)] {
+        let r = app
+            .call(
+                &owner,
+                "change_role",
+                &[("org", "acme"), ("user_id", &member), ("role", role)],
+            )
+            .await;
+        assert!(r.status().is_success(), "{role}: {}", r.status());
+        assert_eq!(
+            get(&app, &key, path).send().await.unwrap().status(),
+            want,
+            "acting as an {role}"
+        );
+    }
     let own = create_key(&app, &admin, "second@acme.test", &["scope_lookups"]).await;
     let r = app
         .call(
@@ -1023,6 +1041,7 @@ async fn a_key_ends_with_its_makers_right_to_make_it_and_with_its_members_member
         )
         .await;
     assert!(r.status().is_success(), "{}", r.status());
+    common::accept_invitation_of(&app, "acme", "second@acme.test").await;
     for k in [&key, &own] {
         let v = problem(get(&app, k, path).send().await.unwrap(), 401).await;
         assert!(v["detail"].as_str().unwrap().contains("revoked"));
@@ -1042,6 +1061,7 @@ async fn a_key_ends_with_its_makers_right_to_make_it_and_with_its_members_member
         )
         .await;
     assert!(r.status().is_success());
+    common::accept_invitation_of(&app, "acme", "support@phonehub.test").await;
     let staff_key = create_key(&app, &owner, "support@phonehub.test", &["scope_lookups"]).await;
     sqlx::query("DELETE FROM memberships WHERE user_id = $1")
         .bind(support.parse::<i64>().unwrap())
@@ -1098,11 +1118,12 @@ async fn cursors_outside_time_and_guessed_keys_are_turned_away_without_errors(po
     let r = get(&app, &guess, "/v1/calls").send().await.unwrap();
     assert!(r.headers().contains_key("retry-after"));
     problem(r, 429).await;
+    // A request without a key costs no database read: it is told to send one.
     problem(
         reqwest::get(format!("{}/v1/calls", app.base))
             .await
             .unwrap(),
-        429,
+        401,
     )
     .await;
     assert_eq!(
@@ -1173,4 +1194,231 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
             }
         }
     }
+}
+
+/// A request with a JSON body, as an API client sends it.
+fn send_raw(
+    app: &TestApp,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: &str,
+) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_error_is_a_problem_naming_the_field_and_oversized_bodies_are_413(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let key = create_key(
+        &app,
+        &admin,
+        "admin@acme.test",
+        &[
+            "scope_lookups",
+            "scope_numbers",
+            "scope_calls",
+            "scope_messages",
+        ],
+    )
+    .await;
+
+    // A method the path does not support: 405, a problem document, with Allow.
+    let r = send_raw(&app, &key, reqwest::Method::PUT, "/v1/numbers", "{}")
+        .send()
+        .await
+        .unwrap();
+    let v = problem(r, 405).await;
+    assert_eq!(v["title"], "Method not allowed", "{v}");
+
+    // Bodies and query strings that do not parse: 422 naming the field.
+    let post = reqwest::Method::POST;
+    for (path, body, field) in [
+        (
+            "/v1/messages",
+            r#"{"from":"+14155550100","to":"+14155550101","body":"hi","priority":1}"#,
+            "priority",
+        ),
+        (
+            "/v1/messages",
+            r#"{"from":"+14155550100","to":"+14155550101"}"#,
+            "body",
+        ),
+        (
+            "/v1/messages",
+            r#"{"from":"+14155550100","to":"+14155550101","body":5}"#,
+            "body",
+        ),
+        (
+            "/v1/calls",
+            r#"{"from_number_id":"abc","to":"+14155550101"}"#,
+            "from_number_id",
+        ),
+    ] {
+        let r = send_raw(&app, &key, post.clone(), path, body)
+            .send()
+            .await
+            .unwrap();
+        let v = problem(r, 422).await;
+        assert_eq!(v["errors"][0]["field"], field, "{path} {body}: {v}");
+        assert!(v["errors"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()));
+    }
+    for (path, field) in [
+        ("/v1/calls?limit=abc", "limit"),
+        ("/v1/lookups/+14155550101?caller_name=maybe", "caller_name"),
+    ] {
+        let v = problem(get(&app, &key, path).send().await.unwrap(), 422).await;
+        assert_eq!(v["errors"][0]["field"], field, "{path}: {v}");
+    }
+
+    // Over the body limit: 413, not 400.
+    let big = format!(
+        r#"{{"from":"+14155550100","to":"+14155550101","body":"{}"}}"#,
+        "x".repeat(64 * 1024)
+    );
+    let r = send_raw(&app, &key, post, "/v1/messages", &big)
+        .send()
+        .await
+        .unwrap();
+    problem(r, 413).await;
+}
+
+/// The key's id (the public part) as the limiter knows it.
+fn public_id(key: &str) -> String {
+    app::ssr::api_keys::public_id(key).unwrap().to_string()
+}
+
+/// Waits (bounded) until `ok()` holds.
+async fn until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !ok() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_key_over_its_budget_is_answered_without_touching_the_database(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let mut settings = common::settings("http://127.0.0.1:0");
+    settings.sandbox_url = Some(url::Url::parse(&sb).unwrap());
+    settings.api_requests_per_minute = 5;
+    let (app, limiter) = common::spawn_with_limiter(pool, settings).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let key = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+    until("the key listener", || limiter.listening()).await;
+    let path = "/v1/lookups/+14155552671";
+    for _ in 0..5 {
+        assert_eq!(get(&app, &key, path).send().await.unwrap().status(), 200);
+    }
+    let before = limiter.db_checks();
+    for _ in 0..3 {
+        problem(get(&app, &key, path).send().await.unwrap(), 429).await;
+    }
+    assert_eq!(
+        limiter.db_checks(),
+        before,
+        "requests over the budget reached the database"
+    );
+    // Revoked, the key is forgotten at once (through NOTIFY) and answered 401, not 429.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM api_keys")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .call(
+            &admin,
+            "revoke_api_key",
+            &[("org", "acme"), ("id", &id.to_string())],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let pid = public_id(&key);
+    until("the revocation reaches the limiter", || {
+        !limiter.knows_key(&pid)
+    })
+    .await;
+    problem(get(&app, &key, path).send().await.unwrap(), 401).await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_valid_new_key_is_heard_from_an_address_that_guessed(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let mut settings = common::settings("http://127.0.0.1:0");
+    settings.sandbox_url = Some(url::Url::parse(&sb).unwrap());
+    let (app, limiter) = common::spawn_with_limiter(pool, settings).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    until("the key listener", || limiter.listening()).await;
+    let path = "/v1/lookups/+14155552671";
+    // 60 guessed keys from this address: it is turned away...
+    for i in 0..60 {
+        let guess = format!("phk_{:0>12}_{}", i, "A".repeat(43));
+        problem(get(&app, &guess, path).send().await.unwrap(), 401).await;
+    }
+    let guess = format!("phk_{:0>12}_{}", 99, "A".repeat(43));
+    problem(get(&app, &guess, path).send().await.unwrap(), 429).await;
+    // ...but a request without a key still learns it needs one (no database is involved)...
+    problem(
+        reqwest::Client::new()
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    // ...and a key made now, never used before, is heard from it.
+    let key = create_key(&app, &admin, "user@acme.test", &["scope_lookups"]).await;
+    let pid = public_id(&key);
+    until("the new key reaches the limiter", || {
+        limiter.knows_key(&pid)
+    })
+    .await;
+    assert_eq!(get(&app, &key, path).send().await.unwrap().status(), 200);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn two_servers_together_give_a_key_its_budget_once(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let settings = |budget| {
+        let mut s = common::settings("http://127.0.0.1:0");
+        s.sandbox_url = Some(url::Url::parse(&sb).unwrap());
+        s.api_requests_per_minute = budget;
+        s
+    };
+    let (one, _l1) = common::spawn_with_limiter(pool.clone(), settings(40)).await;
+    let two = common::spawn_without_seed(pool, settings(40)).await;
+    let admin = one.login_as("admin@acme.test").await;
+    configure_sandbox(&one, &admin, "acme", &sb, "30").await;
+    let key = create_key(&one, &admin, "user@acme.test", &["scope_lookups"]).await;
+    let path = "/v1/lookups/+14155552671";
+    let (mut ok, mut refused) = (0, [false, false]);
+    for i in 0..200 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        let r = get(app, &key, path).send().await.unwrap();
+        match r.status().as_u16() {
+            200 => ok += 1,
+            429 => refused[i % 2] = true,
+            s => panic!("unexpected {s}"),
+        }
+        if refused == [true, true] {
+            break;
+        }
+    }
+    assert_eq!(refused, [true, true], "both servers stopped the key");
+    assert!(
+        (38..=42).contains(&ok),
+        "{ok} requests passed, the budget is 40"
+    );
 }

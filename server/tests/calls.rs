@@ -14,7 +14,7 @@ use common::{
 use sqlx::PgPool;
 use telephony::sandbox::DEV_AUTH_TOKEN;
 
-use common::PHONE;
+use common::{PASSWORD, PHONE};
 const DEST: &str = "+14155550188";
 
 async fn setup(pool: PgPool) -> (TestApp, String, telephony::sandbox::Shared, reqwest::Client) {
@@ -306,7 +306,7 @@ async fn status_callbacks_are_signed_idempotent_and_never_go_backwards(pool: PgP
         .unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(events().await, 0);
-    // Unknown call → 404, nothing written.
+    // Unknown call → the same 403 as a bad signature, nothing written.
     assert_eq!(
         webhook(
             &app,
@@ -316,7 +316,7 @@ async fn status_callbacks_are_signed_idempotent_and_never_go_backwards(pool: PgP
         )
         .await
         .status(),
-        404
+        403
     );
     assert_eq!(
         webhook(
@@ -327,9 +327,9 @@ async fn status_callbacks_are_signed_idempotent_and_never_go_backwards(pool: PgP
         )
         .await
         .status(),
-        404
+        403
     );
-    // Another call's SID on this call's URL → 404.
+    // Another call's SID on this call's URL → 403.
     assert_eq!(
         webhook(
             &app,
@@ -339,7 +339,7 @@ async fn status_callbacks_are_signed_idempotent_and_never_go_backwards(pool: PgP
         )
         .await
         .status(),
-        404
+        403
     );
     assert_eq!(app.count("SELECT count(*) FROM call_events").await, 0);
 
@@ -502,7 +502,35 @@ async fn inbound_calls_forward_or_take_voicemail_and_are_logged_once(pool: PgPoo
         (user, number),
         (app.user_id("admin@acme.test").await, forwarding)
     );
-    // Unknown number → 404; bad signature → 403; neither writes anything.
+    // Unknown number and bad signature → the same 403; neither writes anything.
+    let answer = |r: reqwest::Response| async move {
+        let status = r.status();
+        let ct = r.headers().get("content-type").cloned();
+        (status, ct, r.text().await.unwrap())
+    };
+    assert_eq!(
+        answer(
+            webhook(
+                &app,
+                "/webhooks/twilio/voice",
+                &call("+14155550999", "CAin3"),
+                Some(DEV_AUTH_TOKEN)
+            )
+            .await
+        )
+        .await,
+        answer(
+            webhook(
+                &app,
+                "/webhooks/twilio/voice",
+                &call("+14155550171", "CAin4"),
+                Some("wrong")
+            )
+            .await
+        )
+        .await,
+        "an unknown number must be indistinguishable from a bad signature"
+    );
     assert_eq!(
         webhook(
             &app,
@@ -512,7 +540,7 @@ async fn inbound_calls_forward_or_take_voicemail_and_are_logged_once(pool: PgPoo
         )
         .await
         .status(),
-        404
+        403
     );
     assert_eq!(
         webhook(
@@ -764,6 +792,35 @@ async fn history_pages_by_keyset_and_filters(pool: PgPool) {
         .unwrap();
     assert_eq!(csv.lines().count(), 121);
     assert!(csv.starts_with("id,created_at,direction,from,to,status"));
+    // As a browser gets it: compressed, and the chunked body ends properly (the compression layer
+    // polls the stream once more after its end, which used to panic and cut the answer short).
+    for enc in ["gzip", "br"] {
+        let raw = app.undecoding_client();
+        let login = app
+            .call(
+                &raw,
+                "login",
+                &[("email", "admin@acme.test"), ("password", PASSWORD)],
+            )
+            .await;
+        assert!(login.status().is_success());
+        let r = raw
+            .get(format!("{}/o/acme/calls/export.csv", app.base))
+            .header(reqwest::header::ACCEPT_ENCODING, enc)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()
+                .get(reqwest::header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+            Some(enc)
+        );
+        let body = r.bytes().await;
+        assert!(body.is_ok(), "{enc}: the body ended early: {body:?}");
+        assert!(!body.unwrap().is_empty());
+    }
 }
 
 #[sqlx::test(migrations = "../migrations")]

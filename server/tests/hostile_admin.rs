@@ -952,7 +952,7 @@ async fn adding_a_member_does_not_reveal_who_has_an_account_and_members_can_leav
     // The existing account kept its own password.
     app.login_as("user@acme.test").await;
     let details: Vec<String> = sqlx::query_scalar(
-        "SELECT details::text FROM audit_log WHERE action = 'member.added' ORDER BY id",
+        "SELECT details::text FROM audit_log WHERE action = 'invitation.created' ORDER BY id",
     )
     .fetch_all(&app.pool)
     .await
@@ -962,8 +962,19 @@ async fn adding_a_member_does_not_reveal_who_has_an_account_and_members_can_leav
         details[0], details[1],
         "the audit log does not tell them apart"
     );
-    // The added person sees the org and can leave it.
+    // The invited person is no member until they accept; then they see the org and can leave it.
     let user = app.login_as("user@acme.test").await;
+    assert_eq!(app.get(&user, "/o/globex").await.status(), 404);
+    let id: i64 = sqlx::query_scalar(
+        "SELECT id FROM invitations WHERE email = 'user@acme.test' AND status = 'pending'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let r = app
+        .call(&user, "accept_invitation", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(r.status(), 200);
     assert_eq!(app.get(&user, "/o/globex").await.status(), 200);
     let r = app.call(&user, "leave_org", &[("org", "globex")]).await;
     assert!(r.status().as_u16() < 400, "{}", r.status());

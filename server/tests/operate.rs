@@ -11,8 +11,17 @@ use common::{configure_sandbox, poll_until_eq, spawn_app_on, start_sandbox, DbPr
 use sqlx::PgPool;
 use telephony::E164;
 
+/// A request that hands back the body as sent (the bundle files here are stand-ins, not real
+/// brotli or gzip), asking for `accept_encoding` or for nothing.
 fn get(url: &str, accept_encoding: Option<&str>) -> reqwest::RequestBuilder {
-    let c = reqwest::Client::new().get(url);
+    let c = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .no_zstd()
+        .build()
+        .unwrap()
+        .get(url);
     match accept_encoding {
         Some(e) => c.header("accept-encoding", e),
         None => c,
@@ -163,6 +172,7 @@ fn service(app: &TestApp, pool: PgPool, sandbox: &str) -> AppState {
         events: app::ssr::events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
+        passwords: app::ssr::auth::Passwords::ephemeral(),
     };
     state.hot.spawn_listener(&pool);
     state
@@ -446,6 +456,83 @@ async fn with_the_database_away_a_signed_in_member_still_gets_held_answers_throu
     // The hit answered during the outage is attributed once the database is back.
     let written = poll_until_eq(Duration::from_secs(30), before + 1, events).await;
     assert_eq!(written, before + 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_member_removed_on_another_server_is_not_answered_from_memory_in_an_outage(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    common::seed(&pool).await;
+    let (proxy, proxied) = DbProxy::in_front_of(&pool).await;
+    let settings = || {
+        let mut s = common::settings("http://127.0.0.1:0");
+        s.sandbox_url = Some(url::Url::parse(&sb).unwrap());
+        s
+    };
+    let server = server::Application::build_with_pool(settings(), proxied)
+        .await
+        .unwrap();
+    let state = server.state().clone();
+    let base = format!("http://{}", server.local_addr());
+    tokio::spawn(server.run_until_stopped());
+    let app = TestApp {
+        base,
+        pool: pool.clone(),
+    };
+    // A second server, on the database directly: where the member is removed.
+    let other = common::spawn_without_seed(pool.clone(), settings()).await;
+    let admin = app.login_as("admin@acme.test").await;
+    let r = configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    assert!(r.status().as_u16() < 400, "{}", r.status());
+    let member = app.login_as("user@acme.test").await;
+    let member_id = app.user_id("user@acme.test").await;
+    listening(&state).await;
+    let held: E164 = "+14155552740".parse().unwrap();
+    let number = held.as_str().to_string();
+    let look = || {
+        let (app, member, number) = (&app, &member, number.clone());
+        async move {
+            app.post_plain(
+                member,
+                "lookup_number",
+                "/o/acme/lookup",
+                &[("org", "acme"), ("number", &number)],
+            )
+            .await
+        }
+    };
+    let kept = poll_until_eq(Duration::from_secs(10), true, || async {
+        assert_eq!(look().await.status(), 303);
+        held_in(&state, &held)
+    })
+    .await;
+    assert!(kept, "the answer is held in memory");
+    assert!(
+        state.known.users.holds(&member_id),
+        "the member is remembered"
+    );
+
+    // Removed on the other server: this one hears it and forgets what it remembered.
+    let other_admin = other.login_as("admin@acme.test").await;
+    let r = other
+        .call(
+            &other_admin,
+            "remove_member",
+            &[("org", "acme"), ("user_id", &member_id.to_string())],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let forgotten = poll_until_eq(Duration::from_secs(10), false, || async {
+        state.known.users.holds(&member_id)
+    })
+    .await;
+    assert!(!forgotten, "the removal reached this server");
+
+    proxy.set_up(false);
+    // The held answer is no longer given to the removed member.
+    let r = look().await;
+    assert_ne!(r.status(), 303, "a removed member was answered from memory");
+    assert!(r.status().as_u16() >= 400, "{}", r.status());
+    proxy.set_up(true);
 }
 
 #[sqlx::test(migrations = "../migrations")]

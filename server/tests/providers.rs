@@ -817,6 +817,12 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
     )
     .await;
     assert!(r.status().as_u16() < 400);
+    // A new key is used only after a connection test (moto, serving SNS here, checks no
+    // signature; Pinpoint, the sandbox's, does).
+    let r = app
+        .call(&owner, "test_phone_connection", &[("org", "acme")])
+        .await;
+    assert!(r.status().as_u16() < 400, "test: {}", r.status());
     let r = app
         .call(
             &member,
@@ -829,6 +835,10 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
     assert!(text.contains("credentials"), "{text}");
     let r = configure_aws(&app, &owner, "eu-west-2", DEV_AWS_SECRET_ACCESS_KEY).await;
     assert!(r.status().as_u16() < 400);
+    let r = app
+        .call(&owner, "test_phone_connection", &[("org", "acme")])
+        .await;
+    assert!(r.status().as_u16() < 400, "test: {}", r.status());
     let r = app
         .call(
             &member,

@@ -232,7 +232,7 @@ async fn delivery_callbacks_are_signed_and_never_regress_and_inbound_sms_lands_o
         )
         .await
         .status(),
-        404
+        403
     );
     assert_eq!(
         webhook(
@@ -243,7 +243,7 @@ async fn delivery_callbacks_are_signed_and_never_regress_and_inbound_sms_lands_o
         )
         .await
         .status(),
-        404
+        403
     );
     assert_eq!(
         app.count(&format!(
@@ -343,7 +343,7 @@ async fn delivery_callbacks_are_signed_and_never_regress_and_inbound_sms_lands_o
         webhook(&app, "/webhooks/twilio/sms", &unknown, Some(DEV_AUTH_TOKEN))
             .await
             .status(),
-        404
+        403
     );
     let forged = [
         ("MessageSid", "SMin3"),

@@ -26,7 +26,8 @@ async fn change_password_inner(
     confirm: String,
 ) -> Result<(), AppError> {
     use crate::model::check_new_password;
-    use crate::ssr::auth::{hash_password, verify_password};
+    use crate::ssr::auth::verify_then_hash;
+    use crate::ssr::db::logins::{self, Reservation};
 
     let mut auth = ssr::guard::auth_session().await?;
     let user = auth.user.clone().ok_or(AppError::Unauthenticated)?;
@@ -43,16 +44,48 @@ async fn change_password_inner(
             "The two new passwords differ.",
         ));
     }
-    if current.chars().count() > crate::model::MAX_PASSWORD
-        || !verify_password(current, user.password_hash.clone()).await?
-    {
-        return Err(AppError::validation(
-            "current",
-            "That is not your current password.",
-        ));
+    let wrong = || AppError::validation("current", "That is not your current password.");
+    // Longer than any password can be: wrong without hashing, and no guess worth counting.
+    if current.chars().count() > crate::model::MAX_PASSWORD {
+        return Err(wrong());
     }
     let state = ssr::AppState::from_context()?;
-    let hash = hash_password(new_password).await?;
+    let ip = ssr::client_ip();
+    // Counted per user before argon2 runs, as logins are: a stolen session gets a handful of
+    // guesses at the password, and a flood of them costs a database row each, not 19 MiB.
+    let check = match logins::reserve_password_check(&state.pool, user.id, ip.as_deref()).await? {
+        Reservation::Granted(id) => id,
+        Reservation::Refused { wait_secs, .. } => {
+            return Err(AppError::TooManyRequests(format!(
+                "Too many wrong current passwords. Try again in {}.",
+                ssr::auth::wait_text(wait_secs)
+            )));
+        }
+    };
+    let hash = match verify_then_hash(current, user.password_hash.clone(), new_password).await {
+        Ok(hash) => hash,
+        Err(e) => {
+            // Never checked (every hashing slot was taken, or the task failed): not a guess.
+            logins::release_password_check(&state.pool, check).await?;
+            return Err(e.into());
+        }
+    };
+    logins::settle_password_check(&state.pool, check, hash.is_some()).await?;
+    let Some(hash) = hash else {
+        db::audit::record(
+            &state.pool,
+            db::audit::Entry {
+                actor_id: Some(user.id),
+                org_id: None,
+                action: "account.password_wrong",
+                target: &user.email,
+                details: serde_json::json!({}),
+                ip,
+            },
+        )
+        .await?;
+        return Err(wrong());
+    };
     let mut tx = state.pool.begin().await?;
     db::users::set_password(&mut *tx, user.id, &hash).await?;
     db::audit::record(
@@ -63,11 +96,12 @@ async fn change_password_inner(
             action: "account.password_changed",
             target: &user.email,
             details: serde_json::json!({}),
-            ip: ssr::client_ip(),
+            ip,
         },
     )
     .await?;
     tx.commit().await?;
+    state.known.forget_user(user.id);
     // Keep this session: store the new hash in it; the others no longer match and end.
     let updated = db::users::by_id(&state.pool, user.id)
         .await?

@@ -183,6 +183,7 @@ async fn set_flags_inner(user_id: i64, support: bool, superadmin: bool) -> Resul
     )
     .await?;
     tx.commit().await?;
+    state.known.forget_user(user_id);
     leptos_axum::redirect("/admin/users?notice=flags-changed");
     Ok(())
 }

@@ -93,34 +93,58 @@ async fn login_inner(
     }
     let state = ssr::AppState::from_context()?;
     let ip = ssr::client_ip();
+    // A browser that signed in before names its user in a signed cookie: for that user it is
+    // exempt from the limits strangers can run up (see `db::logins`).
+    let device_user = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| state.passwords.device_user(&parts.headers));
 
-    let attempt = match db::logins::reserve(&state.pool, &email, ip.as_deref()).await? {
-        db::logins::Reservation::Granted(id) => id,
-        db::logins::Reservation::Refused { wait_secs, by_ip } => {
-            let minutes = ((wait_secs.max(1) + 59) / 60).max(1);
-            let unit = if minutes == 1 { "minute" } else { "minutes" };
-            let whom = if by_ip {
-                "from this address"
-            } else {
-                "for this e-mail"
-            };
-            return Err(AppError::TooManyRequests(format!(
-                "Too many failed logins {whom}. Try again in {minutes} {unit}."
-            )));
-        }
-    };
+    // Counted by address group (an IPv6 host holds a whole /64 and could pick any address in it).
+    let group = ip.as_deref().map(ssr::address_group);
+    let attempt =
+        match db::logins::reserve(&state.pool, &email, group.as_deref(), device_user).await? {
+            db::logins::Reservation::Granted(id) => id,
+            db::logins::Reservation::Refused { wait_secs, limit } => {
+                use crate::ssr::db::logins::Limit;
+                let wait = ssr::auth::wait_text(wait_secs);
+                let message = match limit {
+                    Limit::EmailFromAddress | Limit::User => format!(
+                    "Too many failed logins for this e-mail from this address. Try again in {wait}."
+                ),
+                    Limit::Address => {
+                        format!("Too many failed logins from this address. Try again in {wait}.")
+                    }
+                    Limit::Email => format!(
+                        "Too many failed logins for this e-mail. Try again in {wait}, or sign in \
+                     from a browser you have signed in with before."
+                    ),
+                    Limit::Delay => format!(
+                    "Many logins for this e-mail have failed: wait {wait} before the next try, \
+                     or sign in from a browser you have signed in with before."
+                ),
+                };
+                return Err(AppError::TooManyRequests(message));
+            }
+        };
 
     let mut auth = ssr::guard::auth_session().await?;
-    let user = auth
+    let user = match auth
         .authenticate(Credentials {
             email: email.clone(),
             password,
         })
         .await
-        .map_err(|e| {
+    {
+        Ok(user) => user,
+        Err(axum_login::Error::Backend(ssr::auth::AuthError::Busy)) => {
+            // Never checked: the attempt must count against nobody.
+            db::logins::release(&state.pool, attempt).await?;
+            return Err(ssr::auth::AuthError::Busy.into());
+        }
+        Err(e) => {
             tracing::error!(error = %e, "authentication backend failed");
-            AppError::Unavailable
-        })?;
+            return Err(AppError::Unavailable);
+        }
+    };
     db::logins::settle(&state.pool, attempt, user.is_some()).await?;
     let Some(user) = user else {
         db::audit::record(
@@ -144,6 +168,21 @@ async fn login_inner(
         tracing::error!(error = %e, "could not store the session");
         AppError::Unavailable
     })?;
+    // Renewed on every login, so a browser in use keeps vouching for its user.
+    let cookie = state
+        .passwords
+        .device_cookie(user.id, state.public_url.scheme() == "https");
+    if let (Some(opts), Ok(value)) = (
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(&cookie),
+    ) {
+        opts.append_header(http::header::SET_COOKIE, value);
+    }
+    let details = if device_user == Some(user.id) {
+        json!({ "trusted_device": true })
+    } else {
+        json!({})
+    };
     db::audit::record(
         &state.pool,
         db::audit::Entry {
@@ -151,7 +190,7 @@ async fn login_inner(
             org_id: None,
             action: "login",
             target: &email,
-            details: json!({}),
+            details,
             ip,
         },
     )

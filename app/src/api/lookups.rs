@@ -48,6 +48,12 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
                 _ => None,
             };
             let caller_name = cfg.is_some_and(|c| c.caller_name_enabled);
+            // The shared row as this org sees it: expiring after this org's own cache days.
+            let days = cfg.map(|c| c.lookup_cache_days);
+            let seen = |c: crate::ssr::db::cache::Cached| match days {
+                Some(d) => c.seen_by(d),
+                None => c,
+            };
             let result = match number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
                 Some(n) => match telephony::E164::parse(n, Some(ctx.country.as_str())) {
                     // The shared cache's answer only for a number this org has asked for.
@@ -55,14 +61,16 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
                         match outage.read(db::cache::get(pool, &e)).await {
                             Ok(row) => row
                                 .filter(|c| c.lookup_expires_at.is_some())
-                                .map(|c| server_side::number_info(&c, caller_name)),
+                                .map(|c| server_side::number_info(&seen(c), caller_name)),
                             Err(err) if unreachable(&err) && outage.ongoing() => {
                                 offline = true;
                                 let now = time::OffsetDateTime::now_utc();
-                                state
-                                    .hot
-                                    .get(&e, now, caller_name)
-                                    .map(|c| server_side::number_info(&c, caller_name))
+                                state.hot.get(&e, now, caller_name).map(|c| {
+                                    server_side::number_info(
+                                        &seen(crate::ssr::db::cache::Cached::clone(&c)),
+                                        caller_name,
+                                    )
+                                })
                             }
                             Err(err) => return Err(err.into()),
                         }
@@ -75,6 +83,11 @@ pub async fn load_lookup_page(org: String, number: Option<String>) -> Result<Loo
             // its own country's).
             .map(|mut info| {
                 info.national_format = Some(crate::ssr::shown(&info.e164, &ctx.country));
+                // An answer another provider gave says so.
+                info.answered_by_note = crate::model::lookup::answered_by_note(
+                    info.answered_by.as_deref(),
+                    cfg.map(|c| c.provider.as_str()),
+                );
                 info
             });
             let recent = match outage.read(db::lookups::recent(pool, ctx.org_id)).await {
@@ -258,6 +271,8 @@ pub mod server_side {
                 }
             }),
             error: c.error_message.clone(),
+            answered_by: c.answered_by.clone(),
+            answered_by_note: None,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod calls;
+pub mod invitations;
 pub mod lookups;
 pub mod numbers;
 pub mod orgs;

@@ -74,17 +74,21 @@ pub async fn list_members(org: String) -> Result<MembersPage, AppError> {
         async {
             let ctx = require(&org, Permission::Read).await?;
             let members = db::orgs::members(&ctx.state.pool, ctx.org_id).await?;
+            let invitations = db::invitations::open_for_org(&ctx.state.pool, ctx.org_id).await?;
             Ok(MembersPage {
                 org: ctx.view(),
                 me: ctx.user.id,
                 members,
+                invitations,
             })
         }
         .await,
     )
 }
 
-/// Adds an existing user, or creates one with an initial password, to the org with a role.
+/// Invites an e-mail to the org with a role; they become a member once they accept. An e-mail
+/// with no account gets one, with the initial password given (the invitation then waits for them
+/// at their first sign-in).
 #[server(prefix = "/api", endpoint = "add_member")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn add_member(
@@ -121,10 +125,11 @@ async fn add_member_inner(
             "Only owners can add another owner.",
         ));
     }
-    // The same form and the same answers whether or not the e-mail has an account already, so
-    // an org admin cannot probe who uses PhoneHub: the initial password is always asked for and
-    // used only for a new account (someone who has one keeps theirs, sees the org in their org
-    // list and can leave it).
+    // The same form, the same work and the same answers whether or not the e-mail has an account
+    // already, so an org admin cannot probe who uses PhoneHub: the initial password is always
+    // asked for (and always hashed: only the hashing takes long enough to time), used only for a
+    // new account; either way the org gets an invitation it sees by e-mail alone, and a
+    // membership only when the person behind the e-mail accepts it.
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(AppError::validation(
             "password",
@@ -133,15 +138,12 @@ async fn add_member_inner(
     };
     check_new_password("password", &password)?;
     let pool = &ctx.state.pool;
+    let hash = hash_password(password).await?;
     let existing = db::users::by_email(pool, &email).await?;
-    let new_hash = match &existing {
-        Some(_) => None,
-        None => Some(hash_password(password).await?),
-    };
     let mut tx = pool.begin().await?;
-    let user_id = match (existing, new_hash) {
-        (Some(u), _) => u.id,
-        (None, Some(hash)) => match db::users::create(&mut *tx, &email, &name, &hash).await {
+    let user_id = match existing {
+        Some(u) => u.id,
+        None => match db::users::create(&mut *tx, &email, &name, &hash).await {
             Ok(id) => id,
             Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
                 return Err(AppError::Conflict(
@@ -150,23 +152,41 @@ async fn add_member_inner(
             }
             Err(e) => return Err(e.into()),
         },
-        (None, None) => return Err(AppError::Internal),
     };
-    if !db::orgs::add_member(&mut *tx, ctx.org_id, user_id, role).await? {
+    // Members are listed by e-mail on the members page already: saying so reveals nothing.
+    if db::orgs::role_of(&mut *tx, ctx.org_id, user_id)
+        .await?
+        .is_some()
+    {
         return Err(AppError::validation(
             "email",
             format!("{email} is already a member of {}.", ctx.name),
         ));
     }
+    db::invitations::expire_lapsed(&mut *tx, ctx.org_id, &email).await?;
+    match db::invitations::create(&mut *tx, ctx.org_id, &email, role, ctx.user.id).await {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("invitations_pending_key") => {
+            return Err(AppError::validation(
+                "email",
+                format!(
+                    "{email} has been invited to {} already: revoke that invitation to send another.",
+                    ctx.name
+                ),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // Whether an account was created is not the org's to know, nor its audit log's.
     ctx.audit(
         &mut *tx,
-        "member.added",
+        "invitation.created",
         &email,
         serde_json::json!({ "role": role.as_str() }),
     )
     .await?;
     tx.commit().await?;
-    leptos_axum::redirect(&format!("/o/{}/members?notice=member-added", ctx.slug));
+    leptos_axum::redirect(&format!("/o/{}/members?notice=invitation-sent", ctx.slug));
     Ok(())
 }
 
@@ -212,6 +232,7 @@ async fn change_role_inner(org: String, user_id: i64, role: String) -> Result<()
     )
     .await?;
     tx.commit().await?;
+    ctx.state.known.forget_user(user_id);
     leptos_axum::redirect(&format!("/o/{}/members?notice=role-changed", ctx.slug));
     Ok(())
 }
@@ -255,6 +276,7 @@ async fn remove_member_inner(org: String, user_id: i64) -> Result<(), AppError> 
     )
     .await?;
     tx.commit().await?;
+    ctx.state.known.forget_user(user_id);
     leptos_axum::redirect(&format!("/o/{}/members?notice=member-removed", ctx.slug));
     Ok(())
 }

@@ -302,10 +302,20 @@ pub mod server_side {
                 .collect(),
             None => Vec::new(),
         };
+        // An active AWS configuration that is not in use is waiting for its connection test.
+        let untested = own
+            .as_ref()
+            .is_some_and(|c| c.provider == "aws" && c.active);
         let effective = match s.org_id {
+            // Org 0 does not exist: only the system default can be effective for it.
+            None if untested && db::phone_config::effective(pool, 0).await?.is_none() => {
+                "Run “Test connection”: an Amazon Web Services configuration is used only after a connection test succeeds.".to_string()
+            }
             None => "This is the system default: orgs without an active configuration of their own use it.".to_string(),
             Some(id) => match db::phone_config::effective(pool, id).await? {
                 Some(c) if c.org_id.is_some() => "Lookups in this org use this configuration.".into(),
+                Some(_) if untested => "Run “Test connection”: an Amazon Web Services configuration is used only after a connection test succeeds. Until then lookups use the system default.".into(),
+                None if untested => "Run “Test connection”: an Amazon Web Services configuration is used only after a connection test succeeds. Until then lookups are unavailable.".into(),
                 Some(_) => "This org has no active configuration of its own: lookups use the system default.".into(),
                 None => "Neither this org nor the system has an active configuration: lookups are unavailable.".into(),
             },
@@ -508,6 +518,11 @@ pub mod server_side {
             sealed.as_ref().zip(tail.as_deref()),
         )
         .await?;
+        // A new key (which any new destination needs) has not been tested: an AWS configuration
+        // is used again only after a successful connection test.
+        if token.is_some() {
+            db::phone_config::clear_verified(&mut *tx, id).await?;
+        }
         let details = serde_json::json!({
             "config_id": id,
             "provider": input.provider,
@@ -546,6 +561,22 @@ pub mod server_side {
             .map_err(|e| AppError::Conflict(crate::api::words::build(&e)))?;
         match provider.test_connection().await {
             Ok(acct) => {
+                // An AWS configuration is used from its first successful test on (a read-only
+                // visitor's test changes nothing).
+                let verified = s.can_edit
+                    && db::phone_config::mark_verified(&s.state.pool, cfg.id, cfg.version).await?;
+                if verified {
+                    if cfg.provider == "aws" {
+                        audit(
+                            &s,
+                            &s.state.pool,
+                            "phone_config.connection_verified",
+                            serde_json::json!({ "config_id": cfg.id, "region": cfg.region }),
+                        )
+                        .await?;
+                    }
+                    s.state.providers.forget_configs();
+                }
                 // Without JavaScript the page comes back with a notice; with it, the message shows.
                 leptos_axum::redirect(&back(&s, "connection-ok"));
                 Ok(ConnectionResult {

@@ -60,6 +60,10 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "member-added" => "Member added.",
+        "invitation-sent" => "Invitation sent: they become a member once they accept it.",
+        "invitation-revoked" => "Invitation revoked: it can no longer be accepted.",
+        "invitation-accepted" => "Invitation accepted: welcome to the org.",
+        "invitation-declined" => "Invitation declined.",
         "org-left" => "You left the org.",
         "role-changed" => "Role changed.",
         "member-removed" => "Member removed.",

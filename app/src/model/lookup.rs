@@ -57,6 +57,26 @@ impl ProviderKind {
     pub fn has_voice(self) -> bool {
         self != ProviderKind::Aws
     }
+    /// The provider as a lookup answer names it ("answered by …").
+    pub fn short_name(self) -> &'static str {
+        match self {
+            ProviderKind::Twilio => "Twilio",
+            ProviderKind::Aws => "Amazon Pinpoint",
+            ProviderKind::Sandbox => "the PhoneHub sandbox",
+        }
+    }
+}
+
+/// The note shown with a cached answer that another provider than the org's own gave (the shared
+/// cache answers every org): "Answered by Twilio". None when the org's own provider answered, or
+/// when the row does not say which did (rows stored before it was recorded).
+pub fn answered_by_note(answered_by: Option<&str>, own_provider: Option<&str>) -> Option<String> {
+    let by = answered_by?;
+    if own_provider == Some(by) {
+        return None;
+    }
+    let name = ProviderKind::parse("provider", by).ok()?.short_name();
+    Some(format!("Answered by {name}, not this org's own provider."))
 }
 
 /// Where a Twilio configuration's requests go: Twilio's own hostnames for one processing region,
@@ -202,7 +222,28 @@ pub fn check_signing_secret(field: &str, raw: &str) -> Result<String, AppError> 
     Ok(s.to_string())
 }
 
-/// An AWS region as AWS writes it: `us-east-1`, `eu-west-2`, `us-gov-west-1`.
+/// The AWS regions where both Amazon SNS text messaging and Amazon Pinpoint (its
+/// `PhoneNumberValidate`, which lookups use) are offered. Source: AWS's published endpoint data
+/// (`endpoints.json`, as botocore ships it: the regions of the `pinpoint` service in the `aws` and
+/// `aws-us-gov` partitions, each of which also offers SNS with SMS). Change it only from that data.
+pub const AWS_REGIONS: [&str; 13] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "us-gov-west-1",
+];
+
+/// An AWS region as AWS writes it (`us-east-1`, `eu-west-2`, `us-gov-west-1`) and one where both
+/// SNS text messaging and Pinpoint are offered (`AWS_REGIONS`).
 pub fn parse_aws_region(field: &str, raw: &str) -> Result<String, AppError> {
     let s = raw.trim().to_ascii_lowercase();
     let parts: Vec<&str> = s.split('-').collect();
@@ -216,8 +257,16 @@ pub fn parse_aws_region(field: &str, raw: &str) -> Result<String, AppError> {
         && parts
             .last()
             .is_some_and(|n| (1..=2).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()));
-    if ok {
+    if ok && AWS_REGIONS.contains(&s.as_str()) {
         Ok(s)
+    } else if ok {
+        Err(AppError::validation(
+            field,
+            format!(
+                "Amazon Pinpoint lookups and SNS text messages are not both offered in {s}. Choose one of: {}.",
+                AWS_REGIONS.join(", ")
+            ),
+        ))
     } else if s.is_empty() {
         Err(AppError::validation(
             field,
@@ -336,6 +385,10 @@ pub struct NumberInfo {
     /// Whole days until the cache entry expires (0 = today); negative when expired.
     pub expires_in_days: Option<i64>,
     pub error: Option<String>,
+    /// The provider kind that answered (`twilio`, `aws`, `sandbox`), when the row records it.
+    pub answered_by: Option<String>,
+    /// "Answered by Twilio, …" when that is not the asking org's own provider (set by the page).
+    pub answered_by_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -639,6 +692,44 @@ mod tests {
         assert!(check_auth_token("t", "short").is_err());
         assert!(check_auth_token("t", "has a space in the token").is_err());
         assert!(check_auth_token("t", "sandbox-auth-token-0001").is_ok());
+    }
+
+    #[test]
+    fn aws_regions_are_those_offering_sns_sms_and_pinpoint() {
+        assert_eq!(parse_aws_region("r", " EU-West-2 ").unwrap(), "eu-west-2");
+        assert_eq!(
+            parse_aws_region("r", "us-gov-west-1").unwrap(),
+            "us-gov-west-1"
+        );
+        for r in AWS_REGIONS {
+            assert!(parse_aws_region("r", r).is_ok(), "{r}");
+        }
+        // Well formed, but without Pinpoint (or not a region at all): refused by name.
+        for r in ["eu-north-1", "sa-east-1", "xx-north-1", "us-west-1"] {
+            let e = parse_aws_region("r", r).unwrap_err();
+            let msg = e.field_message("r").unwrap();
+            assert!(msg.contains("not both offered") && msg.contains(r), "{msg}");
+        }
+        assert!(parse_aws_region("r", "mars-1")
+            .unwrap_err()
+            .to_string()
+            .contains("looks like"));
+        assert!(parse_aws_region("r", "")
+            .unwrap_err()
+            .to_string()
+            .contains("Enter the AWS region"));
+    }
+
+    #[test]
+    fn another_providers_answer_is_labelled() {
+        assert_eq!(answered_by_note(Some("twilio"), Some("twilio")), None);
+        assert_eq!(answered_by_note(None, Some("aws")), None);
+        let note = answered_by_note(Some("twilio"), Some("aws")).unwrap();
+        assert!(note.starts_with("Answered by Twilio"), "{note}");
+        assert!(answered_by_note(Some("sandbox"), None)
+            .unwrap()
+            .contains("sandbox"));
+        assert_eq!(answered_by_note(Some("carrier pigeon"), Some("aws")), None);
     }
 
     #[test]

@@ -190,6 +190,9 @@ fn ResultCard(
                 <h2 class="text-xl font-semibold tabular-nums">{r.e164.clone()}</h2>
                 <span class="badge" data-testid="freshness">{freshness}</span>
             </div>
+            {r.answered_by_note.clone().map(|note| view! {
+                <p class="muted mt-1 text-sm" data-testid="answered-by">{note}</p>
+            })}
             <dl class="mt-4 grid grid-cols-1 gap-x-6 gap-y-2 sm:grid-cols-2">
                 {rows.into_iter().map(|(k, v)| view! {
                     <div><dt class="muted text-sm">{k}</dt><dd>{v}</dd></div>

@@ -1,9 +1,10 @@
-//! Org pages: the dashboard and the members list.
+//! Org pages: the dashboard, the members list and its invitations.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::org_param;
+use crate::api::invitations::RevokeInvitation;
 use crate::api::orgs::{
     list_members, org_dashboard, AddMember, ChangeRole, LeaveOrg, RemoveMember, SetOrgCountry,
 };
@@ -11,6 +12,7 @@ use crate::components::{
     page_outcome, Field, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
     Refresh, SelectField, Stat,
 };
+use crate::model::invitations::InvitationRow;
 use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Role};
 
 #[component]
@@ -94,7 +96,7 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
         {member.then(|| view! {
             <ActionForm action=leave attr:class="card mt-8 max-w-xl">
                 <input type="hidden" name="org" value=slug_leave />
-                <p class="text-sm">"Leave this org: its pages, numbers and calls are no longer yours to see. An owner can add you again."</p>
+                <p class="text-sm">"Leave this org: its pages, numbers and calls are no longer yours to see. An owner or admin can invite you again."</p>
                 <button type="submit" class="btn-danger mt-2">"Leave this org"</button>
                 <FormError form=leave_form />
             </ActionForm>
@@ -141,6 +143,34 @@ fn MembersView(d: MembersData, outcome: Option<FormOutcome>) -> impl IntoView {
             }
         })
         .collect_view();
+    let invitations = (!d.invitations.is_empty()).then(|| {
+        let rows = d
+            .invitations
+            .iter()
+            .cloned()
+            .map(|i| view! { <InvitationRowView i slug=slug.clone() manage outcome=outcome.clone() /> })
+            .collect_view();
+        view! {
+            <section class="mt-6" aria-labelledby="invitations-heading">
+                <h2 id="invitations-heading" class="text-lg font-semibold">"Invitations"</h2>
+                <p class="muted text-sm">"Not members yet: each becomes one when the person it was sent to accepts it."</p>
+                <div class="card mt-2 overflow-x-auto p-0">
+                    <table class="table">
+                        <caption class="sr-only">"Invitations"</caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Invited"</th>
+                                <th scope="col">"Role"</th>
+                                <th scope="col">"Status"</th>
+                                {manage.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                            </tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+            </section>
+        }
+    });
     view! {
         <Title text=format!("Members · {}", d.org.name) />
         <h1 class="text-2xl font-semibold">"Members of " {d.org.name.clone()}</h1>
@@ -161,6 +191,7 @@ fn MembersView(d: MembersData, outcome: Option<FormOutcome>) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
+        {invitations}
         {manage.then(|| view! { <AddMemberForm slug=d.org.slug.clone() is_owner outcome=outcome.clone() /> })}
     }
 }
@@ -236,6 +267,47 @@ fn MemberRowView(
     }
 }
 
+/// An open invitation: the address only (whether it has an account, and its name, are not the
+/// org's to know before it is accepted).
+#[component]
+fn InvitationRowView(
+    i: InvitationRow,
+    slug: String,
+    manage: bool,
+    outcome: Option<FormOutcome>,
+) -> impl IntoView {
+    let key = i.id.to_string();
+    let status = if i.expired {
+        format!("Expired {} UTC", i.expires)
+    } else {
+        format!("Pending · expires {} UTC", i.expires)
+    };
+    let email = i.email.clone();
+    let actions = manage.then(move || {
+        let revoke = ServerAction::<RevokeInvitation>::new();
+        let form = FormState::new(revoke, &outcome, Some(("id", key.clone())));
+        let label = format!("Revoke the invitation of {email}");
+        view! {
+            <td class="whitespace-nowrap">
+                <ActionForm action=revoke>
+                    <input type="hidden" name="org" value=slug />
+                    <input type="hidden" name="id" value=key />
+                    <button type="submit" class="btn-danger" aria-label=label>"Revoke"</button>
+                    <FormError form />
+                </ActionForm>
+            </td>
+        }
+    });
+    view! {
+        <tr>
+            <td>{i.email.clone()}</td>
+            <td><span class="badge">{i.role.label()}</span></td>
+            <td class="muted tabular-nums">{status}</td>
+            {actions}
+        </tr>
+    }
+}
+
 #[component]
 fn AddMemberForm(slug: String, is_owner: bool, outcome: Option<FormOutcome>) -> impl IntoView {
     let add = ServerAction::<AddMember>::new();
@@ -244,7 +316,7 @@ fn AddMemberForm(slug: String, is_owner: bool, outcome: Option<FormOutcome>) -> 
         <section class="card mt-6 max-w-xl" aria-labelledby="add-member-heading">
             <h2 id="add-member-heading" class="text-lg font-semibold">"Add a member"</h2>
             <p class="muted text-sm">
-                "Add someone by e-mail with an initial password. If the e-mail has no account yet, one is created with that password; someone who already has an account keeps their own password, sees this org in their list and can leave it."
+                "Invite someone by e-mail with an initial password. If the e-mail has no account yet, one is created with that password; someone who already has an account keeps their own. Either way they become a member only when they accept the invitation (within 7 days), which they find on their home page after signing in."
             </p>
             <ActionForm action=add>
                 <div class="mt-4 space-y-4">

@@ -46,7 +46,7 @@ pub fn mint() -> Minted {
     }
 }
 
-fn digest(key: &str) -> [u8; 32] {
+pub fn digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
@@ -171,6 +171,26 @@ pub async fn authenticate(state: &AppState, key: Option<&str>) -> Result<ApiCall
             .collect(),
         ctx,
     })
+}
+
+/// The public ids of every live key (the API's rate limiter keeps them in memory).
+pub async fn live_public_ids(pool: &sqlx::PgPool) -> Result<Vec<String>, sqlx::Error> {
+    db::api_keys::live_public_ids(pool).await
+}
+
+/// Whether the key with this public id exists and is not revoked.
+pub async fn is_live(pool: &sqlx::PgPool, public_id: &str) -> Result<bool, sqlx::Error> {
+    db::api_keys::is_live(pool, public_id).await
+}
+
+/// Marks this API server alive; how many are alive, itself included.
+pub async fn server_alive(pool: &sqlx::PgPool, id: &str) -> Result<i64, sqlx::Error> {
+    db::api_keys::server_alive(pool, id).await
+}
+
+/// This API server is stopping.
+pub async fn server_gone(pool: &sqlx::PgPool, id: &str) -> Result<(), sqlx::Error> {
+    db::api_keys::server_gone(pool, id).await
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@ fn weight(key: &str, row: &Arc<Cached>) -> u32 {
         &row.address_region,
         &row.address_postal_code,
         &row.error_message,
+        &row.answered_by,
     ];
     let text: usize = strings
         .iter()
@@ -106,6 +107,19 @@ impl HotCache {
         self.rows
             .get(e164.as_str())
             .filter(|row| row.fresh(now, caller_name))
+    }
+
+    /// As `get`, for an org that keeps answers `cache_days` days: the answer must also be fresh
+    /// by that org's own days (an entry is held no longer than its row's own expiry).
+    pub fn get_for(
+        &self,
+        e164: &E164,
+        now: OffsetDateTime,
+        caller_name: bool,
+        cache_days: i32,
+    ) -> Option<Arc<Cached>> {
+        self.get(e164, now, caller_name)
+            .filter(|row| row.fresh_for(now, caller_name, cache_days))
     }
 
     /// Read before a database read: `keep` refuses the row if anything was invalidated since.

@@ -1,6 +1,7 @@
-//! Bulk lookups: a CSV becomes a job of rows in Postgres; a worker in every server process claims
-//! open jobs (`FOR UPDATE SKIP LOCKED`, a heartbeat so a job of a stopped server is taken over)
-//! and looks each distinct number up once, a few at a time.
+//! Bulk lookups: a CSV becomes a job of rows in Postgres (at most a few open per org); a worker in
+//! every server process claims open jobs round-robin by org (`FOR UPDATE SKIP LOCKED`, a heartbeat
+//! so a job of a stopped server is taken over) and looks each distinct number up once, a few at a
+//! time.
 
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ use crate::model::lookup::{MAX_BULK_BYTES, MAX_BULK_ROWS};
 
 /// Lookups one job runs at once (provider concurrency per server process).
 pub const CONCURRENCY: usize = 4;
+/// Bulk jobs one org may have queued or running at once (the queue is shared by every org).
+pub const MAX_OPEN_JOBS_PER_ORG: i64 = 3;
 const CHUNK: i64 = 32;
 /// How bulk-job workers prove they are alive, and when a silent one's job is taken over.
 #[derive(Debug, Clone, Copy)]
@@ -103,13 +106,17 @@ pub fn parse_csv(bytes: &[u8], region: &str) -> Result<Vec<ParsedRow>, AppError>
     Ok(rows)
 }
 
+/// Queues a job for the org. An org has at most `MAX_OPEN_JOBS_PER_ORG` jobs queued or running:
+/// beyond that the upload is refused next to the file field (422) and nothing is written. The
+/// count and the insert are one step under the org's queue lock, so parallel uploads cannot pass
+/// it either.
 pub async fn create_job(
     pool: &PgPool,
     org_id: i64,
     user_id: i64,
     filename: &str,
     rows: &[ParsedRow],
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, AppError> {
     let rows: Vec<jobs::NewRow> = rows
         .iter()
         .map(|r| jobs::NewRow {
@@ -118,6 +125,16 @@ pub async fn create_job(
         })
         .collect();
     let mut tx = pool.begin().await?;
+    jobs::lock_org_queue(&mut tx, org_id).await?;
+    let open = jobs::open_for_org(&mut *tx, org_id).await?;
+    if open >= MAX_OPEN_JOBS_PER_ORG {
+        return Err(AppError::validation(
+            "file",
+            format!(
+                "This org already has {open} bulk lookups queued or running (at most {MAX_OPEN_JOBS_PER_ORG} at a time). Upload this file when one of them has finished."
+            ),
+        ));
+    }
     let id = jobs::create(&mut tx, org_id, user_id, filename, &rows).await?;
     tx.commit().await?;
     Ok(id)

@@ -270,6 +270,20 @@ where
     pub fn remember(&self, key: K, value: V) {
         self.kept.insert(key, value);
     }
+
+    /// Whether an answer for `key` is remembered.
+    pub fn holds(&self, key: &K) -> bool {
+        self.kept.contains_key(key)
+    }
+
+    /// Stops standing in for `key`: what was read about it no longer holds.
+    pub fn forget(&self, key: &K) {
+        self.kept.invalidate(key);
+    }
+
+    pub fn forget_all(&self) {
+        self.kept.invalidate_all();
+    }
 }
 
 /// The access answers every signed-in request reads: the user, their orgs, an org by slug with
@@ -299,7 +313,71 @@ impl LastKnown {
     pub fn for_pool(pool: &PgPool) -> Self {
         LastKnown::new(Outage::new(pool))
     }
+
+    /// Forgets what was read about `user_id`'s account and access: a member removed, a role, a
+    /// password or staff flags changed. Called where this server makes such a change, and for
+    /// every server through `LISTEN phonehub_access` (a trigger on `users` and `memberships`),
+    /// so an outage that follows cannot bring the old answer back.
+    pub fn forget_user(&self, user_id: i64) {
+        self.users.forget(&user_id);
+        self.links.forget(&user_id);
+        // Keyed by (org, user): dropping all is cheap and only costs a read while the database is up.
+        self.access.forget_all();
+    }
+
+    fn forget_everyone(&self) {
+        self.users.forget_all();
+        self.links.forget_all();
+        self.access.forget_all();
+    }
+
+    /// Listens for changed accounts and memberships until the process ends, reconnecting after a
+    /// lost connection (and then forgetting everything: a change may have been missed).
+    pub fn spawn_listener(&self, pool: &PgPool) {
+        use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+        let known = self.clone();
+        // A connection of its own, so the listener never takes one from the requests' pool.
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with(PgConnectOptions::clone(&pool.connect_options()));
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(200);
+            loop {
+                let result = async {
+                    let mut listener = PgListener::connect_with(&pool).await?;
+                    listener.ignore_pool_close_event(false);
+                    listener.eager_reconnect(false);
+                    listener.listen(ACCESS_CHANNEL).await?;
+                    known.forget_everyone();
+                    loop {
+                        match listener.try_recv().await? {
+                            Some(n) => match n.payload().parse::<i64>() {
+                                Ok(id) => known.forget_user(id),
+                                Err(_) => known.forget_everyone(),
+                            },
+                            None => return Ok::<(), sqlx::Error>(()),
+                        }
+                    }
+                }
+                .await;
+                match result {
+                    Ok(()) => wait = Duration::from_millis(200),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "access listener lost its connection");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        });
+    }
 }
+
+/// Changed accounts and memberships (the payload is the user's id).
+const ACCESS_CHANNEL: &str = "phonehub_access";
 
 impl std::fmt::Debug for LastKnown {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,4 +1,6 @@
-//! Hourly limits per user: what is limited, and the transaction that counts and writes as one step.
+//! Hourly limits per user in each org: what is limited, and the transaction that counts and writes
+//! as one step. A user's rows in one org never count against their limit in another, so another
+//! org's admin cannot use up a member's limits here.
 
 use sqlx::PgPool;
 
@@ -29,12 +31,17 @@ impl Limited {
         }
     }
 
-    /// The user's rows of this kind in the last hour.
-    async fn count(self, tx: &mut sqlx::PgConnection, user_id: i64) -> Result<i64, sqlx::Error> {
+    /// The user's rows of this kind in the org in the last hour.
+    async fn count(
+        self,
+        tx: &mut sqlx::PgConnection,
+        org_id: i64,
+        user_id: i64,
+    ) -> Result<i64, sqlx::Error> {
         match self {
-            Limited::Purchase => db::limits::purchases_last_hour(tx, user_id).await,
-            Limited::Call => db::limits::calls_last_hour(tx, user_id).await,
-            Limited::Sms => db::limits::messages_last_hour(tx, user_id).await,
+            Limited::Purchase => db::limits::purchases_last_hour(tx, org_id, user_id).await,
+            Limited::Call => db::limits::calls_last_hour(tx, org_id, user_id).await,
+            Limited::Sms => db::limits::messages_last_hour(tx, org_id, user_id).await,
         }
     }
 }
@@ -48,20 +55,22 @@ pub enum LimitError {
     Db(#[from] sqlx::Error),
 }
 
-/// Opens the transaction that writes a limited row: it holds the user's lock for `what` until it
-/// ends, so counting the last hour and writing the new row are one step even under parallel
-/// requests. At the limit nothing is written.
+/// Opens the transaction that writes a limited row: it holds the (org, user) lock for `what` until
+/// it ends, so counting the last hour and writing the new row are one step even under parallel
+/// requests. At the limit nothing is written. Counted per org: the user's rows in other orgs do
+/// not count here.
 pub async fn begin_limited(
     pool: &PgPool,
     what: Limited,
+    org_id: i64,
     user_id: i64,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, LimitError> {
     let limit = db::limits::per_hour(pool, what.item())
         .await?
         .unwrap_or(what.default_per_hour());
     let mut tx = pool.begin().await?;
-    db::limits::lock_user(&mut tx, what.item(), user_id).await?;
-    if what.count(&mut tx, user_id).await? >= limit {
+    db::limits::lock_user(&mut tx, what.item(), org_id, user_id).await?;
+    if what.count(&mut tx, org_id, user_id).await? >= limit {
         return Err(LimitError::Reached { what, limit });
     }
     Ok(tx)

@@ -1,6 +1,8 @@
 //! Lookups through the shared cache: one provider call per number however many requests,
 //! processes or orgs ask at once (a lease row in Postgres), negative caching with exponential
-//! backoff, and an attribution event for every request.
+//! backoff (for the system default's failures only), and an attribution event for every request.
+//! A row belongs to no org: its freshness is judged by the asking org's own cache days, and a
+//! failure of an org's own configuration is stored nowhere the other orgs would see it.
 
 use std::time::Duration;
 
@@ -60,7 +62,8 @@ pub enum LookupError {
     Credentials,
     #[error("no provider client for the configuration")]
     Unusable(#[source] BuildError),
-    /// A refusal that belongs to the asking configuration (not stored on the shared row).
+    /// A failure that belongs to the asking configuration (a refusal of its account, or any
+    /// failure of an org's own configuration): not stored on the shared row.
     #[error("the provider refused this configuration's lookup")]
     Refused(#[source] ProviderError),
     /// A failure about the number, stored on the shared row with a retry time.
@@ -140,6 +143,9 @@ pub async fn lookup(
             Some(true) => return Err(LookupError::CallerNameOff),
         };
         let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
+        // Freshness is this org's: an answer fetched for an org keeping answers a year is not
+        // fresh for one that keeps them a day.
+        let days = cfg.lookup_cache_days;
         let now = OffsetDateTime::now_utc();
         let event = |outcome: Outcome, cost: i64, saved: i64, line_type: Option<String>| Event {
             org_id,
@@ -153,7 +159,7 @@ pub async fn lookup(
         };
         // This process's copy first: a hit then needs no database at all.
         let held = (!force_refresh)
-            .then(|| deps.hot.get(e164, now, caller_name))
+            .then(|| deps.hot.get_for(e164, now, caller_name, days))
             .flatten();
         if let Some(row) = held {
             deps.events
@@ -161,7 +167,7 @@ pub async fn lookup(
                 .await;
             metrics::counter!("phonehub_lookups_total", "outcome" => "hit", "from" => "memory")
                 .increment(1);
-            return Ok((Outcome::Hit, Cached::clone(&row)));
+            return Ok((Outcome::Hit, Cached::clone(&row).seen_by(days)));
         }
         if let Some(e) = unreachable {
             return Err(e.into());
@@ -169,7 +175,7 @@ pub async fn lookup(
         let generation = deps.hot.generation();
         let row = deps.outage.read(cache::get(deps.pool, e164)).await?;
         if let Some(row) = row {
-            let hit = row.fresh(now, caller_name)
+            let hit = row.fresh_for(now, caller_name, days)
                 // A refresh someone finished after we were asked counts as our refresh's answer.
                 && (!force_refresh || row.last_lookup_at.is_some_and(|t| t >= started));
             if hit {
@@ -179,7 +185,7 @@ pub async fn lookup(
                     .record(event(Outcome::Hit, 0, price, line_type))
                     .await;
                 count("hit");
-                return Ok((Outcome::Hit, row));
+                return Ok((Outcome::Hit, row.seen_by(days)));
             }
             if row.backing_off(now) {
                 deps.events.record(event(Outcome::Error, 0, 0, None)).await;
@@ -197,6 +203,7 @@ pub async fn lookup(
                 force_refresh,
                 started,
                 caller_name,
+                days,
             )
             .await?;
         if leading {
@@ -285,7 +292,16 @@ async fn lead(
             // A paid answer is worth waiting for a connection a little longer than a page is.
             let mut attempt = 0;
             let stored = loop {
-                match cache::store(deps.pool, e164, token, &res, caller_name, days).await {
+                let store = cache::store(
+                    deps.pool,
+                    e164,
+                    token,
+                    &res,
+                    caller_name,
+                    days,
+                    &cfg.provider,
+                );
+                match store.await {
                     Err(sqlx::Error::PoolTimedOut) if attempt < STORE_RETRIES => {
                         attempt += 1;
                         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -309,6 +325,15 @@ async fn lead(
                 ProviderError::Auth { .. } => LookupError::Credentials,
                 other => LookupError::Refused(other),
             })
+        }
+        // Any failure with an org's own configuration (its region, the endpoints it chose, its
+        // account: network, timeout, 5xx, an unreadable answer) says nothing certain about the
+        // number: stored on the shared row it would block the number for every org. The lease is
+        // given up and nothing else is written; only the system default backs a number off.
+        Err(e) if cfg.org_id.is_some() => {
+            tracing::warn!(error = %e, %e164, "lookup failed with the org's own configuration");
+            cache::release(deps.pool, e164, token).await?;
+            Err(LookupError::Refused(e))
         }
         Err(e) => {
             // The provider's own words stay in the log: the row is shown to every org.

@@ -52,6 +52,23 @@ pub fn client_ip() -> Option<String> {
     client_ip_of(&parts, behind_proxy)
 }
 
+/// The group an address is counted in by the per-address limits: IPv4 addresses one by one, IPv6
+/// by their /64 (one host is given a whole /64 and can pick any address in it).
+pub fn address_group(ip: &str) -> String {
+    use std::net::IpAddr;
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
 /// The client's address from a request: the last `X-Forwarded-For` entry behind a trusted proxy,
 /// else the connection's peer.
 pub fn client_ip_of(parts: &http::request::Parts, behind_proxy: bool) -> Option<String> {

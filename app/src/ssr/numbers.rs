@@ -138,7 +138,7 @@ pub async fn buy(
     // waits for the user's lock.
     let (cfg, provider) = provider_for_org(state, org_id).await?;
     let monthly = price(pool, Priced::NumberMonthly).await?;
-    let mut tx = begin_limited(pool, Limited::Purchase, user_id).await?;
+    let mut tx = begin_limited(pool, Limited::Purchase, org_id, user_id).await?;
     let new = db::numbers::NewPurchase {
         org_id,
         user_id,

@@ -127,7 +127,7 @@ pub async fn send(
     } else {
         Some(provider_for_config(state, config_id, org_id).await?.1)
     };
-    let mut tx = begin_limited(pool, Limited::Sms, user_id).await?;
+    let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let new = db::sms::NewOutbound {
         org_id,
         user_id,

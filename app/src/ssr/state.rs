@@ -26,6 +26,8 @@ pub struct AppState {
     pub known: super::last_known::LastKnown,
     /// Bulk-job heartbeat and takeover times.
     pub job_timing: super::jobs::JobTiming,
+    /// The bounded gate every password hash goes through, and the device-cookie key (`auth`).
+    pub passwords: super::auth::Passwords,
 }
 
 impl std::fmt::Debug for AppState {

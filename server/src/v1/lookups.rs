@@ -43,6 +43,10 @@ pub struct Lookup {
     looked_up_at: Option<String>,
     /// RFC 3339: when the cached answer expires.
     expires_at: Option<String>,
+    /// Which provider gave this answer (`twilio`, `aws`, `sandbox`): the shared cache may answer
+    /// with another provider's data than the org's own. Absent for answers stored before it was
+    /// recorded.
+    answered_by: Option<String>,
     cost: Money,
     /// What a paid lookup would have cost, when this one was free.
     saved: Money,
@@ -114,6 +118,7 @@ pub async fn get_lookup(
             caller_type: info.caller_type,
             looked_up_at: row.last_lookup_at.and_then(super::rfc3339),
             expires_at: row.lookup_expires_at.and_then(super::rfc3339),
+            answered_by: info.answered_by,
             cost: Money::micros(if paid { price } else { 0 }),
             saved: Money::micros(if paid { 0 } else { price }),
         },

@@ -65,6 +65,7 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
         .route("/openapi.json", get(doc::openapi_json))
         .route("/docs", get(doc::docs_page))
         .merge(keyed)
+        .layer(axum::middleware::map_response(problems_everywhere))
         .layer(crate::assets::compression())
 }
 
@@ -165,20 +166,103 @@ pub fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
         .ok()
 }
 
-/// A JSON request body, or the problem saying what is wrong with it.
+/// A JSON request body, or the problem saying what is wrong with it: a body that does not fit the
+/// schema is a 422 naming the field (as the API's own checks do), one over the size limit 413.
 pub fn json_body<T>(body: Result<axum::Json<T>, JsonRejection>) -> Result<T, Problem> {
     match body {
         Ok(axum::Json(t)) => Ok(t),
-        Err(JsonRejection::JsonDataError(e)) => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e.body_text(),
-        )),
+        Err(JsonRejection::JsonDataError(e)) => Err(schema_problem(&e, &e.body_text())),
         Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Send the body as JSON with `Content-Type: application/json`.",
         )),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is larger than {MAX_BODY} bytes."),
+        )),
         Err(e) => Err(Problem::new(StatusCode::BAD_REQUEST, e.body_text())),
     }
+}
+
+/// The 422 for a body or query that does not fit its type: the field the parser stopped at (its
+/// path, or the name in "unknown field `x`" / "missing field `x`") and the parser's sentence.
+fn schema_problem(err: &(dyn std::error::Error + 'static), fallback: &str) -> Problem {
+    type JsonPathError = serde_path_to_error::Error<serde_json::Error>;
+    type QueryPathError = serde_path_to_error::Error<serde_urlencoded::de::Error>;
+    let mut source = Some(err);
+    let mut found = None;
+    while let Some(e) = source {
+        if let Some(p) = e.downcast_ref::<JsonPathError>() {
+            found = Some((p.path().to_string(), p.inner().to_string()));
+            break;
+        }
+        if let Some(p) = e.downcast_ref::<QueryPathError>() {
+            found = Some((p.path().to_string(), p.inner().to_string()));
+            break;
+        }
+        source = e.source();
+    }
+    let (path, detail) = found.unwrap_or_else(|| (".".to_string(), fallback.to_string()));
+    let detail = detail
+        .split(" at line ")
+        .next()
+        .unwrap_or(&detail)
+        .to_string();
+    Problem::invalid(&field_of(&path, &detail), detail)
+}
+
+/// Which field a parser's error is about.
+fn field_of(path: &str, detail: &str) -> String {
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| detail.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next())
+        .filter(|n| !n.is_empty());
+    let prefix = path.trim_matches('.');
+    match named {
+        Some(n) if prefix.is_empty() || prefix == n => n.to_string(),
+        Some(n) => format!("{prefix}.{n}"),
+        None if prefix.is_empty() => "body".to_string(),
+        None => prefix.to_string(),
+    }
+}
+
+/// Every error answer under `/v1` is a problem document: those made outside the handlers (a
+/// method the path does not support, a body over the limit) are rewritten here.
+pub async fn problems_everywhere(res: Response) -> Response {
+    use axum::response::IntoResponse;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return res;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => match res
+            .headers()
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .filter(|a| !a.is_empty())
+        {
+            Some(allow) => format!("This path does not support that method; it supports {allow}."),
+            None => "This path does not support that method (see the API document).".to_string(),
+        },
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("The request body is larger than {MAX_BODY} bytes.")
+        }
+        s => s.canonical_reason().unwrap_or("Error").to_string(),
+    };
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let mut out = Problem::new(status, detail).into_response();
+    if let Some(a) = allow {
+        out.headers_mut().insert(header::ALLOW, a);
+    }
+    out
 }
 
 /// A query parameter given empty is refused (the document says what each one holds; absent and
@@ -193,12 +277,15 @@ pub fn present(field: &str, v: Option<String>) -> Result<Option<String>, Problem
     }
 }
 
-/// The query string parsed into `T`, or a 422 naming what is wrong.
+/// The query string parsed into `T`, or a 422 naming the parameter that is wrong.
 pub fn query<T: serde::de::DeserializeOwned>(raw: Option<&str>) -> Result<T, Problem> {
-    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("The query string is not valid: {e}."),
+    let raw = raw.unwrap_or("");
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let detail = format!("The query string is not valid: {}.", e.inner());
+        Problem::invalid(
+            &field_of(&e.path().to_string(), &e.inner().to_string()),
+            detail,
         )
     })
 }

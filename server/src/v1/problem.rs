@@ -38,6 +38,10 @@ impl Problem {
             401 => ("https://phonehub.dev/problems/unauthorized", "Unauthorized"),
             403 => ("https://phonehub.dev/problems/forbidden", "Forbidden"),
             404 => ("https://phonehub.dev/problems/not-found", "Not found"),
+            405 => (
+                "https://phonehub.dev/problems/method-not-allowed",
+                "Method not allowed",
+            ),
             409 => ("https://phonehub.dev/problems/conflict", "Conflict"),
             413 => (
                 "https://phonehub.dev/problems/too-large",

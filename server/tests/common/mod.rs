@@ -120,6 +120,31 @@ pub async fn spawn_app_with(pool: PgPool, public_url: &str) -> TestApp {
     spawn_with_settings(pool, settings(public_url)).await
 }
 
+/// As `spawn_with_settings`, keeping a handle on the public API's rate limiter.
+pub async fn spawn_with_limiter(
+    pool: PgPool,
+    settings: Settings,
+) -> (TestApp, std::sync::Arc<server::v1::RateLimiter>) {
+    seed(&pool).await;
+    let app = server::Application::build_with_pool(settings, pool.clone())
+        .await
+        .expect("build app");
+    let limiter = app.api_limiter();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    (TestApp { base, pool }, limiter)
+}
+
+/// A second server over a database another one already seeded.
+pub async fn spawn_without_seed(pool: PgPool, settings: Settings) -> TestApp {
+    let app = server::Application::build_with_pool(settings, pool.clone())
+        .await
+        .expect("build app");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    TestApp { base, pool }
+}
+
 pub async fn spawn_with_settings(pool: PgPool, settings: Settings) -> TestApp {
     seed(&pool).await;
     let app = server::Application::build_with_pool(settings, pool.clone())
@@ -155,7 +180,7 @@ impl TestApp {
     }
 
     pub fn client_with_origin(&self, origin: Option<&str>) -> reqwest::Client {
-        let mut headers = HeaderMap::new();
+        let mut headers = browser_headers();
         if let Some(o) = origin {
             headers.insert(ORIGIN, HeaderValue::from_str(o).unwrap());
         }
@@ -164,6 +189,24 @@ impl TestApp {
             .redirect(Policy::none())
             .default_headers(headers)
             // A stuck server fails the test instead of hanging the suite.
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    /// A browser-like client (cookies, our Origin) that hands back bodies as the server sent them:
+    /// for asserting on the compression itself.
+    pub fn undecoding_client(&self) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .default_headers(headers)
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .no_zstd()
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap()
@@ -243,6 +286,29 @@ impl TestApp {
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
+}
+
+/// What Chromium sends on every request: the whole suite is answered as browsers are (compressed
+/// where the server compresses), and the clients decode it as browsers do.
+pub const BROWSER_ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+
+pub fn browser_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT_ENCODING,
+        HeaderValue::from_static(BROWSER_ACCEPT_ENCODING),
+    );
+    headers
+}
+
+/// A client without cookies or Origin that still asks for compressed answers as a browser does
+/// (webhooks, the public API).
+pub fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .default_headers(browser_headers())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// A page loader's successful answer (postcard), as JSON for the assertions.
@@ -365,4 +431,27 @@ pub async fn insert_message(app: &TestApp, sid: &str) -> i64 {
     .fetch_one(&app.pool)
     .await
     .unwrap()
+}
+
+/// Test setup: `email`'s open invitation to `org` accepted as if they had pressed Accept (adding a
+/// member is an invitation; `tests/invitations.rs` tests accepting it).
+pub async fn accept_invitation_of(app: &TestApp, org: &str, email: &str) {
+    let r = sqlx::query(
+        "WITH i AS (
+             UPDATE invitations SET status = 'accepted', decided_at = now()
+             WHERE status = 'pending' AND email = $2 AND org_id = (SELECT id FROM orgs WHERE slug = $1)
+             RETURNING org_id, email, role)
+         INSERT INTO memberships (org_id, user_id, role)
+         SELECT i.org_id, u.id, i.role FROM i JOIN users u ON u.email = i.email",
+    )
+    .bind(org)
+    .bind(email)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        r.rows_affected(),
+        1,
+        "no open invitation of {email} to {org}"
+    );
 }

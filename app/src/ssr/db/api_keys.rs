@@ -77,10 +77,17 @@ pub async fn by_public_id(
                   EXISTS (SELECT 1 FROM memberships m
                           WHERE m.org_id = k.org_id AND m.user_id = k.acting_user_id) AS "member!",
                   (k.created_by = k.acting_user_id
+                   OR EXISTS (SELECT 1 FROM users u WHERE u.id = k.created_by AND u.is_superadmin)
                    OR EXISTS (SELECT 1 FROM memberships m
                               WHERE m.org_id = k.org_id AND m.user_id = k.created_by
-                                AND m.role IN ('owner', 'admin'))
-                   OR EXISTS (SELECT 1 FROM users u WHERE u.id = k.created_by AND u.is_superadmin))
+                                AND (m.role = 'owner'
+                                     -- An admin's key for a member who has since become an
+                                     -- owner is one the admin could not make today.
+                                     OR (m.role = 'admin' AND NOT EXISTS (
+                                           SELECT 1 FROM memberships a
+                                           WHERE a.org_id = k.org_id
+                                             AND a.user_id = k.acting_user_id
+                                             AND a.role = 'owner')))))
                   IS TRUE AS "creator_may!"
            FROM api_keys k JOIN orgs o ON o.id = k.org_id
            WHERE k.public_id = $1"#,
@@ -196,4 +203,49 @@ pub async fn keep_answer(
     .execute(db)
     .await
     .map(|r| r.rows_affected() == 1)
+}
+
+/// The public ids of every live key (the rate limiter's list of keys that exist).
+pub async fn live_public_ids(db: impl PgExecutor<'_>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT public_id FROM api_keys WHERE revoked_at IS NULL"#)
+        .fetch_all(db)
+        .await
+}
+
+/// Whether the key with this public id exists and is not revoked.
+pub async fn is_live(db: impl PgExecutor<'_>, public_id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM api_keys WHERE public_id = $1 AND revoked_at IS NULL)
+           AS "live!""#,
+        public_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Marks this server alive (registering it the first time) and answers how many servers are
+/// alive, itself included; servers unseen for a day are forgotten.
+pub async fn server_alive(db: impl PgExecutor<'_>, id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"WITH seen AS (
+               INSERT INTO api_servers (id) VALUES ($1)
+               ON CONFLICT (id) DO UPDATE SET seen_at = now()
+               RETURNING id
+           ), gone AS (
+               DELETE FROM api_servers WHERE seen_at < now() - interval '1 day'
+           )
+           SELECT (SELECT count(*) FROM api_servers
+                   WHERE seen_at > now() - interval '30 seconds' AND id <> $1) + 1 AS "n!""#,
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A server stopping takes its share back to the others at once.
+pub async fn server_gone(db: impl PgExecutor<'_>, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(r#"DELETE FROM api_servers WHERE id = $1"#, id)
+        .execute(db)
+        .await
+        .map(|_| ())
 }

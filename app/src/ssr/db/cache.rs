@@ -1,5 +1,6 @@
 //! The shared lookup cache's rows (`phone_numbers`): read one, take and give up its lease, store
-//! an answer or a failure.
+//! an answer or a failure. A row belongs to no org: whether its answer is fresh is judged by the
+//! asking org's own cache days from when it was fetched, and it records which provider answered.
 
 use sqlx::PgExecutor;
 use telephony::models::LookupResult;
@@ -35,13 +36,41 @@ pub struct Cached {
     pub error_message: Option<String>,
     pub retry_after: Option<OffsetDateTime>,
     pub lease_until: Option<OffsetDateTime>,
+    /// The provider kind that answered (`twilio`, `aws`, `sandbox`); None for rows stored before
+    /// it was recorded.
+    pub answered_by: Option<String>,
 }
 
 impl Cached {
+    /// Whether the row's answer is still within the expiry the fetching org's configuration gave
+    /// it (the hot cache keeps rows that long).
     pub fn fresh(&self, now: OffsetDateTime, need_caller_name: bool) -> bool {
         self.lookup_expires_at.is_some_and(|e| e > now)
             && (self.caller_name_checked || !need_caller_name)
     }
+
+    /// Whether the answer is fresh for an org that keeps answers `cache_days` days: judged by when
+    /// it was fetched and the asking org's own days, not by whichever org fetched it.
+    pub fn fresh_for(&self, now: OffsetDateTime, need_caller_name: bool, cache_days: i32) -> bool {
+        self.expires_for(cache_days).is_some_and(|e| e > now)
+            && (self.caller_name_checked || !need_caller_name)
+    }
+
+    /// When the answer expires for an org that keeps answers `cache_days` days (None: no answer).
+    pub fn expires_for(&self, cache_days: i32) -> Option<OffsetDateTime> {
+        self.lookup_expires_at
+            .and(self.last_lookup_at)
+            .map(|fetched| fetched + time::Duration::days(i64::from(cache_days)))
+    }
+
+    /// The row as an org that keeps answers `cache_days` days sees it: the expiry is its own.
+    pub fn seen_by(mut self, cache_days: i32) -> Cached {
+        if let Some(e) = self.expires_for(cache_days) {
+            self.lookup_expires_at = Some(e);
+        }
+        self
+    }
+
     pub fn backing_off(&self, now: OffsetDateTime) -> bool {
         self.retry_after.is_some_and(|r| r > now)
     }
@@ -54,7 +83,7 @@ pub async fn get(db: impl PgExecutor<'_>, e164: &E164) -> Result<Option<Cached>,
                   carrier_name, mobile_country_code, mobile_network_code, is_mobile, is_voip,
                   caller_name_checked, caller_name, caller_type, address_street, address_city,
                   address_region, address_postal_code, lookup_count, last_lookup_at,
-                  lookup_expires_at, error_message, retry_after, lease_until
+                  lookup_expires_at, error_message, retry_after, lease_until, answered_by
            FROM phone_numbers WHERE e164 = $1"#,
         e164.as_str()
     )
@@ -62,7 +91,9 @@ pub async fn get(db: impl PgExecutor<'_>, e164: &E164) -> Result<Option<Cached>,
     .await
 }
 
-/// Takes the number's lease with `token` if nobody holds it and it still needs a provider call.
+/// Takes the number's lease with `token` if nobody holds it and it still needs a provider call
+/// for an org that keeps answers `cache_days` days.
+#[allow(clippy::too_many_arguments)]
 pub async fn take_lease(
     db: impl PgExecutor<'_>,
     e164: &E164,
@@ -71,6 +102,7 @@ pub async fn take_lease(
     force_refresh: bool,
     started: OffsetDateTime,
     caller_name: bool,
+    cache_days: i32,
 ) -> Result<bool, sqlx::Error> {
     let got = sqlx::query_scalar!(
         r#"INSERT INTO phone_numbers (e164, lease_token, lease_until)
@@ -82,7 +114,9 @@ pub async fn take_lease(
                  AND (CASE WHEN $4 THEN phone_numbers.last_lookup_at IS NULL
                                      OR phone_numbers.last_lookup_at < $5
                            ELSE phone_numbers.lookup_expires_at IS NULL
-                                OR phone_numbers.lookup_expires_at <= now()
+                                OR phone_numbers.last_lookup_at IS NULL
+                                OR phone_numbers.last_lookup_at
+                                   + make_interval(days => $7) <= now()
                                 OR ($6 AND NOT phone_numbers.caller_name_checked) END)
            RETURNING lease_token AS "t!""#,
         e164.as_str(),
@@ -90,7 +124,8 @@ pub async fn take_lease(
         lease_secs,
         force_refresh,
         started,
-        caller_name
+        caller_name,
+        cache_days
     )
     .fetch_optional(db)
     .await?;
@@ -111,7 +146,8 @@ pub async fn release(db: impl PgExecutor<'_>, e164: &E164, token: &str) -> Resul
 }
 
 /// Stores the provider's answer if `token` still holds the lease; false when the lease ran out
-/// and someone else holds the number now (their answer counts).
+/// and someone else holds the number now (their answer counts). `answered_by` is the provider
+/// kind that answered.
 pub async fn store(
     db: impl PgExecutor<'_>,
     e164: &E164,
@@ -119,6 +155,7 @@ pub async fn store(
     res: &LookupResult,
     caller_name: bool,
     cache_days: i32,
+    answered_by: &str,
 ) -> Result<bool, sqlx::Error> {
     let lti = res.line_type_intelligence.clone().unwrap_or_default();
     let cn = res.caller_name.clone().unwrap_or_default();
@@ -131,7 +168,7 @@ pub async fn store(
                caller_name_checked = $13, caller_name = $14, caller_type = $15, raw = $16,
                lookup_count = lookup_count + 1,
                first_lookup_at = coalesce(first_lookup_at, now()), last_lookup_at = now(),
-               lookup_expires_at = now() + make_interval(days => $17),
+               lookup_expires_at = now() + make_interval(days => $17), answered_by = $18,
                error_code = NULL, error_message = NULL, error_count = 0, retry_after = NULL,
                lease_token = NULL, lease_until = NULL, updated_at = now()
            WHERE e164 = $1 AND lease_token = $2"#,
@@ -152,6 +189,7 @@ pub async fn store(
         cn.caller_type,
         res.raw,
         cache_days,
+        answered_by,
     )
     .execute(db)
     .await?;

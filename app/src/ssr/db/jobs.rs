@@ -64,7 +64,11 @@ pub struct Claimed {
     pub token: String,
 }
 
-/// Claims the oldest queued job, or a running one whose heartbeat is older than `stale_after`.
+/// Claims the next job: a queued one, or a running one whose heartbeat is older than
+/// `stale_after`. Round-robin by org: among those, the job of the org with the fewest running jobs,
+/// then of the org whose last claim is oldest (never claimed first), then the oldest job. Parallel
+/// workers skip each other's candidates (`FOR UPDATE SKIP LOCKED`), and the claim is noted for
+/// the org in the same statement.
 pub async fn claim(
     db: impl PgExecutor<'_>,
     token: &str,
@@ -72,18 +76,61 @@ pub async fn claim(
 ) -> Result<Option<Claimed>, sqlx::Error> {
     sqlx::query_as!(
         Claimed,
-        r#"UPDATE lookup_jobs SET status = 'running', heartbeat_at = now(), claim_token = $2,
-               started_at = coalesce(started_at, now())
-           WHERE id = (SELECT id FROM lookup_jobs
-                       WHERE status = 'queued'
-                          OR (status = 'running'
-                              AND heartbeat_at < now() - make_interval(secs => $1))
-                       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-           RETURNING id, org_id, user_id, claim_token AS "token!""#,
+        r#"WITH next AS (
+               SELECT j.id FROM lookup_jobs j
+               LEFT JOIN lookup_job_claims c ON c.org_id = j.org_id
+               WHERE j.status = 'queued'
+                  OR (j.status = 'running'
+                      AND j.heartbeat_at < now() - make_interval(secs => $1))
+               ORDER BY (SELECT count(*) FROM lookup_jobs r
+                         WHERE r.org_id = j.org_id AND r.status = 'running'
+                           AND r.heartbeat_at >= now() - make_interval(secs => $1)),
+                        c.last_claimed_at ASC NULLS FIRST,
+                        j.id
+               LIMIT 1
+               FOR UPDATE OF j SKIP LOCKED),
+           claimed AS (
+               UPDATE lookup_jobs SET status = 'running', heartbeat_at = now(), claim_token = $2,
+                   started_at = coalesce(started_at, now())
+               WHERE id = (SELECT id FROM next)
+               RETURNING id, org_id, user_id, claim_token),
+           noted AS (
+               INSERT INTO lookup_job_claims (org_id, last_claimed_at)
+               SELECT org_id, clock_timestamp() FROM claimed
+               ON CONFLICT (org_id) DO UPDATE SET last_claimed_at = EXCLUDED.last_claimed_at)
+           SELECT id AS "id!", org_id AS "org_id!", user_id AS "user_id?",
+                  claim_token AS "token!"
+           FROM claimed"#,
         stale_after.as_secs_f64(),
         token
     )
     .fetch_optional(db)
+    .await
+}
+
+/// Takes the org's bulk-queue lock until the transaction ends (counting its open jobs and adding
+/// one are then one step).
+pub async fn lock_org_queue(
+    tx: &mut Transaction<'_, Postgres>,
+    org_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('lookup_jobs:' || $1::int8, 0))",
+        org_id
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The org's jobs still queued or running.
+pub async fn open_for_org(db: impl PgExecutor<'_>, org_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM lookup_jobs
+           WHERE org_id = $1 AND status IN ('queued', 'running')"#,
+        org_id
+    )
+    .fetch_one(db)
     .await
 }
 

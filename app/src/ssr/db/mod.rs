@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cache;
 pub mod call_history;
 pub mod calls;
+pub mod invitations;
 pub mod jobs;
 pub mod limits;
 pub mod logins;

@@ -166,7 +166,9 @@ pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<ConfigRow>
     .await
 }
 
-/// The org's own configuration if active, else the active system default.
+/// The org's own configuration if active, else the active system default. An AWS configuration
+/// is active only once a connection test succeeded for where its key is sent now
+/// (`verified_scope`, see `mark_verified`).
 pub async fn effective(
     db: impl PgExecutor<'_>,
     org_id: i64,
@@ -180,11 +182,43 @@ pub async fn effective(
                   sms_sender_id, sms_type
            FROM phone_configs
            WHERE (org_id = $1 OR org_id IS NULL) AND active
+             AND (provider <> 'aws' OR verified_scope = token_scope)
            ORDER BY org_id NULLS LAST LIMIT 1"#,
         org_id
     )
     .fetch_optional(db)
     .await
+}
+
+/// Records a successful connection test of configuration `id` as it was at `version`: an AWS
+/// configuration is used from then on. False when it changed since (or was tested already).
+pub async fn mark_verified(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    version: i64,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        "UPDATE phone_configs SET verified_scope = token_scope
+         WHERE id = $1 AND version = $2 AND token_scope IS NOT NULL
+           AND verified_scope IS DISTINCT FROM token_scope",
+        id,
+        version
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Forgets the last successful connection test (a new key was saved): an AWS configuration is
+/// not used again until a test succeeds.
+pub async fn clear_verified(db: impl PgExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE phone_configs SET verified_scope = NULL WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Creates or updates the configuration; `token` replaces the stored one when given.

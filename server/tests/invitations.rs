@@ -650,3 +650,43 @@ async fn an_invitation_dies_with_its_inviters_authority_and_staff_never_join(poo
         "still pending"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_admin_sends_at_most_fifty_invitations_an_hour(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let owner = app.login_as("admin@acme.test").await;
+    // Fifty sent in the last hour (written directly: each real one costs a password hash).
+    sqlx::query(
+        "INSERT INTO invitations (org_id, email, role, invited_by, expires_at)
+         SELECT o.id, 'bulk' || g || '@example.test', 'member', u.id, now() + interval '7 days'
+         FROM orgs o, users u, generate_series(1, 50) g
+         WHERE o.slug = 'acme' AND u.email = 'admin@acme.test'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = invite(&app, &owner, "one.more@example.test", "member").await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(
+        app.count("SELECT count(*) FROM invitations WHERE email = 'one.more@example.test'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'one.more@example.test'")
+            .await,
+        0,
+        "nothing written"
+    );
+    // An hour later the admin may send again.
+    sqlx::query("UPDATE invitations SET created_at = created_at - interval '61 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        invite(&app, &owner, "one.more@example.test", "member")
+            .await
+            .status(),
+        200
+    );
+}

@@ -101,6 +101,10 @@ pub async fn add_member(
     respond(add_member_inner(org, email, role, name, password).await)
 }
 
+/// Invitations one admin may send an org per hour.
+#[cfg(feature = "ssr")]
+const INVITATIONS_PER_HOUR: i64 = 50;
+
 #[cfg(feature = "ssr")]
 #[tracing::instrument(skip(password), err(level = "debug"))]
 async fn add_member_inner(
@@ -138,8 +142,34 @@ async fn add_member_inner(
     };
     check_new_password("password", &password)?;
     let pool = &ctx.state.pool;
-    let hash = hash_password(password).await?;
+    // Everything that can refuse the invitation is checked before the password is hashed, and
+    // an admin sends at most so many an hour: hashing is the one expensive step, and its gate is
+    // shared with everyone's logins.
+    if db::invitations::sent_last_hour(pool, ctx.org_id, ctx.user.id).await? >= INVITATIONS_PER_HOUR
+    {
+        return Err(AppError::TooManyRequests(format!(
+            "You have sent {INVITATIONS_PER_HOUR} invitations in the last hour: try again later."
+        )));
+    }
     let existing = db::users::by_email(pool, &email).await?;
+    if let Some(u) = &existing {
+        if db::orgs::role_of(pool, ctx.org_id, u.id).await?.is_some() {
+            return Err(AppError::validation(
+                "email",
+                format!("{email} is already a member of {}.", ctx.name),
+            ));
+        }
+    }
+    if db::invitations::open_exists(pool, ctx.org_id, &email).await? {
+        return Err(AppError::validation(
+            "email",
+            format!(
+                "{email} has been invited to {} already: revoke that invitation to send another.",
+                ctx.name
+            ),
+        ));
+    }
+    let hash = hash_password(password).await?;
     let mut tx = pool.begin().await?;
     let user_id = match existing {
         Some(u) => u.id,

@@ -148,7 +148,7 @@ fn CallsView(d: CallsPage) -> impl IntoView {
         <div class="flex flex-wrap items-baseline justify-between gap-2">
             <h1 class="text-2xl font-semibold">{if d.all { "Calls in " } else { "My calls in " }}{d.org.name.clone()}</h1>
             <div class="flex gap-3">
-                <a class="btn-secondary" href=export>"Export CSV"</a>
+                <a class="btn-secondary" href=export rel="external" download="">"Export CSV"</a>
                 {d.can_call.then(|| view! { <a class="btn" href=format!("/o/{slug}/calls/new")>"Place a call"</a> })}
             </div>
         </div>
@@ -271,7 +271,7 @@ fn CallView(d: CallPage) -> impl IntoView {
                 <li class="space-y-1" data-testid="recording">
                     <audio controls preload="none" src=src.clone() class="w-full max-w-md"></audio>
                     <p class="text-sm muted">{duration_label(Some(r.duration_secs))}" · "{r.cost.clone()}" · "{r.created.clone()}" · "
-                        <a class="link" href=format!("{src}?download=1")>"Download"</a></p>
+                        <a class="link" href=format!("{src}?download=1") rel="external" download="">"Download"</a></p>
                 </li>
             }
         })

@@ -110,7 +110,7 @@ fn UsageView(d: UsagePageData) -> impl IntoView {
         <Title text=format!("Usage and spend · {}", d.org.name) />
         <div class="flex flex-wrap items-baseline justify-between gap-2">
             <h1 class="text-2xl font-semibold">"Usage and spend"</h1>
-            <a class="btn-secondary" href=csv>"Export CSV"</a>
+            <a class="btn-secondary" href=csv rel="external" download="">"Export CSV"</a>
         </div>
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
         <form method="get" class="mt-4 flex flex-wrap items-end gap-3" aria-label="Date range">

@@ -22,6 +22,39 @@ pub async fn expire_lapsed(
     .map(|_| ())
 }
 
+/// Whether the org has an open, unexpired invitation for `email`.
+pub async fn open_exists(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    email: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM invitations
+                          WHERE org_id = $1 AND email = $2 AND status = 'pending'
+                            AND expires_at > now()) AS "open!""#,
+        org_id,
+        email
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Invitations `user_id` sent for the org in the last hour.
+pub async fn sent_last_hour(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    user_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM invitations
+           WHERE org_id = $1 AND invited_by = $2 AND created_at > now() - interval '1 hour'"#,
+        org_id,
+        user_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// A new open invitation, valid for `VALID_DAYS`. Fails on `invitations_pending_key` when one is
 /// open already.
 pub async fn create(

@@ -13,7 +13,8 @@ base_url=$(scripts/db.sh url postgres)
 base_url=${base_url%/*}
 db="phonehub_bench_hash_$$"
 export DATABASE_URL="$base_url/$db"
-cargo run -q -p dbctl -- reset
+# An empty database: the server migrates it to its own schema (so an older binary can run too).
+psql "$base_url/postgres" -q -c "CREATE DATABASE $db" >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 base="http://127.0.0.1:$port"
 work=$(mktemp -d)
@@ -23,7 +24,7 @@ server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
-  DATABASE_URL="$base_url/postgres" psql -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  psql "$base_url/postgres" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT

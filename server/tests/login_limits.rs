@@ -205,6 +205,23 @@ async fn a_browser_that_signed_in_before_passes_the_per_email_limit_but_not_its_
         answer(login_from(&app, &laptop, "192.0.2.45", USER, PASSWORD).await).await;
     assert_eq!(status, 429, "{body}");
     assert!(body.contains("from this address"), "{body}");
+
+    // The password changes (the owner suspects a thief has this browser's cookie): cookies issued
+    // before the change vouch for nobody, so the laptop meets the per-e-mail limit again.
+    sqlx::query(
+        "UPDATE users SET password_changed_at = now() + interval '2 seconds' WHERE email = $1",
+    )
+    .bind(USER)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (status, body) =
+        answer(login_from(&app, &laptop, "192.0.2.46", USER, PASSWORD).await).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body.contains("from a browser you have signed in with before"),
+        "{body}"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]

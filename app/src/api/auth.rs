@@ -95,36 +95,43 @@ async fn login_inner(
     let ip = ssr::client_ip();
     // A browser that signed in before names its user in a signed cookie: for that user it is
     // exempt from the limits strangers can run up (see `db::logins`).
-    let device_user = leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|parts| state.passwords.device_user(&parts.headers));
+    let device = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| state.passwords.device(&parts.headers));
 
     // Counted by address group (an IPv6 host holds a whole /64 and could pick any address in it).
     let group = ip.as_deref().map(ssr::address_group);
-    let attempt =
-        match db::logins::reserve(&state.pool, &email, group.as_deref(), device_user).await? {
-            db::logins::Reservation::Granted(id) => id,
-            db::logins::Reservation::Refused { wait_secs, limit } => {
-                use crate::ssr::db::logins::Limit;
-                let wait = ssr::auth::wait_text(wait_secs);
-                let message = match limit {
-                    Limit::EmailFromAddress | Limit::User => format!(
+    let attempt = match db::logins::reserve(
+        &state.pool,
+        &email,
+        group.as_deref(),
+        device.map(|d| d.0),
+        device.map(|d| d.1),
+    )
+    .await?
+    {
+        db::logins::Reservation::Granted(id) => id,
+        db::logins::Reservation::Refused { wait_secs, limit } => {
+            use crate::ssr::db::logins::Limit;
+            let wait = ssr::auth::wait_text(wait_secs);
+            let message = match limit {
+                Limit::EmailFromAddress | Limit::User => format!(
                     "Too many failed logins for this e-mail from this address. Try again in {wait}."
                 ),
-                    Limit::Address => {
-                        format!("Too many failed logins from this address. Try again in {wait}.")
-                    }
-                    Limit::Email => format!(
-                        "Too many failed logins for this e-mail. Try again in {wait}, or sign in \
+                Limit::Address => {
+                    format!("Too many failed logins from this address. Try again in {wait}.")
+                }
+                Limit::Email => format!(
+                    "Too many failed logins for this e-mail. Try again in {wait}, or sign in \
                      from a browser you have signed in with before."
-                    ),
-                    Limit::Delay => format!(
+                ),
+                Limit::Delay => format!(
                     "Many logins for this e-mail have failed: wait {wait} before the next try, \
                      or sign in from a browser you have signed in with before."
                 ),
-                };
-                return Err(AppError::TooManyRequests(message));
-            }
-        };
+            };
+            return Err(AppError::TooManyRequests(message));
+        }
+    };
 
     let mut auth = ssr::guard::auth_session().await?;
     let user = match auth
@@ -178,7 +185,7 @@ async fn login_inner(
     ) {
         opts.append_header(http::header::SET_COOKIE, value);
     }
-    let details = if device_user == Some(user.id) {
+    let details = if device.map(|d| d.0) == Some(user.id) {
         json!({ "trusted_device": true })
     } else {
         json!({})

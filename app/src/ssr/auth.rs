@@ -398,6 +398,12 @@ impl Passwords {
 
     /// The user a request's device cookie names, if its signature holds and it is not too old.
     pub fn device_user(&self, headers: &http::HeaderMap) -> Option<i64> {
+        self.device(headers).map(|(user, _)| user)
+    }
+
+    /// The user a request's device cookie names and when it was issued (Unix seconds): a cookie
+    /// issued before the user's password last changed vouches for nobody (`db::logins::reserve`).
+    pub fn device(&self, headers: &http::HeaderMap) -> Option<(i64, i64)> {
         use tower_sessions::cookie::{Cookie, CookieJar};
         let raw = headers
             .get_all(http::header::COOKIE)
@@ -417,7 +423,9 @@ impl Passwords {
         let (user, issued): (i64, i64) = (user.parse().ok()?, issued.parse().ok()?);
         let age = time::OffsetDateTime::now_utc().unix_timestamp() - issued;
         // A little skew between servers is fine; a date far ahead is not one we wrote.
-        (-300..=DEVICE_DAYS * 86_400).contains(&age).then_some(user)
+        (-300..=DEVICE_DAYS * 86_400)
+            .contains(&age)
+            .then_some((user, issued))
     }
 }
 

@@ -86,10 +86,24 @@ pub fn client_ip_of(parts: &http::request::Parts, behind_proxy: bool) -> Option<
             return Some(ip.to_string());
         }
     }
-    parts
+    let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    // A proxy in front that is not trusted makes every client one address (its own): the
+    // per-address limits then hold for everyone at once. Said once, in the log.
+    if !behind_proxy
+        && peer.is_some_and(|p| p.is_loopback())
+        && parts.headers.contains_key("x-forwarded-for")
+    {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!(
+                "requests arrive through a proxy (X-Forwarded-For) but PHONEHUB_TRUST_PROXY is off: every client counts as the proxy's address for the login and API limits"
+            )
+        });
+    }
+    peer.map(|p| p.to_string())
 }
 
 /// A stored E.164 number as people in `country` read it: the national format for that country's

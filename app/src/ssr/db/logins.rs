@@ -64,6 +64,7 @@ pub async fn reserve(
     email: &str,
     ip: Option<&str>,
     device_user: Option<i64>,
+    device_issued: Option<i64>,
 ) -> Result<Reservation, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // A flood of attempts for one e-mail waits briefly, then is refused, instead of holding the
@@ -116,10 +117,13 @@ pub async fn reserve(
               FROM login_attempts
               WHERE ip = $2 AND succeeded IS NOT TRUE
                 AND created_at > now() - interval '15 minutes') AS "ip_wait!",
-             EXISTS (SELECT 1 FROM users WHERE id = $3 AND email = $1) AS "trusted_device!""#,
+             EXISTS (SELECT 1 FROM users WHERE id = $3 AND email = $1
+                     AND date_trunc('second', password_changed_at) <= to_timestamp($4::bigint))
+                    AS "trusted_device!""#,
         email,
         ip,
-        device_user
+        device_user,
+        device_issued
     )
     .fetch_one(&mut *tx)
     .await?;

@@ -47,7 +47,7 @@ pub async fn set_password(
     password_hash: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE users SET password_hash = $2 WHERE id = $1",
+        "UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1",
         id,
         password_hash
     )

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use telephony::E164;
 use time::OffsetDateTime;
@@ -163,32 +163,19 @@ impl HotCache {
 
     /// Listens for changed rows until the process ends, reconnecting after a lost connection.
     pub fn spawn_listener(&self, pool: &PgPool) {
-        let cache = self.clone();
-        // A connection of its own, so the listener never takes one from the requests' pool.
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(PgConnectOptions::clone(&pool.connect_options()));
-        tokio::spawn(async move {
-            let mut wait = Duration::from_millis(200);
-            loop {
-                let result = listen(&cache, &pool).await;
-                // Nothing new is kept until the listener is back; what is held still answers (a
-                // database outage changes no row) and is dropped once it listens again, since a
-                // row may have changed between the database's return and that moment.
-                cache.listening.store(false, Ordering::Release);
-                match result {
-                    Ok(()) => wait = Duration::from_millis(200),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "hot cache listener lost its connection");
-                        tokio::time::sleep(wait).await;
-                        wait = (wait * 2).min(Duration::from_secs(5));
-                    }
-                }
-            }
-        });
+        let (cache, lost) = (self.clone(), self.clone());
+        super::listen::forever(
+            pool,
+            "hot cache listener",
+            move |own| {
+                let cache = cache.clone();
+                async move { listen(&cache, &own).await }
+            },
+            // Nothing new is kept until the listener is back; what is held still answers (a
+            // database outage changes no row) and is dropped once it listens again, since a
+            // row may have changed between the database's return and that moment.
+            move || lost.listening.store(false, Ordering::Release),
+        );
     }
 }
 

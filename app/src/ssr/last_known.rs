@@ -334,20 +334,14 @@ impl LastKnown {
     /// Listens for changed accounts and memberships until the process ends, reconnecting after a
     /// lost connection (and then forgetting everything: a change may have been missed).
     pub fn spawn_listener(&self, pool: &PgPool) {
-        use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
         let known = self.clone();
-        // A connection of its own, so the listener never takes one from the requests' pool.
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(PgConnectOptions::clone(&pool.connect_options()));
-        tokio::spawn(async move {
-            let mut wait = Duration::from_millis(200);
-            loop {
-                let result = async {
-                    let mut listener = PgListener::connect_with(&pool).await?;
+        super::listen::forever(
+            pool,
+            "access listener",
+            move |own| {
+                let known = known.clone();
+                async move {
+                    let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
                     listener.ignore_pool_close_event(false);
                     listener.eager_reconnect(false);
                     listener.listen(ACCESS_CHANNEL).await?;
@@ -358,21 +352,13 @@ impl LastKnown {
                                 Ok(id) => known.forget_user(id),
                                 Err(_) => known.forget_everyone(),
                             },
-                            None => return Ok::<(), sqlx::Error>(()),
+                            None => return Ok(()),
                         }
                     }
                 }
-                .await;
-                match result {
-                    Ok(()) => wait = Duration::from_millis(200),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "access listener lost its connection");
-                        tokio::time::sleep(wait).await;
-                        wait = (wait * 2).min(Duration::from_secs(5));
-                    }
-                }
-            }
-        });
+            },
+            || {},
+        );
     }
 }
 

@@ -12,6 +12,7 @@ pub mod hot_cache;
 pub mod jobs;
 pub mod last_known;
 pub mod limits;
+pub mod listen;
 pub mod lookups;
 pub mod number_upkeep;
 pub mod numbers;

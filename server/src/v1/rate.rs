@@ -29,7 +29,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::time::Instant;
 
@@ -161,30 +161,16 @@ impl RateLimiter {
                 me.refresh_servers(&beat).await;
             }
         });
-        let me = self.clone();
-        let reads = pool.clone();
-        // A connection of its own, so the listener never takes one from the requests' pool.
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(PgConnectOptions::clone(&pool.connect_options()));
-        tokio::spawn(async move {
-            let mut wait = Duration::from_millis(200);
-            loop {
-                let result = me.listen(&pool, &reads).await;
-                me.stop_listening();
-                match result {
-                    Ok(()) => wait = Duration::from_millis(200),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "API key listener lost its connection");
-                        tokio::time::sleep(wait).await;
-                        wait = (wait * 2).min(Duration::from_secs(5));
-                    }
-                }
-            }
-        });
+        let (me, lost, reads) = (self.clone(), self.clone(), pool.clone());
+        app::ssr::listen::forever(
+            pool,
+            "API key listener",
+            move |own| {
+                let (me, reads) = (me.clone(), reads.clone());
+                async move { me.listen(&own, &reads).await }
+            },
+            move || lost.stop_listening(),
+        );
     }
 
     fn stop_listening(&self) {

@@ -146,13 +146,7 @@ pub async fn spawn_without_seed(pool: PgPool, settings: Settings) -> TestApp {
 }
 
 pub async fn spawn_with_settings(pool: PgPool, settings: Settings) -> TestApp {
-    seed(&pool).await;
-    let app = server::Application::build_with_pool(settings, pool.clone())
-        .await
-        .expect("build app");
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped());
-    TestApp { base, pool }
+    spawn_with_limiter(pool, settings).await.0
 }
 
 /// The demo data plus a second Acme admin (second@acme.test).

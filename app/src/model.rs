@@ -146,6 +146,9 @@ pub struct Me {
     pub name: String,
     pub is_support: bool,
     pub is_superadmin: bool,
+    /// The account was made with a password someone else chose: the account page asks for a new
+    /// one, and nothing else opens until then.
+    pub must_change_password: bool,
     /// Orgs the user belongs to (staff: every org), for the switcher.
     pub orgs: Vec<OrgLink>,
 }

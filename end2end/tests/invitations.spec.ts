@@ -88,3 +88,36 @@ test('an invitation is declined, sent again and accepted', async ({ page }, info
   await page.getByRole('button', { name: 'Leave this org' }).click();
   await expect(page).toHaveURL(new RegExp(`/o/${c.own}$`));
 });
+
+test('a new account chooses its own password before anything else', async ({ page }, info) => {
+  const c = CASES[info.project.name as keyof typeof CASES];
+  // A fresh address each run: the account is made by the invitation.
+  const email = `new-${info.project.name}-${Date.now()}@example.test`;
+  const own = 'a password of my own';
+  await invite(page, info, { ...c, invitee: email });
+
+  await login(page, info, email, 'an initial password 1');
+  await expect(page).toHaveURL(/\/account$/);
+  await ready(page, info);
+  await expect(page.getByTestId('choose-password')).toBeVisible();
+  // Any other page leads back here.
+  await page.goto(`/o/${c.slug}`);
+  await expect(page).toHaveURL(/\/account$/);
+  await ready(page, info);
+
+  await page.getByLabel('The password you were given').fill('an initial password 1');
+  await page.getByLabel('New password', { exact: true }).fill(own);
+  await page.getByLabel('Repeat the new password').fill(own);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByRole('status')).toHaveText(
+    'Password changed. Your other sessions have been signed out.',
+  );
+  await expect(page.getByTestId('choose-password')).toHaveCount(0);
+
+  // Now the home page holds the invitation, and accepting it works.
+  await page.goto('/');
+  await ready(page, info);
+  await page.getByRole('button', { name: `Accept the invitation to ${c.org}` }).click();
+  await expect(page).toHaveURL(new RegExp(`/o/${c.slug}\\?notice=invitation-accepted$`));
+  await expect(page.getByText('Your access: Member')).toBeVisible();
+});

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 
 mod common;
-#[path = "../tests/common/db_proxy.rs"]
+#[path = "../tests/all/common/db_proxy.rs"]
 mod db_proxy;
 
 use common::*;

@@ -76,7 +76,7 @@ async fn create_superadmin(settings: Settings, args: &[String]) -> Result<String
             "{email} already has an account; nothing was changed."
         ));
     }
-    let id = db::users::create(&mut *tx, &email, &name, &hash)
+    let id = db::users::create(&mut *tx, &email, &name, &hash, false)
         .await
         .map_err(|e| e.to_string())?;
     db::users::set_flags(&mut *tx, id, false, true)

@@ -77,8 +77,17 @@ fn protected(path: &str) -> bool {
         || path.starts_with("/staff/")
 }
 
-/// Pages that need a signed-in user send anonymous visitors to the login page (and back after).
+/// Pages that need a signed-in user send anonymous visitors to the login page (and back after),
+/// and someone whose password another person chose to the account page to choose their own.
 pub async fn require_login(req: Request, next: Next) -> Response {
+    let must_change = req
+        .extensions()
+        .get::<AuthSession>()
+        .and_then(|a| a.user.as_ref())
+        .is_some_and(|u| u.must_change_password);
+    if must_change && !open_before_own_password(req.uri().path()) {
+        return choose_password_first(&req);
+    }
     if req.method() == Method::GET && protected(req.uri().path()) {
         let signed_in = req
             .extensions()
@@ -99,6 +108,37 @@ pub async fn require_login(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// What a person whose password someone else chose may reach before choosing their own: the
+/// account page and what it needs, signing out, and anything that is not the app's.
+fn open_before_own_password(path: &str) -> bool {
+    match path.strip_prefix("/api/") {
+        Some(endpoint) => matches!(endpoint, "change_password" | "logout" | "login" | "me"),
+        None => path == "/account" || !protected(path),
+    }
+}
+
+/// The sentence everything else answers with until then.
+pub const CHOOSE_PASSWORD_FIRST: &str = "This account was made for you with a password someone \
+     else chose: choose your own on your account page before you go on.";
+
+/// Pages (and forms sent without JavaScript) go to the account page, which says why; the hydrated
+/// app's server functions get the sentence with a 403.
+fn choose_password_first(req: &Request) -> Response {
+    if req.uri().path().starts_with("/api/") && !accepts_html(req.headers()) {
+        let mut res = (
+            StatusCode::FORBIDDEN,
+            AppError::Forbidden(CHOOSE_PASSWORD_FIRST.into()).ser(),
+        )
+            .into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return res;
+    }
+    redirect_303("/account")
 }
 
 /// What a form's page is rendered again with: the failed post's errors and values, or a

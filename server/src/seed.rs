@@ -50,7 +50,7 @@ pub async fn seed_demo(pool: &PgPool) -> Result<bool, Box<dyn std::error::Error 
     }
     let hash = hash_password(DEMO_PASSWORD.to_string()).await?;
     for (email, name, support, superadmin) in USERS {
-        let id = db::users::create(&mut *tx, email, name, &hash).await?;
+        let id = db::users::create(&mut *tx, email, name, &hash, false).await?;
         db::users::set_flags(&mut *tx, id, *support, *superadmin).await?;
     }
     for (slug, name, members) in ORGS {

@@ -115,7 +115,7 @@ async fn create_user_inner(
     check_new_password("password", &password)?;
     let hash = crate::ssr::auth::hash_password(password).await?;
     let mut tx = state.pool.begin().await?;
-    match db::users::create(&mut *tx, &email, &name, &hash).await {
+    match db::users::create(&mut *tx, &email, &name, &hash, true).await {
         Ok(_) => {}
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
             return Err(AppError::validation(

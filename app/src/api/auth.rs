@@ -40,6 +40,7 @@ async fn me_inner() -> Result<Option<Me>, AppError> {
         name: user.name,
         is_support: user.is_support,
         is_superadmin: user.is_superadmin,
+        must_change_password: user.must_change_password,
         orgs,
     }))
 }
@@ -202,7 +203,13 @@ async fn login_inner(
         },
     )
     .await?;
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    // Someone else chose this password: choosing their own comes first (the hydrated app moves
+    // in the browser, past the server's redirect to the account page).
+    if user.must_change_password {
+        leptos_axum::redirect("/account");
+    } else {
+        leptos_axum::redirect(&safe_next(next.as_deref()));
+    }
     Ok(())
 }
 

@@ -173,7 +173,7 @@ async fn add_member_inner(
     let mut tx = pool.begin().await?;
     let user_id = match existing {
         Some(u) => u.id,
-        None => match db::users::create(&mut *tx, &email, &name, &hash).await {
+        None => match db::users::create(&mut *tx, &email, &name, &hash, true).await {
             Ok(id) => id,
             Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
                 return Err(AppError::Conflict(

@@ -21,6 +21,9 @@ pub struct User {
     pub is_superadmin: bool,
     /// PHC string; never leaves the server, never printed.
     pub password_hash: String,
+    /// Someone else chose the password (an account made for them): nothing but choosing their
+    /// own until they do.
+    pub must_change_password: bool,
 }
 
 impl std::fmt::Debug for User {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for User {
             .field("is_support", &self.is_support)
             .field("is_superadmin", &self.is_superadmin)
             .field("password_hash", &"[redacted]")
+            .field("must_change_password", &self.must_change_password)
             .finish()
     }
 }
@@ -484,6 +488,7 @@ mod tests {
             is_support: false,
             is_superadmin: false,
             password_hash: "$argon2id$secret".into(),
+            must_change_password: false,
         };
         let printed = format!("{u:?}");
         assert!(!printed.contains("secret"), "{printed}");

@@ -189,6 +189,7 @@ mod tests {
             is_support: support,
             is_superadmin: superadmin,
             password_hash: String::new(),
+            must_change_password: false,
         }
     }
 

@@ -42,8 +42,20 @@ pub fn unreachable(e: &sqlx::Error) -> bool {
 /// How long a confirmed outage stands before the database is tried again (by one probe).
 pub const RECHECK: Duration = Duration::from_secs(1);
 
-/// How long the probe waits for a fresh connection.
+/// How long a probe waits for a fresh connection.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Failed probes in a row that declare an outage: one slow connection fails a probe, not all.
+pub const PROBES: u32 = 3;
+
+/// The pause between two probes of one confirmation.
+const PROBE_PAUSE: Duration = Duration::from_millis(100);
+
+/// The longest a confirmation takes (every probe waiting its whole timeout).
+pub const LONGEST_CONFIRM: Duration = Duration::from_millis(
+    PROBES as u64 * PROBE_TIMEOUT.as_millis() as u64
+        + (PROBES as u64 - 1) * PROBE_PAUSE.as_millis() as u64,
+);
 
 type Probe = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
@@ -51,9 +63,12 @@ type Probe = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send +
 /// answers 503 at once meanwhile.
 ///
 /// A failed read alone proves nothing (`PoolTimedOut` also means a busy pool), so an outage is
-/// only declared when a probe, a fresh connection outside the pool, cannot reach the database
-/// either. One probe runs at a time; the others wait for its answer. Once declared, reads skip the
-/// database for `RECHECK`; after that the next read probes first (at most `PROBE_TIMEOUT`).
+/// only declared when probes, fresh connections outside the pool, cannot reach the database
+/// either: `PROBES` in a row, `PROBE_PAUSE` apart, so that one slow connection is not an outage
+/// (the first that reaches it ends the confirmation). One confirmation runs at a time; the others
+/// wait for its answer. Once declared, reads skip the database for `RECHECK`; after that the next
+/// read probes once first (at most `PROBE_TIMEOUT`): one failure keeps an outage that was already
+/// confirmed.
 #[derive(Clone)]
 pub struct Outage {
     /// Set with `down_at`: the hot path (no outage) reads only this.
@@ -140,7 +155,21 @@ impl Outage {
                 return false;
             }
         }
-        let up = (self.probe)().await;
+        let tries = if self.maybe_down.load(Ordering::Acquire) {
+            1
+        } else {
+            PROBES
+        };
+        let mut up = false;
+        for i in 0..tries {
+            if i > 0 {
+                tokio::time::sleep(PROBE_PAUSE).await;
+            }
+            if (self.probe)().await {
+                up = true;
+                break;
+            }
+        }
         let mut s = self.state();
         if up {
             s.down_at = None;
@@ -402,7 +431,11 @@ mod tests {
         let r: Recall<i64, i64> = Recall::new(o);
         // Nothing read yet: the outage is the answer.
         assert!(r.read(1, async { Err(down()) }).await.is_err());
-        assert_eq!(probes.load(Ordering::SeqCst), 1, "the failure was probed");
+        assert_eq!(
+            probes.load(Ordering::SeqCst),
+            PROBES as usize,
+            "the failure was probed, several times"
+        );
         // For a while after an outage is confirmed the database is not asked at all.
         assert!(r.outage.ongoing());
         assert!(r.read(1, async { Ok(10) }).await.is_err());
@@ -443,6 +476,37 @@ mod tests {
         assert_eq!(probes.load(Ordering::SeqCst), 1);
         // The database still answers reads in the meantime.
         assert_eq!(r.read(1, async { Ok(12) }).await.unwrap(), 12);
+    }
+
+    #[tokio::test]
+    async fn one_slow_connection_is_not_an_outage_but_failed_probes_in_a_row_are() {
+        // Probes answer in turn from the script (and then fail).
+        let script = |answers: Vec<bool>| {
+            let answers = Arc::new(Mutex::new(answers.into_iter()));
+            let probes = Arc::new(AtomicUsize::new(0));
+            let p = probes.clone();
+            let o = Outage::with_probe(move || {
+                p.fetch_add(1, Ordering::SeqCst);
+                let up = answers.lock().unwrap().next().unwrap_or(false);
+                async move { up }
+            });
+            (o, probes)
+        };
+        // A probe that timed out, then one that got through: no outage.
+        let (o, probes) = script(vec![false, true]);
+        assert!(!o.confirm().await);
+        assert!(!o.ongoing());
+        assert_eq!(probes.load(Ordering::SeqCst), 2);
+        // All but the last failed: still none.
+        let (o, probes) = script([vec![false; PROBES as usize - 1], vec![true]].concat());
+        assert!(!o.confirm().await);
+        assert!(!o.ongoing());
+        assert_eq!(probes.load(Ordering::SeqCst), PROBES as usize);
+        // Every one failed: an outage.
+        let (o, probes) = script(vec![false; PROBES as usize]);
+        assert!(o.confirm().await);
+        assert!(o.ongoing());
+        assert_eq!(probes.load(Ordering::SeqCst), PROBES as usize);
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use crate::ssr::auth::User;
 pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
-        "SELECT id, email, name, is_support, is_superadmin, password_hash FROM users WHERE email = $1",
+        "SELECT id, email, name, is_support, is_superadmin, password_hash, must_change_password FROM users WHERE email = $1",
         email
     )
     .fetch_optional(db)
@@ -18,24 +18,27 @@ pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<Use
 pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
         User,
-        "SELECT id, email, name, is_support, is_superadmin, password_hash FROM users WHERE id = $1",
+        "SELECT id, email, name, is_support, is_superadmin, password_hash, must_change_password FROM users WHERE id = $1",
         id
     )
     .fetch_optional(db)
     .await
 }
 
+/// A new account; `must_change_password` when someone else chose its password.
 pub async fn create(
     db: impl PgExecutor<'_>,
     email: &str,
     name: &str,
     password_hash: &str,
+    must_change_password: bool,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO users (email, name, password_hash, must_change_password) VALUES ($1, $2, $3, $4) RETURNING id",
         email,
         name,
-        password_hash
+        password_hash,
+        must_change_password
     )
     .fetch_one(db)
     .await
@@ -47,7 +50,7 @@ pub async fn set_password(
     password_hash: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1",
+        "UPDATE users SET password_hash = $2, password_changed_at = now(), must_change_password = false WHERE id = $1",
         id,
         password_hash
     )

@@ -1,7 +1,7 @@
 //! The binary as an operator starts it: production unless development is asked for, no demo
 //! accounts, no sandbox, and the first superadmin made by a command.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! webhook signatures, replays and out-of-order callbacks, inbound TwiML, ownership checks,
 //! the hourly limit, recording access by role, history filters and the CSV export.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! account: the strict limit counts an e-mail from one address, and a browser that signed in
 //! before passes the per-e-mail one.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

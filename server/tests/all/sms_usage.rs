@@ -1,7 +1,7 @@
 //! SMS (send, delivery callbacks, inbound, test mode, bad input), the usage ledger agreeing with
 //! every other page, the support console's read-only guarantee, and the audit log.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

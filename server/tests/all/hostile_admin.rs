@@ -1,7 +1,7 @@
 //! An org admin (or a provider) turned against everyone else: each test plays one attack against a
 //! fake provider server the test starts, and shows PhoneHub fails safely.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! Lookups end to end over HTTP: single-flight across two servers, TTL from the config, negative
 //! caching with backoff, attribution, encrypted and masked credentials, permissions, bulk jobs.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

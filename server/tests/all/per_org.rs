@@ -3,7 +3,7 @@
 //! shared lookup cache belongs to nobody (an org's own configuration failing blocks the number for
 //! no one, freshness is the asking org's own, answers say which provider gave them).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! an org's own country (national numbers read and shown in it everywhere), and AWS as a second
 //! provider (SNS through moto, Pinpoint through the sandbox).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Owned numbers over HTTP: search messages, one purchase per click, purchases settled after a
 //! timeout, settings and ownership checks, releases that survive provider failures, reconciliation.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! JavaScript on and off; a pending invitee is nobody the org can act as; and the inviting admin
 //! cannot tell whether the e-mail had an account.
 
-mod common;
+use crate::common;
 
 use app::model::api_keys::ApiKeysPage;
 use app::model::invitations::MyInvitation;
@@ -582,7 +582,8 @@ async fn the_inviting_admin_sees_the_same_whether_or_not_the_email_has_an_accoun
     assert_eq!(created.len(), 4);
     assert_eq!(created[..2], created[2..], "the audit log tells them apart");
 
-    // The new account has the initial password, and its invitation waits for its first sign-in.
+    // The new account has the initial password, and its invitation waits for its first sign-in
+    // (`a_new_account_chooses_its_own_password_before_anything_else` follows it there).
     let pat = app.client();
     let r = app
         .call(
@@ -592,10 +593,141 @@ async fn the_inviting_admin_sees_the_same_whether_or_not_the_email_has_an_accoun
         )
         .await;
     assert!(r.status().is_success(), "{}", r.status());
+    choose_own_password(&app, &pat).await;
     let mine = my_invitations(&app, &pat).await;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["role"], "admin");
     assert_eq!(role_in_acme(&app, PAT).await, None);
+}
+
+const OWN_PASSWORD: &str = "a password of my own";
+
+/// The signed-in person replaces the initial password with their own, as the account page does.
+async fn choose_own_password(app: &TestApp, c: &reqwest::Client) {
+    let r = app
+        .call(
+            c,
+            "change_password",
+            &[
+                ("current", INITIAL_PASSWORD),
+                ("new_password", OWN_PASSWORD),
+                ("confirm", OWN_PASSWORD),
+            ],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_new_account_chooses_its_own_password_before_anything_else(pool: PgPool) {
+    // The attack this closes: the admin who chose the initial password keeps a way into the
+    // account for as long as its owner has not replaced it; its owner replaces it at once.
+    let app = spawn_app(pool).await;
+    let owner = app.login_as("admin@acme.test").await;
+    const NEW: &str = "newcomer@example.test";
+    assert_eq!(invite(&app, &owner, NEW, "member").await.status(), 200);
+    let id = open_invitation_id(&app, NEW).await;
+    let newcomer = app.client();
+    let r = app
+        .call(
+            &newcomer,
+            "login",
+            &[("email", NEW), ("password", INITIAL_PASSWORD)],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+
+    // Every page leads to the account page, which says why.
+    for page in ["/", "/o/acme", "/o/acme/numbers", "/admin/orgs"] {
+        let r = app.get(&newcomer, page).await;
+        assert_eq!(r.status(), 303, "{page}");
+        assert_eq!(r.headers()["location"], "/account", "{page}");
+    }
+    let html = app.get(&newcomer, "/account").await.text().await.unwrap();
+    assert!(html.contains("made for you with a password someone else chose"));
+    assert!(html.contains("The password you were given"));
+    // The hydrated app's calls are refused with the sentence; a plain form goes to the account
+    // page; nothing is done either way.
+    let r = app
+        .call(&newcomer, "accept_invitation", &[("id", &id)])
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("choose your own on your account page"));
+    let r = app.call(&newcomer, "my_invitations", &[]).await;
+    assert_eq!(r.status(), 403);
+    let r = app
+        .post_plain(&newcomer, "accept_invitation", "/", &[("id", &id)])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/account");
+    assert_eq!(role_in_acme(&app, NEW).await, None);
+    // What the account page needs still answers.
+    let me = app
+        .load::<Option<app::model::Me>>(&newcomer, "me", &[])
+        .await;
+    assert_eq!(me["must_change_password"], true);
+
+    // A wrong "given" password is refused like any wrong current password.
+    let r = app
+        .call(
+            &newcomer,
+            "change_password",
+            &[
+                ("current", "not the one given"),
+                ("new_password", OWN_PASSWORD),
+                ("confirm", OWN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = app.get(&newcomer, "/").await;
+    assert_eq!(r.status(), 303);
+
+    choose_own_password(&app, &newcomer).await;
+    // Everything opens; the invitation is there to accept; the banner is gone.
+    assert_eq!(app.get(&newcomer, "/").await.status(), 200);
+    let html = app.get(&newcomer, "/account").await.text().await.unwrap();
+    assert!(!html.contains("made for you with a password someone else chose"));
+    assert_eq!(my_invitations(&app, &newcomer).await.len(), 1);
+    let r = app
+        .call(&newcomer, "accept_invitation", &[("id", &id)])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(role_in_acme(&app, NEW).await.as_deref(), Some("member"));
+    // The initial password no longer signs in.
+    let r = app
+        .call(
+            &app.client(),
+            "login",
+            &[("email", NEW), ("password", INITIAL_PASSWORD)],
+        )
+        .await;
+    assert!(!r.status().is_success());
+
+    // The superadmin's "create user" makes an account that must choose too; the first
+    // superadmin made with the command, and the demo accounts, chose their own.
+    let root = app.login_as("root@phonehub.test").await;
+    let r = app
+        .call(
+            &root,
+            "admin_create_user",
+            &[
+                ("email", "made@example.test"),
+                ("password", INITIAL_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let forced: Vec<String> =
+        sqlx::query_scalar("SELECT email FROM users WHERE must_change_password ORDER BY email")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(forced, ["made@example.test"]);
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -1,7 +1,7 @@
 //! The public API: keys created on the API keys page (shown once, stored as a hash, audited,
 //! revocable at once), and `/v1` used with them as a member's code would, and as an attacker would.
 
-mod common;
+use crate::common;
 
 use app::model::api_keys::ApiKeysPage;
 use common::{configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, TestApp};

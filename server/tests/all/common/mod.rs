@@ -409,7 +409,7 @@ mod db_proxy;
 pub use db_proxy::DbProxy;
 
 /// moto, the AWS-compatible mock, exactly as telephony's tests start it.
-#[path = "../../../telephony/tests/common/moto.rs"]
+#[path = "../../../../telephony/tests/common/moto.rs"]
 pub mod moto;
 
 /// A sent message row of acme's configuration (as if the provider accepted it), with provider
@@ -448,4 +448,12 @@ pub async fn accept_invitation_of(app: &TestApp, org: &str, email: &str) {
         1,
         "no open invitation of {email} to {org}"
     );
+}
+
+/// The longest an answer may take while the database is away: one wait for the pool and one
+/// confirmation that it is an outage (several probes), plus a margin; never a hang.
+pub fn in_an_outage() -> std::time::Duration {
+    server::startup::ACQUIRE_TIMEOUT
+        + app::ssr::last_known::LONGEST_CONFIRM
+        + std::time::Duration::from_millis(500)
 }

@@ -1,0 +1,18 @@
+//! All of the server's integration tests in one binary: one link instead of thirteen (each test
+//! binary is gigabytes), and one process paged in.
+
+mod common;
+
+mod api;
+mod api_v1;
+mod calls;
+mod hostile_admin;
+mod invitations;
+mod login_limits;
+mod lookups;
+mod numbers;
+mod operate;
+mod per_org;
+mod production;
+mod providers;
+mod sms_usage;

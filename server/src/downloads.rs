@@ -49,7 +49,7 @@ async fn recording(
         Some("mp3") => AudioFormat::Mp3,
         Some(_) => return error_page(AppError::NotFound),
     };
-    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let user = ctx.own_rows_only();
     let range = headers.get(header::RANGE);
     // A seek is passed on to the provider, so a late part of a long recording is not read from
     // the start; if the provider ignores it, the bytes are skipped here instead.
@@ -270,7 +270,7 @@ async fn export(
         Err(e) => return error_page(e),
     };
     filter.before = None;
-    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let user = ctx.own_rows_only();
     let pool = state.pool.clone();
     let org_id = ctx.org_id;
     let header_row = Some(Bytes::from_static(

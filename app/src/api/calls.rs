@@ -57,7 +57,7 @@ pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+            let user = ctx.own_rows_only();
             let mut page =
                 crate::ssr::calls::detail(&ctx.state.pool, ctx.view(), ctx.org_id, id, user)
                     .await?

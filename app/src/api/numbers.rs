@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::model::numbers::{BuyPage, NumberPage, NumbersPage};
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{require, respond, Permission};
+use crate::ssr::{numbers, require, respond, Permission};
 
 /// The buy page; `params` is its URL query (search filters, `confirm=+1…`).
 #[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_buy_page")]
@@ -26,25 +26,19 @@ pub async fn buy_number(
     respond(
         async {
             let ctx = require(&org, Permission::Use).await?;
-            let e164 = telephony::E164::parse(&number, Some(ctx.country.as_str()))
-                .map_err(|e| AppError::validation("number", e.to_string()))?;
+            // The form's one-time key: letters and digits (API purchases' keys never are).
             let key = key.trim();
             if key.len() < 16 || key.len() > 64 || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(AppError::BadRequest(
                     "This form is out of date. Open the number again and confirm.".into(),
                 ));
             }
-            let name = server_side::friendly_name(&friendly_name)?;
-            let crate::ssr::numbers::Bought::Active(id) =
-                crate::ssr::numbers::buy(&ctx.state, ctx.org_id, ctx.user.id, &e164, key, &name)
-                    .await?;
-            ctx.audit(
-                &ctx.state.pool,
-                "number.purchased",
-                e164.as_str(),
-                serde_json::json!({ "number_id": id }),
-            )
-            .await?;
+            let purchase = numbers::Purchase {
+                number: &number,
+                friendly_name: &friendly_name,
+                key,
+            };
+            numbers::buy(&ctx, purchase).await?;
             leptos_axum::redirect(&format!("/o/{}/numbers?notice=number-bought", ctx.slug));
             Ok(())
         }
@@ -58,13 +52,11 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            let all = ctx.access.oversees();
-            let numbers =
-                crate::ssr::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, all, None)
-                    .await?;
+            let all = ctx.sees_all();
+            let numbers = numbers::visible(&ctx).await?;
             let drift = if check.is_some_and(|c| !c.is_empty()) && all {
                 Some(
-                    crate::ssr::numbers::reconcile(&ctx.state, ctx.org_id)
+                    numbers::reconcile(&ctx.state, ctx.org_id)
                         .await
                         .map_err(|e| AppError::from(e).to_string()),
                 )
@@ -75,14 +67,7 @@ pub async fn load_numbers(org: String, check: Option<String>) -> Result<NumbersP
                 can_buy: !ctx.access.read_only(),
                 is_admin: all,
                 org: ctx.view(),
-                numbers: numbers
-                    .into_iter()
-                    .map(|mut n| {
-                        n.can_edit = n.can_edit && !ctx.access.read_only();
-                        n.shown = crate::ssr::shown(&n.e164, &ctx.country);
-                        n
-                    })
-                    .collect(),
+                numbers,
                 drift,
             })
         }
@@ -96,14 +81,7 @@ pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            let all = ctx.access.oversees();
-            let mut n =
-                crate::ssr::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, all, Some(id))
-                    .await?
-                    .pop()
-                    .ok_or(AppError::NotFound)?;
-            n.can_edit = n.can_edit && !ctx.access.read_only();
-            n.shown = crate::ssr::shown(&n.e164, &ctx.country);
+            let n = numbers::one(&ctx, id).await?;
             let eff = ctx
                 .state
                 .providers
@@ -132,35 +110,17 @@ pub async fn update_number(
 ) -> Result<(), AppError> {
     respond(
         async {
-            let (ctx, n) = server_side::editable(&org, id).await?;
-            let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-            let forward_to = match forward_to.trim() {
-                "" => None,
-                f => Some(
-                    telephony::E164::parse(f, Some(ctx.country.as_str()))
-                        .map_err(|e| AppError::validation("forward_to", e.to_string()))?
-                        .as_str()
-                        .to_string(),
-                ),
-            };
-            if forward_to.as_deref() == Some(n.e164.as_str()) {
-                return Err(AppError::validation(
-                    "forward_to",
-                    "A number cannot forward to itself.",
-                ));
-            }
-            let settings = crate::ssr::numbers::Settings {
-                friendly_name: server_side::friendly_name(&friendly_name)?,
+            let ctx = require(&org, Permission::Use).await?;
+            // A form sends every field; an unticked box is absent.
+            let on = |v: &Option<String>| Some(v.as_deref().is_some_and(|s| !s.is_empty()));
+            let changes = numbers::Changes {
+                friendly_name: Some(friendly_name),
                 active: on(&active),
-                forward_to,
+                forward_to: Some(forward_to),
                 record_calls: on(&record_calls),
                 shared: on(&shared),
             };
-            if !crate::ssr::numbers::update(&ctx.state.pool, id, &settings).await? {
-                return Err(AppError::Conflict(
-                    "Only active numbers can be changed.".into(),
-                ));
-            }
+            numbers::update(&ctx, id, changes).await?;
             leptos_axum::redirect(&format!("/o/{}/numbers/{id}?notice=number-saved", ctx.slug));
             Ok(())
         }
@@ -173,24 +133,18 @@ pub async fn update_number(
 pub async fn release_number(org: String, id: i64, confirm: Option<String>) -> Result<(), AppError> {
     respond(
         async {
-            let (ctx, n) = server_side::editable(&org, id).await?;
+            let ctx = require(&org, Permission::Use).await?;
+            // Checked first, as before: an unconfirmed form changes nothing, whoever sends it.
+            numbers::editable(&ctx, id).await?;
             if confirm.as_deref() != Some("yes") {
                 return Err(AppError::validation(
                     "confirm",
                     "Tick the box to confirm: a released number cannot be got back.",
                 ));
             }
-            let outcome = crate::ssr::numbers::release(&ctx.state, ctx.org_id, id).await?;
-            ctx.audit(
-                &ctx.state.pool,
-                "number.released",
-                &n.e164,
-                serde_json::json!({ "number_id": id, "confirmed": outcome == crate::ssr::numbers::Released::Done }),
-            )
-            .await?;
-            let notice = match outcome {
-                crate::ssr::numbers::Released::Done => "number-released",
-                crate::ssr::numbers::Released::Pending(_) => "release-pending",
+            let notice = match numbers::release(&ctx, id).await? {
+                numbers::Released::Done => "number-released",
+                numbers::Released::Pending(_) => "release-pending",
             };
             leptos_axum::redirect(&format!("/o/{}/numbers?notice={notice}", ctx.slug));
             Ok(())
@@ -212,7 +166,8 @@ pub async fn simulate_inbound(
     use crate::ssr::numbers::Simulate;
     respond(
         async {
-            let (ctx, n) = server_side::editable(&org, id).await?;
+            let ctx = require(&org, Permission::Use).await?;
+            let n = numbers::editable(&ctx, id).await?;
             let from = telephony::E164::parse(&from, Some(ctx.country.as_str()))
                 .map_err(|e| AppError::validation("from", e.to_string()))?;
             let body = body.unwrap_or_default();
@@ -229,7 +184,7 @@ pub async fn simulate_inbound(
                 }
                 _ => return Err(AppError::BadRequest("Choose a call or an SMS.".into())),
             };
-            crate::ssr::numbers::simulate_inbound(&ctx.state, ctx.org_id, &n, what).await?;
+            numbers::simulate_inbound(&ctx.state, ctx.org_id, &n, what).await?;
             let target = if kind == "call" {
                 format!("/o/{}/calls?number={id}&notice=sim-call", ctx.slug)
             } else {
@@ -252,38 +207,7 @@ pub async fn simulate_inbound(
 pub mod server_side {
     use crate::error::AppError;
     use crate::model::numbers::*;
-    use crate::ssr::guard::OrgCtx;
-    use crate::ssr::numbers::NumberRecord;
     use crate::ssr::{require, Permission};
-
-    pub fn friendly_name(raw: &str) -> Result<String, AppError> {
-        let s = raw.trim();
-        if s.chars().count() > MAX_FRIENDLY_NAME || s.chars().any(char::is_control) {
-            return Err(AppError::validation(
-                "friendly_name",
-                format!("Use at most {MAX_FRIENDLY_NAME} characters."),
-            ));
-        }
-        Ok(s.to_string())
-    }
-
-    /// The number's owner or an org admin, on a live number of this org.
-    pub async fn editable(org: &str, id: i64) -> Result<(OrgCtx, NumberRecord), AppError> {
-        let ctx = require(org, Permission::Use).await?;
-        let n = crate::ssr::numbers::record(&ctx.state.pool, ctx.org_id, id)
-            .await?
-            .filter(|n| n.status.is_live())
-            .ok_or(AppError::NotFound)?;
-        let mine = n.user_id == Some(ctx.user.id);
-        if !mine && !ctx.access.can_manage() {
-            return Err(if n.shared {
-                AppError::Forbidden("Only the number's owner or an org admin can change it.".into())
-            } else {
-                AppError::NotFound
-            });
-        }
-        Ok((ctx, n))
-    }
 
     fn flag(pairs: &[(String, String)], k: &str) -> bool {
         pairs.iter().any(|(a, b)| a == k && !b.is_empty())
@@ -299,7 +223,7 @@ pub mod server_side {
         let monthly =
             crate::ssr::prices::price(&ctx.state.pool, crate::ssr::prices::Priced::NumberMonthly)
                 .await?;
-        let mut query = NumberQuery {
+        let query = NumberQuery {
             // The search starts in the org's country.
             country: match val(&pairs, "country") {
                 c if c.trim().is_empty() => ctx.country.clone(),
@@ -348,22 +272,12 @@ pub mod server_side {
         if !searched {
             return Ok(page);
         }
-        // Bad filters are field errors (4xx), like any form.
-        query.country = check_country(&query.country)?;
-        query.area_code = check_area_code(&query.area_code)?;
-        query.contains = check_contains(&query.contains)?;
-        if !matches!(
-            query.number_type.as_str(),
-            "" | "local" | "mobile" | "tollfree"
-        ) {
-            return Err(AppError::validation(
-                "number_type",
-                "Choose local, mobile or toll-free.",
-            ));
-        }
+        // Bad filters are field errors (4xx), like any form; what the provider says of a search
+        // is said on the page.
+        let query = crate::ssr::numbers::check_query(query)?;
         page.query = query.clone();
-        match crate::ssr::numbers::search(&ctx.state, ctx.org_id, &query).await {
-            Ok(found) => {
+        match crate::ssr::numbers::available(&ctx, query.clone()).await {
+            Ok((found, _)) => {
                 if found.is_empty() {
                     page.message = Some(match query.area_code.as_str() {
                         "" => "No numbers match these filters — try fewer filters.".into(),
@@ -372,28 +286,10 @@ pub mod server_side {
                         ),
                     });
                 }
-                page.results = found
-                    .into_iter()
-                    .map(|n| {
-                        let national = telephony::E164::parse(&n.phone_number, None)
-                            .map(|e| e.shown_in(&ctx.country))
-                            .unwrap_or_else(|_| n.phone_number.clone());
-                        AvailableView {
-                            e164: n.phone_number,
-                            national,
-                            locality: n.locality.unwrap_or_default(),
-                            region: n.region.unwrap_or_default(),
-                            voice: n.capabilities.voice,
-                            sms: n.capabilities.sms,
-                            mms: n.capabilities.mms,
-                        }
-                    })
-                    .collect();
+                page.results = found;
             }
-            Err(e) => match AppError::from(e) {
-                AppError::Validation { message, .. } => page.message = Some(message),
-                e => return Err(e),
-            },
+            Err(AppError::Validation { message, .. }) => page.message = Some(message),
+            Err(e) => return Err(e),
         }
         Ok(page)
     }

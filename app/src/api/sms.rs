@@ -21,7 +21,7 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
                 |k: &str| Some(crate::model::query_value(&pairs, k)).filter(|s| !s.is_empty());
             let scope = Scope {
                 org_id: ctx.org_id,
-                user_id: (!ctx.access.oversees()).then_some(ctx.user.id),
+                user_id: ctx.own_rows_only(),
             };
             let pool = &ctx.state.pool;
             let thread = match (val("our"), val("with")) {

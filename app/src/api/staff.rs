@@ -43,8 +43,7 @@ pub async fn load_staff_org(org: String) -> Result<StaffOrgPage, AppError> {
             ctx.state.events.flush_for_page().await;
             let (from, to) = crate::model::dates::date_range(None, None)?;
             let report = crate::ssr::usage::report(pool, ctx.org_id, from, to).await?;
-            let numbers =
-                crate::ssr::numbers::list(pool, ctx.org_id, ctx.user.id, true, None).await?;
+            let numbers = crate::ssr::numbers::visible(&ctx).await?;
             let calls =
                 crate::ssr::calls::history(pool, ctx.org_id, None, &ValidFilter::default(), 20)
                     .await?

@@ -141,6 +141,19 @@ pub struct NumberPage {
     pub sandbox: bool,
 }
 
+/// A number's name as typed: trimmed, at most `MAX_FRIENDLY_NAME` characters, no control
+/// characters.
+pub fn check_friendly_name(raw: &str) -> Result<String, crate::error::AppError> {
+    let s = raw.trim();
+    if s.chars().count() > MAX_FRIENDLY_NAME || s.chars().any(char::is_control) {
+        return Err(crate::error::AppError::validation(
+            "friendly_name",
+            format!("Use at most {MAX_FRIENDLY_NAME} characters."),
+        ));
+    }
+    Ok(s.to_string())
+}
+
 pub fn check_area_code(raw: &str) -> Result<String, crate::error::AppError> {
     let s = raw.trim();
     if s.is_empty() || (s.len() == 3 && s.chars().all(|c| c.is_ascii_digit())) {

@@ -125,9 +125,13 @@ impl From<sqlx::Error> for AuthError {
     }
 }
 
-/// Checks `key` (the bearer token) and returns who it acts for: a member of the org, with the
-/// rights the org guard gives them.
-pub async fn authenticate(state: &AppState, key: Option<&str>) -> Result<ApiCaller, AuthError> {
+/// Checks `key` (the bearer token, sent from `ip`) and returns who it acts for: a member of the
+/// org, with the rights the org guard gives them.
+pub async fn authenticate(
+    state: &AppState,
+    key: Option<&str>,
+    ip: Option<String>,
+) -> Result<ApiCaller, AuthError> {
     let key = key.ok_or(AuthError::Refused(Refused::Missing))?;
     let id = public_id(key).ok_or(AuthError::Refused(Refused::Malformed))?;
     let stored = db::api_keys::by_public_id(&state.pool, id)
@@ -169,8 +173,32 @@ pub async fn authenticate(state: &AppState, key: Option<&str>) -> Result<ApiCall
             .iter()
             .filter_map(|s| s.parse().ok())
             .collect(),
-        ctx,
+        ctx: ctx.through_key(stored.id, ip),
     })
+}
+
+pub use super::db::api_keys::Stored as KeptAnswer;
+
+/// The answer kept for key `key_id`'s earlier request with `idempotency_key`, if any.
+pub async fn kept_answer(
+    pool: &sqlx::PgPool,
+    key_id: i64,
+    idempotency_key: &str,
+) -> Result<Option<KeptAnswer>, sqlx::Error> {
+    db::api_keys::idempotent_answer(pool, key_id, idempotency_key).await
+}
+
+/// Keeps the answer to key `key_id`'s request with `idempotency_key` (whose body hashes to
+/// `request_sha256`); false when a concurrent request kept one first.
+pub async fn keep_answer(
+    pool: &sqlx::PgPool,
+    key_id: i64,
+    idempotency_key: &str,
+    request_sha256: &[u8],
+    status: i16,
+    body: &serde_json::Value,
+) -> Result<bool, sqlx::Error> {
+    db::api_keys::keep_answer(pool, key_id, idempotency_key, request_sha256, status, body).await
 }
 
 /// The public ids of every live key (the API's rate limiter keeps them in memory).

@@ -15,6 +15,16 @@ pub enum Permission {
     Manage,
 }
 
+/// How the acting person came in: through a page (their own session), or an API key acting as
+/// them. Audit entries say which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Page,
+    ApiKey(i64),
+}
+
+/// The caller of every use case of an org: the org, who acts and with what access, how they came
+/// in and from which address.
 #[derive(Debug, Clone)]
 pub struct OrgCtx {
     pub org_id: i64,
@@ -25,17 +35,24 @@ pub struct OrgCtx {
     pub access: Access,
     pub user: User,
     pub state: AppState,
+    pub via: Via,
+    /// The client's address (for the audit log).
+    pub ip: Option<String>,
 }
 
 impl OrgCtx {
-    /// Records an administrative change to this org by the signed-in user.
+    /// Records a change to this org by the acting person, from their address, and the API key
+    /// it came through (if it did).
     pub async fn audit(
         &self,
         db: impl sqlx::PgExecutor<'_>,
         action: &str,
         target: &str,
-        details: serde_json::Value,
+        mut details: serde_json::Value,
     ) -> Result<(), sqlx::Error> {
+        if let (Via::ApiKey(key), Some(d)) = (self.via, details.as_object_mut()) {
+            d.insert("api_key".into(), key.into());
+        }
         db::audit::record(
             db,
             db::audit::Entry {
@@ -44,10 +61,29 @@ impl OrgCtx {
                 action,
                 target,
                 details,
-                ip: super::client_ip(),
+                ip: self.ip.clone(),
             },
         )
         .await
+    }
+
+    /// The same caller, as an API key acting from `ip`.
+    pub fn through_key(mut self, key_id: i64, ip: Option<String>) -> Self {
+        self.via = Via::ApiKey(key_id);
+        self.ip = ip;
+        self
+    }
+
+    /// Whether the caller sees every row of the org (owners, admins, staff), not only their own
+    /// and shared ones: the one visibility rule of every list.
+    pub fn sees_all(&self) -> bool {
+        self.access.oversees()
+    }
+
+    /// Whose rows the caller's lists hold: `None` for every member's (those who see all), else
+    /// the caller's own (shared rows are added where a list has them).
+    pub fn own_rows_only(&self) -> Option<i64> {
+        (!self.sees_all()).then_some(self.user.id)
     }
 
     pub fn view(&self) -> OrgView {
@@ -173,6 +209,8 @@ pub async fn check(
         access,
         user,
         state,
+        via: Via::Page,
+        ip: super::client_ip(),
     })
 }
 

@@ -104,7 +104,7 @@ pub async fn list(
     };
     let mut valid = filter.validate()?;
     valid.before = before;
-    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let user = ctx.own_rows_only();
     let rows = app::ssr::calls::history(&state.pool, ctx.org_id, user, &valid, limit + 1).await?;
     let (data, next_cursor) = paginate(
         rows,
@@ -190,7 +190,7 @@ pub async fn get_one(
     let c = caller.needs(Scope::Calls)?;
     let ctx = &c.ctx;
     let id = super::path_id(&id)?;
-    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let user = ctx.own_rows_only();
     let r = db::detail(&state.pool, ctx.org_id, id, user)
         .await?
         .ok_or_else(Problem::not_found)?;
@@ -280,7 +280,7 @@ pub async fn recording(
         Some("mp3") => AudioFormat::Mp3,
         Some(_) => return Err(Problem::invalid("format", "Choose wav or mp3.")),
     };
-    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let user = ctx.own_rows_only();
     let range = headers.get(http::header::RANGE);
     let media = app::ssr::calls::recording_media(
         &state,

@@ -108,7 +108,7 @@ pub async fn send(
 /// The message `id`, if the key's member may see it.
 async fn one(state: &AppState, caller: &Caller, id: i64) -> Result<Message, Problem> {
     let ctx = &caller.0.ctx;
-    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let user = ctx.own_rows_only();
     app::ssr::db::sms::api_messages(&state.pool, ctx.org_id, user, None, Some(id), 1)
         .await?
         .pop()
@@ -152,7 +152,7 @@ pub async fn list(
     let limit = super::limit(q.limit)?;
     let before = super::decode_cursor(super::present("cursor", q.cursor)?.as_deref())?
         .map(|c| (c.micros, c.id));
-    let user = (!ctx.access.oversees()).then_some(ctx.user.id);
+    let user = ctx.own_rows_only();
     let rows =
         app::ssr::db::sms::api_messages(&state.pool, ctx.org_id, user, before, None, limit + 1)
             .await?;

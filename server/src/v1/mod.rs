@@ -55,6 +55,7 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
         .route("/messages", get(messages::list).post(messages::send))
         .route("/messages/{id}", get(messages::get_one))
         .route("/usage", get(usage::get_usage))
+        .route_layer(axum::middleware::from_fn(traced))
         .fallback(|| async { Problem::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             (state, limiter),
@@ -67,6 +68,27 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
         .merge(keyed)
         .layer(axum::middleware::map_response(problems_everywhere))
         .layer(crate::assets::compression())
+}
+
+/// Every `/v1` request in a span named by its route (as the pages' server functions are by their
+/// name): its method, route and answer; server errors logged as errors, refusals at debug.
+async fn traced(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let span = tracing::info_span!("v1", method = %req.method(), route = %route);
+    let res = next.run(req).instrument(span.clone()).await;
+    let status = res.status().as_u16();
+    let _in = span.enter();
+    if res.status().is_server_error() {
+        tracing::error!(status, "answered");
+    } else {
+        tracing::debug!(status, "answered");
+    }
+    res
 }
 
 /// The caller behind the request's key, checked once per request (the rate limiter reads it
@@ -94,7 +116,8 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());
         }
-        match authenticate(state, bearer(&parts.headers).as_deref()).await {
+        let ip = app::ssr::client_ip_of(parts, state.trust_proxy);
+        match authenticate(state, bearer(&parts.headers).as_deref(), ip).await {
             Ok(c) => {
                 let c = Caller(Arc::new(c));
                 parts.extensions.insert(c.clone());

@@ -3,10 +3,9 @@
 //! numbers (an owner's or admin's key: all of the org's).
 
 use app::model::api_keys::Scope;
-use app::model::numbers::{check_area_code, check_contains, check_country, NumberQuery};
-use app::model::numbers::{NumberRow, NumberStatus};
-use app::ssr::api_keys::ApiCaller;
-use app::ssr::numbers::{NumberRecord, Released, Settings};
+use app::model::numbers::{check_friendly_name, NumberQuery, NumberRow, NumberStatus};
+use app::ssr::api_keys::{keep_answer, kept_answer, ApiCaller, KeptAnswer};
+use app::ssr::numbers::{self, Released};
 use app::ssr::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -81,38 +80,14 @@ pub struct NumberList {
     ),
     security(("api_key" = []))
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response, Problem> {
+pub async fn list(caller: Caller) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
-    let rows = visible(&state, c).await?;
-    let data = rows.into_iter().map(Number::from).collect();
+    let data = numbers::visible(&c.ctx)
+        .await?
+        .into_iter()
+        .map(Number::from)
+        .collect();
     Ok(json(StatusCode::OK, &NumberList { data }))
-}
-
-async fn visible(state: &AppState, c: &ApiCaller) -> Result<Vec<NumberRow>, Problem> {
-    let ctx = &c.ctx;
-    Ok(app::ssr::numbers::list(
-        &state.pool,
-        ctx.org_id,
-        ctx.user.id,
-        ctx.access.oversees(),
-        None,
-    )
-    .await?)
-}
-
-/// One number the key may see (released ones are gone, as on the pages).
-async fn one(state: &AppState, c: &ApiCaller, id: i64) -> Result<NumberRow, Problem> {
-    let ctx = &c.ctx;
-    app::ssr::numbers::list(
-        &state.pool,
-        ctx.org_id,
-        ctx.user.id,
-        ctx.access.oversees(),
-        Some(id),
-    )
-    .await?
-    .pop()
-    .ok_or_else(Problem::not_found)
 }
 
 /// One number.
@@ -128,14 +103,9 @@ async fn one(state: &AppState, c: &ApiCaller, id: i64) -> Result<NumberRow, Prob
     ),
     security(("api_key" = []))
 )]
-pub async fn get_one(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
+pub async fn get_one(caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
-    let id = super::path_id(&id)?;
-    let row = one(&state, c, id).await?;
+    let row = numbers::one(&c.ctx, super::path_id(&id)?).await?;
     Ok(json(StatusCode::OK, &Number::from(row)))
 }
 
@@ -193,11 +163,7 @@ pub struct AvailableList {
     ),
     security(("api_key" = []))
 )]
-pub async fn available(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, Problem> {
+pub async fn available(caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
     let s: Search = query(raw.as_deref())?;
     let kind = super::present("type", s.kind)?.unwrap_or_default();
@@ -208,43 +174,25 @@ pub async fn available(
         ));
     }
     let q = NumberQuery {
-        country: check_country(
-            super::present("country", s.country)?
-                .as_deref()
-                .unwrap_or(&c.ctx.country),
-        )?,
+        country: super::present("country", s.country)?.unwrap_or_else(|| c.ctx.country.clone()),
         number_type: kind,
-        area_code: check_area_code(
-            super::present("area_code", s.area_code)?
-                .as_deref()
-                .unwrap_or(""),
-        )?,
-        contains: check_contains(
-            super::present("contains", s.contains)?
-                .as_deref()
-                .unwrap_or(""),
-        )?,
+        area_code: super::present("area_code", s.area_code)?.unwrap_or_default(),
+        contains: super::present("contains", s.contains)?.unwrap_or_default(),
         voice: s.voice.unwrap_or(false),
         sms: s.sms.unwrap_or(false),
         ..NumberQuery::default()
     };
-    let found = app::ssr::numbers::search(&state, c.ctx.org_id, &q)
-        .await
-        .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
-    let monthly =
-        app::ssr::prices::price(&state.pool, app::ssr::prices::Priced::NumberMonthly).await?;
+    let (found, monthly) = numbers::available(&c.ctx, q).await?;
     let data = found
         .into_iter()
         .map(|n| Available {
-            national_format: telephony::E164::parse(&n.phone_number, None)
-                .map(|e| e.shown_in(&c.ctx.country))
-                .unwrap_or_else(|_| n.phone_number.clone()),
-            number: n.phone_number,
-            locality: n.locality.unwrap_or_default(),
-            region: n.region.unwrap_or_default(),
-            voice: n.capabilities.voice,
-            sms: n.capabilities.sms,
-            mms: n.capabilities.mms,
+            number: n.e164,
+            national_format: n.national,
+            locality: n.locality,
+            region: n.region,
+            voice: n.voice,
+            sms: n.sms,
+            mms: n.mms,
         })
         .collect();
     Ok(json(
@@ -298,8 +246,40 @@ pub async fn buy(
     body: Result<axum::Json<Buy>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
-    let ctx = &c.ctx;
-    let idem = headers
+    let idem = idempotency_key(&headers)?;
+    let b = json_body(body)?;
+    // The request as it will be bought: a retry must ask for the same thing.
+    let e164 = super::phone("number", &b.number, &c.ctx.country)?;
+    let name = check_friendly_name(&b.friendly_name)?;
+    let request: [u8; 32] = Sha256::digest(format!("{}\n{name}", e164.as_str()).as_bytes()).into();
+    if let Some(earlier) = kept_answer(&state.pool, c.key_id, idem).await? {
+        return replay(c, earlier, &request).await;
+    }
+    // The purchase's own key (the buy form's machinery, which settles concurrent duplicates and
+    // timeouts): per API key and Idempotency-Key. The `api:` prefix is one the buy form refuses
+    // (its keys are letters and digits), so a form post can never take an API purchase's key.
+    let digest = Sha256::digest(format!("api:{}:{idem}", c.key_id).as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let key = format!("api:{hex}");
+    let purchase = numbers::Purchase {
+        number: e164.as_str(),
+        friendly_name: &name,
+        key: &key,
+    };
+    let row = numbers::buy(&c.ctx, purchase).await?;
+    // A concurrent request with the same Idempotency-Key and another number found this purchase.
+    if row.e164 != e164.as_str() {
+        return Err(reused_key());
+    }
+    let answer = serde_json::to_value(Number::from(row))
+        .map_err(|_| Problem::from(app::error::AppError::Internal))?;
+    keep_answer(&state.pool, c.key_id, idem, &request, 201, &answer).await?;
+    Ok(json(StatusCode::CREATED, &answer))
+}
+
+/// The purchase's `Idempotency-Key` header, or 400.
+fn idempotency_key(headers: &HeaderMap) -> Result<&str, Problem> {
+    headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)))
@@ -308,86 +288,32 @@ pub async fn buy(
                 StatusCode::BAD_REQUEST,
                 "Send an Idempotency-Key header (1–255 visible ASCII characters) with each purchase.",
             )
-        })?;
-    let b = json_body(body)?;
-    let e164 = super::phone("number", &b.number, &ctx.country)?;
-    let name = app::api::numbers::server_side::friendly_name(&b.friendly_name)?;
-    // The request as it will be bought: a retry must ask for the same thing.
-    let request: [u8; 32] = Sha256::digest(format!("{}\n{name}", e164.as_str()).as_bytes()).into();
-    if let Some(earlier) =
-        app::ssr::db::api_keys::idempotent_answer(&state.pool, c.key_id, idem).await?
-    {
-        if earlier.request_sha256 != request {
-            return Err(Problem::invalid(
-                "Idempotency-Key",
-                "This Idempotency-Key was used for another purchase; use a new key.",
-            ));
-        }
-        // The same answer, while it is still true: a number released since is not bought again
-        // under the old key.
-        let id = earlier.body.get("id").and_then(serde_json::Value::as_i64);
-        if let Some(id) = id {
-            if one(&state, c, id).await.is_err() {
-                return Err(Problem::new(
-                    StatusCode::CONFLICT,
-                    "This purchase was made earlier and the number has been released since. Use a new Idempotency-Key to buy it again.",
-                ));
-            }
-        }
-        let status = StatusCode::from_u16(earlier.status as u16).unwrap_or(StatusCode::CREATED);
-        return Ok(json(status, &earlier.body));
-    }
-    // The purchase's own key (the buy form's machinery, which settles concurrent duplicates and
-    // timeouts): per API key and Idempotency-Key. The `api:` prefix is one the buy form refuses
-    // (its keys are letters and digits), so a form post can never take an API purchase's key.
-    let digest = Sha256::digest(format!("api:{}:{idem}", c.key_id).as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let key = format!("api:{hex}");
-    let app::ssr::numbers::Bought::Active(id) =
-        app::ssr::numbers::buy(&state, ctx.org_id, ctx.user.id, &e164, &key, &name)
-            .await
-            .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
-    let row = one(&state, c, id).await?;
-    // A concurrent request with the same Idempotency-Key and another number found this purchase.
-    if row.e164 != e164.as_str() {
-        return Err(Problem::invalid(
-            "Idempotency-Key",
-            "This Idempotency-Key was used for another purchase; use a new key.",
-        ));
-    }
-    let answer = serde_json::to_value(Number::from(row))
-        .map_err(|_| Problem::from(app::error::AppError::Internal))?;
-    // On the record once: by the request whose answer is kept (a concurrent duplicate found the
-    // same purchase).
-    if app::ssr::db::api_keys::keep_answer(&state.pool, c.key_id, idem, &request, 201, &answer)
-        .await?
-    {
-        ctx.audit(
-            &state.pool,
-            "number.purchased",
-            e164.as_str(),
-            serde_json::json!({ "number_id": id, "api_key": c.key_id }),
-        )
-        .await?;
-    }
-    Ok(json(StatusCode::CREATED, &answer))
+        })
 }
 
-/// The number's owner or an org admin, on a live number of this org (the pages' rule).
-async fn editable(state: &AppState, c: &ApiCaller, id: i64) -> Result<NumberRecord, Problem> {
-    let ctx = &c.ctx;
-    let n = app::ssr::numbers::record(&state.pool, ctx.org_id, id)
-        .await?
-        .filter(|n| n.status.is_live())
-        .ok_or_else(Problem::not_found)?;
-    if n.user_id != Some(ctx.user.id) && !ctx.access.can_manage() {
-        return Err(if n.shared {
-            Problem::forbidden("Only the number's owner or an org admin can change it.".into())
-        } else {
-            Problem::not_found()
-        });
+fn reused_key() -> Problem {
+    Problem::invalid(
+        "Idempotency-Key",
+        "This Idempotency-Key was used for another purchase; use a new key.",
+    )
+}
+
+/// The earlier answer to this Idempotency-Key, while it is still true: a number released since is
+/// not bought again under the old key, and another request under the key is refused.
+async fn replay(c: &ApiCaller, earlier: KeptAnswer, request: &[u8]) -> Result<Response, Problem> {
+    if earlier.request_sha256 != request {
+        return Err(reused_key());
     }
-    Ok(n)
+    if let Some(id) = earlier.body.get("id").and_then(serde_json::Value::as_i64) {
+        if numbers::one(&c.ctx, id).await.is_err() {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "This purchase was made earlier and the number has been released since. Use a new Idempotency-Key to buy it again.",
+            ));
+        }
+    }
+    let status = StatusCode::from_u16(earlier.status as u16).unwrap_or(StatusCode::CREATED);
+    Ok(json(status, &earlier.body))
 }
 
 /// Settings to change; what is left out stays as it is.
@@ -421,52 +347,23 @@ pub struct Update {
     security(("api_key" = []))
 )]
 pub async fn update(
-    State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     body: Result<axum::Json<Update>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
     let id = super::path_id(&id)?;
-    let n = editable(&state, c, id).await?;
+    // Who may change it is checked before the body is read (a 404 hides another's number).
+    numbers::editable(&c.ctx, id).await?;
     let u = json_body(body)?;
-    // The settings as they are (the number is editable, so the key's member may see it).
-    let now = app::ssr::numbers::list(&state.pool, c.ctx.org_id, c.ctx.user.id, true, Some(id))
-        .await?
-        .pop()
-        .ok_or_else(Problem::not_found)?;
-    let forward_to = match u.forward_to.as_deref().map(str::trim) {
-        None => Some(now.forward_to.clone()).filter(|f| !f.is_empty()),
-        Some("") => None,
-        Some(f) => Some(
-            super::phone("forward_to", f, &c.ctx.country)?
-                .as_str()
-                .to_string(),
-        ),
+    let changes = numbers::Changes {
+        friendly_name: u.friendly_name,
+        active: u.active,
+        forward_to: u.forward_to,
+        record_calls: u.record_calls,
+        shared: u.shared,
     };
-    if forward_to.as_deref() == Some(n.e164.as_str()) {
-        return Err(Problem::invalid(
-            "forward_to",
-            "A number cannot forward to itself.",
-        ));
-    }
-    let settings = Settings {
-        friendly_name: match &u.friendly_name {
-            Some(f) => app::api::numbers::server_side::friendly_name(f)?,
-            None => now.friendly_name.clone(),
-        },
-        active: u.active.unwrap_or(now.active),
-        forward_to,
-        record_calls: u.record_calls.unwrap_or(now.record_calls),
-        shared: u.shared.unwrap_or(now.shared),
-    };
-    if !app::ssr::numbers::update(&state.pool, id, &settings).await? {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "Only active numbers can be changed.",
-        ));
-    }
-    let row = one(&state, c, id).await?;
+    let row = numbers::update(&c.ctx, id, changes).await?;
     Ok(json(StatusCode::OK, &Number::from(row)))
 }
 
@@ -495,25 +392,10 @@ pub struct Release {
     ),
     security(("api_key" = []))
 )]
-pub async fn release(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
+pub async fn release(caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Numbers)?;
     let id = super::path_id(&id)?;
-    let n = editable(&state, c, id).await?;
-    let ctx = &c.ctx;
-    let outcome = app::ssr::numbers::release(&state, ctx.org_id, id)
-        .await
-        .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
-    ctx.audit(
-        &state.pool,
-        "number.released",
-        &n.e164,
-        serde_json::json!({ "number_id": id, "confirmed": outcome == Released::Done, "api_key": c.key_id }),
-    )
-    .await?;
+    let outcome = numbers::release(&c.ctx, id).await?;
     Ok(match outcome {
         Released::Done => json(
             StatusCode::OK,

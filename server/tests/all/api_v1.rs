@@ -726,6 +726,35 @@ async fn a_purchase_is_bought_once_under_parallel_retries_and_answers_the_same(p
     .await;
     problem(buy("order-7", body).await.unwrap(), 409).await;
     assert_eq!(sandbox_stat(&sb, "CreateIncomingPhoneNumber").await, 1);
+
+    // Both entries through the API name the client's address and the key, as the pages' do the
+    // address.
+    let key_id: i64 = sqlx::query_scalar("SELECT max(id) FROM api_keys")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let rows: Vec<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT action, ip, (details->>'api_key')::bigint FROM audit_log
+         WHERE action IN ('number.purchased', 'number.released') ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                "number.purchased".to_string(),
+                Some("127.0.0.1".to_string()),
+                Some(key_id)
+            ),
+            (
+                "number.released".to_string(),
+                Some("127.0.0.1".to_string()),
+                Some(key_id)
+            ),
+        ]
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]

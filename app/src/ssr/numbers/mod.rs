@@ -14,7 +14,12 @@ use super::prices::{price, Priced};
 use super::providers::{provider_for_config, provider_for_org, NoProvider};
 use super::webhooks::Hook;
 use super::AppState;
-use crate::model::numbers::{Drift, NumberQuery, NumberRow, NumberStatus};
+use crate::model::numbers::{Drift, NumberQuery, NumberStatus};
+
+mod cases;
+pub use cases::{
+    available, buy, check_query, editable, one, release, update, visible, Changes, Purchase,
+};
 
 pub use super::db::numbers::{NumberRecord, Settings};
 pub use super::number_upkeep::Released;
@@ -109,16 +114,26 @@ pub async fn search(
 }
 
 /// What a purchase came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bought {
-    /// Bought now, or by an earlier submission of the same form.
-    Active(i64),
+    /// Bought now, by this request.
+    Now(i64),
+    /// Bought by an earlier submission of the same form (or request with the same key).
+    Earlier(i64),
 }
 
-/// Buys `e164` for the user. The row exists (state `purchasing`) before the provider is asked; a
+impl Bought {
+    pub fn id(self) -> i64 {
+        match self {
+            Bought::Now(id) | Bought::Earlier(id) => id,
+        }
+    }
+}
+
+/// Buys `e164` for the user (the use case is `cases::buy`). The row exists (state `purchasing`) before the provider is asked; a
 /// repeated submission of the same form finds it instead of buying again; a timeout is settled by
 /// asking the provider whether the account now owns the number.
-pub async fn buy(
+async fn purchase(
     state: &AppState,
     org_id: i64,
     user_id: i64,
@@ -131,7 +146,7 @@ pub async fn buy(
         return match existing.status {
             NumberStatus::Purchasing => Err(NumberError::StillPurchasing),
             NumberStatus::Failed => Err(NumberError::FailedBefore(existing.last_error)),
-            _ => Ok(Bought::Active(existing.id)),
+            _ => Ok(Bought::Earlier(existing.id)),
         };
     }
     // Everything else from the pool first: the transaction below holds a connection while it
@@ -200,7 +215,7 @@ async fn settle_purchase(
         Ok(n) => {
             db::numbers::mark_bought(pool, id, &n).await?;
             db::numbers::accrue_charges(pool).await?;
-            Ok(Bought::Active(id))
+            Ok(Bought::Now(id))
         }
         Err(e) => {
             let err = NumberError::PurchaseRefused(e);
@@ -211,31 +226,9 @@ async fn settle_purchase(
     }
 }
 
-pub async fn record(
-    pool: &PgPool,
-    org_id: i64,
-    id: i64,
-) -> Result<Option<NumberRecord>, sqlx::Error> {
-    db::numbers::record(pool, org_id, id).await
-}
-
-/// Numbers of the org the user may see: theirs and shared ones (admins: all), newest first.
-pub async fn list(
-    pool: &PgPool,
-    org_id: i64,
-    user_id: i64,
-    all: bool,
-    id: Option<i64>,
-) -> Result<Vec<NumberRow>, sqlx::Error> {
-    db::numbers::list(pool, org_id, user_id, all, id).await
-}
-
-pub async fn update(pool: &PgPool, id: i64, s: &Settings) -> Result<bool, sqlx::Error> {
-    db::numbers::update(pool, id, s).await
-}
-
-/// Marks the number `releasing` (so it is never forgotten while billed), then asks the provider.
-pub async fn release(state: &AppState, org_id: i64, id: i64) -> Result<Released, NumberError> {
+/// Marks the number `releasing` (so it is never forgotten while billed), then asks the provider
+/// (the use case is `cases::release`).
+async fn release_held(state: &AppState, org_id: i64, id: i64) -> Result<Released, NumberError> {
     if !db::numbers::mark_releasing(&state.pool, org_id, id).await? {
         return Err(NumberError::NotReleasable);
     }

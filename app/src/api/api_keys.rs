@@ -10,15 +10,11 @@ use crate::error::AppError;
 use crate::model::api_keys::{ApiKeysPage, NewKey};
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{db, require, respond, Permission};
+use crate::ssr::{api_keys, require, respond, Permission};
 
 /// Response header asking the no-JS form handler to render the form's page with this answer
 /// instead of redirecting: what it carries is shown once and never stored.
 pub const SHOW_ONCE_HEADER: &str = "x-phonehub-show-once";
-
-/// Active keys an org may hold at once (each has its own request budget).
-#[cfg(feature = "ssr")]
-const MAX_LIVE_KEYS: i64 = 25;
 
 #[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_api_keys")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
@@ -26,23 +22,7 @@ pub async fn load_api_keys(org: String) -> Result<ApiKeysPage, AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            if !ctx.access.oversees() {
-                return Err(AppError::Forbidden(
-                    "Only the org's owners and admins manage API keys.".into(),
-                ));
-            }
-            let pool = &ctx.state.pool;
-            let members = if ctx.access.can_manage() {
-                db::orgs::members(pool, ctx.org_id).await?
-            } else {
-                Vec::new()
-            };
-            Ok(ApiKeysPage {
-                keys: db::api_keys::list(pool, ctx.org_id).await?,
-                members,
-                me: ctx.user.id,
-                org: ctx.view(),
-            })
+            api_keys::page(&ctx).await
         }
         .await,
     )
@@ -80,77 +60,13 @@ async fn create_inner(
     acting_as: Option<String>,
     ticked: [bool; 5],
 ) -> Result<NewKey, AppError> {
-    use crate::model::api_keys::Scope;
-    use crate::model::{parse_name, Access, Role};
-
     let ctx = require(&org, Permission::Manage).await?;
-    let name = parse_name("name", &name, true)?;
-    let scopes: Vec<String> = Scope::ALL
-        .iter()
-        .zip(ticked)
-        .filter(|(_, on)| *on)
-        .map(|(s, _)| s.as_str().to_string())
-        .collect();
-    if scopes.is_empty() {
-        return Err(AppError::validation(
-            "scopes",
-            "Tick at least one thing the key may do.",
-        ));
-    }
-    let acting: i64 = match acting_as
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => ctx.user.id,
-        Some(a) => a
-            .parse()
-            .map_err(|_| AppError::validation("acting_as", "Choose the member the key acts as."))?,
+    let request = api_keys::KeyRequest {
+        name: &name,
+        acting_as: acting_as.as_deref(),
+        ticked,
     };
-    let pool = &ctx.state.pool;
-    let Some(role) = db::orgs::role_of(pool, ctx.org_id, acting).await? else {
-        return Err(AppError::validation(
-            "acting_as",
-            "Choose a member of this org.",
-        ));
-    };
-    // A key never does more than its creator could: only owners make keys that act as an owner.
-    if role == Role::Owner
-        && !matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin)
-    {
-        return Err(AppError::validation(
-            "acting_as",
-            "Only owners can create a key that acts as an owner.",
-        ));
-    }
-    if db::api_keys::live_count(pool, ctx.org_id).await? >= MAX_LIVE_KEYS {
-        return Err(AppError::Conflict(format!(
-            "An org can have at most {MAX_LIVE_KEYS} active API keys: revoke one first."
-        )));
-    }
-    let minted = crate::ssr::api_keys::mint();
-    let mut tx = pool.begin().await?;
-    let id = db::api_keys::create(
-        &mut *tx,
-        db::api_keys::NewKeyRow {
-            org_id: ctx.org_id,
-            public_id: &minted.public_id,
-            key_sha256: &minted.sha256,
-            name: &name,
-            scopes: &scopes,
-            acting_user_id: acting,
-            created_by: ctx.user.id,
-        },
-    )
-    .await?;
-    ctx.audit(
-        &mut *tx,
-        "api_key.created",
-        &format!("phk_{}", minted.public_id),
-        serde_json::json!({ "name": name, "scopes": scopes, "acting_as": acting }),
-    )
-    .await?;
-    tx.commit().await?;
+    let key = api_keys::create(&ctx, request).await?;
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.insert_header(
             http::HeaderName::from_static(SHOW_ONCE_HEADER),
@@ -161,11 +77,7 @@ async fn create_inner(
             http::HeaderValue::from_static("no-store"),
         );
     }
-    Ok(NewKey {
-        id,
-        name,
-        key: minted.key,
-    })
+    Ok(key)
 }
 
 #[server(prefix = "/api", endpoint = "revoke_api_key")]
@@ -174,19 +86,7 @@ pub async fn revoke_api_key(org: String, id: i64) -> Result<(), AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Manage).await?;
-            let mut tx = ctx.state.pool.begin().await?;
-            let Some(name) = db::api_keys::revoke(&mut *tx, ctx.org_id, id, ctx.user.id).await?
-            else {
-                return Err(AppError::NotFound);
-            };
-            ctx.audit(
-                &mut *tx,
-                "api_key.revoked",
-                &id.to_string(),
-                serde_json::json!({ "name": name }),
-            )
-            .await?;
-            tx.commit().await?;
+            api_keys::revoke(&ctx, id).await?;
             leptos_axum::redirect(&format!(
                 "/o/{}/admin/api-keys?notice=key-revoked",
                 ctx.slug

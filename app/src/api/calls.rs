@@ -57,14 +57,7 @@ pub async fn load_call(org: String, id: i64) -> Result<CallPage, AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Read).await?;
-            let user = ctx.own_rows_only();
-            let mut page =
-                crate::ssr::calls::detail(&ctx.state.pool, ctx.view(), ctx.org_id, id, user)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-            page.call.from = crate::ssr::shown(&page.call.from, &ctx.country);
-            page.call.to = crate::ssr::shown(&page.call.to, &ctx.country);
-            Ok(page)
+            crate::ssr::calls::page(&ctx, id).await
         }
         .await,
     )
@@ -105,14 +98,7 @@ pub async fn place_call(org: String, number_id: String, to: String) -> Result<()
             let number_id: i64 = number_id.trim().parse().map_err(|_| {
                 AppError::validation("number_id", "Choose the number to call from.")
             })?;
-            if to.trim().is_empty() {
-                return Err(AppError::validation("to", "Enter the number to call."));
-            }
-            let to = telephony::E164::parse(&to, Some(ctx.country.as_str()))
-                .map_err(|e| AppError::validation("to", e.to_string()))?;
-            let id =
-                crate::ssr::calls::place_call(&ctx.state, ctx.org_id, ctx.user.id, number_id, &to)
-                    .await?;
+            let id = crate::ssr::calls::place_as(&ctx, number_id, &to).await?;
             leptos_axum::redirect(&format!("/o/{}/calls/{id}?notice=call-placed", ctx.slug));
             Ok(())
         }

@@ -13,5 +13,6 @@ pub mod phone_config;
 pub mod sms;
 pub mod staff;
 pub mod usage;
+/// The sentences people read live below the server layer (`ssr::words`); the old path stays.
 #[cfg(feature = "ssr")]
-pub mod words;
+pub use crate::ssr::words;

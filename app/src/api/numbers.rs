@@ -176,7 +176,7 @@ pub async fn simulate_inbound(
                     from: from.as_str(),
                 },
                 "sms" => {
-                    crate::api::sms::check_body(&body)?;
+                    crate::model::sms::check_body(&body)?;
                     Simulate::Sms {
                         from: from.as_str(),
                         body: &body,

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::sms::{SmsPage, MAX_BODY};
+use crate::model::sms::SmsPage;
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{require, respond, Permission};
@@ -69,20 +69,8 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
     respond(
         async {
             let ctx = require(&org, Permission::Use).await?;
-            check_body(&body)?;
-            if to.trim().is_empty() {
-                return Err(AppError::validation("to", "Enter the number to text."));
-            }
-            let to = telephony::E164::parse(&to, Some(ctx.country.as_str()))
-                .map_err(|e| AppError::validation("to", e.to_string()))?;
+            let (_, to) = crate::ssr::sms::send_as(&ctx, &from, &to, &body).await?;
             let from = from.trim();
-            if from.is_empty() {
-                return Err(AppError::validation(
-                    "from",
-                    "Choose the number to send from.",
-                ));
-            }
-            crate::ssr::sms::send(&ctx.state, ctx.org_id, ctx.user.id, from, &to, &body).await?;
             let q = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("our", from)
                 .append_pair("with", to.as_str())
@@ -95,26 +83,4 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
     )
 }
 
-/// A message body as the send form and the sandbox's simulation take it.
-pub fn check_body(body: &str) -> Result<(), AppError> {
-    if body.trim().is_empty() {
-        return Err(AppError::validation("body", "Write a message."));
-    }
-    let n = body.chars().count();
-    if n > MAX_BODY {
-        return Err(AppError::validation(
-            "body",
-            format!("A message can be at most {MAX_BODY} characters; this one has {n}."),
-        ));
-    }
-    if body
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(AppError::validation(
-            "body",
-            "The message contains control characters; remove them.",
-        ));
-    }
-    Ok(())
-}
+pub use crate::model::sms::check_body;

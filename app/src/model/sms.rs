@@ -77,6 +77,33 @@ pub struct SmsPage {
     pub test_mode: bool,
 }
 
+/// A message body as the send form and the sandbox's simulation take it.
+pub fn check_body(body: &str) -> Result<(), crate::error::AppError> {
+    if body.trim().is_empty() {
+        return Err(crate::error::AppError::validation(
+            "body",
+            "Write a message.",
+        ));
+    }
+    let n = body.chars().count();
+    if n > MAX_BODY {
+        return Err(crate::error::AppError::validation(
+            "body",
+            format!("A message can be at most {MAX_BODY} characters; this one has {n}."),
+        ));
+    }
+    if body
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(crate::error::AppError::validation(
+            "body",
+            "The message contains control characters; remove them.",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,5 @@
-//! API keys: minted when created, checked on every `/v1` request.
+//! API keys: the pages' use cases (list, create, revoke), minted when created, checked on every
+//! `/v1` request.
 //!
 //! A key is `phk_<public id>_<secret>`: the public id (12 hex digits) finds the row, the SHA-256 of
 //! the whole key must match what was stored (compared in constant time). The secret is 256 random
@@ -12,12 +13,15 @@ use subtle::ConstantTimeEq;
 use super::guard::{self, OrgCtx, Permission};
 use super::{db, AppState};
 use crate::error::AppError;
-use crate::model::api_keys::Scope;
-use crate::model::Access;
+use crate::model::api_keys::{ApiKeysPage, NewKey, Scope};
+use crate::model::{parse_name, Access, Role};
 
 const PREFIX: &str = "phk_";
 const PUBLIC_ID_LEN: usize = 12;
 const SECRET_LEN: usize = 43;
+
+/// Active keys an org may hold at once (each has its own request budget).
+const MAX_LIVE_KEYS: i64 = 25;
 
 pub struct Minted {
     pub public_id: String,
@@ -175,6 +179,127 @@ pub async fn authenticate(
             .collect(),
         ctx: ctx.through_key(stored.id, ip),
     })
+}
+
+/// The org's API keys page: every key, and the members a new key may act as (for those who may
+/// create keys). The org's owners, admins and staff only.
+pub async fn page(ctx: &OrgCtx) -> Result<ApiKeysPage, AppError> {
+    if !ctx.access.oversees() {
+        return Err(AppError::Forbidden(
+            "Only the org's owners and admins manage API keys.".into(),
+        ));
+    }
+    let pool = &ctx.state.pool;
+    let members = if ctx.access.can_manage() {
+        db::orgs::members(pool, ctx.org_id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(ApiKeysPage {
+        keys: db::api_keys::list(pool, ctx.org_id).await?,
+        members,
+        me: ctx.user.id,
+        org: ctx.view(),
+    })
+}
+
+/// A key as asked for: its name, the member it acts as (their user id as typed; the creator when
+/// left out or empty) and which scopes are ticked, in `Scope::ALL`'s order.
+pub struct KeyRequest<'a> {
+    pub name: &'a str,
+    pub acting_as: Option<&'a str>,
+    pub ticked: [bool; 5],
+}
+
+/// Creates a key for the org (the caller passed the org guard for managing it), on the record.
+/// The answer holds the key: the only time anyone sees it.
+pub async fn create(ctx: &OrgCtx, req: KeyRequest<'_>) -> Result<NewKey, AppError> {
+    let name = parse_name("name", req.name, true)?;
+    let scopes: Vec<String> = Scope::ALL
+        .iter()
+        .zip(req.ticked)
+        .filter(|(_, on)| *on)
+        .map(|(s, _)| s.as_str().to_string())
+        .collect();
+    if scopes.is_empty() {
+        return Err(AppError::validation(
+            "scopes",
+            "Tick at least one thing the key may do.",
+        ));
+    }
+    let acting: i64 = match req.acting_as.map(str::trim).filter(|s| !s.is_empty()) {
+        None => ctx.user.id,
+        Some(a) => a
+            .parse()
+            .map_err(|_| AppError::validation("acting_as", "Choose the member the key acts as."))?,
+    };
+    let pool = &ctx.state.pool;
+    let Some(role) = db::orgs::role_of(pool, ctx.org_id, acting).await? else {
+        return Err(AppError::validation(
+            "acting_as",
+            "Choose a member of this org.",
+        ));
+    };
+    // A key never does more than its creator could: only owners make keys that act as an owner.
+    if role == Role::Owner
+        && !matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin)
+    {
+        return Err(AppError::validation(
+            "acting_as",
+            "Only owners can create a key that acts as an owner.",
+        ));
+    }
+    if db::api_keys::live_count(pool, ctx.org_id).await? >= MAX_LIVE_KEYS {
+        return Err(AppError::Conflict(format!(
+            "An org can have at most {MAX_LIVE_KEYS} active API keys: revoke one first."
+        )));
+    }
+    let minted = mint();
+    let mut tx = pool.begin().await?;
+    let id = db::api_keys::create(
+        &mut *tx,
+        db::api_keys::NewKeyRow {
+            org_id: ctx.org_id,
+            public_id: &minted.public_id,
+            key_sha256: &minted.sha256,
+            name: &name,
+            scopes: &scopes,
+            acting_user_id: acting,
+            created_by: ctx.user.id,
+        },
+    )
+    .await?;
+    ctx.audit(
+        &mut *tx,
+        "api_key.created",
+        &format!("phk_{}", minted.public_id),
+        serde_json::json!({ "name": name, "scopes": scopes, "acting_as": acting }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(NewKey {
+        id,
+        name,
+        key: minted.key,
+    })
+}
+
+/// Revokes one of the org's live keys (the caller passed the org guard for managing it), on the
+/// record; any other id is not found.
+pub async fn revoke(ctx: &OrgCtx, id: i64) -> Result<(), AppError> {
+    let mut tx = ctx.state.pool.begin().await?;
+    let Some(name) = db::api_keys::revoke(&mut *tx, ctx.org_id, id, ctx.user.id).await? else {
+        return Err(AppError::NotFound);
+    };
+    ctx.audit(
+        &mut *tx,
+        "api_key.revoked",
+        &id.to_string(),
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub use super::db::api_keys::Stored as KeptAnswer;

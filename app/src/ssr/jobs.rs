@@ -198,7 +198,7 @@ pub async fn work_on(
             {
                 // Nothing else in this job can succeed: stop instead of asking again per number.
                 let mut tx = pool.begin().await?;
-                jobs::fail(&mut tx, job.id, &crate::api::words::lookup_sentence(e)).await?;
+                jobs::fail(&mut tx, job.id, &crate::ssr::words::lookup_sentence(e)).await?;
                 tx.commit().await?;
                 return Ok(());
             }
@@ -211,7 +211,7 @@ pub async fn work_on(
                     (
                         "error",
                         Some("error"),
-                        Some(crate::api::words::lookup_sentence(&e)),
+                        Some(crate::ssr::words::lookup_sentence(&e)),
                     )
                 }
             };

@@ -1,5 +1,7 @@
 //! Server-only code: feature modules that orchestrate, shared services, and all SQL (`db`).
 
+pub mod account;
+pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod calls;
@@ -7,23 +9,30 @@ pub mod charts;
 pub mod crypto;
 pub mod db;
 pub mod events;
+pub mod format;
 pub mod guard;
 pub mod hot_cache;
 pub mod jobs;
 pub mod last_known;
 pub mod limits;
 pub mod listen;
+pub mod lookup_pages;
 pub mod lookups;
+pub mod members;
 pub mod number_upkeep;
 pub mod numbers;
+pub mod orgs;
+pub mod phone_config;
 pub mod prices;
 pub mod providers;
 pub mod sms;
+pub mod staff;
 pub mod state;
 pub mod stop;
 pub mod twiml;
 pub mod usage;
 pub mod webhooks;
+pub mod words;
 
 pub use guard::{current_user, require, require_staff, require_superadmin, Permission};
 pub use state::AppState;

@@ -36,12 +36,12 @@ pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, Numb
     let outcome = match (provider, &n.provider_sid) {
         (Ok(p), Some(sid)) => match p.release_number(sid).await {
             Ok(()) | Err(ProviderError::NotFound { .. }) => Ok(()),
-            Err(e) => Err(crate::api::words::release_unconfirmed(&e)),
+            Err(e) => Err(crate::ssr::words::release_unconfirmed(&e)),
         },
         (Ok(_), None) => Ok(()),
         (Err(e), _) => {
             tracing::warn!(number = id, error = ?e, "no provider to release a number with");
-            Err(crate::api::words::no_provider(&e).to_string())
+            Err(crate::ssr::words::no_provider(&e).to_string())
         }
     };
     match outcome {

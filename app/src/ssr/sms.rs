@@ -7,6 +7,7 @@ use telephony::provider::NewMessage;
 use telephony::{ProviderError, E164};
 
 use super::db;
+pub use super::db::sms::ApiMessage;
 use super::limits::{begin_limited, LimitError, Limited};
 use super::prices::{price, Priced};
 use super::providers::{provider_for_config, NoProvider};
@@ -25,7 +26,7 @@ pub struct Scope {
     pub user_id: Option<i64>,
 }
 
-/// Why a message was not sent (the words are chosen in `api::words`).
+/// Why a message was not sent (the words are chosen in `ssr::words`).
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
     #[error("the sender is not one the user may send from")]
@@ -93,6 +94,57 @@ async fn sender(state: &AppState, org_id: i64, user_id: i64, from: &str) -> Resu
         return Err(SmsError::NotASender);
     }
     E164::parse(from, None).map_err(|_| SmsError::NotASender)
+}
+
+/// Sends `body` as the caller from `from` (one of their senders) to `to` (E.164, or national in
+/// the org's country), checking each field: the message's id and where it went. The one use case
+/// behind the send form and `POST /v1/messages`.
+pub async fn send_as(
+    ctx: &crate::ssr::guard::OrgCtx,
+    from: &str,
+    to: &str,
+    body: &str,
+) -> Result<(i64, E164), crate::error::AppError> {
+    use crate::error::AppError;
+    if ctx.access.read_only() {
+        return Err(AppError::Forbidden(
+            "Support access is read-only: nothing can be changed here.".into(),
+        ));
+    }
+    check_body(body)?;
+    if to.trim().is_empty() {
+        return Err(AppError::validation("to", "Enter the number to text."));
+    }
+    let to = E164::parse(to, Some(ctx.country.as_str()))
+        .map_err(|e| AppError::validation("to", e.to_string()))?;
+    let from = from.trim();
+    if from.is_empty() {
+        return Err(AppError::validation(
+            "from",
+            "Choose the number to send from.",
+        ));
+    }
+    let id = send(&ctx.state, ctx.org_id, ctx.user.id, from, &to, body).await?;
+    Ok((id, to))
+}
+
+/// Messages the caller may see (theirs and shared numbers'; owners, admins and staff: all),
+/// newest first, before the keyset position `before`; `id` picks one.
+pub async fn messages(
+    ctx: &crate::ssr::guard::OrgCtx,
+    before: Option<(i64, i64)>,
+    id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<db::sms::ApiMessage>, sqlx::Error> {
+    db::sms::api_messages(
+        &ctx.state.pool,
+        ctx.org_id,
+        ctx.own_rows_only(),
+        before,
+        id,
+        limit,
+    )
+    .await
 }
 
 /// Sends (or, in test mode, records) a message; returns its id.
@@ -165,7 +217,7 @@ pub async fn send(
         Err(e) => {
             let code = e.code().map(|c| c as i32);
             let err = SmsError::Provider(e);
-            let words = crate::api::words::sms(&err).to_string();
+            let words = crate::ssr::words::sms(&err).to_string();
             db::sms::refused(pool, id, code, &words).await?;
             Err(err)
         }
@@ -204,7 +256,7 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
         return Ok(());
     };
     let code: Option<i32> = hook.param("ErrorCode").and_then(|c| c.parse().ok());
-    let message = code.map(crate::api::words::carrier_error);
+    let message = code.map(crate::ssr::words::carrier_error);
     let delivery = db::sms::Delivery {
         status,
         sid,

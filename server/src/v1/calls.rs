@@ -12,8 +12,9 @@ use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{json, json_body, paginate, present, query, utc_text, Caller, Money, Page, Problem};
+use super::{json, json_body, paginate, present, query, Caller, Money, Page, Problem};
 use crate::downloads::{audio_response, forwardable_range, AudioFormat};
+use app::ssr::format::rfc3339;
 
 #[derive(Serialize, ToSchema)]
 pub struct Call {
@@ -181,36 +182,29 @@ pub struct CallDetail {
     ),
     security(("api_key" = []))
 )]
-pub async fn get_one(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
-    use app::ssr::db::call_history as db;
+pub async fn get_one(caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Calls)?;
-    let ctx = &c.ctx;
     let id = super::path_id(&id)?;
-    let user = ctx.own_rows_only();
-    let r = db::detail(&state.pool, ctx.org_id, id, user)
-        .await?
-        .ok_or_else(Problem::not_found)?;
-    let timeline = db::api_events(&state.pool, id)
-        .await?
+    let app::ssr::calls::Call {
+        detail: r,
+        events,
+        recordings,
+    } = app::ssr::calls::one(&c.ctx, id).await?;
+    let timeline = events
         .into_iter()
-        .map(|(status, at)| CallEvent {
-            status: status.as_str(),
-            at,
+        .map(|e| CallEvent {
+            status: e.status.as_str(),
+            at: rfc3339(e.at),
         })
         .collect();
-    let recordings = db::api_recordings(&state.pool, id)
-        .await?
+    let recordings = recordings
         .into_iter()
-        .map(|(rid, secs, cost, created)| Recording {
-            id: rid,
-            duration_secs: secs,
-            cost: Money::micros(cost),
-            created_at: created,
-            url: format!("/v1/calls/{id}/recordings/{rid}"),
+        .map(|x| Recording {
+            id: x.id,
+            duration_secs: x.duration_secs,
+            cost: Money::micros(x.cost_micros),
+            created_at: rfc3339(x.created),
+            url: format!("/v1/calls/{id}/recordings/{}", x.id),
         })
         .collect();
     Ok(json(
@@ -226,9 +220,9 @@ pub async fn get_one(
             number_id: r.number_id,
             error: r.error_message,
             user: r.user,
-            created_at: utc_text(&r.created),
-            started_at: r.started.as_deref().map(utc_text),
-            ended_at: r.ended.as_deref().map(utc_text),
+            created_at: rfc3339(r.created),
+            started_at: r.started.map(rfc3339),
+            ended_at: r.ended.map(rfc3339),
             call_cost: Money::micros(r.cost_micros),
             recording_cost: Money::micros(r.recording_cost_micros),
             timeline,
@@ -343,17 +337,12 @@ pub struct Placed {
     security(("api_key" = []))
 )]
 pub async fn place(
-    State(state): State<AppState>,
     caller: Caller,
     body: Result<axum::Json<PlaceCall>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Calls)?;
-    let ctx = &c.ctx;
     let b = json_body(body)?;
-    let to = super::phone("to", &b.to, &ctx.country)?;
-    let id = app::ssr::calls::place_call(&state, ctx.org_id, ctx.user.id, b.from_number_id, &to)
-        .await
-        .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
+    let id = app::ssr::calls::place_as(&c.ctx, b.from_number_id, &b.to).await?;
     Ok(json(
         StatusCode::CREATED,
         &Placed {

@@ -91,7 +91,7 @@ pub async fn get_lookup(
         q.caller_name,
     )
     .await
-    .map_err(|e| Problem::from(app::api::words::lookup(&e)))?;
+    .map_err(|e| Problem::from(app::ssr::words::lookup(&e)))?;
     state
         .known
         .asked

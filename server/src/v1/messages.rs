@@ -3,10 +3,9 @@
 
 use app::model::api_keys::Scope;
 use app::model::cursor::Cursor;
-use app::ssr::db::sms::ApiMessage;
-use app::ssr::AppState;
+use app::ssr::sms::ApiMessage;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::response::Response;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -85,31 +84,19 @@ impl From<ApiMessage> for Message {
     security(("api_key" = []))
 )]
 pub async fn send(
-    State(state): State<AppState>,
     caller: Caller,
     body: Result<axum::Json<SendMessage>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Messages)?;
-    let ctx = &c.ctx;
     let m = json_body(body)?;
-    app::api::sms::check_body(&m.body)?;
-    let to = super::phone("to", &m.to, &ctx.country)?;
-    let from = m.from.trim();
-    if from.is_empty() {
-        return Err(Problem::invalid("from", "Name the number to send from."));
-    }
-    let id = app::ssr::sms::send(&state, ctx.org_id, ctx.user.id, from, &to, &m.body)
-        .await
-        .map_err(|e| Problem::from(app::error::AppError::from(e)))?;
-    let sent = one(&state, &caller, id).await?;
+    let (id, _) = app::ssr::sms::send_as(&c.ctx, &m.from, &m.to, &m.body).await?;
+    let sent = one(&caller, id).await?;
     Ok(json(StatusCode::CREATED, &sent))
 }
 
 /// The message `id`, if the key's member may see it.
-async fn one(state: &AppState, caller: &Caller, id: i64) -> Result<Message, Problem> {
-    let ctx = &caller.0.ctx;
-    let user = ctx.own_rows_only();
-    app::ssr::db::sms::api_messages(&state.pool, ctx.org_id, user, None, Some(id), 1)
+async fn one(caller: &Caller, id: i64) -> Result<Message, Problem> {
+    app::ssr::sms::messages(&caller.0.ctx, None, Some(id), 1)
         .await?
         .pop()
         .map(Message::from)
@@ -141,21 +128,14 @@ pub struct ListQuery {
     ),
     security(("api_key" = []))
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, Problem> {
+pub async fn list(caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Messages)?;
     let ctx = &c.ctx;
     let q: ListQuery = query(raw.as_deref())?;
     let limit = super::limit(q.limit)?;
     let before = super::decode_cursor(super::present("cursor", q.cursor)?.as_deref())?
         .map(|c| (c.micros, c.id));
-    let user = ctx.own_rows_only();
-    let rows =
-        app::ssr::db::sms::api_messages(&state.pool, ctx.org_id, user, before, None, limit + 1)
-            .await?;
+    let rows = app::ssr::sms::messages(ctx, before, None, limit + 1).await?;
     let (data, next_cursor) = paginate(
         rows,
         limit,
@@ -181,12 +161,8 @@ pub async fn list(
     ),
     security(("api_key" = []))
 )]
-pub async fn get_one(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
+pub async fn get_one(caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     caller.needs(Scope::Messages)?;
     let id = super::path_id(&id)?;
-    Ok(json(StatusCode::OK, &one(&state, &caller, id).await?))
+    Ok(json(StatusCode::OK, &one(&caller, id).await?))
 }

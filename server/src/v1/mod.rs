@@ -363,11 +363,6 @@ pub fn paginate<R, T>(
     (rows.into_iter().map(out).collect(), next)
 }
 
-/// "YYYY-MM-DD HH:MM:SS" in UTC (as the pages' queries write it) → RFC 3339.
-pub fn utc_text(s: &str) -> String {
-    format!("{}Z", s.replacen(' ', "T", 1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,14 @@
 
 use sqlx::PgPool;
 
-use crate::model::calls::{CallPage, CallRow, NumberOption, RecordingView, ValidFilter};
+use crate::error::AppError;
+use crate::model::calls::{
+    CallEventView, CallPage, CallRow, NumberOption, RecordingView, ValidFilter,
+};
 use crate::model::cursor::Cursor;
 use crate::model::money::Money;
-use crate::ssr::db;
+use crate::ssr::guard::OrgCtx;
+use crate::ssr::{db, format};
 
 /// Numbers of the org the history can be filtered by (the user's own view: theirs and shared).
 pub async fn filter_numbers(
@@ -75,54 +79,76 @@ pub async fn history(
         .collect())
 }
 
-/// One call with its timeline and recordings, if the user may see it (its user, or an overseer).
-pub async fn detail(
-    pool: &PgPool,
-    org: crate::model::OrgView,
-    org_id: i64,
-    id: i64,
-    user_id: Option<i64>,
-) -> Result<Option<CallPage>, sqlx::Error> {
-    let Some(r) = db::call_history::detail(pool, org_id, id, user_id).await? else {
-        return Ok(None);
-    };
-    let events = db::call_history::events(pool, id).await?;
-    let recordings = db::call_history::recordings(pool, id)
+/// One call as stored: its row, the statuses the provider reported, its recordings.
+pub struct Call {
+    pub detail: db::call_history::DetailRecord,
+    pub events: Vec<db::call_history::EventRecord>,
+    pub recordings: Vec<db::call_history::RecordingRecord>,
+}
+
+/// One call the caller may see (their own; owners, admins and staff: any of the org's), with its
+/// timeline and recordings: the one read behind the call's page and `GET /v1/calls/{id}`.
+pub async fn one(ctx: &OrgCtx, id: i64) -> Result<Call, AppError> {
+    let pool = &ctx.state.pool;
+    let detail = db::call_history::detail(pool, ctx.org_id, id, ctx.own_rows_only())
         .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Call {
+        detail,
+        events: db::call_history::events(pool, id).await?,
+        recordings: db::call_history::recordings(pool, id).await?,
+    })
+}
+
+/// The call's page: `one`, written as the pages write times, amounts and numbers.
+pub async fn page(ctx: &OrgCtx, id: i64) -> Result<CallPage, AppError> {
+    let Call {
+        detail: r,
+        events,
+        recordings,
+    } = one(ctx, id).await?;
+    let recordings = recordings
         .into_iter()
         .map(|x| RecordingView {
             id: x.id,
             duration_secs: x.duration_secs,
             cost: Money::from_micros(x.cost_micros).to_string(),
-            created: format!("{} UTC", x.created),
+            created: format::utc_minute(x.created),
+        })
+        .collect();
+    let events = events
+        .into_iter()
+        .map(|e| CallEventView {
+            status: e.status,
+            at: format::clock(e.at),
         })
         .collect();
     let call_cost = Money::from_micros(r.cost_micros);
     let recording_cost = Money::from_micros(r.recording_cost_micros);
     let row = CallRow {
         id: r.id,
-        created: format!("{} UTC", r.created),
+        created: format::utc_second(r.created),
         direction: r.direction,
-        from: r.from_e164,
-        to: r.to_e164,
+        from: crate::ssr::shown(&r.from_e164, &ctx.country),
+        to: crate::ssr::shown(&r.to_e164, &ctx.country),
         status: r.status,
         duration_secs: r.duration_secs,
         cost: (call_cost + recording_cost).to_string(),
         recordings: r.recording_count,
         user: r.user,
     };
-    Ok(Some(CallPage {
-        org,
+    Ok(CallPage {
+        org: ctx.view(),
         call: row,
         bridge: r.bridge_e164,
         number_id: r.number_id,
         error: r.error_message,
-        started: r.started.map(|s| format!("{s} UTC")),
-        ended: r.ended.map(|s| format!("{s} UTC")),
+        started: r.started.map(format::utc_second),
+        ended: r.ended.map(format::utc_second),
         live: r.live,
         call_cost: call_cost.to_string(),
         recording_cost: recording_cost.to_string(),
         events,
         recordings,
-    }))
+    })
 }

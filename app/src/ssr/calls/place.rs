@@ -12,7 +12,7 @@ use crate::ssr::providers::{provider_for_config, NoProvider};
 use crate::ssr::webhooks::Hook;
 use crate::ssr::AppState;
 
-/// Why a call was not placed (the words are chosen in `api::words`).
+/// Why a call was not placed (the words are chosen in `ssr::words`).
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error("the number is not the user's nor shared in the org")]
@@ -72,6 +72,27 @@ async fn calling_number(
     Ok((n, bridge))
 }
 
+/// The caller places a call from their number `number_id` to `to` (E.164, or national in the
+/// org's country): the one use case behind the call form and `POST /v1/calls`; the call's id.
+pub async fn place_as(
+    ctx: &crate::ssr::guard::OrgCtx,
+    number_id: i64,
+    to: &str,
+) -> Result<i64, crate::error::AppError> {
+    use crate::error::AppError;
+    if ctx.access.read_only() {
+        return Err(AppError::Forbidden(
+            "Support access is read-only: nothing can be changed here.".into(),
+        ));
+    }
+    if to.trim().is_empty() {
+        return Err(AppError::validation("to", "Enter the number to call."));
+    }
+    let to = E164::parse(to, Some(ctx.country.as_str()))
+        .map_err(|e| AppError::validation("to", e.to_string()))?;
+    Ok(place_call(&ctx.state, ctx.org_id, ctx.user.id, number_id, &to).await?)
+}
+
 /// Click-to-call: checks the number on the server, applies the hourly limit, writes the call,
 /// then asks the provider to ring the user's phone; our connect TwiML then dials `to` with the
 /// number as caller ID.
@@ -121,13 +142,13 @@ pub async fn place_call(
         Err(e @ (ProviderError::Timeout | ProviderError::Network(_))) => {
             // The provider may or may not have placed it: the call stays queued, and its callbacks
             // (bound to this row by the URL) settle it if it happened.
-            let note = crate::api::words::call_unconfirmed(&e);
+            let note = crate::ssr::words::call_unconfirmed(&e);
             db::calls::set_error_message(pool, id, &note).await?;
             Ok(id)
         }
         Err(e) => {
             let err = CallError::Provider(e);
-            let words = crate::api::words::call(&err).to_string();
+            let words = crate::ssr::words::call(&err).to_string();
             db::calls::mark_failed(pool, id, &words).await?;
             Err(err)
         }

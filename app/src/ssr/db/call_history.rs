@@ -2,7 +2,7 @@
 
 use sqlx::{PgExecutor, Postgres, Transaction};
 
-use crate::model::calls::{CallEventView, CallStatus, NumberOption};
+use crate::model::calls::{CallStatus, NumberOption};
 
 /// Numbers of the org the history can be filtered by (the user's own view: theirs and shared).
 pub async fn filter_numbers(
@@ -120,9 +120,9 @@ pub struct DetailRecord {
     pub number_id: Option<i64>,
     pub error_message: Option<String>,
     pub user: String,
-    pub created: String,
-    pub started: Option<String>,
-    pub ended: Option<String>,
+    pub created: time::OffsetDateTime,
+    pub started: Option<time::OffsetDateTime>,
+    pub ended: Option<time::OffsetDateTime>,
     pub live: bool,
 }
 
@@ -137,9 +137,7 @@ pub async fn detail(
         r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status AS "status: CallStatus",
                   c.duration_secs, c.cost_micros, c.recording_cost_micros, c.recording_count, c.bridge_e164,
                   c.number_id, c.error_message, coalesce(u.email, '—') AS "user!",
-                  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS "created!",
-                  to_char(c.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started,
-                  to_char(c.ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS ended,
+                  c.created_at AS created, c.started_at AS started, c.ended_at AS ended,
                   ((c.ended_at IS NULL AND c.created_at > now() - interval '1 hour')
                    OR c.ended_at > now() - interval '20 seconds') AS "live!"
            FROM calls c LEFT JOIN users u ON u.id = c.user_id
@@ -152,13 +150,19 @@ pub async fn detail(
     .await
 }
 
+/// A status the provider reported for a call, and when it arrived.
+pub struct EventRecord {
+    pub status: CallStatus,
+    pub at: time::OffsetDateTime,
+}
+
 pub async fn events(
     db: impl PgExecutor<'_>,
     call_id: i64,
-) -> Result<Vec<CallEventView>, sqlx::Error> {
+) -> Result<Vec<EventRecord>, sqlx::Error> {
     sqlx::query_as!(
-        CallEventView,
-        r#"SELECT status AS "status: CallStatus", to_char(received_at AT TIME ZONE 'UTC', 'HH24:MI:SS') AS "at!"
+        EventRecord,
+        r#"SELECT status AS "status: CallStatus", received_at AS at
            FROM call_events WHERE call_id = $1 ORDER BY received_at, id"#,
         call_id
     )
@@ -170,7 +174,7 @@ pub struct RecordingRecord {
     pub id: i64,
     pub duration_secs: i32,
     pub cost_micros: i64,
-    pub created: String,
+    pub created: time::OffsetDateTime,
 }
 
 pub async fn recordings(
@@ -179,8 +183,7 @@ pub async fn recordings(
 ) -> Result<Vec<RecordingRecord>, sqlx::Error> {
     sqlx::query_as!(
         RecordingRecord,
-        r#"SELECT id, duration_secs, cost_micros,
-                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "created!"
+        r#"SELECT id, duration_secs, cost_micros, created_at AS created
            FROM call_recordings WHERE call_id = $1 ORDER BY id"#,
         call_id
     )
@@ -212,39 +215,4 @@ pub async fn recording_source(
     )
     .fetch_optional(db)
     .await
-}
-
-/// A call's timeline for the public API (RFC 3339 times).
-pub async fn api_events(
-    db: impl PgExecutor<'_>,
-    call_id: i64,
-) -> Result<Vec<(CallStatus, String)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT status AS "status: CallStatus",
-                  to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "at!"
-           FROM call_events WHERE call_id = $1 ORDER BY received_at, id"#,
-        call_id
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.status, r.at)).collect())
-}
-
-/// A call's recordings for the public API: id, seconds, cost, RFC 3339 creation time.
-pub async fn api_recordings(
-    db: impl PgExecutor<'_>,
-    call_id: i64,
-) -> Result<Vec<(i64, i32, i64, String)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT id, duration_secs, cost_micros,
-                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "created!"
-           FROM call_recordings WHERE call_id = $1 ORDER BY id"#,
-        call_id
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.id, r.duration_secs, r.cost_micros, r.created))
-        .collect())
 }

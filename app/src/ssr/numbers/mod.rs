@@ -25,7 +25,7 @@ pub use super::db::numbers::{NumberRecord, Settings};
 pub use super::number_upkeep::Released;
 
 /// Why a number was not found, bought, released or sent a simulation (the words are chosen in
-/// `api::words`).
+/// `ssr::words`).
 #[derive(Debug, thiserror::Error)]
 pub enum NumberError {
     #[error("an earlier submission of this purchase is still open")]
@@ -194,7 +194,7 @@ async fn purchase(
                 Err(e) => {
                     // Still unknown: the row stays `purchasing` and the reconciler settles it.
                     tracing::warn!(error = %e, number = %e164, "purchase outcome unknown");
-                    let note = crate::api::words::purchase_unknown_note();
+                    let note = crate::ssr::words::purchase_unknown_note();
                     db::numbers::set_last_error(pool, id, note).await?;
                     return Err(NumberError::OutcomeUnknown(e));
                 }
@@ -219,7 +219,7 @@ async fn settle_purchase(
         }
         Err(e) => {
             let err = NumberError::PurchaseRefused(e);
-            let words = crate::api::words::number(&err).to_string();
+            let words = crate::ssr::words::number(&err).to_string();
             db::numbers::mark_purchase_failed(pool, id, &words).await?;
             Err(err)
         }

@@ -25,7 +25,7 @@ WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
 PKG := $(LEPTOS_SITE_ROOT)/pkg
 
-.PHONY: run test dist deps db migrate build server wasm css sql-layer fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db api-fuzz
+.PHONY: run test dist deps db migrate build server wasm css sql-layer layers fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db api-fuzz
 
 deps:
 	@scripts/deps.sh
@@ -67,6 +67,10 @@ run: build
 sql-layer:
 	@scripts/sql-layer.sh
 
+# The pages and /v1 are adapters over one use-case layer (see scripts/layers.sh).
+layers:
+	@scripts/layers.sh
+
 fmt-check:
 	cargo fmt --all --check
 
@@ -88,7 +92,7 @@ unit: migrate
 e2e: build
 	timeout 900 scripts/e2e.sh
 
-test: deps fmt-check sql-layer clippy unit sqlx-check e2e api-fuzz
+test: deps fmt-check sql-layer layers clippy unit sqlx-check e2e api-fuzz
 
 # The public API fuzzed against its OpenAPI document (Schemathesis), on the server e2e built.
 api-fuzz: build
@@ -105,7 +109,7 @@ endif
 # Refreshes .sqlx/ (offline query data, for building without a database).
 sqlx-prepare: migrate
 	rm -rf .sqlx && mkdir -p .sqlx
-	touch app/src/lib.rs server/src/seed.rs
+	touch app/src/lib.rs
 	SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx cargo check -p server
 
 stop-db:

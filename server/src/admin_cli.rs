@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use app::ssr::{auth::hash_password, db};
+use app::ssr::auth::hash_password;
 
 use crate::config::Settings;
 
@@ -66,35 +66,13 @@ async fn create_superadmin(settings: Settings, args: &[String]) -> Result<String
     let hash = hash_password(password)
         .await
         .map_err(|e| format!("could not hash the password: {e}"))?;
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    if db::users::by_email(&mut *tx, &email)
+    let made = app::ssr::admin::create_superadmin_by_command(&pool, &email, &name, &hash)
         .await
-        .map_err(|e| e.to_string())?
-        .is_some()
-    {
+        .map_err(|e| e.to_string())?;
+    if !made {
         return Err(format!(
             "{email} already has an account; nothing was changed."
         ));
     }
-    let id = db::users::create(&mut *tx, &email, &name, &hash, false)
-        .await
-        .map_err(|e| e.to_string())?;
-    db::users::set_flags(&mut *tx, id, false, true)
-        .await
-        .map_err(|e| e.to_string())?;
-    db::audit::record(
-        &mut *tx,
-        db::audit::Entry {
-            actor_id: None,
-            org_id: None,
-            action: "user.superadmin_created",
-            target: &email,
-            details: serde_json::json!({ "via": "command line" }),
-            ip: None,
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
     Ok(email)
 }

@@ -75,24 +75,8 @@ pub struct Settings {
     pub twilio: Option<TwilioSettings>,
 }
 
-#[derive(Clone)]
-pub struct TwilioSettings {
-    pub account_sid: String,
-    pub auth_token: String,
-    pub api_base: String,
-    pub lookups_base: String,
-}
-
-impl std::fmt::Debug for TwilioSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwilioSettings")
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &"[redacted]")
-            .field("api_base", &self.api_base)
-            .field("lookups_base", &self.lookups_base)
-            .finish()
-    }
-}
+/// Twilio credentials from the environment (`ssr::phone_config` makes the system default from them).
+pub use app::ssr::phone_config::TwilioSettings;
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

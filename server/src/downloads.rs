@@ -349,7 +349,7 @@ async fn usage_csv(
         Ok(c) => c,
         Err(r) => return r,
     };
-    if !ctx.access.oversees() {
+    if !ctx.sees_all() {
         return error_page(AppError::Forbidden(
             "Only the org's owners and admins can see its spend.".into(),
         ));

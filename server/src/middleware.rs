@@ -460,7 +460,7 @@ pub async fn outage_gate(State(outage): State<Outage>, req: Request, next: Next)
 
 pub async fn db_healthy(pool: &PgPool) -> bool {
     matches!(
-        tokio::time::timeout(Duration::from_millis(200), app::ssr::db::ping(pool)).await,
+        tokio::time::timeout(Duration::from_millis(200), app::ssr::database_answers(pool)).await,
         Ok(Ok(()))
     )
 }

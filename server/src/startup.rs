@@ -149,7 +149,7 @@ impl Application {
                 lookups_base: format!("{}/lookups", sb.config().public_base),
             })
         });
-        if let Err(e) = ensure_default_config(
+        if let Err(e) = app::ssr::phone_config::ensure_system_default(
             &pool,
             &settings.keyring,
             twilio.as_ref(),
@@ -159,7 +159,7 @@ impl Application {
         {
             tracing::warn!(error = %e, "could not check the system default phone config");
         }
-        match app::ssr::db::phone_config::rotate(&pool, &settings.keyring).await {
+        match app::ssr::phone_config::rotate_credentials(&pool, &settings.keyring).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 n,
@@ -476,59 +476,6 @@ fn auth_layer(
     Ok(AuthManagerLayerBuilder::new(Backend::new(pool.clone(), known), session_layer).build())
 }
 
-/// The system default phone configuration comes from `PHONEHUB_TWILIO_*` (or the sandbox in
-/// development) the first time the server starts; afterwards superadmins manage it in the app.
-async fn ensure_default_config(
-    pool: &PgPool,
-    keyring: &app::ssr::crypto::Keyring,
-    twilio: Option<&crate::config::TwilioSettings>,
-    from_sandbox: bool,
-) -> Result<(), String> {
-    use app::ssr::db::phone_config::{get, save, ConfigInput};
-    let Some(t) = twilio else { return Ok(()) };
-    if get(pool, None).await.map_err(|e| e.to_string())?.is_some() {
-        return Ok(());
-    }
-    let sealed = keyring.encrypt(&t.auth_token).map_err(|e| e.to_string())?;
-    let tail = app::ssr::crypto::tail(&t.auth_token);
-    let official = |v: &str, d: &str| (v != d).then(|| v.to_string());
-    let input = ConfigInput {
-        provider: if from_sandbox { "sandbox" } else { "twilio" }.into(),
-        display_name: if from_sandbox {
-            "Development sandbox"
-        } else {
-            "Twilio (from environment)"
-        }
-        .into(),
-        active: true,
-        lookup_enabled: true,
-        lookup_cache_days: 30,
-        caller_name_enabled: false,
-        test_mode: false,
-        default_sender: None,
-        region: None,
-        sms_sender_id: None,
-        sms_type: None,
-        // The sandbox's URLs follow the public URL, so they are not stored.
-        api_base: if from_sandbox {
-            None
-        } else {
-            official(&t.api_base, telephony::twilio::TWILIO_API)
-        },
-        lookups_base: if from_sandbox {
-            None
-        } else {
-            official(&t.lookups_base, telephony::twilio::TWILIO_LOOKUPS)
-        },
-        account_sid: t.account_sid.clone(),
-    };
-    save(pool, None, &input, Some((&sealed, &tail)))
-        .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(provider = %input.provider, "created the system default phone config");
-    Ok(())
-}
-
 /// Liveness: the process answers (a load balancer restarts it only when this fails).
 async fn healthz() -> Response {
     (StatusCode::OK, "ok").into_response()
@@ -538,11 +485,8 @@ async fn healthz() -> Response {
 /// Anyone can ask, so the answer is a plain "not ready"; why goes to the log.
 async fn readyz(State(pool): State<PgPool>) -> Response {
     let want = MIGRATOR.iter().map(|m| m.version).max();
-    let applied = tokio::time::timeout(
-        Duration::from_secs(1),
-        app::ssr::db::latest_migration(&pool),
-    )
-    .await;
+    let applied =
+        tokio::time::timeout(Duration::from_secs(1), app::ssr::latest_migration(&pool)).await;
     match applied {
         Ok(Ok(v)) if v == want => return (StatusCode::OK, "ready").into_response(),
         Ok(Ok(v)) => tracing::warn!(

@@ -18,7 +18,7 @@ pub async fn load_calls(org: String, params: String) -> Result<CallsPage, AppErr
             let ctx = require(&org, Permission::Read).await?;
             let filter = CallFilter::from_pairs(&crate::model::query_pairs(&params));
             let valid = filter.validate()?;
-            let all = ctx.access.oversees();
+            let all = ctx.sees_all();
             let user = (!all).then_some(ctx.user.id);
             let pool = &ctx.state.pool;
             let mut rows =

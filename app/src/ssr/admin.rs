@@ -153,3 +153,35 @@ pub async fn set_flags(
     state.known.forget_user(user_id);
     Ok(())
 }
+
+/// The command line's first superadmin (`phonehub create-superadmin`): an account with the
+/// password its operator typed (`hash`), flagged superadmin, on the record; false, changing
+/// nothing, when the e-mail has an account already.
+pub async fn create_superadmin_by_command(
+    pool: &sqlx::PgPool,
+    email: &str,
+    name: &str,
+    hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if db::users::by_email(&mut *tx, email).await?.is_some() {
+        return Ok(false);
+    }
+    // The operator chose this password: nothing to change at the first sign-in.
+    let id = db::users::create(&mut *tx, email, name, hash, false).await?;
+    db::users::set_flags(&mut *tx, id, false, true).await?;
+    db::audit::record(
+        &mut *tx,
+        db::audit::Entry {
+            actor_id: None,
+            org_id: None,
+            action: "user.superadmin_created",
+            target: email,
+            details: serde_json::json!({ "via": "command line" }),
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

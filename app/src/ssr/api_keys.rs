@@ -184,7 +184,7 @@ pub async fn authenticate(
 /// The org's API keys page: every key, and the members a new key may act as (for those who may
 /// create keys). The org's owners, admins and staff only.
 pub async fn page(ctx: &OrgCtx) -> Result<ApiKeysPage, AppError> {
-    if !ctx.access.oversees() {
+    if !ctx.sees_all() {
         return Err(AppError::Forbidden(
             "Only the org's owners and admins manage API keys.".into(),
         ));

@@ -10,10 +10,16 @@ use sqlx::PgPool;
 
 use telephony::E164;
 
+pub use super::db::jobs::QueueStats;
 use super::db::jobs::{self, Claimed};
 use super::lookups::{lookup, LookupError, Outcome};
 use super::stop::StopSignal;
 use super::AppState;
+
+/// How many bulk jobs wait and run, and the oldest wait (for the metrics).
+pub async fn queue_stats(pool: &PgPool) -> Result<QueueStats, sqlx::Error> {
+    jobs::queue_stats(pool).await
+}
 use crate::error::AppError;
 use crate::model::lookup::{MAX_BULK_BYTES, MAX_BULK_ROWS};
 

@@ -145,18 +145,68 @@ pub async fn asked(ctx: &OrgCtx, e164: &E164) -> Result<bool, AppError> {
 /// `force` asks the provider again (the caller's guard lets only managers force). The number as
 /// read and how the answer came.
 pub async fn look_up(ctx: &OrgCtx, number: &str, force: bool) -> Result<(E164, Outcome), AppError> {
+    let a = look_up_priced(ctx, number, force, None).await?;
+    Ok((a.e164, a.outcome))
+}
+
+/// A lookup as answered to the caller: the number, how the answer came, the cached row, whether
+/// caller names were asked for, and what the lookup cost the org or saved it (in micro-dollars:
+/// a paid lookup costs its price and saves nothing, a cache hit the other way round).
+pub struct Answered {
+    pub e164: E164,
+    pub outcome: Outcome,
+    pub row: Cached,
+    pub caller_name: bool,
+    pub cost_micros: i64,
+    pub saved_micros: i64,
+}
+
+/// Looks `number` (E.164, or national in the org's country) up for the caller, through the cache;
+/// `force` asks the provider again (the caller's guard lets only managers force); `caller_name`
+/// overrides the configuration's caller-name setting. The one use case behind the lookup page and
+/// `GET /v1/lookups/{number}`.
+pub async fn look_up_priced(
+    ctx: &OrgCtx,
+    number: &str,
+    force: bool,
+    caller_name: Option<bool>,
+) -> Result<Answered, AppError> {
     let e164 = E164::parse(number, Some(ctx.country.as_str()))
         .map_err(|e| AppError::validation("number", e.to_string()))?;
     let deps = ctx.state.lookup_deps();
-    let (outcome, _) = lookup(&deps, ctx.org_id, Some(ctx.user.id), &e164, force, None)
-        .await
-        .map_err(|e| words::lookup(&e))?;
+    let (outcome, row) = lookup(
+        &deps,
+        ctx.org_id,
+        Some(ctx.user.id),
+        &e164,
+        force,
+        caller_name,
+    )
+    .await
+    .map_err(|e| words::lookup(&e))?;
     // The answer page may be read while the database is away (its event still queued).
     ctx.state
         .known
         .asked
         .remember((ctx.org_id, e164.as_str().to_string()), true);
-    Ok((e164, outcome))
+    // The price the request was charged at: the configuration's, as its event recorded it.
+    let snap = ctx
+        .state
+        .providers
+        .effective(&ctx.state.pool, ctx.org_id)
+        .await?;
+    let caller_name =
+        caller_name.unwrap_or_else(|| snap.config.as_ref().is_some_and(|c| c.caller_name_enabled));
+    let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
+    let paid = matches!(outcome, Outcome::Miss | Outcome::Refresh);
+    Ok(Answered {
+        e164,
+        outcome,
+        row,
+        caller_name,
+        cost_micros: if paid { price } else { 0 },
+        saved_micros: if paid { 0 } else { price },
+    })
 }
 
 /// A cached answer as a page shows it. `caller_name`: whether the org's configuration has

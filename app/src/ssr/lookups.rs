@@ -49,7 +49,7 @@ impl Outcome {
     }
 }
 
-/// Why a lookup gave no answer (the words are chosen in `api::words::lookup`).
+/// Why a lookup gave no answer (the words are chosen in `ssr::words::lookup`).
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
     #[error("the org has no phone configuration")]
@@ -339,7 +339,7 @@ async fn lead(
             // The provider's own words stay in the log: the row is shown to every org.
             tracing::warn!(error = %e, %e164, "lookup failed at the provider");
             // Shown to every org that asks about the number until the retry time.
-            let msg = crate::api::words::lookup_failure(&e);
+            let msg = crate::ssr::words::lookup_failure(&e);
             let code = e.code().map(|c| c as i32);
             let backoff = (FIRST_BACKOFF_SECS as f64, MAX_BACKOFF_SECS as f64);
             cache::store_error(deps.pool, e164, token, code, &msg, backoff).await?;

@@ -25,6 +25,7 @@ pub mod orgs;
 pub mod phone_config;
 pub mod prices;
 pub mod providers;
+pub mod seed;
 pub mod sms;
 pub mod staff;
 pub mod state;
@@ -36,6 +37,16 @@ pub mod words;
 
 pub use guard::{current_user, require, require_staff, require_superadmin, Permission};
 pub use state::AppState;
+
+/// Whether the database answers a trivial query (readiness, the outage page's recovery check).
+pub async fn database_answers(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+    db::ping(pool).await
+}
+
+/// The newest migration applied to the database (readiness compares it with the build's).
+pub async fn latest_migration(pool: &sqlx::PgPool) -> Result<Option<i64>, sqlx::Error> {
+    db::latest_migration(pool).await
+}
 
 use crate::error::AppError;
 

@@ -89,7 +89,7 @@ impl std::fmt::Debug for Providers {
     }
 }
 
-/// Why no client can be built from a configuration (the words are chosen in `api::words`).
+/// Why no client can be built from a configuration (the words are chosen in `ssr::words`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
     #[error("the configuration has no auth token")]
@@ -395,5 +395,5 @@ pub async fn voice_unavailable(
         .config
         .as_ref()
         .filter(|c| c.provider == "aws")
-        .map(|_| crate::api::words::unsupported(what)))
+        .map(|_| crate::ssr::words::unsupported(what)))
 }

@@ -19,7 +19,7 @@ pub async fn page(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<UsagePageData, AppError> {
-    if !ctx.access.oversees() {
+    if !ctx.sees_all() {
         return Err(AppError::Forbidden(
             "Only the org's owners and admins can see its spend.".into(),
         ));
@@ -48,7 +48,7 @@ pub async fn audit_page(of: AuditOf<'_>, params: &str) -> Result<AuditPageData, 
     let (org_view, org_id, state) = match of {
         AuditOf::Everything(state) => (None, None, state),
         AuditOf::Org(ctx) => {
-            if !ctx.access.oversees() {
+            if !ctx.sees_all() {
                 return Err(AppError::Forbidden(
                     "Only the org's owners and admins can read its audit log.".into(),
                 ));

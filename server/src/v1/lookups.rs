@@ -2,9 +2,8 @@
 //! attribution to the key's org and member), with the cost and the saving in the answer.
 
 use app::model::api_keys::Scope;
-use app::ssr::lookups::{lookup, Outcome};
-use app::ssr::AppState;
-use axum::extract::{Path, RawQuery, State};
+use app::ssr::lookup_pages;
+use axum::extract::{Path, RawQuery};
 use axum::response::Response;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -72,38 +71,15 @@ pub struct Lookup {
     security(("api_key" = []))
 )]
 pub async fn get_lookup(
-    State(state): State<AppState>,
     caller: Caller,
     Path(number): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Lookups)?;
-    let ctx = &c.ctx;
     let q: LookupQuery = query(raw.as_deref())?;
-    let e164 = super::phone("number", &number, &ctx.country)?;
-    let deps = state.lookup_deps();
-    let (outcome, row) = lookup(
-        &deps,
-        ctx.org_id,
-        Some(ctx.user.id),
-        &e164,
-        false,
-        q.caller_name,
-    )
-    .await
-    .map_err(|e| Problem::from(app::ssr::words::lookup(&e)))?;
-    state
-        .known
-        .asked
-        .remember((ctx.org_id, e164.as_str().to_string()), true);
-    // The price the request was charged at: the configuration's, as its event recorded it.
-    let snap = state.providers.effective(&state.pool, ctx.org_id).await?;
-    let caller_name = q
-        .caller_name
-        .unwrap_or_else(|| snap.config.as_ref().is_some_and(|c| c.caller_name_enabled));
-    let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
-    let paid = matches!(outcome, Outcome::Miss | Outcome::Refresh);
-    let info = app::api::lookups::server_side::number_info(&row, caller_name);
+    let a = lookup_pages::look_up_priced(&c.ctx, &number, false, q.caller_name).await?;
+    let (outcome, row) = (a.outcome, a.row);
+    let info = lookup_pages::number_info(&row, a.caller_name);
     Ok(json(
         StatusCode::OK,
         &Lookup {
@@ -119,8 +95,8 @@ pub async fn get_lookup(
             looked_up_at: row.last_lookup_at.and_then(super::rfc3339),
             expires_at: row.lookup_expires_at.and_then(super::rfc3339),
             answered_by: info.answered_by,
-            cost: Money::micros(if paid { price } else { 0 }),
-            saved: Money::micros(if paid { 0 } else { price }),
+            cost: Money::micros(a.cost_micros),
+            saved: Money::micros(a.saved_micros),
         },
     ))
 }

@@ -2,8 +2,7 @@
 //! figures; keys acting as an owner or admin only, as the page).
 
 use app::model::api_keys::Scope;
-use app::ssr::AppState;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::response::Response;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -62,14 +61,10 @@ pub struct Usage {
     ),
     security(("api_key" = []))
 )]
-pub async fn get_usage(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, Problem> {
+pub async fn get_usage(caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, Problem> {
     let c = caller.needs(Scope::UsageRead)?;
     let ctx = &c.ctx;
-    if !ctx.access.oversees() {
+    if !ctx.sees_all() {
         return Err(Problem::forbidden(
             "Only keys acting as an owner or admin can read the org's spend.".into(),
         ));
@@ -77,9 +72,9 @@ pub async fn get_usage(
     let range: Range = query(raw.as_deref())?;
     let from = super::present("from", range.from)?;
     let to = super::present("to", range.to)?;
-    let (from, to) = app::model::dates::date_range(from.as_deref(), to.as_deref())?;
-    state.events.flush_for_page().await;
-    let r = app::ssr::usage::report(&state.pool, ctx.org_id, from, to).await?;
+    let r = app::ssr::usage::page(ctx, from.as_deref(), to.as_deref())
+        .await?
+        .report;
     let spend = |rows: Vec<app::model::usage::SpendRow>| {
         rows.into_iter()
             .map(|s| Spend {

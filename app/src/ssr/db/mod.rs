@@ -28,6 +28,17 @@ pub async fn ping(db: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
         .map(|_| ())
 }
 
+/// Serialises demo seeding across servers starting at once on one database (an advisory lock
+/// held until the transaction ends).
+pub async fn lock_for_seeding(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(727001)")
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 /// A transaction whose queries are planned for their actual parameters: the optional filters
 /// (`$n IS NULL OR …`) then fold away and the matching index is used, however often the prepared
 /// statement has run (a generic plan could not use it).

@@ -114,7 +114,7 @@ async fn bare(State(b): State<Arc<Bench>>, Path(n): Path<String>) -> String {
     let Ok(n) = n.parse::<telephony::E164>() else {
         return "bad number".into();
     };
-    match app::ssr::db::cache::get(&b.pool, &n).await {
+    match app::ssr::db::lookup_cache::get(&b.pool, &n).await {
         Ok(Some(row)) => format!("{} {:?}", row.e164, row.line_type),
         _ => "missing".into(),
     }
@@ -200,7 +200,7 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
             Some(sandbox.to_string()),
             Default::default(),
         ),
-        events: app::ssr::events::EventSink::start(pool.clone()),
+        events: app::ssr::lookup_events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords: app::ssr::auth::Passwords::ephemeral(),

@@ -13,7 +13,7 @@ use app::error::AppError;
 use app::pages::BULK_UPLOAD_ENDPOINT;
 use app::ssr::auth::AuthSession;
 use app::ssr::guard::{check, OrgCtx};
-use app::ssr::{jobs, AppState, Permission};
+use app::ssr::{bulk_lookups as jobs, AppState, Permission};
 
 use crate::middleware::{escape, page, redirect_303, RenderPage};
 

@@ -62,7 +62,7 @@ pub struct Settings {
     /// `PHONEHUB_API_REQUESTS_PER_MINUTE`: each API key's budget per server process (default 600).
     pub api_requests_per_minute: u32,
     /// Bulk-job heartbeat and takeover times (the defaults; tests shorten them).
-    pub job_timing: app::ssr::jobs::JobTiming,
+    pub job_timing: app::ssr::bulk_lookups::JobTiming,
     /// `PHONEHUB_TRUST_PROXY`: behind a reverse proxy (client address from `X-Forwarded-For`).
     pub trust_proxy: bool,
     /// `PHONEHUB_SANDBOX_URL`: a development sandbox elsewhere (shared by several servers);
@@ -215,7 +215,7 @@ impl Settings {
         }
         Ok(Settings {
             api_requests_per_minute,
-            job_timing: app::ssr::jobs::JobTiming::default(),
+            job_timing: app::ssr::bulk_lookups::JobTiming::default(),
             trust_proxy,
             sandbox_url: sandbox_url(env, dev)?,
             aws_endpoints: app::ssr::providers::AwsEndpoints {

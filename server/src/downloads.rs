@@ -11,7 +11,7 @@ use axum::Router;
 use app::error::AppError;
 use app::model::calls::{duration_label, CallFilter, ValidFilter};
 use app::ssr::auth::AuthSession;
-use app::ssr::jobs::csv_safe;
+use app::ssr::bulk_lookups::csv_safe;
 use app::ssr::{calls, AppState, Permission};
 
 use crate::bulk::{error_page, org_ctx};

@@ -118,7 +118,7 @@ async fn sample_gauges(state: &AppState) {
     metrics::gauge!("phonehub_hot_cache_entries").set(state.hot.entries() as f64);
     let stats = tokio::time::timeout(
         Duration::from_secs(1),
-        app::ssr::jobs::queue_stats(&state.pool),
+        app::ssr::bulk_lookups::queue_stats(&state.pool),
     )
     .await;
     match stats {

@@ -10,7 +10,7 @@ use app::api::api_keys::SHOW_ONCE_HEADER;
 use app::components::{FormOutcome, ShownOnce};
 use app::error::AppError;
 use app::ssr::auth::AuthSession;
-use app::ssr::last_known::Outage;
+use app::ssr::outage::Outage;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::middleware::Next;

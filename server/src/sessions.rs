@@ -3,7 +3,7 @@
 //! (from the hot cache) while the database cannot be reached. Writes always need the database:
 //! nobody signs in or out of a remembered session.
 
-use app::ssr::last_known::Outage;
+use app::ssr::outage::Outage;
 use async_trait::async_trait;
 use moka::sync::Cache;
 use tower_sessions::session::{Id, Record};

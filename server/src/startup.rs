@@ -319,7 +319,7 @@ async fn shutdown_signal() {
 
 /// The background workers (bulk lookups, number upkeep) and how to stop them.
 struct Workers {
-    stop: app::ssr::stop::StopSender,
+    stop: app::ssr::shutdown::StopSender,
     handles: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -332,11 +332,11 @@ fn router(
     let leptos_options = state.leptos_options.clone();
     state.hot.spawn_listener(&pool);
     state.known.spawn_listener(&pool);
-    let (stop, signal) = app::ssr::stop::channel();
+    let (stop, signal) = app::ssr::shutdown::channel();
     let workers = Workers {
         stop,
         handles: vec![
-            app::ssr::jobs::spawn_worker(state.clone(), signal.clone()),
+            app::ssr::bulk_lookups::spawn_worker(state.clone(), signal.clone()),
             app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal),
         ],
     };
@@ -448,7 +448,7 @@ fn app_state(settings: &Settings, pool: PgPool) -> Result<AppState, StartError> 
             settings.sandbox_url.as_ref().map(|u| u.to_string()),
             settings.aws_endpoints.clone(),
         ),
-        events: app::ssr::events::EventSink::start(pool.clone()),
+        events: app::ssr::lookup_events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords,

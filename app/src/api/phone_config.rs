@@ -63,9 +63,9 @@ pub async fn save_phone_config(
                     });
                 }
                 let state = crate::ssr::AppState::from_context()?;
-                phone_config::Scope::system(&u, state, crate::ssr::client_ip())?
+                phone_config::ConfigScope::system(&u, state, crate::ssr::client_ip())?
             } else {
-                phone_config::Scope::org(require(&org, Permission::Manage).await?)?
+                phone_config::ConfigScope::org(require(&org, Permission::Manage).await?)?
             };
             // A form sends every field; an unticked box is absent.
             let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
@@ -147,21 +147,21 @@ pub mod server_side {
     //! request) and where the page goes back to.
 
     use crate::error::AppError;
-    use crate::ssr::phone_config::Scope;
+    use crate::ssr::phone_config::ConfigScope;
     use crate::ssr::{client_ip, current_user, require, AppState, Permission};
 
     /// Who may see which configuration: an org's by its owners/admins (support read-only), the
     /// system default (`org` empty) by superadmins (support read-only).
-    pub async fn scope(org: &str) -> Result<Scope, AppError> {
+    pub async fn scope(org: &str) -> Result<ConfigScope, AppError> {
         if org.is_empty() {
             let user = current_user().await?;
-            return Scope::system(&user, AppState::from_context()?, client_ip());
+            return ConfigScope::system(&user, AppState::from_context()?, client_ip());
         }
-        Scope::org(require(org, Permission::Read).await?)
+        ConfigScope::org(require(org, Permission::Read).await?)
     }
 
     /// The configuration's page, with `notice` said on it.
-    pub fn back(s: &Scope, notice: &str) -> String {
+    pub fn back(s: &ConfigScope, notice: &str) -> String {
         match s.slug() {
             Some(slug) => format!("/o/{slug}/admin/phone-config?notice={notice}"),
             None => format!("/admin/phone-config?notice={notice}"),

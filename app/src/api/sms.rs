@@ -14,12 +14,12 @@ use crate::ssr::{require, respond, Permission};
 pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> {
     respond(
         async {
-            use crate::ssr::sms::{conversations, senders, thread, Scope};
+            use crate::ssr::sms::{conversations, senders, thread, MessageScope};
             let ctx = require(&org, Permission::Read).await?;
             let pairs = crate::model::query_pairs(&params);
             let val =
                 |k: &str| Some(crate::model::query_value(&pairs, k)).filter(|s| !s.is_empty());
-            let scope = Scope {
+            let scope = MessageScope {
                 org_id: ctx.org_id,
                 user_id: ctx.own_rows_only(),
             };

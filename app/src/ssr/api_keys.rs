@@ -112,20 +112,20 @@ impl ApiCaller {
     }
 }
 
-pub enum AuthError {
+pub enum KeyError {
     Refused(Refused),
     Failed(AppError),
 }
 
-impl From<AppError> for AuthError {
+impl From<AppError> for KeyError {
     fn from(e: AppError) -> Self {
-        AuthError::Failed(e)
+        KeyError::Failed(e)
     }
 }
 
-impl From<sqlx::Error> for AuthError {
+impl From<sqlx::Error> for KeyError {
     fn from(e: sqlx::Error) -> Self {
-        AuthError::Failed(e.into())
+        KeyError::Failed(e.into())
     }
 }
 
@@ -135,39 +135,39 @@ pub async fn authenticate(
     state: &AppState,
     key: Option<&str>,
     ip: Option<String>,
-) -> Result<ApiCaller, AuthError> {
-    let key = key.ok_or(AuthError::Refused(Refused::Missing))?;
-    let id = public_id(key).ok_or(AuthError::Refused(Refused::Malformed))?;
+) -> Result<ApiCaller, KeyError> {
+    let key = key.ok_or(KeyError::Refused(Refused::Missing))?;
+    let id = public_id(key).ok_or(KeyError::Refused(Refused::Malformed))?;
     let stored = db::api_keys::by_public_id(&state.pool, id)
         .await?
-        .ok_or(AuthError::Refused(Refused::Invalid))?;
+        .ok_or(KeyError::Refused(Refused::Invalid))?;
     let matches: bool = digest(key).ct_eq(stored.key_sha256.as_slice()).into();
     if !matches {
-        return Err(AuthError::Refused(Refused::Invalid));
+        return Err(KeyError::Refused(Refused::Invalid));
     }
     if stored.revoked {
-        return Err(AuthError::Refused(Refused::Revoked));
+        return Err(KeyError::Refused(Refused::Revoked));
     }
     // Checked before the org guard: a key never reaches the staff branch (which would record a
     // staff view in the name of someone who is not a member).
     if !stored.member {
-        return Err(AuthError::Refused(Refused::MemberGone));
+        return Err(KeyError::Refused(Refused::MemberGone));
     }
     // A key made for someone else lives only while its maker could still make it.
     if !stored.creator_may {
-        return Err(AuthError::Refused(Refused::CreatorGone));
+        return Err(KeyError::Refused(Refused::CreatorGone));
     }
     let user = db::users::by_id(&state.pool, stored.acting_user_id)
         .await?
-        .ok_or(AuthError::Refused(Refused::MemberGone))?;
+        .ok_or(KeyError::Refused(Refused::MemberGone))?;
     let ctx = match guard::check(state.clone(), user, &stored.org_slug, Permission::Read).await {
         Ok(ctx) => ctx,
-        Err(AppError::NotFound) => return Err(AuthError::Refused(Refused::MemberGone)),
+        Err(AppError::NotFound) => return Err(KeyError::Refused(Refused::MemberGone)),
         Err(e) => return Err(e.into()),
     };
     // A key acts as a member; staff rights never come through a key.
     if !matches!(ctx.access, Access::Member(_)) {
-        return Err(AuthError::Refused(Refused::MemberGone));
+        return Err(KeyError::Refused(Refused::MemberGone));
     }
     db::api_keys::touch(&state.pool, stored.id).await?;
     Ok(ApiCaller {
@@ -214,6 +214,7 @@ pub struct KeyRequest<'a> {
 /// Creates a key for the org (the caller passed the org guard for managing it), on the record.
 /// The answer holds the key: the only time anyone sees it.
 pub async fn create(ctx: &OrgCtx, req: KeyRequest<'_>) -> Result<NewKey, AppError> {
+    ctx.must_manage()?;
     let name = parse_name("name", req.name, true)?;
     let scopes: Vec<String> = Scope::ALL
         .iter()
@@ -287,6 +288,7 @@ pub async fn create(ctx: &OrgCtx, req: KeyRequest<'_>) -> Result<NewKey, AppErro
 /// Revokes one of the org's live keys (the caller passed the org guard for managing it), on the
 /// record; any other id is not found.
 pub async fn revoke(ctx: &OrgCtx, id: i64) -> Result<(), AppError> {
+    ctx.must_manage()?;
     let mut tx = ctx.state.pool.begin().await?;
     let Some(name) = db::api_keys::revoke(&mut *tx, ctx.org_id, id, ctx.user.id).await? else {
         return Err(AppError::NotFound);

@@ -74,6 +74,28 @@ impl OrgCtx {
         self
     }
 
+    /// Refuses a caller who may not change the org (members, support staff), as the guard does:
+    /// every use case that manages the org checks it itself, whatever way it was reached by.
+    pub fn must_manage(&self) -> Result<(), AppError> {
+        if self.access.read_only() {
+            return Err(read_only());
+        }
+        if !self.access.can_manage() {
+            return Err(AppError::Forbidden(
+                "Only the org's owners and admins can do that.".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a caller who may only look (support staff), as the guard does.
+    pub fn must_act(&self) -> Result<(), AppError> {
+        if self.access.read_only() {
+            return Err(read_only());
+        }
+        Ok(())
+    }
+
     /// Whether the caller sees every row of the org (owners, admins, staff), not only their own
     /// and shared ones: the one visibility rule of every list.
     pub fn sees_all(&self) -> bool {
@@ -94,6 +116,10 @@ impl OrgCtx {
             access: self.access,
         }
     }
+}
+
+fn read_only() -> AppError {
+    AppError::Forbidden("Support access is read-only: nothing can be changed here.".into())
 }
 
 pub async fn auth_session() -> Result<AuthSession, AppError> {
@@ -196,7 +222,7 @@ pub async fn check(
     };
     if !allowed {
         return Err(if access.read_only() {
-            AppError::Forbidden("Support access is read-only: nothing can be changed here.".into())
+            read_only()
         } else {
             AppError::Forbidden("Only the org's owners and admins can do that.".into())
         });

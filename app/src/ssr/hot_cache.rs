@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use telephony::E164;
 use time::OffsetDateTime;
 
-use super::db::cache::Cached;
+use super::db::lookup_cache::Cached;
 
 /// The channel the trigger notifies with the number whose row changed.
 pub const CHANNEL: &str = "phonehub_lookup_rows";

@@ -10,15 +10,15 @@ use time::OffsetDateTime;
 use super::db;
 use super::db::phone_config::ConfigRow;
 use super::guard::OrgCtx;
-use super::last_known::unreachable;
 use super::lookups::{fmt_utc, lookup, LookupError, Outcome};
+use super::outage::unreachable;
 use super::providers::Effective;
 use super::words;
 use crate::error::AppError;
 use crate::model::dates::{date_range, month_of};
 use crate::model::lookup::{BulkPage, LookupPage, LookupStats, NumberInfo, RecentLookup};
 
-pub use super::db::cache::Cached;
+pub use super::db::lookup_cache::Cached;
 
 /// The lookup page: whether the caller may look up (and refresh), why lookups cannot run (if so),
 /// the answer for `number` (only for a number the org has asked for) and the org's recent
@@ -99,7 +99,10 @@ async fn answer(
     Ok(match E164::parse(number, Some(ctx.country.as_str())) {
         // The shared cache's answer only for a number this org has asked for.
         Ok(e) if asked(ctx, &e).await? => {
-            match outage.read(db::cache::get(&ctx.state.pool, &e)).await {
+            match outage
+                .read(db::lookup_cache::get(&ctx.state.pool, &e))
+                .await
+            {
                 Ok(row) => (
                     row.filter(|c| c.lookup_expires_at.is_some())
                         .map(|c| number_info(&seen(c), caller_name)),
@@ -145,8 +148,41 @@ pub async fn asked(ctx: &OrgCtx, e164: &E164) -> Result<bool, AppError> {
 /// `force` asks the provider again (the caller's guard lets only managers force). The number as
 /// read and how the answer came.
 pub async fn look_up(ctx: &OrgCtx, number: &str, force: bool) -> Result<(E164, Outcome), AppError> {
-    let a = look_up_priced(ctx, number, force, None).await?;
-    Ok((a.e164, a.outcome))
+    let (e164, outcome, _) = look_up_cached(ctx, number, force, None).await?;
+    Ok((e164, outcome))
+}
+
+/// The lookup itself: nothing but the cache (and the provider on a miss) is read, so a number held
+/// in memory is answered while the database is away.
+async fn look_up_cached(
+    ctx: &OrgCtx,
+    number: &str,
+    force: bool,
+    caller_name: Option<bool>,
+) -> Result<(E164, Outcome, Cached), AppError> {
+    if force {
+        // Asking the provider again is paid: the org's owners and admins decide that.
+        ctx.must_manage()?;
+    }
+    let e164 = E164::parse(number, Some(ctx.country.as_str()))
+        .map_err(|e| AppError::validation("number", e.to_string()))?;
+    let deps = ctx.state.lookup_deps();
+    let (outcome, row) = lookup(
+        &deps,
+        ctx.org_id,
+        Some(ctx.user.id),
+        &e164,
+        force,
+        caller_name,
+    )
+    .await
+    .map_err(|e| words::lookup(&e))?;
+    // The answer page may be read while the database is away (its event still queued).
+    ctx.state
+        .known
+        .asked
+        .remember((ctx.org_id, e164.as_str().to_string()), true);
+    Ok((e164, outcome, row))
 }
 
 /// A lookup as answered to the caller: the number, how the answer came, the cached row, whether
@@ -171,24 +207,7 @@ pub async fn look_up_priced(
     force: bool,
     caller_name: Option<bool>,
 ) -> Result<Answered, AppError> {
-    let e164 = E164::parse(number, Some(ctx.country.as_str()))
-        .map_err(|e| AppError::validation("number", e.to_string()))?;
-    let deps = ctx.state.lookup_deps();
-    let (outcome, row) = lookup(
-        &deps,
-        ctx.org_id,
-        Some(ctx.user.id),
-        &e164,
-        force,
-        caller_name,
-    )
-    .await
-    .map_err(|e| words::lookup(&e))?;
-    // The answer page may be read while the database is away (its event still queued).
-    ctx.state
-        .known
-        .asked
-        .remember((ctx.org_id, e164.as_str().to_string()), true);
+    let (e164, outcome, row) = look_up_cached(ctx, number, force, caller_name).await?;
     // The price the request was charged at: the configuration's, as its event recorded it.
     let snap = ctx
         .state
@@ -295,13 +314,13 @@ pub async fn stats(
 /// The bulk lookup page: the org's latest jobs, and the job `job` (one of the org's, else not
 /// found).
 pub async fn bulk_page(ctx: &OrgCtx, job: Option<i64>) -> Result<BulkPage, AppError> {
-    let jobs = db::jobs::for_org(&ctx.state.pool, ctx.org_id, None).await?;
+    let jobs = db::bulk_lookups::for_org(&ctx.state.pool, ctx.org_id, None).await?;
     // The asked-for job is usually among the latest; read it separately only if not.
     let job = match job {
         Some(id) => match jobs.iter().find(|j| j.id == id) {
             Some(j) => Some(j.clone()),
             None => Some(
-                db::jobs::for_org(&ctx.state.pool, ctx.org_id, Some(id))
+                db::bulk_lookups::for_org(&ctx.state.pool, ctx.org_id, Some(id))
                     .await?
                     .pop()
                     .ok_or(AppError::NotFound)?,

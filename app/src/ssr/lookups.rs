@@ -11,10 +11,10 @@ use telephony::{ProviderError, E164};
 use time::OffsetDateTime;
 
 use super::crypto::Keyring;
-use super::db::cache::{self, Cached};
+use super::db::lookup_cache::{self as cache, Cached};
 use super::db::phone_config::ConfigRow;
-use super::events::{Event, EventSink};
 use super::hot_cache::HotCache;
+use super::lookup_events::{Event, EventSink};
 use super::providers::{BuildError, Providers};
 
 /// How long a leader may hold a number before others may take over (covers the client's
@@ -98,7 +98,7 @@ pub struct Deps<'a> {
     pub hot: &'a HotCache,
     pub public_url: &'a url::Url,
     /// Whether the database was just found unreachable (reads then skip it).
-    pub outage: &'a super::last_known::Outage,
+    pub outage: &'a super::outage::Outage,
 }
 
 /// Looks `e164` (already valid E.164) up for `org_id`/`user_id`, through the cache. The caller

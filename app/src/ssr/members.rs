@@ -38,6 +38,7 @@ pub async fn invite(
     name: &str,
     password: Option<String>,
 ) -> Result<(), AppError> {
+    ctx.must_manage()?;
     let email = parse_email("email", email)?;
     let role: Role = role.parse()?;
     let name = parse_name("name", name, false)?;
@@ -144,6 +145,7 @@ pub async fn invite(
 /// nothing is on the record).
 #[tracing::instrument(skip(ctx), fields(org = %ctx.slug), err(level = "debug"))]
 pub async fn change_role(ctx: &OrgCtx, user_id: i64, role: Role) -> Result<bool, AppError> {
+    ctx.must_manage()?;
     let is_owner = matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin);
     let mut tx = ctx.state.pool.begin().await?;
     let owners = db::orgs::lock_owners(&mut tx, ctx.org_id).await?;
@@ -181,6 +183,7 @@ pub async fn change_role(ctx: &OrgCtx, user_id: i64, role: Role) -> Result<bool,
 /// owners remove an owner, and the org's last owner stays.
 #[tracing::instrument(skip(ctx), fields(org = %ctx.slug), err(level = "debug"))]
 pub async fn remove(ctx: &OrgCtx, user_id: i64) -> Result<(), AppError> {
+    ctx.must_manage()?;
     let is_owner = matches!(ctx.access, Access::Member(Role::Owner) | Access::Superadmin);
     let mut tx = ctx.state.pool.begin().await?;
     let owners = db::orgs::lock_owners(&mut tx, ctx.org_id).await?;
@@ -246,6 +249,7 @@ pub async fn leave(ctx: &OrgCtx) -> Result<(), AppError> {
 /// Withdraws the org's open invitation `id` (lapsed or not); another org's is not found.
 #[tracing::instrument(skip(ctx), fields(org = %ctx.slug), err(level = "debug"))]
 pub async fn revoke_invitation(ctx: &OrgCtx, id: i64) -> Result<(), AppError> {
+    ctx.must_manage()?;
     let mut tx = ctx.state.pool.begin().await?;
     let inv = db::invitations::revoke(&mut *tx, ctx.org_id, id)
         .await?

@@ -8,7 +8,7 @@ use telephony::ProviderError;
 use super::db;
 use super::numbers::NumberError;
 use super::providers::provider_for_config;
-use super::stop::StopSignal;
+use super::shutdown::StopSignal;
 use super::AppState;
 
 /// Charges every held number (active or releasing) its monthly price once for the current month.

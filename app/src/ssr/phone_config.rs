@@ -15,7 +15,7 @@ use crate::model::OrgView;
 
 /// Who acts on which configuration: an org's by its owners/admins (support read-only), the
 /// system default by superadmins (support read-only). Made only through `system` and `org`.
-pub struct Scope {
+pub struct ConfigScope {
     org_id: Option<i64>,
     org: Option<OrgView>,
     can_edit: bool,
@@ -26,14 +26,18 @@ pub struct Scope {
     ip: Option<String>,
 }
 
-impl Scope {
+impl ConfigScope {
     /// The system default, for `user` (from `ip`): superadmins may change it, support staff may
     /// see it; for anyone else it does not exist.
-    pub fn system(user: &User, state: AppState, ip: Option<String>) -> Result<Scope, AppError> {
+    pub fn system(
+        user: &User,
+        state: AppState,
+        ip: Option<String>,
+    ) -> Result<ConfigScope, AppError> {
         if !(user.is_superadmin || user.is_support) {
             return Err(AppError::NotFound);
         }
-        Ok(Scope {
+        Ok(ConfigScope {
             org_id: None,
             org: None,
             can_edit: user.is_superadmin,
@@ -45,13 +49,13 @@ impl Scope {
     }
 
     /// The org's configuration, for the caller: its owners and admins (support staff read-only).
-    pub fn org(ctx: OrgCtx) -> Result<Scope, AppError> {
+    pub fn org(ctx: OrgCtx) -> Result<ConfigScope, AppError> {
         if !ctx.sees_all() {
             return Err(AppError::Forbidden(
                 "Only the org's owners and admins can see the phone config.".into(),
             ));
         }
-        Ok(Scope {
+        Ok(ConfigScope {
             org_id: Some(ctx.org_id),
             org: Some(ctx.view()),
             can_edit: ctx.access.can_manage(),
@@ -76,7 +80,7 @@ impl Scope {
 
 /// The configuration as its page shows it (the secrets as masked tails only), and which
 /// configuration lookups use.
-pub async fn page(s: &Scope) -> Result<PhoneConfigPage, AppError> {
+pub async fn page(s: &ConfigScope) -> Result<PhoneConfigPage, AppError> {
     let pool = &s.state.pool;
     let own = db::phone_config::get(pool, s.org_id).await?;
     let keys = match &own {
@@ -104,7 +108,7 @@ pub async fn page(s: &Scope) -> Result<PhoneConfigPage, AppError> {
 }
 
 /// Which configuration lookups use, in words (`own`: the scope's own configuration).
-async fn effective_note(s: &Scope, own: Option<&ConfigRow>) -> Result<String, AppError> {
+async fn effective_note(s: &ConfigScope, own: Option<&ConfigRow>) -> Result<String, AppError> {
     let pool = &s.state.pool;
     // An active AWS configuration that is not in use is waiting for its connection test.
     let untested = own.is_some_and(|c| c.provider == "aws" && c.active);
@@ -187,7 +191,7 @@ fn view(c: Option<&ConfigRow>, keys: Vec<SigningKeyView>) -> PhoneConfigView {
 }
 
 /// The scope, when it may change the configuration.
-fn editable(s: &Scope) -> Result<&Scope, AppError> {
+fn editable(s: &ConfigScope) -> Result<&ConfigScope, AppError> {
     if !s.can_edit {
         return Err(AppError::Forbidden(if s.org_id.is_some() {
             "Support access is read-only: nothing can be changed here.".into()
@@ -200,7 +204,7 @@ fn editable(s: &Scope) -> Result<&Scope, AppError> {
 
 /// Records a change to the configuration: in the org's log, or the system's.
 async fn audit(
-    s: &Scope,
+    s: &ConfigScope,
     db: impl sqlx::PgExecutor<'_>,
     action: &str,
     details: serde_json::Value,
@@ -225,7 +229,7 @@ async fn audit(
 }
 
 /// Seals a credential with the keyring (the error is logged without it).
-fn seal(s: &Scope, secret: &str) -> Result<super::crypto::Sealed, AppError> {
+fn seal(s: &ConfigScope, secret: &str) -> Result<super::crypto::Sealed, AppError> {
     s.state.keyring.encrypt(secret).map_err(|e| {
         tracing::error!(error = %e, "encrypting a credential failed");
         AppError::Internal
@@ -234,7 +238,7 @@ fn seal(s: &Scope, secret: &str) -> Result<super::crypto::Sealed, AppError> {
 
 /// Adds a key Twilio signs the configuration's webhooks with (its secret sealed; at most
 /// `MAX_SIGNING_KEYS`, one per key id). On the record.
-pub async fn add_signing_key(s: &Scope, key_id: &str, secret: &str) -> Result<(), AppError> {
+pub async fn add_signing_key(s: &ConfigScope, key_id: &str, secret: &str) -> Result<(), AppError> {
     let s = editable(s)?;
     let key_id = parse_signing_key_id("key_id", key_id)?;
     let secret = check_signing_secret("secret", secret)?;
@@ -289,7 +293,7 @@ pub async fn add_signing_key(s: &Scope, key_id: &str, secret: &str) -> Result<()
 
 /// Removes a signing key (`id`): webhooks signed with it are refused from the next one on. On
 /// the record.
-pub async fn remove_signing_key(s: &Scope, id: i64) -> Result<(), AppError> {
+pub async fn remove_signing_key(s: &ConfigScope, id: i64) -> Result<(), AppError> {
     let s = editable(s)?;
     let pool = &s.state.pool;
     let cfg = db::phone_config::get(pool, s.org_id)
@@ -348,13 +352,13 @@ impl std::fmt::Debug for ConfigForm {
 
 /// Checks the form field by field (a 4xx naming the field) and saves it: the token, when a new
 /// one was typed, sealed. On the record (without the token).
-pub async fn save(s: &Scope, form: ConfigForm) -> Result<(), AppError> {
+pub async fn save(s: &ConfigScope, form: ConfigForm) -> Result<(), AppError> {
     let (input, token) = check_form(s, form)?;
     store(s, input, token).await
 }
 
 /// The form's fields as a configuration, and the new token (if one was typed).
-fn check_form(s: &Scope, f: ConfigForm) -> Result<(ConfigInput, Option<String>), AppError> {
+fn check_form(s: &ConfigScope, f: ConfigForm) -> Result<(ConfigInput, Option<String>), AppError> {
     let provider = ProviderKind::parse("provider", &f.provider)?;
     if provider == ProviderKind::Sandbox && !s.state.dev_mode {
         return Err(AppError::validation(
@@ -439,7 +443,7 @@ fn check_form(s: &Scope, f: ConfigForm) -> Result<(ConfigInput, Option<String>),
 
 /// Saves a checked configuration in one transaction: a stored token is kept only for where it
 /// was saved for; a new one is sealed.
-async fn store(s: &Scope, input: ConfigInput, token: Option<String>) -> Result<(), AppError> {
+async fn store(s: &ConfigScope, input: ConfigInput, token: Option<String>) -> Result<(), AppError> {
     let s = editable(s)?;
     let pool = &s.state.pool;
     let mut tx = pool.begin().await?;
@@ -522,7 +526,7 @@ async fn store(s: &Scope, input: ConfigInput, token: Option<String>) -> Result<(
 
 /// Calls the provider with the saved configuration and says what it answered. A successful test
 /// by someone who may change the configuration puts an AWS configuration in use (on the record).
-pub async fn test_connection(s: &Scope) -> Result<ConnectionResult, AppError> {
+pub async fn test_connection(s: &ConfigScope) -> Result<ConnectionResult, AppError> {
     let cfg = db::phone_config::get(&s.state.pool, s.org_id)
         .await?
         .ok_or_else(|| AppError::Conflict("Save a configuration first, then test it.".into()))?;

@@ -20,7 +20,7 @@ use crate::model::sms::*;
 /// Who may see which messages: admins and support all of the org's; members their own and those
 /// on team numbers.
 #[derive(Debug, Clone, Copy)]
-pub struct Scope {
+pub struct MessageScope {
     pub org_id: i64,
     /// None: everything in the org.
     pub user_id: Option<i64>,
@@ -106,11 +106,7 @@ pub async fn send_as(
     body: &str,
 ) -> Result<(i64, E164), crate::error::AppError> {
     use crate::error::AppError;
-    if ctx.access.read_only() {
-        return Err(AppError::Forbidden(
-            "Support access is read-only: nothing can be changed here.".into(),
-        ));
-    }
+    ctx.must_act()?;
     check_body(body)?;
     if to.trim().is_empty() {
         return Err(AppError::validation("to", "Enter the number to text."));
@@ -225,14 +221,17 @@ pub async fn send(
 }
 
 /// Conversations (our number, other party), newest first.
-pub async fn conversations(pool: &PgPool, scope: Scope) -> Result<Vec<Conversation>, sqlx::Error> {
+pub async fn conversations(
+    pool: &PgPool,
+    scope: MessageScope,
+) -> Result<Vec<Conversation>, sqlx::Error> {
     db::sms::conversations(pool, scope.org_id, scope.user_id).await
 }
 
 /// The last 200 messages of one conversation, oldest first.
 pub async fn thread(
     pool: &PgPool,
-    scope: Scope,
+    scope: MessageScope,
     our: &str,
     other: &str,
 ) -> Result<Vec<MessageView>, sqlx::Error> {

@@ -26,7 +26,7 @@ pub async fn org(ctx: &OrgCtx) -> Result<StaffOrgPage, AppError> {
     ctx.state.events.flush_for_page().await;
     let (from, to) = crate::model::dates::date_range(None, None)?;
     let report = super::usage::report(pool, ctx.org_id, from, to).await?;
-    let numbers = super::numbers::visible(ctx).await?;
+    let numbers = super::numbers::every(ctx).await?;
     let calls = super::calls::history(pool, ctx.org_id, None, &ValidFilter::default(), 20)
         .await?
         .into_iter()
@@ -34,7 +34,7 @@ pub async fn org(ctx: &OrgCtx) -> Result<StaffOrgPage, AppError> {
         .collect();
     let sms = super::sms::conversations(
         pool,
-        super::sms::Scope {
+        super::sms::MessageScope {
             org_id: ctx.org_id,
             user_id: None,
         },

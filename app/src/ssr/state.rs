@@ -19,13 +19,13 @@ pub struct AppState {
     /// Provider clients built from phone configurations.
     pub providers: super::providers::Providers,
     /// Batched writer of lookup events.
-    pub events: super::events::EventSink,
+    pub events: super::lookup_events::EventSink,
     /// Lookup answers held in this process (invalidated through Postgres notifications).
     pub hot: super::hot_cache::HotCache,
     /// Access answers last read, for while the database cannot be reached.
     pub known: super::last_known::LastKnown,
     /// Bulk-job heartbeat and takeover times.
-    pub job_timing: super::jobs::JobTiming,
+    pub job_timing: super::bulk_lookups::JobTiming,
     /// The bounded gate every password hash goes through, and the device-cookie key (`auth`).
     pub passwords: super::auth::Passwords,
 }

@@ -151,7 +151,7 @@ pub async fn csv(pool: &PgPool, org_id: i64, from: Date, to: Date) -> Result<Str
         let _ = w.write_record([
             r.day.as_str(),
             &r.category,
-            &super::jobs::csv_safe(&r.user),
+            &super::bulk_lookups::csv_safe(&r.user),
             &r.number,
             &r.quantity.to_string(),
             &amount,

@@ -375,7 +375,7 @@ pub fn lookup_sentence(e: &LookupError) -> String {
 pub fn lookup(e: &LookupError) -> AppError {
     match e {
         // Unreachable: an outage (logged once where it is noticed), not this lookup's fault.
-        LookupError::Db(d) if crate::ssr::last_known::unreachable(d) => {
+        LookupError::Db(d) if crate::ssr::outage::unreachable(d) => {
             tracing::debug!(error = %d, "lookup failed: database unreachable");
             AppError::Unavailable
         }

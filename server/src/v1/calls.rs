@@ -12,7 +12,7 @@ use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{json, json_body, paginate, present, query, Caller, Money, Page, Problem};
+use super::{json, json_body, paginate, present, query, ApiMoney, Caller, Page, Problem};
 use crate::downloads::{audio_response, forwardable_range, AudioFormat};
 use app::ssr::format::rfc3339;
 
@@ -29,7 +29,7 @@ pub struct Call {
     status: &'static str,
     duration_secs: Option<i32>,
     /// The call and its recordings.
-    cost: Money,
+    cost: ApiMoney,
     recordings: i32,
     /// The member who placed or received it.
     user: String,
@@ -118,7 +118,7 @@ pub async fn list(
             to: r.row.to,
             status: r.row.status.as_str(),
             duration_secs: r.row.duration_secs,
-            cost: Money::micros(r.cost.micros()),
+            cost: ApiMoney::micros(r.cost.micros()),
             recordings: r.row.recordings,
             user: r.row.user,
             created_at: r.created_iso,
@@ -139,7 +139,7 @@ pub struct CallEvent {
 pub struct Recording {
     id: i64,
     duration_secs: i32,
-    cost: Money,
+    cost: ApiMoney,
     /// RFC 3339.
     created_at: String,
     /// The audio (WAV; add `?format=mp3` for MP3), with this key.
@@ -163,8 +163,8 @@ pub struct CallDetail {
     created_at: String,
     started_at: Option<String>,
     ended_at: Option<String>,
-    call_cost: Money,
-    recording_cost: Money,
+    call_cost: ApiMoney,
+    recording_cost: ApiMoney,
     timeline: Vec<CallEvent>,
     recordings: Vec<Recording>,
 }
@@ -202,7 +202,7 @@ pub async fn get_one(caller: Caller, Path(id): Path<String>) -> Result<Response,
         .map(|x| Recording {
             id: x.id,
             duration_secs: x.duration_secs,
-            cost: Money::micros(x.cost_micros),
+            cost: ApiMoney::micros(x.cost_micros),
             created_at: rfc3339(x.created),
             url: format!("/v1/calls/{id}/recordings/{}", x.id),
         })
@@ -223,8 +223,8 @@ pub async fn get_one(caller: Caller, Path(id): Path<String>) -> Result<Response,
             created_at: rfc3339(r.created),
             started_at: r.started.map(rfc3339),
             ended_at: r.ended.map(rfc3339),
-            call_cost: Money::micros(r.cost_micros),
-            recording_cost: Money::micros(r.recording_cost_micros),
+            call_cost: ApiMoney::micros(r.cost_micros),
+            recording_cost: ApiMoney::micros(r.recording_cost_micros),
             timeline,
             recordings,
         },

@@ -9,7 +9,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{json, query, Caller, Money, Problem};
+use super::{json, query, ApiMoney, Caller, Problem};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -46,9 +46,9 @@ pub struct Lookup {
     /// with another provider's data than the org's own. Absent for answers stored before it was
     /// recorded.
     answered_by: Option<String>,
-    cost: Money,
+    cost: ApiMoney,
     /// What a paid lookup would have cost, when this one was free.
-    saved: Money,
+    saved: ApiMoney,
 }
 
 /// Look a number up.
@@ -95,8 +95,8 @@ pub async fn get_lookup(
             looked_up_at: row.last_lookup_at.and_then(super::rfc3339),
             expires_at: row.lookup_expires_at.and_then(super::rfc3339),
             answered_by: info.answered_by,
-            cost: Money::micros(a.cost_micros),
-            saved: Money::micros(a.saved_micros),
+            cost: ApiMoney::micros(a.cost_micros),
+            saved: ApiMoney::micros(a.saved_micros),
         },
     ))
 }

@@ -11,7 +11,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{json, json_body, paginate, query, Caller, Money, Page, Problem};
+use super::{json, json_body, paginate, query, ApiMoney, Caller, Page, Problem};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +41,7 @@ pub struct Message {
     /// Recorded under the configuration's test mode: never sent.
     test: bool,
     error: Option<String>,
-    cost: Money,
+    cost: ApiMoney,
     /// RFC 3339.
     created_at: String,
 }
@@ -58,7 +58,7 @@ impl From<ApiMessage> for Message {
             status: m.status,
             test: m.is_test,
             error: m.error_message,
-            cost: Money::micros(m.cost_micros),
+            cost: ApiMoney::micros(m.cost_micros),
             created_at: m.created,
         }
     }

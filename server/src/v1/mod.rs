@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use app::model::api_keys::Scope;
 use app::model::cursor::Cursor;
-use app::ssr::api_keys::{authenticate, ApiCaller, AuthError};
+use app::ssr::api_keys::{authenticate, ApiCaller, KeyError};
 use app::ssr::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::FromRequestParts;
@@ -123,8 +123,8 @@ impl FromRequestParts<AppState> for Caller {
                 parts.extensions.insert(c.clone());
                 Ok(c)
             }
-            Err(AuthError::Refused(r)) => Err(Problem::unauthorized(r.detail())),
-            Err(AuthError::Failed(e)) => Err(Problem::from(e)),
+            Err(KeyError::Refused(r)) => Err(Problem::unauthorized(r.detail())),
+            Err(KeyError::Failed(e)) => Err(Problem::from(e)),
         }
     }
 }
@@ -164,20 +164,22 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     private((status, axum::Json(body)).into_response())
 }
 
-/// Money in the API: integer micro-dollars and the same amount as a decimal string of dollars.
+/// Money in the API (named `Money` in the document; `model::money::Money` is the amount itself):
+/// integer micro-dollars and the same amount as a decimal string of dollars.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Money {
+#[schema(as = Money)]
+pub struct ApiMoney {
     /// Micro-dollars (1,000,000 = $1).
     pub micros: i64,
     /// The same amount in dollars, six decimals, e.g. `"0.005000"`.
     pub decimal: String,
 }
 
-impl Money {
-    pub fn micros(micros: i64) -> Money {
+impl ApiMoney {
+    pub fn micros(micros: i64) -> ApiMoney {
         let sign = if micros < 0 { "-" } else { "" };
         let m = micros.unsigned_abs();
-        Money {
+        ApiMoney {
             micros,
             decimal: format!("{sign}{}.{:06}", m / 1_000_000, m % 1_000_000),
         }
@@ -369,10 +371,10 @@ mod tests {
 
     #[test]
     fn money_is_micros_and_a_decimal_string() {
-        assert_eq!(Money::micros(5000).decimal, "0.005000");
-        assert_eq!(Money::micros(12_345_678).decimal, "12.345678");
-        assert_eq!(Money::micros(-1).decimal, "-0.000001");
-        assert_eq!(Money::micros(0).decimal, "0.000000");
+        assert_eq!(ApiMoney::micros(5000).decimal, "0.005000");
+        assert_eq!(ApiMoney::micros(12_345_678).decimal, "12.345678");
+        assert_eq!(ApiMoney::micros(-1).decimal, "-0.000001");
+        assert_eq!(ApiMoney::micros(0).decimal, "0.000000");
     }
 
     #[test]

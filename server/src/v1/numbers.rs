@@ -145,7 +145,7 @@ pub struct Available {
 pub struct AvailableList {
     data: Vec<Available>,
     /// What a number costs a month, while held.
-    monthly_price: super::Money,
+    monthly_price: super::ApiMoney,
 }
 
 /// Numbers the org's provider offers to buy.
@@ -199,7 +199,7 @@ pub async fn available(caller: Caller, RawQuery(raw): RawQuery) -> Result<Respon
         StatusCode::OK,
         &AvailableList {
             data,
-            monthly_price: super::Money::micros(monthly.micros()),
+            monthly_price: super::ApiMoney::micros(monthly.micros()),
         },
     ))
 }
@@ -266,7 +266,8 @@ pub async fn buy(
         friendly_name: &name,
         key: &key,
     };
-    let row = numbers::buy(&c.ctx, purchase).await?;
+    let id = numbers::buy(&c.ctx, purchase).await?;
+    let row = numbers::one(&c.ctx, id).await?;
     // A concurrent request with the same Idempotency-Key and another number found this purchase.
     if row.e164 != e164.as_str() {
         return Err(reused_key());

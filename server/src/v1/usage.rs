@@ -8,7 +8,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{json, query, Caller, Money, Problem};
+use super::{json, query, ApiMoney, Caller, Problem};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -28,21 +28,21 @@ pub struct Category {
     category: String,
     /// Number-months, minutes, paid lookups or segments.
     quantity: i64,
-    amount: Money,
+    amount: ApiMoney,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Spend {
     /// A member's e-mail or a number.
     label: String,
-    amount: Money,
+    amount: ApiMoney,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Usage {
     from: String,
     to: String,
-    total: Money,
+    total: ApiMoney,
     categories: Vec<Category>,
     by_user: Vec<Spend>,
     by_number: Vec<Spend>,
@@ -79,7 +79,7 @@ pub async fn get_usage(caller: Caller, RawQuery(raw): RawQuery) -> Result<Respon
         rows.into_iter()
             .map(|s| Spend {
                 label: s.label,
-                amount: Money::micros(s.micros),
+                amount: ApiMoney::micros(s.micros),
             })
             .collect()
     };
@@ -88,14 +88,14 @@ pub async fn get_usage(caller: Caller, RawQuery(raw): RawQuery) -> Result<Respon
         &Usage {
             from: r.from,
             to: r.to,
-            total: Money::micros(r.total_micros),
+            total: ApiMoney::micros(r.total_micros),
             categories: r
                 .categories
                 .into_iter()
                 .map(|c| Category {
                     category: c.category,
                     quantity: c.quantity,
-                    amount: Money::micros(c.micros),
+                    amount: ApiMoney::micros(c.micros),
                 })
                 .collect(),
             by_user: spend(r.by_user),

@@ -989,7 +989,7 @@ async fn adding_a_member_does_not_reveal_who_has_an_account_and_members_can_leav
 async fn job_server(pool: &PgPool, sb: &str) -> TestApp {
     let mut settings = common::settings("http://127.0.0.1:0");
     settings.sandbox_url = Some(url::Url::parse(sb).unwrap());
-    settings.job_timing = app::ssr::jobs::JobTiming {
+    settings.job_timing = app::ssr::bulk_lookups::JobTiming {
         heartbeat: std::time::Duration::from_millis(100),
         stale_after: std::time::Duration::from_secs(2),
     };
@@ -1023,10 +1023,10 @@ async fn a_running_job_with_a_slow_provider_is_never_taken_over(pool: PgPool) {
     let csv: String = (0..40)
         .map(|i| format!("+1415555{:04}\n", 2700 + i))
         .collect();
-    let rows = app::ssr::jobs::parse_csv(csv.as_bytes(), "US").unwrap();
+    let rows = app::ssr::bulk_lookups::parse_csv(csv.as_bytes(), "US").unwrap();
     let org: i64 = a.count("SELECT id FROM orgs WHERE slug = 'acme'").await;
     let user = a.user_id("admin@acme.test").await;
-    let job = app::ssr::jobs::create_job(&a.pool, org, user, "slow.csv", &rows)
+    let job = app::ssr::bulk_lookups::create_job(&a.pool, org, user, "slow.csv", &rows)
         .await
         .unwrap();
     let mut tokens = std::collections::BTreeSet::new();

@@ -626,8 +626,8 @@ async fn a_job_left_running_by_a_stopped_server_is_finished_by_another(pool: PgP
     let org: i64 = app.count("SELECT id FROM orgs WHERE slug = 'acme'").await;
     let user = app.user_id("admin@acme.test").await;
     // As a crashed server leaves it: running, heartbeat long ago, rows still pending.
-    let rows = app::ssr::jobs::parse_csv(b"+14155552600\n+14155552601\n", "US").unwrap();
-    let job = app::ssr::jobs::create_job(&app.pool, org, user, "crash.csv", &rows)
+    let rows = app::ssr::bulk_lookups::parse_csv(b"+14155552600\n+14155552601\n", "US").unwrap();
+    let job = app::ssr::bulk_lookups::create_job(&app.pool, org, user, "crash.csv", &rows)
         .await
         .unwrap();
     sqlx::query("UPDATE lookup_jobs SET status = 'running', heartbeat_at = now() - interval '5 minutes' WHERE id = $1")
@@ -652,7 +652,7 @@ async fn a_job_left_running_by_a_stopped_server_is_finished_by_another(pool: PgP
 /// counts exactly the events of the months the range touches.
 #[sqlx::test(migrations = "../migrations")]
 async fn top_numbers_count_exactly_the_months_a_range_touches(pool: PgPool) {
-    use app::ssr::{db::lookups, events::Event, lookups::Outcome};
+    use app::ssr::{db::lookups, lookup_events::Event, lookups::Outcome};
     use time::macros::{date, datetime};
     let org: i64 =
         sqlx::query_scalar("INSERT INTO orgs (slug, name) VALUES ('tops', 'Tops') RETURNING id")

@@ -169,7 +169,7 @@ fn service(app: &TestApp, pool: PgPool, sandbox: &str) -> AppState {
             Some(sandbox.to_string()),
             Default::default(),
         ),
-        events: app::ssr::events::EventSink::start(pool.clone()),
+        events: app::ssr::lookup_events::EventSink::start(pool.clone()),
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords: app::ssr::auth::Passwords::ephemeral(),
@@ -537,7 +537,7 @@ async fn a_member_removed_on_another_server_is_not_answered_from_memory_in_an_ou
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_stopping_worker_hands_its_bulk_job_back_after_the_chunk_in_hand(pool: PgPool) {
-    use app::ssr::db::jobs::{create, Claimed, NewRow};
+    use app::ssr::db::bulk_lookups::{create, Claimed, NewRow};
     let (app, sb, org, user, _keep) = setup(pool).await;
     let s = service(&app, app.pool.clone(), &sb);
     common::sandbox_control(reqwest::Method::POST, format!("{sb}/_faults"))
@@ -548,7 +548,7 @@ async fn a_stopping_worker_hands_its_bulk_job_back_after_the_chunk_in_hand(pool:
     let csv: String = (0..80)
         .map(|i| format!("+1415555{:04}\n", 2800 + i))
         .collect();
-    let parsed = app::ssr::jobs::parse_csv(csv.as_bytes(), "US").unwrap();
+    let parsed = app::ssr::bulk_lookups::parse_csv(csv.as_bytes(), "US").unwrap();
     let rows: Vec<NewRow> = parsed
         .iter()
         .map(|r| NewRow {
@@ -571,10 +571,10 @@ async fn a_stopping_worker_hands_its_bulk_job_back_after_the_chunk_in_hand(pool:
         user_id: Some(user),
         token: "ours".into(),
     };
-    let (stop, signal) = app::ssr::stop::channel();
+    let (stop, signal) = app::ssr::shutdown::channel();
     let worker = {
         let s = s.clone();
-        tokio::spawn(async move { app::ssr::jobs::work_on(&s, &claimed, &signal).await })
+        tokio::spawn(async move { app::ssr::bulk_lookups::work_on(&s, &claimed, &signal).await })
     };
     // The first chunk (32 numbers, 4 at a time, 200 ms each) is under way: stop.
     let billed = poll_until_eq(Duration::from_secs(20), true, || async {
@@ -626,4 +626,64 @@ async fn a_stopping_worker_hands_its_bulk_job_back_after_the_chunk_in_hand(pool:
     assert_eq!(status, "done");
     assert_eq!(done(&app).await, 80);
     assert_eq!(common::sandbox_stat(&sb, "billed_lookups").await, 80);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn use_cases_that_manage_the_org_refuse_a_member_however_they_are_reached(pool: PgPool) {
+    // The attack: a future way in (an API route, a job) that checks only that the caller may read
+    // the org, and then calls a use case that manages it. Each use case refuses by itself.
+    use app::error::AppError;
+    use app::ssr::guard::{check, Permission};
+    let app = common::spawn_app(pool).await;
+    let (sb, _keep) = common::start_sandbox().await;
+    let state = service(&app, app.pool.clone(), &sb);
+    let user = app::ssr::db::users::by_id(&app.pool, app.user_id("user@acme.test").await)
+        .await
+        .unwrap()
+        .unwrap();
+    let ctx = check(state.clone(), user, "acme", Permission::Read)
+        .await
+        .unwrap();
+    let owner = app.user_id("admin@acme.test").await;
+    let members_before = app.count("SELECT count(*) FROM memberships").await;
+    let forbidden = |r: Result<(), AppError>, what: &str| {
+        assert!(matches!(r, Err(AppError::Forbidden(_))), "{what}: {r:?}");
+    };
+    forbidden(
+        app::ssr::members::remove(&ctx, owner).await,
+        "remove a member",
+    );
+    forbidden(
+        app::ssr::members::change_role(&ctx, owner, app::model::Role::Member)
+            .await
+            .map(|_| ()),
+        "change a role",
+    );
+    forbidden(
+        app::ssr::members::invite(
+            &ctx,
+            "x@example.test",
+            "admin",
+            "",
+            Some("a fine password 1".into()),
+        )
+        .await,
+        "invite",
+    );
+    forbidden(
+        app::ssr::members::revoke_invitation(&ctx, 1).await,
+        "revoke an invitation",
+    );
+    forbidden(app::ssr::api_keys::revoke(&ctx, 1).await, "revoke a key");
+    forbidden(
+        app::ssr::lookup_pages::look_up(&ctx, "+14155552671", true)
+            .await
+            .map(|_| ()),
+        "a paid refresh",
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM memberships").await,
+        members_before
+    );
+    assert_eq!(app.count("SELECT count(*) FROM invitations").await, 0);
 }

@@ -104,8 +104,8 @@ async fn a_users_hourly_limits_in_one_org_are_not_used_up_in_another(pool: PgPoo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn bulk_jobs_are_capped_per_org_and_claimed_round_robin_by_org(pool: PgPool) {
-    use app::ssr::db::jobs::{claim, finish};
-    use app::ssr::jobs::{create_job, parse_csv};
+    use app::ssr::bulk_lookups::{create_job, parse_csv};
+    use app::ssr::db::bulk_lookups::{claim, finish};
     // No server here: nothing but this test claims jobs.
     common::seed(&pool).await;
     let org = "SELECT id FROM orgs WHERE slug = $1";
@@ -184,17 +184,17 @@ async fn an_upload_beyond_the_orgs_open_jobs_is_refused_next_to_the_file_field(p
     let user = app.user_id("user@acme.test").await;
     // Three of Acme's jobs, running on a worker elsewhere (created running with a live
     // heartbeat, so this server's worker never takes them).
-    let parsed = app::ssr::jobs::parse_csv(b"+14155552910\n", "US").unwrap();
-    let rows: Vec<app::ssr::db::jobs::NewRow> = parsed
+    let parsed = app::ssr::bulk_lookups::parse_csv(b"+14155552910\n", "US").unwrap();
+    let rows: Vec<app::ssr::db::bulk_lookups::NewRow> = parsed
         .iter()
-        .map(|r| app::ssr::db::jobs::NewRow {
+        .map(|r| app::ssr::db::bulk_lookups::NewRow {
             input: &r.input,
             e164: r.e164.as_deref().map_err(String::as_str),
         })
         .collect();
     for _ in 0..3 {
         let mut tx = app.pool.begin().await.unwrap();
-        let job = app::ssr::db::jobs::create(&mut tx, acme, user, "held.csv", &rows)
+        let job = app::ssr::db::bulk_lookups::create(&mut tx, acme, user, "held.csv", &rows)
             .await
             .unwrap();
         sqlx::query(

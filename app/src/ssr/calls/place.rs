@@ -80,11 +80,7 @@ pub async fn place_as(
     to: &str,
 ) -> Result<i64, crate::error::AppError> {
     use crate::error::AppError;
-    if ctx.access.read_only() {
-        return Err(AppError::Forbidden(
-            "Support access is read-only: nothing can be changed here.".into(),
-        ));
-    }
+    ctx.must_act()?;
     if to.trim().is_empty() {
         return Err(AppError::validation("to", "Enter the number to call."));
     }

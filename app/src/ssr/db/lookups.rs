@@ -7,7 +7,7 @@ use time::Date;
 use crate::model::lookup::{
     line_type_label, money, Count, Expiring, GlobalCacheStats, OrgCacheRow, RecentLookup, Totals,
 };
-use crate::ssr::events::Event;
+use crate::ssr::lookup_events::Event;
 
 pub async fn totals(
     db: impl PgExecutor<'_>,

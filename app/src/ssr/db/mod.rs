@@ -3,13 +3,13 @@
 
 pub mod api_keys;
 pub mod audit;
-pub mod cache;
+pub mod bulk_lookups;
 pub mod call_history;
 pub mod calls;
 pub mod invitations;
-pub mod jobs;
 pub mod limits;
 pub mod logins;
+pub mod lookup_cache;
 pub mod lookups;
 pub mod numbers;
 pub mod orgs;

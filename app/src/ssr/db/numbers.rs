@@ -206,7 +206,7 @@ pub async fn list(
         .collect())
 }
 
-pub struct Settings {
+pub struct NumberSettings {
     pub friendly_name: String,
     pub active: bool,
     pub forward_to: Option<String>,
@@ -215,7 +215,11 @@ pub struct Settings {
 }
 
 /// False when the number is not active (only active numbers can be changed).
-pub async fn update(db: impl PgExecutor<'_>, id: i64, s: &Settings) -> Result<bool, sqlx::Error> {
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    s: &NumberSettings,
+) -> Result<bool, sqlx::Error> {
     let r = sqlx::query!(
         r#"UPDATE owned_numbers SET friendly_name = $2, active = $3, forward_to = $4,
                record_calls = $5, shared = $6, updated_at = now()

@@ -5,7 +5,7 @@
 
 use telephony::E164;
 
-use super::{purchase, release_held, Bought, NumberRecord, Released, Settings};
+use super::{purchase, release_held, Bought, NumberRecord, NumberSettings, Released};
 use crate::error::AppError;
 use crate::model::numbers::{
     check_area_code, check_contains, check_country, check_friendly_name, AvailableView,
@@ -19,6 +19,13 @@ use crate::ssr::prices::{price, Priced};
 /// newest first, as written in the org's country; `can_edit` only where they may change it.
 pub async fn visible(ctx: &OrgCtx) -> Result<Vec<NumberRow>, AppError> {
     read(ctx, None).await
+}
+
+/// Every number of the org, for the staff console (whose guard checked the caller is staff, who
+/// see all of any org's numbers even where they are a plain member).
+pub async fn every(ctx: &OrgCtx) -> Result<Vec<NumberRow>, AppError> {
+    let rows = db::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, true, None).await?;
+    Ok(rows)
 }
 
 /// One number the caller may see (a released one, or another org's, is not found).
@@ -42,11 +49,7 @@ async fn read(ctx: &OrgCtx, id: Option<i64>) -> Result<Vec<NumberRow>, AppError>
 /// A live number of the org that the caller may change: its owner's, or any for an org admin.
 /// Someone else's private number is not found; a shared one says who may change it.
 pub async fn editable(ctx: &OrgCtx, id: i64) -> Result<NumberRecord, AppError> {
-    if ctx.access.read_only() {
-        return Err(AppError::Forbidden(
-            "Support access is read-only: nothing can be changed here.".into(),
-        ));
-    }
+    ctx.must_act()?;
     let n = db::numbers::record(&ctx.state.pool, ctx.org_id, id)
         .await?
         .filter(|n| n.status.is_live())
@@ -109,13 +112,10 @@ pub struct Purchase<'a> {
     pub key: &'a str,
 }
 
-/// Buys a number for the caller; on the record once, by the request that bought it.
-pub async fn buy(ctx: &OrgCtx, p: Purchase<'_>) -> Result<NumberRow, AppError> {
-    if ctx.access.read_only() {
-        return Err(AppError::Forbidden(
-            "Support access is read-only: nothing can be changed here.".into(),
-        ));
-    }
+/// Buys a number for the caller; on the record once, by the request that bought it. The number's
+/// id (bought now, or by an earlier request with the same key).
+pub async fn buy(ctx: &OrgCtx, p: Purchase<'_>) -> Result<i64, AppError> {
+    ctx.must_act()?;
     let e164 = E164::parse(p.number, Some(ctx.country.as_str()))
         .map_err(|e| AppError::validation("number", e.to_string()))?;
     let name = check_friendly_name(p.friendly_name)?;
@@ -129,10 +129,10 @@ pub async fn buy(ctx: &OrgCtx, p: Purchase<'_>) -> Result<NumberRow, AppError> {
         )
         .await?;
     }
-    one(ctx, bought.id()).await
+    Ok(bought.id())
 }
 
-/// Settings to change; `None` keeps what is there. `forward_to: Some("")` rings nowhere.
+/// NumberSettings to change; `None` keeps what is there. `forward_to: Some("")` rings nowhere.
 #[derive(Debug, Default)]
 pub struct Changes {
     pub friendly_name: Option<String>,
@@ -163,7 +163,7 @@ pub async fn update(ctx: &OrgCtx, id: i64, c: Changes) -> Result<NumberRow, AppE
             "A number cannot forward to itself.",
         ));
     }
-    let settings = Settings {
+    let settings = NumberSettings {
         friendly_name: match &c.friendly_name {
             Some(f) => check_friendly_name(f)?,
             None => now.friendly_name.clone(),

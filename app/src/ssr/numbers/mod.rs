@@ -18,10 +18,10 @@ use crate::model::numbers::{Drift, NumberQuery, NumberStatus};
 
 mod cases;
 pub use cases::{
-    available, buy, check_query, editable, one, release, update, visible, Changes, Purchase,
+    available, buy, check_query, editable, every, one, release, update, visible, Changes, Purchase,
 };
 
-pub use super::db::numbers::{NumberRecord, Settings};
+pub use super::db::numbers::{NumberRecord, NumberSettings};
 pub use super::number_upkeep::Released;
 
 /// Why a number was not found, bought, released or sent a simulation (the words are chosen in

@@ -454,6 +454,6 @@ pub async fn accept_invitation_of(app: &TestApp, org: &str, email: &str) {
 /// confirmation that it is an outage (several probes), plus a margin; never a hang.
 pub fn in_an_outage() -> std::time::Duration {
     server::startup::ACQUIRE_TIMEOUT
-        + app::ssr::last_known::LONGEST_CONFIRM
+        + app::ssr::outage::LONGEST_CONFIRM
         + std::time::Duration::from_millis(500)
 }

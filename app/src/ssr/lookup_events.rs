@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::last_known::unreachable;
+use super::outage::unreachable;
 
 use super::lookups::Outcome;
 

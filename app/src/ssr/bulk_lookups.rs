@@ -10,10 +10,10 @@ use sqlx::PgPool;
 
 use telephony::E164;
 
-pub use super::db::jobs::QueueStats;
-use super::db::jobs::{self, Claimed};
+pub use super::db::bulk_lookups::QueueStats;
+use super::db::bulk_lookups::{self as jobs, Claimed};
 use super::lookups::{lookup, LookupError, Outcome};
-use super::stop::StopSignal;
+use super::shutdown::StopSignal;
 use super::AppState;
 
 /// How many bulk jobs wait and run, and the oldest wait (for the metrics).

@@ -4,6 +4,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 export PATH := $(HOME)/.cargo/bin:$(PATH)
+# A one-off build (CI, a clean clone) gains nothing from incremental artifacts: they would add
+# some 20 GB to target/ on this workspace.
+ifdef CI
+export CARGO_INCREMENTAL := 0
+endif
 # Not exported: leptos reads LEPTOS_OUTPUT_NAME at compile time (then expecting <name>.wasm instead
 # of wasm-bindgen's <name>_bg.wasm), so exporting it would make plain `cargo` and `make` builds differ.
 OUTPUT_NAME := phonehub
@@ -81,13 +86,17 @@ clippy: migrate
 	cargo clippy -p telephony --all-targets -- -D warnings
 	cargo clippy -p frontend --all-targets -- -D warnings
 
+# The examples (benchmarks, gigabytes each when linked) are checked by clippy and built by their
+# bench scripts; the test run links only what runs tests. There are no doc tests.
+TEST_TARGETS := --lib --bins --tests
+
 # Tests are bounded: a hang fails the run instead of stalling CI.
 unit: migrate
-	cargo test --workspace --exclude frontend --no-run
+	cargo test --workspace --exclude frontend $(TEST_TARGETS) --no-run
 	@# A fresh build leaves gigabytes of unwritten test binaries in the page cache: write them out
 	@# now, so the first requests of a test (code paged in from disk) do not queue behind them.
 	sync
-	timeout 900 cargo test --workspace --exclude frontend
+	timeout 900 cargo test --workspace --exclude frontend $(TEST_TARGETS)
 
 e2e: build
 	timeout 900 scripts/e2e.sh

@@ -76,6 +76,95 @@ pub fn pool_for(settings: &Settings) -> Result<PgPool, StartError> {
         .connect_lazy_with(opts))
 }
 
+/// The `/metrics` listener, bound when `settings.metrics_addr` asks for one (with a warning
+/// when that address is not a loopback one).
+async fn bind_metrics(settings: &Settings) -> Result<Option<TcpListener>, StartError> {
+    let metrics = match settings.metrics_addr {
+        Some(at) => {
+            if !at.ip().is_loopback() {
+                tracing::warn!(%at, "metrics are served without authentication on a non-loopback address: keep it off public networks");
+            }
+            crate::metrics::handle();
+            Some(
+                crate::metrics::bind(at)
+                    .await
+                    .map_err(|source| StartError::Bind { addr: at, source })?,
+            )
+        }
+        None => None,
+    };
+    Ok(metrics)
+}
+
+/// The Twilio sandbox, when `settings` turn it on: served under `/sandbox/twilio` of the public
+/// URL, with its state kept in the data directory.
+fn start_sandbox(settings: &Settings) -> Option<telephony::sandbox::Shared> {
+    settings.sandbox_enabled.then(|| {
+        let base = format!(
+            "{}/sandbox/twilio",
+            settings.public_url.as_str().trim_end_matches('/')
+        );
+        let file = settings.data_dir.join("twilio-sandbox.json");
+        telephony::sandbox::Sandbox::start(telephony::sandbox::SandboxConfig::dev(
+            &base,
+            Some(file),
+        ))
+    })
+}
+
+/// The system's telephony provider: the configured Twilio credentials, else the sandbox's.
+fn system_provider(
+    settings: &Settings,
+    sandbox: Option<&telephony::sandbox::Shared>,
+) -> Option<crate::config::TwilioSettings> {
+    // Real credentials win; otherwise the sandbox (when on) is the system's provider.
+    settings.twilio.clone().or_else(|| {
+        sandbox.map(|sb| crate::config::TwilioSettings {
+            account_sid: sb.config().account_sid.clone(),
+            auth_token: sb.config().auth_token.clone(),
+            api_base: format!("{}/api", sb.config().public_base),
+            lookups_base: format!("{}/lookups", sb.config().public_base),
+        })
+    })
+}
+
+/// Makes sure the system default phone config exists for `twilio`, re-encrypts stored provider
+/// credentials with the current key, and logs which provider is in use. Failures are logged
+/// only: the server starts anyway.
+async fn prepare_provider(
+    pool: &PgPool,
+    settings: &Settings,
+    twilio: Option<&crate::config::TwilioSettings>,
+) {
+    if let Err(e) = app::ssr::phone_config::ensure_system_default(
+        pool,
+        &settings.keyring,
+        twilio,
+        settings.twilio.is_none(),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "could not check the system default phone config");
+    }
+    match app::ssr::phone_config::rotate_credentials(pool, &settings.keyring).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            n,
+            key = settings.keyring.current_id(),
+            "re-encrypted provider credentials with the current key"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not re-encrypt provider credentials"),
+    }
+    match twilio {
+        Some(t) => {
+            tracing::info!(api = %t.api_base, account = %t.account_sid, "telephony provider: Twilio API")
+        }
+        None => {
+            tracing::warn!("no telephony provider: set PHONEHUB_TWILIO_* or enable the sandbox")
+        }
+    }
+}
+
 impl Application {
     /// Connects, migrates, seeds demo data in development, binds and wires the routes.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
@@ -109,73 +198,16 @@ impl Application {
             addr: settings.site_addr,
             source,
         })?;
-        let metrics = match settings.metrics_addr {
-            Some(at) => {
-                if !at.ip().is_loopback() {
-                    tracing::warn!(%at, "metrics are served without authentication on a non-loopback address: keep it off public networks");
-                }
-                crate::metrics::handle();
-                Some(
-                    crate::metrics::bind(at)
-                        .await
-                        .map_err(|source| StartError::Bind { addr: at, source })?,
-                )
-            }
-            None => None,
-        };
+        let metrics = bind_metrics(&settings).await?;
         if settings.public_url.port() == Some(0) {
             let _ = settings.public_url.set_port(Some(addr.port()));
         }
         settings.site_addr = addr;
         app::ssr::auth::warm_up();
         middleware::set_bundle_name(&settings.output_name);
-        let sandbox = settings.sandbox_enabled.then(|| {
-            let base = format!(
-                "{}/sandbox/twilio",
-                settings.public_url.as_str().trim_end_matches('/')
-            );
-            let file = settings.data_dir.join("twilio-sandbox.json");
-            telephony::sandbox::Sandbox::start(telephony::sandbox::SandboxConfig::dev(
-                &base,
-                Some(file),
-            ))
-        });
-        // Real credentials win; otherwise the sandbox (when on) is the system's provider.
-        let twilio = settings.twilio.clone().or_else(|| {
-            sandbox.as_ref().map(|sb| crate::config::TwilioSettings {
-                account_sid: sb.config().account_sid.clone(),
-                auth_token: sb.config().auth_token.clone(),
-                api_base: format!("{}/api", sb.config().public_base),
-                lookups_base: format!("{}/lookups", sb.config().public_base),
-            })
-        });
-        if let Err(e) = app::ssr::phone_config::ensure_system_default(
-            &pool,
-            &settings.keyring,
-            twilio.as_ref(),
-            settings.twilio.is_none(),
-        )
-        .await
-        {
-            tracing::warn!(error = %e, "could not check the system default phone config");
-        }
-        match app::ssr::phone_config::rotate_credentials(&pool, &settings.keyring).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                n,
-                key = settings.keyring.current_id(),
-                "re-encrypted provider credentials with the current key"
-            ),
-            Err(e) => tracing::warn!(error = %e, "could not re-encrypt provider credentials"),
-        }
-        match &twilio {
-            Some(t) => {
-                tracing::info!(api = %t.api_base, account = %t.account_sid, "telephony provider: Twilio API")
-            }
-            None => {
-                tracing::warn!("no telephony provider: set PHONEHUB_TWILIO_* or enable the sandbox")
-            }
-        }
+        let sandbox = start_sandbox(&settings);
+        let twilio = system_provider(&settings, sandbox.as_ref());
+        prepare_provider(&pool, &settings, twilio.as_ref()).await;
         let limiter = Arc::new(crate::v1::RateLimiter::new(
             settings.api_requests_per_minute,
         ));

@@ -50,6 +50,73 @@ pub struct Login {
     pub device: Option<(i64, i64)>,
 }
 
+/// The sign-in form's own checks, before anything is counted or hashed: a well-formed e-mail
+/// address (returned as parsed), a password at all, and one no longer than any password can be.
+fn check_form(email: &str, password: &str) -> Result<String, AppError> {
+    let email = parse_email("email", email)?;
+    if password.is_empty() {
+        return Err(AppError::validation("password", "Enter your password."));
+    }
+    if password.chars().count() > MAX_PASSWORD {
+        return Err(AppError::validation(
+            "password",
+            "Wrong e-mail or password.",
+        ));
+    }
+    Ok(email)
+}
+
+/// What a refused sign-in is told: which limit it ran into and how long to wait (`wait`, as
+/// `wait_text` words it).
+fn refusal_message(limit: Limit, wait: &str) -> String {
+    match limit {
+        Limit::EmailFromAddress | Limit::User => format!(
+            "Too many failed logins for this e-mail from this address. Try again in {wait}."
+        ),
+        Limit::Address => {
+            format!("Too many failed logins from this address. Try again in {wait}.")
+        }
+        Limit::Email => format!(
+            "Too many failed logins for this e-mail. Try again in {wait}, or sign in \
+             from a browser you have signed in with before."
+        ),
+        Limit::Delay => format!(
+            "Many logins for this e-mail have failed: wait {wait} before the next try, \
+             or sign in from a browser you have signed in with before."
+        ),
+    }
+}
+
+/// Takes a place for one password check for `email` from `ip` under the login limits, before
+/// any hashing. Returns the attempt's id, to settle or release afterwards, or refuses with a
+/// too-many-requests error that says which limit and how long to wait.
+async fn reserve_attempt(
+    state: &AppState,
+    email: &str,
+    ip: Option<&str>,
+    device: Option<(i64, i64)>,
+) -> Result<i64, AppError> {
+    // Counted by address group (an IPv6 host holds a whole /64 and could pick any address in it).
+    // A browser that signed in before (`device`) is exempt, for its user, from the limits
+    // strangers can run up (see `db::logins`).
+    let group = ip.map(super::address_group);
+    match logins::reserve(
+        &state.pool,
+        email,
+        group.as_deref(),
+        device.map(|d| d.0),
+        device.map(|d| d.1),
+    )
+    .await?
+    {
+        Reservation::Granted(id) => Ok(id),
+        Reservation::Refused { wait_secs, limit } => {
+            let wait = wait_text(wait_secs);
+            Err(AppError::TooManyRequests(refusal_message(limit, &wait)))
+        }
+    }
+}
+
 /// Signs someone in: checks the form, takes a place under the login limits before any hashing,
 /// checks the password with `backend` (the session's), and puts the outcome on the record. Once
 /// the password is right, `start` starts the transport's session for the user (and says so to the
@@ -70,52 +137,8 @@ where
         ip,
         device,
     } = form;
-    let email = parse_email("email", &email)?;
-    if password.is_empty() {
-        return Err(AppError::validation("password", "Enter your password."));
-    }
-    if password.chars().count() > MAX_PASSWORD {
-        return Err(AppError::validation(
-            "password",
-            "Wrong e-mail or password.",
-        ));
-    }
-
-    // Counted by address group (an IPv6 host holds a whole /64 and could pick any address in it).
-    // A browser that signed in before (`device`) is exempt, for its user, from the limits
-    // strangers can run up (see `db::logins`).
-    let group = ip.as_deref().map(super::address_group);
-    let attempt = match logins::reserve(
-        &state.pool,
-        &email,
-        group.as_deref(),
-        device.map(|d| d.0),
-        device.map(|d| d.1),
-    )
-    .await?
-    {
-        Reservation::Granted(id) => id,
-        Reservation::Refused { wait_secs, limit } => {
-            let wait = wait_text(wait_secs);
-            let message = match limit {
-                Limit::EmailFromAddress | Limit::User => format!(
-                    "Too many failed logins for this e-mail from this address. Try again in {wait}."
-                ),
-                Limit::Address => {
-                    format!("Too many failed logins from this address. Try again in {wait}.")
-                }
-                Limit::Email => format!(
-                    "Too many failed logins for this e-mail. Try again in {wait}, or sign in \
-                     from a browser you have signed in with before."
-                ),
-                Limit::Delay => format!(
-                    "Many logins for this e-mail have failed: wait {wait} before the next try, \
-                     or sign in from a browser you have signed in with before."
-                ),
-            };
-            return Err(AppError::TooManyRequests(message));
-        }
-    };
+    let email = check_form(&email, &password)?;
+    let attempt = reserve_attempt(state, &email, ip.as_deref(), device).await?;
 
     let user = match backend
         .authenticate(Credentials {

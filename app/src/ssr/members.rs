@@ -27,6 +27,100 @@ pub async fn page(ctx: &OrgCtx) -> Result<MembersPage, AppError> {
     })
 }
 
+/// The refusals that need the database, all checked before the password is hashed: the acting
+/// admin's hourly limit, `email` already a member, and an open invitation for `email` already.
+/// Returns the account `email` has, if any.
+async fn refuse_before_hashing(ctx: &OrgCtx, email: &str) -> Result<Option<User>, AppError> {
+    let pool = &ctx.state.pool;
+    // Everything that can refuse the invitation is checked before the password is hashed, and
+    // an admin sends at most so many an hour: hashing is the one expensive step, and its gate is
+    // shared with everyone's logins.
+    if db::invitations::sent_last_hour(pool, ctx.org_id, ctx.user.id).await? >= INVITATIONS_PER_HOUR
+    {
+        return Err(AppError::TooManyRequests(format!(
+            "You have sent {INVITATIONS_PER_HOUR} invitations in the last hour: try again later."
+        )));
+    }
+    let existing = db::users::by_email(pool, email).await?;
+    if let Some(u) = &existing {
+        if db::orgs::role_of(pool, ctx.org_id, u.id).await?.is_some() {
+            return Err(AppError::validation(
+                "email",
+                format!("{email} is already a member of {}.", ctx.name),
+            ));
+        }
+    }
+    if db::invitations::open_exists(pool, ctx.org_id, email).await? {
+        return Err(AppError::validation(
+            "email",
+            format!(
+                "{email} has been invited to {} already: revoke that invitation to send another.",
+                ctx.name
+            ),
+        ));
+    }
+    Ok(existing)
+}
+
+/// Within `tx`: the account for `email` (`existing`, or a new one with `name` and the password
+/// `hash`), the invitation with `role`, and its audit entry. Refuses, and writes nothing that
+/// stays, when `email` became a member or was invited in the meantime.
+async fn store_invitation(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    ctx: &OrgCtx,
+    email: &str,
+    name: &str,
+    hash: &str,
+    role: Role,
+    existing: Option<User>,
+) -> Result<(), AppError> {
+    let user_id = match existing {
+        Some(u) => u.id,
+        None => match db::users::create(&mut **tx, email, name, hash, true).await {
+            Ok(id) => id,
+            Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
+                return Err(AppError::Conflict(
+                    "That e-mail was registered a moment ago; submit the form again.".into(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    // Members are listed by e-mail on the members page already: saying so reveals nothing.
+    if db::orgs::role_of(&mut **tx, ctx.org_id, user_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::validation(
+            "email",
+            format!("{email} is already a member of {}.", ctx.name),
+        ));
+    }
+    db::invitations::expire_lapsed(&mut **tx, ctx.org_id, email).await?;
+    match db::invitations::create(&mut **tx, ctx.org_id, email, role, ctx.user.id).await {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("invitations_pending_key") => {
+            return Err(AppError::validation(
+                "email",
+                format!(
+                    "{email} has been invited to {} already: revoke that invitation to send another.",
+                    ctx.name
+                ),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // Whether an account was created is not the org's to know, nor its audit log's.
+    ctx.audit(
+        &mut **tx,
+        "invitation.created",
+        email,
+        serde_json::json!({ "role": role.as_str() }),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Invites `email` to the org with `role` (as typed); they become a member once they accept.
 /// An e-mail with no account gets one, with `password` as its initial password (the invitation
 /// then waits for them at their first sign-in). `name` is the new account's name, if any.
@@ -62,80 +156,10 @@ pub async fn invite(
         ));
     };
     check_new_password("password", &password)?;
-    let pool = &ctx.state.pool;
-    // Everything that can refuse the invitation is checked before the password is hashed, and
-    // an admin sends at most so many an hour: hashing is the one expensive step, and its gate is
-    // shared with everyone's logins.
-    if db::invitations::sent_last_hour(pool, ctx.org_id, ctx.user.id).await? >= INVITATIONS_PER_HOUR
-    {
-        return Err(AppError::TooManyRequests(format!(
-            "You have sent {INVITATIONS_PER_HOUR} invitations in the last hour: try again later."
-        )));
-    }
-    let existing = db::users::by_email(pool, &email).await?;
-    if let Some(u) = &existing {
-        if db::orgs::role_of(pool, ctx.org_id, u.id).await?.is_some() {
-            return Err(AppError::validation(
-                "email",
-                format!("{email} is already a member of {}.", ctx.name),
-            ));
-        }
-    }
-    if db::invitations::open_exists(pool, ctx.org_id, &email).await? {
-        return Err(AppError::validation(
-            "email",
-            format!(
-                "{email} has been invited to {} already: revoke that invitation to send another.",
-                ctx.name
-            ),
-        ));
-    }
+    let existing = refuse_before_hashing(ctx, &email).await?;
     let hash = hash_password(password).await?;
-    let mut tx = pool.begin().await?;
-    let user_id = match existing {
-        Some(u) => u.id,
-        None => match db::users::create(&mut *tx, &email, &name, &hash, true).await {
-            Ok(id) => id,
-            Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
-                return Err(AppError::Conflict(
-                    "That e-mail was registered a moment ago; submit the form again.".into(),
-                ))
-            }
-            Err(e) => return Err(e.into()),
-        },
-    };
-    // Members are listed by e-mail on the members page already: saying so reveals nothing.
-    if db::orgs::role_of(&mut *tx, ctx.org_id, user_id)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::validation(
-            "email",
-            format!("{email} is already a member of {}.", ctx.name),
-        ));
-    }
-    db::invitations::expire_lapsed(&mut *tx, ctx.org_id, &email).await?;
-    match db::invitations::create(&mut *tx, ctx.org_id, &email, role, ctx.user.id).await {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(d)) if d.constraint() == Some("invitations_pending_key") => {
-            return Err(AppError::validation(
-                "email",
-                format!(
-                    "{email} has been invited to {} already: revoke that invitation to send another.",
-                    ctx.name
-                ),
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    }
-    // Whether an account was created is not the org's to know, nor its audit log's.
-    ctx.audit(
-        &mut *tx,
-        "invitation.created",
-        &email,
-        serde_json::json!({ "role": role.as_str() }),
-    )
-    .await?;
+    let mut tx = ctx.state.pool.begin().await?;
+    store_invitation(&mut tx, ctx, &email, &name, &hash, role, existing).await?;
     tx.commit().await?;
     Ok(())
 }

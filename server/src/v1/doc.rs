@@ -240,6 +240,130 @@ fn render_objects(doc: &serde_json::Value, body: &mut String) {
     }
 }
 
+/// The operations of the API as (method, path, operation), in the document's path order, with
+/// GET, POST, PATCH and DELETE in that order within each path.
+fn operations(api: &utoipa::openapi::OpenApi) -> Vec<(String, String, &Operation)> {
+    let mut ops: Vec<(String, String, &Operation)> = Vec::new();
+    for (path, item) in api.paths.paths.iter() {
+        for (m, op) in [
+            (HttpMethod::Get, &item.get),
+            (HttpMethod::Post, &item.post),
+            (HttpMethod::Patch, &item.patch),
+            (HttpMethod::Delete, &item.delete),
+        ] {
+            if let Some(op) = op {
+                ops.push((method_name(&m).to_string(), path.clone(), op));
+            }
+        }
+    }
+    ops
+}
+
+/// The parameters of one operation as a list, with where each goes (path, query, …).
+fn render_parameters(op: &Operation, body: &mut String) {
+    if let Some(params) = &op.parameters {
+        body.push_str("<ul class=\"mt-2 text-sm\">");
+        for p in params {
+            let place = match p.parameter_in {
+                ParameterIn::Path => "path",
+                ParameterIn::Query => "query",
+                ParameterIn::Header => "header",
+                ParameterIn::Cookie => "cookie",
+            };
+            let _ = write!(
+                body,
+                "<li><code>{}</code> <span class=\"muted\">({place})</span> {}</li>",
+                escape(&p.name),
+                prose(p.description.as_deref().unwrap_or_default())
+            );
+        }
+        body.push_str("</ul>");
+    }
+}
+
+/// The answers of one operation: each status code, linked to its object when it has one.
+fn render_answers(op: &Operation, body: &mut String) {
+    body.push_str("<p class=\"mt-2 text-sm\">Answers: ");
+    let answers: Vec<String> = op
+        .responses
+        .responses
+        .iter()
+        .map(|(status, r)| {
+            let schema = match r {
+                RefOr::T(r) => r
+                    .content
+                    .values()
+                    .next()
+                    .and_then(|c| c.schema.as_ref())
+                    .map(ref_name),
+                RefOr::Ref(_) => None,
+            };
+            match schema {
+                Some(s) => format!(
+                    "<code>{}</code> <a class=\"link\" href=\"#schema-{n}\">{n}</a>",
+                    escape(status),
+                    n = escape(&s)
+                ),
+                None => format!("<code>{}</code>", escape(status)),
+            }
+        })
+        .collect();
+    body.push_str(&answers.join(", "));
+    body.push_str("</p>");
+}
+
+/// One operation as a card: method and path, summary, parameters, body and answers.
+fn render_operation(method: &str, path: &str, op: &Operation, body: &mut String) {
+    let _ = write!(
+        body,
+        "<section class=\"card mt-3\"><h3 class=\"font-mono text-sm font-semibold\"><span class=\"badge\">{method}</span> {path}</h3>\
+         <p class=\"mt-1 font-medium\">{summary}</p><p class=\"muted mt-1 text-sm\">{desc}</p>",
+        path = escape(path),
+        summary = prose(op.summary.as_deref().unwrap_or_default()),
+        desc = prose(op.description.as_deref().unwrap_or_default()),
+    );
+    render_parameters(op, body);
+    if let Some(rb) = &op.request_body {
+        for (ct, c) in rb.content.iter() {
+            let name = c.schema.as_ref().map(ref_name).unwrap_or_default();
+            let _ = write!(
+                body,
+                "<p class=\"mt-2 text-sm\">Body: <a class=\"link\" href=\"#schema-{n}\">{n}</a> ({})</p>",
+                escape(ct),
+                n = escape(&name)
+            );
+        }
+    }
+    render_answers(op, body);
+    body.push_str("</section>");
+}
+
+/// Every tag of the document as a heading, followed by the operations that carry that tag
+/// (an operation's first tag decides where it goes).
+fn render_operations(api: &utoipa::openapi::OpenApi, body: &mut String) {
+    let ops = operations(api);
+    let tag_of = |op: &Operation| {
+        op.tags
+            .as_ref()
+            .and_then(|t| t.first().cloned())
+            .unwrap_or_default()
+    };
+    for tag in api.tags.iter().flatten() {
+        let _ = write!(
+            body,
+            "<h2 class=\"mt-8 text-xl font-semibold\" id=\"{id}\">{name}</h2><p class=\"muted text-sm\">{desc}</p>",
+            id = escape(&tag.name.to_lowercase()),
+            name = escape(&tag.name),
+            desc = escape(tag.description.as_deref().unwrap_or_default())
+        );
+        for (method, path, op) in ops.iter().filter(|(_, _, op)| tag_of(op) == tag.name) {
+            render_operation(method, path, op, body);
+        }
+    }
+}
+
+/// The whole API reference page: title and description, getting started, the operations by
+/// tag, then every object.
 fn render_docs() -> String {
     let api = ApiDoc::openapi();
     let mut body = String::new();
@@ -256,100 +380,7 @@ fn render_docs() -> String {
          export KEY=phk_…   # from the org's API keys page\n\
          curl -H \"Authorization: Bearer $KEY\" $PHONEHUB/v1/lookups/+14155552671</pre></section>",
     );
-    let mut ops: Vec<(String, String, &Operation)> = Vec::new();
-    for (path, item) in api.paths.paths.iter() {
-        for (m, op) in [
-            (HttpMethod::Get, &item.get),
-            (HttpMethod::Post, &item.post),
-            (HttpMethod::Patch, &item.patch),
-            (HttpMethod::Delete, &item.delete),
-        ] {
-            if let Some(op) = op {
-                ops.push((method_name(&m).to_string(), path.clone(), op));
-            }
-        }
-    }
-    let tag_of = |op: &Operation| {
-        op.tags
-            .as_ref()
-            .and_then(|t| t.first().cloned())
-            .unwrap_or_default()
-    };
-    for tag in api.tags.iter().flatten() {
-        let _ = write!(
-            body,
-            "<h2 class=\"mt-8 text-xl font-semibold\" id=\"{id}\">{name}</h2><p class=\"muted text-sm\">{desc}</p>",
-            id = escape(&tag.name.to_lowercase()),
-            name = escape(&tag.name),
-            desc = escape(tag.description.as_deref().unwrap_or_default())
-        );
-        for (method, path, op) in ops.iter().filter(|(_, _, op)| tag_of(op) == tag.name) {
-            let _ = write!(
-                body,
-                "<section class=\"card mt-3\"><h3 class=\"font-mono text-sm font-semibold\"><span class=\"badge\">{method}</span> {path}</h3>\
-                 <p class=\"mt-1 font-medium\">{summary}</p><p class=\"muted mt-1 text-sm\">{desc}</p>",
-                path = escape(path),
-                summary = prose(op.summary.as_deref().unwrap_or_default()),
-                desc = prose(op.description.as_deref().unwrap_or_default()),
-            );
-            if let Some(params) = &op.parameters {
-                body.push_str("<ul class=\"mt-2 text-sm\">");
-                for p in params {
-                    let place = match p.parameter_in {
-                        ParameterIn::Path => "path",
-                        ParameterIn::Query => "query",
-                        ParameterIn::Header => "header",
-                        ParameterIn::Cookie => "cookie",
-                    };
-                    let _ = write!(
-                        body,
-                        "<li><code>{}</code> <span class=\"muted\">({place})</span> {}</li>",
-                        escape(&p.name),
-                        prose(p.description.as_deref().unwrap_or_default())
-                    );
-                }
-                body.push_str("</ul>");
-            }
-            if let Some(rb) = &op.request_body {
-                for (ct, c) in rb.content.iter() {
-                    let name = c.schema.as_ref().map(ref_name).unwrap_or_default();
-                    let _ = write!(
-                        body,
-                        "<p class=\"mt-2 text-sm\">Body: <a class=\"link\" href=\"#schema-{n}\">{n}</a> ({})</p>",
-                        escape(ct),
-                        n = escape(&name)
-                    );
-                }
-            }
-            body.push_str("<p class=\"mt-2 text-sm\">Answers: ");
-            let answers: Vec<String> = op
-                .responses
-                .responses
-                .iter()
-                .map(|(status, r)| {
-                    let schema = match r {
-                        RefOr::T(r) => r
-                            .content
-                            .values()
-                            .next()
-                            .and_then(|c| c.schema.as_ref())
-                            .map(ref_name),
-                        RefOr::Ref(_) => None,
-                    };
-                    match schema {
-                        Some(s) => format!(
-                            "<code>{}</code> <a class=\"link\" href=\"#schema-{n}\">{n}</a>",
-                            escape(status),
-                            n = escape(&s)
-                        ),
-                        None => format!("<code>{}</code>", escape(status)),
-                    }
-                })
-                .collect();
-            body.push_str(&answers.join(", "));
-            body.push_str("</p></section>");
-        }
-    }
+    render_operations(&api, &mut body);
     let doc: serde_json::Value = serde_json::from_str(document()).unwrap_or_default();
     render_objects(&doc, &mut body);
     format!(

@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 
 use super::db;
 use super::db::phone_config::ConfigRow;
+use super::format::utc_minute;
 use super::guard::OrgCtx;
-use super::lookups::{fmt_utc, lookup, LookupError, Outcome};
+use super::lookups::{lookup, LookupError, Outcome};
 use super::outage::unreachable;
 use super::providers::Effective;
 use super::words;
@@ -259,8 +260,8 @@ pub fn number_info(c: &Cached, caller_name: bool) -> NumberInfo {
         caller_name: c.caller_name.clone().filter(|_| caller_name),
         caller_type: c.caller_type.clone().filter(|_| caller_name),
         address: (!address.is_empty()).then_some(address),
-        last_lookup_at: c.last_lookup_at.map(fmt_utc),
-        expires_at: c.lookup_expires_at.map(fmt_utc),
+        last_lookup_at: c.last_lookup_at.map(utc_minute),
+        expires_at: c.lookup_expires_at.map(utc_minute),
         // Rounded up: a 14-day entry looked up a moment ago "expires in 14 days".
         expires_in_days: c.lookup_expires_at.map(|e| {
             let secs = (e - now).whole_seconds();

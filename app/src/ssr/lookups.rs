@@ -357,10 +357,3 @@ fn is_config_error(e: &ProviderError) -> bool {
             | ProviderError::Rejected { .. }
     ) || telephony::http::is_refusal(e)
 }
-
-pub fn fmt_utc(t: OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&f)
-        .unwrap_or_default()
-}

@@ -4,8 +4,9 @@ use telephony::ProviderError;
 
 use crate::error::AppError;
 use crate::ssr::calls::{CallError, RecordingError};
+use crate::ssr::format::utc_minute;
 use crate::ssr::limits::{LimitError, Limited};
-use crate::ssr::lookups::{fmt_utc, LookupError};
+use crate::ssr::lookups::LookupError;
 use crate::ssr::numbers::NumberError;
 use crate::ssr::providers::{BuildError, NoProvider};
 use crate::ssr::sms::SmsError;
@@ -362,7 +363,7 @@ pub fn lookup_sentence(e: &LookupError) -> String {
         LookupError::Refused(p) | LookupError::Failed(p) => lookup_failure(p),
         LookupError::BackingOff { message, until } => format!(
             "{message} PhoneHub will not ask the provider about this number again until {}.",
-            fmt_utc(*until)
+            utc_minute(*until)
         ),
         LookupError::BadNumber(p) => p.to_string(),
         LookupError::Busy | LookupError::LostLease => {

@@ -19,6 +19,10 @@ check "/v1 reaches into the pages' server functions (call the use case in app/sr
     "$(grep -rn 'app::api' server/src/v1 | code)"
 check "Database functions outside the use-case layer (add or call a function in app/src/ssr)" \
     "$(grep -rnE '\bdb::' app/src/api server/src | code)"
+check "ssr::db is public (only the use-case layer reaches the database functions; tests use ssr::fixtures)" \
+    "$(grep -n '^pub mod db;' app/src/ssr/mod.rs || true)"
+check "Tests or benchmarks reach into ssr::db (add what they need to ssr::fixtures)" \
+    "$(grep -rn 'ssr::db' server/tests server/examples | code)"
 check "The use-case layer reaches up into the adapters (app/src/api)" \
     "$(grep -rn 'crate::api' app/src/ssr | code)"
 check "Visibility decided outside OrgCtx::sees_all / own_rows_only" \
@@ -42,7 +46,14 @@ PY
 )
 check "Audit actions written in more than one place (write each in its use case)" "$dupes"
 
+# Dependencies point one way: no import circles between modules (scripts/circles.py).
+circles=$(python3 scripts/circles.py) || check "Import circles (move what both sides need into the lower module)" "$circles"
+# Functions and files stay small enough to read (scripts/sizes.py).
+sizes=$(python3 scripts/sizes.py) || check "Sizes" "$sizes"
+
 if [ "$fail" -ne 0 ]; then
     exit 1
 fi
 echo "Layers: adapters over one use-case layer; each audit action written once; one visibility rule"
+echo "$circles"
+echo "$sizes"

@@ -17,6 +17,7 @@ pub mod lookup;
 pub mod message_status;
 pub mod money;
 pub mod numbers;
+pub mod phone_config;
 pub mod sms;
 pub mod usage;
 
@@ -159,6 +160,9 @@ pub struct OrgView {
     pub name: String,
     /// ISO 3166 alpha-2: national numbers typed in this org are read in this country.
     pub country: String,
+    /// That country's English name (None for a code the server's table does not know): the pages'
+    /// phone hints and the dashboard name it, and the country table stays out of the browser.
+    pub country_name: Option<String>,
     pub access: Access,
 }
 
@@ -170,6 +174,9 @@ pub struct Dashboard {
     pub admins: i64,
     pub plain_members: i64,
     pub created: String,
+    /// The country form's choices, (code, name) sorted by name: for owners (who see the form);
+    /// empty for everyone else.
+    pub countries: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

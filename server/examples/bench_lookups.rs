@@ -114,7 +114,7 @@ async fn bare(State(b): State<Arc<Bench>>, Path(n): Path<String>) -> String {
     let Ok(n) = n.parse::<telephony::E164>() else {
         return "bad number".into();
     };
-    match app::ssr::db::lookup_cache::get(&b.pool, &n).await {
+    match app::ssr::fixtures::cached_lookup(&b.pool, &n).await {
         Ok(Some(row)) => format!("{} {:?}", row.e164, row.line_type),
         _ => "missing".into(),
     }

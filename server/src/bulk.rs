@@ -12,10 +12,10 @@ use app::components::FormOutcome;
 use app::error::AppError;
 use app::pages::BULK_UPLOAD_ENDPOINT;
 use app::ssr::auth::AuthSession;
-use app::ssr::guard::{check, OrgCtx};
 use app::ssr::{bulk_lookups as jobs, AppState, Permission};
 
-use crate::middleware::{escape, page, redirect_303, RenderPage};
+use crate::middleware::{page, redirect_303, RenderPage};
+use crate::plain_routes::{error_page, org_ctx};
 
 pub fn routes(render: RenderPage) -> Router<AppState> {
     Router::new()
@@ -24,28 +24,6 @@ pub fn routes(render: RenderPage) -> Router<AppState> {
             post(move |state, auth, path, req| upload(state, auth, path, req, render.clone())),
         )
         .route("/o/{org}/lookups/bulk/{job}/results.csv", get(download))
-}
-
-pub(crate) async fn org_ctx(
-    state: AppState,
-    auth: &AuthSession,
-    org: &str,
-    perm: Permission,
-) -> Result<OrgCtx, Response> {
-    let Some(user) = auth.user.clone() else {
-        return Err(redirect_303("/login"));
-    };
-    check(state, user, org, perm).await.map_err(error_page)
-}
-
-pub(crate) fn error_page(e: AppError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let title = match e {
-        AppError::NotFound => "Not found",
-        AppError::Forbidden(_) => "Not allowed",
-        _ => "Something went wrong",
-    };
-    page(status, title, &escape(&e.to_string()))
 }
 
 async fn upload(

@@ -76,7 +76,7 @@ pub struct Settings {
 }
 
 /// Twilio credentials from the environment (`ssr::phone_config` makes the system default from them).
-pub use app::ssr::phone_config::TwilioSettings;
+pub use app::ssr::system_config::TwilioSettings;
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,29 +150,21 @@ impl Settings {
         Settings::from_lookup(|k| std::env::var(k).ok())
     }
 
+    /// Reads the layers through `env` (the process environment, or a test's variables), checking
+    /// each setting in turn; the first that is wrong is the error.
     pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let env = &env;
-        let file: FileSettings = match &env("PHONEHUB_CONFIG") {
-            Some(p) => read_file(Path::new(p))?,
-            None if Path::new("phonehub.toml").exists() => read_file(Path::new("phonehub.toml"))?,
-            None => FileSettings::default(),
-        };
+        let file = config_file(env)?;
         let environment = environment(env, &file)?;
         let dev = environment == Environment::Development;
-        let database_url = env("PHONEHUB_DATABASE_URL")
-            .or_else(|| env("DATABASE_URL"))
-            .or(file.database_url.clone())
-            .ok_or_else(|| invalid("set DATABASE_URL (or PHONEHUB_DATABASE_URL)"))?;
+        let database_url = database_url(env, &file)?;
         let (site_addr, public_url) = addresses(env, &file)?;
         let data_dir = PathBuf::from(
             env("PHONEHUB_DATA_DIR")
                 .or(file.data_dir.clone())
                 .unwrap_or_else(|| ".data".into()),
         );
-        let secret_key = match env("PHONEHUB_SECRET_KEY") {
-            Some(b64) => decode_key(&b64)?,
-            None => key_from_file(&data_dir.join("secret.key"))?,
-        };
+        let secret_key = secret_key(env, &data_dir)?;
         let keyring = keyring(env("PHONEHUB_CONFIG_KEYS"), &data_dir)?;
         let seed_demo = flag(env, "PHONEHUB_SEED_DEMO")?
             .or(file.seed_demo)
@@ -180,39 +172,11 @@ impl Settings {
             && dev;
         let provider_timeout =
             number(env, "PHONEHUB_PROVIDER_TIMEOUT_MS")?.map(std::time::Duration::from_millis);
-        let db_max_connections = match number(env, "PHONEHUB_DB_MAX_CONNECTIONS")? {
-            Some(n) => {
-                u32::try_from(n).map_err(|_| invalid("PHONEHUB_DB_MAX_CONNECTIONS is too large"))?
-            }
-            None => file.db_max_connections.unwrap_or(10),
-        };
-        let sandbox_enabled = flag(env, "PHONEHUB_SANDBOX")?
-            .or(file.sandbox)
-            .unwrap_or(dev);
-        if sandbox_enabled && !dev {
-            return Err(invalid(
-                "the Twilio sandbox is for development only: unset PHONEHUB_SANDBOX or set PHONEHUB_ENV=development",
-            ));
-        }
+        let db_max_connections = db_max_connections(env, &file)?;
+        let sandbox_enabled = sandbox_enabled(env, &file, dev)?;
         let site_root = env("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into());
-        let api_requests_per_minute = match number(env, "PHONEHUB_API_REQUESTS_PER_MINUTE")? {
-            Some(0) => {
-                return Err(invalid(
-                    "PHONEHUB_API_REQUESTS_PER_MINUTE must be at least 1",
-                ))
-            }
-            Some(n) => u32::try_from(n)
-                .map_err(|_| invalid("PHONEHUB_API_REQUESTS_PER_MINUTE is too large"))?,
-            None => 600,
-        };
-        let trust_proxy = flag(env, "PHONEHUB_TRUST_PROXY")?.unwrap_or(false);
-        if trust_proxy && !site_addr.ip().is_loopback() {
-            // Anyone reaching the server directly could then pick the address it records and
-            // limits by (X-Forwarded-For).
-            return Err(invalid(format!(
-                "PHONEHUB_TRUST_PROXY=true needs the server to listen on a loopback address (the proxy's side), not {site_addr}: set LEPTOS_SITE_ADDR=127.0.0.1:<port> or unset PHONEHUB_TRUST_PROXY"
-            )));
-        }
+        let api_requests_per_minute = api_requests_per_minute(env)?;
+        let trust_proxy = trust_proxy(env, site_addr)?;
         Ok(Settings {
             api_requests_per_minute,
             job_timing: app::ssr::bulk_lookups::JobTiming::default(),
@@ -242,6 +206,84 @@ impl Settings {
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The optional file's settings: `PHONEHUB_CONFIG`, else `phonehub.toml` if there is one, else
+/// none.
+fn config_file(env: Env) -> Result<FileSettings, ConfigError> {
+    Ok(match &env("PHONEHUB_CONFIG") {
+        Some(p) => read_file(Path::new(p))?,
+        None if Path::new("phonehub.toml").exists() => read_file(Path::new("phonehub.toml"))?,
+        None => FileSettings::default(),
+    })
+}
+
+/// `PHONEHUB_DATABASE_URL`, else `DATABASE_URL`, else the file's; one of them is needed.
+fn database_url(env: Env, file: &FileSettings) -> Result<String, ConfigError> {
+    env("PHONEHUB_DATABASE_URL")
+        .or_else(|| env("DATABASE_URL"))
+        .or(file.database_url.clone())
+        .ok_or_else(|| invalid("set DATABASE_URL (or PHONEHUB_DATABASE_URL)"))
+}
+
+/// `PHONEHUB_SECRET_KEY` (base64), else the key in `<data dir>/secret.key` (made on first start).
+fn secret_key(env: Env, data_dir: &Path) -> Result<SecretKey, ConfigError> {
+    match env("PHONEHUB_SECRET_KEY") {
+        Some(b64) => decode_key(&b64),
+        None => key_from_file(&data_dir.join("secret.key")),
+    }
+}
+
+/// `PHONEHUB_DB_MAX_CONNECTIONS`, else the file's, else 10.
+fn db_max_connections(env: Env, file: &FileSettings) -> Result<u32, ConfigError> {
+    Ok(match number(env, "PHONEHUB_DB_MAX_CONNECTIONS")? {
+        Some(n) => {
+            u32::try_from(n).map_err(|_| invalid("PHONEHUB_DB_MAX_CONNECTIONS is too large"))?
+        }
+        None => file.db_max_connections.unwrap_or(10),
+    })
+}
+
+/// Whether the built-in sandbox provider is offered: `PHONEHUB_SANDBOX`, else the file's, else in
+/// development only; asking for it outside development is an error.
+fn sandbox_enabled(env: Env, file: &FileSettings, dev: bool) -> Result<bool, ConfigError> {
+    let sandbox_enabled = flag(env, "PHONEHUB_SANDBOX")?
+        .or(file.sandbox)
+        .unwrap_or(dev);
+    if sandbox_enabled && !dev {
+        return Err(invalid(
+            "the Twilio sandbox is for development only: unset PHONEHUB_SANDBOX or set PHONEHUB_ENV=development",
+        ));
+    }
+    Ok(sandbox_enabled)
+}
+
+/// The API's requests per minute for each key: `PHONEHUB_API_REQUESTS_PER_MINUTE` (at least 1),
+/// else 600.
+fn api_requests_per_minute(env: Env) -> Result<u32, ConfigError> {
+    match number(env, "PHONEHUB_API_REQUESTS_PER_MINUTE")? {
+        Some(0) => Err(invalid(
+            "PHONEHUB_API_REQUESTS_PER_MINUTE must be at least 1",
+        )),
+        Some(n) => {
+            u32::try_from(n).map_err(|_| invalid("PHONEHUB_API_REQUESTS_PER_MINUTE is too large"))
+        }
+        None => Ok(600),
+    }
+}
+
+/// Whether to believe the proxy's `X-Forwarded-For` (`PHONEHUB_TRUST_PROXY`, off by default);
+/// only for a server listening on a loopback address.
+fn trust_proxy(env: Env, site_addr: SocketAddr) -> Result<bool, ConfigError> {
+    let trust_proxy = flag(env, "PHONEHUB_TRUST_PROXY")?.unwrap_or(false);
+    if trust_proxy && !site_addr.ip().is_loopback() {
+        // Anyone reaching the server directly could then pick the address it records and
+        // limits by (X-Forwarded-For).
+        return Err(invalid(format!(
+            "PHONEHUB_TRUST_PROXY=true needs the server to listen on a loopback address (the proxy's side), not {site_addr}: set LEPTOS_SITE_ADDR=127.0.0.1:<port> or unset PHONEHUB_TRUST_PROXY"
+        )));
+    }
+    Ok(trust_proxy)
+}
 
 fn metrics_addr(env: Env) -> Result<Option<SocketAddr>, ConfigError> {
     env("PHONEHUB_METRICS_ADDR")

@@ -14,7 +14,7 @@ use app::ssr::auth::AuthSession;
 use app::ssr::bulk_lookups::csv_safe;
 use app::ssr::{calls, AppState, Permission};
 
-use crate::bulk::{error_page, org_ctx};
+use crate::plain_routes::{error_page, org_ctx};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -255,6 +255,8 @@ where
     })
 }
 
+/// `/o/{org}/calls/export.csv`: the call history with the page's filters, every page of it, as
+/// CSV (only the member's own calls for those who see only theirs).
 async fn export(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -271,22 +273,36 @@ async fn export(
     };
     filter.before = None;
     let user = ctx.own_rows_only();
-    let pool = state.pool.clone();
-    let org_id = ctx.org_id;
+    let stream = export_stream(state.pool.clone(), ctx.org_id, user, filter);
+    csv_download(&format!("calls-{}.csv", ctx.slug), stream_body(stream))
+}
+
+/// How far an export has got: the filter (its cursor after the last page sent), the header row
+/// while it is still to be sent, and whether the last page has been read.
+struct Export {
+    filter: ValidFilter,
+    header: Option<Bytes>,
+    done: bool,
+}
+
+/// The export's CSV: the header row, then the calls `EXPORT_BATCH` at a time, each page read only
+/// when the download has taken the one before (bounded memory). A failed read ends the download
+/// with an error.
+fn export_stream(
+    pool: sqlx::PgPool,
+    org_id: i64,
+    user: Option<i64>,
+    filter: ValidFilter,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     let header_row = Some(Bytes::from_static(
         b"id,created_at,direction,from,to,status,duration_seconds,duration,cost_usd,recordings,user\n",
     ));
-    struct Export {
-        filter: ValidFilter,
-        header: Option<Bytes>,
-        done: bool,
-    }
     let start = Export {
         filter,
         header: header_row,
         done: false,
     };
-    let stream = futures::stream::unfold(start, move |mut c| {
+    futures::stream::unfold(start, move |mut c| {
         let pool = pool.clone();
         async move {
             if let Some(h) = c.header.take() {
@@ -309,34 +325,39 @@ async fn export(
                 return None;
             }
             c.done = (rows.len() as i64) < EXPORT_BATCH;
-            let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 120));
-            for r in &rows {
-                let cost = r.cost.decimal();
-                let _ = w.write_record([
-                    r.row.id.to_string().as_str(),
-                    &r.created_iso,
-                    &r.row.direction,
-                    &csv_safe(&r.row.from),
-                    &csv_safe(&r.row.to),
-                    r.row.status.as_str(),
-                    &r.row
-                        .duration_secs
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    &duration_label(r.row.duration_secs),
-                    &cost,
-                    &r.row.recordings.to_string(),
-                    &csv_safe(&r.row.user),
-                ]);
-            }
+            let bytes = csv_rows(&rows);
             if let Some(last) = rows.last() {
                 c.filter.before = Some(last.cursor);
             }
-            let bytes = w.into_inner().unwrap_or_default();
             Some((Ok(Bytes::from(bytes)), c))
         }
-    });
-    csv_download(&format!("calls-{}.csv", ctx.slug), stream_body(stream))
+    })
+}
+
+/// One page of calls as CSV rows, in the header row's columns (numbers and names that a
+/// spreadsheet could read as a formula are defused).
+fn csv_rows(rows: &[calls::HistoryRow]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 120));
+    for r in rows {
+        let cost = r.cost.decimal();
+        let _ = w.write_record([
+            r.row.id.to_string().as_str(),
+            &r.created_iso,
+            &r.row.direction,
+            &csv_safe(&r.row.from),
+            &csv_safe(&r.row.to),
+            r.row.status.as_str(),
+            &r.row
+                .duration_secs
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            &duration_label(r.row.duration_secs),
+            &cost,
+            &r.row.recordings.to_string(),
+            &csv_safe(&r.row.user),
+        ]);
+    }
+    w.into_inner().unwrap_or_default()
 }
 
 async fn usage_csv(

@@ -136,7 +136,7 @@ async fn prepare_provider(
     settings: &Settings,
     twilio: Option<&crate::config::TwilioSettings>,
 ) {
-    if let Err(e) = app::ssr::phone_config::ensure_system_default(
+    if let Err(e) = app::ssr::system_config::ensure_system_default(
         pool,
         &settings.keyring,
         twilio,
@@ -146,7 +146,7 @@ async fn prepare_provider(
     {
         tracing::warn!(error = %e, "could not check the system default phone config");
     }
-    match app::ssr::phone_config::rotate_credentials(pool, &settings.keyring).await {
+    match app::ssr::system_config::rotate_credentials(pool, &settings.keyring).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             n,
@@ -355,69 +355,21 @@ struct Workers {
     handles: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The whole app: the pages and their forms and downloads behind the browser-session layers, then
+/// the static files, the health checks, the provider's webhooks and the API; with the state the
+/// requests share and the background workers it started.
 fn router(
     settings: &Settings,
     pool: PgPool,
     limiter: Arc<crate::v1::RateLimiter>,
 ) -> Result<(Router, AppState, Workers), StartError> {
     let state = app_state(settings, pool.clone())?;
-    let leptos_options = state.leptos_options.clone();
     state.hot.spawn_listener(&pool);
     state.known.spawn_listener(&pool);
-    let (stop, signal) = app::ssr::shutdown::channel();
-    let workers = Workers {
-        stop,
-        handles: vec![
-            app::ssr::bulk_lookups::spawn_worker(state.clone(), signal.clone()),
-            app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal),
-        ],
-    };
+    let workers = start_workers(&state);
     let auth_layer = auth_layer(settings, &pool, &state.known)?;
-
-    let routes = generate_route_list(App);
-    let ctx_state = state.clone();
-    let context = move || provide_context(ctx_state.clone());
-
-    let render: RenderPage = {
-        let state = state.clone();
-        Arc::new(move |req: Request, outcome: Rerender| {
-            let state = state.clone();
-            let opts = state.leptos_options.clone();
-            let handler = leptos_axum::render_app_async_with_context(
-                move || {
-                    provide_context(state.clone());
-                    match outcome.clone() {
-                        Rerender::Failed(o) => provide_context(o),
-                        Rerender::ShownOnce(s) => provide_context(s),
-                    }
-                },
-                move || shell(opts.clone()),
-            );
-            Box::pin(async move { handler(req).await })
-        })
-    };
-
-    let fallback = {
-        let state = state.clone();
-        let opts = state.leptos_options.clone();
-        leptos_axum::render_app_async_with_context(
-            move || provide_context(state.clone()),
-            move || shell(opts.clone()),
-        )
-    };
-
-    // Registers every server function under /api/ too (with the same context).
-    let router = Router::new()
-        .leptos_routes_with_context(&state, routes, context, {
-            let opts = leptos_options.clone();
-            move || shell(opts.clone())
-        })
-        .merge(crate::bulk::routes(render.clone()))
-        .merge(crate::downloads::routes())
-        .fallback(move |req: Request<Body>| {
-            let fallback = fallback.clone();
-            async move { fallback(req).await }
-        })
+    let render = page_renderer(&state);
+    let router = browser_routes(&state, render.clone())
         .layer(axum::middleware::from_fn_with_state(
             (render, state.known.outage.clone()),
             middleware::server_fn_forms,
@@ -450,6 +402,67 @@ fn router(
         .nest("/v1", crate::v1::routes(state.clone(), limiter))
         .with_state(state.clone());
     Ok((router, state, workers))
+}
+
+/// Starts the background workers (bulk lookups, number upkeep), with the channel that stops them.
+fn start_workers(state: &AppState) -> Workers {
+    let (stop, signal) = app::ssr::shutdown::channel();
+    Workers {
+        stop,
+        handles: vec![
+            app::ssr::bulk_worker::spawn_worker(state.clone(), signal.clone()),
+            app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal),
+        ],
+    }
+}
+
+/// Renders a page for a plain form post or upload that failed (or a one-time notice), with what
+/// the page shows about it in the context.
+fn page_renderer(state: &AppState) -> RenderPage {
+    let state = state.clone();
+    Arc::new(move |req: Request, outcome: Rerender| {
+        let state = state.clone();
+        let opts = state.leptos_options.clone();
+        let handler = leptos_axum::render_app_async_with_context(
+            move || {
+                state.provide();
+                match outcome.clone() {
+                    Rerender::Failed(o) => provide_context(o),
+                    Rerender::ShownOnce(s) => provide_context(s),
+                }
+            },
+            move || shell(opts.clone()),
+        );
+        Box::pin(async move { handler(req).await })
+    })
+}
+
+/// The routes a browser session uses: the pages and their server functions, the bulk upload and
+/// the downloads, and the app's own not-found page for everything else.
+fn browser_routes(state: &AppState, render: RenderPage) -> Router<AppState> {
+    let routes = generate_route_list(App);
+    let ctx_state = state.clone();
+    let context = move || ctx_state.provide();
+    let fallback = {
+        let state = state.clone();
+        let opts = state.leptos_options.clone();
+        leptos_axum::render_app_async_with_context(
+            move || state.provide(),
+            move || shell(opts.clone()),
+        )
+    };
+    // Registers every server function under /api/ too (with the same context).
+    Router::new()
+        .leptos_routes_with_context(state, routes, context, {
+            let opts = state.leptos_options.clone();
+            move || shell(opts.clone())
+        })
+        .merge(crate::bulk::routes(render))
+        .merge(crate::downloads::routes())
+        .fallback(move |req: Request<Body>| {
+            let fallback = fallback.clone();
+            async move { fallback(req).await }
+        })
 }
 
 /// What every request shares: the pool, the options pages need, providers and the event writer.

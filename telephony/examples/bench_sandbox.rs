@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use telephony::provider::Provider;
+use telephony::provider::Lookups;
 use telephony::sandbox::{self, Sandbox, SandboxConfig};
 use telephony::twilio::{TwilioClient, TwilioConfig};
 

@@ -14,5 +14,8 @@ pub mod twilio;
 
 pub use aws::{AwsClient, AwsConfig};
 pub use e164::{PhoneError, E164};
-pub use provider::{ByteRange, ContentRange, Media, Provider, ProviderError, MAX_MEDIA_BYTES};
+pub use provider::{
+    ByteRange, ContentRange, Lookups, Media, Messaging, Numbers, Provider, ProviderError, Voice,
+    MAX_MEDIA_BYTES,
+};
 pub use twilio::{TwilioClient, TwilioConfig};

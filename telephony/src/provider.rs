@@ -1,5 +1,7 @@
-//! The provider interface PhoneHub needs, with provider-neutral errors. Twilio implements it; the
-//! sandbox speaks Twilio's wire format so it is reached through the same client.
+//! The provider interface PhoneHub needs, with provider-neutral errors: [`Provider`] checks the
+//! credentials and hands out the capabilities a provider has ([`Lookups`], [`Numbers`], [`Voice`],
+//! [`Messaging`]). Twilio implements all of them (the sandbox speaks Twilio's wire format, so it is
+//! reached through the same client); AWS only lookups and messaging.
 
 use async_trait::async_trait;
 
@@ -36,8 +38,9 @@ pub enum ProviderError {
     Network(String),
     #[error("unexpected answer from the provider: {0}")]
     Decode(String),
-    /// The provider has no such operation (e.g. buying numbers through Amazon SNS); nothing was
-    /// sent. `operation` names it in words: "buying numbers".
+    /// The provider lacks the capability (e.g. numbers or calls through AWS): the default answer
+    /// of [`Provider`]'s accessors, before anything is sent. `operation` names it in words:
+    /// "buying and managing numbers".
     #[error("the provider cannot do this: {operation}")]
     Unsupported { operation: &'static str },
 }
@@ -195,12 +198,50 @@ impl std::fmt::Debug for Media {
     }
 }
 
+/// A provider account as PhoneHub reaches it: the credentials check, which every provider has,
+/// and the capabilities it offers. Each accessor answers the provider's implementation of that
+/// capability, or [`ProviderError::Unsupported`] (the default) when it has none, so a caller
+/// learns this before anything is sent: `client.numbers()?.buy_number(…)`.
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// Checks the credentials by fetching the account.
     async fn test_connection(&self) -> Result<Account, ProviderError>;
+    /// Number lookups (Twilio Lookup v2, Amazon Pinpoint).
+    fn lookups(&self) -> Result<&dyn Lookups, ProviderError> {
+        Err(ProviderError::Unsupported {
+            operation: "looking up numbers",
+        })
+    }
+    /// Searching, buying, changing, releasing and listing numbers.
+    fn numbers(&self) -> Result<&dyn Numbers, ProviderError> {
+        Err(ProviderError::Unsupported {
+            operation: "buying and managing numbers",
+        })
+    }
+    /// Calls and their recordings.
+    fn voice(&self) -> Result<&dyn Voice, ProviderError> {
+        Err(ProviderError::Unsupported {
+            operation: "calls and recordings",
+        })
+    }
+    /// Sending SMS.
+    fn messaging(&self) -> Result<&dyn Messaging, ProviderError> {
+        Err(ProviderError::Unsupported {
+            operation: "sending SMS",
+        })
+    }
+}
+
+/// Looking up what a number is: whether it is valid, its line type and carrier.
+#[async_trait]
+pub trait Lookups: Send + Sync {
     /// Lookup v2 with line type intelligence, and caller name when asked.
     async fn lookup(&self, e164: &str, caller_name: bool) -> Result<LookupResult, ProviderError>;
+}
+
+/// The numbers an account owns: finding them for sale, buying, configuring and releasing them.
+#[async_trait]
+pub trait Numbers: Send + Sync {
     async fn search_numbers(&self, q: &NumberSearch)
         -> Result<Vec<AvailableNumber>, ProviderError>;
     /// Buys a number. Never retried: a repeated purchase would buy twice.
@@ -220,6 +261,11 @@ pub trait Provider: Send + Sync {
         &self,
         phone_number: Option<&str>,
     ) -> Result<Vec<IncomingNumber>, ProviderError>;
+}
+
+/// Placing calls, following them, and fetching what they recorded.
+#[async_trait]
+pub trait Voice: Send + Sync {
     async fn create_call(&self, call: &NewCall) -> Result<Call, ProviderError>;
     async fn fetch_call(&self, sid: &str) -> Result<Call, ProviderError>;
     async fn list_recordings(
@@ -235,5 +281,53 @@ pub trait Provider: Send + Sync {
         format: &str,
         range: Option<ByteRange>,
     ) -> Result<Media, ProviderError>;
+}
+
+/// Sending text messages.
+#[async_trait]
+pub trait Messaging: Send + Sync {
     async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::{AwsClient, AwsConfig};
+    use crate::twilio::{TwilioClient, TwilioConfig};
+
+    #[test]
+    fn providers_offer_only_the_capabilities_they_have() {
+        let aws = AwsClient::new(AwsConfig::new(
+            "us-east-1",
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ))
+        .unwrap();
+        let aws: &dyn Provider = &aws;
+        assert!(aws.lookups().is_ok());
+        assert!(aws.messaging().is_ok());
+        assert_eq!(
+            aws.numbers().err(),
+            Some(ProviderError::Unsupported {
+                operation: "buying and managing numbers"
+            })
+        );
+        assert_eq!(
+            aws.voice().err(),
+            Some(ProviderError::Unsupported {
+                operation: "calls and recordings"
+            })
+        );
+
+        let twilio = TwilioClient::new(TwilioConfig::new(
+            "AC00000000000000000000000000000001",
+            "an-auth-token",
+        ))
+        .unwrap();
+        let twilio: &dyn Provider = &twilio;
+        assert!(twilio.lookups().is_ok());
+        assert!(twilio.numbers().is_ok());
+        assert!(twilio.voice().is_ok());
+        assert!(twilio.messaging().is_ok());
+    }
 }

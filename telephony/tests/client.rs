@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use telephony::provider::{NewCall, Provider, ProviderError};
+use telephony::provider::{Lookups, Messaging, NewCall, Numbers, Provider, ProviderError, Voice};
 use telephony::twilio::{Credentials, TwilioClient, TwilioConfig};
 
 const SID: &str = "AC00000000000000000000000000000001";

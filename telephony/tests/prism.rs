@@ -4,7 +4,7 @@
 
 mod common;
 
-use telephony::provider::Provider;
+use telephony::provider::Voice;
 use telephony::twilio::{TwilioClient, TwilioConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,9 @@ use axum::routing::post;
 use axum::Router;
 use futures::TryStreamExt;
 use reqwest::Method;
-use telephony::provider::{NewCall, NewMessage, Provider, ProviderError};
+use telephony::provider::{
+    Lookups, Messaging, NewCall, NewMessage, Numbers, Provider, ProviderError, Voice,
+};
 use telephony::sandbox::{self, Faults, Sandbox, SandboxConfig};
 use telephony::twilio::{TwilioClient, TwilioConfig};
 

@@ -74,9 +74,13 @@ pub async fn load_new_call(org: String) -> Result<NewCallPage, AppError> {
             } else {
                 crate::ssr::calls::usable_numbers(&ctx.state.pool, ctx.org_id, ctx.user.id).await?
             };
-            let unavailable =
-                crate::ssr::providers::voice_unavailable(&ctx.state, ctx.org_id, "placing calls")
-                    .await?;
+            let unavailable = crate::ssr::org_provider::unavailable(
+                &ctx.state,
+                ctx.org_id,
+                crate::model::phone_config::Capability::Voice,
+                "placing calls",
+            )
+            .await?;
             Ok(NewCallPage {
                 unavailable,
                 can_call: !ctx.access.read_only(),

@@ -89,7 +89,7 @@ pub async fn load_number(org: String, id: i64) -> Result<NumberPage, AppError> {
                 .await?;
             Ok(NumberPage {
                 org: ctx.view(),
-                sandbox: eff.config.as_ref().is_some_and(|c| c.provider == "sandbox"),
+                sandbox: eff.config.as_ref().is_some_and(|c| c.provider.is_sandbox()),
                 number: n,
             })
         }
@@ -239,9 +239,13 @@ pub mod server_side {
             locality: val(&pairs, "locality"),
         };
         let searched = flag(&pairs, "search");
-        let unavailable =
-            crate::ssr::providers::voice_unavailable(&ctx.state, ctx.org_id, "buying numbers")
-                .await?;
+        let unavailable = crate::ssr::org_provider::unavailable(
+            &ctx.state,
+            ctx.org_id,
+            crate::model::phone_config::Capability::Numbers,
+            "buying numbers",
+        )
+        .await?;
         let can_buy = !ctx.access.read_only() && unavailable.is_none();
         let mut page = BuyPage {
             org: ctx.view(),

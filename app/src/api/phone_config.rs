@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::lookup::{ConnectionResult, PhoneConfigPage};
+use crate::model::phone_config::{ConnectionResult, PhoneConfigPage};
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{phone_config, require, respond, Permission};
@@ -42,8 +42,8 @@ pub async fn save_phone_config(
     region: Option<String>,
     api_base: Option<String>,
     lookups_base: Option<String>,
-    account_sid: String,
-    auth_token: String,
+    credential_id: String,
+    credential_secret: String,
     aws_region: Option<String>,
     sms_sender_id: Option<String>,
     sms_type: Option<String>,
@@ -81,8 +81,8 @@ pub async fn save_phone_config(
                 region: region.unwrap_or_default(),
                 api_base: api_base.unwrap_or_default(),
                 lookups_base: lookups_base.unwrap_or_default(),
-                account_sid,
-                auth_token,
+                credential_id,
+                credential_secret,
                 aws_region: aws_region.unwrap_or_default(),
                 sms_sender_id: sms_sender_id.unwrap_or_default(),
                 sms_type: sms_type.unwrap_or_default(),

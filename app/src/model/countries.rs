@@ -1,8 +1,15 @@
 //! ISO 3166-1 alpha-2 countries with their English names (from Debian's iso-codes
 //! `iso_3166-1.json`, common names where it has them), sorted by name: the choices for an org's
 //! country.
+//!
+//! The table is the server's alone (it is not compiled into the browser bundle): pages get the
+//! org's country name with the org (`OrgView::country_name`) and the dashboard's country form gets
+//! its choices with the page data (`Dashboard::countries`).
+
+use super::OrgView;
 
 /// (code, name), sorted by name.
+#[cfg(feature = "ssr")]
 pub const COUNTRIES: &[(&str, &str)] = &[
     ("AF", "Afghanistan"),
     ("AL", "Albania"),
@@ -256,13 +263,23 @@ pub const COUNTRIES: &[(&str, &str)] = &[
 ];
 
 /// The country's name, for a known code.
+#[cfg(feature = "ssr")]
 pub fn country_name(code: &str) -> Option<&'static str> {
     COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
-/// How a phone field explains what it reads, for an org in `country`.
-pub fn phone_hint(country: &str) -> String {
-    match country_name(country) {
+/// Every country as the country form offers it: (code, name), sorted by name.
+#[cfg(feature = "ssr")]
+pub fn choices() -> Vec<(String, String)> {
+    COUNTRIES
+        .iter()
+        .map(|(c, n)| (c.to_string(), n.to_string()))
+        .collect()
+}
+
+/// How a phone field explains what it reads, for the org `org` (read in its country).
+pub fn phone_hint(org: &OrgView) -> String {
+    match &org.country_name {
         Some(name) => format!("With + and the country code, or a national number of {name}."),
         None => "With + and the country code.".to_string(),
     }

@@ -117,9 +117,10 @@ pub struct StaffHome {
 pub struct ConfigSummary {
     /// The org's own configuration (else the system default applies).
     pub own: bool,
-    pub provider: String,
+    pub provider: super::phone_config::ProviderKind,
     pub display_name: String,
-    pub account_sid: String,
+    /// The Account SID (Twilio) or access key id (AWS).
+    pub credential_id: String,
     /// "…0001": the last characters only.
     pub token: String,
     pub test_mode: bool,

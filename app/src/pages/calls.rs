@@ -70,7 +70,7 @@ fn NewCallView(d: NewCallPage, outcome: Option<FormOutcome>) -> impl IntoView {
                     <p id="number_id-error" class="field-error" role="alert">{move || number_error.get()}</p>
                 </div>
                 <Field form label="Number to call" name="to" kind="tel" autocomplete="off"
-                    hint=crate::model::countries::phone_hint(&d.org.country) />
+                    hint=crate::model::countries::phone_hint(&d.org) />
                 <FormError form />
                 <button type="submit" class="btn" disabled=move || form.pending.get()>"Call"</button>
             </ActionForm>

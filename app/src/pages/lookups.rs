@@ -83,6 +83,7 @@ fn LookupView(d: LookupPage, outcome: Option<FormOutcome>) -> impl IntoView {
         })
         .collect_view();
     let empty = d.recent.is_empty();
+    let hint = crate::model::countries::phone_hint(&d.org);
     view! {
         <Title text=format!("Lookup · {}", d.org.name) />
         <div class="flex flex-wrap items-baseline justify-between gap-2">
@@ -101,7 +102,7 @@ fn LookupView(d: LookupPage, outcome: Option<FormOutcome>) -> impl IntoView {
             <ActionForm action attr:class="card mt-4 max-w-xl">
                 <input type="hidden" name="org" value=d.org.slug.clone() />
                 <Field form label="Phone number" name="number" value=query.with_untracked(|q| q.get("number")).unwrap_or_default()
-                    hint=crate::model::countries::phone_hint(&d.org.country) required=true />
+                    hint=hint required=true />
                 <FormError form />
                 <button type="submit" class="btn mt-2" disabled=move || form.pending.get()>"Look up"</button>
             </ActionForm>

@@ -154,16 +154,36 @@ fn BuyError(error: crate::error::AppError) -> impl IntoView {
 
 #[component]
 fn BuyView(d: BuyPage, outcome: Option<FormOutcome>) -> impl IntoView {
+    let confirm = confirm_purchase(&d, &outcome);
+    let results = result_rows(&d);
+    let show_results = d.searched && d.confirm.is_none();
+    view! {
+        <Title text=format!("Buy a number · {}", d.org.name) />
+        <h1 class="text-2xl font-semibold">"Buy a number"</h1>
+        {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
+        {d.unavailable.clone().map(|m| view! { <p class="readonly-banner" role="note" data-testid="voice-unavailable">{m}</p> })}
+        {confirm}
+        {search_form(&d)}
+        {d.message.clone().map(|m| view! { <p class="readonly-banner" role="status" data-testid="search-message">{m}</p> })}
+        {(show_results && !d.results.is_empty()).then(|| view! {
+            <div class="card mt-4 overflow-x-auto p-0">
+                <table class="table">
+                    <caption class="sr-only">"Available numbers"</caption>
+                    <thead><tr><th scope="col">"Number"</th><th scope="col">"Location"</th><th scope="col">"Capabilities"</th><th scope="col">"Price"</th><th scope="col"><span class="sr-only">"Buy"</span></th></tr></thead>
+                    <tbody>{results}</tbody>
+                </table>
+            </div>
+        })}
+    }
+}
+
+/// The purchase to confirm, when the page was opened with one: what it costs, and the form that
+/// buys it.
+fn confirm_purchase(d: &BuyPage, outcome: &Option<FormOutcome>) -> Option<impl IntoView> {
     let slug = d.org.slug.clone();
-    let q = d.query.clone();
-    let types = [
-        ("local", "Local"),
-        ("mobile", "Mobile"),
-        ("tollfree", "Toll-free"),
-    ];
-    let confirm = d.confirm.clone().map(|c| {
+    d.confirm.clone().map(|c| {
         let buy = ServerAction::<BuyNumber>::new();
-        let form = FormState::new(buy, &outcome, None);
+        let form = FormState::new(buy, outcome, None);
         view! {
             <section class="card mt-4 max-w-xl" aria-label="Confirm purchase">
                 <h2 class="text-lg font-semibold">"Buy " {c.e164.clone()} "?"</h2>
@@ -181,9 +201,12 @@ fn BuyView(d: BuyPage, outcome: Option<FormOutcome>) -> impl IntoView {
                 </ActionForm>
             </section>
         }
-    });
-    let results = d
-        .results
+    })
+}
+
+/// The numbers the search found, one table row each, with a link to buy each (for those who may).
+fn result_rows(d: &BuyPage) -> impl IntoView {
+    d.results
         .iter()
         .map(|n| {
             let href = format!("/o/{}/numbers/buy?confirm={}", d.org.slug, n.e164.replace('+', "%2B"));
@@ -197,14 +220,18 @@ fn BuyView(d: BuyPage, outcome: Option<FormOutcome>) -> impl IntoView {
                 </tr>
             }
         })
-        .collect_view();
-    let show_results = d.searched && d.confirm.is_none();
+        .collect_view()
+}
+
+/// The search form, filled in with the last search (the org's country by default).
+fn search_form(d: &BuyPage) -> impl IntoView {
+    let q = &d.query;
+    let types = [
+        ("local", "Local"),
+        ("mobile", "Mobile"),
+        ("tollfree", "Toll-free"),
+    ];
     view! {
-        <Title text=format!("Buy a number · {}", d.org.name) />
-        <h1 class="text-2xl font-semibold">"Buy a number"</h1>
-        {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
-        {d.unavailable.clone().map(|m| view! { <p class="readonly-banner" role="note" data-testid="voice-unavailable">{m}</p> })}
-        {confirm}
         <form method="get" class="card mt-4 grid gap-3 md:grid-cols-4" aria-label="Search numbers" hidden=d.unavailable.is_some()>
             <input type="hidden" name="search" value="1" />
             <div class="field"><label class="label" for="country">"Country"</label>
@@ -230,16 +257,6 @@ fn BuyView(d: BuyPage, outcome: Option<FormOutcome>) -> impl IntoView {
                 </div></fieldset>
             <div class="md:col-span-4"><button type="submit" class="btn">"Search"</button></div>
         </form>
-        {d.message.clone().map(|m| view! { <p class="readonly-banner" role="status" data-testid="search-message">{m}</p> })}
-        {(show_results && !d.results.is_empty()).then(|| view! {
-            <div class="card mt-4 overflow-x-auto p-0">
-                <table class="table">
-                    <caption class="sr-only">"Available numbers"</caption>
-                    <thead><tr><th scope="col">"Number"</th><th scope="col">"Location"</th><th scope="col">"Capabilities"</th><th scope="col">"Price"</th><th scope="col"><span class="sr-only">"Buy"</span></th></tr></thead>
-                    <tbody>{results}</tbody>
-                </table>
-            </div>
-        })}
     }
 }
 
@@ -269,19 +286,9 @@ fn NumberDetailView(d: NumberPage, outcome: Option<FormOutcome>) -> impl IntoVie
     let release = ServerAction::<ReleaseNumber>::new();
     let rform = FormState::new(release, &outcome, None);
     let slug = d.org.slug.clone();
-    let slug2 = slug.clone();
-    let slug3 = slug.clone();
     let editable = n.can_edit && n.status == NumberStatus::Active;
     let can_release =
         n.can_edit && matches!(n.status, NumberStatus::Active | NumberStatus::Releasing);
-    let confirm_error = rform.field_error("confirm");
-    let check = |name: &'static str, label: &'static str, on: bool| {
-        view! {
-            <label class="flex items-center gap-2 text-sm">
-                <input type="checkbox" name=name value="on" checked=on />{label}
-            </label>
-        }
-    };
     view! {
         <Title text=format!("{} · Numbers", n.e164) />
         <p><a class="link" href=format!("/o/{slug}/numbers")>"← Numbers"</a></p>
@@ -296,61 +303,101 @@ fn NumberDetailView(d: NumberPage, outcome: Option<FormOutcome>) -> impl IntoVie
         <Notice />
         {n.last_error.clone().map(|e| view! { <p class="readonly-banner" role="note">{e}</p> })}
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
-        {editable.then(|| view! {
-            <ActionForm action=save attr:class="card mt-4 max-w-xl space-y-3" attr:aria-label="Number settings">
-                <input type="hidden" name="org" value=slug.clone() />
-                <input type="hidden" name="id" value=n.id.to_string() />
-                <Field form label="Name" name="friendly_name" value=n.friendly_name.clone() />
-                <Field form label="Forward calls to" name="forward_to" value=n.forward_to.clone()
-                    hint=format!("Your own phone. Calls you place ring it first; empty takes voicemail. {}", crate::model::countries::phone_hint(&d.org.country)) />
-                <div class="space-y-1">
-                    {check("active", "Active (can place and receive calls)", n.active)}
-                    {check("record_calls", "Record calls", n.record_calls)}
-                    {check("shared", "Share with the whole org (team number)", n.shared)}
-                </div>
-                <FormError form />
-                <button type="submit" class="btn">"Save"</button>
-            </ActionForm>
-        })}
-        {(editable && d.sandbox).then(|| {
-            let sim = ServerAction::<SimulateInbound>::new();
-            let sform = FormState::new(sim, &outcome, None);
-            let from_error = sform.field_error("from");
-            let body_error = sform.field_error("body");
-            view! {
-                <ActionForm action=sim attr:class="card mt-6 max-w-xl space-y-3" attr:aria-label="Simulate inbound">
-                    <h2 class="font-semibold">"Try it with the sandbox"</h2>
-                    <p class="text-sm muted">"The sandbox plays someone calling or texting this number: it reaches PhoneHub's webhooks exactly as Twilio would."</p>
-                    <input type="hidden" name="org" value=slug3 />
-                    <input type="hidden" name="id" value=n.id.to_string() />
-                    <div class="field"><label class="label" for="sim-from">"From"</label>
-                        <input class="input" id="sim-from" name="from" type="tel" value="+12125550100" aria-describedby="sim-from-error" />
-                        <p id="sim-from-error" class="field-error" role="alert">{move || from_error.get()}</p></div>
-                    <div class="field"><label class="label" for="sim-body">"SMS text"</label>
-                        <input class="input" id="sim-body" name="body" value="Hi, is this the front desk?" maxlength="1600" aria-describedby="sim-body-error" />
-                        <p id="sim-body-error" class="field-error" role="alert">{move || body_error.get()}</p></div>
-                    <FormError form=sform />
-                    <div class="flex gap-3">
-                        <button type="submit" class="btn-secondary" name="kind" value="call">"Simulate an incoming call"</button>
-                        <button type="submit" class="btn-secondary" name="kind" value="sms">"Simulate an incoming SMS"</button>
-                    </div>
-                </ActionForm>
-            }
-        })}
-        {can_release.then(|| view! {
-            <ActionForm action=release attr:class="card mt-6 max-w-xl space-y-3 border-red-200" attr:aria-label="Release number">
-                <h2 class="font-semibold">"Release this number"</h2>
-                <p class="text-sm">"The number goes back to the provider and billing stops. It cannot be got back."</p>
-                <input type="hidden" name="org" value=slug2.clone() />
-                <input type="hidden" name="id" value=n.id.to_string() />
-                <label class="flex items-center gap-2 text-sm">
-                    <input type="checkbox" name="confirm" value="yes" aria-describedby="confirm-error" />
-                    {format!("Yes, release {}", n.e164)}
-                </label>
-                <p id="confirm-error" class="field-error" role="alert">{move || confirm_error.get()}</p>
-                <FormError form=rform />
-                <button type="submit" class="btn-danger">"Release number"</button>
-            </ActionForm>
-        })}
+        {editable.then(|| settings_form(save, form, &d))}
+        {(editable && d.sandbox).then(|| simulate_inbound_form(&d, &outcome))}
+        {can_release.then(|| release_form(release, rform, &d))}
+    }
+}
+
+/// The number's settings: its name, where its calls are forwarded, and its switches.
+fn settings_form(
+    save: ServerAction<UpdateNumber>,
+    form: FormState,
+    d: &NumberPage,
+) -> impl IntoView {
+    let n = d.number.clone();
+    let slug = d.org.slug.clone();
+    let forward_hint = format!(
+        "Your own phone. Calls you place ring it first; empty takes voicemail. {}",
+        crate::model::countries::phone_hint(&d.org)
+    );
+    let check = |name: &'static str, label: &'static str, on: bool| {
+        view! {
+            <label class="flex items-center gap-2 text-sm">
+                <input type="checkbox" name=name value="on" checked=on />{label}
+            </label>
+        }
+    };
+    view! {
+        <ActionForm action=save attr:class="card mt-4 max-w-xl space-y-3" attr:aria-label="Number settings">
+            <input type="hidden" name="org" value=slug.clone() />
+            <input type="hidden" name="id" value=n.id.to_string() />
+            <Field form label="Name" name="friendly_name" value=n.friendly_name.clone() />
+            <Field form label="Forward calls to" name="forward_to" value=n.forward_to.clone()
+                hint=forward_hint />
+            <div class="space-y-1">
+                {check("active", "Active (can place and receive calls)", n.active)}
+                {check("record_calls", "Record calls", n.record_calls)}
+                {check("shared", "Share with the whole org (team number)", n.shared)}
+            </div>
+            <FormError form />
+            <button type="submit" class="btn">"Save"</button>
+        </ActionForm>
+    }
+}
+
+/// The sandbox's form that plays someone calling or texting the number.
+fn simulate_inbound_form(d: &NumberPage, outcome: &Option<FormOutcome>) -> impl IntoView {
+    let sim = ServerAction::<SimulateInbound>::new();
+    let sform = FormState::new(sim, outcome, None);
+    let from_error = sform.field_error("from");
+    let body_error = sform.field_error("body");
+    let slug = d.org.slug.clone();
+    let id = d.number.id;
+    view! {
+        <ActionForm action=sim attr:class="card mt-6 max-w-xl space-y-3" attr:aria-label="Simulate inbound">
+            <h2 class="font-semibold">"Try it with the sandbox"</h2>
+            <p class="text-sm muted">"The sandbox plays someone calling or texting this number: it reaches PhoneHub's webhooks exactly as Twilio would."</p>
+            <input type="hidden" name="org" value=slug />
+            <input type="hidden" name="id" value=id.to_string() />
+            <div class="field"><label class="label" for="sim-from">"From"</label>
+                <input class="input" id="sim-from" name="from" type="tel" value="+12125550100" aria-describedby="sim-from-error" />
+                <p id="sim-from-error" class="field-error" role="alert">{move || from_error.get()}</p></div>
+            <div class="field"><label class="label" for="sim-body">"SMS text"</label>
+                <input class="input" id="sim-body" name="body" value="Hi, is this the front desk?" maxlength="1600" aria-describedby="sim-body-error" />
+                <p id="sim-body-error" class="field-error" role="alert">{move || body_error.get()}</p></div>
+            <FormError form=sform />
+            <div class="flex gap-3">
+                <button type="submit" class="btn-secondary" name="kind" value="call">"Simulate an incoming call"</button>
+                <button type="submit" class="btn-secondary" name="kind" value="sms">"Simulate an incoming SMS"</button>
+            </div>
+        </ActionForm>
+    }
+}
+
+/// The form that gives the number back to the provider, once its box is ticked.
+fn release_form(
+    release: ServerAction<ReleaseNumber>,
+    rform: FormState,
+    d: &NumberPage,
+) -> impl IntoView {
+    let confirm_error = rform.field_error("confirm");
+    let slug = d.org.slug.clone();
+    let id = d.number.id;
+    let e164 = d.number.e164.clone();
+    view! {
+        <ActionForm action=release attr:class="card mt-6 max-w-xl space-y-3 border-red-200" attr:aria-label="Release number">
+            <h2 class="font-semibold">"Release this number"</h2>
+            <p class="text-sm">"The number goes back to the provider and billing stops. It cannot be got back."</p>
+            <input type="hidden" name="org" value=slug.clone() />
+            <input type="hidden" name="id" value=id.to_string() />
+            <label class="flex items-center gap-2 text-sm">
+                <input type="checkbox" name="confirm" value="yes" aria-describedby="confirm-error" />
+                {format!("Yes, release {}", e164)}
+            </label>
+            <p id="confirm-error" class="field-error" role="alert">{move || confirm_error.get()}</p>
+            <FormError form=rform />
+            <button type="submit" class="btn-danger">"Release number"</button>
+        </ActionForm>
     }
 }

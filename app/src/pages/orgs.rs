@@ -48,9 +48,9 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
     let code = d.org.country.clone();
     let country_line = format!(
         "Country: {} ({code}). National numbers typed in this org (lookups, calls, SMS, forwarding) are read as numbers of this country; numbers of other countries need their + prefix.",
-        crate::model::countries::country_name(&code).unwrap_or("unknown"),
+        d.org.country_name.as_deref().unwrap_or("unknown"),
     );
-    let options: Vec<(&'static str, &'static str)> = crate::model::countries::COUNTRIES.to_vec();
+    let options = d.countries.clone();
     let slug_country = slug.clone();
     view! {
         <Title text=d.org.name.clone() />
@@ -87,7 +87,7 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
             {owner.then(|| view! {
                 <ActionForm action=country attr:class="mt-3 space-y-2">
                     <input type="hidden" name="org" value=slug_country />
-                    <SelectField form=country_form label="Change the country" name="country" options=options selected=code.clone() />
+                    <CountryField form=country_form options selected=code.clone() />
                     <FormError form=country_form />
                     <button type="submit" class="btn-secondary">"Save country"</button>
                 </ActionForm>
@@ -101,6 +101,33 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
                 <FormError form=leave_form />
             </ActionForm>
         })}
+    }
+}
+
+/// The country form's select: `SelectField`'s markup, over the choices the page data carries (the
+/// country table itself is the server's; see `model::countries`).
+#[component]
+fn CountryField(
+    form: FormState,
+    options: Vec<(String, String)>,
+    selected: String,
+) -> impl IntoView {
+    let error = form.field_error("country");
+    let selected = form.initial("country").unwrap_or(selected);
+    view! {
+        <div class="field">
+            <label for="country" class="label">"Change the country"</label>
+            <select id="country" name="country" class="input" aria-describedby="country-error">
+                {options
+                    .into_iter()
+                    .map(|(v, l)| {
+                        let on = selected == v;
+                        view! { <option value=v selected=on>{l}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <p id="country-error" class="field-error" role="alert">{move || error.get()}</p>
+        </div>
     }
 }
 

@@ -12,7 +12,7 @@ use crate::components::{
     page_outcome, Field, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
     Refresh, SelectField,
 };
-use crate::model::lookup::*;
+use crate::model::phone_config::*;
 
 fn checkbox(
     name: &'static str,
@@ -58,44 +58,54 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
     let ro = !d.can_edit;
     // Support looking at an org without a configuration of its own: a sentence, not an empty form.
     let hide_form = ro && !c.exists;
-    let slug2 = slug.clone();
-    let providers: Vec<(&'static str, &'static str)> = ProviderKind::ALL
-        .iter()
-        .filter(|p| d.sandbox_available || **p != ProviderKind::Sandbox || c.provider == **p)
-        .map(|p| (p.as_str(), p.label()))
-        .collect();
-    let masked = c.token_masked.clone();
-    let regions: Vec<(&'static str, &'static str)> = TwilioRegion::ALL
-        .iter()
-        .map(|r| (r.form_value(), r.label()))
-        .collect();
-    // Free-form base URLs are a system setting: only the system default's page has them.
-    let system = d.org.is_none();
-    let needs_reentry = c.token_needs_reentry;
-    // The saved provider names the credential fields; the hints say what each means for the other.
     let aws = c.provider == ProviderKind::Aws;
-    let (sid_label, sid_hint) = if aws {
-        ("Access key ID", "For AWS: the IAM access key ID (AKIA…). For Twilio: the Account SID, AC followed by 32 hexadecimal digits.")
-    } else {
-        ("Account SID", "AC followed by 32 hexadecimal digits. For Amazon Web Services: the IAM access key ID (AKIA…).")
-    };
-    let sms_types: Vec<(&'static str, &'static str)> = vec![
-        ("", "The AWS account's default"),
-        ("Transactional", "Transactional (one-time codes, alerts)"),
-        ("Promotional", "Promotional (marketing)"),
-    ];
-    let keys = c.signing_keys.clone();
     let can_key = c.exists && !aws;
-    let slug3 = slug.clone();
+    let effective = d.effective.clone();
     view! {
         <Title text=title.clone() />
         <h1 class="text-2xl font-semibold">{title}</h1>
         <Notice />
         {ro.then(|| view! { <ReadOnlyBanner /> })}
-        <p class="muted mt-2" data-testid="effective">{d.effective.clone()}</p>
+        <p class="muted mt-2" data-testid="effective">{effective}</p>
         {hide_form.then(|| view! {
             <p class="card mt-4 max-w-2xl" data-testid="no-own-config">"No configuration of its own has been saved here."</p>
         })}
+        {config_form(d, save, form, slug.clone(), hide_form, aws)}
+        {c.exists.then(|| test_connection_form(test, test_form, slug.clone()))}
+        {can_key.then(|| view! { <SigningKeys keys=c.signing_keys.clone() slug=slug.clone() ro=ro outcome=outcome.clone() /> })}
+        <p class="muted mt-4 text-sm">
+            {c.key_id.clone().map(|k| format!("Credentials encrypted with key {k}. "))}
+            {(!c.updated.is_empty()).then(|| format!("Last changed {}.", c.updated))}
+        </p>
+    }
+}
+
+/// The configuration's form (hidden by `hide_form`, disabled for those who only read): the
+/// provider and its credentials, the AWS-only and system-only settings, and the switches. `aws`:
+/// the saved provider is Amazon Web Services.
+fn config_form(
+    d: PhoneConfigPage,
+    save: ServerAction<SavePhoneConfig>,
+    form: FormState,
+    slug: String,
+    hide_form: bool,
+    aws: bool,
+) -> impl IntoView {
+    let ro = !d.can_edit;
+    // Free-form base URLs are a system setting: only the system default's page has them.
+    let system = d.org.is_none();
+    let sandbox_available = d.sandbox_available;
+    let c = d.config;
+    let providers: Vec<(&'static str, &'static str)> = ProviderKind::ALL
+        .iter()
+        .filter(|p| sandbox_available || **p != ProviderKind::Sandbox || c.provider == **p)
+        .map(|p| (p.as_str(), p.label()))
+        .collect();
+    let regions: Vec<(&'static str, &'static str)> = TwilioRegion::ALL
+        .iter()
+        .map(|r| (r.form_value(), r.label()))
+        .collect();
+    view! {
         <ActionForm action=save attr:class="card mt-4 max-w-2xl space-y-3" attr:hidden=hide_form>
             <fieldset disabled=ro class="space-y-3">
                 <legend class="sr-only">"Phone configuration"</legend>
@@ -103,36 +113,11 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 <SelectField form label="Provider" name="provider" options=providers selected=c.provider.as_str() />
                 <SelectField form label="Twilio region" name="region" options=regions selected=c.region.form_value() />
                 <Field form label="Display name" name="display_name" value=c.display_name.clone() />
-                <Field form label=sid_label name="account_sid" value=c.account_sid.clone() hint=sid_hint />
-                <div class="field">
-                    <p class="label">{if aws { "Secret access key" } else { "Auth token" }}</p>
-                    <p class="text-sm" data-testid="token-masked">{match masked.clone() {
-                        Some(m) => format!("Stored (encrypted), ends in {m}"),
-                        None => "None stored yet".to_string(),
-                    }}</p>
-                    {needs_reentry.then(|| view! {
-                        <p class="field-error" data-testid="token-reentry">"The stored token was saved for another provider, region, account or address, so it is not sent anywhere. Enter it again."</p>
-                    })}
-                </div>
-                {(!ro).then(|| view! {
-                    <Field form label=match (masked.is_some(), aws) {
-                        (true, true) => "Replace secret access key",
-                        (true, false) => "Replace auth token",
-                        (false, true) => "Secret access key",
-                        (false, false) => "Auth token",
-                    } name="auth_token" kind="password"
-                        autocomplete="off" hint=if masked.is_some() { "Leave empty to keep the stored secret. It is never shown again." } else { "Stored encrypted; never shown again. For AWS: the secret access key." } />
-                })}
+                {credential_fields(form, aws, c.credential_id.clone(), c.token_masked.clone(), c.token_needs_reentry, ro)}
                 <Field form label="Lookup cache (days)" name="lookup_cache_days" kind="number" value=c.lookup_cache_days.to_string()
                     hint="How long a lookup answer is reused, 1 to 365 days." />
                 <Field form label="Default sender number" name="default_sender" value=c.default_sender.clone() hint="Optional. For AWS: the origination number SMS are sent from." />
-                <fieldset class="space-y-3 rounded-md border border-slate-200 p-3">
-                    <legend class="px-1 text-sm font-medium">"Amazon Web Services only"</legend>
-                    <Field form label="AWS region" name="aws_region" value=c.aws_region.clone()
-                        hint="Such as us-east-1 or eu-west-2: SMS go through Amazon SNS and lookups through Amazon Pinpoint in this region. AWS cannot buy numbers, place calls or keep recordings here." />
-                    <Field form label="SMS sender ID" name="sms_sender_id" value=c.sms_sender_id.clone() hint="Optional, for Amazon SNS: 1 to 11 letters and digits shown as the sender where the destination country allows it. SMS are sent from the default sender number, so set that too." />
-                    <SelectField form label="SMS type" name="sms_type" options=sms_types selected=c.sms_type.clone() />
-                </fieldset>
+                {aws_fields(form, c.aws_region.clone(), c.sms_sender_id.clone(), c.sms_type.clone())}
                 {system.then(|| view! {
                     <Field form label="API base URL" name="api_base" value=c.api_base.clone() hint="Optional, for a proxy in front of Twilio (for AWS: of Amazon SNS). Empty uses the provider's host for the region. Changing it needs the secret again." />
                     <Field form label="Lookups base URL" name="lookups_base" value=c.lookups_base.clone() hint="Optional, like the API base URL (for AWS: of Amazon Pinpoint)." />
@@ -147,19 +132,85 @@ fn PhoneConfigView(d: PhoneConfigPage, outcome: Option<FormOutcome>) -> impl Int
                 {(!ro).then(|| view! { <button type="submit" class="btn">"Save configuration"</button> })}
             </fieldset>
         </ActionForm>
-        {c.exists.then(|| view! {
-            <ActionForm action=test attr:class="card mt-4 max-w-2xl">
-                <input type="hidden" name="org" value=slug2.clone() />
-                <p class="text-sm">"Check the saved credentials against the provider."</p>
-                <button type="submit" class="btn-secondary mt-2" disabled=move || test.pending().get()>"Test connection"</button>
-                <FormError form=test_form />
-            </ActionForm>
+    }
+}
+
+/// The account's credential fields: the account SID (or AWS access key ID), what is stored of the
+/// secret (`masked`, and whether it must be entered again), and, for those who edit, a field for
+/// a new secret. The saved provider names the fields; the hints say what each means for the other.
+fn credential_fields(
+    form: FormState,
+    aws: bool,
+    credential_id: String,
+    masked: Option<String>,
+    needs_reentry: bool,
+    ro: bool,
+) -> impl IntoView {
+    let (sid_label, sid_hint) = if aws {
+        ("Access key ID", "For AWS: the IAM access key ID (AKIA…). For Twilio: the Account SID, AC followed by 32 hexadecimal digits.")
+    } else {
+        ("Account SID", "AC followed by 32 hexadecimal digits. For Amazon Web Services: the IAM access key ID (AKIA…).")
+    };
+    view! {
+        <Field form label=sid_label name="credential_id" value=credential_id hint=sid_hint />
+        <div class="field">
+            <p class="label">{if aws { "Secret access key" } else { "Auth token" }}</p>
+            <p class="text-sm" data-testid="token-masked">{match masked.clone() {
+                Some(m) => format!("Stored (encrypted), ends in {m}"),
+                None => "None stored yet".to_string(),
+            }}</p>
+            {needs_reentry.then(|| view! {
+                <p class="field-error" data-testid="token-reentry">"The stored token was saved for another provider, region, account or address, so it is not sent anywhere. Enter it again."</p>
+            })}
+        </div>
+        {(!ro).then(|| view! {
+            <Field form label=match (masked.is_some(), aws) {
+                (true, true) => "Replace secret access key",
+                (true, false) => "Replace auth token",
+                (false, true) => "Secret access key",
+                (false, false) => "Auth token",
+            } name="credential_secret" kind="password"
+                autocomplete="off" hint=if masked.is_some() { "Leave empty to keep the stored secret. It is never shown again." } else { "Stored encrypted; never shown again. For AWS: the secret access key." } />
         })}
-        {can_key.then(|| view! { <SigningKeys keys=keys.clone() slug=slug3.clone() ro=ro outcome=outcome.clone() /> })}
-        <p class="muted mt-4 text-sm">
-            {c.key_id.clone().map(|k| format!("Credentials encrypted with key {k}. "))}
-            {(!c.updated.is_empty()).then(|| format!("Last changed {}.", c.updated))}
-        </p>
+    }
+}
+
+/// The settings only Amazon Web Services uses: its region, the SNS sender ID and SMS type.
+fn aws_fields(
+    form: FormState,
+    aws_region: String,
+    sms_sender_id: String,
+    sms_type: String,
+) -> impl IntoView {
+    let sms_types: Vec<(&'static str, &'static str)> = vec![
+        ("", "The AWS account's default"),
+        ("Transactional", "Transactional (one-time codes, alerts)"),
+        ("Promotional", "Promotional (marketing)"),
+    ];
+    view! {
+        <fieldset class="space-y-3 rounded-md border border-slate-200 p-3">
+            <legend class="px-1 text-sm font-medium">"Amazon Web Services only"</legend>
+            <Field form label="AWS region" name="aws_region" value=aws_region
+                hint="Such as us-east-1 or eu-west-2: SMS go through Amazon SNS and lookups through Amazon Pinpoint in this region. AWS cannot buy numbers, place calls or keep recordings here." />
+            <Field form label="SMS sender ID" name="sms_sender_id" value=sms_sender_id hint="Optional, for Amazon SNS: 1 to 11 letters and digits shown as the sender where the destination country allows it. SMS are sent from the default sender number, so set that too." />
+            <SelectField form label="SMS type" name="sms_type" options=sms_types selected=sms_type />
+        </fieldset>
+    }
+}
+
+/// The form that checks the saved credentials against the provider.
+fn test_connection_form(
+    test: ServerAction<TestPhoneConnection>,
+    test_form: FormState,
+    slug: String,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=test attr:class="card mt-4 max-w-2xl">
+            <input type="hidden" name="org" value=slug />
+            <p class="text-sm">"Check the saved credentials against the provider."</p>
+            <button type="submit" class="btn-secondary mt-2" disabled=move || test.pending().get()>"Test connection"</button>
+            <FormError form=test_form />
+        </ActionForm>
     }
 }
 

@@ -90,57 +90,11 @@ pub fn StaffOrgPage() -> impl IntoView {
 #[component]
 fn StaffOrgView(d: StaffOrgPage) -> impl IntoView {
     let slug = d.org.slug.clone();
-    let numbers = d
-        .numbers
-        .iter()
-        .map(|n| {
-            view! {
-                <tr><td class="tabular-nums"><a class="link" href=format!("/o/{slug}/numbers/{}", n.id)>{n.e164.clone()}</a></td>
-                    <td>{n.owner.clone()}</td><td>{n.status_label()}</td><td class="tabular-nums">{n.monthly.clone()}</td></tr>
-            }
-        })
-        .collect_view();
-    let calls = d
-        .calls
-        .iter()
-        .map(|c| {
-            view! {
-                <tr><td class="tabular-nums whitespace-nowrap"><a class="link" href=format!("/o/{slug}/calls/{}", c.id)>{c.created.clone()}</a></td>
-                    <td class="tabular-nums">{c.from.clone()}" → "{c.to.clone()}</td><td>{c.status.label()}</td>
-                    <td class="tabular-nums">{duration_label(c.duration_secs)}</td><td class="tabular-nums">{c.cost.clone()}</td>
-                    <td>{if c.recordings > 0 { "Yes" } else { "—" }}</td></tr>
-            }
-        })
-        .collect_view();
-    let sms = d
-        .sms
-        .iter()
-        .map(|c| {
-            let q = c.thread_query();
-            view! {
-                <li><a class="link tabular-nums" href=format!("/o/{slug}/sms?{q}")>{c.other.clone()}</a>
-                    <span class="muted">" via "{c.our.clone()}" · "{c.count}{if c.count == 1 { " message" } else { " messages" }}" · "{c.last_at.clone()}</span></li>
-            }
-        })
-        .collect_view();
-    let audit = d
-        .audit
-        .iter()
-        .map(|a| view! { <li class="text-sm"><span class="muted tabular-nums">{a.at.clone()}</span>" · "{a.actor.clone()}" · "<code class="text-xs">{a.action.clone()}</code>" "{a.target.clone()}</li> })
-        .collect_view();
-    let config = match d.config.clone() {
-        Some(c) => view! {
-            <dl class="grid grid-cols-2 gap-x-4 gap-y-1 text-sm">
-                <dt class="muted">"Source"</dt><dd>{if c.own { "The org's own" } else { "System default" }}</dd>
-                <dt class="muted">"Provider"</dt><dd>{c.provider.clone()}" · "{c.display_name.clone()}</dd>
-                <dt class="muted">"Account SID"</dt><dd class="break-all">{c.account_sid.clone()}</dd>
-                <dt class="muted">"Auth token"</dt><dd>{c.token.clone()}</dd>
-                <dt class="muted">"Test mode"</dt><dd>{if c.test_mode { "On" } else { "Off" }}</dd>
-                <dt class="muted">"Lookups"</dt><dd>{if c.lookups { "On" } else { "Off" }}</dd>
-            </dl>
-        }.into_any(),
-        None => view! { <p class="text-sm">"No phone configuration applies to this org."</p> }.into_any(),
-    };
+    let numbers = number_rows(&d, &slug);
+    let calls = call_rows(&d, &slug);
+    let sms = conversation_items(&d, &slug);
+    let audit = audit_items(&d);
+    let config = config_summary(&d);
     view! {
         <Title text=format!("{} · Support console", d.org.name) />
         <p><a class="link" href="/staff">"← Support console"</a></p>
@@ -184,6 +138,77 @@ fn StaffOrgView(d: StaffOrgPage) -> impl IntoView {
                 <ul class="mt-2 space-y-1">{audit}</ul>
             </section>
         </div>
+    }
+}
+
+/// The org's numbers, one table row each, linked to the org's own number pages.
+fn number_rows(d: &StaffOrgPage, slug: &str) -> impl IntoView {
+    d.numbers
+        .iter()
+        .map(|n| {
+            view! {
+                <tr><td class="tabular-nums"><a class="link" href=format!("/o/{slug}/numbers/{}", n.id)>{n.e164.clone()}</a></td>
+                    <td>{n.owner.clone()}</td><td>{n.status_label()}</td><td class="tabular-nums">{n.monthly.clone()}</td></tr>
+            }
+        })
+        .collect_view()
+}
+
+/// The org's recent calls, one table row each, linked to the org's own call pages.
+fn call_rows(d: &StaffOrgPage, slug: &str) -> impl IntoView {
+    d.calls
+        .iter()
+        .map(|c| {
+            view! {
+                <tr><td class="tabular-nums whitespace-nowrap"><a class="link" href=format!("/o/{slug}/calls/{}", c.id)>{c.created.clone()}</a></td>
+                    <td class="tabular-nums">{c.from.clone()}" → "{c.to.clone()}</td><td>{c.status.label()}</td>
+                    <td class="tabular-nums">{duration_label(c.duration_secs)}</td><td class="tabular-nums">{c.cost.clone()}</td>
+                    <td>{if c.recordings > 0 { "Yes" } else { "—" }}</td></tr>
+            }
+        })
+        .collect_view()
+}
+
+/// The org's SMS conversations, one list item each, linked to the org's own threads.
+fn conversation_items(d: &StaffOrgPage, slug: &str) -> impl IntoView {
+    d.sms
+        .iter()
+        .map(|c| {
+            let q = c.thread_query();
+            view! {
+                <li><a class="link tabular-nums" href=format!("/o/{slug}/sms?{q}")>{c.other.clone()}</a>
+                    <span class="muted">" via "{c.our.clone()}" · "{c.count}{if c.count == 1 { " message" } else { " messages" }}" · "{c.last_at.clone()}</span></li>
+            }
+        })
+        .collect_view()
+}
+
+/// The org's recent audit entries, one list item each.
+fn audit_items(d: &StaffOrgPage) -> impl IntoView {
+    d.audit
+        .iter()
+        .map(|a| view! { <li class="text-sm"><span class="muted tabular-nums">{a.at.clone()}</span>" · "{a.actor.clone()}" · "<code class="text-xs">{a.action.clone()}</code>" "{a.target.clone()}</li> })
+        .collect_view()
+}
+
+/// The phone configuration that applies to the org, masked, or a sentence saying none does.
+fn config_summary(d: &StaffOrgPage) -> AnyView {
+    match d.config.clone() {
+        Some(c) => {
+            let (id_label, secret_label) = c.provider.credential_labels();
+            view! {
+            <dl class="grid grid-cols-2 gap-x-4 gap-y-1 text-sm">
+                <dt class="muted">"Source"</dt><dd>{if c.own { "The org's own" } else { "System default" }}</dd>
+                <dt class="muted">"Provider"</dt><dd>{c.provider.label()}" · "{c.display_name.clone()}</dd>
+                <dt class="muted">{id_label}</dt><dd class="break-all">{c.credential_id.clone()}</dd>
+                <dt class="muted">{secret_label}</dt><dd>{c.token.clone()}</dd>
+                <dt class="muted">"Test mode"</dt><dd>{if c.test_mode { "On" } else { "Off" }}</dd>
+                <dt class="muted">"Lookups"</dt><dd>{if c.lookups { "On" } else { "Off" }}</dd>
+            </dl>
+        }.into_any()
+        }
+        None => view! { <p class="text-sm">"No phone configuration applies to this org."</p> }
+            .into_any(),
     }
 }
 

@@ -214,40 +214,13 @@ pub async fn change_password(
     change: PasswordChange,
     ip: Option<String>,
 ) -> Result<User, AppError> {
+    check_password_change(&change)?;
     let PasswordChange {
         current,
         new_password,
-        confirm,
+        ..
     } = change;
-    if current.is_empty() {
-        return Err(AppError::validation(
-            "current",
-            "Enter your current password.",
-        ));
-    }
-    check_new_password("new_password", &new_password)?;
-    if new_password != confirm {
-        return Err(AppError::validation(
-            "confirm",
-            "The two new passwords differ.",
-        ));
-    }
-    let wrong = || AppError::validation("current", "That is not your current password.");
-    // Longer than any password can be: wrong without hashing, and no guess worth counting.
-    if current.chars().count() > MAX_PASSWORD {
-        return Err(wrong());
-    }
-    // Counted per user before argon2 runs, as logins are: a stolen session gets a handful of
-    // guesses at the password, and a flood of them costs a database row each, not 19 MiB.
-    let check = match logins::reserve_password_check(&state.pool, user.id, ip.as_deref()).await? {
-        Reservation::Granted(id) => id,
-        Reservation::Refused { wait_secs, .. } => {
-            return Err(AppError::TooManyRequests(format!(
-                "Too many wrong current passwords. Try again in {}.",
-                wait_text(wait_secs)
-            )));
-        }
-    };
+    let check = reserve_password_check(state, user.id, ip.as_deref()).await?;
     let hash = match verify_then_hash(current, user.password_hash.clone(), new_password).await {
         Ok(hash) => hash,
         Err(e) => {
@@ -270,10 +243,71 @@ pub async fn change_password(
             },
         )
         .await?;
-        return Err(wrong());
+        return Err(wrong_current_password());
     };
+    store_new_password(state, user, &hash, ip).await?;
+    // The session that asked keeps going with the new hash; the others no longer match and end.
+    let updated = db::users::by_id(&state.pool, user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(updated)
+}
+
+/// The form's own rules, before anything is counted or hashed: a current password, an acceptable
+/// new one typed the same twice, and a current password no longer than any password can be.
+fn check_password_change(change: &PasswordChange) -> Result<(), AppError> {
+    if change.current.is_empty() {
+        return Err(AppError::validation(
+            "current",
+            "Enter your current password.",
+        ));
+    }
+    check_new_password("new_password", &change.new_password)?;
+    if change.new_password != change.confirm {
+        return Err(AppError::validation(
+            "confirm",
+            "The two new passwords differ.",
+        ));
+    }
+    // Longer than any password can be: wrong without hashing, and no guess worth counting.
+    if change.current.chars().count() > MAX_PASSWORD {
+        return Err(wrong_current_password());
+    }
+    Ok(())
+}
+
+/// The answer to a wrong current password.
+fn wrong_current_password() -> AppError {
+    AppError::validation("current", "That is not your current password.")
+}
+
+/// Takes a place under the per-user limit on current-password checks, or says how long to wait.
+/// Counted per user before argon2 runs, as logins are: a stolen session gets a handful of guesses
+/// at the password, and a flood of them costs a database row each, not 19 MiB.
+async fn reserve_password_check(
+    state: &AppState,
+    user_id: i64,
+    ip: Option<&str>,
+) -> Result<i64, AppError> {
+    match logins::reserve_password_check(&state.pool, user_id, ip).await? {
+        Reservation::Granted(id) => Ok(id),
+        Reservation::Refused { wait_secs, .. } => Err(AppError::TooManyRequests(format!(
+            "Too many wrong current passwords. Try again in {}.",
+            wait_text(wait_secs)
+        ))),
+    }
+}
+
+/// Stores the new password's hash and its audit entry in one transaction, then forgets what was
+/// read about the user (the old hash among it).
+async fn store_new_password(
+    state: &AppState,
+    user: &User,
+    hash: &str,
+    ip: Option<String>,
+) -> Result<(), AppError> {
     let mut tx = state.pool.begin().await?;
-    db::users::set_password(&mut *tx, user.id, &hash).await?;
+    db::users::set_password(&mut *tx, user.id, hash).await?;
     db::audit::record(
         &mut *tx,
         db::audit::Entry {
@@ -288,9 +322,5 @@ pub async fn change_password(
     .await?;
     tx.commit().await?;
     state.known.forget_user(user.id);
-    // The session that asked keeps going with the new hash; the others no longer match and end.
-    let updated = db::users::by_id(&state.pool, user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    Ok(updated)
+    Ok(())
 }

@@ -9,11 +9,21 @@ use crate::model::{
 };
 use crate::ssr::auth::{hash_password, User};
 use crate::ssr::db;
+use crate::ssr::format;
 use crate::ssr::AppState;
 
 /// Every org, for the superadmin's list.
 pub async fn all_orgs(state: &AppState) -> Result<Vec<AdminOrgRow>, AppError> {
-    Ok(db::orgs::list(&state.pool).await?)
+    let orgs = db::orgs::list(&state.pool).await?;
+    Ok(orgs
+        .into_iter()
+        .map(|o| AdminOrgRow {
+            slug: o.slug,
+            name: o.name,
+            members: o.members,
+            created: format::utc_date(o.created_at),
+        })
+        .collect())
 }
 
 /// Every user, for the superadmin's list.

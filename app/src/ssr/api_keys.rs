@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::guard::{self, OrgCtx, Permission};
-use super::{db, AppState};
+use super::{db, format, AppState};
 use crate::error::AppError;
-use crate::model::api_keys::{ApiKeysPage, NewKey, Scope};
+use crate::model::api_keys::{ApiKeyRow, ApiKeysPage, NewKey, Scope};
 use crate::model::{parse_name, Access, Role};
 
 const PREFIX: &str = "phk_";
@@ -191,16 +191,32 @@ pub async fn page(ctx: &OrgCtx) -> Result<ApiKeysPage, AppError> {
     }
     let pool = &ctx.state.pool;
     let members = if ctx.access.can_manage() {
-        db::orgs::members(pool, ctx.org_id).await?
+        super::members::rows(pool, ctx.org_id).await?
     } else {
         Vec::new()
     };
+    let keys = db::api_keys::list(pool, ctx.org_id).await?;
     Ok(ApiKeysPage {
-        keys: db::api_keys::list(pool, ctx.org_id).await?,
+        keys: keys.into_iter().map(key_row).collect(),
         members,
         me: ctx.user.id,
         org: ctx.view(),
     })
+}
+
+/// A key as the keys page shows it: its times as the pages write them.
+fn key_row(k: db::api_keys::ListedKey) -> ApiKeyRow {
+    ApiKeyRow {
+        id: k.id,
+        name: k.name,
+        prefix: k.prefix,
+        scopes: k.scopes,
+        acting_as: k.acting_as,
+        created_by: k.created_by,
+        created: format::utc_minute(k.created_at),
+        last_used: k.last_used_at.map(format::utc_minute),
+        revoked: k.revoked_at.map(format::utc_minute),
+    }
 }
 
 /// A key as asked for: its name, the member it acts as (their user id as typed; the creator when

@@ -10,34 +10,10 @@ use axum_login::{AuthUser, AuthnBackend, UserId};
 use sqlx::PgPool;
 
 use super::db;
+/// The user as stored lives with its rows (`db::users`), below this module and `last_known`; it is
+/// named here too, as the sessions' user.
+pub use super::db::users::User;
 use crate::error::AppError;
-
-#[derive(Clone)]
-pub struct User {
-    pub id: i64,
-    pub email: String,
-    pub name: String,
-    pub is_support: bool,
-    pub is_superadmin: bool,
-    /// PHC string; never leaves the server, never printed.
-    pub password_hash: String,
-    /// Someone else chose the password (an account made for them): nothing but choosing their
-    /// own until they do.
-    pub must_change_password: bool,
-}
-
-impl std::fmt::Debug for User {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("is_support", &self.is_support)
-            .field("is_superadmin", &self.is_superadmin)
-            .field("password_hash", &"[redacted]")
-            .field("must_change_password", &self.must_change_password)
-            .finish()
-    }
-}
 
 impl AuthUser for User {
     type Id = i64;
@@ -311,17 +287,17 @@ impl HashGate {
     }
 }
 
-/// The gate for hashing outside any request (no `AppState` in the Leptos context).
+/// The gate for hashing outside any request (no `HashGate` in the Leptos context).
 static PROCESS_GATE: LazyLock<HashGate> = LazyLock::new(HashGate::for_this_machine);
 
 /// Runs argon2 `work` on a blocking thread holding a slot of the gate. In a request that is the
-/// app's own gate (from the Leptos context; each app in the tests has its own), which refuses when
-/// its waiting room is full; outside one (`phonehub admin`, the demo seed) the process's gate,
-/// waited for as long as it takes.
+/// app's own gate (put in the Leptos context with the app's state by `AppState::provide`; each app
+/// in the tests has its own), which refuses when its waiting room is full; outside one (`phonehub
+/// admin`, the demo seed) the process's gate, waited for as long as it takes.
 async fn gated<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AuthError> {
-    let gate = leptos::prelude::use_context::<super::AppState>().map(|s| s.passwords.gate);
+    let gate = leptos::prelude::use_context::<HashGate>();
     let slot = match gate {
         Some(gate) => gate.enter().await?,
         None => PROCESS_GATE.enter_unbounded().await?,

@@ -4,6 +4,7 @@ use charts_rs::Box as Padding;
 use time::Date;
 
 use super::db::lookups::Day;
+use super::db::usage::DaySpend;
 use crate::model::usage::CATEGORIES;
 
 /// Width, height and margin of every chart.
@@ -63,7 +64,7 @@ pub fn lookups(from: Date, to: Date, days: &[Day]) -> String {
 }
 
 /// Spend per day, stacked by category (each area is the running total up to its category).
-pub fn spend(from: Date, to: Date, daily: &[(Date, String, i64)]) -> String {
+pub fn spend(from: Date, to: Date, daily: &[DaySpend]) -> String {
     use charts_rs::{LineChart, Series};
     let mut labels = Vec::new();
     let mut per_cat: Vec<Vec<f32>> = vec![Vec::new(); CATEGORIES.len()];
@@ -74,8 +75,8 @@ pub fn spend(from: Date, to: Date, daily: &[(Date, String, i64)]) -> String {
         for (i, (c, _, _)) in CATEGORIES.iter().enumerate() {
             let m: i64 = daily
                 .iter()
-                .filter(|x| x.0 == d && x.1 == *c)
-                .map(|x| x.2)
+                .filter(|x| x.day == d && x.category == *c)
+                .map(|x| x.micros)
                 .sum();
             running += m as f32 / 1_000_000.0;
             per_cat[i].push(running);

@@ -113,6 +113,7 @@ impl OrgCtx {
             slug: self.slug.clone(),
             name: self.name.clone(),
             country: self.country.clone(),
+            country_name: crate::model::countries::country_name(&self.country).map(str::to_string),
             access: self.access,
         }
     }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use moka::sync::Cache;
 use sqlx::PgPool;
 
-use super::auth::User;
 use super::db::orgs::OrgRow;
+use super::db::users::User;
 pub use super::outage::Outage;
 use crate::model::{OrgLink, Role};
 

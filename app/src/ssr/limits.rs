@@ -5,15 +5,9 @@
 use sqlx::PgPool;
 
 use super::db;
+use super::errors::{LimitError, Limited};
 
-/// The things a user may do only so often an hour (the `limits` table, else the default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limited {
-    Purchase,
-    Call,
-    Sms,
-}
-
+/// What each limited thing is called in the `limits` table, its default, and how it is counted.
 impl Limited {
     fn item(self) -> &'static str {
         match self {
@@ -44,15 +38,6 @@ impl Limited {
             Limited::Sms => db::limits::messages_last_hour(tx, org_id, user_id).await,
         }
     }
-}
-
-/// Why a limited row was not written.
-#[derive(Debug, thiserror::Error)]
-pub enum LimitError {
-    #[error("the hourly limit of {limit} ({what:?}) is reached")]
-    Reached { what: Limited, limit: i64 },
-    #[error("the database failed")]
-    Db(#[from] sqlx::Error),
 }
 
 /// Opens the transaction that writes a limited row: it holds the (org, user) lock for `what` until

@@ -11,20 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::outage::unreachable;
 
-use super::lookups::Outcome;
-
-/// A lookup request, as recorded for attribution.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub org_id: i64,
-    pub user_id: Option<i64>,
-    pub e164: String,
-    pub outcome: Outcome,
-    pub cost_micros: i64,
-    pub saved_micros: i64,
-    pub line_type: Option<String>,
-    pub at: OffsetDateTime,
-}
+pub use super::db::lookups::Event;
 
 enum Msg {
     Event(Event),

@@ -9,15 +9,18 @@ use time::OffsetDateTime;
 
 use super::db;
 use super::db::phone_config::ConfigRow;
-use super::format::utc_minute;
+use super::errors::LookupError;
+use super::format::{utc_minute, utc_second};
 use super::guard::OrgCtx;
-use super::lookups::{lookup, LookupError, Outcome};
+use super::lookups::{lookup, Outcome};
 use super::outage::unreachable;
 use super::providers::Effective;
 use super::words;
 use crate::error::AppError;
 use crate::model::dates::{date_range, month_of};
-use crate::model::lookup::{BulkPage, LookupPage, LookupStats, NumberInfo, RecentLookup};
+use crate::model::lookup::{
+    money, BulkJobView, BulkPage, Expiring, LookupPage, LookupStats, NumberInfo, RecentLookup,
+};
 
 pub use super::db::lookup_cache::Cached;
 
@@ -132,7 +135,19 @@ async fn recent(ctx: &OrgCtx) -> Result<(Vec<RecentLookup>, bool), AppError> {
         .read(db::lookups::recent(&ctx.state.pool, ctx.org_id))
         .await
     {
-        Ok(r) => Ok((r, false)),
+        Ok(rows) => {
+            let rows: Vec<RecentLookup> = rows
+                .into_iter()
+                .map(|r| RecentLookup {
+                    e164: r.e164,
+                    outcome: r.outcome,
+                    cost: money(r.cost_micros),
+                    user: r.user,
+                    at: utc_second(r.at),
+                })
+                .collect();
+            Ok((rows, false))
+        }
         Err(e) if unreachable(&e) && outage.ongoing() => Ok((Vec::new(), true)),
         Err(e) => Err(e.into()),
     }
@@ -308,14 +323,25 @@ pub async fn stats(
         chart_svg,
         line_types: db::lookups::line_types(pool, ctx.org_id, from_d, to_d).await?,
         top_numbers: db::lookups::top_numbers(pool, ctx.org_id, from_d, to_d).await?,
-        expiring: db::lookups::expiring(pool, ctx.org_id).await?,
+        expiring: db::lookups::expiring(pool, ctx.org_id)
+            .await?
+            .into_iter()
+            .map(|e| Expiring {
+                e164: e.e164,
+                expires: utc_minute(e.expires_at),
+            })
+            .collect(),
     })
 }
 
 /// The bulk lookup page: the org's latest jobs, and the job `job` (one of the org's, else not
 /// found).
 pub async fn bulk_page(ctx: &OrgCtx, job: Option<i64>) -> Result<BulkPage, AppError> {
-    let jobs = db::bulk_lookups::for_org(&ctx.state.pool, ctx.org_id, None).await?;
+    let jobs: Vec<BulkJobView> = db::bulk_lookups::for_org(&ctx.state.pool, ctx.org_id, None)
+        .await?
+        .into_iter()
+        .map(job_view)
+        .collect();
     // The asked-for job is usually among the latest; read it separately only if not.
     let job = match job {
         Some(id) => match jobs.iter().find(|j| j.id == id) {
@@ -324,6 +350,7 @@ pub async fn bulk_page(ctx: &OrgCtx, job: Option<i64>) -> Result<BulkPage, AppEr
                 db::bulk_lookups::for_org(&ctx.state.pool, ctx.org_id, Some(id))
                     .await?
                     .pop()
+                    .map(job_view)
                     .ok_or(AppError::NotFound)?,
             ),
         },
@@ -335,4 +362,20 @@ pub async fn bulk_page(ctx: &OrgCtx, job: Option<i64>) -> Result<BulkPage, AppEr
         jobs,
         job,
     })
+}
+
+/// A bulk job as its page shows it: its times as the pages write them.
+fn job_view(j: db::bulk_lookups::JobRow) -> BulkJobView {
+    BulkJobView {
+        id: j.id,
+        filename: j.filename,
+        status: j.status,
+        total: j.total,
+        processed: j.processed,
+        errors: j.errors,
+        created: utc_minute(j.created_at),
+        finished: j.finished_at.map(utc_minute),
+        user: j.user,
+        error: j.error,
+    }
 }

@@ -4,18 +4,24 @@
 //! A row belongs to no org: its freshness is judged by the asking org's own cache days, and a
 //! failure of an org's own configuration is stored nowhere the other orgs would see it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
+use telephony::models::LookupResult;
 use telephony::{ProviderError, E164};
 use time::OffsetDateTime;
 
 use super::crypto::Keyring;
 use super::db::lookup_cache::{self as cache, Cached};
+use super::db::lookups::Event;
 use super::db::phone_config::ConfigRow;
+use super::errors::LookupError;
 use super::hot_cache::HotCache;
-use super::lookup_events::{Event, EventSink};
-use super::providers::{BuildError, Providers};
+use super::lookup_events::EventSink;
+use super::providers::{Effective, Providers};
+
+pub use super::db::lookups::Outcome;
 
 /// How long a leader may hold a number before others may take over (covers the client's
 /// timeout and retries).
@@ -29,65 +35,6 @@ const WAIT_LIMIT: Duration = Duration::from_secs(50);
 const STORE_RETRIES: u32 = 8;
 const FIRST_BACKOFF_SECS: i64 = 60;
 const MAX_BACKOFF_SECS: i64 = 24 * 3600;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Hit,
-    Miss,
-    Refresh,
-    Error,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Hit => "hit",
-            Outcome::Miss => "miss",
-            Outcome::Refresh => "refresh",
-            Outcome::Error => "error",
-        }
-    }
-}
-
-/// Why a lookup gave no answer (the words are chosen in `ssr::words::lookup`).
-#[derive(Debug, thiserror::Error)]
-pub enum LookupError {
-    #[error("the org has no phone configuration")]
-    NoConfig,
-    #[error("lookups are off in the org's configuration")]
-    Disabled,
-    #[error("caller-name lookups are off in the org's configuration")]
-    CallerNameOff,
-    #[error("the provider rejected the org's credentials")]
-    Credentials,
-    #[error("no provider client for the configuration")]
-    Unusable(#[source] BuildError),
-    /// A failure that belongs to the asking configuration (a refusal of its account, or any
-    /// failure of an org's own configuration): not stored on the shared row.
-    #[error("the provider refused this configuration's lookup")]
-    Refused(#[source] ProviderError),
-    /// A failure about the number, stored on the shared row with a retry time.
-    #[error("the provider failed to look the number up")]
-    Failed(#[source] ProviderError),
-    /// An earlier failure about the number, not asked again until `until`.
-    #[error("backing off after a failure: {message}")]
-    BackingOff {
-        message: String,
-        until: OffsetDateTime,
-    },
-    /// A stored number that no longer parses (bulk jobs).
-    #[error("the number does not parse")]
-    BadNumber(#[source] telephony::PhoneError),
-    /// Waited for another request's lookup of the number for too long.
-    #[error("another request is still looking the number up")]
-    Busy,
-    /// The leader's lease ran out before it stored the answer (internal: the request waits
-    /// for the new leader instead).
-    #[error("the lookup's lease ran out")]
-    LostLease,
-    #[error("database error")]
-    Db(#[from] sqlx::Error),
-}
 
 /// What a lookup request needs from the app.
 pub struct Deps<'a> {
@@ -120,119 +67,30 @@ pub async fn lookup(
     let mut may_lead = true;
     let mut waited = false;
     loop {
-        // With the database away, the configuration last read may still answer from the hot
-        // cache (`unreachable` keeps the error for everything else).
-        let read = deps
-            .outage
-            .unless_ongoing(deps.providers.effective(deps.pool, org_id));
-        let (snap, unreachable) = match read.await {
-            Ok(s) => (s, None),
-            Err(e) => match deps.providers.last_known(org_id) {
-                Some(s) if !force_refresh => (s, Some(e)),
-                _ => return Err(e.into()),
-            },
-        };
-        let cfg = snap.config.as_ref().ok_or(LookupError::NoConfig)?;
-        if !cfg.lookup_enabled {
-            return Err(LookupError::Disabled);
-        }
-        let caller_name = match wanted {
-            None => cfg.caller_name_enabled,
-            Some(false) => false,
-            Some(true) if cfg.caller_name_enabled => true,
-            Some(true) => return Err(LookupError::CallerNameOff),
-        };
-        let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
-        // Freshness is this org's: an answer fetched for an org keeping answers a year is not
-        // fresh for one that keeps them a day.
-        let days = cfg.lookup_cache_days;
+        let (snap, unreachable) = read_config(deps, org_id, force_refresh).await?;
+        let (cfg, ask) = terms(&snap, org_id, user_id, e164, wanted)?;
         let now = OffsetDateTime::now_utc();
-        let event = |outcome: Outcome, cost: i64, saved: i64, line_type: Option<String>| Event {
-            org_id,
-            user_id,
-            e164: e164.as_str().to_string(),
-            outcome,
-            cost_micros: cost,
-            saved_micros: saved,
-            line_type,
-            at: OffsetDateTime::now_utc(),
-        };
         // This process's copy first: a hit then needs no database at all.
-        let held = (!force_refresh)
-            .then(|| deps.hot.get_for(e164, now, caller_name, days))
-            .flatten();
-        if let Some(row) = held {
-            deps.events
-                .record(event(Outcome::Hit, 0, price, row.line_type.clone()))
-                .await;
-            metrics::counter!("phonehub_lookups_total", "outcome" => "hit", "from" => "memory")
-                .increment(1);
-            return Ok((Outcome::Hit, Cached::clone(&row).seen_by(days)));
+        if let Some(answer) = from_memory(deps, &ask, now, force_refresh).await {
+            return Ok(answer);
         }
         if let Some(e) = unreachable {
             return Err(e.into());
         }
-        let generation = deps.hot.generation();
-        let row = deps.outage.read(cache::get(deps.pool, e164)).await?;
-        if let Some(row) = row {
-            let hit = row.fresh_for(now, caller_name, days)
-                // A refresh someone finished after we were asked counts as our refresh's answer.
-                && (!force_refresh || row.last_lookup_at.is_some_and(|t| t >= started));
-            if hit {
-                deps.hot.keep(&row, generation);
-                let line_type = row.line_type.clone();
-                deps.events
-                    .record(event(Outcome::Hit, 0, price, line_type))
-                    .await;
-                count("hit");
-                return Ok((Outcome::Hit, row.seen_by(days)));
-            }
-            if row.backing_off(now) {
-                deps.events.record(event(Outcome::Error, 0, 0, None)).await;
-                count("backing_off");
-                return Err(backing_off(&row, now));
-            }
+        if let Some(answer) = from_database(deps, &ask, now, started, force_refresh).await? {
+            return Ok(answer);
         }
         let token = format!("{:032x}", rand::random::<u128>());
-        let leading = may_lead
-            && cache::take_lease(
-                deps.pool,
-                e164,
-                &token,
-                LEASE_SECS,
-                force_refresh,
-                started,
-                caller_name,
-                days,
-            )
-            .await?;
-        if leading {
-            let res = lead(deps, cfg, &token, e164, caller_name).await;
-            return match res {
-                Ok(row) => {
-                    let outcome = if force_refresh {
-                        Outcome::Refresh
-                    } else {
-                        Outcome::Miss
-                    };
-                    deps.events
-                        .record(event(outcome, price, 0, row.line_type.clone()))
-                        .await;
-                    count(outcome.as_str());
-                    Ok((outcome, row))
-                }
+        if may_lead && take_lease(deps, &ask, &token, force_refresh, started).await? {
+            match answer_as_leader(deps, &ask, cfg, &token, force_refresh).await {
                 // No paid miss for a leader that lost its lease: wait for the new leader.
                 Err(LookupError::LostLease) => {
                     tracing::warn!(%e164, "a lookup leader lost its lease");
                     may_lead = false;
                     continue;
                 }
-                Err(e) => {
-                    deps.events.record(event(Outcome::Error, 0, 0, None)).await;
-                    count("error");
-                    Err(e)
-                }
-            };
+                other => return other,
+            }
         }
         // Someone else holds the lease: wait for their answer.
         if !waited {
@@ -245,6 +103,200 @@ pub async fn lookup(
         }
         tokio::time::sleep(poll).await;
         poll = (poll * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// One attempt's question: the number, who asks, and on the asking org's terms.
+struct Ask<'e> {
+    org_id: i64,
+    user_id: Option<i64>,
+    e164: &'e E164,
+    /// Whether the caller name is asked for.
+    caller_name: bool,
+    /// What the answer costs the org: paid on a miss, saved on a hit.
+    price: i64,
+    /// How many days the org keeps an answer.
+    days: i32,
+}
+
+impl Ask<'_> {
+    /// The attribution event of this request, at the current time.
+    fn event(&self, outcome: Outcome, cost: i64, saved: i64, line_type: Option<String>) -> Event {
+        Event {
+            org_id: self.org_id,
+            user_id: self.user_id,
+            e164: self.e164.as_str().to_string(),
+            outcome,
+            cost_micros: cost,
+            saved_micros: saved,
+            line_type,
+            at: OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+/// Reads the org's effective configuration. With the database away, the configuration last read
+/// may still answer from the hot cache: it is returned with the error, which `lookup` keeps for
+/// everything else.
+async fn read_config(
+    deps: &Deps<'_>,
+    org_id: i64,
+    force_refresh: bool,
+) -> Result<(Arc<Effective>, Option<sqlx::Error>), LookupError> {
+    let read = deps
+        .outage
+        .unless_ongoing(deps.providers.effective(deps.pool, org_id));
+    match read.await {
+        Ok(s) => Ok((s, None)),
+        Err(e) => match deps.providers.last_known(org_id) {
+            Some(s) if !force_refresh => Ok((s, Some(e))),
+            _ => Err(e.into()),
+        },
+    }
+}
+
+/// The asking org's terms: its configuration (none, or lookups off, is an error), whether the
+/// caller name is asked for (`wanted` as `lookup` takes it), the price and the org's cache days.
+fn terms<'s, 'e>(
+    snap: &'s Effective,
+    org_id: i64,
+    user_id: Option<i64>,
+    e164: &'e E164,
+    wanted: Option<bool>,
+) -> Result<(&'s ConfigRow, Ask<'e>), LookupError> {
+    let cfg = snap.config.as_ref().ok_or(LookupError::NoConfig)?;
+    if !cfg.lookup_enabled {
+        return Err(LookupError::Disabled);
+    }
+    let caller_name = match wanted {
+        None => cfg.caller_name_enabled,
+        Some(false) => false,
+        Some(true) if cfg.caller_name_enabled => true,
+        Some(true) => return Err(LookupError::CallerNameOff),
+    };
+    let price = snap.base_price + snap.caller_name_price * i64::from(caller_name);
+    // Freshness is this org's: an answer fetched for an org keeping answers a year is not
+    // fresh for one that keeps them a day.
+    let days = cfg.lookup_cache_days;
+    let ask = Ask {
+        org_id,
+        user_id,
+        e164,
+        caller_name,
+        price,
+        days,
+    };
+    Ok((cfg, ask))
+}
+
+/// This process's copy of the answer, if fresh for the org (and no refresh was asked for): a hit
+/// then needs no database at all. Records the hit.
+async fn from_memory(
+    deps: &Deps<'_>,
+    ask: &Ask<'_>,
+    now: OffsetDateTime,
+    force_refresh: bool,
+) -> Option<(Outcome, Cached)> {
+    let held = (!force_refresh)
+        .then(|| deps.hot.get_for(ask.e164, now, ask.caller_name, ask.days))
+        .flatten();
+    let row = held?;
+    deps.events
+        .record(ask.event(Outcome::Hit, 0, ask.price, row.line_type.clone()))
+        .await;
+    metrics::counter!("phonehub_lookups_total", "outcome" => "hit", "from" => "memory")
+        .increment(1);
+    Some((Outcome::Hit, Cached::clone(&row).seen_by(ask.days)))
+}
+
+/// The shared row's answer, if fresh for the org (a refresh someone finished after this request
+/// was asked counts as its refresh's answer), recorded as a hit; or the failure the row is backing
+/// off from, recorded as an error. `None`: the number needs asking.
+async fn from_database(
+    deps: &Deps<'_>,
+    ask: &Ask<'_>,
+    now: OffsetDateTime,
+    started: OffsetDateTime,
+    force_refresh: bool,
+) -> Result<Option<(Outcome, Cached)>, LookupError> {
+    let generation = deps.hot.generation();
+    let row = deps.outage.read(cache::get(deps.pool, ask.e164)).await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let hit = row.fresh_for(now, ask.caller_name, ask.days)
+        // A refresh someone finished after we were asked counts as our refresh's answer.
+        && (!force_refresh || row.last_lookup_at.is_some_and(|t| t >= started));
+    if hit {
+        deps.hot.keep(&row, generation);
+        let line_type = row.line_type.clone();
+        deps.events
+            .record(ask.event(Outcome::Hit, 0, ask.price, line_type))
+            .await;
+        count("hit");
+        return Ok(Some((Outcome::Hit, row.seen_by(ask.days))));
+    }
+    if row.backing_off(now) {
+        deps.events
+            .record(ask.event(Outcome::Error, 0, 0, None))
+            .await;
+        count("backing_off");
+        return Err(backing_off(&row, now));
+    }
+    Ok(None)
+}
+
+/// Tries to become the number's leader (the one request that asks the provider), with `token`.
+async fn take_lease(
+    deps: &Deps<'_>,
+    ask: &Ask<'_>,
+    token: &str,
+    force_refresh: bool,
+    started: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    cache::take_lease(
+        deps.pool,
+        ask.e164,
+        token,
+        LEASE_SECS,
+        force_refresh,
+        started,
+        ask.caller_name,
+        ask.days,
+    )
+    .await
+}
+
+/// As the leader: asks the provider and records the paid miss (or refresh), or the error. A lost
+/// lease is returned unrecorded (`lookup` then waits for the new leader).
+async fn answer_as_leader(
+    deps: &Deps<'_>,
+    ask: &Ask<'_>,
+    cfg: &ConfigRow,
+    token: &str,
+    force_refresh: bool,
+) -> Result<(Outcome, Cached), LookupError> {
+    match lead(deps, cfg, token, ask.e164, ask.caller_name).await {
+        Ok(row) => {
+            let outcome = if force_refresh {
+                Outcome::Refresh
+            } else {
+                Outcome::Miss
+            };
+            deps.events
+                .record(ask.event(outcome, ask.price, 0, row.line_type.clone()))
+                .await;
+            count(outcome.as_str());
+            Ok((outcome, row))
+        }
+        Err(LookupError::LostLease) => Err(LookupError::LostLease),
+        Err(e) => {
+            deps.events
+                .record(ask.event(Outcome::Error, 0, 0, None))
+                .await;
+            count("error");
+            Err(e)
+        }
     }
 }
 
@@ -283,45 +335,72 @@ async fn lead(
             return Err(LookupError::Unusable(e));
         }
     };
-    let answer = tokio::time::timeout(LEADER_BUDGET, provider.lookup(e164.as_str(), caller_name))
+    let asked = async { provider.lookups()?.lookup(e164.as_str(), caller_name).await };
+    let answer = tokio::time::timeout(LEADER_BUDGET, asked)
         .await
         .unwrap_or(Err(ProviderError::Timeout));
     match answer {
         Ok(res) => {
-            let days = cfg.lookup_cache_days;
-            // A paid answer is worth waiting for a connection a little longer than a page is.
-            let mut attempt = 0;
-            let stored = loop {
-                let store = cache::store(
-                    deps.pool,
-                    e164,
-                    token,
-                    &res,
-                    caller_name,
-                    days,
-                    &cfg.provider,
-                );
-                match store.await {
-                    Err(sqlx::Error::PoolTimedOut) if attempt < STORE_RETRIES => {
-                        attempt += 1;
-                        tokio::time::sleep(Duration::from_millis(250)).await;
-                    }
-                    other => break other?,
-                }
-            };
-            if !stored {
+            if !store_answer(deps, cfg, token, e164, &res, caller_name).await? {
                 return Err(LookupError::LostLease);
             }
             Ok(cache::get(deps.pool, e164).await?.unwrap_or_default())
         }
+        Err(e) => Err(settle_failure(deps, cfg, token, e164, e).await?),
+    }
+}
+
+/// Stores a paid answer on the number's row; false if the lease was lost meanwhile. A paid answer
+/// is worth waiting for a connection a little longer than a page is: storing is tried again when
+/// no connection was free in time.
+async fn store_answer(
+    deps: &Deps<'_>,
+    cfg: &ConfigRow,
+    token: &str,
+    e164: &E164,
+    res: &LookupResult,
+    caller_name: bool,
+) -> Result<bool, sqlx::Error> {
+    let days = cfg.lookup_cache_days;
+    let mut attempt = 0;
+    loop {
+        let store = cache::store(
+            deps.pool,
+            e164,
+            token,
+            res,
+            caller_name,
+            days,
+            cfg.provider.as_str(),
+        );
+        match store.await {
+            Err(sqlx::Error::PoolTimedOut) if attempt < STORE_RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// After the provider failed: gives up the lease, or stores the failure with backoff, as the
+/// failure says, and returns the lookup's error (or the database's, if that fails first).
+async fn settle_failure(
+    deps: &Deps<'_>,
+    cfg: &ConfigRow,
+    token: &str,
+    e164: &E164,
+    e: ProviderError,
+) -> Result<LookupError, sqlx::Error> {
+    match e {
         // Refusals that depend on the asking account (its credentials, its rate limit, its
         // region or permissions, an address it may not reach) belong to the configuration, not
         // to the number: stored on the shared row, one org's account would block the number for
         // every org.
-        Err(e) if is_config_error(&e) => {
+        e if is_config_error(&e) => {
             tracing::warn!(error = %e, %e164, "lookup refused for this configuration");
             cache::release(deps.pool, e164, token).await?;
-            Err(match e {
+            Ok(match e {
                 ProviderError::Auth { .. } => LookupError::Credentials,
                 other => LookupError::Refused(other),
             })
@@ -330,12 +409,12 @@ async fn lead(
         // account: network, timeout, 5xx, an unreadable answer) says nothing certain about the
         // number: stored on the shared row it would block the number for every org. The lease is
         // given up and nothing else is written; only the system default backs a number off.
-        Err(e) if cfg.org_id.is_some() => {
+        e if cfg.org_id.is_some() => {
             tracing::warn!(error = %e, %e164, "lookup failed with the org's own configuration");
             cache::release(deps.pool, e164, token).await?;
-            Err(LookupError::Refused(e))
+            Ok(LookupError::Refused(e))
         }
-        Err(e) => {
+        e => {
             // The provider's own words stay in the log: the row is shown to every org.
             tracing::warn!(error = %e, %e164, "lookup failed at the provider");
             // Shown to every org that asks about the number until the retry time.
@@ -343,7 +422,7 @@ async fn lead(
             let code = e.code().map(|c| c as i32);
             let backoff = (FIRST_BACKOFF_SECS as f64, MAX_BACKOFF_SECS as f64);
             cache::store_error(deps.pool, e164, token, code, &msg, backoff).await?;
-            Err(LookupError::Failed(e))
+            Ok(LookupError::Failed(e))
         }
     }
 }

@@ -5,10 +5,13 @@
 //! audit entry are decided here; the server functions parse and present.
 
 use crate::error::AppError;
-use crate::model::invitations::MyInvitation;
-use crate::model::{check_new_password, parse_email, parse_name, Access, MembersPage, Role};
+use crate::model::invitations::{InvitationRow, MyInvitation};
+use crate::model::{
+    check_new_password, parse_email, parse_name, Access, MemberRow, MembersPage, Role,
+};
 use crate::ssr::auth::{hash_password, User};
 use crate::ssr::db;
+use crate::ssr::format;
 use crate::ssr::guard::OrgCtx;
 use crate::ssr::AppState;
 
@@ -17,14 +20,38 @@ const INVITATIONS_PER_HOUR: i64 = 50;
 
 /// The members page: the org's members and its open invitations (by e-mail only).
 pub async fn page(ctx: &OrgCtx) -> Result<MembersPage, AppError> {
-    let members = db::orgs::members(&ctx.state.pool, ctx.org_id).await?;
+    let members = rows(&ctx.state.pool, ctx.org_id).await?;
     let invitations = db::invitations::open_for_org(&ctx.state.pool, ctx.org_id).await?;
     Ok(MembersPage {
         org: ctx.view(),
         me: ctx.user.id,
         members,
-        invitations,
+        invitations: invitations
+            .into_iter()
+            .map(|i| InvitationRow {
+                id: i.id,
+                email: i.email,
+                role: i.role,
+                expires: format::utc_minute_plain(i.expires_at),
+                expired: i.expired,
+            })
+            .collect(),
     })
+}
+
+/// The org's members as the pages list them (owners first), with the day each joined.
+pub async fn rows(pool: &sqlx::PgPool, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
+    let members = db::orgs::members(pool, org_id).await?;
+    Ok(members
+        .into_iter()
+        .map(|m| MemberRow {
+            user_id: m.user_id,
+            email: m.email,
+            name: m.name,
+            role: m.role,
+            since: format::utc_date(m.joined_at),
+        })
+        .collect())
 }
 
 /// The refusals that need the database, all checked before the password is hashed: the acting
@@ -294,7 +321,17 @@ pub async fn open_invitations(
     state: &AppState,
     user: &User,
 ) -> Result<Vec<MyInvitation>, AppError> {
-    Ok(db::invitations::open_for_email(&state.pool, &user.email).await?)
+    let open = db::invitations::open_for_email(&state.pool, &user.email).await?;
+    Ok(open
+        .into_iter()
+        .map(|i| MyInvitation {
+            id: i.id,
+            org_name: i.org_name,
+            role: i.role,
+            invited_by: i.invited_by,
+            expires: format::utc_minute_plain(i.expires_at),
+        })
+        .collect())
 }
 
 /// Support staff read everything and write nothing: they neither join nor turn down orgs.

@@ -6,8 +6,8 @@ use sqlx::PgPool;
 use telephony::ProviderError;
 
 use super::db;
-use super::numbers::NumberError;
-use super::providers::provider_for_config;
+use super::errors::NumberError;
+use super::org_provider::provider_for_config;
 use super::shutdown::StopSignal;
 use super::AppState;
 
@@ -23,6 +23,11 @@ pub enum Released {
     Pending(String),
 }
 
+/// Asks `provider` to release the number `sid` (one that sells no numbers cannot).
+async fn release_at(provider: &dyn telephony::Provider, sid: &str) -> Result<(), ProviderError> {
+    provider.numbers()?.release_number(sid).await
+}
+
 /// One release attempt: `released` when the provider confirms (or no longer has it), else the
 /// error and the next attempt's time (1 min, doubling, at most an hour).
 pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, NumberError> {
@@ -34,7 +39,7 @@ pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, Numb
         .await
         .map(|(_, p)| p);
     let outcome = match (provider, &n.provider_sid) {
-        (Ok(p), Some(sid)) => match p.release_number(sid).await {
+        (Ok(p), Some(sid)) => match release_at(p.as_ref(), sid).await {
             Ok(()) | Err(ProviderError::NotFound { .. }) => Ok(()),
             Err(e) => Err(crate::ssr::words::release_unconfirmed(&e)),
         },
@@ -105,7 +110,10 @@ async fn settle_purchases(state: &AppState, stop: &StopSignal) {
         let Ok((_, provider)) = provider_for_config(state, n.config_id, n.org_id).await else {
             continue;
         };
-        let Ok(found) = provider.list_numbers(Some(&n.e164)).await else {
+        let Ok(numbers) = provider.numbers() else {
+            continue;
+        };
+        let Ok(found) = numbers.list_numbers(Some(&n.e164)).await else {
             continue;
         };
         let r = match found.into_iter().find(|x| x.phone_number == n.e164) {

@@ -5,9 +5,11 @@
 use crate::error::AppError;
 use crate::model::Dashboard;
 use crate::ssr::db;
+use crate::ssr::format;
 use crate::ssr::guard::OrgCtx;
 
-/// The org's dashboard: how many members it has, by role, and when it was created.
+/// The org's dashboard: how many members it has, by role, and when it was created (and, for its
+/// owners, the countries it can be set to).
 pub async fn dashboard(ctx: &OrgCtx) -> Result<Dashboard, AppError> {
     let c = db::orgs::role_counts(&ctx.state.pool, ctx.org_id).await?;
     Ok(Dashboard {
@@ -16,7 +18,13 @@ pub async fn dashboard(ctx: &OrgCtx) -> Result<Dashboard, AppError> {
         owners: c.owners,
         admins: c.admins,
         plain_members: c.members,
-        created: c.created,
+        created: format::utc_date(c.created_at),
+        // The form that changes it is the owners' alone: nobody else is sent the list.
+        countries: if ctx.access.is_owner() {
+            crate::model::countries::choices()
+        } else {
+            Vec::new()
+        },
     })
 }
 

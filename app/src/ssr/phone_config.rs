@@ -7,10 +7,11 @@
 use super::auth::User;
 use super::db;
 use super::db::phone_config::{ConfigInput, ConfigRow};
+use super::format;
 use super::guard::OrgCtx;
 use super::AppState;
 use crate::error::AppError;
-use crate::model::lookup::*;
+use crate::model::phone_config::*;
 use crate::model::OrgView;
 
 /// Who acts on which configuration: an org's by its owners/admins (support read-only), the
@@ -91,8 +92,8 @@ pub async fn page(s: &ConfigScope) -> Result<PhoneConfigPage, AppError> {
                 id: k.id,
                 key_id: k.key_id,
                 secret_masked: format!("…{}", k.secret_tail),
-                created: k.created,
-                last_used: k.last_used,
+                created: format::utc_minute(k.created_at),
+                last_used: k.last_used_at.map(format::utc_minute),
             })
             .collect(),
         None => Vec::new(),
@@ -111,7 +112,7 @@ pub async fn page(s: &ConfigScope) -> Result<PhoneConfigPage, AppError> {
 async fn effective_note(s: &ConfigScope, own: Option<&ConfigRow>) -> Result<String, AppError> {
     let pool = &s.state.pool;
     // An active AWS configuration that is not in use is waiting for its connection test.
-    let untested = own.is_some_and(|c| c.provider == "aws" && c.active);
+    let untested = own.is_some_and(|c| c.provider == ProviderKind::Aws && c.active);
     Ok(match s.org_id {
         // Org 0 does not exist: only the system default can be effective for it.
         None if untested && db::phone_config::effective(pool, 0).await?.is_none() => {
@@ -131,11 +132,11 @@ async fn effective_note(s: &ConfigScope, own: Option<&ConfigRow>) -> Result<Stri
 /// A configuration (or none yet: the form's defaults) as its page shows it: the token as a
 /// masked tail only.
 fn view(c: Option<&ConfigRow>, keys: Vec<SigningKeyView>) -> PhoneConfigView {
-    let aws = c.is_some_and(|c| c.provider == "aws");
+    let aws = c.is_some_and(|c| c.provider == ProviderKind::Aws);
     match c {
         Some(c) => PhoneConfigView {
             exists: true,
-            provider: ProviderKind::parse("provider", &c.provider).unwrap_or(ProviderKind::Twilio),
+            provider: c.provider,
             display_name: c.display_name.clone(),
             active: c.active,
             lookup_enabled: c.lookup_enabled,
@@ -158,11 +159,11 @@ fn view(c: Option<&ConfigRow>, keys: Vec<SigningKeyView>) -> PhoneConfigView {
             sms_sender_id: c.sms_sender_id.clone().unwrap_or_default(),
             sms_type: c.sms_type.clone().unwrap_or_default(),
             signing_keys: keys,
-            account_sid: c.account_sid.clone(),
+            credential_id: c.credential_id.clone(),
             token_masked: c.token_tail.as_ref().map(|t| format!("…{t}")),
             key_id: c.token_key_id.clone(),
             token_needs_reentry: c.token_key_id.is_some() && !c.token_matches_destination(),
-            updated: c.updated.clone(),
+            updated: format::utc_minute(c.updated_at),
         },
         None => PhoneConfigView {
             exists: false,
@@ -181,7 +182,7 @@ fn view(c: Option<&ConfigRow>, keys: Vec<SigningKeyView>) -> PhoneConfigView {
             sms_sender_id: String::new(),
             sms_type: String::new(),
             signing_keys: keys,
-            account_sid: String::new(),
+            credential_id: String::new(),
             token_masked: None,
             key_id: None,
             token_needs_reentry: false,
@@ -248,7 +249,7 @@ pub async fn add_signing_key(s: &ConfigScope, key_id: &str, secret: &str) -> Res
         .ok_or_else(|| {
             AppError::Conflict("Save a configuration first, then add its signing keys.".into())
         })?;
-    if cfg.provider == "aws" {
+    if !cfg.provider.speaks_twilio() {
         return Err(AppError::Conflict(
             "An AWS configuration receives no webhooks, so it has no signing keys.".into(),
         ));
@@ -315,7 +316,7 @@ pub async fn remove_signing_key(s: &ConfigScope, id: i64) -> Result<(), AppError
 }
 
 /// A configuration as typed in its form: ticked boxes as `true`, fields the form did not send as
-/// empty. `auth_token` is empty unless a new one was typed. Its `Debug` leaves the token out.
+/// empty. `credential_secret` is empty unless a new one was typed. Its `Debug` leaves the token out.
 pub struct ConfigForm {
     pub provider: String,
     pub display_name: String,
@@ -328,8 +329,8 @@ pub struct ConfigForm {
     pub region: String,
     pub api_base: String,
     pub lookups_base: String,
-    pub account_sid: String,
-    pub auth_token: String,
+    pub credential_id: String,
+    pub credential_secret: String,
     pub aws_region: String,
     pub sms_sender_id: String,
     pub sms_type: String,
@@ -341,10 +342,10 @@ impl std::fmt::Debug for ConfigForm {
             .field("provider", &self.provider)
             .field("region", &self.region)
             .field("aws_region", &self.aws_region)
-            .field("account_sid", &self.account_sid)
+            .field("credential_id", &self.credential_id)
             .field(
-                "auth_token",
-                &(!self.auth_token.trim().is_empty()).then_some("[redacted]"),
+                "credential_secret",
+                &(!self.credential_secret.trim().is_empty()).then_some("[redacted]"),
             )
             .finish_non_exhaustive()
     }
@@ -396,7 +397,7 @@ fn check_form(s: &ConfigScope, f: ConfigForm) -> Result<(ConfigInput, Option<Str
     let api_base = base("api_base", &f.api_base)?;
     let lookups_base = base("lookups_base", &f.lookups_base)?;
     let input = ConfigInput {
-        provider: provider.as_str().to_string(),
+        provider,
         region,
         display_name: crate::model::parse_name("display_name", &f.display_name, false)?,
         active: f.active,
@@ -417,10 +418,10 @@ fn check_form(s: &ConfigScope, f: ConfigForm) -> Result<(ConfigInput, Option<Str
         },
         api_base,
         lookups_base,
-        account_sid: if aws {
-            parse_access_key_id("account_sid", &f.account_sid)?
+        credential_id: if aws {
+            parse_access_key_id("credential_id", &f.credential_id)?
         } else {
-            parse_account_sid("account_sid", &f.account_sid)?
+            parse_account_sid("credential_id", &f.credential_id)?
         },
         sms_sender_id: if aws {
             parse_sender_id("sms_sender_id", &f.sms_sender_id)?
@@ -433,10 +434,10 @@ fn check_form(s: &ConfigScope, f: ConfigForm) -> Result<(ConfigInput, Option<Str
             None
         },
     };
-    let token = match f.auth_token.trim() {
+    let token = match f.credential_secret.trim() {
         "" => None,
-        t if aws => Some(check_aws_secret("auth_token", t)?),
-        t => Some(check_auth_token("auth_token", t)?),
+        t if aws => Some(check_aws_secret("credential_secret", t)?),
+        t => Some(check_auth_token("credential_secret", t)?),
     };
     Ok((input, token))
 }
@@ -453,14 +454,14 @@ async fn store(s: &ConfigScope, input: ConfigInput, token: Option<String>) -> Re
             Some(c) if c.token_key_id.is_some() => {
                 if c.token_scope.as_deref() != Some(input.token_scope().as_str()) {
                     return Err(AppError::validation(
-                        "auth_token",
+                        "credential_secret",
                         "Enter the auth token again: the provider, region, Account SID or base URL changed, and a stored token is only sent where it was saved for.",
                     ));
                 }
             }
             _ => {
                 return Err(AppError::validation(
-                    "auth_token",
+                    "credential_secret",
                     "Enter the auth token: this configuration has none yet.",
                 ))
             }
@@ -469,7 +470,7 @@ async fn store(s: &ConfigScope, input: ConfigInput, token: Option<String>) -> Re
     if let Some(c) = &existing {
         // Numbers bought through Twilio are released through Twilio: a configuration that
         // still holds some cannot become AWS, which could not release them.
-        if input.provider == "aws" && c.provider != "aws" {
+        if c.provider.can(Capability::Numbers) && !input.provider.can(Capability::Numbers) {
             let n = db::phone_config::held_numbers(&mut *tx, c.id).await?;
             if n > 0 {
                 return Err(AppError::validation(
@@ -509,7 +510,7 @@ async fn store(s: &ConfigScope, input: ConfigInput, token: Option<String>) -> Re
         "lookup_cache_days": input.lookup_cache_days,
         "caller_name_enabled": input.caller_name_enabled,
         "test_mode": input.test_mode,
-        "account_sid": input.account_sid,
+        "credential_id": input.credential_id,
         "region": input.region,
         "credentials_replaced": token.is_some(),
     });
@@ -542,7 +543,7 @@ pub async fn test_connection(s: &ConfigScope) -> Result<ConnectionResult, AppErr
             let verified = s.can_edit
                 && db::phone_config::mark_verified(&s.state.pool, cfg.id, cfg.version).await?;
             if verified {
-                if cfg.provider == "aws" {
+                if cfg.provider == ProviderKind::Aws {
                     audit(
                         s,
                         &s.state.pool,
@@ -563,90 +564,15 @@ pub async fn test_connection(s: &ConfigScope) -> Result<ConnectionResult, AppErr
                 ),
             })
         }
-        Err(telephony::ProviderError::Auth { .. }) => Err(AppError::Upstream(
-            "The provider rejected these credentials (authentication failed). Check the Account SID and auth token.".into(),
-        )),
-        Err(e) => Err(AppError::Upstream(format!("The connection test failed: {e}."))),
-    }
-}
-
-#[derive(Clone)]
-pub struct TwilioSettings {
-    pub account_sid: String,
-    pub auth_token: String,
-    pub api_base: String,
-    pub lookups_base: String,
-}
-
-impl std::fmt::Debug for TwilioSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwilioSettings")
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &"[redacted]")
-            .field("api_base", &self.api_base)
-            .field("lookups_base", &self.lookups_base)
-            .finish()
-    }
-}
-
-/// The system default phone configuration comes from `PHONEHUB_TWILIO_*` (or the sandbox in
-/// development) the first time the server starts; afterwards superadmins manage it in the app.
-pub async fn ensure_system_default(
-    pool: &sqlx::PgPool,
-    keyring: &crate::ssr::crypto::Keyring,
-    twilio: Option<&TwilioSettings>,
-    from_sandbox: bool,
-) -> Result<(), String> {
-    use super::db::phone_config::{get, save};
-    let Some(t) = twilio else { return Ok(()) };
-    if get(pool, None).await.map_err(|e| e.to_string())?.is_some() {
-        return Ok(());
-    }
-    let sealed = keyring.encrypt(&t.auth_token).map_err(|e| e.to_string())?;
-    let tail = super::crypto::tail(&t.auth_token);
-    let official = |v: &str, d: &str| (v != d).then(|| v.to_string());
-    let input = ConfigInput {
-        provider: if from_sandbox { "sandbox" } else { "twilio" }.into(),
-        display_name: if from_sandbox {
-            "Development sandbox"
-        } else {
-            "Twilio (from environment)"
+        Err(telephony::ProviderError::Auth { .. }) => {
+            let (id, secret) = cfg.provider.credential_labels();
+            Err(AppError::Upstream(format!(
+                "The provider rejected these credentials (authentication failed). Check the {id} and {}.",
+                secret.to_lowercase()
+            )))
         }
-        .into(),
-        active: true,
-        lookup_enabled: true,
-        lookup_cache_days: 30,
-        caller_name_enabled: false,
-        test_mode: false,
-        default_sender: None,
-        region: None,
-        sms_sender_id: None,
-        sms_type: None,
-        // The sandbox's URLs follow the public URL, so they are not stored.
-        api_base: if from_sandbox {
-            None
-        } else {
-            official(&t.api_base, telephony::twilio::TWILIO_API)
-        },
-        lookups_base: if from_sandbox {
-            None
-        } else {
-            official(&t.lookups_base, telephony::twilio::TWILIO_LOOKUPS)
-        },
-        account_sid: t.account_sid.clone(),
-    };
-    save(pool, None, &input, Some((&sealed, &tail)))
-        .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(provider = %input.provider, "created the system default phone config");
-    Ok(())
-}
-
-/// Re-encrypts every stored credential sealed with an older key of `keyring` with its current
-/// key: how many were.
-pub async fn rotate_credentials(
-    pool: &sqlx::PgPool,
-    keyring: &super::crypto::Keyring,
-) -> Result<usize, db::phone_config::RotateError> {
-    db::phone_config::rotate(pool, keyring).await
+        Err(e) => Err(AppError::Upstream(format!(
+            "The connection test failed: {e}."
+        ))),
+    }
 }

@@ -1,6 +1,6 @@
 //! Provider clients: built from a phone configuration (the destination chosen by region, never by
-//! the tenant), cached per configuration version; each org's effective configuration; the client
-//! for an org or for the configuration a number or call was made with.
+//! the tenant), cached per configuration version; each org's effective configuration. The client
+//! for an org or for the configuration a number or call was made with is in `org_provider`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,8 @@ use telephony::{AwsClient, AwsConfig, Provider, TwilioClient, TwilioConfig};
 
 use super::crypto::Keyring;
 use super::db::phone_config::ConfigRow;
-use super::AppState;
+use super::errors::BuildError;
+use crate::model::phone_config::ProviderKind;
 
 /// The effective configuration and the prices, as one lookup needs them.
 #[derive(Clone)]
@@ -25,7 +26,9 @@ async fn load_effective(pool: &PgPool, org_id: i64) -> Result<Effective, sqlx::E
     let config = super::db::phone_config::effective(pool, org_id).await?;
     let prices = super::db::lookups::lookup_prices(pool).await?;
     // Amazon Pinpoint has one price per validation (and no caller names).
-    let aws = config.as_ref().is_some_and(|c| c.provider == "aws");
+    let aws = config
+        .as_ref()
+        .is_some_and(|c| c.provider == ProviderKind::Aws);
     Ok(Effective {
         config,
         base_price: if aws {
@@ -87,22 +90,6 @@ impl std::fmt::Debug for Providers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Providers")
     }
-}
-
-/// Why no client can be built from a configuration (the words are chosen in `ssr::words`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
-    #[error("the configuration has no auth token")]
-    NoToken,
-    #[error("the stored auth token cannot be decrypted: {0}")]
-    Unreadable(String),
-    #[error("the configuration is unusable: {0}")]
-    Invalid(String),
-    /// The stored token was saved for another destination; it is never sent to this one.
-    #[error("the auth token was saved for another destination")]
-    TokenElsewhere,
-    #[error("the development sandbox is not available on this server")]
-    NoSandbox,
 }
 
 impl Providers {
@@ -243,17 +230,16 @@ pub fn build_provider(
     if !cfg.token_matches_destination() {
         return Err(BuildError::TokenElsewhere);
     }
-    if cfg.provider == "sandbox" && !opts.allow_private_networks {
-        return Err(BuildError::NoSandbox);
-    }
-    if cfg.provider == "aws" {
-        return build_aws(cfg, keyring, &sealed, public_url, opts);
+    match cfg.provider {
+        ProviderKind::Sandbox if !opts.allow_private_networks => return Err(BuildError::NoSandbox),
+        ProviderKind::Aws => return build_aws(cfg, keyring, &sealed, public_url, opts),
+        ProviderKind::Twilio | ProviderKind::Sandbox => {}
     }
     let (api, lookups) = bases(cfg, &opts.sandbox_root(public_url))?;
     let token = keyring
         .decrypt(&sealed)
         .map_err(|e| BuildError::Unreadable(e.to_string()))?;
-    let mut tc = TwilioConfig::new(&cfg.account_sid, &token);
+    let mut tc = TwilioConfig::new(&cfg.credential_id, &token);
     if let Some(t) = opts.timeout {
         tc.timeout = t;
     }
@@ -281,7 +267,7 @@ fn build_aws(
     let secret = keyring
         .decrypt(sealed)
         .map_err(|e| BuildError::Unreadable(e.to_string()))?;
-    let mut ac = AwsConfig::new(region, &cfg.account_sid, &secret);
+    let mut ac = AwsConfig::new(region, &cfg.credential_id, &secret);
     if opts.allow_private_networks {
         let root = opts.sandbox_root(public_url);
         ac.sns_base = opts
@@ -318,13 +304,13 @@ fn build_aws(
 /// own base URLs (set by the superadmin, for a proxy), or Twilio's hosts for the chosen region.
 /// An org's row never carries base URLs (a database constraint), so no tenant chooses a host.
 pub fn bases(cfg: &ConfigRow, sandbox_root: &str) -> Result<(String, String), BuildError> {
-    if cfg.provider == "sandbox" {
+    if cfg.provider.is_sandbox() {
         return Ok((
             format!("{sandbox_root}/api"),
             format!("{sandbox_root}/lookups"),
         ));
     }
-    let region = crate::model::lookup::TwilioRegion::from_code(cfg.region.as_deref())
+    let region = crate::model::phone_config::TwilioRegion::from_code(cfg.region.as_deref())
         .ok_or_else(|| BuildError::Invalid("unknown region".into()))?;
     let (api, lookups) = region.bases();
     let system = cfg.org_id.is_none();
@@ -335,65 +321,80 @@ pub fn bases(cfg: &ConfigRow, sandbox_root: &str) -> Result<(String, String), Bu
     Ok((pick(&cfg.api_base, api), pick(&cfg.lookups_base, lookups)))
 }
 
-/// Why there is no provider client to use.
-#[derive(Debug, thiserror::Error)]
-pub enum NoProvider {
-    #[error("the org has no active phone configuration")]
-    NotConfigured,
-    #[error("phone configuration {0} no longer exists")]
-    ConfigGone(i64),
-    #[error("the phone configuration cannot be used")]
-    Unusable(#[source] BuildError),
-    #[error("the database failed")]
-    Db(#[from] sqlx::Error),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::phone_config::Capability;
+    use crate::ssr::crypto::Key;
 
-/// The provider of the org's effective configuration.
-pub async fn provider_for_org(
-    state: &AppState,
-    org_id: i64,
-) -> Result<(ConfigRow, Arc<dyn Provider>), NoProvider> {
-    let eff = state.providers.effective(&state.pool, org_id).await?;
-    let cfg = eff.config.clone().ok_or(NoProvider::NotConfigured)?;
-    let p = state
-        .providers
-        .for_config(&cfg, &state.keyring, &state.public_url)
-        .map_err(NoProvider::Unusable)?;
-    Ok((cfg, p))
-}
+    /// A configuration of `kind` with a sealed credential, as the database would hold it.
+    fn row(kind: ProviderKind, keyring: &Keyring) -> ConfigRow {
+        let (credential_id, secret, region) = match kind {
+            ProviderKind::Aws => (
+                "AKIASANDBOX000000001",
+                "sandboxSecretAccessKey/000000000000000",
+                Some("us-east-1".to_string()),
+            ),
+            _ => (
+                "AC00000000000000000000000000000001",
+                "sandbox-auth-token-0001",
+                None,
+            ),
+        };
+        let sealed = keyring.encrypt(secret).unwrap();
+        let mut row = ConfigRow {
+            id: 1,
+            org_id: None,
+            provider: kind,
+            display_name: "test".into(),
+            active: true,
+            lookup_enabled: true,
+            lookup_cache_days: 30,
+            caller_name_enabled: false,
+            test_mode: false,
+            default_sender: None,
+            api_base: None,
+            lookups_base: None,
+            region,
+            credential_id: credential_id.into(),
+            token_ciphertext: Some(sealed.ciphertext),
+            token_nonce: Some(sealed.nonce),
+            token_key_id: Some(sealed.key_id),
+            token_tail: None,
+            token_scope: None,
+            version: 1,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+            sms_sender_id: None,
+            sms_type: None,
+        };
+        row.token_scope = Some(row.destination_scope());
+        row
+    }
 
-/// The provider of the configuration a number (or call) belongs to; without one recorded, the
-/// org's effective configuration.
-pub async fn provider_for_config(
-    state: &AppState,
-    config_id: Option<i64>,
-    org_id: i64,
-) -> Result<(ConfigRow, Arc<dyn Provider>), NoProvider> {
-    let Some(id) = config_id else {
-        return provider_for_org(state, org_id).await;
-    };
-    let cfg = super::db::phone_config::by_id(&state.pool, id)
-        .await?
-        .ok_or(NoProvider::ConfigGone(id))?;
-    let p = state
-        .providers
-        .for_config(&cfg, &state.keyring, &state.public_url)
-        .map_err(NoProvider::Unusable)?;
-    Ok((cfg, p))
-}
-
-/// Why `what` (buying numbers, placing calls) cannot be done with the org's configuration, in
-/// words: AWS configurations are for SMS and lookups only. `None`: it can (or no configuration
-/// decides yet, which the action itself reports).
-pub async fn voice_unavailable(
-    state: &AppState,
-    org_id: i64,
-    what: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    let eff = state.providers.effective(&state.pool, org_id).await?;
-    Ok(eff
-        .config
-        .as_ref()
-        .filter(|c| c.provider == "aws")
-        .map(|_| crate::ssr::words::unsupported(what)))
+    /// What pages offer (`ProviderKind::can`) is what the client built for that kind implements:
+    /// an action the page offers never meets "unsupported", and none it hides would have worked.
+    #[test]
+    fn each_kind_can_exactly_what_its_client_implements() {
+        let keyring = Keyring::new(vec![Key::new("k1", &[7u8; 32]).unwrap()]).unwrap();
+        let opts = Providers {
+            allow_private_networks: true,
+            ..Default::default()
+        };
+        let url = url::Url::parse("http://127.0.0.1:3000").unwrap();
+        for kind in ProviderKind::ALL {
+            let client = build_provider(&row(kind, &keyring), &keyring, &url, &opts).unwrap();
+            for what in Capability::ALL {
+                let implemented = match what {
+                    Capability::Lookups => client.lookups().is_ok(),
+                    Capability::Numbers => client.numbers().is_ok(),
+                    Capability::Voice => client.voice().is_ok(),
+                    Capability::Messaging => client.messaging().is_ok(),
+                };
+                assert_eq!(implemented, kind.can(what), "{kind}: {what:?}");
+            }
+        }
+        // AWS is SMS and lookups only.
+        assert!(!ProviderKind::Aws.can(Capability::Voice));
+        assert!(ProviderKind::Aws.can(Capability::Messaging));
+    }
 }

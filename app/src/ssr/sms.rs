@@ -4,17 +4,21 @@
 
 use sqlx::PgPool;
 use telephony::provider::NewMessage;
-use telephony::{ProviderError, E164};
+use telephony::E164;
 
 use super::db;
-pub use super::db::sms::ApiMessage;
-use super::limits::{begin_limited, LimitError, Limited};
+pub use super::db::sms::MessageRecord;
+use super::errors::{Limited, SmsError};
+use super::limits::begin_limited;
+use super::org_provider::provider_for_config;
 use super::prices::{price, Priced};
-use super::providers::{provider_for_config, NoProvider};
 use super::twiml;
 use super::webhooks::{Hook, Owner, Refused, Verified};
-use super::AppState;
+use super::{format, AppState};
+use crate::model::cursor::Cursor;
 use crate::model::message_status::MessageStatus;
+use crate::model::money::Money;
+use crate::model::phone_config::Capability;
 use crate::model::sms::*;
 
 /// Who may see which messages: admins and support all of the org's; members their own and those
@@ -26,23 +30,6 @@ pub struct MessageScope {
     pub user_id: Option<i64>,
 }
 
-/// Why a message was not sent (the words are chosen in `ssr::words`).
-#[derive(Debug, thiserror::Error)]
-pub enum SmsError {
-    #[error("the sender is not one the user may send from")]
-    NotASender,
-    #[error("the sender and the recipient are the same number")]
-    TextsItself,
-    #[error("the provider refused the message")]
-    Provider(#[source] ProviderError),
-    #[error(transparent)]
-    NoProvider(#[from] NoProvider),
-    #[error(transparent)]
-    Limited(#[from] LimitError),
-    #[error("the database failed")]
-    Db(#[from] sqlx::Error),
-}
-
 /// Numbers the user may send from (active, SMS-capable, theirs or shared), then the org's
 /// configured sender.
 pub async fn senders(
@@ -51,10 +38,13 @@ pub async fn senders(
     user_id: i64,
 ) -> Result<Vec<Sender>, sqlx::Error> {
     let eff = state.providers.effective(&state.pool, org_id).await?;
-    // Amazon SNS sends from the configuration's origination number, never from a number bought
-    // through Twilio.
-    let aws = eff.config.as_ref().is_some_and(|c| c.provider == "aws");
-    let rows = if aws {
+    // A provider that sells no numbers (Amazon SNS) sends from the configuration's origination
+    // number, never from a number bought through another provider.
+    let own_sender_only = eff
+        .config
+        .as_ref()
+        .is_some_and(|c| !c.provider.can(Capability::Numbers));
+    let rows = if own_sender_only {
         Vec::new()
     } else {
         db::sms::sender_numbers(&state.pool, org_id, user_id).await?
@@ -125,22 +115,35 @@ pub async fn send_as(
 }
 
 /// Messages the caller may see (theirs and shared numbers'; owners, admins and staff: all),
-/// newest first, before the keyset position `before`; `id` picks one.
+/// newest first, strictly before the keyset position `before`; `id` picks one.
 pub async fn messages(
     ctx: &crate::ssr::guard::OrgCtx,
-    before: Option<(i64, i64)>,
+    before: Option<Cursor>,
     id: Option<i64>,
     limit: i64,
-) -> Result<Vec<db::sms::ApiMessage>, sqlx::Error> {
-    db::sms::api_messages(
-        &ctx.state.pool,
-        ctx.org_id,
-        ctx.own_rows_only(),
-        before,
+) -> Result<Vec<MessageRecord>, sqlx::Error> {
+    let q = db::sms::MessageQuery {
+        org_id: ctx.org_id,
+        user_id: ctx.own_rows_only(),
+        our: None,
+        other: None,
+        before_micros: before.map(|c| c.micros),
+        before_id: before.map(|c| c.id),
         id,
         limit,
-    )
-    .await
+    };
+    read(&ctx.state.pool, &q).await
+}
+
+/// The one read of messages, planned for its actual filters.
+async fn read(
+    pool: &PgPool,
+    q: &db::sms::MessageQuery<'_>,
+) -> Result<Vec<MessageRecord>, sqlx::Error> {
+    let mut tx = db::custom_plans(pool).await?;
+    let rows = db::sms::messages(&mut tx, q).await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// Sends (or, in test mode, records) a message; returns its id.
@@ -199,7 +202,11 @@ pub async fn send(
         body: body.to_string(),
         status_callback: Some(Hook::SmsStatus.url_for(&state.public_url, id)),
     };
-    match provider.send_message(&msg).await {
+    let sent = match provider.messaging() {
+        Ok(messaging) => messaging.send_message(&msg).await,
+        Err(e) => Err(e),
+    };
+    match sent {
         Ok(m) => {
             let status = m
                 .status
@@ -225,8 +232,23 @@ pub async fn conversations(
     pool: &PgPool,
     scope: MessageScope,
 ) -> Result<Vec<Conversation>, sqlx::Error> {
-    db::sms::conversations(pool, scope.org_id, scope.user_id).await
+    Ok(db::sms::conversations(pool, scope.org_id, scope.user_id)
+        .await?
+        .into_iter()
+        .map(|r| Conversation {
+            our: r.our_e164,
+            other_shown: r.other_e164.clone(),
+            other: r.other_e164,
+            last_body: r.body.chars().take(120).collect(),
+            last_at: format::utc_minute(r.at),
+            last_direction: r.direction,
+            count: r.count,
+        })
+        .collect())
 }
+
+/// How many of a conversation's latest messages its thread shows.
+const THREAD_LENGTH: i64 = 200;
 
 /// The last 200 messages of one conversation, oldest first.
 pub async fn thread(
@@ -235,7 +257,34 @@ pub async fn thread(
     our: &str,
     other: &str,
 ) -> Result<Vec<MessageView>, sqlx::Error> {
-    db::sms::thread(pool, scope.org_id, scope.user_id, our, other).await
+    let q = db::sms::MessageQuery {
+        org_id: scope.org_id,
+        user_id: scope.user_id,
+        our: Some(our),
+        other: Some(other),
+        before_micros: None,
+        before_id: None,
+        id: None,
+        limit: THREAD_LENGTH,
+    };
+    // The read is newest first; the thread reads down from the oldest.
+    Ok(read(pool, &q)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|r| MessageView {
+            id: r.id,
+            direction: r.direction,
+            body: r.body,
+            status: r.status,
+            is_test: r.is_test,
+            segments: r.segments,
+            cost: Money::from_micros(r.cost_micros).to_string(),
+            at: format::utc_minute(r.created_at),
+            error: r.error_message,
+            user: r.user,
+        })
+        .collect())
 }
 
 /// A delivery status callback (`?msg=` binds it to its row): a final status is never replaced,

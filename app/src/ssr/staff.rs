@@ -49,7 +49,7 @@ pub async fn org(ctx: &OrgCtx) -> Result<StaffOrgPage, AppError> {
             own: c.org_id.is_some(),
             provider: c.provider,
             display_name: c.display_name,
-            account_sid: c.account_sid,
+            credential_id: c.credential_id,
             token: c.token_tail.map(|t| format!("…{t}")).unwrap_or_default(),
             test_mode: c.test_mode,
             lookups: c.lookup_enabled,

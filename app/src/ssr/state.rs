@@ -58,6 +58,13 @@ impl AppState {
         }
     }
 
+    /// Puts the state in the Leptos context of a request (or render), and with it the password
+    /// hashing gate, which `auth` reads there by its own type.
+    pub fn provide(&self) {
+        leptos::prelude::provide_context(self.clone());
+        leptos::prelude::provide_context(self.passwords.gate.clone());
+    }
+
     pub fn from_context() -> Result<AppState, crate::error::AppError> {
         leptos::prelude::use_context::<AppState>().ok_or_else(|| {
             tracing::error!("AppState missing from the Leptos context");

@@ -4,6 +4,7 @@ use sqlx::PgPool;
 use time::Date;
 
 use super::db::{audit, usage};
+use super::format;
 use super::guard::OrgCtx;
 use super::AppState;
 use crate::error::AppError;
@@ -104,8 +105,8 @@ pub async fn report(
     let categories: Vec<CategoryTotal> = CATEGORIES
         .iter()
         .map(|(c, _, _)| {
-            let row = cats.iter().find(|r| r.0 == *c);
-            let (q, m) = row.map(|r| (r.1, r.2)).unwrap_or((0, 0));
+            let row = cats.iter().find(|r| r.category == *c);
+            let (q, m) = row.map(|r| (r.quantity, r.micros)).unwrap_or((0, 0));
             CategoryTotal {
                 category: c.to_string(),
                 quantity: q,
@@ -149,7 +150,7 @@ pub async fn csv(pool: &PgPool, org_id: i64, from: Date, to: Date) -> Result<Str
             (r.micros % 1_000_000).abs()
         );
         let _ = w.write_record([
-            r.day.as_str(),
+            format::date(r.day).as_str(),
             &r.category,
             &super::bulk_lookups::csv_safe(&r.user),
             &r.number,
@@ -179,7 +180,7 @@ pub async fn audit(
             (
                 AuditRow {
                     id: r.id,
-                    at: format!("{} UTC", r.at),
+                    at: format::utc_second(r.at),
                     actor: r.actor,
                     org: r.org,
                     action: r.action,

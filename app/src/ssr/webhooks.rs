@@ -285,7 +285,7 @@ async fn check_signature(
         .ok_or(Refused::Unknown)?;
     // Only Twilio (and its sandbox) sends these webhooks: another provider's secret never
     // verifies one.
-    if !matches!(cfg.provider.as_str(), "twilio" | "sandbox") {
+    if !cfg.provider.speaks_twilio() {
         tracing::warn!(config_id = id, provider = %cfg.provider, "webhook for a configuration that is not Twilio's");
         return Err(Refused::BadSignature);
     }

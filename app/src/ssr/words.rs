@@ -3,13 +3,11 @@
 use telephony::ProviderError;
 
 use crate::error::AppError;
-use crate::ssr::calls::{CallError, RecordingError};
+use crate::ssr::errors::{
+    BuildError, CallError, LimitError, Limited, LookupError, NoProvider, NumberError,
+    RecordingError, SmsError,
+};
 use crate::ssr::format::utc_minute;
-use crate::ssr::limits::{LimitError, Limited};
-use crate::ssr::lookups::LookupError;
-use crate::ssr::numbers::NumberError;
-use crate::ssr::providers::{BuildError, NoProvider};
-use crate::ssr::sms::SmsError;
 
 /// The provider's answer to a search, purchase, call or message, as a person would want to read
 /// it (`area_code`: the one searched in, if any).

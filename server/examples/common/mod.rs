@@ -233,8 +233,8 @@ pub async fn configure(base: &str, admin: &reqwest::Client, org: &str) -> Res<()
             ("lookup_enabled", "on"),
             ("lookup_cache_days", "30"),
             ("default_sender", ""),
-            ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
-            ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
+            ("credential_id", telephony::sandbox::DEV_ACCOUNT_SID),
+            ("credential_secret", telephony::sandbox::DEV_AUTH_TOKEN),
         ])
         .send()
         .await?;

@@ -3,7 +3,8 @@
 
 use app::model::api_keys::Scope;
 use app::model::cursor::Cursor;
-use app::ssr::sms::ApiMessage;
+use app::ssr::format::rfc3339;
+use app::ssr::sms::MessageRecord;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, RawQuery};
 use axum::response::Response;
@@ -46,8 +47,8 @@ pub struct Message {
     created_at: String,
 }
 
-impl From<ApiMessage> for Message {
-    fn from(m: ApiMessage) -> Message {
+impl From<MessageRecord> for Message {
+    fn from(m: MessageRecord) -> Message {
         Message {
             id: m.id,
             direction: m.direction,
@@ -55,11 +56,11 @@ impl From<ApiMessage> for Message {
             other: m.other_e164,
             body: m.body,
             segments: m.segments,
-            status: m.status,
+            status: m.status.as_str().to_string(),
             test: m.is_test,
             error: m.error_message,
             cost: ApiMoney::micros(m.cost_micros),
-            created_at: m.created,
+            created_at: rfc3339(m.created_at),
         }
     }
 }
@@ -133,8 +134,7 @@ pub async fn list(caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, P
     let ctx = &c.ctx;
     let q: ListQuery = query(raw.as_deref())?;
     let limit = super::limit(q.limit)?;
-    let before = super::decode_cursor(super::present("cursor", q.cursor)?.as_deref())?
-        .map(|c| (c.micros, c.id));
+    let before = super::decode_cursor(super::present("cursor", q.cursor)?.as_deref())?;
     let rows = app::ssr::sms::messages(ctx, before, None, limit + 1).await?;
     let (data, next_cursor) = paginate(
         rows,

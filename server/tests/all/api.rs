@@ -927,7 +927,7 @@ async fn when_the_database_goes_away_pages_answer_503_and_recover_when_it_is_bac
 
 #[sqlx::test(migrations = "../migrations")]
 async fn development_serves_the_sandbox_as_the_default_provider(pool: PgPool) {
-    use telephony::provider::Provider;
+    use telephony::provider::{Numbers, Provider};
     let mut settings = common::settings("http://127.0.0.1:0");
     settings.sandbox_enabled = true;
     settings.data_dir = std::env::temp_dir().join(format!("phonehub-sbx-{}", std::process::id()));

@@ -298,8 +298,8 @@ async fn a_key_looks_numbers_up_as_its_member_with_cost_and_saving(pool: PgPool)
                 ("lookup_cache_days", "30"),
                 ("caller_name_enabled", "on"),
                 ("default_sender", ""),
-                ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
-                ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
+                ("credential_id", telephony::sandbox::DEV_ACCOUNT_SID),
+                ("credential_secret", telephony::sandbox::DEV_AUTH_TOKEN),
             ],
         )
         .await;

@@ -114,8 +114,8 @@ async fn default_config_at(app: &TestApp, base: &str) {
                 ("region", "us1"),
                 ("api_base", &format!("{base}/api")),
                 ("lookups_base", &format!("{base}/lookups")),
-                ("account_sid", SID),
-                ("auth_token", TOKEN),
+                ("credential_id", SID),
+                ("credential_secret", TOKEN),
             ],
         )
         .await;
@@ -137,8 +137,8 @@ fn org_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         ("lookup_cache_days", "30"),
         ("default_sender", ""),
         ("region", "us1"),
-        ("account_sid", SID),
-        ("auth_token", TOKEN),
+        ("credential_id", SID),
+        ("credential_secret", TOKEN),
     ];
     for (k, v) in extra {
         match form.iter_mut().find(|(f, _)| f == k) {
@@ -203,15 +203,15 @@ async fn moving_a_stored_token_to_another_destination_needs_the_token_again(pool
     .unwrap();
     let other_sid = "AC99999999999999999999999999999999";
     for change in [
-        vec![("region", "ie1"), ("auth_token", "")],
-        vec![("account_sid", other_sid), ("auth_token", "")],
-        vec![("provider", "sandbox"), ("auth_token", "")],
+        vec![("region", "ie1"), ("credential_secret", "")],
+        vec![("credential_id", other_sid), ("credential_secret", "")],
+        vec![("provider", "sandbox"), ("credential_secret", "")],
     ] {
         let r = app
             .call(&admin, "save_phone_config", &org_form(&change))
             .await;
         assert_eq!(r.status(), 422, "{change:?}");
-        assert!(r.text().await.unwrap().contains("auth_token"));
+        assert!(r.text().await.unwrap().contains("credential_secret"));
     }
     let after: (Vec<u8>, Option<String>) = sqlx::query_as(
         "SELECT token_ciphertext, region FROM phone_configs WHERE org_id IS NOT NULL",
@@ -221,7 +221,7 @@ async fn moving_a_stored_token_to_another_destination_needs_the_token_again(pool
     .unwrap();
     assert_eq!(saved, after, "nothing written");
     // The same destination keeps the token; a new one with the token typed again is fine.
-    let same = org_form(&[("auth_token", ""), ("display_name", "Renamed")]);
+    let same = org_form(&[("credential_secret", ""), ("display_name", "Renamed")]);
     assert!(
         app.call(&admin, "save_phone_config", &same)
             .await
@@ -424,7 +424,7 @@ async fn a_form_sent_back_with_errors_never_carries_the_token(pool: PgPool) {
     let app = spawn_app(pool).await;
     let admin = app.login_as("admin@acme.test").await;
     let secret = "typed-token-that-must-not-come-back";
-    let form = org_form(&[("auth_token", secret), ("lookup_cache_days", "0")]);
+    let form = org_form(&[("credential_secret", secret), ("lookup_cache_days", "0")]);
     let r = app
         .post_plain(
             &admin,

@@ -9,7 +9,7 @@ use crate::common;
 use std::time::Duration;
 
 use app::ssr::auth::BUSY;
-use app::ssr::db::logins::PER_EMAIL;
+use app::ssr::fixtures::PER_EMAIL;
 use common::{poll_until_eq, TestApp, PASSWORD};
 use sqlx::PgPool;
 

@@ -306,8 +306,8 @@ async fn credentials_are_encrypted_masked_and_survive_key_rotation(pool: PgPool)
                 ("lookup_enabled", "on"),
                 ("lookup_cache_days", "30"),
                 ("default_sender", ""),
-                ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
-                ("auth_token", ""),
+                ("credential_id", telephony::sandbox::DEV_ACCOUNT_SID),
+                ("credential_secret", ""),
             ],
         )
         .await;
@@ -490,7 +490,7 @@ async fn bad_input_is_refused_without_a_provider_call(pool: PgPool) {
     for (field, value) in [
         ("lookup_cache_days", "0"),
         ("lookup_cache_days", "366"),
-        ("account_sid", "nope"),
+        ("credential_id", "nope"),
         ("api_base", "ftp://x"),
         ("api_base", "https://attacker.example"),
         ("lookups_base", "http://127.0.0.1:9/"),
@@ -505,8 +505,8 @@ async fn bad_input_is_refused_without_a_provider_call(pool: PgPool) {
             ("default_sender", "".into()),
             ("api_base", "".into()),
             ("lookups_base", "".into()),
-            ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID.into()),
-            ("auth_token", "".into()),
+            ("credential_id", telephony::sandbox::DEV_ACCOUNT_SID.into()),
+            ("credential_secret", "".into()),
         ];
         for f in form.iter_mut() {
             if f.0 == field {
@@ -652,7 +652,7 @@ async fn a_job_left_running_by_a_stopped_server_is_finished_by_another(pool: PgP
 /// counts exactly the events of the months the range touches.
 #[sqlx::test(migrations = "../migrations")]
 async fn top_numbers_count_exactly_the_months_a_range_touches(pool: PgPool) {
-    use app::ssr::{db::lookups, lookup_events::Event, lookups::Outcome};
+    use app::ssr::{fixtures as lookups, lookup_events::Event, lookups::Outcome};
     use time::macros::{date, datetime};
     let org: i64 =
         sqlx::query_scalar("INSERT INTO orgs (slug, name) VALUES ('tops', 'Tops') RETURNING id")

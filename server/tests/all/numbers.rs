@@ -374,7 +374,7 @@ async fn reconciliation_shows_drift_both_ways(pool: PgPool) {
     cfg.api_base = format!("{sb}/api");
     cfg.allow_private_networks = true;
     let direct = telephony::TwilioClient::new(cfg).unwrap();
-    use telephony::Provider;
+    use telephony::provider::Numbers;
     direct
         .buy_number("+14155550196", &Default::default())
         .await

@@ -537,7 +537,7 @@ async fn a_member_removed_on_another_server_is_not_answered_from_memory_in_an_ou
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_stopping_worker_hands_its_bulk_job_back_after_the_chunk_in_hand(pool: PgPool) {
-    use app::ssr::db::bulk_lookups::{create, Claimed, NewRow};
+    use app::ssr::fixtures::{create, Claimed, NewRow};
     let (app, sb, org, user, _keep) = setup(pool).await;
     let s = service(&app, app.pool.clone(), &sb);
     common::sandbox_control(reqwest::Method::POST, format!("{sb}/_faults"))
@@ -574,7 +574,7 @@ async fn a_stopping_worker_hands_its_bulk_job_back_after_the_chunk_in_hand(pool:
     let (stop, signal) = app::ssr::shutdown::channel();
     let worker = {
         let s = s.clone();
-        tokio::spawn(async move { app::ssr::bulk_lookups::work_on(&s, &claimed, &signal).await })
+        tokio::spawn(async move { app::ssr::bulk_worker::work_on(&s, &claimed, &signal).await })
     };
     // The first chunk (32 numbers, 4 at a time, 200 ms each) is under way: stop.
     let billed = poll_until_eq(Duration::from_secs(20), true, || async {
@@ -637,7 +637,7 @@ async fn use_cases_that_manage_the_org_refuse_a_member_however_they_are_reached(
     let app = common::spawn_app(pool).await;
     let (sb, _keep) = common::start_sandbox().await;
     let state = service(&app, app.pool.clone(), &sb);
-    let user = app::ssr::db::users::by_id(&app.pool, app.user_id("user@acme.test").await)
+    let user = app::ssr::fixtures::user_by_id(&app.pool, app.user_id("user@acme.test").await)
         .await
         .unwrap()
         .unwrap();

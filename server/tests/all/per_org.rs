@@ -7,7 +7,8 @@ use crate::common;
 
 use std::time::Duration;
 
-use app::model::lookup::{LookupPage, PhoneConfigPage};
+use app::model::lookup::LookupPage;
+use app::model::phone_config::PhoneConfigPage;
 use common::{
     configure_sandbox, poll_until_eq, sandbox_stat, spawn_app_on, start_sandbox, TestApp,
 };
@@ -105,7 +106,7 @@ async fn a_users_hourly_limits_in_one_org_are_not_used_up_in_another(pool: PgPoo
 #[sqlx::test(migrations = "../migrations")]
 async fn bulk_jobs_are_capped_per_org_and_claimed_round_robin_by_org(pool: PgPool) {
     use app::ssr::bulk_lookups::{create_job, parse_csv};
-    use app::ssr::db::bulk_lookups::{claim, finish};
+    use app::ssr::fixtures::{claim, finish};
     // No server here: nothing but this test claims jobs.
     common::seed(&pool).await;
     let org = "SELECT id FROM orgs WHERE slug = $1";
@@ -185,16 +186,16 @@ async fn an_upload_beyond_the_orgs_open_jobs_is_refused_next_to_the_file_field(p
     // Three of Acme's jobs, running on a worker elsewhere (created running with a live
     // heartbeat, so this server's worker never takes them).
     let parsed = app::ssr::bulk_lookups::parse_csv(b"+14155552910\n", "US").unwrap();
-    let rows: Vec<app::ssr::db::bulk_lookups::NewRow> = parsed
+    let rows: Vec<app::ssr::fixtures::NewRow> = parsed
         .iter()
-        .map(|r| app::ssr::db::bulk_lookups::NewRow {
+        .map(|r| app::ssr::fixtures::NewRow {
             input: &r.input,
             e164: r.e164.as_deref().map_err(String::as_str),
         })
         .collect();
     for _ in 0..3 {
         let mut tx = app.pool.begin().await.unwrap();
-        let job = app::ssr::db::bulk_lookups::create(&mut tx, acme, user, "held.csv", &rows)
+        let job = app::ssr::fixtures::create(&mut tx, acme, user, "held.csv", &rows)
             .await
             .unwrap();
         sqlx::query(
@@ -246,8 +247,8 @@ async fn configure_aws(app: &TestApp, owner: &reqwest::Client, region: &str) -> 
             ("lookup_cache_days", "30"),
             ("default_sender", ""),
             ("aws_region", region),
-            ("account_sid", DEV_AWS_ACCESS_KEY_ID),
-            ("auth_token", DEV_AWS_SECRET_ACCESS_KEY),
+            ("credential_id", DEV_AWS_ACCESS_KEY_ID),
+            ("credential_secret", DEV_AWS_SECRET_ACCESS_KEY),
         ],
     )
     .await

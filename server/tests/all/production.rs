@@ -197,8 +197,8 @@ async fn the_binary_defaults_to_production_seeds_nothing_and_mounts_no_sandbox(p
             ("lookup_enabled", "on"),
             ("lookup_cache_days", "30"),
             ("default_sender", ""),
-            ("account_sid", "AC00000000000000000000000000000001"),
-            ("auth_token", "sandbox-auth-token-0001"),
+            ("credential_id", "AC00000000000000000000000000000001"),
+            ("credential_secret", "sandbox-auth-token-0001"),
         ])
         .send()
         .await

@@ -116,7 +116,7 @@ async fn webhooks_signed_with_a_shared_key_are_checked_with_the_key_they_name(po
         .await
         .unwrap();
     assert!(!String::from_utf8_lossy(&stored).contains(KEY_SECRET));
-    let page = decode::<app::model::lookup::PhoneConfigPage>(
+    let page = decode::<app::model::phone_config::PhoneConfigPage>(
         app.call(&owner, "load_phone_config", &[("org", "acme")])
             .await,
     )
@@ -590,10 +590,10 @@ async fn configure_aws(
             ("default_sender", "+14155550100"),
             ("aws_region", region),
             (
-                "account_sid",
+                "credential_id",
                 telephony::sandbox::aws::DEV_AWS_ACCESS_KEY_ID,
             ),
-            ("auth_token", secret),
+            ("credential_secret", secret),
             ("sms_sender_id", "PhoneHub"),
             ("sms_type", "Transactional"),
         ],
@@ -616,7 +616,7 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
     // What AWS needs, field by field; nothing is saved until it is right.
     for (field, value) in [
         ("aws_region", "mars-north-1x"),
-        ("account_sid", "akia-not-a-key"),
+        ("credential_id", "akia-not-a-key"),
         ("sms_sender_id", "Sender ID too long"),
         ("sms_type", "Urgent"),
     ] {
@@ -628,10 +628,10 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
             ("default_sender", ""),
             ("aws_region", "us-east-1"),
             (
-                "account_sid",
+                "credential_id",
                 telephony::sandbox::aws::DEV_AWS_ACCESS_KEY_ID,
             ),
-            ("auth_token", DEV_AWS_SECRET_ACCESS_KEY),
+            ("credential_secret", DEV_AWS_SECRET_ACCESS_KEY),
         ];
         form.retain(|(k, _)| *k != field);
         form.push((field, value));
@@ -652,10 +652,10 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
                 ("default_sender", ""),
                 ("aws_region", "us-east-1"),
                 (
-                    "account_sid",
+                    "credential_id",
                     telephony::sandbox::aws::DEV_AWS_ACCESS_KEY_ID,
                 ),
-                ("auth_token", DEV_AWS_SECRET_ACCESS_KEY),
+                ("credential_secret", DEV_AWS_SECRET_ACCESS_KEY),
             ],
         )
         .await;
@@ -851,7 +851,7 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
     assert!(!text.contains("Internal"), "{text}");
     // No secret ever reaches a page.
     let cfg = app
-        .load::<app::model::lookup::PhoneConfigPage>(
+        .load::<app::model::phone_config::PhoneConfigPage>(
             &owner,
             "load_phone_config",
             &[("org", "acme")],

@@ -182,8 +182,8 @@ async fn sms_is_sent_delivered_and_priced_by_segment_and_bad_input_sends_nothing
                 ("lookup_cache_days", "30"),
                 ("test_mode", "on"),
                 ("default_sender", ""),
-                ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
-                ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
+                ("credential_id", telephony::sandbox::DEV_ACCOUNT_SID),
+                ("credential_secret", telephony::sandbox::DEV_AUTH_TOKEN),
             ],
         )
         .await;
@@ -565,8 +565,8 @@ async fn support_staff_read_everything_change_nothing_and_are_audited(pool: PgPo
                 ("display_name", "x"),
                 ("lookup_cache_days", "30"),
                 ("default_sender", ""),
-                ("account_sid", "AC1"),
-                ("auth_token", ""),
+                ("credential_id", "AC1"),
+                ("credential_secret", ""),
             ],
         ),
         (

@@ -9,15 +9,14 @@
 //!
 //! Every answer carries `x-amzn-RequestId`. Requests must be signed with Signature Version 4 by
 //! [`DEV_AWS_ACCESS_KEY_ID`] / [`DEV_AWS_SECRET_ACCESS_KEY`] for region [`DEV_AWS_REGION`] and the
-//! endpoint's service (`sns`, `mobiletargeting`): the signature is recomputed and compared.
+//! endpoint's service (`sns`, `mobiletargeting`): the signature is recomputed and compared (see
+//! `aws_auth`).
 //!
 //! Magic numbers (both services): [`MAGIC_AWS_THROTTLED`] is throttled, [`MAGIC_AWS_SERVER_ERROR`]
 //! fails with a 500, and the sandbox's [`MAGIC_INVALID`] is an invalid number. Other numbers get the
 //! Twilio sandbox's lookup answers (`data::lookup_facts`), so a number is a mobile in both.
 //! Published messages are kept in memory (not in the saved state) and listed at the control
 //! endpoint `GET {mount}/_aws/messages`.
-
-use std::time::{Duration, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
@@ -27,6 +26,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 
+use super::aws_auth;
 use super::data::{lookup_facts, place, MAGIC_INVALID};
 use super::rest::{field, form, now};
 use super::Shared;
@@ -46,8 +46,6 @@ pub const MAGIC_AWS_THROTTLED: &str = "+15005550429";
 /// Both services fail with a 500 for it (`InternalError`, `InternalServerErrorException`).
 pub const MAGIC_AWS_SERVER_ERROR: &str = "+15005550500";
 
-/// How far a signature's time may be from the sandbox's clock, as AWS allows.
-const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 /// SMS's limit for one `Publish` (the `PublishInput.Message` documentation: 1,600 characters).
 const MAX_SMS_CHARS: usize = 1600;
 
@@ -65,13 +63,13 @@ pub struct AwsMessage {
 
 /// Which endpoint answers, for its error shapes and its service name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
+pub(super) enum Endpoint {
     Sns,
     Pinpoint,
 }
 
 impl Endpoint {
-    fn service(self) -> &'static str {
+    pub(super) fn service(self) -> &'static str {
         match self {
             Endpoint::Sns => crate::aws::SNS_SIGNING_NAME,
             Endpoint::Pinpoint => crate::aws::PINPOINT_SIGNING_NAME,
@@ -116,7 +114,7 @@ fn answer(
 }
 
 /// An SNS (query protocol) error: `ErrorResponse/Error/{Type,Code,Message}` and `RequestId`.
-fn sns_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn sns_error(status: StatusCode, code: &str, message: &str) -> Response {
     let id = uuid();
     let kind = if status.is_server_error() {
         "Receiver"
@@ -137,7 +135,7 @@ fn sns_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 /// A Pinpoint (rest-json) error: `x-amzn-ErrorType`, and the modelled exceptions' body
 /// `{"Message", "RequestID"}` or, for the errors of AWS's front door (authentication), `{"message"}`.
-fn pinpoint_error(status: StatusCode, kind: &str, message: &str) -> Response {
+pub(super) fn pinpoint_error(status: StatusCode, kind: &str, message: &str) -> Response {
     let id = uuid();
     let front_door = matches!(
         kind,
@@ -161,218 +159,6 @@ fn pinpoint_error(status: StatusCode, kind: &str, message: &str) -> Response {
         r.headers_mut().insert("x-amzn-ErrorType", v);
     }
     r
-}
-
-/// The error each endpoint gives for a failed authentication step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AuthFailure {
-    Missing,
-    Incomplete,
-    UnknownKey,
-    BadSignature,
-}
-
-fn auth_error(
-    sb: &super::Sandbox,
-    endpoint: Endpoint,
-    why: AuthFailure,
-    message: &str,
-) -> Response {
-    sb.count("aws_auth_failures");
-    let (status, sns_code, pinpoint_code) = match why {
-        AuthFailure::Missing => (
-            StatusCode::FORBIDDEN,
-            "MissingAuthenticationToken",
-            "MissingAuthenticationTokenException",
-        ),
-        AuthFailure::Incomplete => (
-            StatusCode::BAD_REQUEST,
-            "IncompleteSignature",
-            "IncompleteSignatureException",
-        ),
-        AuthFailure::UnknownKey => (
-            StatusCode::FORBIDDEN,
-            "InvalidClientTokenId",
-            "UnrecognizedClientException",
-        ),
-        AuthFailure::BadSignature => (
-            StatusCode::FORBIDDEN,
-            "SignatureDoesNotMatch",
-            "InvalidSignatureException",
-        ),
-    };
-    match endpoint {
-        Endpoint::Sns => sns_error(status, sns_code, message),
-        Endpoint::Pinpoint => pinpoint_error(status, pinpoint_code, message),
-    }
-}
-
-/// `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`, read.
-struct Authorization<'a> {
-    key_id: &'a str,
-    date: &'a str,
-    region: &'a str,
-    service: &'a str,
-    signed_headers: Vec<&'a str>,
-    signature: &'a str,
-}
-
-fn parse_authorization(value: &str) -> Option<Authorization<'_>> {
-    let rest = value.strip_prefix("AWS4-HMAC-SHA256 ")?;
-    let (mut credential, mut signed, mut signature) = (None, None, None);
-    for part in rest.split(',') {
-        let (k, v) = part.trim().split_once('=')?;
-        match k {
-            "Credential" => credential = Some(v),
-            "SignedHeaders" => signed = Some(v),
-            "Signature" => signature = Some(v),
-            _ => {}
-        }
-    }
-    let scope: Vec<&str> = credential?.split('/').collect();
-    let [key_id, date, region, service, "aws4_request"] = scope[..] else {
-        return None;
-    };
-    Some(Authorization {
-        key_id,
-        date,
-        region,
-        service,
-        signed_headers: signed?.split(';').collect(),
-        signature: signature?,
-    })
-}
-
-/// `X-Amz-Date` (`20240102T030405Z`) as a time.
-fn parse_amz_date(s: &str) -> Option<SystemTime> {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let t = time::PrimitiveDateTime::parse(s, format).ok()?;
-    Some(t.assume_utc().into())
-}
-
-/// Checks a request's Signature Version 4 as AWS does: the key, the credential scope (date,
-/// region, service), the time, then the signature itself, recomputed over the method, the path
-/// as the client sent it (`original`, before the sandbox's mount point was stripped), the signed
-/// headers and the body, and compared in constant time.
-fn verify(
-    sb: &super::Sandbox,
-    endpoint: Endpoint,
-    original: &axum::http::Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), Box<Response>> {
-    use subtle::ConstantTimeEq;
-    let fail = |why, message: &str| Err(Box::new(auth_error(sb, endpoint, why, message)));
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return fail(
-            AuthFailure::Missing,
-            "Request is missing Authentication Token",
-        );
-    };
-    let Some(auth) = parse_authorization(value) else {
-        return fail(
-            AuthFailure::Incomplete,
-            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.",
-        );
-    };
-    if !bool::from(
-        auth.key_id
-            .as_bytes()
-            .ct_eq(DEV_AWS_ACCESS_KEY_ID.as_bytes()),
-    ) {
-        return fail(
-            AuthFailure::UnknownKey,
-            "The security token included in the request is invalid.",
-        );
-    }
-    let Some(amz_date) = headers.get("x-amz-date").and_then(|v| v.to_str().ok()) else {
-        return fail(
-            AuthFailure::Incomplete,
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-        );
-    };
-    let Some(time) = parse_amz_date(amz_date) else {
-        return fail(
-            AuthFailure::Incomplete,
-            "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
-        );
-    };
-    if !amz_date.starts_with(auth.date) || auth.date.len() != 8 {
-        return fail(
-            AuthFailure::BadSignature,
-            &format!(
-                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
-                auth.date,
-                amz_date.get(..8).unwrap_or(amz_date)
-            ),
-        );
-    }
-    if auth.region != DEV_AWS_REGION {
-        return fail(
-            AuthFailure::BadSignature,
-            "Credential should be scoped to a valid region.",
-        );
-    }
-    if auth.service != endpoint.service() {
-        return fail(
-            AuthFailure::BadSignature,
-            &format!(
-                "Credential should be scoped to correct service: '{}'.",
-                endpoint.service()
-            ),
-        );
-    }
-    let skew = match SystemTime::now().duration_since(time) {
-        Ok(d) => d,
-        Err(e) => e.duration(),
-    };
-    if skew > MAX_SKEW {
-        return fail(
-            AuthFailure::BadSignature,
-            &format!("Signature expired: {amz_date} is now earlier or later than 15 minutes from the sandbox's time."),
-        );
-    }
-    let mismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
-    // Only the headers the client signed, with the values received; `host` must be one.
-    let mut signed: Vec<(&str, &str)> = Vec::new();
-    for name in &auth.signed_headers {
-        match headers.get(*name).and_then(|v| v.to_str().ok()) {
-            Some(v) => signed.push((name, v)),
-            None => return fail(AuthFailure::BadSignature, mismatch),
-        }
-    }
-    let Some(host) = signed.iter().find(|(n, _)| *n == "host").map(|(_, v)| *v) else {
-        return fail(
-            AuthFailure::Incomplete,
-            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-        );
-    };
-    let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let Ok(expected) = crate::aws::sign(
-        "POST",
-        &format!("http://{host}{path}"),
-        &signed,
-        body,
-        auth.region,
-        auth.service,
-        DEV_AWS_ACCESS_KEY_ID,
-        DEV_AWS_SECRET_ACCESS_KEY,
-        time,
-    ) else {
-        return fail(AuthFailure::BadSignature, mismatch);
-    };
-    if !bool::from(
-        expected
-            .signature
-            .as_bytes()
-            .ct_eq(auth.signature.as_bytes()),
-    ) {
-        return fail(AuthFailure::BadSignature, mismatch);
-    }
-    Ok(())
 }
 
 /// The faults injected at `…/_faults` (latency, 500s, hangs), answered in the endpoint's shape.
@@ -399,7 +185,7 @@ pub(super) async fn sns(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = verify(&sb, Endpoint::Sns, &original, &headers, &body) {
+    if let Err(r) = aws_auth::verify(&sb, Endpoint::Sns, &original, &headers, &body) {
         return *r;
     }
     if let Some(r) = faults(&sb, Endpoint::Sns).await {
@@ -622,7 +408,7 @@ pub(super) async fn phone_number_validate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = verify(&sb, Endpoint::Pinpoint, &original, &headers, &body) {
+    if let Err(r) = aws_auth::verify(&sb, Endpoint::Pinpoint, &original, &headers, &body) {
         return *r;
     }
     if let Some(r) = faults(&sb, Endpoint::Pinpoint).await {
@@ -711,105 +497,5 @@ mod tests {
         );
         assert_eq!(gb.country_code_iso2.as_deref(), Some("GB"));
         assert_eq!(gb.country_code_numeric.as_deref(), Some("44"));
-    }
-
-    /// A request signed by the sandbox's key for `service` in `region` at `time`, checked by the
-    /// Pinpoint endpoint.
-    fn check(
-        service: &str,
-        region: &str,
-        secret: &str,
-        time: SystemTime,
-    ) -> Result<(), Box<Response>> {
-        let sb = super::super::Sandbox::start(super::super::SandboxConfig::dev(
-            "http://127.0.0.1:9/sandbox/twilio",
-            None,
-        ));
-        let url = "http://127.0.0.1:9/sandbox/twilio/aws/pinpoint/v1/phone/number/validate";
-        let body = br#"{"PhoneNumber":"+14155550100"}"#;
-        let signed = crate::aws::sign(
-            "POST",
-            url,
-            &[("content-type", "application/json")],
-            body,
-            region,
-            service,
-            DEV_AWS_ACCESS_KEY_ID,
-            secret,
-            time,
-        )
-        .unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
-        headers.insert("host", HeaderValue::from_static("127.0.0.1:9"));
-        for (k, v) in signed.headers {
-            headers.insert(k, HeaderValue::from_str(&v).unwrap());
-        }
-        let uri: axum::http::Uri = "/sandbox/twilio/aws/pinpoint/v1/phone/number/validate"
-            .parse()
-            .unwrap();
-        verify(&sb, Endpoint::Pinpoint, &uri, &headers, body)
-    }
-
-    fn error_type(r: &Response) -> (StatusCode, String) {
-        let kind = r.headers()["x-amzn-ErrorType"].to_str().unwrap();
-        (r.status(), kind.split(':').next().unwrap().to_string())
-    }
-
-    #[tokio::test]
-    async fn signatures_are_checked_for_scope_time_and_secret() {
-        let now = SystemTime::now();
-        assert!(check(
-            "mobiletargeting",
-            DEV_AWS_REGION,
-            DEV_AWS_SECRET_ACCESS_KEY,
-            now
-        )
-        .is_ok());
-        let forbidden = |kind: &str| (StatusCode::FORBIDDEN, kind.to_string());
-        for (service, region, secret, time) in [
-            ("sns", DEV_AWS_REGION, DEV_AWS_SECRET_ACCESS_KEY, now),
-            (
-                "mobiletargeting",
-                "eu-west-1",
-                DEV_AWS_SECRET_ACCESS_KEY,
-                now,
-            ),
-            ("mobiletargeting", DEV_AWS_REGION, "wrong", now),
-            (
-                "mobiletargeting",
-                DEV_AWS_REGION,
-                DEV_AWS_SECRET_ACCESS_KEY,
-                now - Duration::from_secs(3600),
-            ),
-        ] {
-            let r = check(service, region, secret, time).unwrap_err();
-            assert_eq!(
-                error_type(&r),
-                forbidden("InvalidSignatureException"),
-                "{service} {region} {secret}"
-            );
-        }
-    }
-
-    #[test]
-    fn authorization_headers_are_read() {
-        let a = parse_authorization("AWS4-HMAC-SHA256 Credential=AKIASANDBOX000000001/20240102/us-east-1/sns/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=abc").unwrap();
-        assert_eq!(
-            (a.key_id, a.date, a.region, a.service, a.signature),
-            (
-                "AKIASANDBOX000000001",
-                "20240102",
-                "us-east-1",
-                "sns",
-                "abc"
-            )
-        );
-        assert_eq!(a.signed_headers, ["content-type", "host", "x-amz-date"]);
-        assert!(parse_authorization("Basic abc").is_none());
-        assert!(parse_authorization(
-            "AWS4-HMAC-SHA256 Credential=A/B/C, SignedHeaders=host, Signature=x"
-        )
-        .is_none());
     }
 }

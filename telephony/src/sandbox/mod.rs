@@ -7,6 +7,7 @@ pub mod data;
 pub mod state;
 
 mod account;
+mod aws_auth;
 mod callbacks;
 mod calls;
 mod clock;
@@ -196,8 +197,18 @@ impl Sandbox {
 /// The router, to be nested at the mount point (`/sandbox/twilio`). The AWS endpoints are under
 /// `aws/` (`aws/sns/`, `aws/pinpoint/…`), checked by their own Signature Version 4 credentials.
 pub fn router(sb: Shared) -> Router {
+    Router::new()
+        .merge(api_routes(&sb))
+        .merge(control_routes(&sb))
+        .merge(aws_routes())
+        .with_state(sb)
+}
+
+/// Twilio's API (api v2010 and Lookup v2) as PhoneHub uses it, behind Basic auth and the
+/// injected faults.
+fn api_routes(sb: &Shared) -> Router<Shared> {
     let acct = "/api/2010-04-01/Accounts/{account}";
-    let api = Router::new()
+    Router::new()
         .route(
             "/api/2010-04-01/Accounts/{account}",
             get(account::fetch_account),
@@ -245,11 +256,14 @@ pub fn router(sb: Shared) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             sb.clone(),
             gate::faults_and_auth,
-        ));
-    // The control endpoints change what the API answers (faults) or act as the outside world
-    // (simulated calls and texts): the same credentials as the API, but no injected faults, so
-    // faults can always be turned off again.
-    let control = Router::new()
+        ))
+}
+
+/// The control endpoints change what the API answers (faults) or act as the outside world
+/// (simulated calls and texts): the same credentials as the API, but no injected faults, so
+/// faults can always be turned off again.
+fn control_routes(sb: &Shared) -> Router<Shared> {
+    Router::new()
         .route("/_stats", get(control::stats))
         .route("/_aws/messages", get(aws::list_messages))
         .route(
@@ -267,19 +281,17 @@ pub fn router(sb: Shared) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             sb.clone(),
             gate::control_auth,
-        ));
-    // AWS's endpoints authenticate each request by its signature (see `aws::verify`) and inject
-    // the same faults as the API, in AWS's error shapes.
-    let amazon = Router::new()
+        ))
+}
+
+/// AWS's endpoints authenticate each request by its signature (see `aws_auth::verify`) and inject
+/// the same faults as the API, in AWS's error shapes.
+fn aws_routes() -> Router<Shared> {
+    Router::new()
         .route("/aws/sns", post(aws::sns))
         .route("/aws/sns/", post(aws::sns))
         .route(
             &format!("/aws/pinpoint{}", crate::aws::VALIDATE_PATH),
             post(aws::phone_number_validate),
-        );
-    Router::new()
-        .merge(api)
-        .merge(control)
-        .merge(amazon)
-        .with_state(sb)
+        )
 }

@@ -7,7 +7,10 @@ pub mod moto;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use telephony::provider::{NewCall, NewMessage, NumberSearch, NumberType, NumberUpdate, Provider};
+use telephony::provider::{
+    Lookups, Messaging, NewCall, NewMessage, NumberSearch, NumberType, NumberUpdate, Numbers,
+    Provider, Voice,
+};
 use telephony::twilio::TwilioClient;
 use tokio::process::{Child, Command};
 

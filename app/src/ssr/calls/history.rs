@@ -61,11 +61,11 @@ pub async fn history(
                 micros: r.micros,
                 id: r.id,
             },
-            created_iso: r.iso,
+            created_iso: format::rfc3339(r.created_at),
             cost: Money::from_micros(r.cost),
             row: CallRow {
                 id: r.id,
-                created: format!("{} UTC", r.created),
+                created: format::utc_minute(r.created_at),
                 direction: r.direction,
                 from: r.from_e164,
                 to: r.to_e164,

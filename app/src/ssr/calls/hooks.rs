@@ -4,10 +4,10 @@
 use crate::model::calls::CallStatus;
 use crate::model::money::Money;
 use crate::ssr::db;
+use crate::ssr::org_provider::provider_for_config;
 use crate::ssr::prices::{minutes_cost, parse_price, price, Priced, MAX_DURATION_SECS};
-use crate::ssr::providers::provider_for_config;
 
-use super::place::CallError;
+use crate::ssr::errors::CallError;
 use crate::ssr::twiml;
 use crate::ssr::webhooks::{Hook, Owner, Refused, Verified};
 use crate::ssr::AppState;
@@ -96,7 +96,11 @@ async fn fetch_price(
         if attempt > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(500 * 2u64.pow(attempt))).await;
         }
-        let call = match provider.fetch_call(sid).await {
+        let fetched = match provider.voice() {
+            Ok(voice) => voice.fetch_call(sid).await,
+            Err(e) => Err(e),
+        };
+        let call = match fetched {
             Ok(c) => c,
             Err(e) if e.is_transient() => continue,
             Err(e) => return Err(CallError::Provider(e)),

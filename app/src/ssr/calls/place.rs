@@ -7,33 +7,11 @@ use telephony::{ProviderError, E164};
 use crate::model::calls::NumberOption;
 use crate::model::numbers::NumberStatus;
 use crate::ssr::db;
-use crate::ssr::limits::{begin_limited, LimitError, Limited};
-use crate::ssr::providers::{provider_for_config, NoProvider};
+use crate::ssr::errors::{CallError, Limited};
+use crate::ssr::limits::begin_limited;
+use crate::ssr::org_provider::provider_for_config;
 use crate::ssr::webhooks::Hook;
 use crate::ssr::AppState;
-
-/// Why a call was not placed (the words are chosen in `ssr::words`).
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    #[error("the number is not the user's nor shared in the org")]
-    NotYours,
-    #[error("the number is inactive")]
-    Inactive,
-    #[error("the number has no voice capability")]
-    NoVoice,
-    #[error("the number has no phone to ring first")]
-    NoBridge,
-    #[error("the destination is the caller's own number")]
-    OwnNumber,
-    #[error("the provider refused the call")]
-    Provider(#[source] ProviderError),
-    #[error(transparent)]
-    NoProvider(#[from] NoProvider),
-    #[error(transparent)]
-    Limited(#[from] LimitError),
-    #[error("the database failed")]
-    Db(#[from] sqlx::Error),
-}
 
 /// Numbers the user may call from: active voice numbers they own, or team numbers of the org.
 pub async fn usable_numbers(
@@ -129,7 +107,11 @@ pub async fn place_call(
             .record_calls
             .then(|| Hook::Recording.url_for(&state.public_url, id)),
     };
-    match provider.create_call(&call).await {
+    let placed = match provider.voice() {
+        Ok(voice) => voice.create_call(&call).await,
+        Err(e) => Err(e),
+    };
+    match placed {
         Ok(c) => {
             // A callback may have arrived first and set the SID already; it is the same SID.
             db::calls::set_provider_sid(pool, id, &c.sid).await?;

@@ -3,21 +3,9 @@
 use telephony::ProviderError;
 
 use crate::ssr::db;
-use crate::ssr::providers::{provider_for_config, NoProvider};
+use crate::ssr::errors::RecordingError;
+use crate::ssr::org_provider::provider_for_config;
 use crate::ssr::AppState;
-
-/// Why a recording cannot be served.
-#[derive(Debug, thiserror::Error)]
-pub enum RecordingError {
-    #[error("no such recording for this user")]
-    NotFound,
-    #[error("the provider could not send the recording")]
-    Provider(#[source] ProviderError),
-    #[error(transparent)]
-    NoProvider(#[from] NoProvider),
-    #[error("the database failed")]
-    Db(#[from] sqlx::Error),
-}
 
 /// A recording's audio, streamed from the provider, for a user allowed to see its call.
 pub async fn recording_media(
@@ -33,14 +21,15 @@ pub async fn recording_media(
         .await?
         .ok_or(RecordingError::NotFound)?;
     let (_, provider) = provider_for_config(state, r.config_id, org_id).await?;
-    provider
-        .recording_media(&r.provider_sid, format, range)
-        .await
-        .map_err(|e| match e {
-            ProviderError::NotFound { .. } => RecordingError::NotFound,
-            other => {
-                tracing::warn!(error = %other, "fetching a recording failed");
-                RecordingError::Provider(other)
-            }
-        })
+    let media = match provider.voice() {
+        Ok(voice) => voice.recording_media(&r.provider_sid, format, range).await,
+        Err(e) => Err(e),
+    };
+    media.map_err(|e| match e {
+        ProviderError::NotFound { .. } => RecordingError::NotFound,
+        other => {
+            tracing::warn!(error = %other, "fetching a recording failed");
+            RecordingError::Provider(other)
+        }
+    })
 }

@@ -1,8 +1,7 @@
 //! API keys: created, listed, found by their public id, revoked.
 
 use sqlx::PgExecutor;
-
-use crate::model::api_keys::ApiKeyRow;
+use time::OffsetDateTime;
 
 pub struct NewKeyRow<'a> {
     pub org_id: i64,
@@ -30,15 +29,28 @@ pub async fn create(db: impl PgExecutor<'_>, k: NewKeyRow<'_>) -> Result<i64, sq
     .await
 }
 
-pub async fn list(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
+/// A key as the keys page lists it (never its secret).
+pub struct ListedKey {
+    pub id: i64,
+    pub name: String,
+    /// `phk_<public id>_…`.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub acting_as: String,
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+pub async fn list(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<ListedKey>, sqlx::Error> {
     sqlx::query_as!(
-        ApiKeyRow,
+        ListedKey,
         r#"SELECT k.id, k.name, 'phk_' || k.public_id || '_…' AS "prefix!", k.scopes,
                   coalesce(a.email, 'deleted user') AS "acting_as!",
                   coalesce(c.email, 'deleted user') AS "created_by!",
-                  to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "created!",
-                  to_char(k.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS last_used,
-                  to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS revoked
+                  k.created_at AS "created_at!", k.last_used_at AS "last_used_at?",
+                  k.revoked_at AS "revoked_at?"
            FROM api_keys k
            LEFT JOIN users a ON a.id = k.acting_user_id
            LEFT JOIN users c ON c.id = k.created_by
@@ -53,7 +65,6 @@ pub async fn list(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<ApiKeyRow>
 /// A key as `/v1` checks it.
 pub struct StoredKey {
     pub id: i64,
-    pub org_id: i64,
     pub org_slug: String,
     pub key_sha256: Vec<u8>,
     pub scopes: Vec<String>,
@@ -72,7 +83,7 @@ pub async fn by_public_id(
 ) -> Result<Option<StoredKey>, sqlx::Error> {
     sqlx::query_as!(
         StoredKey,
-        r#"SELECT k.id, k.org_id, o.slug AS org_slug, k.key_sha256, k.scopes, k.acting_user_id,
+        r#"SELECT k.id, o.slug AS org_slug, k.key_sha256, k.scopes, k.acting_user_id,
                   k.revoked_at IS NOT NULL AS "revoked!",
                   EXISTS (SELECT 1 FROM memberships m
                           WHERE m.org_id = k.org_id AND m.user_id = k.acting_user_id) AS "member!",

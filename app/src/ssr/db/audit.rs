@@ -60,23 +60,6 @@ pub async fn record_staff_view(
     .map(|_| ())
 }
 
-/// Failed logins for one e-mail in the last 15 minutes, and seconds until the oldest leaves the window.
-pub async fn recent_failed_logins(
-    db: impl PgExecutor<'_>,
-    email: &str,
-) -> Result<(i64, i64), sqlx::Error> {
-    let r = sqlx::query!(
-        r#"SELECT count(*) AS "n!",
-                  COALESCE(EXTRACT(EPOCH FROM (min(created_at) + interval '15 minutes' - now()))::bigint, 0) AS "wait!"
-           FROM audit_log
-           WHERE action = 'login.failed' AND target = $1 AND created_at > now() - interval '15 minutes'"#,
-        email
-    )
-    .fetch_one(db)
-    .await?;
-    Ok((r.n, r.wait))
-}
-
 /// What the audit page filters by; `before`: the last entry already shown.
 pub struct AuditQuery {
     pub org_id: Option<i64>,
@@ -95,7 +78,7 @@ pub struct ListRow {
     pub ip: String,
     pub actor: String,
     pub org: String,
-    pub at: String,
+    pub at: time::OffsetDateTime,
     pub micros: i64,
 }
 
@@ -110,7 +93,7 @@ pub async fn list(
         ListRow,
         r#"SELECT a.id, a.action, a.target, a.details, coalesce(a.ip, '') AS "ip!",
                   coalesce(u.email, 'system') AS "actor!", coalesce(o.name, '—') AS "org!",
-                  to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS "at!",
+                  a.created_at AS "at!",
                   ((extract(epoch FROM a.created_at) * 1000000)::int8) AS "micros!"
            FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id LEFT JOIN orgs o ON o.id = a.org_id
            WHERE ($1::int8 IS NULL OR a.org_id = $1)

@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use sqlx::{PgExecutor, Postgres, Transaction};
-
-use crate::model::lookup::BulkJobView;
+use time::OffsetDateTime;
 
 /// One input line as stored: what was written, and its E.164 form or why it has none.
 pub struct NewRow<'a> {
@@ -241,21 +240,35 @@ pub async fn heartbeat(db: impl PgExecutor<'_>, job: &Claimed) -> Result<bool, s
     Ok(r.rows_affected() == 1)
 }
 
+/// A job with its progress: rows processed and failed so far.
+pub struct JobRow {
+    pub id: i64,
+    pub filename: String,
+    pub status: String,
+    pub total: i64,
+    pub processed: i64,
+    pub errors: i64,
+    pub created_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+    /// Who uploaded it ("deleted user" once their account is gone).
+    pub user: String,
+    pub error: Option<String>,
+}
+
 /// The org's last 20 jobs (or just `job`), newest first.
 pub async fn for_org(
     db: impl PgExecutor<'_>,
     org_id: i64,
     job: Option<i64>,
-) -> Result<Vec<BulkJobView>, sqlx::Error> {
+) -> Result<Vec<JobRow>, sqlx::Error> {
     sqlx::query_as!(
-        BulkJobView,
+        JobRow,
         r#"SELECT j.id, j.filename, j.status, j.total::int8 AS "total!",
                   (SELECT count(*) FROM lookup_job_rows r
                    WHERE r.job_id = j.id AND r.status <> 'pending') AS "processed!",
                   (SELECT count(*) FROM lookup_job_rows r
                    WHERE r.job_id = j.id AND r.status = 'error') AS "errors!",
-                  to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "created!",
-                  to_char(j.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS finished,
+                  j.created_at AS "created_at!", j.finished_at AS "finished_at?",
                   coalesce(u.email, 'deleted user') AS "user!", j.error
            FROM lookup_jobs j LEFT JOIN users u ON u.id = j.user_id
            WHERE j.org_id = $1 AND ($2::int8 IS NULL OR j.id = $2)

@@ -57,8 +57,7 @@ pub struct HistoryRecord {
     pub cost: i64,
     pub recording_count: i32,
     pub user: String,
-    pub created: String,
-    pub iso: String,
+    pub created_at: time::OffsetDateTime,
     pub micros: i64,
 }
 
@@ -71,8 +70,7 @@ pub async fn history(
         r#"SELECT c.id, c.direction, c.from_e164, c.to_e164, c.status AS "status: CallStatus",
                   c.duration_secs, c.cost_micros + c.recording_cost_micros AS "cost!", c.recording_count,
                   coalesce(u.email, '—') AS "user!",
-                  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "created!",
-                  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "iso!",
+                  c.created_at AS "created_at!",
                   ((extract(epoch FROM c.created_at) * 1000000)::int8) AS "micros!"
            FROM calls c LEFT JOIN users u ON u.id = c.user_id
            WHERE c.org_id = $1

@@ -1,8 +1,9 @@
 //! Invitations to join an org. Expiry is judged against the database's `now()`.
 
 use sqlx::PgExecutor;
+use time::OffsetDateTime;
 
-use crate::model::invitations::{InvitationRow, MyInvitation, VALID_DAYS};
+use crate::model::invitations::VALID_DAYS;
 use crate::model::Role;
 
 /// Marks the org's lapsed open invitation for `email` expired, so a new one can be made.
@@ -78,14 +79,23 @@ pub async fn create(
     .await
 }
 
+/// An open invitation as the inviting org lists it.
+pub struct OpenInvitation {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: OffsetDateTime,
+    /// Lapsed: it can no longer be accepted.
+    pub expired: bool,
+}
+
 /// The org's open invitations (lapsed ones too, marked), oldest first.
 pub async fn open_for_org(
     db: impl PgExecutor<'_>,
     org_id: i64,
-) -> Result<Vec<InvitationRow>, sqlx::Error> {
+) -> Result<Vec<OpenInvitation>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT id, email, role,
-                  to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "expires!",
+        r#"SELECT id, email, role, expires_at,
                   (expires_at <= now()) AS "expired!"
            FROM invitations
            WHERE org_id = $1 AND status = 'pending'
@@ -97,25 +107,35 @@ pub async fn open_for_org(
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            Some(InvitationRow {
+            Some(OpenInvitation {
                 id: r.id,
                 email: r.email,
                 role: r.role.parse().ok()?,
-                expires: r.expires,
+                expires_at: r.expires_at,
                 expired: r.expired,
             })
         })
         .collect())
 }
 
+/// An invitation waiting for an address: the org's name and who sent it.
+pub struct InvitationFor {
+    pub id: i64,
+    pub org_name: String,
+    pub role: Role,
+    /// The e-mail of whoever sent it (empty once their account is gone).
+    pub invited_by: String,
+    pub expires_at: OffsetDateTime,
+}
+
 /// The invitations `email` can still accept, oldest first.
 pub async fn open_for_email(
     db: impl PgExecutor<'_>,
     email: &str,
-) -> Result<Vec<MyInvitation>, sqlx::Error> {
+) -> Result<Vec<InvitationFor>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT i.id, o.name AS "org_name!", i.role, coalesce(u.email, '') AS "invited_by!",
-                  to_char(i.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "expires!"
+                  i.expires_at AS "expires_at!"
            FROM invitations i
            JOIN orgs o ON o.id = i.org_id
            LEFT JOIN users u ON u.id = i.invited_by
@@ -128,12 +148,12 @@ pub async fn open_for_email(
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            Some(MyInvitation {
+            Some(InvitationFor {
                 id: r.id,
                 org_name: r.org_name,
                 role: r.role.parse().ok()?,
                 invited_by: r.invited_by,
-                expires: r.expires,
+                expires_at: r.expires_at,
             })
         })
         .collect())

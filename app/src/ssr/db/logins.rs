@@ -6,7 +6,7 @@
 //! limit is far higher, with waits that grow between attempts, and a browser that signed in as that
 //! user before (its device cookie, see `auth::Passwords`) is exempt from it.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// Failed (or still running) attempts allowed per e-mail from one client address in the window.
 pub const PER_EMAIL_AND_IP: i64 = 5;
@@ -67,10 +67,32 @@ pub async fn reserve(
     device_issued: Option<i64>,
 ) -> Result<Reservation, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    lock_email_and_ip(&mut tx, email, ip).await?;
+    let attempts = count_attempts(&mut tx, email, ip, device_user, device_issued).await?;
+    if let Some(refused) = refusal(&attempts) {
+        return Ok(refused);
+    }
+    let id = sqlx::query_scalar!(
+        "INSERT INTO login_attempts (email, ip) VALUES ($1, $2) RETURNING id",
+        email,
+        ip
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Reservation::Granted(id))
+}
+
+/// Takes the transaction's locks on `email` and then on `ip`.
+async fn lock_email_and_ip(
+    conn: &mut PgConnection,
+    email: &str,
+    ip: Option<&str>,
+) -> Result<(), sqlx::Error> {
     // A flood of attempts for one e-mail waits briefly, then is refused, instead of holding the
     // pool's connections while it queues.
     sqlx::query!("SET LOCAL lock_timeout = '2s'")
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     // Always e-mail first, then IP: two requests never wait on each other in a cycle. The e-mail's
     // lock also covers its (e-mail, IP) pairs.
@@ -78,16 +100,45 @@ pub async fn reserve(
         "SELECT pg_advisory_xact_lock(hashtextextended('login-email:' || $1, 0))",
         email
     )
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     if let Some(ip) = ip {
         sqlx::query!(
             "SELECT pg_advisory_xact_lock(hashtextextended('login-ip:' || $1, 0))",
             ip
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+/// The recent unsettled attempts a login is judged by (the last 15 minutes), with the seconds
+/// until the oldest of each kind leaves the window.
+struct Attempts {
+    /// For the e-mail from this address.
+    by_pair: i64,
+    pair_wait: i64,
+    /// For the e-mail from all addresses.
+    by_email: i64,
+    email_wait: i64,
+    /// Milliseconds since the e-mail's last attempt (0 if none).
+    email_since_ms: i64,
+    /// From this address, across e-mails.
+    by_ip: i64,
+    ip_wait: i64,
+    /// The browser's device cookie names the e-mail's user (and is no older than its password).
+    trusted_device: bool,
+}
+
+/// Counts the attempts for `email` and from `ip`, and whether the device cookie is trusted.
+async fn count_attempts(
+    conn: &mut PgConnection,
+    email: &str,
+    ip: Option<&str>,
+    device_user: Option<i64>,
+    device_issued: Option<i64>,
+) -> Result<Attempts, sqlx::Error> {
     // An unknown address (no peer, which a real connection always has) shares one bucket per
     // e-mail: IS NOT DISTINCT FROM, so it is limited rather than never counted.
     let r = sqlx::query!(
@@ -125,46 +176,52 @@ pub async fn reserve(
         device_user,
         device_issued
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
+    Ok(Attempts {
+        by_pair: r.by_pair,
+        pair_wait: r.pair_wait,
+        by_email: r.by_email,
+        email_wait: r.email_wait,
+        email_since_ms: r.email_since_ms,
+        by_ip: r.by_ip,
+        ip_wait: r.ip_wait,
+        trusted_device: r.trusted_device,
+    })
+}
+
+/// The limit the attempts are over, if any, and how long until another attempt is allowed.
+fn refusal(r: &Attempts) -> Option<Reservation> {
     // The strict limit holds for everyone, a trusted browser included: it is what stops a thief of
     // a device cookie from guessing more than this from their own address.
     if r.by_pair >= PER_EMAIL_AND_IP {
-        return Ok(Reservation::Refused {
+        return Some(Reservation::Refused {
             wait_secs: r.pair_wait,
             limit: Limit::EmailFromAddress,
         });
     }
     if !r.trusted_device {
         if r.by_ip >= PER_IP {
-            return Ok(Reservation::Refused {
+            return Some(Reservation::Refused {
                 wait_secs: r.ip_wait,
                 limit: Limit::Address,
             });
         }
         if r.by_email >= PER_EMAIL {
-            return Ok(Reservation::Refused {
+            return Some(Reservation::Refused {
                 wait_secs: r.email_wait,
                 limit: Limit::Email,
             });
         }
         let delay_ms = delay_secs(r.by_email) * 1000;
         if r.email_since_ms < delay_ms {
-            return Ok(Reservation::Refused {
+            return Some(Reservation::Refused {
                 wait_secs: (delay_ms - r.email_since_ms + 999) / 1000,
                 limit: Limit::Delay,
             });
         }
     }
-    let id = sqlx::query_scalar!(
-        "INSERT INTO login_attempts (email, ip) VALUES ($1, $2) RETURNING id",
-        email,
-        ip
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Reservation::Granted(id))
+    None
 }
 
 /// Records how a reserved attempt ended (a success no longer counts against the limits).

@@ -2,12 +2,9 @@
 //! `lookup_events` by the event writer), so they stay fast at millions of events.
 
 use sqlx::PgExecutor;
-use time::Date;
+use time::{Date, OffsetDateTime};
 
-use crate::model::lookup::{
-    line_type_label, money, Count, Expiring, GlobalCacheStats, OrgCacheRow, RecentLookup, Totals,
-};
-use crate::ssr::lookup_events::Event;
+use crate::model::lookup::{line_type_label, money, Count, GlobalCacheStats, OrgCacheRow, Totals};
 
 pub async fn totals(
     db: impl PgExecutor<'_>,
@@ -128,12 +125,20 @@ pub async fn top_numbers(
         .collect())
 }
 
+/// A cache entry and when it expires.
+pub struct ExpiringEntry {
+    pub e164: String,
+    pub expires_at: OffsetDateTime,
+}
+
 /// Cache entries this org has used that expire within a week.
-pub async fn expiring(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<Expiring>, sqlx::Error> {
+pub async fn expiring(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+) -> Result<Vec<ExpiringEntry>, sqlx::Error> {
     sqlx::query_as!(
-        Expiring,
-        r#"SELECT n.e164,
-                  to_char(n.lookup_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "expires!"
+        ExpiringEntry,
+        r#"SELECT n.e164, n.lookup_expires_at AS "expires_at!"
            FROM phone_numbers n
            WHERE n.lookup_expires_at BETWEEN now() AND now() + interval '7 days'
              AND EXISTS (SELECT 1 FROM lookup_number_years m
@@ -145,29 +150,27 @@ pub async fn expiring(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<Expiri
     .await
 }
 
-pub async fn recent(
-    db: impl PgExecutor<'_>,
-    org_id: i64,
-) -> Result<Vec<RecentLookup>, sqlx::Error> {
-    let rows = sqlx::query!(
+/// One of an org's lookups: the number, how it was answered, what it cost, who asked and when.
+pub struct RecentRow {
+    pub e164: String,
+    pub outcome: String,
+    pub cost_micros: i64,
+    pub user: String,
+    pub at: OffsetDateTime,
+}
+
+/// The org's last 10 lookups, newest first.
+pub async fn recent(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<RecentRow>, sqlx::Error> {
+    sqlx::query_as!(
+        RecentRow,
         r#"SELECT e.e164, e.outcome, e.cost_micros, coalesce(u.email, 'deleted user') AS "user!",
-                  to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"') AS "at!"
+                  e.created_at AS "at!"
            FROM lookup_events e LEFT JOIN users u ON u.id = e.user_id
            WHERE e.org_id = $1 ORDER BY e.created_at DESC, e.id DESC LIMIT 10"#,
         org_id
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| RecentLookup {
-            e164: r.e164,
-            outcome: r.outcome,
-            cost: money(r.cost_micros),
-            user: r.user,
-            at: r.at,
-        })
-        .collect())
+    .await
 }
 
 pub async fn global(
@@ -259,6 +262,39 @@ pub struct LookupPrices {
     pub line_type: i64,
     pub caller_name: i64,
     pub aws_validate: i64,
+}
+
+/// What a lookup request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Hit,
+    Miss,
+    Refresh,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::Miss => "miss",
+            Outcome::Refresh => "refresh",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// A lookup request, as recorded for attribution.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub org_id: i64,
+    pub user_id: Option<i64>,
+    pub e164: String,
+    pub outcome: Outcome,
+    pub cost_micros: i64,
+    pub saved_micros: i64,
+    pub line_type: Option<String>,
+    pub at: OffsetDateTime,
 }
 
 /// Writes lookup events and adds them to the daily and per-number rollups, in one statement.

@@ -1,9 +1,10 @@
 //! Owned numbers: purchases, settings, releases and the monthly charges.
 
 use sqlx::{PgExecutor, Postgres, Transaction};
+use time::OffsetDateTime;
 
 use crate::model::money::Money;
-use crate::model::numbers::{NumberRow, NumberStatus};
+use crate::model::numbers::NumberStatus;
 
 /// Charges every held number (active or releasing) its monthly price once for the current month.
 pub async fn accrue_charges(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
@@ -154,6 +155,26 @@ pub async fn record(
     .await
 }
 
+/// A number as the numbers list reads it.
+pub struct ListedNumber {
+    pub id: i64,
+    pub e164: String,
+    pub friendly_name: String,
+    /// The owner's e-mail ("deleted user" once their account is gone).
+    pub owner: String,
+    pub user_id: Option<i64>,
+    pub status: NumberStatus,
+    pub active: bool,
+    pub forward_to: Option<String>,
+    pub record_calls: bool,
+    pub shared: bool,
+    pub voice: bool,
+    pub sms: bool,
+    pub monthly_price_micros: i64,
+    pub purchased_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
 /// Numbers of the org the user may see: theirs and shared ones (admins: all), newest first.
 pub async fn list(
     db: impl PgExecutor<'_>,
@@ -161,12 +182,12 @@ pub async fn list(
     user_id: i64,
     all: bool,
     id: Option<i64>,
-) -> Result<Vec<NumberRow>, sqlx::Error> {
-    let rows = sqlx::query!(
+) -> Result<Vec<ListedNumber>, sqlx::Error> {
+    sqlx::query_as!(
+        ListedNumber,
         r#"SELECT n.id, n.e164, n.friendly_name, coalesce(u.email, 'deleted user') AS "owner!",
                   n.user_id, n.status AS "status: NumberStatus", n.active, n.forward_to, n.record_calls, n.shared, n.voice,
-                  n.sms, n.monthly_price_micros,
-                  to_char(n.purchased_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS purchased, n.last_error
+                  n.sms, n.monthly_price_micros, n.purchased_at, n.last_error
            FROM owned_numbers n LEFT JOIN users u ON u.id = n.user_id
            WHERE n.org_id = $1 AND n.status <> 'failed' AND n.status <> 'released'
              AND ($3 OR n.user_id = $2 OR n.shared)
@@ -178,32 +199,7 @@ pub async fn list(
         id
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let mine = r.user_id == Some(user_id);
-            NumberRow {
-                id: r.id,
-                shown: r.e164.clone(),
-                e164: r.e164,
-                friendly_name: r.friendly_name,
-                owner: r.owner,
-                mine,
-                status: r.status,
-                active: r.active,
-                forward_to: r.forward_to.unwrap_or_default(),
-                record_calls: r.record_calls,
-                shared: r.shared,
-                voice: r.voice,
-                sms: r.sms,
-                monthly: Money::from_micros(r.monthly_price_micros).to_string(),
-                purchased: r.purchased,
-                last_error: r.last_error,
-                can_edit: mine || all,
-            }
-        })
-        .collect())
+    .await
 }
 
 pub struct NumberSettings {

@@ -1,8 +1,9 @@
 //! Orgs and memberships.
 
 use sqlx::{PgExecutor, Postgres, Transaction};
+use time::OffsetDateTime;
 
-use crate::model::{AdminOrgRow, MemberRow, OrgLink, Role};
+use crate::model::{OrgLink, Role};
 
 #[derive(Debug, Clone)]
 pub struct OrgRow {
@@ -58,12 +59,20 @@ pub async fn all_links(db: impl PgExecutor<'_>) -> Result<Vec<OrgLink>, sqlx::Er
         .await
 }
 
-pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<AdminOrgRow>, sqlx::Error> {
+/// An org as the superadmin's list shows it.
+pub struct ListedOrg {
+    pub slug: String,
+    pub name: String,
+    pub members: i64,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<ListedOrg>, sqlx::Error> {
     sqlx::query_as!(
-        AdminOrgRow,
+        ListedOrg,
         r#"SELECT o.slug, o.name,
                   (SELECT count(*) FROM memberships m WHERE m.org_id = o.id) AS "members!",
-                  to_char(o.created_at, 'YYYY-MM-DD') AS "created!"
+                  o.created_at AS "created_at!"
            FROM orgs o ORDER BY o.name"#
     )
     .fetch_all(db)
@@ -84,7 +93,7 @@ pub struct RoleCounts {
     pub owners: i64,
     pub admins: i64,
     pub members: i64,
-    pub created: String,
+    pub created_at: OffsetDateTime,
 }
 
 pub async fn role_counts(db: impl PgExecutor<'_>, org_id: i64) -> Result<RoleCounts, sqlx::Error> {
@@ -93,7 +102,7 @@ pub async fn role_counts(db: impl PgExecutor<'_>, org_id: i64) -> Result<RoleCou
         r#"SELECT count(*) FILTER (WHERE m.role = 'owner') AS "owners!",
                   count(*) FILTER (WHERE m.role = 'admin') AS "admins!",
                   count(*) FILTER (WHERE m.role = 'member') AS "members!",
-                  (SELECT to_char(created_at, 'YYYY-MM-DD') FROM orgs WHERE id = $1) AS "created!"
+                  (SELECT created_at FROM orgs WHERE id = $1) AS "created_at!"
            FROM memberships m WHERE m.org_id = $1"#,
         org_id
     )
@@ -101,9 +110,18 @@ pub async fn role_counts(db: impl PgExecutor<'_>, org_id: i64) -> Result<RoleCou
     .await
 }
 
-pub async fn members(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
+/// A member of an org, with their role and since when.
+pub struct Member {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub joined_at: OffsetDateTime,
+}
+
+pub async fn members(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<Member>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT u.id, u.email, u.name, m.role, to_char(m.created_at, 'YYYY-MM-DD') AS "since!"
+        r#"SELECT u.id, u.email, u.name, m.role, m.created_at AS "joined_at!"
            FROM memberships m JOIN users u ON u.id = m.user_id
            WHERE m.org_id = $1
            ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email"#,
@@ -114,12 +132,12 @@ pub async fn members(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<MemberR
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            Some(MemberRow {
+            Some(Member {
                 user_id: r.id,
                 email: r.email,
                 name: r.name,
                 role: r.role.parse().ok()?,
-                since: r.since,
+                joined_at: r.joined_at,
             })
         })
         .collect())

@@ -1,14 +1,16 @@
 //! Phone configurations: one per org and the system default (org_id NULL).
 
 use sqlx::PgExecutor;
+use time::OffsetDateTime;
 
+use crate::model::phone_config::ProviderKind;
 use crate::ssr::crypto::{Keyring, Sealed};
 
 #[derive(Clone)]
 pub struct ConfigRow {
     pub id: i64,
     pub org_id: Option<i64>,
-    pub provider: String,
+    pub provider: ProviderKind,
     pub display_name: String,
     pub active: bool,
     pub lookup_enabled: bool,
@@ -19,7 +21,7 @@ pub struct ConfigRow {
     pub api_base: Option<String>,
     pub lookups_base: Option<String>,
     pub region: Option<String>,
-    pub account_sid: String,
+    pub credential_id: String,
     pub token_ciphertext: Option<Vec<u8>>,
     pub token_nonce: Option<Vec<u8>>,
     pub token_key_id: Option<String>,
@@ -27,7 +29,7 @@ pub struct ConfigRow {
     /// Where the stored token was saved to be sent (`token_scope`); it is sent nowhere else.
     pub token_scope: Option<String>,
     pub version: i64,
-    pub updated: String,
+    pub updated_at: OffsetDateTime,
     /// AWS only: the SNS sender ID and SMS type.
     pub sms_sender_id: Option<String>,
     pub sms_type: Option<String>,
@@ -40,7 +42,7 @@ impl std::fmt::Debug for ConfigRow {
             .field("org_id", &self.org_id)
             .field("provider", &self.provider)
             .field("region", &self.region)
-            .field("account_sid", &self.account_sid)
+            .field("credential_id", &self.credential_id)
             .field("token", &self.token_key_id.as_ref().map(|_| "[encrypted]"))
             .field("version", &self.version)
             .finish_non_exhaustive()
@@ -67,7 +69,7 @@ impl ConfigRow {
 /// The fields an edit form sets (the token separately, only when replaced).
 #[derive(Debug, Clone)]
 pub struct ConfigInput {
-    pub provider: String,
+    pub provider: ProviderKind,
     pub display_name: String,
     pub active: bool,
     pub lookup_enabled: bool,
@@ -78,7 +80,7 @@ pub struct ConfigInput {
     pub api_base: Option<String>,
     pub lookups_base: Option<String>,
     pub region: Option<String>,
-    pub account_sid: String,
+    pub credential_id: String,
     pub sms_sender_id: Option<String>,
     pub sms_type: Option<String>,
 }
@@ -87,9 +89,9 @@ impl ConfigInput {
     /// Where a token saved with these fields may be sent.
     pub fn token_scope(&self) -> String {
         token_scope(
-            &self.provider,
+            self.provider,
             self.region.as_deref(),
-            &self.account_sid,
+            &self.credential_id,
             self.api_base.as_deref(),
             self.lookups_base.as_deref(),
         )
@@ -100,9 +102,9 @@ impl ConfigRow {
     /// Where a token would be sent with this row's fields now.
     pub fn destination_scope(&self) -> String {
         token_scope(
-            &self.provider,
+            self.provider,
             self.region.as_deref(),
-            &self.account_sid,
+            &self.credential_id,
             self.api_base.as_deref(),
             self.lookups_base.as_deref(),
         )
@@ -117,14 +119,14 @@ impl ConfigRow {
 /// Everything that decides where a credential goes, as one string (the migration that added
 /// `token_scope` computes the same formula in SQL).
 pub fn token_scope(
-    provider: &str,
+    provider: ProviderKind,
     region: Option<&str>,
-    account_sid: &str,
+    credential_id: &str,
     api_base: Option<&str>,
     lookups_base: Option<&str>,
 ) -> String {
     format!(
-        "{provider}|{}|{account_sid}|{}|{}",
+        "{provider}|{}|{credential_id}|{}|{}",
         region.unwrap_or(""),
         api_base.unwrap_or(""),
         lookups_base.unwrap_or("")
@@ -138,10 +140,10 @@ pub async fn get(
 ) -> Result<Option<ConfigRow>, sqlx::Error> {
     sqlx::query_as!(
         ConfigRow,
-        r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
-                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
+        r#"SELECT id, org_id, provider AS "provider: ProviderKind", display_name, active, lookup_enabled, lookup_cache_days,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, credential_id,
                   token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
-                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!",
+                  updated_at,
                   sms_sender_id, sms_type
            FROM phone_configs WHERE org_id IS NOT DISTINCT FROM $1"#,
         org_id
@@ -154,10 +156,10 @@ pub async fn get(
 pub async fn by_id(db: impl PgExecutor<'_>, id: i64) -> Result<Option<ConfigRow>, sqlx::Error> {
     sqlx::query_as!(
         ConfigRow,
-        r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
-                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
+        r#"SELECT id, org_id, provider AS "provider: ProviderKind", display_name, active, lookup_enabled, lookup_cache_days,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, credential_id,
                   token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
-                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!",
+                  updated_at,
                   sms_sender_id, sms_type
            FROM phone_configs WHERE id = $1"#,
         id
@@ -175,10 +177,10 @@ pub async fn effective(
 ) -> Result<Option<ConfigRow>, sqlx::Error> {
     sqlx::query_as!(
         ConfigRow,
-        r#"SELECT id, org_id, provider, display_name, active, lookup_enabled, lookup_cache_days,
-                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, account_sid,
+        r#"SELECT id, org_id, provider AS "provider: ProviderKind", display_name, active, lookup_enabled, lookup_cache_days,
+                  caller_name_enabled, test_mode, default_sender, api_base, lookups_base, region, credential_id,
                   token_ciphertext, token_nonce, token_key_id, token_tail, token_scope, version,
-                  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "updated!",
+                  updated_at,
                   sms_sender_id, sms_type
            FROM phone_configs
            WHERE (org_id = $1 OR org_id IS NULL) AND active
@@ -246,7 +248,7 @@ pub async fn save(
                UPDATE phone_configs SET provider = $2, display_name = $3, active = $4,
                    lookup_enabled = $5, lookup_cache_days = $6, caller_name_enabled = $7,
                    test_mode = $8, default_sender = $9, api_base = $10, lookups_base = $11,
-                   account_sid = $12, region = $18, sms_sender_id = $20, sms_type = $21,
+                   credential_id = $12, region = $18, sms_sender_id = $20, sms_type = $21,
                    token_scope = CASE WHEN $13 THEN $19 ELSE token_scope END,
                    token_ciphertext = CASE WHEN $13 THEN $14 ELSE token_ciphertext END,
                    token_nonce = CASE WHEN $13 THEN $15 ELSE token_nonce END,
@@ -258,7 +260,7 @@ pub async fn save(
            ins AS (
                INSERT INTO phone_configs (org_id, provider, display_name, active, lookup_enabled,
                    lookup_cache_days, caller_name_enabled, test_mode, default_sender, api_base,
-                   lookups_base, account_sid, token_ciphertext, token_nonce, token_key_id, token_tail,
+                   lookups_base, credential_id, token_ciphertext, token_nonce, token_key_id, token_tail,
                    region, token_scope, sms_sender_id, sms_type)
                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17, $18,
                    CASE WHEN $13 THEN $19 END, $20, $21
@@ -266,7 +268,7 @@ pub async fn save(
                RETURNING id)
            SELECT id AS "id!" FROM upd UNION ALL SELECT id FROM ins"#,
         org_id,
-        input.provider,
+        input.provider as ProviderKind,
         input.display_name,
         input.active,
         input.lookup_enabled,
@@ -276,7 +278,7 @@ pub async fn save(
         input.default_sender,
         input.api_base,
         input.lookups_base,
-        input.account_sid,
+        input.credential_id,
         replace,
         ct,
         nonce,
@@ -360,8 +362,8 @@ pub struct SigningKeyRow {
     pub key_id: String,
     pub secret: Sealed,
     pub secret_tail: String,
-    pub created: String,
-    pub last_used: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for SigningKeyRow {
@@ -380,8 +382,7 @@ pub async fn signing_keys(
 ) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT id, key_id, secret_ciphertext, secret_nonce, secret_key_id, secret_tail,
-                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS "created!",
-                  to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') AS last_used
+                  created_at, last_used_at
            FROM webhook_signing_keys WHERE config_id = $1 ORDER BY id"#,
         config_id
     )
@@ -398,8 +399,8 @@ pub async fn signing_keys(
                 ciphertext: r.secret_ciphertext,
             },
             secret_tail: r.secret_tail,
-            created: r.created,
-            last_used: r.last_used,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
         })
         .collect())
 }

@@ -4,7 +4,6 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 
 use crate::model::message_status::MessageStatus;
 use crate::model::money::Money;
-use crate::model::sms::{Conversation, MessageView};
 
 /// An active SMS number the user may send from.
 pub struct SenderNumber {
@@ -129,15 +128,30 @@ pub async fn refused(
     Ok(())
 }
 
+/// The latest message of one conversation (our number, other party), and how many it holds.
+pub struct ConversationRecord {
+    /// Our number.
+    pub our_e164: String,
+    /// The other party.
+    pub other_e164: String,
+    /// The latest message's text, whole.
+    pub body: String,
+    /// The latest message's direction: `outbound` or `inbound`.
+    pub direction: String,
+    /// How many messages the conversation holds.
+    pub count: i64,
+    /// When the latest message was written.
+    pub at: time::OffsetDateTime,
+}
+
 /// Conversations (our number, other party), newest first.
 pub async fn conversations(
     db: impl PgExecutor<'_>,
     org_id: i64,
     user_id: Option<i64>,
-) -> Result<Vec<Conversation>, sqlx::Error> {
+) -> Result<Vec<ConversationRecord>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT our_e164, other_e164, body, direction, n AS "n!",
-                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "at!"
+        r#"SELECT our_e164, other_e164, body, direction, n AS "n!", created_at AS "at!"
            FROM (SELECT DISTINCT ON (m.our_e164, m.other_e164) m.our_e164, m.other_e164, m.body,
                         m.direction, m.created_at,
                         count(*) OVER (PARTITION BY m.our_e164, m.other_e164) AS n
@@ -154,59 +168,96 @@ pub async fn conversations(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| Conversation {
-            our: r.our_e164,
-            other_shown: r.other_e164.clone(),
-            other: r.other_e164,
-            last_body: r.body.chars().take(120).collect(),
-            last_at: format!("{} UTC", r.at),
-            last_direction: r.direction,
+        .map(|r| ConversationRecord {
+            our_e164: r.our_e164,
+            other_e164: r.other_e164,
+            body: r.body,
+            direction: r.direction,
             count: r.n,
+            at: r.at,
         })
         .collect())
 }
 
-/// The last 200 messages of one conversation, oldest first.
-pub async fn thread(
-    db: impl PgExecutor<'_>,
-    org_id: i64,
-    user_id: Option<i64>,
-    our: &str,
-    other: &str,
-) -> Result<Vec<MessageView>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT * FROM (
-               SELECT m.id, m.direction, m.body, m.status AS "status: MessageStatus", m.is_test, m.segments, m.cost_micros,
-                      m.error_message, m.created_at, coalesce(u.email, '—') AS "user!",
-                      to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS "at!"
-               FROM messages m LEFT JOIN users u ON u.id = m.user_id
-               WHERE m.org_id = $1 AND m.our_e164 = $3 AND m.other_e164 = $4
-                 AND ($2::int8 IS NULL OR m.user_id = $2
-                      OR m.number_id IN (SELECT id FROM owned_numbers WHERE org_id = $1 AND shared))
-               ORDER BY m.created_at DESC, m.id DESC LIMIT 200) t
-           ORDER BY created_at, id"#,
-        org_id,
-        user_id,
-        our,
-        other
+/// Which messages `messages` reads: those the scope may see, narrowed by the filters that are set.
+pub struct MessageQuery<'a> {
+    /// The org whose messages are read.
+    pub org_id: i64,
+    /// The member whose messages (and those of shared numbers) are read; `None`: all of the org's.
+    pub user_id: Option<i64>,
+    /// Only messages on this number of ours.
+    pub our: Option<&'a str>,
+    /// Only messages with this other party.
+    pub other: Option<&'a str>,
+    /// With `before_id`, the keyset position to read strictly before: its creation time in Unix
+    /// microseconds.
+    pub before_micros: Option<i64>,
+    /// The keyset position's id.
+    pub before_id: Option<i64>,
+    /// Only this message.
+    pub id: Option<i64>,
+    /// At most this many rows.
+    pub limit: i64,
+}
+
+/// One message as the pages and `/v1` read it; each formats it its own way.
+pub struct MessageRecord {
+    pub id: i64,
+    /// `outbound` or `inbound`.
+    pub direction: String,
+    /// Our number.
+    pub our_e164: String,
+    /// The other party.
+    pub other_e164: String,
+    pub body: String,
+    pub segments: i32,
+    pub status: MessageStatus,
+    /// Recorded under the configuration's test mode: never sent.
+    pub is_test: bool,
+    pub error_message: Option<String>,
+    pub cost_micros: i64,
+    /// The e-mail of the member who sent it or whose number received it ("—" for none).
+    pub user: String,
+    pub created_at: time::OffsetDateTime,
+    /// `created_at` in Unix microseconds: the keyset cursor's time.
+    pub micros: i64,
+}
+
+/// Messages of `q`, newest first (by creation time, then id): the one read behind the SMS
+/// thread, `GET /v1/messages` and `GET /v1/messages/{id}`. Its filters are optional, so it runs
+/// in a `custom_plans` transaction.
+pub async fn messages(
+    tx: &mut Transaction<'_, Postgres>,
+    q: &MessageQuery<'_>,
+) -> Result<Vec<MessageRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        MessageRecord,
+        r#"SELECT m.id, m.direction, m.our_e164, m.other_e164, m.body, m.segments,
+                  m.status AS "status: MessageStatus", m.is_test, m.error_message, m.cost_micros,
+                  coalesce(u.email, '—') AS "user!", m.created_at,
+                  (extract(epoch FROM m.created_at) * 1000000)::int8 AS "micros!"
+           FROM messages m LEFT JOIN users u ON u.id = m.user_id
+           WHERE m.org_id = $1
+             AND ($2::int8 IS NULL OR m.user_id = $2
+                  OR m.number_id IN (SELECT id FROM owned_numbers WHERE org_id = $1 AND shared))
+             AND ($3::text IS NULL OR m.our_e164 = $3)
+             AND ($4::text IS NULL OR m.other_e164 = $4)
+             AND ($5::int8 IS NULL
+                  OR (m.created_at, m.id) <
+                     (timestamptz 'epoch' + $5 * interval '1 microsecond', $6::int8))
+             AND ($7::int8 IS NULL OR m.id = $7)
+           ORDER BY m.created_at DESC, m.id DESC LIMIT $8"#,
+        q.org_id,
+        q.user_id,
+        q.our,
+        q.other,
+        q.before_micros,
+        q.before_id,
+        q.id,
+        q.limit
     )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| MessageView {
-            id: r.id,
-            direction: r.direction,
-            body: r.body,
-            status: r.status,
-            is_test: r.is_test,
-            segments: r.segments,
-            cost: Money::from_micros(r.cost_micros).to_string(),
-            at: format!("{} UTC", r.at),
-            error: r.error_message,
-            user: r.user,
-        })
-        .collect())
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// What a delivery callback needs of its message.
@@ -320,56 +371,4 @@ pub async fn insert_inbound(
     .execute(db)
     .await?;
     Ok(())
-}
-
-/// A message as the public API lists it.
-pub struct ApiMessage {
-    pub id: i64,
-    pub direction: String,
-    pub our_e164: String,
-    pub other_e164: String,
-    pub body: String,
-    pub segments: i32,
-    pub status: String,
-    pub is_test: bool,
-    pub error_message: Option<String>,
-    pub cost_micros: i64,
-    pub created: String,
-    pub micros: i64,
-}
-
-/// Messages the user may see (theirs and those of shared numbers; `None`: all), newest first,
-/// strictly before the keyset cursor; `id` picks one.
-pub async fn api_messages(
-    db: impl PgExecutor<'_>,
-    org_id: i64,
-    user_id: Option<i64>,
-    before: Option<(i64, i64)>,
-    id: Option<i64>,
-    limit: i64,
-) -> Result<Vec<ApiMessage>, sqlx::Error> {
-    sqlx::query_as!(
-        ApiMessage,
-        r#"SELECT m.id, m.direction, m.our_e164, m.other_e164, m.body, m.segments, m.status,
-                  m.is_test, m.error_message, m.cost_micros,
-                  to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "created!",
-                  (extract(epoch FROM m.created_at) * 1000000)::int8 AS "micros!"
-           FROM messages m
-           WHERE m.org_id = $1
-             AND ($2::int8 IS NULL OR m.user_id = $2
-                  OR m.number_id IN (SELECT id FROM owned_numbers WHERE org_id = $1 AND shared))
-             AND ($3::int8 IS NULL
-                  OR (m.created_at, m.id) <
-                     (timestamptz 'epoch' + $3 * interval '1 microsecond', $4::int8))
-             AND ($5::int8 IS NULL OR m.id = $5)
-           ORDER BY m.created_at DESC, m.id DESC LIMIT $6"#,
-        org_id,
-        user_id,
-        before.map(|b| b.0),
-        before.map(|b| b.1),
-        id,
-        limit
-    )
-    .fetch_all(db)
-    .await
 }

@@ -7,13 +7,23 @@ use time::Date;
 use crate::model::lookup::money;
 use crate::model::usage::{IdleNumber, SpendRow};
 
+/// One category's totals over a range.
+pub struct CategorySpend {
+    /// The ledger's category (one of `model::usage::CATEGORIES`).
+    pub category: String,
+    /// How many units were charged (number-months, minutes, paid lookups or segments).
+    pub quantity: i64,
+    /// What they cost, in micro-dollars.
+    pub micros: i64,
+}
+
 /// Quantity and micro-dollars per category in the range.
 pub async fn by_category(
     db: impl PgExecutor<'_>,
     org_id: i64,
     from: Date,
     to: Date,
-) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+) -> Result<Vec<CategorySpend>, sqlx::Error> {
     sqlx::query!(
         r#"SELECT category, sum(quantity)::int8 AS "q!", sum(micros)::int8 AS "m!"
            FROM usage_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY category"#,
@@ -23,7 +33,15 @@ pub async fn by_category(
     )
     .fetch_all(db)
     .await
-    .map(|rows| rows.into_iter().map(|r| (r.category, r.q, r.m)).collect())
+    .map(|rows| {
+        rows.into_iter()
+            .map(|r| CategorySpend {
+                category: r.category,
+                quantity: r.q,
+                micros: r.m,
+            })
+            .collect()
+    })
 }
 
 /// The 50 biggest spenders in the range.
@@ -76,13 +94,22 @@ pub async fn by_number(
     .collect())
 }
 
+/// One category's spend on one day.
+pub struct DaySpend {
+    pub day: Date,
+    /// The ledger's category (one of `model::usage::CATEGORIES`).
+    pub category: String,
+    /// What it cost, in micro-dollars.
+    pub micros: i64,
+}
+
 /// Micro-dollars per day and category.
 pub async fn daily(
     db: impl PgExecutor<'_>,
     org_id: i64,
     from: Date,
     to: Date,
-) -> Result<Vec<(Date, String, i64)>, sqlx::Error> {
+) -> Result<Vec<DaySpend>, sqlx::Error> {
     Ok(sqlx::query!(
         r#"SELECT day, category, sum(micros)::int8 AS "m!" FROM usage_daily
            WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY 1, 2 ORDER BY 1"#,
@@ -93,7 +120,11 @@ pub async fn daily(
     .fetch_all(db)
     .await?
     .into_iter()
-    .map(|r| (r.day, r.category, r.m))
+    .map(|r| DaySpend {
+        day: r.day,
+        category: r.category,
+        micros: r.m,
+    })
     .collect())
 }
 
@@ -121,7 +152,7 @@ pub async fn idle_numbers(
 
 /// One ledger row with its user's and number's names.
 pub struct LedgerRow {
-    pub day: String,
+    pub day: Date,
     pub category: String,
     pub user: String,
     pub number: String,
@@ -138,7 +169,7 @@ pub async fn ledger(
 ) -> Result<Vec<LedgerRow>, sqlx::Error> {
     sqlx::query_as!(
         LedgerRow,
-        r#"SELECT to_char(d.day, 'YYYY-MM-DD') AS "day!", d.category, coalesce(u.email, '') AS "user!",
+        r#"SELECT d.day, d.category, coalesce(u.email, '') AS "user!",
                   coalesce(n.e164, '') AS "number!", d.quantity, d.micros
            FROM usage_daily d LEFT JOIN users u ON u.id = d.user_id
                 LEFT JOIN owned_numbers n ON n.id = d.number_id

@@ -3,7 +3,34 @@
 use sqlx::PgExecutor;
 
 use crate::model::AdminUserRow;
-use crate::ssr::auth::User;
+
+/// A user as stored: who they are, their staff flags and their password's hash.
+#[derive(Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub is_support: bool,
+    pub is_superadmin: bool,
+    /// PHC string; never leaves the server, never printed.
+    pub password_hash: String,
+    /// Someone else chose the password (an account made for them): nothing but choosing their
+    /// own until they do.
+    pub must_change_password: bool,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("is_support", &self.is_support)
+            .field("is_superadmin", &self.is_superadmin)
+            .field("password_hash", &"[redacted]")
+            .field("must_change_password", &self.must_change_password)
+            .finish()
+    }
+}
 
 pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(

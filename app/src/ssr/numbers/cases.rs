@@ -7,13 +7,14 @@ use telephony::E164;
 
 use super::{purchase, release_held, Bought, NumberRecord, NumberSettings, Released};
 use crate::error::AppError;
+use crate::model::money::Money;
 use crate::model::numbers::{
     check_area_code, check_contains, check_country, check_friendly_name, AvailableView,
     NumberQuery, NumberRow,
 };
-use crate::ssr::db;
 use crate::ssr::guard::OrgCtx;
 use crate::ssr::prices::{price, Priced};
+use crate::ssr::{db, format};
 
 /// The numbers the caller may see (their own and shared ones; owners, admins and staff: all),
 /// newest first, as written in the org's country; `can_edit` only where they may change it.
@@ -24,8 +25,7 @@ pub async fn visible(ctx: &OrgCtx) -> Result<Vec<NumberRow>, AppError> {
 /// Every number of the org, for the staff console (whose guard checked the caller is staff, who
 /// see all of any org's numbers even where they are a plain member).
 pub async fn every(ctx: &OrgCtx) -> Result<Vec<NumberRow>, AppError> {
-    let rows = db::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, true, None).await?;
-    Ok(rows)
+    listed(ctx, true, None).await
 }
 
 /// One number the caller may see (a released one, or another org's, is not found).
@@ -34,14 +34,45 @@ pub async fn one(ctx: &OrgCtx, id: i64) -> Result<NumberRow, AppError> {
 }
 
 async fn read(ctx: &OrgCtx, id: Option<i64>) -> Result<Vec<NumberRow>, AppError> {
-    let rows =
-        db::numbers::list(&ctx.state.pool, ctx.org_id, ctx.user.id, ctx.sees_all(), id).await?;
+    let rows = listed(ctx, ctx.sees_all(), id).await?;
     Ok(rows
         .into_iter()
         .map(|mut n| {
             n.can_edit = n.can_edit && !ctx.access.read_only();
             n.shown = crate::ssr::shown(&n.e164, &ctx.country);
             n
+        })
+        .collect())
+}
+
+/// The org's numbers (`all`: every one, else the caller's own and shared ones; `id`: just that
+/// one), newest first, as the pages write them; `can_edit` where the caller owns it or `all`.
+async fn listed(ctx: &OrgCtx, all: bool, id: Option<i64>) -> Result<Vec<NumberRow>, AppError> {
+    let user_id = ctx.user.id;
+    let rows = db::numbers::list(&ctx.state.pool, ctx.org_id, user_id, all, id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mine = r.user_id == Some(user_id);
+            NumberRow {
+                id: r.id,
+                shown: r.e164.clone(),
+                e164: r.e164,
+                friendly_name: r.friendly_name,
+                owner: r.owner,
+                mine,
+                status: r.status,
+                active: r.active,
+                forward_to: r.forward_to.unwrap_or_default(),
+                record_calls: r.record_calls,
+                shared: r.shared,
+                voice: r.voice,
+                sms: r.sms,
+                monthly: Money::from_micros(r.monthly_price_micros).to_string(),
+                purchased: r.purchased_at.map(format::utc_date),
+                last_error: r.last_error,
+                can_edit: mine || all,
+            }
         })
         .collect())
 }

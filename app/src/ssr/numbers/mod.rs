@@ -8,10 +8,11 @@ use telephony::provider::{NumberSearch, NumberType, NumberUpdate};
 use telephony::{ProviderError, E164};
 
 use super::db;
-use super::limits::{begin_limited, LimitError, Limited};
+use super::errors::{Limited, NumberError};
+use super::limits::begin_limited;
 use super::number_upkeep::attempt_release;
+use super::org_provider::{provider_for_config, provider_for_org};
 use super::prices::{price, Priced};
-use super::providers::{provider_for_config, provider_for_org, NoProvider};
 use super::webhooks::Hook;
 use super::AppState;
 use crate::model::numbers::{Drift, NumberQuery, NumberStatus};
@@ -23,52 +24,6 @@ pub use cases::{
 
 pub use super::db::numbers::{NumberRecord, NumberSettings};
 pub use super::number_upkeep::Released;
-
-/// Why a number was not found, bought, released or sent a simulation (the words are chosen in
-/// `ssr::words`).
-#[derive(Debug, thiserror::Error)]
-pub enum NumberError {
-    #[error("an earlier submission of this purchase is still open")]
-    StillPurchasing,
-    #[error("an earlier submission of this purchase failed")]
-    FailedBefore(Option<String>),
-    #[error("the same purchase is being made by another request")]
-    AlreadyBuying,
-    #[error("the number is already held by an org here")]
-    Taken,
-    #[error("the provider did not answer the purchase")]
-    OutcomeUnknown(#[source] ProviderError),
-    #[error("the provider refused the purchase")]
-    PurchaseRefused(#[source] ProviderError),
-    #[error("the provider refused the search")]
-    Search {
-        #[source]
-        source: ProviderError,
-        area_code: String,
-    },
-    #[error("the provider failed")]
-    Provider(#[source] ProviderError),
-    #[error("the number is not held")]
-    NotReleasable,
-    #[error("the number's configuration is not the sandbox")]
-    NotSandbox,
-    #[error("the sandbox is not enabled on this server")]
-    NoSandbox,
-    #[error("the sandbox configuration has no readable token")]
-    SandboxNoToken,
-    #[error("the sandbox could not be reached")]
-    SandboxUnreachable(#[source] reqwest::Error),
-    #[error("the sandbox refused: {0}")]
-    SandboxRefused(String),
-    #[error("the HTTP client could not be built")]
-    Client(#[source] ProviderError),
-    #[error(transparent)]
-    NoProvider(#[from] NoProvider),
-    #[error(transparent)]
-    Limited(#[from] LimitError),
-    #[error("the database failed")]
-    Db(#[from] sqlx::Error),
-}
 
 /// Where the provider sends a number's traffic (served by the webhooks under the public URL).
 pub fn webhook_urls(public_url: &url::Url) -> NumberUpdate {
@@ -86,6 +41,7 @@ pub async fn search(
     q: &NumberQuery,
 ) -> Result<Vec<telephony::models::AvailableNumber>, NumberError> {
     let (_, provider) = provider_for_org(state, org_id).await?;
+    let numbers = provider.numbers().map_err(NumberError::Provider)?;
     let number_type = match q.number_type.as_str() {
         "mobile" => NumberType::Mobile,
         "tollfree" => NumberType::TollFree,
@@ -104,7 +60,7 @@ pub async fn search(
         locality: opt(&q.locality),
         page_size: Some(20),
     };
-    provider
+    numbers
         .search_numbers(&search)
         .await
         .map_err(|source| NumberError::Search {
@@ -152,6 +108,8 @@ async fn purchase(
     // Everything else from the pool first: the transaction below holds a connection while it
     // waits for the user's lock.
     let (cfg, provider) = provider_for_org(state, org_id).await?;
+    // A provider that sells no numbers is refused before anything is written.
+    let numbers = provider.numbers().map_err(NumberError::Provider)?;
     let monthly = price(pool, Priced::NumberMonthly).await?;
     let mut tx = begin_limited(pool, Limited::Purchase, org_id, user_id).await?;
     let new = db::numbers::NewPurchase {
@@ -177,10 +135,10 @@ async fn purchase(
     };
     let mut setup = webhook_urls(&state.public_url);
     setup.friendly_name = (!friendly_name.is_empty()).then(|| friendly_name.to_string());
-    let result = match provider.buy_number(e164.as_str(), &setup).await {
+    let result = match numbers.buy_number(e164.as_str(), &setup).await {
         Err(ProviderError::Timeout | ProviderError::Network(_) | ProviderError::Server { .. }) => {
             // The purchase may or may not have happened: ask.
-            match provider.list_numbers(Some(e164.as_str())).await {
+            match numbers.list_numbers(Some(e164.as_str())).await {
                 Ok(found) => found
                     .into_iter()
                     .find(|n| n.phone_number == e164.as_str())
@@ -239,6 +197,8 @@ async fn release_held(state: &AppState, org_id: i64, id: i64) -> Result<Released
 pub async fn reconcile(state: &AppState, org_id: i64) -> Result<Drift, NumberError> {
     let (cfg, provider) = provider_for_org(state, org_id).await?;
     let theirs = provider
+        .numbers()
+        .map_err(NumberError::Provider)?
         .list_numbers(None)
         .await
         .map_err(NumberError::Provider)?;
@@ -282,7 +242,7 @@ pub async fn simulate_inbound(
     what: Simulate<'_>,
 ) -> Result<(), NumberError> {
     let (cfg, _) = provider_for_config(state, n.config_id, org_id).await?;
-    if cfg.provider != "sandbox" {
+    if !cfg.provider.is_sandbox() {
         return Err(NumberError::NotSandbox);
     }
     if !state.dev_mode {
@@ -309,7 +269,7 @@ pub async fn simulate_inbound(
     let r = telephony::http::client(Duration::from_secs(15), true)
         .map_err(NumberError::Client)?
         .post(format!("{root}/_simulate/{path}"))
-        .basic_auth(&cfg.account_sid, Some(token.as_str()))
+        .basic_auth(&cfg.credential_id, Some(token.as_str()))
         .timeout(Duration::from_secs(15))
         .json(&body)
         .send()

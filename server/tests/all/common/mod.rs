@@ -97,8 +97,8 @@ pub async fn configure_sandbox(
             ("lookup_enabled", "on"),
             ("lookup_cache_days", cache_days),
             ("default_sender", ""),
-            ("account_sid", telephony::sandbox::DEV_ACCOUNT_SID),
-            ("auth_token", telephony::sandbox::DEV_AUTH_TOKEN),
+            ("credential_id", telephony::sandbox::DEV_ACCOUNT_SID),
+            ("credential_secret", telephony::sandbox::DEV_AUTH_TOKEN),
         ],
     )
     .await

@@ -4,19 +4,21 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 use crate::http;
 use crate::models::{
     Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Page, Recording,
 };
 use crate::provider::{
-    ByteRange, ContentRange, Media, NewCall, NewMessage, NumberSearch, NumberUpdate, Provider,
-    ProviderError, MAX_MEDIA_BYTES,
+    ByteRange, ContentRange, Lookups, Media, Messaging, NewCall, NewMessage, NumberSearch,
+    NumberUpdate, Numbers, Provider, ProviderError, Voice, MAX_MEDIA_BYTES,
 };
+
+mod errors;
+use errors::error_from;
 
 pub const TWILIO_API: &str = "https://api.twilio.com";
 pub const TWILIO_LOOKUPS: &str = "https://lookups.twilio.com";
@@ -78,19 +80,6 @@ impl TwilioConfig {
 pub struct TwilioClient {
     http: reqwest::Client,
     cfg: TwilioConfig,
-}
-
-/// Both error shapes Twilio uses: `{code, message, more_info, status}` and RFC 9457
-/// (`{type, title, status, detail}`, sometimes with `code`).
-#[derive(Debug, Default, Deserialize)]
-struct ErrorBody {
-    code: Option<u32>,
-    message: Option<String>,
-    more_info: Option<String>,
-    title: Option<String>,
-    detail: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
 }
 
 /// Whether a request may be sent again after a failure without changing its effect.
@@ -262,52 +251,6 @@ impl TwilioClient {
     }
 }
 
-async fn error_from(res: reqwest::Response) -> ProviderError {
-    let status = res.status();
-    let retry_after_secs = res
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(http::retry_after_secs);
-    // An error body only adds detail: too large or unreadable, it counts as empty.
-    let body: ErrorBody = http::read_capped(res, http::MAX_ERROR_BODY_BYTES)
-        .await
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let message = body
-        .message
-        .or(body.detail)
-        .or(body.title)
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-    let more_info = body.more_info.or(body.kind);
-    match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-            if body.code.is_none_or(|c| c == 20003) =>
-        {
-            ProviderError::Auth {
-                code: body.code,
-                message,
-            }
-        }
-        StatusCode::NOT_FOUND => ProviderError::NotFound {
-            code: body.code,
-            message,
-        },
-        StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited { retry_after_secs },
-        s if s.is_server_error() => ProviderError::Server {
-            status: s.as_u16(),
-            message,
-        },
-        s => ProviderError::Rejected {
-            status: s.as_u16(),
-            code: body.code,
-            message,
-            more_info,
-        },
-    }
-}
-
 fn push(form: &mut Vec<(String, String)>, key: &str, value: &Option<String>) {
     if let Some(v) = value {
         form.push((key.to_string(), v.clone()));
@@ -344,6 +287,25 @@ impl Provider for TwilioClient {
         Self::json(res).await
     }
 
+    fn lookups(&self) -> Result<&dyn Lookups, ProviderError> {
+        Ok(self)
+    }
+
+    fn numbers(&self) -> Result<&dyn Numbers, ProviderError> {
+        Ok(self)
+    }
+
+    fn voice(&self) -> Result<&dyn Voice, ProviderError> {
+        Ok(self)
+    }
+
+    fn messaging(&self) -> Result<&dyn Messaging, ProviderError> {
+        Ok(self)
+    }
+}
+
+#[async_trait]
+impl Lookups for TwilioClient {
     async fn lookup(&self, e164: &str, caller_name: bool) -> Result<LookupResult, ProviderError> {
         let fields = if caller_name {
             "line_type_intelligence,caller_name"
@@ -361,7 +323,10 @@ impl Provider for TwilioClient {
         r.raw = v;
         Ok(r)
     }
+}
 
+#[async_trait]
+impl Numbers for TwilioClient {
     async fn search_numbers(
         &self,
         q: &NumberSearch,
@@ -446,7 +411,10 @@ impl Provider for TwilioClient {
         }
         self.all_pages(url, "incoming_phone_numbers", 100).await
     }
+}
 
+#[async_trait]
+impl Voice for TwilioClient {
     async fn create_call(&self, call: &NewCall) -> Result<Call, ProviderError> {
         let mut form = vec![
             ("To".to_string(), call.to.clone()),
@@ -554,7 +522,10 @@ impl Provider for TwilioClient {
             body: http::capped_stream(res, cap),
         })
     }
+}
 
+#[async_trait]
+impl Messaging for TwilioClient {
     async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError> {
         let mut form = vec![
             ("To".to_string(), msg.to.clone()),

@@ -15,13 +15,15 @@ use app::ssr::auth::AuthSession;
 use app::ssr::{bulk_lookups as jobs, AppState, Permission};
 
 use crate::middleware::{page, redirect_303, RenderPage};
-use crate::plain_routes::{error_page, org_ctx};
+use crate::plain_routes::{error_page, org_ctx, ClientIp};
 
 pub fn routes(render: RenderPage) -> Router<AppState> {
     Router::new()
         .route(
             "/o/{org}/lookups/bulk/upload",
-            post(move |state, auth, path, req| upload(state, auth, path, req, render.clone())),
+            post(move |state, auth, ip, path, req| {
+                upload(state, auth, ip, path, req, render.clone())
+            }),
         )
         .route("/o/{org}/lookups/bulk/{job}/results.csv", get(download))
 }
@@ -29,11 +31,12 @@ pub fn routes(render: RenderPage) -> Router<AppState> {
 async fn upload(
     State(state): State<AppState>,
     auth: AuthSession,
+    ip: ClientIp,
     Path(org): Path<String>,
     req: Request,
     render: RenderPage,
 ) -> Response {
-    let ctx = match org_ctx(state.clone(), &auth, &org, Permission::Use).await {
+    let ctx = match org_ctx(state.clone(), &auth, ip, &org, Permission::Use).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -131,9 +134,10 @@ async fn form_error(
 async fn download(
     State(state): State<AppState>,
     auth: AuthSession,
+    ip: ClientIp,
     Path((org, job)): Path<(String, String)>,
 ) -> Response {
-    let ctx = match org_ctx(state.clone(), &auth, &org, Permission::Read).await {
+    let ctx = match org_ctx(state.clone(), &auth, ip, &org, Permission::Read).await {
         Ok(c) => c,
         Err(r) => return r,
     };

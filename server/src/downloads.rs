@@ -14,7 +14,7 @@ use app::ssr::auth::AuthSession;
 use app::ssr::bulk_lookups::csv_safe;
 use app::ssr::{calls, AppState, Permission};
 
-use crate::plain_routes::{error_page, org_ctx};
+use crate::plain_routes::{error_page, org_ctx, ClientIp};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,11 +29,12 @@ const EXPORT_BATCH: i64 = 2000;
 async fn recording(
     State(state): State<AppState>,
     auth: AuthSession,
+    ip: ClientIp,
     Path((org, id, rid)): Path<(String, String, String)>,
     Query(q): Query<Vec<(String, String)>>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let ctx = match org_ctx(state.clone(), &auth, &org, Permission::Read).await {
+    let ctx = match org_ctx(state.clone(), &auth, ip, &org, Permission::Read).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -260,10 +261,11 @@ where
 async fn export(
     State(state): State<AppState>,
     auth: AuthSession,
+    ip: ClientIp,
     Path(org): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    let ctx = match org_ctx(state.clone(), &auth, &org, Permission::Read).await {
+    let ctx = match org_ctx(state.clone(), &auth, ip, &org, Permission::Read).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -363,10 +365,11 @@ fn csv_rows(rows: &[calls::HistoryRow]) -> Vec<u8> {
 async fn usage_csv(
     State(state): State<AppState>,
     auth: AuthSession,
+    ip: ClientIp,
     Path(org): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    let ctx = match org_ctx(state.clone(), &auth, &org, Permission::Read).await {
+    let ctx = match org_ctx(state.clone(), &auth, ip, &org, Permission::Read).await {
         Ok(c) => c,
         Err(r) => return r,
     };

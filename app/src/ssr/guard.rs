@@ -181,6 +181,19 @@ pub async fn check(
     org_slug: &str,
     perm: Permission,
 ) -> Result<OrgCtx, AppError> {
+    check_from(state, user, org_slug, perm, super::client_ip()).await
+}
+
+/// As `check`, for a caller whose address the transport read itself (the plain upload and
+/// download routes, outside the pages' context): staff views and the use cases' audit rows carry
+/// `ip`.
+pub async fn check_from(
+    state: AppState,
+    user: User,
+    org_slug: &str,
+    perm: Permission,
+    ip: Option<String>,
+) -> Result<OrgCtx, AppError> {
     // Slugs are at most 40 characters (`model::parse_slug`): a longer one names no org, and is
     // neither looked up nor remembered.
     if org_slug.len() > 40 {
@@ -212,7 +225,7 @@ pub async fn check(
             org.id,
             &org.slug,
             serde_json::json!({ "via": via, "permission": format!("{perm:?}") }),
-            super::client_ip(),
+            ip.clone(),
         );
         state.known.outage.read(record).await?;
     }
@@ -237,7 +250,7 @@ pub async fn check(
         user,
         state,
         via: Via::Page,
-        ip: super::client_ip(),
+        ip,
     })
 }
 

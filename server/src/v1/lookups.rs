@@ -2,6 +2,7 @@
 //! attribution to the key's org and member), with the cost and the saving in the answer.
 
 use app::model::api_keys::Scope;
+use app::ssr::format::rfc3339;
 use app::ssr::lookup_pages;
 use axum::extract::{Path, RawQuery};
 use axum::response::Response;
@@ -92,8 +93,8 @@ pub async fn get_lookup(
             carrier_name: info.carrier_name,
             caller_name: info.caller_name,
             caller_type: info.caller_type,
-            looked_up_at: row.last_lookup_at.and_then(super::rfc3339),
-            expires_at: row.lookup_expires_at.and_then(super::rfc3339),
+            looked_up_at: row.last_lookup_at.map(rfc3339),
+            expires_at: row.lookup_expires_at.map(rfc3339),
             answered_by: info.answered_by,
             cost: ApiMoney::micros(a.cost_micros),
             saved: ApiMoney::micros(a.saved_micros),

@@ -186,11 +186,6 @@ impl ApiMoney {
     }
 }
 
-pub fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .ok()
-}
-
 /// A JSON request body, or the problem saying what is wrong with it: a body that does not fit the
 /// schema is a 422 naming the field (as the API's own checks do), one over the size limit 413.
 pub fn json_body<T>(body: Result<axum::Json<T>, JsonRejection>) -> Result<T, Problem> {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::poll_until_eq;
 use common::{
-    configure_sandbox, insert_message, own_number, sandbox_stat, spawn_app_on, start_sandbox,
-    webhook, TestApp, PHONE,
+    configure_sandbox, insert_message, own_number, sandbox_stat, spawn_app, spawn_app_on,
+    start_sandbox, webhook, TestApp, PHONE,
 };
 use sqlx::PgPool;
 use telephony::sandbox::DEV_AUTH_TOKEN;
@@ -863,4 +863,23 @@ async fn a_failure_callback_that_beats_the_providers_answer_keeps_the_message_fr
             .await
             .unwrap();
     assert_eq!((status.as_str(), cost), ("failed", 0));
+}
+
+/// A staff member's download through a plain route (a CSV, not a page) is on the record with the
+/// address it came from, as a page view is: the route reads the address itself, outside the
+/// pages' context.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_staff_download_is_recorded_with_its_address(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let support = app.login_as("support@phonehub.test").await;
+    let r = app.get(&support, "/o/acme/admin/usage.csv").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_log
+             WHERE action = 'staff.viewed' AND target = 'acme' AND ip = '127.0.0.1'"
+        )
+        .await,
+        1
+    );
 }

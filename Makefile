@@ -30,7 +30,7 @@ WASM_ENV := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
 WASM_OUT := target/front/wasm32-unknown-unknown/debug/frontend.wasm
 PKG := $(LEPTOS_SITE_ROOT)/pkg
 
-.PHONY: run test dist deps db migrate build server wasm css sql-layer layers fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db api-fuzz
+.PHONY: run test dist wasm-size deps db migrate build server wasm css sql-layer layers fmt-check clippy unit e2e sqlx-prepare sqlx-check stop-db api-fuzz
 
 deps:
 	@scripts/deps.sh
@@ -64,6 +64,10 @@ build: server wasm css
 # The deployable build (release server, size-optimised hashed bundle, precompressed) in dist/.
 dist:
 	scripts/dist.sh
+
+# The browser bundle alone, built as dist builds it and measured against its budget.
+wasm-size:
+	scripts/wasm-release.sh
 
 run: build
 	PHONEHUB_ENV=$${PHONEHUB_ENV:-development} ./target/debug/phonehub

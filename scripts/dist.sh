@@ -13,68 +13,9 @@ export SQLX_OFFLINE=true
 # bench/run-example.sh builds with the same flag, so the two share one release build.
 RUSTFLAGS="--cfg erase_components" cargo build --release -p server --bin phonehub
 
-# Debian's rustc builds std for wasm32 (see README). immediate-abort drops the panic machinery,
-# location-detail and fmt-debug the file names and Debug impls nobody reads in a browser;
-# erase_components makes each component's view one type-erased view (Leptos's own switch),
-# instead of a nested generic type per page compiled into its own copy of the hydration code.
-# std's optimize_for_size picks its smaller integer formatting, sorting and float parsing (and, as
-# the only std feature, leaves out backtrace support, which wasm32 has no use for).
-RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 \
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/bin/wasm-ld-22 \
-RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none --cfg erase_components" \
-  /usr/bin/cargo -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
-  build -p frontend --lib \
-  --target wasm32-unknown-unknown --profile wasm-release --target-dir target/front
-
+# The browser bundle, built for size and measured against its budget (scripts/wasm-release.sh).
 stage=target/dist-stage
-rm -rf "$stage" && mkdir -p "$stage"
-wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-  --out-name phonehub --out-dir "$stage" \
-  target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
-# The features LLVM's generic wasm32 CPU emits (and every current browser runs).
-node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
-  --enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong \
-  --enable-multivalue --enable-mutable-globals --enable-nontrapping-float-to-int \
-  --enable-reference-types --enable-sign-ext \
-  -o "$stage/phonehub_bg.opt.wasm" "$stage/phonehub_bg.wasm"
-mv "$stage/phonehub_bg.opt.wasm" "$stage/phonehub_bg.wasm"
-
-# The wasm's budget (issue 23): at most 1,500 kB raw and 400 kB brotli (kB = 1000 bytes; brotli at
-# the quality scripts/bundle.mjs writes the served copy with). Both figures are printed with the
-# budget. Over it, the build says so loudly; it fails only with WASM_BUDGET=enforce until the
-# bundle is back under (issue 23 §6 is open: failing now would leave main with no deployable build).
-if ! wasm_sizes=$(node - "$stage/phonehub_bg.wasm" 1500 400 <<'JS'
-const { readFileSync } = require("node:fs");
-const { brotliCompressSync, constants } = require("node:zlib");
-const [file, maxRaw, maxBrotli] = process.argv.slice(-3);
-const bytes = readFileSync(file);
-const brotli = brotliCompressSync(bytes, {
-  params: {
-    [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
-    [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
-  },
-}).length;
-const kb = (n) => (n / 1000).toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-const budget = `${Number(maxRaw).toLocaleString("en-US")} kB raw and ${maxBrotli} kB brotli`;
-const sizes = `${kb(bytes.length)} kB raw and ${kb(brotli)} kB brotli`;
-const over = [];
-if (bytes.length > maxRaw * 1000) over.push(`raw by ${kb(bytes.length - maxRaw * 1000)} kB`);
-if (brotli > maxBrotli * 1000) over.push(`brotli by ${kb(brotli - maxBrotli * 1000)} kB`);
-if (over.length > 0) {
-  console.log(`the wasm bundle is ${sizes}, over its budget of ${budget} (${over.join(", ")})`);
-  process.exit(1);
-}
-console.log(`the wasm bundle is ${sizes}, within its budget of ${budget}`);
-JS
-); then
-  if [ "${WASM_BUDGET:-}" = enforce ]; then
-    echo "make dist FAILED: $wasm_sizes. dist/ is left as it was." >&2
-    exit 1
-  fi
-  echo "WARNING: $wasm_sizes." >&2
-  wasm_sizes="WARNING: $wasm_sizes"
-fi
-echo "$wasm_sizes"
+wasm_sizes=$(scripts/wasm-release.sh "$stage" | tail -n 1)
 npx tailwindcss -i style/main.css -o "$stage/phonehub.css" --minify
 
 rm -rf dist && mkdir -p dist/site/pkg

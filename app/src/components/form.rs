@@ -179,7 +179,7 @@ impl FormState {
             error,
             initial: StoredValue::new(mine),
             page: StoredValue::new(page),
-            pending: action.pending().into(),
+            pending: posting(endpoint),
         }
     }
 
@@ -287,4 +287,122 @@ pub fn SelectField(
             <p id=err_id class="field-error" role="alert">{move || error.get()}</p>
         </div>
     }
+}
+
+/// A form posting to the server function `S`: a plain `<form action=… method=post>`, so it works
+/// without JavaScript; with it, submitting posts the same fields from the browser and puts the
+/// answer in `action` (its value and version, as Leptos's own `ActionForm` does). The form, reading
+/// its fields and the request are one function for every server function; only decoding `S`'s
+/// answer is compiled once per function, which keeps the browser bundle small.
+#[component]
+pub fn ActionForm<S>(action: ServerAction<S>, children: Children) -> impl IntoView
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let finish: Box<dyn Fn(Result<String, AppError>) + Send + Sync> =
+        Box::new(move |answer: Result<String, AppError>| {
+            let result = answer.and_then(|text| {
+                serde_json::from_str::<S::Output>(&text).map_err(|_| AppError::Internal)
+            });
+            action.value().set(Some(result));
+            action.version().update(|n| *n += 1);
+        });
+    posting_form(S::url(), finish, children)
+}
+
+thread_local! {
+    /// The server functions a form is posting to right now (the browser is one thread).
+    static IN_FLIGHT: ArcRwSignal<Vec<&'static str>> = ArcRwSignal::new(Vec::new());
+}
+
+/// Whether a form is posting to the server function at `url` (its buttons wait meanwhile).
+pub fn posting(url: &'static str) -> Signal<bool> {
+    let in_flight = IN_FLIGHT.with(|s| s.clone());
+    Signal::derive(move || in_flight.with(|v| v.contains(&url)))
+}
+
+/// The `<form>` of every `ActionForm`: on submit (unless another handler prevented it), its fields
+/// go to `url` and the answer to `finish`.
+fn posting_form(
+    url: &'static str,
+    finish: Box<dyn Fn(Result<String, AppError>) + Send + Sync>,
+    children: Children,
+) -> impl IntoView {
+    let finish = std::sync::Arc::new(finish);
+    leptos::html::form()
+        .action(url)
+        .method("post")
+        .on(leptos::ev::submit, move |ev: leptos::ev::SubmitEvent| {
+            if ev.default_prevented() {
+                return;
+            }
+            ev.prevent_default();
+            #[cfg(feature = "hydrate")]
+            {
+                let finish = finish.clone();
+                let body = fields_of(&ev);
+                leptos::task::spawn_local(async move {
+                    IN_FLIGHT.with(|s| s.update(|v| v.push(url)));
+                    let answer = match body {
+                        Ok(body) => post(url, body).await,
+                        Err(e) => Err(e),
+                    };
+                    IN_FLIGHT.with(|s| {
+                        s.update(|v| {
+                            if let Some(i) = v.iter().position(|u| *u == url) {
+                                v.remove(i);
+                            }
+                        })
+                    });
+                    finish(answer);
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = &finish;
+        })
+        .child(children())
+}
+
+/// The submitted form's fields, URL-encoded as the browser would post them (with the button that
+/// submitted it).
+#[cfg(feature = "hydrate")]
+fn fields_of(ev: &leptos::ev::SubmitEvent) -> Result<String, AppError> {
+    let unreadable = |_| AppError::BadRequest("The form could not be read.".into());
+    let data = leptos::form::form_data_from_event(ev)
+        .map_err(|e| AppError::BadRequest(format!("The form could not be read ({e}).")))?;
+    let params = web_sys::UrlSearchParams::new_with_str_sequence_sequence(data.as_ref())
+        .map_err(unreadable)?;
+    Ok(String::from(params.to_string()))
+}
+
+/// Posts `body` to the server function at `url` as its browser client does (JSON answers, errors
+/// in the function's error encoding, redirects through the router), answering the body's text.
+#[cfg(feature = "hydrate")]
+async fn post(url: &'static str, body: String) -> Result<String, AppError> {
+    use leptos::server_fn::client::{browser::BrowserClient, Client};
+    use leptos::server_fn::error::FromServerFnError;
+    use leptos::server_fn::request::ClientReq;
+    use leptos::server_fn::response::ClientRes;
+    let req = <BrowserClient as Client<AppError>>::Request::try_new_post(
+        url,
+        "application/x-www-form-urlencoded",
+        "application/json",
+        body,
+    )?;
+    let res = <BrowserClient as Client<AppError>>::send(req).await?;
+    let status = ClientRes::<AppError>::status(&res);
+    let location = ClientRes::<AppError>::location(&res);
+    let redirect = ClientRes::<AppError>::has_redirect(&res);
+    let answer = if (400..=599).contains(&status) {
+        Err(AppError::de(
+            ClientRes::<AppError>::try_into_bytes(res).await?,
+        ))
+    } else {
+        Ok(ClientRes::<AppError>::try_into_string(res).await?)
+    };
+    if (300..=399).contains(&status) || redirect {
+        leptos::server_fn::redirect::call_redirect_hook(&location);
+    }
+    answer
 }

@@ -7,8 +7,8 @@ pub mod panels;
 
 pub use data::{page_data, Data, PageCodec};
 pub use form::{
-    page_outcome, page_shown_once, poll_while, Field, FormError, FormOutcome, FormState, Refresh,
-    SelectField, ShownOnce,
+    page_outcome, page_shown_once, poll_while, ActionForm, Field, FormError, FormOutcome,
+    FormState, Refresh, SelectField, ShownOnce,
 };
 pub use nav::Nav;
 pub use panels::{ErrorPanel, FilterError, Loaded, Loading, Notice, ReadOnlyBanner, Stat};

@@ -6,6 +6,8 @@ use leptos_router::hooks::use_location;
 use crate::api::auth::{get_me, Logout};
 use crate::model::Me;
 
+use super::form::ActionForm;
+
 /// The org slug in the current path (`/o/{slug}/…`), if any.
 fn org_in_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/o/")?;

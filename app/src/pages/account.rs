@@ -5,7 +5,9 @@ use leptos_meta::Title;
 
 use crate::api::account::ChangePassword;
 use crate::api::auth::get_me;
-use crate::components::{page_outcome, ErrorPanel, Field, FormError, FormState, Loading, Notice};
+use crate::components::{
+    page_outcome, ActionForm, ErrorPanel, Field, FormError, FormState, Loading, Notice,
+};
 use crate::error::AppError;
 
 #[component]

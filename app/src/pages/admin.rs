@@ -5,7 +5,8 @@ use leptos_meta::Title;
 
 use crate::api::admin::{admin_orgs, admin_users, AdminCreateOrg, AdminCreateUser, AdminSetFlags};
 use crate::components::{
-    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading, Notice, Refresh,
+    page_outcome, ActionForm, ErrorPanel, Field, FormError, FormOutcome, FormState, Loading,
+    Notice, Refresh,
 };
 use crate::model::{AdminOrgRow, AdminUserRow};
 

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use super::org_param;
 use crate::api::api_keys::{load_api_keys, CreateApiKey, RevokeApiKey};
 use crate::components::{
-    page_outcome, page_shown_once, Field, FormError, FormOutcome, FormState, Loaded, Notice,
-    ReadOnlyBanner, Refresh,
+    page_outcome, page_shown_once, ActionForm, Field, FormError, FormOutcome, FormState, Loaded,
+    Notice, ReadOnlyBanner, Refresh,
 };
 use crate::model::api_keys::{ApiKeyRow, ApiKeysPage as Data, NewKey, Scope};
 use crate::model::{Access, Role};

@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_location, use_params_map};
 use super::org_param;
 use crate::api::calls::{load_call, load_calls, load_new_call, PlaceCall};
 use crate::components::{
-    page_outcome, poll_while, ErrorPanel, Field, FormError, FormOutcome, FormState, Loaded,
-    Loading, Notice, ReadOnlyBanner,
+    page_outcome, poll_while, ActionForm, ErrorPanel, Field, FormError, FormOutcome, FormState,
+    Loaded, Loading, Notice, ReadOnlyBanner,
 };
 use crate::model::calls::*;
 

@@ -8,7 +8,8 @@ use leptos_router::components::Redirect;
 use crate::api::auth::get_me;
 use crate::api::invitations::{my_invitations, AcceptInvitation, DeclineInvitation};
 use crate::components::{
-    page_outcome, ErrorPanel, FormError, FormOutcome, FormState, Loading, Notice, Refresh,
+    page_outcome, ActionForm, ErrorPanel, FormError, FormOutcome, FormState, Loading, Notice,
+    Refresh,
 };
 use crate::error::AppError;
 use crate::model::invitations::MyInvitation;

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::Login;
-use crate::components::{page_outcome, Field, FormError, FormState};
+use crate::components::{page_outcome, ActionForm, Field, FormError, FormState};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {

@@ -8,8 +8,8 @@ use leptos_router::hooks::use_query_map;
 use super::org_param;
 use crate::api::lookups::{load_bulk_page, load_lookup_page, load_lookup_stats, LookupNumber};
 use crate::components::{
-    page_outcome, poll_while, Field, FormError, FormOutcome, FormState, Loaded, ReadOnlyBanner,
-    Refresh, Stat,
+    page_outcome, poll_while, ActionForm, Field, FormError, FormOutcome, FormState, Loaded,
+    ReadOnlyBanner, Refresh, Stat,
 };
 use crate::model::lookup::*;
 

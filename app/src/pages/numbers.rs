@@ -10,8 +10,8 @@ use crate::api::numbers::{
     UpdateNumber,
 };
 use crate::components::{
-    page_outcome, ErrorPanel, Field, FormError, FormOutcome, FormState, Loaded, Loading, Notice,
-    ReadOnlyBanner, Refresh,
+    page_outcome, ActionForm, ErrorPanel, Field, FormError, FormOutcome, FormState, Loaded,
+    Loading, Notice, ReadOnlyBanner, Refresh,
 };
 use crate::model::numbers::*;
 

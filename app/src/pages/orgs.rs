@@ -9,8 +9,8 @@ use crate::api::orgs::{
     list_members, org_dashboard, AddMember, ChangeRole, LeaveOrg, RemoveMember, SetOrgCountry,
 };
 use crate::components::{
-    page_outcome, Field, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
-    Refresh, SelectField, Stat,
+    page_outcome, ActionForm, Field, FormError, FormOutcome, FormState, Loaded, Notice,
+    ReadOnlyBanner, Refresh, SelectField, Stat,
 };
 use crate::model::invitations::InvitationRow;
 use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Role};

@@ -9,8 +9,8 @@ use crate::api::phone_config::{
     load_phone_config, AddSigningKey, RemoveSigningKey, SavePhoneConfig, TestPhoneConnection,
 };
 use crate::components::{
-    page_outcome, Field, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
-    Refresh, SelectField,
+    page_outcome, ActionForm, Field, FormError, FormOutcome, FormState, Loaded, Notice,
+    ReadOnlyBanner, Refresh, SelectField,
 };
 use crate::model::phone_config::*;
 
@@ -208,7 +208,7 @@ fn test_connection_form(
         <ActionForm action=test attr:class="card mt-4 max-w-2xl">
             <input type="hidden" name="org" value=slug />
             <p class="text-sm">"Check the saved credentials against the provider."</p>
-            <button type="submit" class="btn-secondary mt-2" disabled=move || test.pending().get()>"Test connection"</button>
+            <button type="submit" class="btn-secondary mt-2" disabled=move || test_form.pending.get()>"Test connection"</button>
             <FormError form=test_form />
         </ActionForm>
     }

@@ -7,7 +7,8 @@ use leptos_router::hooks::use_location;
 use super::org_param;
 use crate::api::sms::{load_sms, SendSms};
 use crate::components::{
-    page_outcome, poll_while, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
+    page_outcome, poll_while, ActionForm, FormError, FormOutcome, FormState, Loaded, Notice,
+    ReadOnlyBanner,
 };
 use crate::model::money::Money;
 use crate::model::sms::*;

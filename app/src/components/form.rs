@@ -297,16 +297,29 @@ pub fn SelectField(
 #[component]
 pub fn ActionForm<S>(action: ServerAction<S>, children: Children) -> impl IntoView
 where
-    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S: ServerFn<
+            Error = AppError,
+            Protocol = leptos::server_fn::Http<
+                leptos::server_fn::codec::PostUrl,
+                leptos::server_fn::codec::Json,
+            >,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Output: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
+    let (value, version) = (action.value(), action.version());
     let finish: Box<dyn Fn(Result<String, AppError>) + Send + Sync> =
         Box::new(move |answer: Result<String, AppError>| {
             let result = answer.and_then(|text| {
                 serde_json::from_str::<S::Output>(&text).map_err(|_| AppError::Internal)
             });
-            action.value().set(Some(result));
-            action.version().update(|n| *n += 1);
+            // The page may be gone by the time the answer arrives (the person moved on): then
+            // there is nothing to show it on.
+            if value.try_set(Some(result)).is_none() {
+                version.try_update(|n| *n += 1);
+            }
         });
     posting_form(S::url(), finish, children)
 }

@@ -434,5 +434,6 @@ fn is_config_error(e: &ProviderError) -> bool {
         ProviderError::Auth { .. }
             | ProviderError::RateLimited { .. }
             | ProviderError::Rejected { .. }
+            | ProviderError::Unsupported { .. }
     ) || telephony::http::is_refusal(e)
 }

@@ -178,6 +178,9 @@ pub async fn send(
     } else {
         Some(provider_for_config(state, config_id, org_id).await?.1)
     };
+    if let Some(p) = &provider {
+        p.messaging().map_err(SmsError::Provider)?;
+    }
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let new = db::sms::NewOutbound {
         org_id,

@@ -807,6 +807,34 @@ async fn an_org_on_aws_texts_through_sns_and_looks_up_through_pinpoint(pool: PgP
         .as_str()
         .unwrap()
         .contains("placing calls"));
+    // A number left from before (its configuration gone) is called through the org's AWS
+    // configuration, which places no calls: refused before a call is written or counted.
+    let kept: i64 = sqlx::query_scalar(
+        "INSERT INTO owned_numbers (org_id, user_id, e164, status, voice, forward_to, monthly_price_micros, idempotency_key)
+         SELECT o.id, u.id, '+14155550190', 'active', TRUE, '+14155550123', 1000000, 'kept-from-twilio'
+         FROM orgs o, users u WHERE o.slug = 'acme' AND u.email = 'user@acme.test' RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let r = app
+        .call(
+            &member,
+            "place_call",
+            &[
+                ("org", "acme"),
+                ("number_id", &kept.to_string()),
+                ("to", "+12125550147"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("Amazon Web Services"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM calls").await,
+        0,
+        "no call written"
+    );
 
     // Bad credentials and another region reach the admin as sentences.
     let r = configure_aws(

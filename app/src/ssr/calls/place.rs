@@ -82,6 +82,8 @@ pub async fn place_call(
     // Everything else from the pool first: the transaction below holds a connection while it
     // waits for the user's lock.
     let (cfg, provider) = provider_for_config(state, n.config_id, org_id).await?;
+    // A provider that places no calls is refused before anything is written or counted.
+    provider.voice().map_err(CallError::Provider)?;
     let mut tx = begin_limited(pool, Limited::Call, org_id, user_id).await?;
     let new = db::calls::NewOutbound {
         org_id,

@@ -154,7 +154,7 @@ fn credential_fields(
     view! {
         <Field form label=sid_label name="credential_id" value=credential_id hint=sid_hint />
         <div class="field">
-            <p class="label">{if aws { "Secret access key" } else { "Auth token" }}</p>
+            <p class="label">{if aws { "Stored secret access key" } else { "Stored auth token" }}</p>
             <p class="text-sm" data-testid="token-masked">{match masked.clone() {
                 Some(m) => format!("Stored (encrypted), ends in {m}"),
                 None => "None stored yet".to_string(),

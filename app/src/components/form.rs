@@ -324,15 +324,26 @@ where
     posting_form(S::url(), finish, children)
 }
 
+#[cfg(feature = "hydrate")]
 thread_local! {
-    /// The server functions a form is posting to right now (the browser is one thread).
+    /// The server functions a form is posting to right now (the browser is one thread; the
+    /// server never posts a form, so it holds no such state shared between requests).
     static IN_FLIGHT: ArcRwSignal<Vec<&'static str>> = ArcRwSignal::new(Vec::new());
 }
 
 /// Whether a form is posting to the server function at `url` (its buttons wait meanwhile).
+/// Never on the server, which renders every form at rest.
 pub fn posting(url: &'static str) -> Signal<bool> {
-    let in_flight = IN_FLIGHT.with(|s| s.clone());
-    Signal::derive(move || in_flight.with(|v| v.contains(&url)))
+    #[cfg(feature = "hydrate")]
+    {
+        let in_flight = IN_FLIGHT.with(|s| s.clone());
+        Signal::derive(move || in_flight.with(|v| v.contains(&url)))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = url;
+        Signal::stored(false)
+    }
 }
 
 /// The `<form>` of every `ActionForm`: on submit (unless another handler prevented it), its fields

@@ -19,6 +19,10 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A budget's hard cap refuses the paid action (the sentence names the budget and who can
+    /// raise it).
+    #[error("{0}")]
+    PaymentRequired(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -52,6 +56,7 @@ impl AppError {
             AppError::Validation { .. } => 422,
             AppError::Conflict(_) => 409,
             AppError::TooManyRequests(_) => 429,
+            AppError::PaymentRequired(_) => 402,
             AppError::BadRequest(_) => 400,
             AppError::Upstream(_) => 502,
             AppError::Unavailable => 503,

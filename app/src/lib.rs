@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/admin/usage") view=UsagePage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/budgets") view=BudgetsPage ssr=SsrMode::Async />
                     <Route path=path!("/staff") view=StaffHomePage ssr=SsrMode::Async />
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/staff/orgs/:org") view=StaffOrgPage ssr=SsrMode::Async />

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use crate::error::AppError;
 
 pub mod api_keys;
+pub mod budgets;
 pub mod calls;
 pub mod countries;
 pub mod cursor;

@@ -204,6 +204,7 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords: app::ssr::auth::Passwords::ephemeral(),
+        clock: Default::default(),
     };
     state.hot.spawn_listener(&pool);
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();

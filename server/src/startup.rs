@@ -497,6 +497,7 @@ fn app_state(settings: &Settings, pool: PgPool) -> Result<AppState, StartError> 
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords,
+        clock: Default::default(),
     })
 }
 

@@ -41,6 +41,7 @@ pub async fn create_api_key(
     scope_calls: Option<String>,
     scope_messages: Option<String>,
     scope_usage: Option<String>,
+    scope_budgets: Option<String>,
 ) -> Result<NewKey, AppError> {
     let ticked = [
         scope_lookups,
@@ -48,6 +49,7 @@ pub async fn create_api_key(
         scope_calls,
         scope_messages,
         scope_usage,
+        scope_budgets,
     ]
     .map(|v| v.is_some_and(|v| !v.is_empty()));
     respond(create_inner(org, name, acting_as, ticked).await)
@@ -58,7 +60,7 @@ async fn create_inner(
     org: String,
     name: String,
     acting_as: Option<String>,
-    ticked: [bool; 5],
+    ticked: [bool; crate::model::api_keys::Scope::ALL.len()],
 ) -> Result<NewKey, AppError> {
     let ctx = require(&org, Permission::Manage).await?;
     let request = api_keys::KeyRequest {

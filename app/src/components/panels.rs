@@ -85,6 +85,8 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "signing-key-added" => "Signing key added: webhooks Twilio signs with it are accepted.",
         "signing-key-removed" => "Signing key removed: webhooks signed with it are refused from now on.",
         "key-revoked" => "API key revoked: requests with it are refused from now on.",
+        "budget-saved" => "Budget saved: it counts what was spent since its current period began.",
+        "budget-deleted" => "Budget deleted: it no longer limits or alerts.",
         _ => return None,
     })
 }

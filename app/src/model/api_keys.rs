@@ -15,15 +15,17 @@ pub enum Scope {
     Calls,
     Messages,
     UsageRead,
+    Budgets,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Lookups,
         Scope::Numbers,
         Scope::Calls,
         Scope::Messages,
         Scope::UsageRead,
+        Scope::Budgets,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +35,7 @@ impl Scope {
             Scope::Calls => "calls",
             Scope::Messages => "messages",
             Scope::UsageRead => "usage:read",
+            Scope::Budgets => "budgets",
         }
     }
 
@@ -44,6 +47,7 @@ impl Scope {
             Scope::Calls => "scope_calls",
             Scope::Messages => "scope_messages",
             Scope::UsageRead => "scope_usage",
+            Scope::Budgets => "scope_budgets",
         }
     }
 
@@ -54,6 +58,7 @@ impl Scope {
             Scope::Calls => "place calls, read call history and recordings",
             Scope::Messages => "send and read SMS",
             Scope::UsageRead => "read what the org spends",
+            Scope::Budgets => "read budgets and, acting as an owner or admin, set them",
         }
     }
 }

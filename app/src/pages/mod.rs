@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod api_keys;
+mod budgets;
 mod calls;
 mod home;
 mod login;
@@ -17,6 +18,7 @@ mod usage;
 pub use account::AccountPage;
 pub use admin::{AdminOrgsPage, AdminUsersPage};
 pub use api_keys::ApiKeysPage;
+pub use budgets::BudgetsPage;
 pub use calls::{CallDetailPage, CallsPage, NewCallPage};
 pub use home::{HomePage, NotFoundPage};
 pub use login::LoginPage;

@@ -224,7 +224,7 @@ fn key_row(k: db::api_keys::ListedKey) -> ApiKeyRow {
 pub struct KeyRequest<'a> {
     pub name: &'a str,
     pub acting_as: Option<&'a str>,
-    pub ticked: [bool; 5],
+    pub ticked: [bool; Scope::ALL.len()],
 }
 
 /// Creates a key for the org (the caller passed the org guard for managing it), on the record.

@@ -51,6 +51,29 @@ pub enum LimitError {
     Db(#[from] sqlx::Error),
 }
 
+/// The hard cap a paid action would pass: what a person reads names it and who can raise it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CappedBudget {
+    pub budget_id: i64,
+    /// The member's e-mail; None: the whole org's budget.
+    pub member: Option<String>,
+    /// `calls`, `sms`, `lookups`, `numbers`; None: everything.
+    pub category: Option<String>,
+    /// `day` or `month`.
+    pub period: String,
+    pub amount_micros: i64,
+    pub left_micros: i64,
+}
+
+/// Why the money guard refused a paid action (before any provider request).
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error("the budget {} would be passed", .0.budget_id)]
+    Capped(CappedBudget),
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
+
 /// Why a lookup gave no answer (the words are chosen in `ssr::words::lookup`).
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
@@ -133,6 +156,8 @@ pub enum NumberError {
     NoProvider(#[from] NoProvider),
     #[error(transparent)]
     Limited(#[from] LimitError),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     #[error("the database failed")]
     Db(#[from] sqlx::Error),
 }
@@ -156,6 +181,8 @@ pub enum CallError {
     NoProvider(#[from] NoProvider),
     #[error(transparent)]
     Limited(#[from] LimitError),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     #[error("the database failed")]
     Db(#[from] sqlx::Error),
 }
@@ -186,6 +213,8 @@ pub enum SmsError {
     NoProvider(#[from] NoProvider),
     #[error(transparent)]
     Limited(#[from] LimitError),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     #[error("the database failed")]
     Db(#[from] sqlx::Error),
 }

@@ -63,8 +63,9 @@ pub async fn attempt_release(state: &AppState, id: i64) -> Result<Released, Numb
 }
 
 /// Every few seconds, in every server process: accrues the month's number charges (every
-/// minute), retries due releases and settles purchases whose outcome was unknown (rows are
-/// claimed with `SKIP LOCKED` by pushing their next attempt forward first).
+/// minute), releases expired budget holds, retries due releases and settles purchases whose
+/// outcome was unknown (rows are claimed with `SKIP LOCKED` by pushing their next attempt
+/// forward first).
 pub fn spawn_number_upkeep(state: AppState, mut stop: StopSignal) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick: u64 = 0;
@@ -81,6 +82,10 @@ pub fn spawn_number_upkeep(state: AppState, mut stop: StopSignal) -> tokio::task
                 }
             }
             tick += 1;
+            // Holds a stopped server left open stop holding budgets once they expire.
+            if let Err(e) = super::money_guard::expire(&state.pool, state.clock.now()).await {
+                tracing::warn!(error = %e, "expiring budget holds failed");
+            }
             let due = db::numbers::claim_due_releases(&state.pool).await;
             settle_purchases(&state, &stop).await;
             let Ok(due) = due else { continue };

@@ -10,6 +10,7 @@ use super::db;
 pub use super::db::sms::MessageRecord;
 use super::errors::{Limited, SmsError};
 use super::limits::begin_limited;
+use super::money_guard::{reserve, Spend};
 use super::org_provider::provider_for_config;
 use super::prices::{price, Priced};
 use super::twiml;
@@ -182,6 +183,21 @@ pub async fn send(
         p.messaging().map_err(SmsError::Provider)?;
     }
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
+    let now = state.clock.now();
+    // A test-mode message costs nothing, so no budget covers it.
+    let hold = if test_mode {
+        None
+    } else {
+        reserve(
+            &mut tx,
+            (org_id, user_id),
+            Spend::Sms,
+            estimate.micros(),
+            now,
+        )
+        .await?
+        .id
+    };
     let new = db::sms::NewOutbound {
         org_id,
         user_id,
@@ -193,6 +209,8 @@ pub async fn send(
         segments: seg.count as i32,
         encoding: seg.encoding(),
         is_test: test_mode,
+        hold_id: hold,
+        at: now,
     };
     let id = db::sms::insert_outbound(&mut tx, &new).await?;
     tx.commit().await?;

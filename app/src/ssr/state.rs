@@ -28,6 +28,8 @@ pub struct AppState {
     pub job_timing: super::bulk_lookups::JobTiming,
     /// The bounded gate every password hash goes through, and the device-cookie key (`auth`).
     pub passwords: super::auth::Passwords,
+    /// The clock every time rule reads (tests move it forward).
+    pub clock: super::clock::Clock,
 }
 
 impl std::fmt::Debug for AppState {

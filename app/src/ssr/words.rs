@@ -4,8 +4,8 @@ use telephony::ProviderError;
 
 use crate::error::AppError;
 use crate::ssr::errors::{
-    BuildError, CallError, LimitError, Limited, LookupError, NoProvider, NumberError,
-    RecordingError, SmsError,
+    BuildError, CallError, CappedBudget, GuardError, LimitError, Limited, LookupError, NoProvider,
+    NumberError, RecordingError, SmsError,
 };
 use crate::ssr::format::utc_minute;
 
@@ -77,6 +77,48 @@ pub fn limit(e: &LimitError) -> AppError {
     }
 }
 
+/// A paid action a hard cap refuses: which budget, what it has left, who can raise it.
+pub fn guard(e: &GuardError) -> AppError {
+    match e {
+        GuardError::Capped(b) => AppError::PaymentRequired(capped(b)),
+        GuardError::Db(_) => AppError::Internal,
+    }
+}
+
+fn capped(b: &CappedBudget) -> String {
+    use crate::model::money::Money;
+    let whose = match &b.member {
+        Some(email) => format!("{email}'s"),
+        None => "the org's".to_string(),
+    };
+    let (every, this) = if b.period == "day" {
+        ("daily", "today")
+    } else {
+        ("monthly", "this month")
+    };
+    let what = match b.category.as_deref() {
+        Some("sms") => "SMS ",
+        Some("calls") => "calls ",
+        Some("lookups") => "paid-lookup ",
+        Some("numbers") => "number-rental ",
+        _ => "",
+    };
+    format!(
+        "This would pass {whose} {every} {what}budget of {} ({} left {this}). An owner or admin of the org can raise it under Admin → Budgets.",
+        Money::from_micros(b.amount_micros),
+        Money::from_micros(b.left_micros),
+    )
+}
+
+impl From<GuardError> for AppError {
+    fn from(e: GuardError) -> AppError {
+        match e {
+            GuardError::Db(d) => d.into(),
+            other => guard(&other),
+        }
+    }
+}
+
 pub fn call(e: &CallError) -> AppError {
     match e {
         CallError::NotYours => AppError::validation(
@@ -106,6 +148,7 @@ pub fn call(e: &CallError) -> AppError {
         CallError::Provider(p) => provider(p, None),
         CallError::NoProvider(n) => no_provider(n),
         CallError::Limited(l) => limit(l),
+        CallError::Guard(g) => guard(g),
         CallError::Db(_) => AppError::Internal,
     }
 }
@@ -170,6 +213,7 @@ pub fn number(e: &NumberError) -> AppError {
         NumberError::Client(_) => AppError::Internal,
         NumberError::NoProvider(n) => no_provider(n),
         NumberError::Limited(l) => limit(l),
+        NumberError::Guard(g) => guard(g),
         NumberError::Db(_) => AppError::Internal,
     }
 }
@@ -207,6 +251,7 @@ pub fn sms(e: &SmsError) -> AppError {
         SmsError::Provider(p) => provider(p, None),
         SmsError::NoProvider(n) => no_provider(n),
         SmsError::Limited(l) => limit(l),
+        SmsError::Guard(g) => guard(g),
         SmsError::Db(_) => AppError::Internal,
     }
 }
@@ -263,6 +308,7 @@ impl From<CallError> for AppError {
             CallError::Db(d) => d.into(),
             CallError::NoProvider(n) => n.into(),
             CallError::Limited(l) => l.into(),
+            CallError::Guard(g) => g.into(),
             other => {
                 log_refusal(&other);
                 call(&other)
@@ -290,6 +336,7 @@ impl From<NumberError> for AppError {
             NumberError::Db(d) => d.into(),
             NumberError::NoProvider(n) => n.into(),
             NumberError::Limited(l) => l.into(),
+            NumberError::Guard(g) => g.into(),
             other => {
                 log_refusal(&other);
                 number(&other)
@@ -304,6 +351,7 @@ impl From<SmsError> for AppError {
             SmsError::Db(d) => d.into(),
             SmsError::NoProvider(n) => n.into(),
             SmsError::Limited(l) => l.into(),
+            SmsError::Guard(g) => g.into(),
             other => {
                 log_refusal(&other);
                 sms(&other)

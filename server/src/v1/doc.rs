@@ -18,7 +18,7 @@ use crate::middleware::{escape, stylesheet_href};
 #[openapi(
     info(
         title = "PhoneHub API",
-        description = "Look numbers up, buy numbers, place calls, send SMS and read usage from code. \
+        description = "Look numbers up, buy numbers, place calls, send SMS, read usage and set budgets from code. \
 Authenticate with an API key from the org's API keys page: `Authorization: Bearer phk_…`. A key acts \
 as one member of the org (their rights apply) within its scopes. Errors are RFC 9457 problem \
 documents; lists are paged with opaque cursors; times are RFC 3339; money is integer micro-dollars \
@@ -41,6 +41,10 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::messages::send,
         super::messages::get_one,
         super::usage::get_usage,
+        super::budgets::list,
+        super::budgets::set,
+        super::budgets::get_one,
+        super::budgets::delete,
     ),
     modifiers(&KeyAuth),
     tags(
@@ -49,6 +53,7 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         (name = "Calls", description = "Click-to-call, call history and recordings"),
         (name = "Messages", description = "SMS"),
         (name = "Usage", description = "What the org spends"),
+        (name = "Budgets", description = "What the org, or one member, may spend per day or month"),
     )
 )]
 pub struct ApiDoc;
@@ -414,7 +419,7 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
-        assert_eq!(ops, 15);
+        assert_eq!(ops, 19);
         let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
         assert_eq!(link["operationId"], "getNumber");
         assert!(link.get("operation_id").is_none());

@@ -77,6 +77,7 @@ impl From<MessageRecord> for Message {
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 402, body = Problem, content_type = "application/problem+json", description = "A budget's hard cap refuses the message (nothing sent)"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The org has no phone config that can send"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),

@@ -4,6 +4,7 @@
 //! lists, RFC 3339 times and money as integer micro-dollars plus a decimal string. The OpenAPI
 //! document is generated from these handlers (`doc.rs`).
 
+mod budgets;
 mod calls;
 mod doc;
 mod lookups;
@@ -55,6 +56,11 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
         .route("/messages", get(messages::list).post(messages::send))
         .route("/messages/{id}", get(messages::get_one))
         .route("/usage", get(usage::get_usage))
+        .route("/budgets", get(budgets::list).post(budgets::set))
+        .route(
+            "/budgets/{id}",
+            get(budgets::get_one).delete(budgets::delete),
+        )
         .route_layer(axum::middleware::from_fn(traced))
         .fallback(|| async { Problem::not_found() })
         .layer(axum::middleware::from_fn_with_state(

@@ -36,6 +36,7 @@ impl Problem {
         let (kind, title) = match status.as_u16() {
             400 => ("https://phonehub.dev/problems/bad-request", "Bad request"),
             401 => ("https://phonehub.dev/problems/unauthorized", "Unauthorized"),
+            402 => ("https://phonehub.dev/problems/budget", "Budget reached"),
             403 => ("https://phonehub.dev/problems/forbidden", "Forbidden"),
             404 => ("https://phonehub.dev/problems/not-found", "Not found"),
             405 => (

@@ -4,37 +4,12 @@
 use crate::common;
 
 use app::model::api_keys::ApiKeysPage;
-use common::{configure_sandbox, own_number, sandbox_stat, spawn_app_on, start_sandbox, TestApp};
+use common::{
+    configure_sandbox, create_key, own_number, sandbox_stat, spawn_app_on, start_sandbox,
+    try_create_key, TestApp,
+};
 use serde_json::Value;
 use sqlx::PgPool;
-
-/// Creates a key in acme through the page's server function (JavaScript on); returns the key.
-async fn create_key(
-    app: &TestApp,
-    admin: &reqwest::Client,
-    acting_as: &str,
-    scopes: &[&str],
-) -> String {
-    let r = try_create_key(app, admin, "acme", acting_as, scopes).await;
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
-    v["key"].as_str().unwrap().to_string()
-}
-
-async fn try_create_key(
-    app: &TestApp,
-    c: &reqwest::Client,
-    org: &str,
-    acting_as: &str,
-    scopes: &[&str],
-) -> reqwest::Response {
-    let acting = app.user_id(acting_as).await.to_string();
-    let mut form = vec![("org", org), ("name", "CRM sync"), ("acting_as", &acting)];
-    for s in scopes {
-        form.push((s, "on"));
-    }
-    app.call(c, "create_api_key", &form).await
-}
 
 fn get(app: &TestApp, key: &str, path: &str) -> reqwest::RequestBuilder {
     reqwest::Client::new()

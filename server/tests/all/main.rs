@@ -5,11 +5,13 @@ mod common;
 
 mod api;
 mod api_v1;
+mod budgets;
 mod calls;
 mod hostile_admin;
 mod invitations;
 mod login_limits;
 mod lookups;
+mod money_guard;
 mod numbers;
 mod operate;
 mod per_org;

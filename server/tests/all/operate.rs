@@ -173,6 +173,7 @@ fn service(app: &TestApp, pool: PgPool, sandbox: &str) -> AppState {
         hot: app::ssr::hot_cache::HotCache::default(),
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords: app::ssr::auth::Passwords::ephemeral(),
+        clock: Default::default(),
     };
     state.hot.spawn_listener(&pool);
     state

@@ -81,7 +81,11 @@ pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<ListedOrg>, sqlx::Error
 
 pub async fn create(db: impl PgExecutor<'_>, slug: &str, name: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        "INSERT INTO orgs (slug, name) VALUES ($1, $2) RETURNING id",
+        // A new org dials like the US (the column's default country) and keeps its periods in
+        // that country's main time zone until its country changes.
+        r#"INSERT INTO orgs (slug, name, time_zone)
+           VALUES ($1, $2, coalesce((SELECT time_zone FROM country_time_zones WHERE country = 'US'), 'UTC'))
+           RETURNING id"#,
         slug,
         name
     )
@@ -215,7 +219,10 @@ pub async fn set_country(
     country: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE orgs SET country = $2 WHERE id = $1",
+        // The org's periods (budgets) follow its country's main time zone.
+        r#"UPDATE orgs o SET country = $2,
+                  time_zone = coalesce((SELECT time_zone FROM country_time_zones WHERE country = $2), o.time_zone)
+           WHERE id = $1"#,
         org_id,
         country
     )

@@ -61,6 +61,10 @@ pub struct NewOutbound<'a> {
     pub segments: i32,
     pub encoding: &'a str,
     pub is_test: bool,
+    /// The money guard's reservation for it (ended when its price is written or it fails).
+    pub hold_id: Option<i64>,
+    /// When it was sent, by the app's clock.
+    pub at: time::OffsetDateTime,
 }
 
 pub async fn insert_outbound(
@@ -69,8 +73,8 @@ pub async fn insert_outbound(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
-                                 body, segments, encoding, is_test)
-           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10) RETURNING id"#,
+                                 body, segments, encoding, is_test, hold_id, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id"#,
         m.org_id,
         m.user_id,
         m.number_id,
@@ -80,13 +84,16 @@ pub async fn insert_outbound(
         m.body,
         m.segments,
         m.encoding,
-        m.is_test
+        m.is_test,
+        m.hold_id,
+        m.at
     )
     .fetch_one(&mut **tx)
     .await
 }
 
-/// The provider took the message: its SID, estimated cost and first status.
+/// The provider took the message: its SID, estimated cost and first status; its hold (if any)
+/// is settled in the same statement.
 pub async fn accepted(
     db: impl PgExecutor<'_>,
     id: i64,
@@ -96,10 +103,12 @@ pub async fn accepted(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         // A failure callback that beat this answer keeps the message free.
-        r#"UPDATE messages SET provider_sid = $2,
+        r#"WITH m AS (
+               UPDATE messages SET provider_sid = $2,
                        cost_micros = CASE WHEN status = 'failed' THEN 0 ELSE $3::int8 END,
                        status = CASE WHEN status = 'queued' THEN $4 ELSE status END, updated_at = now()
-                   WHERE id = $1"#,
+                   WHERE id = $1 RETURNING hold_id)
+           SELECT hold_end(hold_id, 'settled') FROM m WHERE hold_id IS NOT NULL"#,
         id,
         sid,
         estimate.micros(),
@@ -117,8 +126,10 @@ pub async fn refused(
     message: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"UPDATE messages SET status = 'failed', error_code = $2, error_message = $3,
-                       updated_at = now() WHERE id = $1"#,
+        r#"WITH m AS (
+               UPDATE messages SET status = 'failed', error_code = $2, error_message = $3,
+                       updated_at = now() WHERE id = $1 RETURNING hold_id)
+           SELECT hold_end(hold_id, 'released') FROM m WHERE hold_id IS NOT NULL"#,
         id,
         code,
         message

@@ -457,3 +457,31 @@ pub fn in_an_outage() -> std::time::Duration {
         + app::ssr::outage::LONGEST_CONFIRM
         + std::time::Duration::from_millis(500)
 }
+
+/// Creates a key in acme through the page's server function (JavaScript on); returns the key.
+pub async fn create_key(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    acting_as: &str,
+    scopes: &[&str],
+) -> String {
+    let r = try_create_key(app, admin, "acme", acting_as, scopes).await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["key"].as_str().unwrap().to_string()
+}
+
+pub async fn try_create_key(
+    app: &TestApp,
+    c: &reqwest::Client,
+    org: &str,
+    acting_as: &str,
+    scopes: &[&str],
+) -> reqwest::Response {
+    let acting = app.user_id(acting_as).await.to_string();
+    let mut form = vec![("org", org), ("name", "CRM sync"), ("acting_as", &acting)];
+    for s in scopes {
+        form.push((s, "on"));
+    }
+    app.call(c, "create_api_key", &form).await
+}

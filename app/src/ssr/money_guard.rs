@@ -1,0 +1,99 @@
+//! The money guard: before any provider request, a paid action reserves its estimated cost
+//! against every hard cap that covers it (the org's, the member's, each category's; per day and
+//! per month in the org's time zone), in the transaction that writes its row. The reservation
+//! locks the caps' rows, so parallel actions on any number of servers queue there and never
+//! together pass a cap. The hold ends in the statement that writes the real price (settled) or
+//! when the action fails (released); one a crash leaves open expires.
+
+use time::OffsetDateTime;
+
+use super::db;
+use super::errors::{CappedBudget, GuardError};
+
+/// What a paid action is, for the budgets that cover it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spend {
+    Calls,
+    Sms,
+    Lookups,
+    Numbers,
+}
+
+impl Spend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Spend::Calls => "calls",
+            Spend::Sms => "sms",
+            Spend::Lookups => "lookups",
+            Spend::Numbers => "numbers",
+        }
+    }
+}
+
+/// How long a hold outlives its action at most (a server stopped between reserving and
+/// settling): long enough for any provider answer, short enough not to block a budget for long.
+pub const HOLD_TTL_SECS: i64 = 3600;
+
+/// A reservation: the hold to end (None: no hard cap covers the action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    pub id: Option<i64>,
+    /// What the tightest covering cap has left after this reservation (None: no cap).
+    pub remaining_micros: Option<i64>,
+}
+
+/// Reserves `micros` for `who` (org, user) in `tx`, or refuses naming the cap it would pass.
+/// Nothing is reserved on refusal (the caller's transaction ends without writing).
+pub async fn reserve(
+    tx: &mut sqlx::PgConnection,
+    (org_id, user_id): (i64, i64),
+    spend: Spend,
+    micros: i64,
+    now: OffsetDateTime,
+) -> Result<Hold, GuardError> {
+    let r = db::budgets::reserve(
+        tx,
+        org_id,
+        user_id,
+        spend.as_str(),
+        micros,
+        now,
+        HOLD_TTL_SECS,
+    )
+    .await?;
+    if let Some(budget_id) = r.refused {
+        let b = db::budgets::get(&mut *tx, org_id, budget_id, now)
+            .await?
+            .ok_or(GuardError::Db(sqlx::Error::RowNotFound))?;
+        return Err(GuardError::Capped(CappedBudget {
+            budget_id,
+            member: b.user_email,
+            category: b.category,
+            period: b.period,
+            amount_micros: b.amount_micros + b.extra_micros,
+            left_micros: r.remaining_micros.unwrap_or(0).max(0),
+        }));
+    }
+    Ok(Hold {
+        id: r.hold_id,
+        remaining_micros: r.remaining_micros,
+    })
+}
+
+/// Ends `hold` (if any): `settled` in the transaction that writes the real price, else
+/// released because the action failed.
+pub async fn end(
+    db: impl sqlx::PgExecutor<'_>,
+    hold: Option<i64>,
+    settled: bool,
+) -> Result<(), sqlx::Error> {
+    match hold {
+        Some(id) => db::budgets::end_hold(db, id, settled).await,
+        None => Ok(()),
+    }
+}
+
+/// Releases holds left open past their expiry; how many.
+pub async fn expire(pool: &sqlx::PgPool, now: OffsetDateTime) -> Result<i64, sqlx::Error> {
+    db::budgets::expire_holds(pool, now).await
+}

@@ -324,6 +324,10 @@ CREATE TABLE spend_hold_rows (
 );
 
 ALTER TABLE messages ADD COLUMN hold_id BIGINT REFERENCES spend_holds (id) ON DELETE SET NULL;
+ALTER TABLE owned_numbers ADD COLUMN hold_id BIGINT REFERENCES spend_holds (id) ON DELETE SET NULL;
+ALTER TABLE calls ADD COLUMN hold_id BIGINT REFERENCES spend_holds (id) ON DELETE SET NULL,
+    -- The TimeLimit the call was placed with (a hard cap covered it), in seconds.
+    ADD COLUMN time_limit_secs INT CHECK (time_limit_secs BETWEEN 1 AND 14400);
 
 -- What the org, user and category spent in [from, to): the starting figure of a budget created
 -- mid-period.
@@ -428,19 +432,22 @@ END $$;
 CREATE TRIGGER number_charges_budget AFTER INSERT ON number_charges
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION budget_book_numbers();
 
--- Reserves `p_micros` against every hard cap that covers (org, user, category) at `p_now`, or
--- names the first that would be passed. Locks the caps' rows of this period in budget id order:
--- parallel reservations on any number of servers queue there, so together they never pass a cap.
--- No hard cap covering the action: no hold (hold_id NULL, refused NULL).
-CREATE FUNCTION budget_reserve(p_org BIGINT, p_user BIGINT, p_cat TEXT, p_micros BIGINT,
+-- Reserves, against every hard cap that covers (org, user, category) at `p_now`, as many units
+-- of `p_unit` micros as every cap has room for, up to `p_max_units` (a message: one unit of its
+-- price; a call: up to 240 minutes at its rate); or, with no room for one, names the tightest cap.
+-- Locks the caps' rows of this period in budget id order: parallel reservations on any number of
+-- servers queue there, so together they never pass a cap. No hard cap covers the action: no hold
+-- and every unit (hold_id NULL, refused NULL).
+CREATE FUNCTION budget_reserve(p_org BIGINT, p_user BIGINT, p_cat TEXT, p_unit BIGINT, p_max_units INT,
                                p_now TIMESTAMPTZ, p_ttl INTERVAL)
-RETURNS TABLE (hold_id BIGINT, refused BIGINT, remaining BIGINT)
+RETURNS TABLE (hold_id BIGINT, units INT, refused BIGINT, remaining BIGINT)
 LANGUAGE plpgsql AS $$
 DECLARE
     tz TEXT;
     r RECORD;
-    n INT := 0;
     least_left BIGINT;
+    tightest BIGINT;
+    n_units INT;
     h BIGINT;
 BEGIN
     SELECT o.time_zone INTO tz FROM orgs o WHERE o.id = p_org;
@@ -457,7 +464,7 @@ BEGIN
     ORDER BY b.id
     ON CONFLICT DO NOTHING;
     FOR r IN
-        SELECT u.budget_id, u.period_start,
+        SELECT u.budget_id,
                b.amount_micros + u.extra_micros - u.spent_micros - u.held_micros AS left_micros
         FROM budgets b JOIN budget_usage u
           ON u.budget_id = b.id AND u.period_start = budget_period(b.period, p_now, tz)
@@ -466,28 +473,31 @@ BEGIN
         ORDER BY b.id
         FOR UPDATE OF u
     LOOP
-        IF r.left_micros < p_micros THEN
-            RETURN QUERY SELECT NULL::bigint, r.budget_id, greatest(r.left_micros, 0);
-            RETURN;
+        IF least_left IS NULL OR r.left_micros < least_left THEN
+            least_left := r.left_micros;
+            tightest := r.budget_id;
         END IF;
-        n := n + 1;
-        least_left := least(coalesce(least_left, r.left_micros), r.left_micros);
     END LOOP;
-    IF n = 0 OR p_micros <= 0 THEN
-        RETURN QUERY SELECT NULL::bigint, NULL::bigint, least_left;
+    IF least_left IS NULL OR p_unit <= 0 THEN
+        RETURN QUERY SELECT NULL::bigint, p_max_units, NULL::bigint, least_left;
+        RETURN;
+    END IF;
+    n_units := least(p_max_units::bigint, greatest(least_left, 0) / p_unit)::int;
+    IF n_units < 1 THEN
+        RETURN QUERY SELECT NULL::bigint, 0, tightest, greatest(least_left, 0);
         RETURN;
     END IF;
     INSERT INTO spend_holds (org_id, user_id, category, micros, created_at, expires_at)
-    VALUES (p_org, p_user, p_cat, p_micros, p_now, p_now + p_ttl) RETURNING id INTO h;
+    VALUES (p_org, p_user, p_cat, n_units * p_unit, p_now, p_now + p_ttl) RETURNING id INTO h;
     INSERT INTO spend_hold_rows (hold_id, budget_id, period_start)
     SELECT h, u.budget_id, u.period_start
     FROM budgets b JOIN budget_usage u
       ON u.budget_id = b.id AND u.period_start = budget_period(b.period, p_now, tz)
     WHERE b.org_id = p_org AND b.hard_cap
       AND (b.user_id IS NULL OR b.user_id = p_user) AND (b.category IS NULL OR b.category = p_cat);
-    UPDATE budget_usage u SET held_micros = u.held_micros + p_micros
+    UPDATE budget_usage u SET held_micros = u.held_micros + n_units * p_unit
     FROM spend_hold_rows s WHERE s.hold_id = h AND s.budget_id = u.budget_id AND s.period_start = u.period_start;
-    RETURN QUERY SELECT h, NULL::bigint, least_left - p_micros;
+    RETURN QUERY SELECT h, n_units, NULL::bigint, least_left - n_units * p_unit;
 END $$;
 
 -- Ends a hold (its action's real price is written, or it failed): what it held is no longer
@@ -508,3 +518,22 @@ ALTER TABLE api_keys DROP CONSTRAINT api_keys_scopes_check,
     ADD CONSTRAINT api_keys_scopes_check CHECK (
         cardinality(scopes) > 0
         AND scopes <@ ARRAY['lookups', 'numbers', 'calls', 'messages', 'usage:read', 'budgets']);
+
+-- Ends many holds (a batch of lookup events) at once, locking their budgets' rows in budget id
+-- order first, the order reservations lock in.
+CREATE FUNCTION hold_end_many(p_holds BIGINT[], p_state TEXT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF cardinality(p_holds) = 0 THEN RETURN; END IF;
+    PERFORM 1 FROM budget_usage u
+    WHERE (u.budget_id, u.period_start) IN (SELECT budget_id, period_start FROM spend_hold_rows
+                                            WHERE hold_id = ANY (p_holds))
+    ORDER BY u.budget_id, u.period_start FOR UPDATE;
+    PERFORM hold_end(h, p_state) FROM unnest(p_holds) h ORDER BY h;
+END $$;
+
+-- A bulk job that reaches a hard cap pauses: its rows not yet looked up are marked `capped` (not
+-- lost), and resuming puts them back in the queue.
+ALTER TABLE lookup_jobs DROP CONSTRAINT lookup_jobs_status,
+    ADD CONSTRAINT lookup_jobs_status CHECK (status IN ('queued', 'running', 'done', 'failed', 'paused'));
+ALTER TABLE lookup_job_rows DROP CONSTRAINT lookup_job_rows_status,
+    ADD CONSTRAINT lookup_job_rows_status CHECK (status IN ('pending', 'done', 'error', 'capped'));

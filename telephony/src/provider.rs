@@ -122,6 +122,9 @@ pub struct NewCall {
     pub status_callback_events: Vec<String>,
     pub record: bool,
     pub recording_status_callback: Option<String>,
+    /// The longest the call may last, in seconds (Twilio's `TimeLimit`; None: the provider's
+    /// own maximum, four hours).
+    pub time_limit_secs: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -385,6 +385,7 @@ async fn calls_send_twilios_form_fields_with_repeated_status_events() {
         ],
         record: true,
         recording_status_callback: Some("https://phonehub.example.com/rec".into()),
+        time_limit_secs: Some(300),
     };
     assert_eq!(client(&base).create_call(&call).await.unwrap().sid, "CA9");
     let body = seen.lock().unwrap().clone();
@@ -401,6 +402,7 @@ async fn calls_send_twilios_form_fields_with_repeated_status_events() {
         ("To", "+14155550111"),
         ("From", "+14155550100"),
         ("Record", "true"),
+        ("TimeLimit", "300"),
         (
             "RecordingStatusCallback",
             "https://phonehub.example.com/rec",

@@ -231,6 +231,7 @@ async fn every_sandbox_answer_validates_against_twilios_response_schemas() {
             ],
             record: true,
             recording_status_callback: Some(format!("{hooks_base}/recording")),
+            time_limit_secs: None,
         })
         .await
         .unwrap();
@@ -373,6 +374,7 @@ async fn calls_progress_with_signed_ordered_callbacks_and_recordings_play() {
             ],
             record: true,
             recording_status_callback: Some(format!("{hooks_base}/recording")),
+            time_limit_secs: None,
         })
         .await
         .unwrap();

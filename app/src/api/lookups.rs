@@ -88,6 +88,21 @@ pub async fn load_bulk_page(org: String, job: Option<i64>) -> Result<BulkPage, A
     )
 }
 
+/// Resumes a bulk job paused at a budget's hard cap.
+#[server(prefix = "/api", endpoint = "resume_bulk_job")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
+pub async fn resume_bulk_job(org: String, id: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Use).await?;
+            lookup_pages::resume_job(&ctx, id).await?;
+            leptos_axum::redirect(&format!("/o/{}/lookups/bulk?job={id}", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 pub mod server_side {
     //! The server-only helpers of the server functions above (and of `/v1`).

@@ -6,7 +6,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::org_param;
-use crate::api::lookups::{load_bulk_page, load_lookup_page, load_lookup_stats, LookupNumber};
+use crate::api::lookups::{
+    load_bulk_page, load_lookup_page, load_lookup_stats, LookupNumber, ResumeBulkJob,
+};
 use crate::components::{
     page_outcome, poll_while, ActionForm, Field, FormError, FormOutcome, FormState, Loaded,
     ReadOnlyBanner, Refresh, Stat,
@@ -328,6 +330,7 @@ pub fn BulkPage() -> impl IntoView {
 fn BulkView(d: BulkPage, outcome: Option<FormOutcome>) -> impl IntoView {
     let slug = d.org.slug.clone();
     let upload_error = outcome
+        .clone()
         .filter(|o| o.endpoint == BULK_UPLOAD_ENDPOINT)
         .map(|o| o.error.to_string());
     let any_open = d.jobs.iter().any(|j| j.open());
@@ -352,6 +355,7 @@ fn BulkView(d: BulkPage, outcome: Option<FormOutcome>) -> impl IntoView {
                     {match j.status.as_str() {
                         "done" => format!("Done: {} of {} rows", j.processed, j.total),
                         "failed" => format!("Stopped: {}", j.error.clone().unwrap_or_default()),
+                        "paused" => format!("Paused after {} of {} rows: {}", j.processed, j.total, j.error.clone().unwrap_or_default()),
                         _ => format!("Working: {} of {} rows", j.processed, j.total),
                     }}
                     {(j.errors > 0).then(|| format!(" · {} with errors (see the CSV)", j.errors))}
@@ -359,6 +363,7 @@ fn BulkView(d: BulkPage, outcome: Option<FormOutcome>) -> impl IntoView {
                 {(!j.open()).then(|| view! {
                     <p class="mt-2"><a class="link" href=format!("/o/{}/lookups/bulk/{}/results.csv", d.org.slug, j.id) download="">"Download results (CSV)"</a></p>
                 })}
+                {(j.status == "paused" && d.can_upload).then(|| view! { <ResumeJob slug=d.org.slug.clone() id=j.id outcome=outcome.clone() /> })}
             </section>
         })}
         {d.can_upload.then(|| view! {
@@ -387,6 +392,24 @@ fn BulkView(d: BulkPage, outcome: Option<FormOutcome>) -> impl IntoView {
     }
 }
 
+/// The button that puts a job paused at a budget's hard cap back in the queue.
+#[component]
+fn ResumeJob(slug: String, id: i64, outcome: Option<FormOutcome>) -> impl IntoView {
+    let resume = ServerAction::<ResumeBulkJob>::new();
+    let form = FormState::new(resume, &outcome, Some(("id", id.to_string())));
+    view! {
+        <div class="mt-3">
+            <ActionForm action=resume>
+                <input type="hidden" name="org" value=slug />
+                <input type="hidden" name="id" value=id.to_string() />
+                <p class="hint">"The rows not yet looked up are kept. Resume once the budget is raised or its period has turned."</p>
+                <button type="submit" class="btn mt-2">"Resume the job"</button>
+                <FormError form />
+            </ActionForm>
+        </div>
+    }
+}
+
 /// Where the upload form posts (a plain multipart form, handled by the server crate).
 pub const BULK_UPLOAD_ENDPOINT: &str = "bulk-upload";
 
@@ -397,6 +420,7 @@ fn JobRow(j: BulkJobView, slug: String) -> impl IntoView {
         "queued" => "Queued".to_string(),
         "running" => "Running".to_string(),
         "done" => "Done".to_string(),
+        "paused" => "Paused at a budget".to_string(),
         _ => format!("Failed: {}", j.error.clone().unwrap_or_default()),
     };
     view! {

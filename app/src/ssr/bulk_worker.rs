@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use telephony::E164;
 
 use super::db::bulk_lookups::{self as jobs, Claimed};
-use super::errors::LookupError;
+use super::errors::{GuardError, LookupError};
 use super::lookups::{lookup, Outcome};
 use super::shutdown::StopSignal;
 use super::AppState;
@@ -69,7 +69,17 @@ pub async fn work_on(
             tracing::warn!(job = job.id, "bulk lookup job was taken over; stopping");
             return Ok(());
         };
+        // At a hard cap the job pauses: what was answered is kept, the rest waits, marked.
+        let capped = results.iter().find_map(|(_, r)| match r {
+            Err(e @ LookupError::Guard(GuardError::Capped(_))) => {
+                Some(crate::ssr::words::lookup_sentence(e))
+            }
+            _ => None,
+        });
         for (n, r) in results {
+            if matches!(r, Err(LookupError::Guard(GuardError::Capped(_)))) {
+                continue;
+            }
             if let Err(
                 e @ (LookupError::NoConfig | LookupError::Disabled | LookupError::Credentials),
             ) = &r
@@ -94,6 +104,13 @@ pub async fn work_on(
                 }
             };
             jobs::record_result(pool, job.id, &n, status, outcome, error.as_deref()).await?;
+        }
+        if let Some(sentence) = capped {
+            tracing::info!(
+                job = job.id,
+                "bulk lookup job paused at a budget's hard cap"
+            );
+            return jobs::pause(pool, job, &sentence).await;
         }
     }
 }

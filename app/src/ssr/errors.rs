@@ -110,6 +110,9 @@ pub enum LookupError {
     /// for the new leader instead).
     #[error("the lookup's lease ran out")]
     LostLease,
+    /// A hard cap refuses the paid lookup (nothing was asked).
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     #[error("database error")]
     Db(#[from] sqlx::Error),
 }

@@ -379,3 +379,24 @@ fn job_view(j: db::bulk_lookups::JobRow) -> BulkJobView {
         error: j.error,
     }
 }
+
+/// Puts a job paused at a budget's hard cap back in the queue (after the cap was raised, or in
+/// its next period): whoever started it, or an owner or admin. Audited.
+pub async fn resume_job(ctx: &OrgCtx, job_id: i64) -> Result<(), AppError> {
+    ctx.must_act()?;
+    let mut tx = ctx.state.pool.begin().await?;
+    if !db::bulk_lookups::resume(&mut *tx, ctx.org_id, job_id, ctx.own_rows_only()).await? {
+        return Err(AppError::Conflict(
+            "That job is not paused, or it is not yours to resume.".into(),
+        ));
+    }
+    ctx.audit(
+        &mut *tx,
+        "bulk_lookup.resumed",
+        &format!("job:{job_id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

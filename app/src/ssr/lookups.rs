@@ -19,6 +19,7 @@ use super::db::phone_config::ConfigRow;
 use super::errors::LookupError;
 use super::hot_cache::HotCache;
 use super::lookup_events::EventSink;
+use super::money_guard::{self, Spend};
 use super::providers::{Effective, Providers};
 
 pub use super::db::lookups::Outcome;
@@ -46,6 +47,8 @@ pub struct Deps<'a> {
     pub public_url: &'a url::Url,
     /// Whether the database was just found unreachable (reads then skip it).
     pub outage: &'a super::outage::Outage,
+    /// The clock budgets and events read.
+    pub clock: &'a super::clock::Clock,
 }
 
 /// Looks `e164` (already valid E.164) up for `org_id`/`user_id`, through the cache. The caller
@@ -68,7 +71,7 @@ pub async fn lookup(
     let mut waited = false;
     loop {
         let (snap, unreachable) = read_config(deps, org_id, force_refresh).await?;
-        let (cfg, ask) = terms(&snap, org_id, user_id, e164, wanted)?;
+        let (cfg, ask) = terms(&snap, (org_id, user_id), e164, wanted, deps.clock.now())?;
         let now = OffsetDateTime::now_utc();
         // This process's copy first: a hit then needs no database at all.
         if let Some(answer) = from_memory(deps, &ask, now, force_refresh).await {
@@ -117,6 +120,8 @@ struct Ask<'e> {
     price: i64,
     /// How many days the org keeps an answer.
     days: i32,
+    /// When it was asked, by the app's clock.
+    at: OffsetDateTime,
 }
 
 impl Ask<'_> {
@@ -130,7 +135,8 @@ impl Ask<'_> {
             cost_micros: cost,
             saved_micros: saved,
             line_type,
-            at: OffsetDateTime::now_utc(),
+            at: self.at,
+            hold_id: None,
         }
     }
 }
@@ -159,10 +165,10 @@ async fn read_config(
 /// caller name is asked for (`wanted` as `lookup` takes it), the price and the org's cache days.
 fn terms<'s, 'e>(
     snap: &'s Effective,
-    org_id: i64,
-    user_id: Option<i64>,
+    (org_id, user_id): (i64, Option<i64>),
     e164: &'e E164,
     wanted: Option<bool>,
+    at: OffsetDateTime,
 ) -> Result<(&'s ConfigRow, Ask<'e>), LookupError> {
     let cfg = snap.config.as_ref().ok_or(LookupError::NoConfig)?;
     if !cfg.lookup_enabled {
@@ -185,6 +191,7 @@ fn terms<'s, 'e>(
         caller_name,
         price,
         days,
+        at,
     };
     Ok((cfg, ask))
 }
@@ -276,6 +283,15 @@ async fn answer_as_leader(
     token: &str,
     force_refresh: bool,
 ) -> Result<(Outcome, Cached), LookupError> {
+    // A paid lookup reserves its price before the provider is asked; at a hard cap the lease
+    // goes to whoever asks next and nothing is paid.
+    let hold = match reserve_lookup(deps, ask).await {
+        Ok(h) => h,
+        Err(e) => {
+            cache::release(deps.pool, ask.e164, token).await?;
+            return Err(e);
+        }
+    };
     match lead(deps, cfg, token, ask.e164, ask.caller_name).await {
         Ok(row) => {
             let outcome = if force_refresh {
@@ -283,14 +299,47 @@ async fn answer_as_leader(
             } else {
                 Outcome::Miss
             };
-            deps.events
-                .record(ask.event(outcome, ask.price, 0, row.line_type.clone()))
-                .await;
+            let mut event = ask.event(outcome, ask.price, 0, row.line_type.clone());
+            // Settled when the event (and so its cost) is written.
+            event.hold_id = hold;
+            deps.events.record(event).await;
             count(outcome.as_str());
             Ok((outcome, row))
         }
-        Err(LookupError::LostLease) => Err(LookupError::LostLease),
         Err(e) => {
+            money_guard::end(deps.pool, hold, false).await?;
+            answer_failed(deps, ask, e).await
+        }
+    }
+}
+
+/// Reserves a paid lookup's price against the hard caps covering its org and member.
+async fn reserve_lookup(deps: &Deps<'_>, ask: &Ask<'_>) -> Result<Option<i64>, LookupError> {
+    if ask.price <= 0 {
+        return Ok(None);
+    }
+    let mut tx = deps.pool.begin().await?;
+    let hold = money_guard::reserve(
+        &mut tx,
+        (ask.org_id, ask.user_id),
+        Spend::Lookups,
+        ask.price,
+        ask.at,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(hold.id)
+}
+
+/// A lookup the leader could not answer: recorded (free) unless its lease was lost.
+async fn answer_failed(
+    deps: &Deps<'_>,
+    ask: &Ask<'_>,
+    e: LookupError,
+) -> Result<(Outcome, Cached), LookupError> {
+    match e {
+        LookupError::LostLease => Err(LookupError::LostLease),
+        e => {
             deps.events
                 .record(ask.event(Outcome::Error, 0, 0, None))
                 .await;

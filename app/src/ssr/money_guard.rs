@@ -38,27 +38,48 @@ pub const HOLD_TTL_SECS: i64 = 3600;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hold {
     pub id: Option<i64>,
+    /// How many units were reserved (all asked for when no hard cap covers the action).
+    pub units: i32,
     /// What the tightest covering cap has left after this reservation (None: no cap).
     pub remaining_micros: Option<i64>,
 }
 
-/// Reserves `micros` for `who` (org, user) in `tx`, or refuses naming the cap it would pass.
-/// Nothing is reserved on refusal (the caller's transaction ends without writing).
+/// Reserves `micros` (one paid action at a known price) for `who` (org, member if any: None
+/// is covered by the org's budgets only) in `tx`, or
+/// refuses naming the cap it would pass. Nothing is reserved on refusal (the caller's
+/// transaction ends without writing).
 pub async fn reserve(
     tx: &mut sqlx::PgConnection,
-    (org_id, user_id): (i64, i64),
+    who: (i64, Option<i64>),
     spend: Spend,
     micros: i64,
     now: OffsetDateTime,
 ) -> Result<Hold, GuardError> {
+    reserve_units(tx, who, spend, (micros, 1), now).await
+}
+
+/// Reserves as many units of `unit` micros as every covering cap has room for, up to
+/// `max_units` (a call: minutes at its rate); refuses naming the tightest cap when it has no
+/// room for one.
+pub async fn reserve_units(
+    tx: &mut sqlx::PgConnection,
+    (org_id, user_id): (i64, Option<i64>),
+    spend: Spend,
+    (unit, max_units): (i64, i32),
+    now: OffsetDateTime,
+) -> Result<Hold, GuardError> {
     let r = db::budgets::reserve(
         tx,
-        org_id,
-        user_id,
+        (org_id, user_id),
         spend.as_str(),
-        micros,
+        (unit, max_units),
         now,
-        HOLD_TTL_SECS,
+        // A call's hold outlives the longest the call may last.
+        HOLD_TTL_SECS
+            + match spend {
+                Spend::Calls => i64::from(max_units) * 60,
+                _ => 0,
+            },
     )
     .await?;
     if let Some(budget_id) = r.refused {
@@ -76,6 +97,7 @@ pub async fn reserve(
     }
     Ok(Hold {
         id: r.hold_id,
+        units: r.units,
         remaining_micros: r.remaining_micros,
     })
 }

@@ -121,10 +121,18 @@ async fn settle_purchases(state: &AppState, stop: &StopSignal) {
         let Ok(found) = numbers.list_numbers(Some(&n.e164)).await else {
             continue;
         };
-        let r = match found.into_iter().find(|x| x.phone_number == n.e164) {
-            Some(x) => db::numbers::settle_bought(&state.pool, n.id, &x.sid).await,
-            None => db::numbers::settle_not_bought(&state.pool, n.id).await,
-        };
+        let bought = found.into_iter().find(|x| x.phone_number == n.e164);
+        let r = async {
+            // The purchase's budget hold ends with it: settled by the month's charge (accrued
+            // on this worker's next round, a renewal never refused), or released.
+            let hold = db::numbers::hold_of(&state.pool, n.id).await?;
+            match &bought {
+                Some(x) => db::numbers::settle_bought(&state.pool, n.id, &x.sid).await?,
+                None => db::numbers::settle_not_bought(&state.pool, n.id).await?,
+            }
+            super::money_guard::end(&state.pool, hold, bought.is_some()).await
+        }
+        .await;
         if let Err(e) = r {
             tracing::warn!(error = %e, "settling a purchase failed");
         }

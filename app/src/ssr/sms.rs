@@ -190,7 +190,7 @@ pub async fn send(
     } else {
         reserve(
             &mut tx,
-            (org_id, user_id),
+            (org_id, Some(user_id)),
             Spend::Sms,
             estimate.micros(),
             now,

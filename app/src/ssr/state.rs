@@ -57,6 +57,7 @@ impl AppState {
             hot: &self.hot,
             public_url: &self.public_url,
             outage: &self.known.outage,
+            clock: &self.clock,
         }
     }
 

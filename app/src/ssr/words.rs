@@ -416,6 +416,10 @@ pub fn lookup_sentence(e: &LookupError) -> String {
             "The provider is still looking this number up. Try again in a minute.".into()
         }
         LookupError::Db(_) => "PhoneHub could not reach its database. Try again in a moment.".into(),
+        LookupError::Guard(GuardError::Capped(b)) => capped(b),
+        LookupError::Guard(GuardError::Db(_)) => {
+            "PhoneHub could not reach its database. Try again in a moment.".into()
+        }
     }
 }
 
@@ -430,6 +434,7 @@ pub fn lookup(e: &LookupError) -> AppError {
             tracing::error!(error = %d, "lookup failed on the database");
             AppError::Unavailable
         }
+        LookupError::Guard(g) => guard(g),
         LookupError::NoConfig | LookupError::Disabled => AppError::Conflict(lookup_sentence(e)),
         LookupError::Busy | LookupError::LostLease => AppError::TooManyRequests(lookup_sentence(e)),
         LookupError::BadNumber(_) => AppError::validation("number", lookup_sentence(e)),

@@ -63,6 +63,7 @@ pub struct Lookup {
         (status = 200, body = Lookup),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 402, body = Problem, content_type = "application/problem+json", description = "A budget's hard cap refuses a paid lookup (a cached answer is never refused)"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The org has no phone config, or lookups are off in it"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),

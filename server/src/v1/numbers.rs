@@ -232,6 +232,7 @@ pub struct Buy {
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 402, body = Problem, content_type = "application/problem+json", description = "A budget's hard cap refuses the month's rental (nothing bought)"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),

@@ -668,6 +668,7 @@ async fn top_numbers_count_exactly_the_months_a_range_touches(pool: PgPool) {
         saved_micros: 0,
         line_type: Some("mobile".into()),
         at,
+        hold_id: None,
     };
     let (a, b, c) = ("+14155550001", "+14155550002", "+14155550003");
     // One batch: `a` in November and December 2025 and January 2026 (two years, three months).

@@ -173,7 +173,7 @@ async fn a_failed_send_releases_its_hold_and_an_alert_only_budget_never_refuses(
         .await
         .unwrap();
     let hold: Option<i64> = sqlx::query_scalar(
-        "SELECT hold_id FROM budget_reserve($1, $2, 'sms', 1, now(), interval '-1 second')",
+        "SELECT hold_id FROM budget_reserve($1, $2, 'sms', 1, 1, now(), interval '-1 second')",
     )
     .bind(org)
     .bind(user)
@@ -199,4 +199,310 @@ async fn a_failed_send_releases_its_hold_and_an_alert_only_budget_never_refuses(
             .await,
         0
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_call_placed_with_five_cents_left_can_last_five_minutes_and_none_is_placed_with_less_than_one(
+    pool: PgPool,
+) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = common::spawn_app_on(pool.clone(), &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    let member = app.login_as("user@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let number = own_number(&app, &member, "+14155550170", false, common::PHONE).await;
+    let org = acme(&pool).await;
+    let user = app.user_id("user@acme.test").await;
+    // The member's calls this month: $0.05, at $0.0085 a minute (five whole minutes).
+    sqlx::query(
+        "INSERT INTO budgets (org_id, user_id, category, period, amount_micros, hard_cap)
+         VALUES ($1, $2, 'calls', 'month', 50000, true)",
+    )
+    .bind(org)
+    .bind(user)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let number = number.to_string();
+    let place = |to: &'static str| {
+        let form = vec![("org", "acme"), ("number_id", number.as_str()), ("to", to)];
+        let (app, member) = (&app, &member);
+        async move { app.call(member, "place_call", &form).await }
+    };
+    let r = place("+14155550188").await;
+    assert_eq!(r.status(), 200);
+    let (id, limit): (i64, Option<i32>) =
+        sqlx::query_as("SELECT id, time_limit_secs FROM calls ORDER BY id DESC LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(limit, Some(300));
+    // The provider was asked with the same TimeLimit, and the call talks no longer.
+    let calls: Vec<Value> = common::sandbox_control(reqwest::Method::GET, format!("{sb}/_calls"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["time_limit"], 300);
+    assert!(calls[0]["talk_seconds"].as_u64().unwrap() <= 300);
+    // While the call is under way its five minutes are held: no second call fits.
+    let held: i64 = sqlx::query_scalar("SELECT held_micros FROM budget_usage")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(held == 42_500 || held == 0, "held {held}");
+    // Once it ends, its real cost is spent and nothing stays held.
+    let done = common::poll_until_eq(std::time::Duration::from_secs(20), 0i64, || async {
+        sqlx::query_scalar("SELECT count(*) FROM spend_holds WHERE state = 'open'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(done, 0);
+    let (spent, held, cost): (i64, i64, i64) = sqlx::query_as(
+        "SELECT u.spent_micros, u.held_micros, (SELECT cost_micros FROM calls WHERE id = $1)
+         FROM budget_usage u",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((spent, held), (cost, 0));
+    assert!(cost > 0);
+    // With less than a minute's price left, no call is placed and the provider is not asked.
+    sqlx::query("UPDATE budgets SET amount_micros = $1 + 8499")
+        .bind(cost)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = place("+14155550189").await;
+    assert_eq!(r.status(), 402);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("user@acme.test's monthly calls budget"),
+        "{text}"
+    );
+    assert_eq!(sandbox_stat(&sb, "CreateCall").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM calls").await, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn paid_lookups_stop_at_the_cap_and_cached_answers_are_never_refused(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = common::spawn_app_on(pool.clone(), &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let member = app.login_as("user@acme.test").await;
+    let org = acme(&pool).await;
+    // The org's paid lookups today: two at $0.005.
+    sqlx::query(
+        "INSERT INTO budgets (org_id, user_id, category, period, amount_micros, hard_cap)
+         VALUES ($1, NULL, 'lookups', 'day', 10000, true)",
+    )
+    .bind(org)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let lookup = |number: &'static str| {
+        let (app, member) = (&app, &member);
+        async move {
+            app.call(
+                member,
+                "lookup_number",
+                &[("org", "acme"), ("number", number)],
+            )
+            .await
+        }
+    };
+    assert_eq!(lookup("+14155552671").await.status(), 200);
+    assert_eq!(lookup("+14155552672").await.status(), 200);
+    let r = lookup("+14155552673").await;
+    assert_eq!(r.status(), 402);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("the org's daily paid-lookup budget of $0.01 ($0.00 left today)"),
+        "{text}"
+    );
+    assert_eq!(sandbox_stat(&sb, "billed_lookups").await, 2);
+    // A number already answered is served from the cache at the cap, free.
+    assert_eq!(lookup("+14155552671").await.status(), 200);
+    assert_eq!(sandbox_stat(&sb, "billed_lookups").await, 2);
+    // Once the events are written the holds are settled: spent, nothing held.
+    let usage = common::poll_until_eq(
+        std::time::Duration::from_secs(10),
+        (10_000i64, 0i64),
+        || async {
+            sqlx::query_as("SELECT spent_micros, held_micros FROM budget_usage")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        },
+    )
+    .await;
+    assert_eq!(usage, (10_000, 0));
+    // The refused number was not left leased: once the cap is raised it is looked up.
+    sqlx::query("UPDATE budgets SET amount_micros = 15000")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(lookup("+14155552673").await.status(), 200);
+    assert_eq!(sandbox_stat(&sb, "billed_lookups").await, 3);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_number_whose_first_month_passes_the_cap_is_not_bought(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = common::spawn_app_on(pool.clone(), &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let member = app.login_as("user@acme.test").await;
+    let org = acme(&pool).await;
+    // Everything the org spends this month: $1.50; a number's month is $1.00.
+    sqlx::query(
+        "INSERT INTO budgets (org_id, user_id, category, period, amount_micros, hard_cap)
+         VALUES ($1, NULL, NULL, 'month', 1500000, true)",
+    )
+    .bind(org)
+    .execute(&pool)
+    .await
+    .unwrap();
+    own_number(&app, &member, "+14155550170", false, common::PHONE).await;
+    let buy = |number: &'static str| {
+        let (app, member) = (&app, &member);
+        let key = format!("{:0>32}", number.trim_start_matches('+'));
+        async move {
+            app.call(
+                member,
+                "buy_number",
+                &[
+                    ("org", "acme"),
+                    ("number", number),
+                    ("key", key.as_str()),
+                    ("friendly_name", "Second"),
+                ],
+            )
+            .await
+        }
+    };
+    let r = buy("+14155550171").await;
+    assert_eq!(r.status(), 402);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("the org's monthly budget of $1.50 ($0.50 left this month)"),
+        "{text}"
+    );
+    assert_eq!(sandbox_stat(&sb, "CreateIncomingPhoneNumber").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM owned_numbers").await, 1);
+    // The first purchase's hold was settled by its month's charge.
+    let (spent, held): (i64, i64) =
+        sqlx::query_as("SELECT spent_micros, held_micros FROM budget_usage")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((spent, held), (1_000_000, 0));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_bulk_job_pauses_at_the_cap_with_its_rows_kept_and_resumes_when_raised(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = common::spawn_app_on(pool.clone(), &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    let member = app.login_as("user@acme.test").await;
+    let org = acme(&pool).await;
+    sqlx::query(
+        "INSERT INTO budgets (org_id, user_id, category, period, amount_micros, hard_cap)
+         VALUES ($1, NULL, 'lookups', 'month', 15000, true)",
+    )
+    .bind(org)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let csv: String = std::iter::once("phone".to_string())
+        .chain((0..10).map(|i| format!("+1415555{:04}", 2700 + i)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("numbers.csv"),
+    );
+    let r = member
+        .post(format!("{}/o/acme/lookups/bulk/upload", app.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let job: i64 = loc.rsplit('=').next().unwrap().parse().unwrap();
+    let status = |want: &'static str| {
+        let pool = &pool;
+        common::poll_until_eq(
+            std::time::Duration::from_secs(15),
+            want.to_string(),
+            move || async move {
+                sqlx::query_scalar("SELECT status FROM lookup_jobs WHERE id = $1")
+                    .bind(job)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap()
+            },
+        )
+    };
+    assert_eq!(status("paused").await, "paused");
+    // Three were paid for; the seven others are kept, marked, not lost.
+    assert_eq!(sandbox_stat(&sb, "billed_lookups").await, 3);
+    let rows = |s: &'static str| {
+        let pool = &pool;
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM lookup_job_rows WHERE job_id = $1 AND status = $2",
+            )
+            .bind(job)
+            .bind(s)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!((rows("done").await, rows("capped").await), (3, 7));
+    let page = app.get(&member, &loc).await.text().await.unwrap();
+    assert!(page.contains("Paused after 3 of 10 rows"), "{page}");
+    assert!(page.contains("Resume the job"));
+    // Raised, and resumed with JavaScript off (a plain form back to the page).
+    sqlx::query("UPDATE budgets SET amount_micros = 100000")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = app
+        .post_plain(
+            &member,
+            "resume_bulk_job",
+            &loc,
+            &[("org", "acme"), ("id", &job.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(status("done").await, "done");
+    assert_eq!(sandbox_stat(&sb, "billed_lookups").await, 10);
+    assert_eq!((rows("done").await, rows("capped").await), (10, 0));
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'bulk_lookup.resumed'")
+            .await,
+        1
+    );
+    // Another org's admin cannot resume it.
+    let outsider = app.login_as("admin@globex.test").await;
+    let r = app
+        .call(
+            &outsider,
+            "resume_bulk_job",
+            &[("org", "acme"), ("id", &job.to_string())],
+        )
+        .await;
+    assert!(r.status().is_client_error(), "{}", r.status());
 }

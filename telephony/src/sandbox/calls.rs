@@ -114,6 +114,18 @@ pub(super) async fn create_call(State(sb): State<Shared>, body: String) -> Respo
             ),
         );
     }
+    // Twilio accepts 1 to 14400 seconds (four hours).
+    let time_limit = match field(&f, "TimeLimit").map(|t| t.parse::<u32>()) {
+        None => None,
+        Some(Ok(t)) if (1..=14_400).contains(&t) => Some(t),
+        Some(_) => {
+            return twilio_error(
+                StatusCode::BAD_REQUEST,
+                21216,
+                "TimeLimit must be a whole number of seconds from 1 to 14400",
+            )
+        }
+    };
     let sid = new_sid("CA");
     let t = now();
     let c = CallRec {
@@ -130,7 +142,8 @@ pub(super) async fn create_call(State(sb): State<Shared>, body: String) -> Respo
             .collect(),
         record: field(&f, "Record").is_some_and(|r| r == "true"),
         recording_status_callback: field(&f, "RecordingStatusCallback"),
-        talk_seconds: talk_seconds(&sid),
+        talk_seconds: talk_seconds(&sid).min(time_limit.unwrap_or(u32::MAX)),
+        time_limit,
         date_created: t.clone(),
         date_updated: t,
         ..Default::default()

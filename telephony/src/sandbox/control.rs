@@ -1,4 +1,5 @@
-//! The control endpoints `_stats` and `_faults`: request counts, and faults injected at run time.
+//! The control endpoints `_stats`, `_calls` and `_faults`: request counts, the calls as created,
+//! and faults injected at run time.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +49,32 @@ impl super::Sandbox {
 
 pub(super) async fn stats(State(sb): State<Shared>) -> Json<BTreeMap<String, u64>> {
     Json(sb.stats())
+}
+
+/// What each call was created with, as tests check it (not part of Twilio's API).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallSeen {
+    pub sid: String,
+    pub from: String,
+    pub to: String,
+    pub time_limit: Option<u32>,
+    pub talk_seconds: u32,
+}
+
+pub(super) async fn calls(State(sb): State<Shared>) -> Json<Vec<CallSeen>> {
+    let d = sb.lock();
+    Json(
+        d.calls
+            .iter()
+            .map(|c| CallSeen {
+                sid: c.sid.clone(),
+                from: c.from.clone(),
+                to: c.to.clone(),
+                time_limit: c.time_limit,
+                talk_seconds: c.talk_seconds,
+            })
+            .collect(),
+    )
 }
 
 pub(super) async fn get_faults(State(sb): State<Shared>) -> Json<Faults> {

@@ -265,6 +265,7 @@ fn api_routes(sb: &Shared) -> Router<Shared> {
 fn control_routes(sb: &Shared) -> Router<Shared> {
     Router::new()
         .route("/_stats", get(control::stats))
+        .route("/_calls", get(control::calls))
         .route("/_aws/messages", get(aws::list_messages))
         .route(
             "/_faults",

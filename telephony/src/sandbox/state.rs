@@ -30,8 +30,12 @@ pub struct CallRec {
     pub status_callback_events: Vec<String>,
     pub record: bool,
     pub recording_status_callback: Option<String>,
-    /// Simulated seconds of conversation, decided when the call is created.
+    /// Simulated seconds of conversation, decided when the call is created (never past its
+    /// `TimeLimit`).
     pub talk_seconds: u32,
+    /// The `TimeLimit` the call was created with, in seconds.
+    #[serde(default)]
+    pub time_limit: Option<u32>,
     pub duration: Option<u32>,
     pub price_micros: Option<i64>,
     pub sequence: u32,

@@ -428,6 +428,9 @@ impl Voice for TwilioClient {
         if call.record {
             form.push(("Record".into(), "true".into()));
         }
+        if let Some(limit) = call.time_limit_secs {
+            form.push(("TimeLimit".into(), limit.to_string()));
+        }
         push(
             &mut form,
             "RecordingStatusCallback",

@@ -127,6 +127,7 @@ pub async fn exercise_every_operation(c: &TwilioClient, buy: &str, callback_base
             status_callback_events: vec![],
             record: true,
             recording_status_callback: Some(format!("{callback_base}/webhooks/recording")),
+            time_limit_secs: None,
         })
         .await
         .expect("CreateCall");

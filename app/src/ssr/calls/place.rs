@@ -9,7 +9,9 @@ use crate::model::numbers::NumberStatus;
 use crate::ssr::db;
 use crate::ssr::errors::{CallError, Limited};
 use crate::ssr::limits::begin_limited;
+use crate::ssr::money_guard::{reserve_units, Spend};
 use crate::ssr::org_provider::provider_for_config;
+use crate::ssr::prices::{price, Priced};
 use crate::ssr::webhooks::Hook;
 use crate::ssr::AppState;
 
@@ -67,6 +69,9 @@ pub async fn place_as(
     Ok(place_call(&ctx.state, ctx.org_id, ctx.user.id, number_id, &to).await?)
 }
 
+/// The longest call a reservation covers (Twilio's own maximum, four hours).
+const MAX_CALL_MINUTES: i32 = 240;
+
 /// Click-to-call: checks the number on the server, applies the hourly limit, writes the call,
 /// then asks the provider to ring the user's phone; our connect TwiML then dials `to` with the
 /// number as caller ID.
@@ -84,7 +89,23 @@ pub async fn place_call(
     let (cfg, provider) = provider_for_config(state, n.config_id, org_id).await?;
     // A provider that places no calls is refused before anything is written or counted.
     provider.voice().map_err(CallError::Provider)?;
+    // A call's length is unknown: it reserves the minutes every covering cap has room for (up
+    // to four hours) and is placed with that as its TimeLimit, so it cannot talk past a cap.
+    let mut rate = price(pool, Priced::CallMinute).await?;
+    if n.record_calls {
+        rate = rate + price(pool, Priced::RecordingMinute).await?;
+    }
     let mut tx = begin_limited(pool, Limited::Call, org_id, user_id).await?;
+    let now = state.clock.now();
+    let hold = reserve_units(
+        &mut tx,
+        (org_id, Some(user_id)),
+        Spend::Calls,
+        (rate.micros(), MAX_CALL_MINUTES),
+        now,
+    )
+    .await?;
+    let time_limit_secs = hold.id.map(|_| hold.units * 60);
     let new = db::calls::NewOutbound {
         org_id,
         user_id,
@@ -93,6 +114,9 @@ pub async fn place_call(
         from: &n.e164,
         to,
         bridge: &bridge,
+        hold_id: hold.id,
+        time_limit_secs,
+        at: now,
     };
     let id = db::calls::insert_outbound(&mut tx, &new).await?;
     tx.commit().await?;
@@ -108,6 +132,7 @@ pub async fn place_call(
         recording_status_callback: n
             .record_calls
             .then(|| Hook::Recording.url_for(&state.public_url, id)),
+        time_limit_secs: time_limit_secs.map(|s| s as u32),
     };
     let placed = match provider.voice() {
         Ok(voice) => voice.create_call(&call).await,

@@ -162,32 +162,36 @@ pub async fn delete(db: impl PgExecutor<'_>, org_id: i64, id: i64) -> Result<boo
 /// What `reserve` answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reserved {
-    /// The hold made (None: no hard cap covers the action, or it reserved nothing).
+    /// The hold made (None: no hard cap covers the action).
     pub hold_id: Option<i64>,
-    /// The hard cap the action would pass (nothing was reserved).
+    /// How many units were reserved (every unit asked for when no hard cap covers the action).
+    pub units: i32,
+    /// The tightest hard cap, when it has no room for one unit (nothing was reserved).
     pub refused: Option<i64>,
     /// What the tightest covering hard cap has left after this reservation (None: no hard cap).
     pub remaining_micros: Option<i64>,
 }
 
-/// Reserves `micros` for (org, user, category) against every covering hard cap at `now`, in the
-/// caller's transaction (its row locks are held until it ends).
+/// Reserves for (org, user, category) at `now`, against every covering hard cap, as many units
+/// of `unit_micros` as they all have room for, up to `max_units`; in the caller's transaction
+/// (its row locks are held until it ends).
 pub async fn reserve(
     tx: &mut sqlx::PgConnection,
-    org_id: i64,
-    user_id: i64,
+    (org_id, user_id): (i64, Option<i64>),
     category: &str,
-    micros: i64,
+    (unit_micros, max_units): (i64, i32),
     now: OffsetDateTime,
     ttl_secs: i64,
 ) -> Result<Reserved, sqlx::Error> {
     let r = sqlx::query!(
-        r#"SELECT hold_id, refused, remaining
-           FROM budget_reserve($1, $2, $3, $4, $5, make_interval(secs => $6::bigint::double precision))"#,
+        r#"SELECT hold_id, units AS "units!", refused, remaining
+           FROM budget_reserve($1, $2, $3, $4, $5, $6,
+                               make_interval(secs => $7::bigint::double precision))"#,
         org_id,
         user_id,
         category,
-        micros,
+        unit_micros,
+        max_units,
         now,
         ttl_secs
     )
@@ -195,6 +199,7 @@ pub async fn reserve(
     .await?;
     Ok(Reserved {
         hold_id: r.hold_id,
+        units: r.units,
         refused: r.refused,
         remaining_micros: r.remaining,
     })

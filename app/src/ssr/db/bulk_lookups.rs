@@ -175,6 +175,52 @@ pub async fn requeue(db: impl PgExecutor<'_>, job: &Claimed) -> Result<(), sqlx:
     Ok(())
 }
 
+/// Pauses the job at a hard cap: every row still pending is marked `capped` with `msg` (the
+/// budget's sentence), for `resume` to put back in the queue.
+pub async fn pause(db: impl PgExecutor<'_>, job: &Claimed, msg: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"WITH rows AS (
+               UPDATE lookup_job_rows SET status = 'capped', error = $3
+               WHERE job_id = $1 AND status = 'pending')
+           UPDATE lookup_jobs SET status = 'paused', error = $3, claim_token = NULL,
+                  heartbeat_at = NULL
+           WHERE id = $1 AND claim_token = $2"#,
+        job.id,
+        job.token,
+        msg
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Puts a paused job of the org (started by `only_user`, if given) back in the queue with its
+/// capped rows; whether there was such a job.
+pub async fn resume(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    job_id: i64,
+    only_user: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        r#"WITH job AS (
+               UPDATE lookup_jobs SET status = 'queued', error = NULL
+               WHERE id = $1 AND org_id = $2 AND status = 'paused'
+                 AND ($3::bigint IS NULL OR user_id = $3)
+               RETURNING id),
+           rows AS (
+               UPDATE lookup_job_rows SET status = 'pending', error = NULL
+               WHERE job_id = (SELECT id FROM job) AND status = 'capped')
+           SELECT count(*) AS "n!" FROM job"#,
+        job_id,
+        org_id,
+        only_user
+    )
+    .fetch_one(db)
+    .await?
+        > 0)
+}
+
 /// Fails the job and every row still pending with `msg`.
 pub async fn fail(
     tx: &mut Transaction<'_, Postgres>,
@@ -265,7 +311,7 @@ pub async fn for_org(
         JobRow,
         r#"SELECT j.id, j.filename, j.status, j.total::int8 AS "total!",
                   (SELECT count(*) FROM lookup_job_rows r
-                   WHERE r.job_id = j.id AND r.status <> 'pending') AS "processed!",
+                   WHERE r.job_id = j.id AND r.status NOT IN ('pending', 'capped')) AS "processed!",
                   (SELECT count(*) FROM lookup_job_rows r
                    WHERE r.job_id = j.id AND r.status = 'error') AS "errors!",
                   j.created_at AS "created_at!", j.finished_at AS "finished_at?",

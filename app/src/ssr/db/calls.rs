@@ -75,6 +75,12 @@ pub struct NewOutbound<'a> {
     pub from: &'a str,
     pub to: &'a E164,
     pub bridge: &'a str,
+    /// The money guard's reservation (ended when the call ends or fails).
+    pub hold_id: Option<i64>,
+    /// The call's `TimeLimit` (a hard cap covers it).
+    pub time_limit_secs: Option<i32>,
+    /// When it was placed, by the app's clock.
+    pub at: time::OffsetDateTime,
 }
 
 pub async fn insert_outbound(
@@ -83,15 +89,18 @@ pub async fn insert_outbound(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"INSERT INTO calls (org_id, user_id, number_id, config_id, direction, from_e164, to_e164,
-                              bridge_e164)
-           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7) RETURNING id"#,
+                              bridge_e164, hold_id, time_limit_secs, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $10) RETURNING id"#,
         c.org_id,
         c.user_id,
         c.number_id,
         c.config_id,
         c.from,
         c.to.as_str(),
-        c.bridge
+        c.bridge,
+        c.hold_id,
+        c.time_limit_secs,
+        c.at
     )
     .fetch_one(&mut **tx)
     .await
@@ -133,8 +142,10 @@ pub async fn mark_failed(
     message: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"UPDATE calls SET status = 'failed', error_message = $2, ended_at = now(),
-                       updated_at = now() WHERE id = $1"#,
+        r#"WITH c AS (
+               UPDATE calls SET status = 'failed', error_message = $2, ended_at = now(),
+                       updated_at = now() WHERE id = $1 RETURNING hold_id)
+           SELECT hold_end(hold_id, 'released') FROM c WHERE hold_id IS NOT NULL"#,
         id,
         message
     )
@@ -237,14 +248,17 @@ pub async fn advance(
     a: &Advance<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"UPDATE calls SET status = $2, last_sequence = greatest(last_sequence, $3),
+        // A call's end writes its cost and settles its hold in one statement.
+        r#"WITH c AS (
+               UPDATE calls SET status = $2, last_sequence = greatest(last_sequence, $3),
                    provider_sid = coalesce(provider_sid, $4),
                    started_at = CASE WHEN $2 = 'in-progress' THEN now() ELSE started_at END,
                    ended_at = CASE WHEN $5 THEN now() ELSE ended_at END,
                    duration_secs = CASE WHEN $5 THEN $6 ELSE duration_secs END,
                    cost_micros = CASE WHEN $5 THEN coalesce(provider_price_micros, $7) ELSE cost_micros END,
                    updated_at = now()
-               WHERE id = $1"#,
+               WHERE id = $1 RETURNING hold_id)
+           SELECT hold_end(hold_id, 'settled') FROM c WHERE $5 AND hold_id IS NOT NULL"#,
         id,
         a.status as CallStatus,
         a.sequence,

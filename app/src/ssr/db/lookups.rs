@@ -295,6 +295,8 @@ pub struct Event {
     pub saved_micros: i64,
     pub line_type: Option<String>,
     pub at: OffsetDateTime,
+    /// The money guard's reservation for a paid lookup (settled when the event is written).
+    pub hold_id: Option<i64>,
 }
 
 /// Writes lookup events and adds them to the daily and per-number rollups, in one statement.
@@ -308,6 +310,7 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
     let mut saved = Vec::with_capacity(n);
     let mut line = Vec::with_capacity(n);
     let mut at = Vec::with_capacity(n);
+    let holds: Vec<i64> = batch.iter().filter_map(|e| e.hold_id).collect();
     for e in batch {
         org.push(e.org_id);
         user.push(e.user_id);
@@ -341,7 +344,8 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
                    refreshes = d.refreshes + EXCLUDED.refreshes,
                    errors = d.errors + EXCLUDED.errors,
                    cost_micros = d.cost_micros + EXCLUDED.cost_micros,
-                   saved_micros = d.saved_micros + EXCLUDED.saved_micros)
+                   saved_micros = d.saved_micros + EXCLUDED.saved_micros),
+           years AS (
            INSERT INTO lookup_number_years AS n (org_id, e164, year, cumulative)
            SELECT org_id, e164, year,
                   ARRAY[0, count(*) FILTER (WHERE month <= 1), count(*) FILTER (WHERE month <= 2),
@@ -361,7 +365,10 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
                                   n.cumulative[7] + EXCLUDED.cumulative[7], n.cumulative[8] + EXCLUDED.cumulative[8],
                                   n.cumulative[9] + EXCLUDED.cumulative[9], n.cumulative[10] + EXCLUDED.cumulative[10],
                                   n.cumulative[11] + EXCLUDED.cumulative[11], n.cumulative[12] + EXCLUDED.cumulative[12],
-                                  n.cumulative[13] + EXCLUDED.cumulative[13]]"#,
+                                  n.cumulative[13] + EXCLUDED.cumulative[13]]
+           RETURNING 1)
+           -- The paid lookups' holds end as their cost is written.
+           SELECT hold_end_many($9::int8[], 'settled')"#,
         &org,
         &user as &[Option<i64>],
         &e164,
@@ -370,6 +377,7 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
         &saved,
         &line as &[Option<String>],
         &at,
+        &holds,
     )
     .execute(db)
     .await?;

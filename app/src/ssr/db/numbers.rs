@@ -52,6 +52,8 @@ pub struct NewPurchase<'a> {
     pub friendly_name: &'a str,
     pub monthly: Money,
     pub key: &'a str,
+    /// The money guard's reservation of the first month (ended when the purchase settles).
+    pub hold_id: Option<i64>,
 }
 
 /// The new row's id; `None` when the same key is already being bought.
@@ -61,8 +63,8 @@ pub async fn insert_purchase(
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"INSERT INTO owned_numbers (org_id, user_id, config_id, e164, friendly_name,
-                                      monthly_price_micros, idempotency_key)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                      monthly_price_micros, idempotency_key, hold_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (org_id, idempotency_key) DO NOTHING
            RETURNING id"#,
         p.org_id,
@@ -71,9 +73,21 @@ pub async fn insert_purchase(
         p.e164.as_str(),
         p.friendly_name,
         p.monthly.micros(),
-        p.key
+        p.key,
+        p.hold_id
     )
     .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The purchase's budget hold, if it has one still open.
+pub async fn hold_of(db: impl PgExecutor<'_>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT n.hold_id AS "hold_id!" FROM owned_numbers n
+           JOIN spend_holds h ON h.id = n.hold_id AND h.state = 'open' WHERE n.id = $1"#,
+        id
+    )
+    .fetch_optional(db)
     .await
 }
 

@@ -10,6 +10,7 @@ use telephony::{ProviderError, E164};
 use super::db;
 use super::errors::{Limited, NumberError};
 use super::limits::begin_limited;
+use super::money_guard::{self, reserve, Spend};
 use super::number_upkeep::attempt_release;
 use super::org_provider::{provider_for_config, provider_for_org};
 use super::prices::{price, Priced};
@@ -112,6 +113,15 @@ async fn purchase(
     let numbers = provider.numbers().map_err(NumberError::Provider)?;
     let monthly = price(pool, Priced::NumberMonthly).await?;
     let mut tx = begin_limited(pool, Limited::Purchase, org_id, user_id).await?;
+    // The first month's rental is reserved; a renewal is booked, never refused.
+    let hold = reserve(
+        &mut tx,
+        (org_id, Some(user_id)),
+        Spend::Numbers,
+        monthly.micros(),
+        state.clock.now(),
+    )
+    .await?;
     let new = db::numbers::NewPurchase {
         org_id,
         user_id,
@@ -120,6 +130,7 @@ async fn purchase(
         friendly_name,
         monthly,
         key,
+        hold_id: hold.id,
     };
     let id = match db::numbers::insert_purchase(&mut tx, &new).await {
         Ok(Some(id)) => {
@@ -169,16 +180,20 @@ async fn settle_purchase(
     id: i64,
     result: Result<telephony::models::IncomingNumber, ProviderError>,
 ) -> Result<Bought, NumberError> {
+    // The first month's charge is written (booked on the budgets) before its hold ends.
+    let hold = db::numbers::hold_of(pool, id).await?;
     match result {
         Ok(n) => {
             db::numbers::mark_bought(pool, id, &n).await?;
             db::numbers::accrue_charges(pool).await?;
+            money_guard::end(pool, hold, true).await?;
             Ok(Bought::Now(id))
         }
         Err(e) => {
             let err = NumberError::PurchaseRefused(e);
             let words = crate::ssr::words::number(&err).to_string();
             db::numbers::mark_purchase_failed(pool, id, &words).await?;
+            money_guard::end(pool, hold, false).await?;
             Err(err)
         }
     }

@@ -508,9 +508,14 @@ DECLARE
 BEGIN
     UPDATE spend_holds SET state = p_state WHERE id = p_hold AND state = 'open' RETURNING micros INTO m;
     IF m IS NULL THEN RETURN; END IF;
+    -- In budget id order, as reservations lock (an UPDATE alone locks in any order).
+    PERFORM 1 FROM budget_usage u
+    WHERE (u.budget_id, u.period_start) IN (SELECT budget_id, period_start FROM spend_hold_rows
+                                            WHERE hold_id = p_hold)
+    ORDER BY u.budget_id, u.period_start FOR UPDATE;
     UPDATE budget_usage u SET held_micros = greatest(u.held_micros - m, 0)
-    FROM (SELECT budget_id, period_start FROM spend_hold_rows WHERE hold_id = p_hold ORDER BY budget_id) s
-    WHERE s.budget_id = u.budget_id AND s.period_start = u.period_start;
+    FROM spend_hold_rows s
+    WHERE s.hold_id = p_hold AND s.budget_id = u.budget_id AND s.period_start = u.period_start;
 END $$;
 
 -- API keys may read and (acting as an owner or admin) set budgets.

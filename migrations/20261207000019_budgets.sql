@@ -299,6 +299,20 @@ CREATE TABLE budget_usage (
     CONSTRAINT budget_usage_extra CHECK (extra_micros >= 0)
 );
 
+-- One-off overrides: extra room in one period of a budget, granted with a reason (also audited).
+CREATE TABLE budget_overrides (
+    id           BIGSERIAL PRIMARY KEY,
+    budget_id    BIGINT NOT NULL REFERENCES budgets (id) ON DELETE CASCADE,
+    period_start DATE NOT NULL,
+    extra_micros BIGINT NOT NULL,
+    reason       TEXT NOT NULL,
+    granted_by   BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    granted_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    CONSTRAINT budget_overrides_extra CHECK (extra_micros BETWEEN 1 AND 1000000000000),
+    CONSTRAINT budget_overrides_reason CHECK (char_length(reason) BETWEEN 1 AND 500)
+);
+CREATE INDEX budget_overrides_budget_idx ON budget_overrides (budget_id, period_start);
+
 -- A paid action's reservation, until its real price is written (settled) or it failed
 -- (released). One left open by a crash is released when it expires.
 CREATE TABLE spend_holds (

@@ -101,6 +101,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/admin/phone-config") view=PhoneConfigPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/phone-config") view=PhoneConfigPage ssr=SsrMode::Async />
                     <Route path=path!("/staff/lookups") view=StaffLookupsPage ssr=SsrMode::Async />
+                    <Route path=path!("/staff/budgets") view=StaffBudgetsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -178,6 +178,9 @@ pub struct Dashboard {
     /// The country form's choices, (code, name) sorted by name: for owners (who see the form);
     /// empty for everyone else.
     pub countries: Vec<(String, String)>,
+    /// The budgets that cover what the viewer spends here (the org's and their own), with this
+    /// period's figures; empty for support staff.
+    pub budgets: Vec<budgets::BudgetView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -205,6 +205,7 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords: app::ssr::auth::Passwords::ephemeral(),
         clock: Default::default(),
+        mailer: None,
     };
     state.hot.spawn_listener(&pool);
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();

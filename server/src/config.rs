@@ -73,6 +73,8 @@ pub struct Settings {
     pub aws_endpoints: app::ssr::providers::AwsEndpoints,
     /// Twilio credentials and base URLs; `None` with the sandbox on means "use the sandbox".
     pub twilio: Option<TwilioSettings>,
+    /// `PHONEHUB_SMTP_URL` and `PHONEHUB_MAIL_FROM`: where e-mail alerts go out; `None`: off.
+    pub mailer: Option<app::ssr::mailer::Mailer>,
 }
 
 /// Twilio credentials from the environment (`ssr::phone_config` makes the system default from them).
@@ -99,6 +101,7 @@ impl std::fmt::Debug for Settings {
             )
             .field("aws_endpoints", &self.aws_endpoints)
             .field("twilio", &self.twilio)
+            .field("mailer", &self.mailer)
             .finish_non_exhaustive()
     }
 }
@@ -182,6 +185,7 @@ impl Settings {
             job_timing: app::ssr::bulk_lookups::JobTiming::default(),
             trust_proxy,
             sandbox_url: sandbox_url(env, dev)?,
+            mailer: mailer(env)?,
             aws_endpoints: app::ssr::providers::AwsEndpoints {
                 sns: dev_url(env, dev, "PHONEHUB_AWS_SNS_URL")?,
                 pinpoint: dev_url(env, dev, "PHONEHUB_AWS_PINPOINT_URL")?,
@@ -398,6 +402,19 @@ fn dev_url(env: Env, dev: bool, name: &str) -> Result<Option<String>, ConfigErro
             .map(|_| Some(u.trim_end_matches('/').to_string()))
             .map_err(|e| invalid(format!("{name} is not a URL: {e}"))),
     }
+}
+
+/// SMTP for e-mail alerts: `PHONEHUB_SMTP_URL` (`smtp://host:port`, `smtps://…`, with
+/// `?tls=required` for STARTTLS) and `PHONEHUB_MAIL_FROM` (default `PhoneHub
+/// <alerts@localhost>`); unset, e-mail alerts are off.
+fn mailer(env: Env) -> Result<Option<app::ssr::mailer::Mailer>, ConfigError> {
+    let Some(url) = env("PHONEHUB_SMTP_URL").filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let from = env("PHONEHUB_MAIL_FROM").unwrap_or_else(|| "PhoneHub <alerts@localhost>".into());
+    app::ssr::mailer::Mailer::new(url.trim(), &from)
+        .map(Some)
+        .map_err(invalid)
 }
 
 /// A sandbox outside this server (development only).

@@ -404,14 +404,16 @@ fn router(
     Ok((router, state, workers))
 }
 
-/// Starts the background workers (bulk lookups, number upkeep), with the channel that stops them.
+/// Starts the background workers (bulk lookups, number upkeep, the money worker), with the
+/// channel that stops them.
 fn start_workers(state: &AppState) -> Workers {
     let (stop, signal) = app::ssr::shutdown::channel();
     Workers {
         stop,
         handles: vec![
             app::ssr::bulk_worker::spawn_worker(state.clone(), signal.clone()),
-            app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal),
+            app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal.clone()),
+            app::ssr::alerts::spawn_money_worker(state.clone(), signal),
         ],
     }
 }
@@ -498,6 +500,7 @@ fn app_state(settings: &Settings, pool: PgPool) -> Result<AppState, StartError> 
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords,
         clock: Default::default(),
+        mailer: settings.mailer.clone(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Budgets: everyone in the org sees those that concern them (members: the org-wide ones and
-//! their own); owners and admins set and delete them; support staff read.
+//! their own); owners and admins set and delete them and grant one-off overrides; support staff
+//! read.
 
 use leptos::prelude::*;
 
@@ -66,6 +67,31 @@ pub async fn delete_budget(org: String, id: i64) -> Result<(), AppError> {
             budgets::delete(&ctx, id).await?;
             leptos_axum::redirect(&format!(
                 "/o/{}/admin/budgets?notice=budget-deleted",
+                ctx.slug
+            ));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Grants the budget `id` `extra` dollars of room in its current period, saying why (`reason`):
+/// for a one-off that would pass it. Owners and admins.
+#[server(prefix = "/api", endpoint = "grant_budget_override")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org, budget = id), err(level = "debug")))]
+pub async fn grant_budget_override(
+    org: String,
+    id: i64,
+    extra: String,
+    reason: String,
+) -> Result<(), AppError> {
+    respond(
+        async {
+            // Who may grant comes before what was typed: support gets 403, not field errors.
+            let ctx = require(&org, Permission::Manage).await?;
+            budgets::grant_override(&ctx, id, &extra, &reason).await?;
+            leptos_axum::redirect(&format!(
+                "/o/{}/admin/budgets?notice=budget-override",
                 ctx.slug
             ));
             Ok(())

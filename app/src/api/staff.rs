@@ -1,10 +1,11 @@
 //! The support console: every org and user at a glance, one org read-only, the shared cache's
-//! figures. Support staff and the superadmin only (`require_staff`); for anyone else these do not
-//! exist.
+//! figures, every org's budgets. Support staff and the superadmin only (`require_staff`); for
+//! anyone else these do not exist.
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
+use crate::model::budgets::StaffBudgetsPage;
 use crate::model::lookup::GlobalCacheStats;
 use crate::model::usage::{StaffHome, StaffOrgPage};
 
@@ -47,6 +48,19 @@ pub async fn load_global_lookup_stats() -> Result<GlobalCacheStats, AppError> {
         async {
             let (_, state) = require_staff().await?;
             staff::lookup_stats(&state).await
+        }
+        .await,
+    )
+}
+
+/// Every org's budgets, nearest their cap first (support staff and the superadmin).
+#[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "load_staff_budgets")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
+pub async fn load_staff_budgets() -> Result<StaffBudgetsPage, AppError> {
+    respond(
+        async {
+            let (_, state) = require_staff().await?;
+            staff::budgets(&state).await
         }
         .await,
     )

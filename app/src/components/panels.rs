@@ -87,6 +87,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "key-revoked" => "API key revoked: requests with it are refused from now on.",
         "budget-saved" => "Budget saved: it counts what was spent since its current period began.",
         "budget-deleted" => "Budget deleted: it no longer limits or alerts.",
+        "budget-override" => "Override granted: the budget has that much more room until its current period ends.",
         _ => return None,
     })
 }

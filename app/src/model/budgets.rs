@@ -167,6 +167,69 @@ pub struct BudgetsPage {
     pub members: Vec<(i64, String)>,
     /// The IANA zone the org's days and months follow.
     pub time_zone: String,
+    /// The overrides granted in the current periods of the budgets shown, newest first.
+    pub overrides: Vec<OverrideView>,
+}
+
+/// A one-off override: extra room granted in one budget's current period, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideView {
+    pub budget_id: i64,
+    /// "$5.00".
+    pub extra: String,
+    pub extra_micros: i64,
+    pub reason: String,
+    /// Who granted it (None: their account is gone).
+    pub granted_by: Option<String>,
+    /// "2026-12-06 14:05 UTC".
+    pub granted_at: String,
+}
+
+/// The longest reason an override may give, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Why an override is granted, as typed in `field`: trimmed, 1 to `MAX_REASON_CHARS`
+/// characters, no control characters but line breaks and tabs.
+pub fn parse_reason(field: &str, raw: &str) -> Result<String, AppError> {
+    let r = raw.trim();
+    if r.is_empty() {
+        return Err(AppError::validation(
+            field,
+            "Say why the budget is exceeded this time.",
+        ));
+    }
+    if r.chars().count() > MAX_REASON_CHARS {
+        return Err(AppError::validation(
+            field,
+            format!("Keep the reason to {MAX_REASON_CHARS} characters at most."),
+        ));
+    }
+    if r.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::validation(
+            field,
+            "The reason can hold text and line breaks only.",
+        ));
+    }
+    Ok(r.to_string())
+}
+
+/// A budget of any org, as the support console lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffBudgetRow {
+    pub org_slug: String,
+    pub org_name: String,
+    /// The IANA zone the org's periods follow.
+    pub time_zone: String,
+    pub budget: BudgetView,
+}
+
+/// `/staff/budgets`: every org's budgets, nearest their cap first, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffBudgetsPage {
+    pub rows: Vec<StaffBudgetRow>,
+    pub limit: u32,
 }
 
 #[cfg(test)]
@@ -201,6 +264,30 @@ mod tests {
             .field_message("period")
             .is_some());
         assert!(parse_period("period", "").is_err());
+    }
+
+    #[test]
+    fn a_reason_is_trimmed_and_bounded() {
+        assert_eq!(
+            parse_reason("reason", "  Launch day \n").unwrap(),
+            "Launch day"
+        );
+        assert_eq!(parse_reason("reason", "Two\nlines").unwrap(), "Two\nlines");
+        let err = parse_reason("reason", " \t ").unwrap_err();
+        assert_eq!(
+            err.field_message("reason").as_deref(),
+            Some("Say why the budget is exceeded this time.")
+        );
+        let long = "é".repeat(MAX_REASON_CHARS);
+        assert_eq!(parse_reason("reason", &long).unwrap(), long);
+        assert!(parse_reason("reason", &format!("{long}x"))
+            .unwrap_err()
+            .field_message("reason")
+            .is_some());
+        assert!(parse_reason("reason", "nul\0byte")
+            .unwrap_err()
+            .field_message("reason")
+            .is_some());
     }
 
     #[test]

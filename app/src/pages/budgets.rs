@@ -1,16 +1,19 @@
-//! `/o/:org/admin/budgets`: the budgets the visitor sees with this period's spend, and for owners
-//! and admins the form that sets one and a delete button per budget (JavaScript on or off).
+//! `/o/:org/admin/budgets`: the budgets the visitor sees with this period's spend and overrides,
+//! and for owners and admins the form that sets one, a delete button per budget and the form that
+//! grants one an override (JavaScript on or off).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::org_param;
-use crate::api::budgets::{load_budgets, DeleteBudget, SaveBudget};
+use crate::api::budgets::{load_budgets, DeleteBudget, GrantBudgetOverride, SaveBudget};
 use crate::components::{
     page_outcome, ActionForm, FormError, FormOutcome, FormState, Loaded, Notice, ReadOnlyBanner,
     Refresh,
 };
-use crate::model::budgets::{BudgetCategory, BudgetPeriod, BudgetView, BudgetsPage as Data};
+use crate::model::budgets::{
+    BudgetCategory, BudgetPeriod, BudgetView, BudgetsPage as Data, OverrideView, MAX_REASON_CHARS,
+};
 use crate::model::money::Money;
 
 #[component]
@@ -26,9 +29,11 @@ pub fn BudgetsPage() -> impl IntoView {
     // list's reload.
     let save = ServerAction::<SaveBudget>::new();
     let form = FormState::new(save, &outcome.get_value(), None);
+    let grant = ServerAction::<GrantBudgetOverride>::new();
+    let grant_form = FormState::new(grant, &outcome.get_value(), None);
     view! {
         <Loaded data show=move |d| view! {
-            <BudgetsView d outcome=outcome.get_value() save form />
+            <BudgetsView d outcome=outcome.get_value() save form grant grant_form />
         } />
     }
 }
@@ -39,6 +44,8 @@ fn BudgetsView(
     outcome: Option<FormOutcome>,
     save: ServerAction<SaveBudget>,
     form: FormState,
+    grant: ServerAction<GrantBudgetOverride>,
+    grant_form: FormState,
 ) -> impl IntoView {
     let manage = d.can_manage;
     let slug = d.org.slug.clone();
@@ -83,7 +90,120 @@ fn BudgetsView(
                 <p class="muted p-4">"No budgets yet: nothing limits what is spent here."</p>
             })}
         </div>
+        <Overrides d=d.clone() />
+        {(manage && !empty).then(|| view! { <OverrideForm d=d.clone() grant form=grant_form /> })}
         {manage.then(|| view! { <BudgetForm d=d.clone() save form /> })}
+    }
+}
+
+/// A budget as a sentence names it: "Whole org · SMS · Per month".
+fn budget_name(b: &BudgetView) -> String {
+    format!(
+        "{} · {} · {}",
+        b.member.as_deref().unwrap_or("Whole org"),
+        b.category.map(BudgetCategory::label).unwrap_or("All"),
+        b.period.label()
+    )
+}
+
+/// The overrides granted in the budgets' current periods, newest first (nothing when none).
+#[component]
+fn Overrides(d: Data) -> impl IntoView {
+    let name = |o: &OverrideView| {
+        d.budgets
+            .iter()
+            .find(|b| b.id == o.budget_id)
+            .map(budget_name)
+            .unwrap_or_default()
+    };
+    let rows = d
+        .overrides
+        .iter()
+        .map(|o| {
+            view! {
+                <tr>
+                    <td>{name(o)}</td>
+                    <td class="tabular-nums">{format!("+ {}", o.extra)}</td>
+                    <td class="whitespace-pre-line">{o.reason.clone()}</td>
+                    <td>{o.granted_by.clone().unwrap_or_else(|| "A deleted account".into())}</td>
+                    <td class="muted tabular-nums whitespace-nowrap">{o.granted_at.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    (!d.overrides.is_empty()).then(|| view! {
+        <section class="mt-6" aria-labelledby="overrides-heading">
+            <h2 id="overrides-heading" class="text-lg font-semibold">"Overrides this period"</h2>
+            <p class="muted text-sm">"Extra room granted for the current period only; each budget's next period starts again from its amount."</p>
+            <div class="card mt-2 overflow-x-auto p-0">
+                <table class="table">
+                    <caption class="sr-only">"Overrides this period"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Budget"</th>
+                            <th scope="col">"Extra"</th>
+                            <th scope="col">"Reason"</th>
+                            <th scope="col">"Granted by"</th>
+                            <th scope="col">"When"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    })
+}
+
+/// Why an override is granted: a short text, kept as typed after a no-JavaScript error.
+#[component]
+fn ReasonField(form: FormState) -> impl IntoView {
+    let error = form.field_error("reason");
+    let initial = form.initial("reason").unwrap_or_default();
+    view! {
+        <div class="field">
+            <label for="override-reason" class="label">"Reason"</label>
+            <textarea id="override-reason" name="reason" rows="2" required=true
+                maxlength=MAX_REASON_CHARS.to_string() class="input"
+                aria-describedby="override-reason-hint override-reason-error"
+                aria-invalid=move || if error.with(|e| e.is_some()) { "true" } else { "false" }>
+                {initial}
+            </textarea>
+            <p id="override-reason-hint" class="hint">"Why the budget is exceeded this time; it goes on the record."</p>
+            <p id="override-reason-error" class="field-error" role="alert">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// One form for every budget: which one, how much more it may spend this period, and why.
+#[component]
+fn OverrideForm(
+    d: Data,
+    grant: ServerAction<GrantBudgetOverride>,
+    form: FormState,
+) -> impl IntoView {
+    let budgets: Vec<(String, String)> = d
+        .budgets
+        .iter()
+        .map(|b| (b.id.to_string(), budget_name(b)))
+        .collect();
+    let first = budgets.first().map(|(v, _)| v.clone()).unwrap_or_default();
+    view! {
+        <section class="card mt-6 max-w-xl" aria-labelledby="override-form-heading">
+            <h2 id="override-form-heading" class="text-lg font-semibold">"Grant an override"</h2>
+            <p class="muted mt-1 text-sm">"Extra room for one budget in its current period only, for a one-off that would pass it."</p>
+            <ActionForm action=grant>
+                <div class="mt-4 space-y-4">
+                    <input type="hidden" name="org" value=d.org.slug.clone() />
+                    <Choice form label="Budget" name="id" options=budgets selected=first
+                        hint="The budget to give more room; its amount stays as it is." />
+                    <DollarsField form name="extra" label="Extra in dollars"
+                        hint="More than $0 and at most $1,000,000, for this period only." />
+                    <ReasonField form />
+                    <FormError form />
+                    <button type="submit" class="btn" disabled=move || form.pending.get()>"Grant override"</button>
+                </div>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -142,7 +262,7 @@ fn BudgetRow(
 
 /// What a budget's period has used, as a bar (full at 100%) and the percentage itself.
 #[component]
-fn UsedBar(percent: u32) -> impl IntoView {
+pub(super) fn UsedBar(percent: u32) -> impl IntoView {
     let colour = if percent >= 100 {
         "bg-red-500"
     } else if percent >= 80 {
@@ -197,23 +317,31 @@ fn Choice(
     }
 }
 
-/// The amount, in dollars (a "$" before the box).
+/// An amount in dollars (a "$" before the box), the field `name` of a form.
 #[component]
-fn AmountField(form: FormState) -> impl IntoView {
-    let error = form.field_error("amount");
-    let initial = form.initial("amount");
+fn DollarsField(
+    form: FormState,
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+) -> impl IntoView {
+    let id = format!("budget-{name}");
+    let hint_id = format!("{id}-hint");
+    let err_id = format!("{id}-error");
+    let described = format!("{hint_id} {err_id}");
+    let error = form.field_error(name);
+    let initial = form.initial(name);
     view! {
         <div class="field">
-            <label for="budget-amount" class="label">"Amount in dollars"</label>
+            <label for=id.clone() class="label">{label}</label>
             <div class="mt-1 flex items-center gap-2">
                 <span class="text-sm font-medium text-slate-600" aria-hidden="true">"$"</span>
-                <input id="budget-amount" name="amount" type="text" inputmode="decimal" autocomplete="off"
-                    required=true class="input mt-0" value=initial
-                    aria-describedby="budget-amount-hint budget-amount-error"
+                <input id=id name=name type="text" inputmode="decimal" autocomplete="off"
+                    required=true class="input mt-0" value=initial aria-describedby=described
                     aria-invalid=move || if error.with(|e| e.is_some()) { "true" } else { "false" } />
             </div>
-            <p id="budget-amount-hint" class="hint">"Like 50 or 12.50; at most $1,000,000."</p>
-            <p id="budget-amount-error" class="field-error" role="alert">{move || error.get()}</p>
+            <p id=hint_id class="hint">{hint}</p>
+            <p id=err_id class="field-error" role="alert">{move || error.get()}</p>
         </div>
     }
 }
@@ -257,7 +385,8 @@ fn BudgetForm(d: Data, save: ServerAction<SaveBudget>, form: FormState) -> impl 
                         hint="Everything, or one kind of paid action." />
                     <Choice form label="Period" name="period" options=periods selected=BudgetPeriod::Month.as_str().to_string()
                         hint="A day or a calendar month of the org's time zone; each period starts again from zero." />
-                    <AmountField form />
+                    <DollarsField form name="amount" label="Amount in dollars"
+                        hint="Like 50 or 12.50; at most $1,000,000." />
                     <label for="budget-hard-cap" class="flex items-start gap-2 text-sm">
                         <input id="budget-hard-cap" type="checkbox" name="hard_cap" value="on" checked=hard_cap />
                         <span>"Hard cap: refuse calls, messages, lookups and purchases that would pass it. Unticked, the budget only alerts."</span>

@@ -27,7 +27,9 @@ pub use numbers::{BuyNumberPage, NumberDetailPage, NumbersListPage};
 pub use orgs::{DashboardPage, MembersPage};
 pub use phone_config::PhoneConfigPage;
 pub use sms::SmsPage;
-pub use staff::{StaffAuditPage, StaffHomePage, StaffLookupsPage, StaffOrgPage};
+pub use staff::{
+    StaffAuditPage, StaffBudgetsPage, StaffHomePage, StaffLookupsPage, StaffOrgPage,
+};
 pub use usage::{AuditPage, UsagePage};
 
 use leptos::prelude::*;

@@ -1,8 +1,10 @@
-//! Org pages: the dashboard, the members list and its invitations.
+//! Org pages: the dashboard (with what the viewer's budgets have left), the members list and its
+//! invitations.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::budgets::UsedBar;
 use super::org_param;
 use crate::api::invitations::RevokeInvitation;
 use crate::api::orgs::{
@@ -12,7 +14,9 @@ use crate::components::{
     page_outcome, ActionForm, Field, FormError, FormOutcome, FormState, Loaded, Notice,
     ReadOnlyBanner, Refresh, SelectField, Stat,
 };
+use crate::model::budgets::{BudgetCategory, BudgetView};
 use crate::model::invitations::InvitationRow;
+use crate::model::money::Money;
 use crate::model::{Access, Dashboard, MemberRow, MembersPage as MembersData, Role};
 
 #[component]
@@ -82,6 +86,7 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
                 <a class="link" href=format!("/o/{slug}/admin/api-keys")>"API keys →"</a>
             })}
         </nav>
+        <YourBudgets budgets=d.budgets.clone() slug=slug.clone() />
         <section class="card mt-6 max-w-xl" aria-labelledby="country-h">
             <h2 id="country-h" class="font-semibold">"Country"</h2>
             <p class="text-sm mt-1" data-testid="org-country">{country_line}</p>
@@ -103,6 +108,44 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
             </ActionForm>
         })}
     }
+}
+
+/// The budgets that cover the viewer, each with what is left of it this period and a bar of what
+/// it has used; nothing when none does.
+#[component]
+fn YourBudgets(budgets: Vec<BudgetView>, slug: String) -> impl IntoView {
+    let items = budgets
+        .iter()
+        .map(|b| {
+            let limit = Money::from_micros(b.amount_micros.saturating_add(b.extra_micros));
+            let line = format!(
+                "{} · {}: {} of {limit} left",
+                b.period.label(),
+                b.category.map(BudgetCategory::label).unwrap_or("Everything"),
+                b.remaining
+            );
+            let whose = if b.member.is_some() { "Yours" } else { "The whole org's" };
+            let kind = if b.hard_cap { "hard cap" } else { "alert only" };
+            view! {
+                <li class="flex flex-wrap items-center justify-between gap-2">
+                    <span>
+                        <span class="tabular-nums">{line}</span>
+                        <span class="muted block text-xs">{format!("{whose} · {kind} · {}", b.period_label)}</span>
+                    </span>
+                    <UsedBar percent=b.percent_used />
+                </li>
+            }
+        })
+        .collect_view();
+    (!budgets.is_empty()).then(|| view! {
+        <section class="card mt-6 max-w-xl" aria-labelledby="your-budgets-h" data-testid="your-budgets">
+            <div class="flex flex-wrap items-baseline justify-between gap-2">
+                <h2 id="your-budgets-h" class="font-semibold">"Your budgets"</h2>
+                <a class="link text-sm" href=format!("/o/{slug}/admin/budgets")>"All budgets →"</a>
+            </div>
+            <ul class="mt-2 space-y-3 text-sm">{items}</ul>
+        </section>
+    })
 }
 
 /// The country form's select: `SelectField`'s markup, over the choices the page data carries (the

@@ -1,15 +1,19 @@
 //! The support console (read-only): `/staff` (orgs and users), `/staff/orgs/:org` (one org's
-//! usage, numbers, calls, SMS, configuration and audit log), `/staff/audit` and `/staff/lookups`
-//! (the shared cache).
+//! usage, numbers, calls, SMS, configuration and audit log), `/staff/audit`, `/staff/lookups`
+//! (the shared cache) and `/staff/budgets` (every org's budgets, nearest their cap first).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
+use super::budgets::UsedBar;
 use super::org_param;
 use super::usage::{AuditLoader, SpendReport};
-use crate::api::staff::{load_global_lookup_stats, load_staff_home, load_staff_org};
+use crate::api::staff::{
+    load_global_lookup_stats, load_staff_budgets, load_staff_home, load_staff_org,
+};
 use crate::components::{Loaded, ReadOnlyBanner, Stat};
+use crate::model::budgets::{BudgetCategory, StaffBudgetRow, StaffBudgetsPage as BudgetsData};
 use crate::model::calls::duration_label;
 use crate::model::lookup::GlobalCacheStats;
 use crate::model::usage::*;
@@ -51,7 +55,7 @@ fn StaffHomeView(d: StaffHome) -> impl IntoView {
         <Title text="Support console" />
         <div class="flex flex-wrap items-baseline justify-between gap-2">
             <h1 class="text-2xl font-semibold">"Support console"</h1>
-            <div class="flex gap-4"><a class="link" href="/staff/audit">"Audit log"</a><a class="link" href="/staff/lookups">"Lookup cache"</a></div>
+            <div class="flex gap-4"><a class="link" href="/staff/audit">"Audit log"</a><a class="link" href="/staff/lookups">"Lookup cache"</a><a class="link" href="/staff/budgets">"Budgets"</a></div>
         </div>
         <ReadOnlyBanner />
         <form method="get" class="mt-4 flex items-end gap-3" role="search" aria-label="Search orgs and users">
@@ -264,5 +268,71 @@ fn StaffLookupsView(d: GlobalCacheStats) -> impl IntoView {
             </table>
         </div>
         <p class="mt-4"><a class="link" href="/admin/phone-config">"System default phone config →"</a></p>
+    }
+}
+
+#[component]
+pub fn StaffBudgetsPage() -> impl IntoView {
+    let data = crate::components::page_data(|| (), |_| load_staff_budgets());
+    view! {
+        <Loaded data show=|d| view! { <StaffBudgetsView d /> } />
+    }
+}
+
+#[component]
+fn StaffBudgetsView(d: BudgetsData) -> impl IntoView {
+    let empty = d.rows.is_empty();
+    let rows = d
+        .rows
+        .into_iter()
+        .map(|r| view! { <StaffBudgetLine r /> })
+        .collect_view();
+    view! {
+        <Title text="Budgets · Support console" />
+        <p><a class="link" href="/staff">"← Support console"</a></p>
+        <h1 class="mt-2 text-2xl font-semibold">"Budgets, all orgs"</h1>
+        <p class="muted mt-1 text-sm">{format!(
+            "The current period of each budget, in its org's time zone; nearest its cap first (at most {}).",
+            d.limit
+        )}</p>
+        <div class="card mt-4 overflow-x-auto p-0">
+            <table class="table">
+                <caption class="sr-only">"Budgets of every org, nearest their cap first"</caption>
+                <thead><tr>
+                    <th scope="col">"Org"</th><th scope="col">"Scope"</th><th scope="col">"Category"</th>
+                    <th scope="col">"Period"</th><th scope="col">"Amount"</th><th scope="col">"Spent"</th>
+                    <th scope="col">"Held"</th><th scope="col">"Left"</th><th scope="col">"% used"</th>
+                    <th scope="col">"Kind"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {empty.then(|| view! { <p class="muted p-4">"No org has a budget."</p> })}
+        </div>
+    }
+}
+
+/// One budget of the staff's list: its org (linked to the org's budgets page) and its figures.
+#[component]
+fn StaffBudgetLine(r: StaffBudgetRow) -> impl IntoView {
+    let b = r.budget;
+    let extra = (b.extra_micros > 0).then(|| {
+        let e = crate::model::money::Money::from_micros(b.extra_micros);
+        view! { <span class="muted block text-xs">{format!("+ {e} extra this period")}</span> }
+    });
+    let kind = if b.hard_cap { "Hard cap" } else { "Alert only" };
+    view! {
+        <tr data-testid=format!("staff-budget-{}", b.id)>
+            <td><a class="link" href=format!("/o/{}/admin/budgets", r.org_slug)>{r.org_name}</a></td>
+            <td>{b.member.unwrap_or_else(|| "Whole org".into())}</td>
+            <td>{b.category.map(BudgetCategory::label).unwrap_or("All")}</td>
+            <td>{b.period.label()}
+                <span class="muted block text-xs">{format!("{} · {}", b.period_label, r.time_zone)}</span></td>
+            <td class="tabular-nums">{b.amount} {extra}</td>
+            <td class="tabular-nums">{b.spent}</td>
+            <td class="tabular-nums">{b.held}</td>
+            <td class="tabular-nums">{b.remaining}</td>
+            <td><UsedBar percent=b.percent_used /></td>
+            <td>{kind}</td>
+        </tr>
     }
 }

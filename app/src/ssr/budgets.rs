@@ -1,5 +1,6 @@
 //! Budgets: the use cases of the budgets page and `/v1/budgets` (see them with this period's
-//! figures, set one, delete one), on the record. Periods are read at the app's clock.
+//! figures, set one, delete one, grant one extra room for this period), on the record; and the
+//! budgets that cover the viewer, for the dashboard. Periods are read at the app's clock.
 
 use time::macros::format_description;
 use time::Date;
@@ -8,8 +9,8 @@ use super::db::{self, budgets::BudgetRow};
 use super::guard::OrgCtx;
 use crate::error::AppError;
 use crate::model::budgets::{
-    parse_category, parse_period, percent_used, remaining, BudgetCategory, BudgetPeriod,
-    BudgetView, BudgetsPage,
+    parse_category, parse_period, parse_reason, percent_used, remaining, BudgetCategory,
+    BudgetPeriod, BudgetView, BudgetsPage, OverrideView,
 };
 use crate::model::money::{parse_dollars, Money};
 use crate::model::parse_email;
@@ -30,13 +31,45 @@ pub async fn page(ctx: &OrgCtx) -> Result<BudgetsPage, AppError> {
         Vec::new()
     };
     let time_zone = db::budgets::time_zone(pool, ctx.org_id).await?;
+    let overrides = overrides(ctx, &budgets).await?;
     Ok(BudgetsPage {
         org: ctx.view(),
         budgets,
         can_manage,
         members,
         time_zone,
+        overrides,
     })
+}
+
+/// The overrides granted in this period of the budgets in `shown` (those the caller sees),
+/// newest first.
+async fn overrides(ctx: &OrgCtx, shown: &[BudgetView]) -> Result<Vec<OverrideView>, AppError> {
+    let now = ctx.state.clock.now();
+    let rows = db::budgets::overrides(&ctx.state.pool, ctx.org_id, now).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|o| shown.iter().any(|b| b.id == o.budget_id))
+        .map(|o| OverrideView {
+            budget_id: o.budget_id,
+            extra: Money::from_micros(o.extra_micros).to_string(),
+            extra_micros: o.extra_micros,
+            reason: o.reason,
+            granted_by: o.granted_by,
+            granted_at: super::format::utc_minute(o.granted_at),
+        })
+        .collect())
+}
+
+/// The budgets that cover what the viewer spends here, org-wide first: the org's own and theirs,
+/// with the figures of the period now. Support staff spend nothing in an org: none.
+pub async fn covering(ctx: &OrgCtx) -> Result<Vec<BudgetView>, AppError> {
+    if ctx.access.read_only() {
+        return Ok(Vec::new());
+    }
+    let now = ctx.state.clock.now();
+    let rows = db::budgets::list(&ctx.state.pool, ctx.org_id, Some(ctx.user.id), now).await?;
+    rows.into_iter().map(view).collect()
 }
 
 /// The budgets the caller sees, org-wide first, with the figures of the period now.
@@ -151,6 +184,52 @@ pub async fn delete(ctx: &OrgCtx, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Grants one of the org's budgets `amount` dollars of extra room in its current period (owners
+/// and admins), saying why, on the record; returns the budget with its new figures. The amount is
+/// more than $0 and at most $1,000,000, the reason 1 to 500 characters. Bad input names its field
+/// and writes nothing; another org's budget, or none, is not found.
+pub async fn grant_override(
+    ctx: &OrgCtx,
+    budget_id: i64,
+    amount: &str,
+    reason: &str,
+) -> Result<BudgetView, AppError> {
+    ctx.must_manage()?;
+    let extra = parse_dollars("extra", amount)?;
+    if extra.micros() <= 0 {
+        return Err(AppError::validation(
+            "extra",
+            "Grant more than $0: type an amount like 5 or 12.50.",
+        ));
+    }
+    let reason = parse_reason("reason", reason)?;
+    let now = ctx.state.clock.now();
+    let mut tx = ctx.state.pool.begin().await?;
+    let grant = db::budgets::NewOverride {
+        org_id: ctx.org_id,
+        budget_id,
+        extra_micros: extra.micros(),
+        reason: &reason,
+        by: ctx.user.id,
+    };
+    let Some(period_start) = db::budgets::grant_override(&mut tx, &grant, now).await? else {
+        return Err(AppError::NotFound);
+    };
+    let details = serde_json::json!({
+        "budget": budget_id,
+        "extra_micros": grant.extra_micros,
+        "reason": reason,
+        "period_start": super::format::date(period_start),
+    });
+    ctx.audit(&mut *tx, "budget.override", &budget_id.to_string(), details)
+        .await?;
+    let row = db::budgets::get(&mut *tx, ctx.org_id, budget_id, now)
+        .await?
+        .ok_or(AppError::Internal)?;
+    tx.commit().await?;
+    view(row)
+}
+
 /// The member a budget is for, as typed (an e-mail or a user id): (user id, e-mail), None for
 /// the whole org. Anyone who is not a member of this org is the same error, whether or not they
 /// have an account.
@@ -174,8 +253,8 @@ async fn member_of(ctx: &OrgCtx, raw: Option<&str>) -> Result<Option<(i64, Strin
     ))
 }
 
-/// A budget's row as the page and `/v1` show it.
-fn view(r: BudgetRow) -> Result<BudgetView, AppError> {
+/// A budget's row as the pages and `/v1` show it.
+pub(super) fn view(r: BudgetRow) -> Result<BudgetView, AppError> {
     let period = BudgetPeriod::parse(&r.period).ok_or_else(|| unknown("period", &r.period))?;
     let category = match r.category.as_deref() {
         None => None,

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod api_keys;
 pub mod auth;
 pub mod budgets;
@@ -20,6 +21,7 @@ pub mod hot_cache;
 pub mod last_known;
 pub mod limits;
 pub mod listen;
+pub mod mailer;
 pub mod lookup_events;
 pub mod lookup_pages;
 pub mod lookups;

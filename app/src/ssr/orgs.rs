@@ -9,9 +9,10 @@ use crate::ssr::format;
 use crate::ssr::guard::OrgCtx;
 
 /// The org's dashboard: how many members it has, by role, and when it was created (and, for its
-/// owners, the countries it can be set to).
+/// owners, the countries it can be set to), and what the budgets covering the viewer have left.
 pub async fn dashboard(ctx: &OrgCtx) -> Result<Dashboard, AppError> {
     let c = db::orgs::role_counts(&ctx.state.pool, ctx.org_id).await?;
+    let budgets = super::budgets::covering(ctx).await?;
     Ok(Dashboard {
         org: ctx.view(),
         members: c.owners + c.admins + c.members,
@@ -25,6 +26,7 @@ pub async fn dashboard(ctx: &OrgCtx) -> Result<Dashboard, AppError> {
         } else {
             Vec::new()
         },
+        budgets,
     })
 }
 

@@ -1,9 +1,11 @@
 //! The support console's use cases: every org and user at a glance, one org read-only, the shared
-//! cache's figures. Its guard (`require_staff`, and the org guard for one org) is the caller's.
+//! cache's figures, every org's budgets. Its guard (`require_staff`, and the org guard for one
+//! org) is the caller's.
 
 use super::guard::OrgCtx;
 use super::{db, AppState};
 use crate::error::AppError;
+use crate::model::budgets::{StaffBudgetRow, StaffBudgetsPage};
 use crate::model::calls::ValidFilter;
 use crate::model::lookup::GlobalCacheStats;
 use crate::model::usage::{ConfigSummary, StaffHome, StaffOrgPage};
@@ -86,4 +88,29 @@ pub async fn lookup_stats(state: &AppState) -> Result<GlobalCacheStats, AppError
     state.events.flush_for_page().await;
     let (from, to) = crate::model::dates::month_of(time::OffsetDateTime::now_utc().date());
     Ok(db::lookups::global(&state.pool, from, to).await?)
+}
+
+/// The most budgets `/staff/budgets` lists.
+pub const BUDGETS_SHOWN: u32 = 200;
+
+/// Every org's budgets with their current period's figures (each in its org's time zone, at the
+/// app's clock), nearest their cap first, at most `BUDGETS_SHOWN`.
+pub async fn budgets(state: &AppState) -> Result<StaffBudgetsPage, AppError> {
+    let now = state.clock.now();
+    let rows = db::budgets::staff_overview(&state.pool, now, i64::from(BUDGETS_SHOWN)).await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| -> Result<StaffBudgetRow, AppError> {
+            Ok(StaffBudgetRow {
+                org_slug: r.slug,
+                org_name: r.org_name,
+                time_zone: r.time_zone,
+                budget: super::budgets::view(r.budget)?,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(StaffBudgetsPage {
+        rows,
+        limit: BUDGETS_SHOWN,
+    })
 }

@@ -30,6 +30,8 @@ pub struct AppState {
     pub passwords: super::auth::Passwords,
     /// The clock every time rule reads (tests move it forward).
     pub clock: super::clock::Clock,
+    /// SMTP for e-mail alerts (`PHONEHUB_SMTP_URL`); None: e-mail alerts are off.
+    pub mailer: Option<super::mailer::Mailer>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,6 +1,6 @@
 //! Budgets: read those the key's member sees (a member: the org-wide ones and their own) with
-//! the current period's figures; set and delete them with a key acting as an owner or admin, as
-//! on the budgets page.
+//! the current period's figures; set and delete them, and grant one extra room for its current
+//! period, with a key acting as an owner or admin, as on the budgets page.
 
 use app::model::api_keys::Scope;
 use app::model::budgets::BudgetView;
@@ -194,4 +194,51 @@ pub async fn delete(caller: Caller, Path(id): Path<String>) -> Result<Response, 
     let id = super::path_id(&id)?;
     budgets::delete(&c.ctx, id).await?;
     Ok(private(StatusCode::NO_CONTENT.into_response()))
+}
+
+/// A one-off override: extra room in a budget's current period, and why.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantOverride {
+    /// Dollars as a decimal string, up to six decimals, more than 0 and at most `"1000000"`.
+    #[schema(example = "5.00")]
+    extra: String,
+    /// Why the budget is exceeded this time: 1 to 500 characters (trimmed); on the record.
+    #[schema(example = "Year-end reminders to every customer")]
+    reason: String,
+}
+
+/// Grant a budget extra room for its current period (keys acting as an owner or admin).
+///
+/// Adds `extra` to what the budget may spend in the period now running (a local day or month of
+/// the org's time zone); the next period starts again from its amount. Answers the budget with
+/// its new figures.
+#[utoipa::path(
+    post, path = "/v1/budgets/{id}/overrides", tag = "Budgets", operation_id = "grantBudgetOverride",
+    params(("id" = i64, Path)),
+    request_body = GrantOverride,
+    responses(
+        (status = 201, body = Budget, description = "Granted: the budget with its new figures"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn grant_override(
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<axum::Json<GrantOverride>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Budgets)?;
+    // Who may grant comes before what the body says: a member's key gets 403.
+    c.ctx.must_manage()?;
+    let id = super::path_id(&id)?;
+    let b = json_body(body)?;
+    let view = budgets::grant_override(&c.ctx, id, &b.extra, &b.reason).await?;
+    Ok(json(StatusCode::CREATED, &Budget::from(view)))
 }

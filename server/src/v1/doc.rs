@@ -45,6 +45,7 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::budgets::set,
         super::budgets::get_one,
         super::budgets::delete,
+        super::budgets::grant_override,
     ),
     modifiers(&KeyAuth),
     tags(
@@ -419,7 +420,7 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
-        assert_eq!(ops, 19);
+        assert_eq!(ops, 20);
         let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
         assert_eq!(link["operationId"], "getNumber");
         assert!(link.get("operation_id").is_none());

@@ -23,7 +23,7 @@ use app::ssr::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::FromRequestParts;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
 use http::request::Parts;
@@ -61,6 +61,7 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
             "/budgets/{id}",
             get(budgets::get_one).delete(budgets::delete),
         )
+        .route("/budgets/{id}/overrides", post(budgets::grant_override))
         .route_layer(axum::middleware::from_fn(traced))
         .fallback(|| async { Problem::not_found() })
         .layer(axum::middleware::from_fn_with_state(

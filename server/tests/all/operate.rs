@@ -174,6 +174,7 @@ fn service(app: &TestApp, pool: PgPool, sandbox: &str) -> AppState {
         known: app::ssr::last_known::LastKnown::for_pool(&pool),
         passwords: app::ssr::auth::Passwords::ephemeral(),
         clock: Default::default(),
+        mailer: None,
     };
     state.hot.spawn_listener(&pool);
     state

@@ -1,6 +1,7 @@
-//! Budgets: listed with their current period's figures, saved, deleted; and the reservation of a
-//! paid action's estimated cost against the hard caps that cover it (`budget_reserve`, in the
-//! migration: one round trip that locks the caps' rows in budget id order).
+//! Budgets: listed with their current period's figures (one org's, or every org's for support),
+//! saved, deleted, given one-off overrides; and the reservation of a paid action's estimated cost
+//! against the hard caps that cover it (`budget_reserve`, in the migration: one round trip that
+//! locks the caps' rows in budget id order).
 
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
@@ -240,4 +241,173 @@ pub async fn time_zone(db: impl PgExecutor<'_>, org_id: i64) -> Result<String, s
     sqlx::query_scalar!("SELECT time_zone FROM orgs WHERE id = $1", org_id)
         .fetch_one(db)
         .await
+}
+
+/// A one-off override to grant: extra room in the current period of one of the org's budgets.
+pub struct NewOverride<'a> {
+    pub org_id: i64,
+    pub budget_id: i64,
+    pub extra_micros: i64,
+    pub reason: &'a str,
+    pub by: i64,
+}
+
+/// Grants the override in the caller's transaction: records it, and adds it to the room of the
+/// budget's period `now` falls in (in the org's time zone), starting that period's row from what
+/// was already spent in it if it has none. Returns the period's first local day; None when the
+/// budget is not the org's (nothing is written).
+pub async fn grant_override(
+    tx: &mut sqlx::PgConnection,
+    o: &NewOverride<'_>,
+    now: OffsetDateTime,
+) -> Result<Option<time::Date>, sqlx::Error> {
+    let Some(period_start) = sqlx::query_scalar!(
+        r#"INSERT INTO budget_overrides (budget_id, period_start, extra_micros, reason, granted_by, granted_at)
+           SELECT b.id, budget_period(b.period, $3, o.time_zone), $4::bigint, $5::text,
+                  $6::bigint, $3::timestamptz
+           FROM budgets b JOIN orgs o ON o.id = b.org_id
+           WHERE b.org_id = $1 AND b.id = $2
+           RETURNING period_start"#,
+        o.org_id,
+        o.budget_id,
+        now,
+        o.extra_micros,
+        o.reason,
+        o.by
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    // One row of one budget: no other lock is taken here, so no order to keep with reservations.
+    sqlx::query!(
+        r#"INSERT INTO budget_usage AS u (budget_id, period_start, spent_micros, extra_micros)
+           SELECT b.id, $2::date,
+                  budget_spent(b.org_id, b.user_id, b.category,
+                               $2::date::timestamp AT TIME ZONE o.time_zone, $3),
+                  $4::bigint
+           FROM budgets b JOIN orgs o ON o.id = b.org_id WHERE b.id = $1
+           ON CONFLICT (budget_id, period_start) DO UPDATE
+               SET extra_micros = u.extra_micros + EXCLUDED.extra_micros"#,
+        o.budget_id,
+        period_start,
+        now,
+        o.extra_micros
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(Some(period_start))
+}
+
+/// An override granted in a budget's current period.
+#[derive(Debug, Clone)]
+pub struct OverrideRow {
+    pub budget_id: i64,
+    pub extra_micros: i64,
+    pub reason: String,
+    /// Who granted it (None: their account is gone).
+    pub granted_by: Option<String>,
+    pub granted_at: OffsetDateTime,
+}
+
+/// The overrides of the org's budgets granted for the periods `now` falls in, newest first (at
+/// most 100).
+pub async fn overrides(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    now: OffsetDateTime,
+) -> Result<Vec<OverrideRow>, sqlx::Error> {
+    sqlx::query_as!(
+        OverrideRow,
+        r#"SELECT ov.budget_id, ov.extra_micros, ov.reason, u.email AS "granted_by?",
+                  ov.granted_at
+           FROM budget_overrides ov
+           JOIN budgets b ON b.id = ov.budget_id
+           JOIN orgs o ON o.id = b.org_id
+           LEFT JOIN users u ON u.id = ov.granted_by
+           WHERE b.org_id = $1 AND ov.period_start = budget_period(b.period, $2, o.time_zone)
+           ORDER BY ov.granted_at DESC, ov.id DESC
+           LIMIT 100"#,
+        org_id,
+        now
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A budget of any org, for the support console.
+#[derive(Debug, Clone)]
+pub struct StaffBudgetRow {
+    pub slug: String,
+    pub org_name: String,
+    pub time_zone: String,
+    pub budget: BudgetRow,
+}
+
+/// Every org's budgets with the figures of the period `now` falls in (as `list` reads them),
+/// nearest their cap first: by the share of amount + extra that spent + held uses, descending
+/// (a zero budget counts as 100% once anything is used); at most `limit`.
+pub async fn staff_overview(
+    db: impl PgExecutor<'_>,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<StaffBudgetRow>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT x.slug AS "slug!", x.org_name AS "org_name!", x.time_zone AS "time_zone!",
+                  x.id AS "id!", x.user_id AS "user_id?", x.user_email AS "user_email?",
+                  x.category AS "category?", x.period AS "period!",
+                  x.amount_micros AS "amount_micros!", x.hard_cap AS "hard_cap!",
+                  x.period_start AS "period_start!", x.spent_micros AS "spent_micros!",
+                  x.held_micros AS "held_micros!", x.extra_micros AS "extra_micros!"
+           FROM (
+               SELECT o.slug, o.name AS org_name, o.time_zone, b.id, b.user_id,
+                      u.email AS user_email, b.category, b.period, b.amount_micros, b.hard_cap,
+                      budget_period(b.period, $1, o.time_zone) AS period_start,
+                      coalesce(us.spent_micros,
+                               budget_spent(b.org_id, b.user_id, b.category,
+                                            budget_period(b.period, $1, o.time_zone)::timestamp
+                                                AT TIME ZONE o.time_zone, $1)) AS spent_micros,
+                      coalesce(us.held_micros, 0) AS held_micros,
+                      coalesce(us.extra_micros, 0) AS extra_micros
+               FROM budgets b
+               JOIN orgs o ON o.id = b.org_id
+               LEFT JOIN users u ON u.id = b.user_id
+               LEFT JOIN budget_usage us
+                 ON us.budget_id = b.id AND us.period_start = budget_period(b.period, $1, o.time_zone)
+           ) x
+           ORDER BY CASE
+                        WHEN x.amount_micros::numeric + x.extra_micros <= 0
+                            THEN CASE WHEN x.spent_micros::numeric + x.held_micros > 0 THEN 100 ELSE 0 END
+                        ELSE (x.spent_micros::numeric + x.held_micros) * 100
+                             / (x.amount_micros::numeric + x.extra_micros)
+                    END DESC,
+                    x.org_name, x.id
+           LIMIT $2"#,
+        now,
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| StaffBudgetRow {
+            slug: r.slug,
+            org_name: r.org_name,
+            time_zone: r.time_zone,
+            budget: BudgetRow {
+                id: r.id,
+                user_id: r.user_id,
+                user_email: r.user_email,
+                category: r.category,
+                period: r.period,
+                amount_micros: r.amount_micros,
+                hard_cap: r.hard_cap,
+                period_start: r.period_start,
+                spent_micros: r.spent_micros,
+                held_micros: r.held_micros,
+                extra_micros: r.extra_micros,
+            },
+        })
+        .collect())
 }

@@ -2,6 +2,7 @@
 //! migrated schema (`scripts/sql-layer.sh` fails on SQL outside this folder).
 
 pub mod api_keys;
+pub mod alerts;
 pub mod audit;
 pub mod budgets;
 pub mod bulk_lookups;

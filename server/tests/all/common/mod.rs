@@ -38,6 +38,7 @@ pub fn settings(public_url: &str) -> Settings {
         job_timing: Default::default(),
         api_requests_per_minute: 600,
         twilio: None,
+        mailer: None,
     }
 }
 
@@ -143,6 +144,21 @@ pub async fn spawn_without_seed(pool: PgPool, settings: Settings) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());
     TestApp { base, pool }
+}
+
+/// As `spawn_with_settings` (seeded), with the server's clock to move forward.
+pub async fn spawn_with_clock(
+    pool: PgPool,
+    settings: Settings,
+) -> (TestApp, app::ssr::clock::Clock) {
+    seed(&pool).await;
+    let app = server::Application::build_with_pool(settings, pool.clone())
+        .await
+        .expect("build app");
+    let clock = app.state().clock.clone();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    (TestApp { base, pool }, clock)
 }
 
 pub async fn spawn_with_settings(pool: PgPool, settings: Settings) -> TestApp {

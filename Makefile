@@ -69,8 +69,18 @@ dist:
 wasm-size:
 	scripts/wasm-release.sh
 
+# A local mail catcher (maildev, from npm) receives the e-mail alerts; its inbox is at
+# http://127.0.0.1:$(MAILDEV_WEB_PORT)/ and it stops with the server.
+MAILDEV_SMTP_PORT ?= 1025
+MAILDEV_WEB_PORT ?= 1080
+
 run: build
-	PHONEHUB_ENV=$${PHONEHUB_ENV:-development} ./target/debug/phonehub
+	@node_modules/.bin/maildev --ip 127.0.0.1 --smtp $(MAILDEV_SMTP_PORT) --web $(MAILDEV_WEB_PORT) >/dev/null 2>&1 & \
+	maildev=$$!; trap 'kill $$maildev 2>/dev/null' EXIT INT TERM; \
+	echo "mail catcher: http://127.0.0.1:$(MAILDEV_WEB_PORT)/ (e-mail alerts land there)"; \
+	PHONEHUB_ENV=$${PHONEHUB_ENV:-development} \
+	PHONEHUB_SMTP_URL=$${PHONEHUB_SMTP_URL:-smtp://127.0.0.1:$(MAILDEV_SMTP_PORT)} \
+	./target/debug/phonehub
 
 # Every SQL statement lives in app/src/ssr/db/ (see scripts/sql-layer.sh).
 sql-layer:

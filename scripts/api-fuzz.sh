@@ -51,7 +51,7 @@ curl -fsS -c "$jar" -b "$jar" -H "Origin: $base" -o /dev/null \
   --data-urlencode "email=admin@acme.test" --data-urlencode "password=phonehub-demo" "$base/api/login"
 key=$(curl -fsS -c "$jar" -b "$jar" -H "Origin: $base" \
   --data-urlencode "org=acme" --data-urlencode "name=Fuzzer" \
-  -d scope_lookups=on -d scope_numbers=on -d scope_calls=on -d scope_messages=on -d scope_usage=on -d scope_budgets=on \
+  -d scope_lookups=on -d scope_numbers=on -d scope_calls=on -d scope_messages=on -d scope_usage=on -d scope_budgets=on -d scope_alerts=on \
   "$base/api/create_api_key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 
 status=0

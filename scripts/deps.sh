@@ -25,6 +25,7 @@ if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{p
 fi
 
 scripts/moto.sh # moto (PyPI) for telephony's AWS tests, at its pinned version; quiet when there
+scripts/smtp.sh # aiosmtpd (PyPI), the SMTP server the e-mail alert tests send to; quiet when there
 
 # npm install (from the committed lockfile) only when it changed since the last install. Not
 # `npm ci`: the registry's lockfiles here omit other platforms' optional packages, which ci rejects.

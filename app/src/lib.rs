@@ -90,6 +90,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/admin/audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/budgets") view=BudgetsPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/webhooks") view=WebhooksPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/webhooks/:id") view=WebhookLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/notifications") view=NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/staff") view=StaffHomePage ssr=SsrMode::Async />
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/staff/orgs/:org") view=StaffOrgPage ssr=SsrMode::Async />

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use crate::error::AppError;
 
+pub mod alerts;
 pub mod api_keys;
 pub mod budgets;
 pub mod calls;
@@ -36,6 +37,13 @@ pub fn query_value(pairs: &[(String, String)], name: &str) -> String {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default()
+}
+
+/// The org slug in a page's path (`/o/{slug}/…`), if any: the org the nav bar shows.
+pub fn org_in_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/o/")?;
+    let slug = rest.split('/').next()?;
+    (!slug.is_empty()).then(|| slug.to_string())
 }
 
 pub const MAX_EMAIL: usize = 254;
@@ -153,6 +161,9 @@ pub struct Me {
     pub must_change_password: bool,
     /// Orgs the user belongs to (staff: every org), for the switcher.
     pub orgs: Vec<OrgLink>,
+    /// The unread notifications of the org the nav shows (asked for by the nav only; None
+    /// otherwise, or while the database cannot be reached).
+    pub bell: Option<alerts::Bell>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +333,14 @@ pub fn parse_slug(field: &str, raw: &str) -> Result<String, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_org_slug_in_org_paths_only() {
+        assert_eq!(org_in_path("/o/acme/members").as_deref(), Some("acme"));
+        assert_eq!(org_in_path("/o/acme").as_deref(), Some("acme"));
+        assert_eq!(org_in_path("/account"), None);
+        assert_eq!(org_in_path("/o/"), None);
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

@@ -42,6 +42,7 @@ pub async fn create_api_key(
     scope_messages: Option<String>,
     scope_usage: Option<String>,
     scope_budgets: Option<String>,
+    scope_alerts: Option<String>,
 ) -> Result<NewKey, AppError> {
     let ticked = [
         scope_lookups,
@@ -50,6 +51,7 @@ pub async fn create_api_key(
         scope_messages,
         scope_usage,
         scope_budgets,
+        scope_alerts,
     ]
     .map(|v| v.is_some_and(|v| !v.is_empty()));
     respond(create_inner(org, name, acting_as, ticked).await)
@@ -69,6 +71,14 @@ async fn create_inner(
         ticked,
     };
     let key = api_keys::create(&ctx, request).await?;
+    show_once();
+    Ok(key)
+}
+
+/// Marks this answer as one shown once: never cached, and a plain (no-JS) form post renders its
+/// page with it instead of redirecting (see `SHOW_ONCE_HEADER`).
+#[cfg(feature = "ssr")]
+pub(crate) fn show_once() {
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.insert_header(
             http::HeaderName::from_static(SHOW_ONCE_HEADER),
@@ -79,7 +89,6 @@ async fn create_inner(
             http::HeaderValue::from_static("no-store"),
         );
     }
-    Ok(key)
 }
 
 #[server(prefix = "/api", endpoint = "revoke_api_key")]

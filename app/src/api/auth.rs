@@ -8,21 +8,24 @@ use crate::model::Me;
 #[cfg(feature = "ssr")]
 use crate::ssr::{self, respond};
 
-/// The signed-in user and their orgs for the nav bar; `None` when nobody is signed in.
+/// The signed-in user and their orgs for the nav bar; `None` when nobody is signed in. The nav
+/// sends the `path` it is on, and gets the bell of the org it shows with it.
 #[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "me")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
-pub async fn get_me() -> Result<Option<Me>, AppError> {
-    respond(me_inner().await)
+pub async fn get_me(path: Option<String>) -> Result<Option<Me>, AppError> {
+    respond(me_inner(path).await)
 }
 
 #[cfg(feature = "ssr")]
-async fn me_inner() -> Result<Option<Me>, AppError> {
+async fn me_inner(path: Option<String>) -> Result<Option<Me>, AppError> {
     let auth = ssr::guard::auth_session().await?;
     let Some(user) = auth.user else {
         return Ok(None);
     };
     let state = ssr::AppState::from_context()?;
-    Ok(Some(ssr::account::me(&state, user).await?))
+    // A path is at most what a URL holds; a longer one names no org of theirs.
+    let path = path.filter(|p| p.len() <= 2048);
+    Ok(Some(ssr::account::me(&state, user, path.as_deref()).await?))
 }
 
 /// Only same-site paths are followed after login (no open redirect).

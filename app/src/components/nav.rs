@@ -1,26 +1,23 @@
-//! The top bar: org switcher, role-aware links, account and logout.
+//! The top bar: org switcher, role-aware links, the notifications bell, account and logout.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::api::auth::{get_me, Logout};
-use crate::model::Me;
+use crate::model::alerts::Bell;
+use crate::model::{org_in_path, Me};
 
 use super::form::ActionForm;
-
-/// The org slug in the current path (`/o/{slug}/…`), if any.
-fn org_in_path(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/o/")?;
-    let slug = rest.split('/').next()?;
-    (!slug.is_empty()).then(|| slug.to_string())
-}
 
 #[component]
 pub fn Nav() -> impl IntoView {
     let location = use_location();
     let path = location.pathname;
-    // Keyed on the path so logging in or out (a navigation) refreshes the bar.
-    let me = crate::components::page_data(move || path.get(), |_| get_me());
+    let search = location.search;
+    // Keyed on the path so logging in or out (a navigation) refreshes the bar, and on the query
+    // so an action's redirect back to its page (`?notice=…`) refreshes the bell.
+    let me =
+        crate::components::page_data(move || (path.get(), search.get()), |(p, _)| get_me(Some(p)));
     view! {
         <header class="topbar">
             <nav class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-5 gap-y-2 px-4 py-3" aria-label="Main">
@@ -46,6 +43,11 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
         .and_then(|s| me.orgs.iter().find(|o| &o.slug == s))
         .map(|o| o.name.clone());
     let logout = ServerAction::<Logout>::new();
+    let bell = me
+        .bell
+        .clone()
+        .filter(|b| current_name.is_some() && Some(&b.org) == current.as_ref())
+        .map(|b| view! { <BellLink bell=b /> });
     let org_links = current
         .clone()
         .filter(|_| current_name.is_some())
@@ -102,6 +104,7 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
         {(me.is_support || me.is_superadmin).then(|| view! { <a class="navlink" href="/staff">"Staff"</a> })}
         {me.is_support.then(|| view! { <span class="badge">"Support"</span> })}
         <span class="ml-auto muted text-sm">{me.email.clone()}</span>
+        {bell}
         <a class="navlink" href="/account">"Account"</a>
         <ActionForm action=logout>
             <button type="submit" class="btn-secondary">"Log out"</button>
@@ -109,15 +112,21 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::org_in_path;
-
-    #[test]
-    fn finds_the_org_slug_in_org_paths_only() {
-        assert_eq!(org_in_path("/o/acme/members").as_deref(), Some("acme"));
-        assert_eq!(org_in_path("/o/acme").as_deref(), Some("acme"));
-        assert_eq!(org_in_path("/account"), None);
-        assert_eq!(org_in_path("/o/"), None);
+/// The bell: a link to the org's notifications, with how many are unread.
+#[component]
+fn BellLink(bell: Bell) -> impl IntoView {
+    let badge = (bell.unread > 0).then(|| {
+        view! {
+            <span class="ml-1 rounded-full bg-red-600 px-1.5 text-xs font-semibold text-white" aria-hidden="true">
+                {bell.badge()}
+            </span>
+        }
+    });
+    view! {
+        <a class="navlink inline-flex items-center" href=format!("/o/{}/notifications", bell.org)
+            aria-label=bell.label() data-testid="bell">
+            <span aria-hidden="true">"🔔"</span>
+            {badge}
+        </a>
     }
 }

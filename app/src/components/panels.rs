@@ -88,6 +88,11 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "budget-saved" => "Budget saved: it counts what was spent since its current period began.",
         "budget-deleted" => "Budget deleted: it no longer limits or alerts.",
         "budget-override" => "Override granted: the budget has that much more room until its current period ends.",
+        "notifications-read" => "All notifications marked as read.",
+        "notification-read" => "Notification marked as read.",
+        "webhook-enabled" => "Webhook turned on: new events are sent to it, and deliveries waiting for it resume.",
+        "webhook-disabled" => "Webhook turned off: nothing is sent to it until it is turned on again.",
+        "webhook-deleted" => "Webhook deleted, with its delivery log.",
         _ => return None,
     })
 }

@@ -16,16 +16,18 @@ pub enum Scope {
     Messages,
     UsageRead,
     Budgets,
+    Alerts,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::Lookups,
         Scope::Numbers,
         Scope::Calls,
         Scope::Messages,
         Scope::UsageRead,
         Scope::Budgets,
+        Scope::Alerts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +38,7 @@ impl Scope {
             Scope::Messages => "messages",
             Scope::UsageRead => "usage:read",
             Scope::Budgets => "budgets",
+            Scope::Alerts => "alerts",
         }
     }
 
@@ -48,6 +51,7 @@ impl Scope {
             Scope::Messages => "scope_messages",
             Scope::UsageRead => "scope_usage",
             Scope::Budgets => "scope_budgets",
+            Scope::Alerts => "scope_alerts",
         }
     }
 
@@ -59,6 +63,7 @@ impl Scope {
             Scope::Messages => "send and read SMS",
             Scope::UsageRead => "read what the org spends",
             Scope::Budgets => "read budgets and, acting as an owner or admin, set them",
+            Scope::Alerts => "read notifications and, acting as an owner or admin, manage webhooks",
         }
     }
 }

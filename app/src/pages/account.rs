@@ -15,7 +15,7 @@ pub fn AccountPage() -> impl IntoView {
     let outcome = page_outcome();
     let change = ServerAction::<ChangePassword>::new();
     let form = FormState::new(change, &outcome, None);
-    let me = crate::components::page_data(|| (), |_| get_me());
+    let me = crate::components::page_data(|| (), |_| get_me(None));
     view! {
         <Title text="Account" />
         <Suspense fallback=Loading>

@@ -18,7 +18,7 @@ use crate::model::invitations::MyInvitation;
 pub fn HomePage() -> impl IntoView {
     let outcome = StoredValue::new(page_outcome());
     let refresh = Refresh::provide();
-    let me = crate::components::page_data(move || refresh.0.get(), |_| get_me());
+    let me = crate::components::page_data(move || refresh.0.get(), |_| get_me(None));
     let invitations = crate::components::page_data(move || refresh.0.get(), |_| my_invitations());
     view! {
         <Title text="Home" />

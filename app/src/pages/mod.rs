@@ -8,12 +8,14 @@ mod calls;
 mod home;
 mod login;
 mod lookups;
+mod notifications;
 mod numbers;
 mod orgs;
 mod phone_config;
 mod sms;
 mod staff;
 mod usage;
+mod webhooks;
 
 pub use account::AccountPage;
 pub use admin::{AdminOrgsPage, AdminUsersPage};
@@ -23,14 +25,14 @@ pub use calls::{CallDetailPage, CallsPage, NewCallPage};
 pub use home::{HomePage, NotFoundPage};
 pub use login::LoginPage;
 pub use lookups::{BulkPage, LookupPage, LookupStatsPage, BULK_UPLOAD_ENDPOINT};
+pub use notifications::NotificationsPage;
 pub use numbers::{BuyNumberPage, NumberDetailPage, NumbersListPage};
 pub use orgs::{DashboardPage, MembersPage};
 pub use phone_config::PhoneConfigPage;
 pub use sms::SmsPage;
-pub use staff::{
-    StaffAuditPage, StaffBudgetsPage, StaffHomePage, StaffLookupsPage, StaffOrgPage,
-};
+pub use staff::{StaffAuditPage, StaffBudgetsPage, StaffHomePage, StaffLookupsPage, StaffOrgPage};
 pub use usage::{AuditPage, UsagePage};
+pub use webhooks::{WebhookLogPage, WebhooksPage};
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;

@@ -77,8 +77,10 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
             <a class="link" href=format!("/o/{slug}/sms")>"SMS →"</a>
             <a class="link" href=format!("/o/{slug}/lookup")>"Look up a number →"</a>
             <a class="link" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups →"</a>
+            <a class="link" href=format!("/o/{slug}/notifications")>"Notifications →"</a>
             <a class="link" href=format!("/o/{slug}/admin/budgets")>"Budgets →"</a>
             {d.org.access.oversees().then(|| view! {
+                <a class="link" href=format!("/o/{slug}/admin/webhooks")>"Webhooks →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/usage")>"Usage and spend →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/lookups")>"Lookup costs →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/audit")>"Audit log →"</a>

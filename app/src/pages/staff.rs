@@ -114,6 +114,7 @@ fn StaffOrgView(d: StaffOrgPage) -> impl IntoView {
             <a class="link" href=format!("/o/{slug}/admin/audit")>"Audit log"</a>
             <a class="link" href=format!("/o/{slug}/admin/api-keys")>"API keys"</a>
             <a class="link" href=format!("/o/{slug}/admin/budgets")>"Budgets"</a>
+            <a class="link" href=format!("/o/{slug}/admin/webhooks")>"Webhooks"</a>
         </p>
         <h2 class="mt-6 text-lg font-semibold">"This month"</h2>
         <SpendReport r=d.report.clone() slug=slug.clone() />

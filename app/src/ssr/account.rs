@@ -16,8 +16,10 @@ use crate::error::AppError;
 use crate::model::{check_new_password, parse_email, Me, MAX_PASSWORD};
 
 /// Who `user` is and the orgs they can open (every org, for support staff and the superadmin),
-/// for the nav bar; while the database cannot be reached, the orgs as last read.
-pub async fn me(state: &AppState, user: User) -> Result<Me, AppError> {
+/// for the nav bar; while the database cannot be reached, the orgs as last read. For the nav
+/// (`nav_path`: the page it is on), the bell of the org it shows: the one in the path when it is
+/// one of theirs, else their first.
+pub async fn me(state: &AppState, user: User, nav_path: Option<&str>) -> Result<Me, AppError> {
     let all = user.is_support || user.is_superadmin;
     let orgs = state
         .known
@@ -30,6 +32,16 @@ pub async fn me(state: &AppState, user: User) -> Result<Me, AppError> {
             }
         })
         .await?;
+    let shown = nav_path.and_then(|p| {
+        let in_path = crate::model::org_in_path(p);
+        in_path
+            .filter(|s| orgs.iter().any(|o| &o.slug == s))
+            .or_else(|| orgs.first().map(|o| o.slug.clone()))
+    });
+    let bell = match shown {
+        Some(slug) => super::notifications::bell(state, user.id, &slug).await,
+        None => None,
+    };
     Ok(Me {
         id: user.id,
         email: user.email,
@@ -38,6 +50,7 @@ pub async fn me(state: &AppState, user: User) -> Result<Me, AppError> {
         is_superadmin: user.is_superadmin,
         must_change_password: user.must_change_password,
         orgs,
+        bell,
     })
 }
 

@@ -245,7 +245,13 @@ async fn try_once(
     };
     let secret = match state.keyring.decrypt(&sealed) {
         Ok(s) => s,
-        Err(e) => return (None, Some(format!("the signing secret: {e}")), String::new()),
+        Err(e) => {
+            return (
+                None,
+                Some(format!("the signing secret: {e}")),
+                String::new(),
+            )
+        }
     };
     if let Err(e) = telephony::http::check_literal_host(&d.url, state.dev_mode) {
         return (None, Some(e.to_string()), String::new());

@@ -82,6 +82,37 @@ pub async fn reserve_units(
             },
     )
     .await?;
+    held(tx, org_id, r, now).await
+}
+
+/// Reserves one message's price, writing the hold on its row (`message_id`, written in this
+/// transaction) in the same statement; refuses naming the tightest cap.
+pub async fn reserve_message(
+    tx: &mut sqlx::PgConnection,
+    message_id: i64,
+    (org_id, user_id): (i64, Option<i64>),
+    micros: i64,
+    now: OffsetDateTime,
+) -> Result<Hold, GuardError> {
+    let r = db::budgets::reserve_for_message(
+        tx,
+        message_id,
+        (org_id, user_id),
+        micros,
+        now,
+        HOLD_TTL_SECS,
+    )
+    .await?;
+    held(tx, org_id, r, now).await
+}
+
+/// A reservation's answer as a hold, or the refusal naming its cap.
+async fn held(
+    tx: &mut sqlx::PgConnection,
+    org_id: i64,
+    r: db::budgets::Reserved,
+    now: OffsetDateTime,
+) -> Result<Hold, GuardError> {
     if let Some(budget_id) = r.refused {
         let b = db::budgets::get(&mut *tx, org_id, budget_id, now)
             .await?

@@ -10,7 +10,7 @@ use super::db;
 pub use super::db::sms::MessageRecord;
 use super::errors::{Limited, SmsError};
 use super::limits::begin_limited;
-use super::money_guard::{reserve, Spend};
+use super::money_guard::reserve_message;
 use super::org_provider::provider_for_config;
 use super::prices::{price, Priced};
 use super::twiml;
@@ -184,20 +184,6 @@ pub async fn send(
     }
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let now = state.clock.now();
-    // A test-mode message costs nothing, so no budget covers it.
-    let hold = if test_mode {
-        None
-    } else {
-        reserve(
-            &mut tx,
-            (org_id, Some(user_id)),
-            Spend::Sms,
-            estimate.micros(),
-            now,
-        )
-        .await?
-        .id
-    };
     let new = db::sms::NewOutbound {
         org_id,
         user_id,
@@ -209,10 +195,14 @@ pub async fn send(
         segments: seg.count as i32,
         encoding: seg.encoding(),
         is_test: test_mode,
-        hold_id: hold,
         at: now,
     };
     let id = db::sms::insert_outbound(&mut tx, &new).await?;
+    // Its price reserved against the caps last, so their rows stay locked only until the commit
+    // (a test-mode message costs nothing: no budget covers it).
+    if !test_mode {
+        reserve_message(&mut tx, id, (org_id, Some(user_id)), estimate.micros(), now).await?;
+    }
     tx.commit().await?;
     let Some(provider) = provider else {
         return Ok(id);

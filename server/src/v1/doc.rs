@@ -18,7 +18,7 @@ use crate::middleware::{escape, stylesheet_href};
 #[openapi(
     info(
         title = "PhoneHub API",
-        description = "Look numbers up, buy numbers, place calls, send SMS, read usage and set budgets from code. \
+        description = "Look numbers up, buy numbers, place calls, send SMS, read usage, set budgets, read notifications and manage webhooks from code. \
 Authenticate with an API key from the org's API keys page: `Authorization: Bearer phk_…`. A key acts \
 as one member of the org (their rights apply) within its scopes. Errors are RFC 9457 problem \
 documents; lists are paged with opaque cursors; times are RFC 3339; money is integer micro-dollars \
@@ -46,6 +46,12 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::budgets::get_one,
         super::budgets::delete,
         super::budgets::grant_override,
+        super::notifications::list,
+        super::webhooks::list,
+        super::webhooks::add,
+        super::webhooks::get_one,
+        super::webhooks::delete,
+        super::webhooks::deliveries,
     ),
     modifiers(&KeyAuth),
     tags(
@@ -55,6 +61,8 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         (name = "Messages", description = "SMS"),
         (name = "Usage", description = "What the org spends"),
         (name = "Budgets", description = "What the org, or one member, may spend per day or month"),
+        (name = "Notifications", description = "What the key's member reads in the app: budget alerts and other news"),
+        (name = "Webhooks", description = "Signed HTTPS deliveries of the org's events to its endpoints, and their logs"),
     )
 )]
 pub struct ApiDoc;
@@ -420,7 +428,7 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
-        assert_eq!(ops, 20);
+        assert_eq!(ops, 26);
         let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
         assert_eq!(link["operationId"], "getNumber");
         assert!(link.get("operation_id").is_none());

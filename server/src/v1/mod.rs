@@ -9,10 +9,12 @@ mod calls;
 mod doc;
 mod lookups;
 mod messages;
+mod notifications;
 mod numbers;
 mod problem;
 mod rate;
 mod usage;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -62,6 +64,13 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
             get(budgets::get_one).delete(budgets::delete),
         )
         .route("/budgets/{id}/overrides", post(budgets::grant_override))
+        .route("/notifications", get(notifications::list))
+        .route("/webhooks", get(webhooks::list).post(webhooks::add))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get_one).delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route_layer(axum::middleware::from_fn(traced))
         .fallback(|| async { Problem::not_found() })
         .layer(axum::middleware::from_fn_with_state(

@@ -1150,6 +1150,8 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
         ("scope_calls", "calls"),
         ("scope_messages", "messages"),
         ("scope_usage", "usage:read"),
+        ("scope_budgets", "budgets"),
+        ("scope_alerts", "alerts"),
     ];
     let mut keys = Vec::new();
     for (field, name) in scopes {
@@ -1158,7 +1160,7 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
             create_key(&app, &owner, "admin@acme.test", &[field]).await,
         ));
     }
-    let endpoints: [(reqwest::Method, &str, &str); 15] = [
+    let endpoints: [(reqwest::Method, &str, &str); 26] = [
         (reqwest::Method::GET, "/v1/lookups/+14155552671", "lookups"),
         (reqwest::Method::GET, "/v1/numbers", "numbers"),
         (reqwest::Method::GET, "/v1/numbers/available", "numbers"),
@@ -1174,6 +1176,17 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
         (reqwest::Method::POST, "/v1/messages", "messages"),
         (reqwest::Method::GET, "/v1/messages/1", "messages"),
         (reqwest::Method::GET, "/v1/usage", "usage:read"),
+        (reqwest::Method::GET, "/v1/budgets", "budgets"),
+        (reqwest::Method::POST, "/v1/budgets", "budgets"),
+        (reqwest::Method::GET, "/v1/budgets/1", "budgets"),
+        (reqwest::Method::DELETE, "/v1/budgets/1", "budgets"),
+        (reqwest::Method::POST, "/v1/budgets/1/overrides", "budgets"),
+        (reqwest::Method::GET, "/v1/notifications", "alerts"),
+        (reqwest::Method::GET, "/v1/webhooks", "alerts"),
+        (reqwest::Method::POST, "/v1/webhooks", "alerts"),
+        (reqwest::Method::GET, "/v1/webhooks/1", "alerts"),
+        (reqwest::Method::DELETE, "/v1/webhooks/1", "alerts"),
+        (reqwest::Method::GET, "/v1/webhooks/1/deliveries", "alerts"),
     ];
     for (method, path, needs) in endpoints {
         for (scope, key) in &keys {

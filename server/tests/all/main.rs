@@ -3,6 +3,8 @@
 
 mod common;
 
+mod alerts;
+mod alerts_pages;
 mod api;
 mod api_v1;
 mod budgets;

@@ -206,6 +206,42 @@ pub async fn reserve(
     })
 }
 
+/// As `reserve` for one message (`(unit, 1)`), writing the hold on the message's row in the same
+/// statement: the last statement of the transaction that wrote the row, so the caps' rows stay
+/// locked only until its commit.
+pub async fn reserve_for_message(
+    tx: &mut sqlx::PgConnection,
+    message_id: i64,
+    (org_id, user_id): (i64, Option<i64>),
+    micros: i64,
+    now: OffsetDateTime,
+    ttl_secs: i64,
+) -> Result<Reserved, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"WITH r AS (
+               SELECT * FROM budget_reserve($2, $3, 'sms', $4, 1, $5,
+                                            make_interval(secs => $6::bigint::double precision))),
+           m AS (
+               UPDATE messages SET hold_id = r.hold_id FROM r
+               WHERE messages.id = $1 AND r.hold_id IS NOT NULL)
+           SELECT hold_id, units AS "units!", refused, remaining FROM r"#,
+        message_id,
+        org_id,
+        user_id,
+        micros,
+        now,
+        ttl_secs
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(Reserved {
+        hold_id: r.hold_id,
+        units: r.units,
+        refused: r.refused,
+        remaining_micros: r.remaining,
+    })
+}
+
 /// Ends a hold: `settled` (its real price is written in the same transaction) or `released`
 /// (the action failed). A hold ends once; ending it again does nothing.
 pub async fn end_hold(

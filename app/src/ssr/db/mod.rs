@@ -1,8 +1,8 @@
 //! Every SQL statement of the app, one module per feature, checked at compile time against the
 //! migrated schema (`scripts/sql-layer.sh` fails on SQL outside this folder).
 
-pub mod api_keys;
 pub mod alerts;
+pub mod api_keys;
 pub mod audit;
 pub mod budgets;
 pub mod bulk_lookups;
@@ -13,7 +13,9 @@ pub mod limits;
 pub mod logins;
 pub mod lookup_cache;
 pub mod lookups;
+pub mod notifications;
 pub mod numbers;
+pub mod org_webhooks;
 pub mod orgs;
 pub mod phone_config;
 pub mod prices;

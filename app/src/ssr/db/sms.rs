@@ -61,8 +61,6 @@ pub struct NewOutbound<'a> {
     pub segments: i32,
     pub encoding: &'a str,
     pub is_test: bool,
-    /// The money guard's reservation for it (ended when its price is written or it fails).
-    pub hold_id: Option<i64>,
     /// When it was sent, by the app's clock.
     pub at: time::OffsetDateTime,
 }
@@ -73,8 +71,8 @@ pub async fn insert_outbound(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
-                                 body, segments, encoding, is_test, hold_id, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id"#,
+                                 body, segments, encoding, is_test, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id"#,
         m.org_id,
         m.user_id,
         m.number_id,
@@ -85,7 +83,6 @@ pub async fn insert_outbound(
         m.segments,
         m.encoding,
         m.is_test,
-        m.hold_id,
         m.at
     )
     .fetch_one(&mut **tx)

@@ -427,6 +427,7 @@ pub use db_proxy::DbProxy;
 /// moto, the AWS-compatible mock, exactly as telephony's tests start it.
 #[path = "../../../../telephony/tests/common/moto.rs"]
 pub mod moto;
+pub mod smtp;
 
 /// A sent message row of acme's configuration (as if the provider accepted it), with provider
 /// SID `sid`.

@@ -1,7 +1,8 @@
 -- Money guard, part 1: budgets with hard caps, reserved before any provider request.
 --
 -- An org's periods (day, month) are its own: orgs get a time zone, by default their country's
--- main zone (the first zone listed for it in tzdata's zone.tab).
+-- main zone (the first zone listed for it in tzdata's zone.tab, except where that is not where
+-- most people live: Canada, Australia, Brazil, Russia and Ukraine take their most populous zone).
 CREATE TABLE country_time_zones (
     country   TEXT PRIMARY KEY CHECK (country ~ '^[A-Z]{2}$'),
     time_zone TEXT NOT NULL
@@ -19,7 +20,7 @@ INSERT INTO country_time_zones (country, time_zone) VALUES
     ('AR', 'America/Argentina/Buenos_Aires'),
     ('AS', 'Pacific/Pago_Pago'),
     ('AT', 'Europe/Vienna'),
-    ('AU', 'Australia/Lord_Howe'),
+    ('AU', 'Australia/Sydney'),
     ('AW', 'America/Aruba'),
     ('AX', 'Europe/Mariehamn'),
     ('AZ', 'Asia/Baku'),
@@ -37,13 +38,13 @@ INSERT INTO country_time_zones (country, time_zone) VALUES
     ('BN', 'Asia/Brunei'),
     ('BO', 'America/La_Paz'),
     ('BQ', 'America/Kralendijk'),
-    ('BR', 'America/Noronha'),
+    ('BR', 'America/Sao_Paulo'),
     ('BS', 'America/Nassau'),
     ('BT', 'Asia/Thimphu'),
     ('BW', 'Africa/Gaborone'),
     ('BY', 'Europe/Minsk'),
     ('BZ', 'America/Belize'),
-    ('CA', 'America/St_Johns'),
+    ('CA', 'America/Toronto'),
     ('CC', 'Indian/Cocos'),
     ('CD', 'Africa/Kinshasa'),
     ('CF', 'Africa/Bangui'),
@@ -195,8 +196,8 @@ INSERT INTO country_time_zones (country, time_zone) VALUES
     ('RE', 'Indian/Reunion'),
     ('RO', 'Europe/Bucharest'),
     ('RS', 'Europe/Belgrade'),
-    ('RU', 'Europe/Kaliningrad'),
-    ('UA', 'Europe/Simferopol'),
+    ('RU', 'Europe/Moscow'),
+    ('UA', 'Europe/Kyiv'),
     ('RW', 'Africa/Kigali'),
     ('SA', 'Asia/Riyadh'),
     ('SB', 'Pacific/Guadalcanal'),

@@ -23,6 +23,11 @@ pub enum AppError {
     /// raise it).
     #[error("{0}")]
     PaymentRequired(String),
+    /// The org's destination rules refuse the call or text: a blocked premium or special range,
+    /// a country it does not allow, over its maximum price, or a destination paused by the
+    /// velocity rule (the sentence says which, and who can change it).
+    #[error("{0}")]
+    DestinationRefused(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -57,6 +62,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::TooManyRequests(_) => 429,
             AppError::PaymentRequired(_) => 402,
+            AppError::DestinationRefused(_) => 403,
             AppError::BadRequest(_) => 400,
             AppError::Upstream(_) => 502,
             AppError::Unavailable => 503,

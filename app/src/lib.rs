@@ -90,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/admin/audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/budgets") view=BudgetsPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/destinations") view=DestinationsPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/webhooks") view=WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/webhooks/:id") view=WebhookLogPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/notifications") view=NotificationsPage ssr=SsrMode::Async />

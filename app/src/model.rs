@@ -14,6 +14,7 @@ pub mod countries;
 pub mod cursor;
 #[cfg(feature = "ssr")]
 pub mod dates;
+pub mod destinations;
 pub mod invitations;
 pub mod lookup;
 pub mod message_status;

@@ -413,7 +413,8 @@ fn start_workers(state: &AppState) -> Workers {
         handles: vec![
             app::ssr::bulk_worker::spawn_worker(state.clone(), signal.clone()),
             app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal.clone()),
-            app::ssr::alerts::spawn_money_worker(state.clone(), signal),
+            app::ssr::alerts::spawn_money_worker(state.clone(), signal.clone()),
+            app::ssr::alerts::spawn_webhook_worker(state.clone(), signal),
         ],
     }
 }

@@ -69,12 +69,13 @@ pub async fn send_sms(org: String, from: String, to: String, body: String) -> Re
     respond(
         async {
             let ctx = require(&org, Permission::Use).await?;
-            let (_, to) = crate::ssr::sms::send_as(&ctx, &from, &to, &body).await?;
+            let (sent, to) = crate::ssr::sms::send_as(&ctx, &from, &to, &body).await?;
             let from = from.trim();
+            let notice = if sent.held { "sms-held" } else { "sms-sent" };
             let q = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("our", from)
                 .append_pair("with", to.as_str())
-                .append_pair("notice", "sms-sent")
+                .append_pair("notice", notice)
                 .finish();
             leptos_axum::redirect(&format!("/o/{}/sms?{q}", ctx.slug));
             Ok(())

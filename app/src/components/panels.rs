@@ -42,7 +42,9 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
             "There is nothing here, or you do not have access to it.".to_string(),
         ),
         AppError::Unauthenticated => ("Please log in", error.to_string()),
-        AppError::Forbidden(_) => ("Not allowed", error.to_string()),
+        AppError::Forbidden(_) | AppError::DestinationRefused(_) => {
+            ("Not allowed", error.to_string())
+        }
         AppError::Unavailable | AppError::Network => ("Temporarily unavailable", error.to_string()),
         _ => ("Something went wrong", error.to_string()),
     };
@@ -78,6 +80,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "release-pending" => "Release requested, but the provider did not confirm it yet. The number is shown as releasing (still billed) and PhoneHub keeps retrying.",
         "call-placed" => "Call placed: PhoneHub rings your phone first; answer it to be connected.",
         "sms-sent" => "Message sent. Its delivery status updates below.",
+        "sms-held" => "Message held, not sent: texts to this destination are paused after too many in an hour. It goes out when an owner or admin resumes them under Admin → Destinations.",
+        "destinations-saved" => "Destination rules saved: they apply to the next call or text.",
+        "destination-resumed" => "Sends resumed: the held texts are going out now, and the hour starts again.",
         "sim-call" => "The sandbox is calling your number: the call appears below and finishes in a few seconds.",
         "sim-sms" => "The sandbox sent your number an SMS: it is in this conversation.",
         "connection-ok" => "Connection works: the provider accepted these credentials.",

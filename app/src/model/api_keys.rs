@@ -62,7 +62,7 @@ impl Scope {
             Scope::Calls => "place calls, read call history and recordings",
             Scope::Messages => "send and read SMS",
             Scope::UsageRead => "read what the org spends",
-            Scope::Budgets => "read budgets and, acting as an owner or admin, set them",
+            Scope::Budgets => "read budgets and destination rules and, acting as an owner or admin, set them and resume paused destinations",
             Scope::Alerts => "read notifications and, acting as an owner or admin, manage webhooks",
         }
     }

@@ -16,10 +16,13 @@ pub enum MessageStatus {
     Failed,
     /// An inbound message.
     Received,
+    /// Kept, not sent: sends to its destination are paused (the pumping guard) until an owner
+    /// or admin resumes them.
+    Held,
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 7] = [
+    pub const ALL: [MessageStatus; 8] = [
         MessageStatus::Queued,
         MessageStatus::Sending,
         MessageStatus::Sent,
@@ -27,6 +30,7 @@ impl MessageStatus {
         MessageStatus::Undelivered,
         MessageStatus::Failed,
         MessageStatus::Received,
+        MessageStatus::Held,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +42,7 @@ impl MessageStatus {
             MessageStatus::Undelivered => "undelivered",
             MessageStatus::Failed => "failed",
             MessageStatus::Received => "received",
+            MessageStatus::Held => "held",
         }
     }
 
@@ -45,7 +50,8 @@ impl MessageStatus {
         MessageStatus::ALL.into_iter().find(|m| m.as_str() == s)
     }
 
-    /// Delivery statuses only move forward; rank 3 is final.
+    /// Delivery statuses only move forward; rank 3 is final (a held message moves only when its
+    /// destination is resumed, never by a callback).
     pub fn rank(self) -> u8 {
         match self {
             MessageStatus::Queued => 0,
@@ -54,7 +60,8 @@ impl MessageStatus {
             MessageStatus::Delivered
             | MessageStatus::Undelivered
             | MessageStatus::Failed
-            | MessageStatus::Received => 3,
+            | MessageStatus::Received
+            | MessageStatus::Held => 3,
         }
     }
 
@@ -67,6 +74,7 @@ impl MessageStatus {
             MessageStatus::Undelivered => "Undelivered",
             MessageStatus::Failed => "Failed",
             MessageStatus::Received => "Received",
+            MessageStatus::Held => "Held (destination paused)",
         }
     }
 
@@ -96,6 +104,10 @@ mod tests {
         assert_eq!(Sent.earlier(), vec![Queued, Sending]);
         assert_eq!(Delivered.earlier(), vec![Queued, Sending, Sent]);
         assert_eq!(Failed.earlier(), Delivered.earlier());
+        assert!(
+            !Delivered.earlier().contains(&Held),
+            "no callback moves a held message"
+        );
         for s in MessageStatus::ALL {
             assert_eq!(MessageStatus::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));

@@ -1,6 +1,7 @@
 //! The money worker: in every server process, every second, it fires the budget thresholds the
 //! spending has crossed (each once per period, whichever server sees it first) into in-app
-//! notifications, e-mail and the org's webhooks; then sends due mail and webhook deliveries.
+//! notifications, e-mail and the org's webhooks, and sends due mail; the webhook worker, a task
+//! of its own, tries due deliveries a few at a time.
 //!
 //! A webhook delivery is a JSON POST signed like Stripe's: `PhoneHub-Signature: t=<unix
 //! seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>`, with the event's
@@ -54,7 +55,6 @@ pub fn signature(secret: &str, unix: i64, body: &[u8]) -> String {
 /// Fires, mails and delivers every second until the server stops.
 pub fn spawn_money_worker(state: AppState, mut stop: StopSignal) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let client = telephony::http::client(Duration::from_secs(10), state.dev_mode).ok();
         loop {
             stop.pause(Duration::from_secs(1)).await;
             if stop.stopping() {
@@ -68,10 +68,25 @@ pub fn spawn_money_worker(state: AppState, mut stop: StopSignal) -> tokio::task:
                     tracing::warn!(error = %e, "sending mail failed");
                 }
             }
-            if let Some(client) = &client {
-                if let Err(e) = deliver(&state, client).await {
-                    tracing::warn!(error = %e, "webhook deliveries failed");
-                }
+        }
+    })
+}
+
+/// Delivers webhooks every second until the server stops: a task of its own, so slow receivers
+/// never delay alerts or mail.
+pub fn spawn_webhook_worker(state: AppState, mut stop: StopSignal) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let Ok(client) = telephony::http::client(Duration::from_secs(10), state.dev_mode) else {
+            tracing::error!("no HTTP client for webhook deliveries");
+            return;
+        };
+        loop {
+            stop.pause(Duration::from_secs(1)).await;
+            if stop.stopping() {
+                return;
+            }
+            if let Err(e) = deliver(&state, &client).await {
+                tracing::warn!(error = %e, "webhook deliveries failed");
             }
         }
     })
@@ -83,10 +98,38 @@ pub async fn fire_alerts(state: &AppState) -> Result<usize, sqlx::Error> {
     let mut tx = state.pool.begin().await?;
     let fired = db::alerts::fire(&mut tx, now).await?;
     for f in &fired {
-        fan_out(&mut tx, state, f, now).await?;
+        // Each alert fans out on its own savepoint: one that cannot be written (it is logged)
+        // never holds back another org's.
+        let mut one = sqlx::Connection::begin(&mut *tx).await?;
+        match fan_out(&mut one, state, f, now).await {
+            Ok(()) => one.commit().await?,
+            Err(e) => {
+                tracing::error!(budget = f.budget_id, error = %e, "a budget alert could not be fanned out");
+                one.rollback().await?;
+            }
+        }
     }
     tx.commit().await?;
     Ok(fired.len())
+}
+
+/// `s` cut to at most `max` characters (an ellipsis marks the cut).
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// Text from a receiver, as the delivery log keeps it: printable characters only (no NUL,
+/// which Postgres refuses, nor other control characters), at most `max`.
+fn printable(s: &str, max: usize) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .take(max)
+        .collect()
 }
 
 /// What a person reads about a fired threshold: the title and the body.
@@ -107,9 +150,12 @@ fn words(f: &Fired, public_url: &url::Url) -> (String, String) {
         Some("numbers") => "number-rental ",
         _ => "",
     };
-    let title = format!(
-        "{}: {whose} {every} {what}budget is {}% spent",
-        f.org_name, f.pct
+    let title = clip(
+        &format!(
+            "{}: {whose} {every} {what}budget is {}% spent",
+            f.org_name, f.pct
+        ),
+        200,
     );
     let stops = if f.hard_cap {
         "It is a hard cap: paid actions it covers stop when it is reached."
@@ -205,30 +251,49 @@ async fn send_mail(state: &AppState, mailer: &super::mailer::Mailer) -> Result<(
     Ok(())
 }
 
-/// Tries the webhook deliveries due now.
+/// Tries the webhook deliveries due now, a few at a time; one whose try cannot be recorded is
+/// logged and left to its claim's expiry, never holding back the others.
 async fn deliver(state: &AppState, client: &reqwest::Client) -> Result<(), sqlx::Error> {
+    use futures::StreamExt;
     let now = state.clock.now();
-    for d in db::alerts::claim_deliveries(&state.pool, now, BATCH).await? {
-        let (status, error, excerpt) = try_once(state, client, &d).await;
-        let at = state.clock.now();
-        let delivered = status.is_some_and(|s| (200..300).contains(&s));
-        let next = at + backoff(d.attempts);
-        let retry_at = (!delivered && next < d.created_at + RETRY_FOR).then_some(next);
-        let mut tx = state.pool.begin().await?;
-        let attempt = db::alerts::Attempt {
-            delivery_id: d.id,
-            n: d.attempts,
-            at,
-            status,
-            error: error.as_deref(),
-            excerpt: &excerpt,
-            delivered,
-            retry_at,
-        };
-        db::alerts::record_attempt(&mut tx, &attempt).await?;
-        tx.commit().await?;
-    }
+    let due = db::alerts::claim_deliveries(&state.pool, now, BATCH).await?;
+    futures::stream::iter(due)
+        .for_each_concurrent(DELIVERING, |d| async move {
+            if let Err(e) = deliver_one(state, client, &d).await {
+                tracing::warn!(delivery = d.id, error = %e, "a webhook try was not recorded");
+            }
+        })
+        .await;
     Ok(())
+}
+
+/// Deliveries tried at once by one server.
+const DELIVERING: usize = 8;
+
+async fn deliver_one(
+    state: &AppState,
+    client: &reqwest::Client,
+    d: &Delivery,
+) -> Result<(), sqlx::Error> {
+    let (status, error, excerpt) = try_once(state, client, d).await;
+    let error = error.map(|e| printable(&e, 500));
+    let at = state.clock.now();
+    let delivered = status.is_some_and(|s| (200..300).contains(&s));
+    let next = at + backoff(d.attempts);
+    let retry_at = (!delivered && next < d.created_at + RETRY_FOR).then_some(next);
+    let mut tx = state.pool.begin().await?;
+    let attempt = db::alerts::Attempt {
+        delivery_id: d.id,
+        n: d.attempts,
+        at,
+        status,
+        error: error.as_deref(),
+        excerpt: &excerpt,
+        delivered,
+        retry_at,
+    };
+    db::alerts::record_attempt(&mut tx, &attempt).await?;
+    tx.commit().await
 }
 
 /// One POST of a delivery: the receiver's status (or why there was none) and the start of its
@@ -272,7 +337,7 @@ async fn try_once(
         Ok(res) => {
             let status = i32::from(res.status().as_u16());
             let excerpt = match telephony::http::read_capped(res, ANSWER_CAP).await {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).chars().take(1024).collect(),
+                Ok(bytes) => printable(&String::from_utf8_lossy(&bytes), 1024),
                 Err(e) => format!("({e})"),
             };
             (Some(status), None, excerpt)

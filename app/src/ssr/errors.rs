@@ -1,9 +1,11 @@
 //! The ways a use case fails, as types: a lookup, a purchase, a call, a recording, a message, a
-//! provider client or an hourly limit. The words a person reads for each are chosen in `words.rs`;
-//! the feature modules return these.
+//! provider client, an hourly limit or a destination. The words a person reads for each are
+//! chosen in `words.rs`; the feature modules return these.
 
 use telephony::ProviderError;
 use time::OffsetDateTime;
+
+use crate::model::destinations::{Channel, DestKey};
 
 /// Why no client can be built from a configuration (the words are chosen in `ssr::words`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +72,55 @@ pub struct CappedBudget {
 pub enum GuardError {
     #[error("the budget {} would be passed", .0.budget_id)]
     Capped(CappedBudget),
+    #[error("the database failed")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Why a call or text may not go where it was sent (refused before any provider request; the
+/// words are chosen in `ssr::words::refusal`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A range of the shipped blocked list: the number's start as people write it ("+1 900"),
+    /// and the range's kind (`premium`, `satellite`, …).
+    Blocked { shown: String, kind: String },
+    /// A country the org does not allow (None: a number of no country, such as +882); `cc` is
+    /// the number's country calling code.
+    Country {
+        channel: Channel,
+        country: Option<String>,
+        cc: u16,
+    },
+    /// Over the org's maximum price: per text, or per call minute.
+    Price {
+        channel: Channel,
+        micros: i64,
+        max_micros: i64,
+    },
+    /// Sends there are paused by the velocity rule until an owner or admin resumes them.
+    Paused {
+        channel: Channel,
+        key: DestKey,
+        per_hour: i32,
+    },
+}
+
+impl Refusal {
+    /// As counted (`destination_refusals.reason`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::Blocked { .. } => "blocked",
+            Refusal::Country { .. } => "country",
+            Refusal::Price { .. } => "price",
+            Refusal::Paused { .. } => "paused",
+        }
+    }
+}
+
+/// Why the destination guard refused a call or text, or could not decide.
+#[derive(Debug, thiserror::Error)]
+pub enum DestinationError {
+    #[error("the destination is refused ({})", .0.reason())]
+    Refused(Refusal),
     #[error("the database failed")]
     Db(#[from] sqlx::Error),
 }
@@ -186,6 +237,8 @@ pub enum CallError {
     Limited(#[from] LimitError),
     #[error(transparent)]
     Guard(#[from] GuardError),
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
     #[error("the database failed")]
     Db(#[from] sqlx::Error),
 }
@@ -218,6 +271,8 @@ pub enum SmsError {
     Limited(#[from] LimitError),
     #[error(transparent)]
     Guard(#[from] GuardError),
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
     #[error("the database failed")]
     Db(#[from] sqlx::Error),
 }

@@ -123,11 +123,15 @@ async fn settle_purchases(state: &AppState, stop: &StopSignal) {
         };
         let bought = found.into_iter().find(|x| x.phone_number == n.e164);
         let r = async {
-            // The purchase's budget hold ends with it: settled by the month's charge (accrued
-            // on this worker's next round, a renewal never refused), or released.
+            // The purchase's budget hold ends with it: settled once the month's charge is
+            // written, or released.
             let hold = db::numbers::hold_of(&state.pool, n.id).await?;
             match &bought {
-                Some(x) => db::numbers::settle_bought(&state.pool, n.id, &x.sid).await?,
+                Some(x) => {
+                    db::numbers::settle_bought(&state.pool, n.id, &x.sid).await?;
+                    // The month's charge is written (booked) before the hold ends.
+                    db::numbers::accrue_charges(&state.pool).await?;
+                }
                 None => db::numbers::settle_not_bought(&state.pool, n.id).await?,
             }
             super::money_guard::end(&state.pool, hold, bought.is_some()).await

@@ -1,14 +1,16 @@
 //! SMS: send from an owned number or the org's sender (test mode records without sending),
-//! conversations, delivery status callbacks and inbound messages (signed, idempotent, never
+//! through the destination guard (a paused destination holds the message; resuming it sends
+//! it), conversations, delivery status callbacks and inbound messages (signed, idempotent, never
 //! regressing a final status).
 
 use sqlx::PgPool;
 use telephony::provider::NewMessage;
-use telephony::E164;
+use telephony::{Provider, E164};
 
 use super::db;
 pub use super::db::sms::MessageRecord;
-use super::errors::{Limited, SmsError};
+use super::destination_guard::{self, Velocity};
+use super::errors::{GuardError, Limited, SmsError};
 use super::limits::begin_limited;
 use super::money_guard::reserve_message;
 use super::org_provider::provider_for_config;
@@ -17,6 +19,7 @@ use super::twiml;
 use super::webhooks::{Hook, Owner, Refused, Verified};
 use super::{format, AppState};
 use crate::model::cursor::Cursor;
+use crate::model::destinations::Channel;
 use crate::model::message_status::MessageStatus;
 use crate::model::money::Money;
 use crate::model::phone_config::Capability;
@@ -87,15 +90,23 @@ async fn sender(state: &AppState, org_id: i64, user_id: i64, from: &str) -> Resu
     E164::parse(from, None).map_err(|_| SmsError::NotASender)
 }
 
+/// What became of a message: sent (or recorded, in test mode), or held because sends to its
+/// destination are paused (it goes out when an owner or admin resumes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub id: i64,
+    pub held: bool,
+}
+
 /// Sends `body` as the caller from `from` (one of their senders) to `to` (E.164, or national in
-/// the org's country), checking each field: the message's id and where it went. The one use case
-/// behind the send form and `POST /v1/messages`.
+/// the org's country), checking each field: what became of the message and where it went. The
+/// one use case behind the send form and `POST /v1/messages`.
 pub async fn send_as(
     ctx: &crate::ssr::guard::OrgCtx,
     from: &str,
     to: &str,
     body: &str,
-) -> Result<(i64, E164), crate::error::AppError> {
+) -> Result<(Sent, E164), crate::error::AppError> {
     use crate::error::AppError;
     ctx.must_act()?;
     check_body(body)?;
@@ -111,8 +122,8 @@ pub async fn send_as(
             "Choose the number to send from.",
         ));
     }
-    let id = send(&ctx.state, ctx.org_id, ctx.user.id, from, &to, body).await?;
-    Ok((id, to))
+    let sent = send(&ctx.state, ctx.org_id, ctx.user.id, from, &to, body).await?;
+    Ok((sent, to))
 }
 
 /// Messages the caller may see (theirs and shared numbers'; owners, admins and staff: all),
@@ -147,7 +158,8 @@ async fn read(
     Ok(rows)
 }
 
-/// Sends (or, in test mode, records) a message; returns its id.
+/// Sends (or, in test mode, records) a message, or holds it when sends to its destination are
+/// paused; what became of it.
 pub async fn send(
     state: &AppState,
     org_id: i64,
@@ -155,7 +167,7 @@ pub async fn send(
     from: &str,
     to: &E164,
     body: &str,
-) -> Result<i64, SmsError> {
+) -> Result<Sent, SmsError> {
     let pool = &state.pool;
     let from = sender(state, org_id, user_id, from).await?;
     if to == &from {
@@ -172,6 +184,9 @@ pub async fn send(
         .as_ref()
         .and_then(|n| n.config_id)
         .or(eff.config.as_ref().map(|c| c.id));
+    // Where it may go, before anything is written or any provider asked.
+    let verdict =
+        destination_guard::check(state, org_id, Channel::Sms, to, estimate.micros()).await?;
     // The provider before anything is written: a configuration that cannot send leaves no
     // message behind (and none counted against the limit).
     let provider = if test_mode {
@@ -184,6 +199,13 @@ pub async fn send(
     }
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let now = state.clock.now();
+    // A destination paused (now, or by this very message) holds it: written, not sent, nothing
+    // reserved until it is resumed.
+    let velocity = destination_guard::velocity(&mut tx, state, user_id, &verdict, now).await?;
+    let pause_id = match velocity {
+        Velocity::Go => None,
+        Velocity::Paused { pause_id, .. } => Some(pause_id),
+    };
     let new = db::sms::NewOutbound {
         org_id,
         user_id,
@@ -196,46 +218,122 @@ pub async fn send(
         encoding: seg.encoding(),
         is_test: test_mode,
         at: now,
+        pause_id,
     };
     let id = db::sms::insert_outbound(&mut tx, &new).await?;
     // Its price reserved against the caps last, so their rows stay locked only until the commit
     // (a test-mode message costs nothing: no budget covers it).
-    if !test_mode {
+    if !test_mode && pause_id.is_none() {
         reserve_message(&mut tx, id, (org_id, Some(user_id)), estimate.micros(), now).await?;
     }
     tx.commit().await?;
-    let Some(provider) = provider else {
-        return Ok(id);
-    };
+    let held = pause_id.is_some();
+    if let (Some(provider), false) = (provider, held) {
+        let out = Outgoing {
+            id,
+            from: from.as_str(),
+            to: to.as_str(),
+            body,
+            estimate,
+        };
+        dispatch(state, provider.as_ref(), &out).await?;
+    }
+    Ok(Sent { id, held })
+}
+
+/// A message written (its price reserved) and not yet asked of the provider.
+struct Outgoing<'a> {
+    id: i64,
+    from: &'a str,
+    to: &'a str,
+    body: &'a str,
+    estimate: Money,
+}
+
+/// Asks the provider to send `m` and writes its answer: accepted (the hold settled at the
+/// estimate), or refused (failed, the hold released).
+async fn dispatch(
+    state: &AppState,
+    provider: &dyn Provider,
+    m: &Outgoing<'_>,
+) -> Result<(), SmsError> {
+    let pool = &state.pool;
     let msg = NewMessage {
-        to: to.to_string(),
-        from: from.to_string(),
-        body: body.to_string(),
-        status_callback: Some(Hook::SmsStatus.url_for(&state.public_url, id)),
+        to: m.to.to_string(),
+        from: m.from.to_string(),
+        body: m.body.to_string(),
+        status_callback: Some(Hook::SmsStatus.url_for(&state.public_url, m.id)),
     };
     let sent = match provider.messaging() {
         Ok(messaging) => messaging.send_message(&msg).await,
         Err(e) => Err(e),
     };
     match sent {
-        Ok(m) => {
-            let status = m
+        Ok(r) => {
+            let status = r
                 .status
                 .as_deref()
                 .and_then(MessageStatus::parse)
                 .filter(|s| matches!(s.rank(), 1 | 2))
                 .unwrap_or(MessageStatus::Queued);
-            db::sms::accepted(pool, id, &m.sid, estimate, status).await?;
-            Ok(id)
+            db::sms::accepted(pool, m.id, &r.sid, m.estimate, status).await?;
+            Ok(())
         }
         Err(e) => {
             let code = e.code().map(|c| c as i32);
             let err = SmsError::Provider(e);
             let words = crate::ssr::words::sms(&err).to_string();
-            db::sms::refused(pool, id, code, &words).await?;
+            db::sms::refused(pool, m.id, code, &words).await?;
             Err(err)
         }
     }
+}
+
+/// Sends a message a paused destination held, now that an owner or admin resumed it: through
+/// the budgets (a cap that refuses it keeps it held, saying why) and the provider. Whether it
+/// went (false: kept held by a cap, or no longer held).
+pub async fn send_held(state: &AppState, id: i64) -> Result<bool, SmsError> {
+    let pool = &state.pool;
+    let Some(m) = db::sms::held(pool, id).await? else {
+        return Ok(false);
+    };
+    let estimate = price(pool, Priced::SmsSegment)
+        .await?
+        .times(i64::from(m.segments));
+    let provider = if m.is_test {
+        None
+    } else {
+        Some(provider_for_config(state, m.config_id, m.org_id).await?.1)
+    };
+    let mut tx = pool.begin().await?;
+    if !db::sms::release_held(&mut tx, id).await? {
+        return Ok(false);
+    }
+    if !m.is_test {
+        let who = (m.org_id, m.user_id);
+        match reserve_message(&mut tx, id, who, estimate.micros(), state.clock.now()).await {
+            Ok(_) => {}
+            Err(GuardError::Capped(b)) => {
+                tx.rollback().await?;
+                let why = crate::ssr::words::guard(&GuardError::Capped(b)).to_string();
+                db::sms::keep_held(pool, id, &why).await?;
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tx.commit().await?;
+    if let Some(provider) = provider {
+        let out = Outgoing {
+            id,
+            from: &m.our_e164,
+            to: &m.other_e164,
+            body: &m.body,
+            estimate,
+        };
+        dispatch(state, provider.as_ref(), &out).await?;
+    }
+    Ok(true)
 }
 
 /// Conversations (our number, other party), newest first.
@@ -310,7 +408,8 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
         .param("MessageStatus")
         .or(hook.param("SmsStatus"))
         .and_then(MessageStatus::parse)
-        .filter(|s| *s != MessageStatus::Received)
+        // Neither is a delivery status: a callback never moves a message to either.
+        .filter(|s| !matches!(s, MessageStatus::Received | MessageStatus::Held))
     else {
         return Ok(());
     };

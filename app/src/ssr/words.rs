@@ -1,11 +1,13 @@
-//! What a person reads when a lookup, a call, a purchase or an SMS fails: every sentence for the server layer's error enums is chosen here.
+//! What a person reads when a lookup, a call, a purchase or an SMS fails, or a destination is
+//! refused or paused: every sentence for the server layer's error enums is chosen here.
 
 use telephony::ProviderError;
 
 use crate::error::AppError;
+use crate::model::destinations::{Channel, DestKey};
 use crate::ssr::errors::{
-    BuildError, CallError, CappedBudget, GuardError, LimitError, Limited, LookupError, NoProvider,
-    NumberError, RecordingError, SmsError,
+    BuildError, CallError, CappedBudget, DestinationError, GuardError, LimitError, Limited,
+    LookupError, NoProvider, NumberError, RecordingError, Refusal, SmsError,
 };
 use crate::ssr::format::utc_minute;
 
@@ -119,6 +121,134 @@ impl From<GuardError> for AppError {
     }
 }
 
+/// A call or text the org's destination rules refuse (403, the sentence saying why).
+pub fn destination(e: &DestinationError) -> AppError {
+    match e {
+        DestinationError::Refused(r) => AppError::DestinationRefused(refusal(r)),
+        DestinationError::Db(_) => AppError::Internal,
+    }
+}
+
+impl From<DestinationError> for AppError {
+    fn from(e: DestinationError) -> AppError {
+        match e {
+            DestinationError::Db(d) => d.into(),
+            other => destination(&other),
+        }
+    }
+}
+
+/// Why a destination is refused, and who can change that.
+pub fn refusal(r: &Refusal) -> String {
+    use crate::model::money::Money;
+    const WHO: &str = "An owner or admin can change it under Admin → Destinations.";
+    let m = |micros: &i64| Money::from_micros(*micros);
+    match r {
+        Refusal::Blocked { shown, kind } => {
+            format!("{shown}… is a {} number, blocked for this org.", range_kind(kind))
+        }
+        Refusal::Country { channel, country: Some(c), .. } => format!(
+            "{} to {} are not allowed in this org: an owner or admin can allow it under Admin → Destinations.",
+            channel.plural(),
+            country_label(c)
+        ),
+        Refusal::Country { channel, country: None, cc } => format!(
+            "{} to +{cc} numbers, which belong to no country, are not allowed.",
+            channel.plural()
+        ),
+        Refusal::Price { channel: Channel::Sms, micros, max_micros } => format!(
+            "This message would cost {}, over the org's maximum of {} per message. {WHO}",
+            m(micros),
+            m(max_micros)
+        ),
+        Refusal::Price { channel: Channel::Call, micros, max_micros } => format!(
+            "This call would cost {} a minute, over the org's maximum of {} a minute. {WHO}",
+            m(micros),
+            m(max_micros)
+        ),
+        Refusal::Paused { channel, key, per_hour } => format!(
+            "{} to {} are paused after {per_hour} in an hour. An owner or admin can resume them under Admin → Destinations.",
+            channel.plural(),
+            destination_shown(key)
+        ),
+    }
+}
+
+/// A destination of the velocity rule as people read it: "United Kingdom", "+447400…".
+pub fn destination_shown(key: &DestKey) -> String {
+    match key {
+        DestKey::Country(c) => country_label(c),
+        DestKey::Prefix(p) => format!("{p}…"),
+    }
+}
+
+fn country_label(code: &str) -> String {
+    crate::model::countries::country_name(code)
+        .unwrap_or(code)
+        .to_string()
+}
+
+/// A kind of the shipped blocked list as a sentence names it ("a premium-rate number").
+pub fn range_kind(kind: &str) -> &'static str {
+    match kind {
+        "premium" => "premium-rate",
+        "shared-cost" => "shared-cost",
+        "revenue-share" => "revenue-sharing",
+        "satellite" => "satellite",
+        "international-network" => "international-network",
+        "personal" => "personal-numbering",
+        "pager" => "paging",
+        "allowed" => "allowed (an exception)",
+        _ => "special-rate",
+    }
+}
+
+/// Where the shipped blocked list comes from (`app/data/blocked_prefixes.tsv` names each source).
+pub fn blocked_sources() -> &'static str {
+    "ITU-T's E.164 assigned codes, NANPA, Ofcom, ARCEP, the Bundesnetzagentur, AGCOM, Spain's numbering plan and BTK, checked against libphonenumber's metadata"
+}
+
+/// What a counted refusal's reason means.
+pub fn refusal_reason(reason: &str) -> &'static str {
+    match reason {
+        "country" => "Country not allowed",
+        "blocked" => "Premium or special range",
+        "price" => "Over the maximum price",
+        "paused" => "Destination paused",
+        _ => "Other",
+    }
+}
+
+/// The notification (title, body) the org's owners and admins get when the velocity rule pauses
+/// `key`: what tripped it, what happens meanwhile, and where to resume it.
+pub fn paused_notice(
+    (org_name, org_slug): (&str, &str),
+    channel: Channel,
+    key: &DestKey,
+    per_hour: i32,
+    public_url: &url::Url,
+) -> (String, String) {
+    let what = channel.plural();
+    let to = destination_shown(key);
+    let title = format!(
+        "{org_name}: {} to {to} paused after {per_hour} in an hour",
+        what.to_lowercase()
+    );
+    let body = format!(
+        "{what} to {to} reached the org's limit of {per_hour} in an hour, which is how SMS pumping and toll fraud look. \
+         Until an owner or admin resumes them, texts sent there are held (not lost, not charged) and calls are refused. \
+         Resuming sends the held texts.\n\nDestinations: {public_url}o/{org_slug}/admin/destinations"
+    );
+    (title, body)
+}
+
+/// A pause resumed before, with nothing left held under it.
+pub fn pause_already_resumed() -> AppError {
+    AppError::Conflict(
+        "These sends were already resumed, and no held text is waiting under this pause.".into(),
+    )
+}
+
 pub fn call(e: &CallError) -> AppError {
     match e {
         CallError::NotYours => AppError::validation(
@@ -149,6 +279,7 @@ pub fn call(e: &CallError) -> AppError {
         CallError::NoProvider(n) => no_provider(n),
         CallError::Limited(l) => limit(l),
         CallError::Guard(g) => guard(g),
+        CallError::Destination(d) => destination(d),
         CallError::Db(_) => AppError::Internal,
     }
 }
@@ -252,6 +383,7 @@ pub fn sms(e: &SmsError) -> AppError {
         SmsError::NoProvider(n) => no_provider(n),
         SmsError::Limited(l) => limit(l),
         SmsError::Guard(g) => guard(g),
+        SmsError::Destination(d) => destination(d),
         SmsError::Db(_) => AppError::Internal,
     }
 }
@@ -309,6 +441,7 @@ impl From<CallError> for AppError {
             CallError::NoProvider(n) => n.into(),
             CallError::Limited(l) => l.into(),
             CallError::Guard(g) => g.into(),
+            CallError::Destination(d) => d.into(),
             other => {
                 log_refusal(&other);
                 call(&other)
@@ -352,6 +485,7 @@ impl From<SmsError> for AppError {
             SmsError::NoProvider(n) => n.into(),
             SmsError::Limited(l) => l.into(),
             SmsError::Guard(g) => g.into(),
+            SmsError::Destination(d) => d.into(),
             other => {
                 log_refusal(&other);
                 sms(&other)
@@ -454,6 +588,44 @@ mod tests {
             message: "no".into(),
             more_info: None,
         }
+    }
+
+    #[test]
+    fn refused_destinations_say_why_and_who_can_change_it() {
+        let blocked = Refusal::Blocked {
+            shown: "+90 900".into(),
+            kind: "premium".into(),
+        };
+        assert_eq!(
+            refusal(&blocked),
+            "+90 900… is a premium-rate number, blocked for this org."
+        );
+        let country = Refusal::Country {
+            channel: Channel::Sms,
+            country: Some("DE".into()),
+            cc: 49,
+        };
+        assert_eq!(
+            refusal(&country),
+            "Texts to Germany are not allowed in this org: an owner or admin can allow it under Admin → Destinations."
+        );
+        let price = Refusal::Price {
+            channel: Channel::Sms,
+            micros: 80_000,
+            max_micros: 50_000,
+        };
+        assert!(refusal(&price).starts_with(
+            "This message would cost $0.08, over the org's maximum of $0.05 per message."
+        ));
+        assert_eq!(destination(&DestinationError::Refused(price)).status(), 403);
+        let (title, _) = paused_notice(
+            ("Acme", "acme"),
+            Channel::Sms,
+            &DestKey::Prefix("+447400".into()),
+            30,
+            &url::Url::parse("https://phonehub.example/").unwrap(),
+        );
+        assert_eq!(title, "Acme: texts to +447400… paused after 30 in an hour");
     }
 
     #[test]

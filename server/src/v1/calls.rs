@@ -317,6 +317,11 @@ pub struct Placed {
 }
 
 /// Place a call: PhoneHub rings the number's forwarding phone, then connects `to`.
+///
+/// Before anything is placed, the org's destination rules apply: a premium-rate or special range,
+/// a country the org does not allow, a price a minute over its maximum, or a destination paused
+/// by the velocity rule (too many calls or texts there within an hour) is a 403 of type
+/// `https://phonehub.dev/problems/destination`.
 #[utoipa::path(
     post, path = "/v1/calls", tag = "Calls", operation_id = "placeCall",
     request_body = PlaceCall,
@@ -327,7 +332,7 @@ pub struct Placed {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "The key lacks the `calls` scope, or the destination is refused (type `https://phonehub.dev/problems/destination`: a blocked premium-rate or special range, a country the org does not allow, over its maximum price a minute, or paused by the velocity rule)"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 402, body = Problem, content_type = "application/problem+json", description = "A budget's hard cap has no room for a minute of it (nothing placed)"),
         (status = 409, body = Problem, content_type = "application/problem+json"),

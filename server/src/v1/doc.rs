@@ -18,7 +18,7 @@ use crate::middleware::{escape, stylesheet_href};
 #[openapi(
     info(
         title = "PhoneHub API",
-        description = "Look numbers up, buy numbers, place calls, send SMS, read usage, set budgets, read notifications and manage webhooks from code. \
+        description = "Look numbers up, buy numbers, place calls, send SMS, read usage, set budgets and destination rules, read notifications and manage webhooks from code. \
 Authenticate with an API key from the org's API keys page: `Authorization: Bearer phk_…`. A key acts \
 as one member of the org (their rights apply) within its scopes. Errors are RFC 9457 problem \
 documents; lists are paged with opaque cursors; times are RFC 3339; money is integer micro-dollars \
@@ -46,6 +46,10 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::budgets::get_one,
         super::budgets::delete,
         super::budgets::grant_override,
+        super::destinations::get_rules,
+        super::destinations::set_rules,
+        super::destinations::list_pauses,
+        super::destinations::resume,
         super::notifications::list,
         super::webhooks::list,
         super::webhooks::add,
@@ -61,6 +65,7 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         (name = "Messages", description = "SMS"),
         (name = "Usage", description = "What the org spends"),
         (name = "Budgets", description = "What the org, or one member, may spend per day or month"),
+        (name = "Destinations", description = "Where calls and texts may go: allowed countries, maximum prices, the blocked premium-rate ranges, and destinations paused by the velocity rule"),
         (name = "Notifications", description = "What the key's member reads in the app: budget alerts and other news"),
         (name = "Webhooks", description = "Signed HTTPS deliveries of the org's events to its endpoints, and their logs"),
     )
@@ -255,13 +260,14 @@ fn render_objects(doc: &serde_json::Value, body: &mut String) {
 }
 
 /// The operations of the API as (method, path, operation), in the document's path order, with
-/// GET, POST, PATCH and DELETE in that order within each path.
+/// GET, POST, PUT, PATCH and DELETE in that order within each path.
 fn operations(api: &utoipa::openapi::OpenApi) -> Vec<(String, String, &Operation)> {
     let mut ops: Vec<(String, String, &Operation)> = Vec::new();
     for (path, item) in api.paths.paths.iter() {
         for (m, op) in [
             (HttpMethod::Get, &item.get),
             (HttpMethod::Post, &item.post),
+            (HttpMethod::Put, &item.put),
             (HttpMethod::Patch, &item.patch),
             (HttpMethod::Delete, &item.delete),
         ] {
@@ -428,7 +434,7 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
-        assert_eq!(ops, 26);
+        assert_eq!(ops, 30);
         let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
         assert_eq!(link["operationId"], "getNumber");
         assert!(link.get("operation_id").is_none());

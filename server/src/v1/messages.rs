@@ -1,5 +1,6 @@
 //! Messages: send an SMS as the key's member, exactly as the SMS page does (their senders, the
-//! hourly limit, test mode recorded and not sent); list and read the messages they may see.
+//! hourly limit, the destination rules, test mode recorded and not sent, held while its
+//! destination is paused); list and read the messages they may see.
 
 use app::model::api_keys::Scope;
 use app::model::cursor::Cursor;
@@ -37,7 +38,9 @@ pub struct Message {
     other: String,
     body: String,
     segments: i32,
-    /// `queued`, `sending`, `sent`, `delivered`, `failed`, `undelivered` or `received`.
+    /// `queued`, `sending`, `sent`, `delivered`, `failed`, `undelivered`, `received`, or `held`
+    /// (not sent: its destination is paused by the velocity rule until an owner or admin resumes
+    /// it, then it is sent).
     status: String,
     /// Recorded under the configuration's test mode: never sent.
     test: bool,
@@ -66,6 +69,12 @@ impl From<MessageRecord> for Message {
 }
 
 /// Send an SMS.
+///
+/// Before anything is sent, the org's destination rules apply: a premium-rate or special range,
+/// a country the org does not allow, or a price over its maximum is a 403 of type
+/// `https://phonehub.dev/problems/destination`. Too many texts to one destination within an hour
+/// pause it: the message is kept with status `held` (202) and sent when an owner or admin resumes
+/// the destination.
 #[utoipa::path(
     post, path = "/v1/messages", tag = "Messages", operation_id = "sendMessage",
     request_body = SendMessage,
@@ -73,10 +82,11 @@ impl From<MessageRecord> for Message {
         (status = 201, body = Message, links(
             ("getMessage" = (operation_id = "getMessage", parameters(("id" = "$response.body#/id")))),
         )),
+        (status = 202, body = Message, description = "Held, not sent: its destination is paused by the velocity rule (status `held`); it is sent when an owner or admin resumes it"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "The key lacks the `messages` scope, or the destination is refused (type `https://phonehub.dev/problems/destination`: a blocked premium-rate or special range, a country the org does not allow, or over its maximum price per text)"),
         (status = 402, body = Problem, content_type = "application/problem+json", description = "A budget's hard cap refuses the message (nothing sent)"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The org has no phone config that can send"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -91,9 +101,13 @@ pub async fn send(
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Messages)?;
     let m = json_body(body)?;
-    let (id, _) = app::ssr::sms::send_as(&c.ctx, &m.from, &m.to, &m.body).await?;
-    let sent = one(&caller, id).await?;
-    Ok(json(StatusCode::CREATED, &sent))
+    let (sent, _) = app::ssr::sms::send_as(&c.ctx, &m.from, &m.to, &m.body).await?;
+    let status = if sent.held {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(json(status, &one(&caller, sent.id).await?))
 }
 
 /// The message `id`, if the key's member may see it.

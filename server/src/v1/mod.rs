@@ -6,6 +6,7 @@
 
 mod budgets;
 mod calls;
+mod destinations;
 mod doc;
 mod lookups;
 mod messages;
@@ -64,6 +65,15 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
             get(budgets::get_one).delete(budgets::delete),
         )
         .route("/budgets/{id}/overrides", post(budgets::grant_override))
+        .route(
+            "/destinations",
+            get(destinations::get_rules).put(destinations::set_rules),
+        )
+        .route("/destinations/pauses", get(destinations::list_pauses))
+        .route(
+            "/destinations/pauses/{id}/resume",
+            post(destinations::resume),
+        )
         .route("/notifications", get(notifications::list))
         .route("/webhooks", get(webhooks::list).post(webhooks::add))
         .route(

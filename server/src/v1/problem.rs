@@ -90,6 +90,15 @@ impl Problem {
         p
     }
 
+    /// 403 for a call or text the org's destination rules refuse: its own type, so code can tell
+    /// it from a key's missing scope or a member's missing rights.
+    pub fn destination(detail: String) -> Problem {
+        let mut p = Problem::new(StatusCode::FORBIDDEN, detail);
+        p.kind = "https://phonehub.dev/problems/destination";
+        p.title = "Destination refused";
+        p
+    }
+
     pub fn invalid(field: &str, detail: impl Into<String>) -> Problem {
         let detail = detail.into();
         let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail.clone());
@@ -107,6 +116,7 @@ impl From<AppError> for Problem {
             AppError::Validation { field, message } => Problem::invalid(&field, message),
             AppError::Unauthenticated => Problem::unauthorized("Send your API key."),
             AppError::NotFound => Problem::not_found(),
+            AppError::DestinationRefused(detail) => Problem::destination(detail),
             e => {
                 let status =
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -1160,7 +1160,7 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
             create_key(&app, &owner, "admin@acme.test", &[field]).await,
         ));
     }
-    let endpoints: [(reqwest::Method, &str, &str); 26] = [
+    let endpoints: [(reqwest::Method, &str, &str); 30] = [
         (reqwest::Method::GET, "/v1/lookups/+14155552671", "lookups"),
         (reqwest::Method::GET, "/v1/numbers", "numbers"),
         (reqwest::Method::GET, "/v1/numbers/available", "numbers"),
@@ -1181,6 +1181,14 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
         (reqwest::Method::GET, "/v1/budgets/1", "budgets"),
         (reqwest::Method::DELETE, "/v1/budgets/1", "budgets"),
         (reqwest::Method::POST, "/v1/budgets/1/overrides", "budgets"),
+        (reqwest::Method::GET, "/v1/destinations", "budgets"),
+        (reqwest::Method::PUT, "/v1/destinations", "budgets"),
+        (reqwest::Method::GET, "/v1/destinations/pauses", "budgets"),
+        (
+            reqwest::Method::POST,
+            "/v1/destinations/pauses/1/resume",
+            "budgets",
+        ),
         (reqwest::Method::GET, "/v1/notifications", "alerts"),
         (reqwest::Method::GET, "/v1/webhooks", "alerts"),
         (reqwest::Method::POST, "/v1/webhooks", "alerts"),

@@ -1,12 +1,15 @@
-//! Click-to-call: the numbers a user may call from, and placing the call.
+//! Click-to-call: the numbers a user may call from, and placing the call (through the
+//! destination guard: a paused destination refuses it).
 
 use sqlx::PgPool;
 use telephony::provider::NewCall;
 use telephony::{ProviderError, E164};
 
 use crate::model::calls::NumberOption;
+use crate::model::destinations::Channel;
 use crate::model::numbers::NumberStatus;
 use crate::ssr::db;
+use crate::ssr::destination_guard::{self, Velocity};
 use crate::ssr::errors::{CallError, Limited};
 use crate::ssr::limits::begin_limited;
 use crate::ssr::money_guard::{reserve_units, Spend};
@@ -69,6 +72,30 @@ pub async fn place_as(
     Ok(place_call(&ctx.state, ctx.org_id, ctx.user.id, number_id, &to).await?)
 }
 
+/// What the provider is asked for call `id`: ring `bridge` from the number, then our hooks.
+fn new_call(
+    state: &AppState,
+    n: &db::calls::CallingNumber,
+    bridge: String,
+    id: i64,
+    time_limit_secs: Option<i32>,
+) -> NewCall {
+    NewCall {
+        to: bridge,
+        from: n.e164.clone(),
+        url: Hook::Connect.url_for(&state.public_url, id),
+        status_callback: Some(Hook::Status.url_for(&state.public_url, id)),
+        status_callback_events: ["initiated", "ringing", "answered", "completed"]
+            .map(String::from)
+            .to_vec(),
+        record: n.record_calls,
+        recording_status_callback: n
+            .record_calls
+            .then(|| Hook::Recording.url_for(&state.public_url, id)),
+        time_limit_secs: time_limit_secs.map(|s| s as u32),
+    }
+}
+
 /// The longest call a reservation covers (Twilio's own maximum, four hours).
 const MAX_CALL_MINUTES: i32 = 240;
 
@@ -92,11 +119,20 @@ pub async fn place_call(
     // A call's length is unknown: it reserves the minutes every covering cap has room for (up
     // to four hours) and is placed with that as its TimeLimit, so it cannot talk past a cap.
     let mut rate = price(pool, Priced::CallMinute).await?;
+    // Where it may go, before anything is written: the org's maximum is the call's own minute.
+    let verdict = destination_guard::check(state, org_id, Channel::Call, to, rate.micros()).await?;
     if n.record_calls {
         rate = rate + price(pool, Priced::RecordingMinute).await?;
     }
     let mut tx = begin_limited(pool, Limited::Call, org_id, user_id).await?;
     let now = state.clock.now();
+    let velocity = destination_guard::velocity(&mut tx, state, user_id, &verdict, now).await?;
+    if let Velocity::Paused { key, .. } = velocity {
+        let refused = destination_guard::refuse_paused(&mut tx, &verdict, key, now).await?;
+        // The pause (perhaps opened by this call, with its notices) stands; the call does not.
+        tx.commit().await?;
+        return Err(refused.into());
+    }
     let hold = reserve_units(
         &mut tx,
         (org_id, Some(user_id)),
@@ -120,20 +156,7 @@ pub async fn place_call(
     };
     let id = db::calls::insert_outbound(&mut tx, &new).await?;
     tx.commit().await?;
-    let call = NewCall {
-        to: bridge,
-        from: n.e164.clone(),
-        url: Hook::Connect.url_for(&state.public_url, id),
-        status_callback: Some(Hook::Status.url_for(&state.public_url, id)),
-        status_callback_events: ["initiated", "ringing", "answered", "completed"]
-            .map(String::from)
-            .to_vec(),
-        record: n.record_calls,
-        recording_status_callback: n
-            .record_calls
-            .then(|| Hook::Recording.url_for(&state.public_url, id)),
-        time_limit_secs: time_limit_secs.map(|s| s as u32),
-    };
+    let call = new_call(state, &n, bridge, id, time_limit_secs);
     let placed = match provider.voice() {
         Ok(voice) => voice.create_call(&call).await,
         Err(e) => Err(e),

@@ -244,8 +244,8 @@ pub struct Delivery {
     pub secret_ciphertext: Vec<u8>,
 }
 
-/// Claims up to `limit` deliveries due at `now` (their next attempt pushed two minutes on
-/// meanwhile, as a claim).
+/// Claims up to `limit` deliveries due at `now` (their next attempt pushed five minutes on
+/// meanwhile, as a claim, longer than a batch can take); none older than a day and an hour.
 pub async fn claim_deliveries(
     db: impl PgExecutor<'_>,
     now: OffsetDateTime,
@@ -254,11 +254,12 @@ pub async fn claim_deliveries(
     sqlx::query_as!(
         Delivery,
         r#"WITH claimed AS (
-               UPDATE webhook_deliveries SET next_attempt_at = $1 + interval '2 minutes',
+               UPDATE webhook_deliveries SET next_attempt_at = $1 + interval '5 minutes',
                       attempts = attempts + 1
                WHERE id IN (SELECT d.id FROM webhook_deliveries d
                             JOIN org_webhooks w ON w.id = d.webhook_id AND w.active
                             WHERE d.state = 'pending' AND d.next_attempt_at <= $1
+                              AND d.created_at > $1 - interval '25 hours'
                             ORDER BY d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
                RETURNING id, webhook_id, event_id, event, payload, attempts, created_at)
            SELECT c.id AS "id!", c.event_id AS "event_id!", c.event AS "event!",

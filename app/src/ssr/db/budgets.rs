@@ -257,15 +257,17 @@ pub async fn end_hold(
 }
 
 /// Releases the holds left open past their expiry (a server stopped between reserving and
-/// settling); how many.
+/// settling), all at once so their budgets' rows are locked in budget id order; how many.
 pub async fn expire_holds(
     db: impl PgExecutor<'_>,
     now: OffsetDateTime,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT count(hold_end(id, 'released'))::bigint AS "n!"
-           FROM (SELECT id FROM spend_holds WHERE state = 'open' AND expires_at < $1
-                 ORDER BY id LIMIT 1000) h"#,
+        r#"WITH due AS (SELECT array_agg(id) AS ids
+                        FROM (SELECT id FROM spend_holds WHERE state = 'open' AND expires_at < $1
+                              ORDER BY id LIMIT 1000) h)
+           SELECT coalesce(cardinality(ids), 0)::bigint AS "n!"
+           FROM due, LATERAL (SELECT hold_end_many(coalesce(ids, '{}'), 'released')) e"#,
         now
     )
     .fetch_one(db)

@@ -87,10 +87,13 @@ pub async fn insert_outbound(
     tx: &mut Transaction<'_, Postgres>,
     c: &NewOutbound<'_>,
 ) -> Result<i64, sqlx::Error> {
+    // The destination's country, for the velocity rule's count.
+    let country = c.to.region();
     sqlx::query_scalar!(
         r#"INSERT INTO calls (org_id, user_id, number_id, config_id, direction, from_e164, to_e164,
-                              bridge_e164, hold_id, time_limit_secs, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $10) RETURNING id"#,
+                              bridge_e164, hold_id, time_limit_secs, created_at, updated_at,
+                              dest_country)
+           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id"#,
         c.org_id,
         c.user_id,
         c.number_id,
@@ -100,7 +103,8 @@ pub async fn insert_outbound(
         c.bridge,
         c.hold_id,
         c.time_limit_secs,
-        c.at
+        c.at,
+        country.as_deref()
     )
     .fetch_one(&mut **tx)
     .await
@@ -247,18 +251,15 @@ pub async fn advance(
     id: i64,
     a: &Advance<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        // A call's end writes its cost and settles its hold in one statement.
-        r#"WITH c AS (
-               UPDATE calls SET status = $2, last_sequence = greatest(last_sequence, $3),
+    let hold = sqlx::query_scalar!(
+        r#"UPDATE calls SET status = $2, last_sequence = greatest(last_sequence, $3),
                    provider_sid = coalesce(provider_sid, $4),
                    started_at = CASE WHEN $2 = 'in-progress' THEN now() ELSE started_at END,
                    ended_at = CASE WHEN $5 THEN now() ELSE ended_at END,
                    duration_secs = CASE WHEN $5 THEN $6 ELSE duration_secs END,
                    cost_micros = CASE WHEN $5 THEN coalesce(provider_price_micros, $7) ELSE cost_micros END,
                    updated_at = now()
-               WHERE id = $1 RETURNING hold_id)
-           SELECT hold_end(hold_id, 'settled') FROM c WHERE $5 AND hold_id IS NOT NULL"#,
+               WHERE id = $1 RETURNING hold_id"#,
         id,
         a.status as CallStatus,
         a.sequence,
@@ -267,8 +268,14 @@ pub async fn advance(
         a.secs,
         a.cost.micros()
     )
-    .execute(&mut **tx)
-    .await?;
+    .fetch_optional(&mut **tx)
+    .await?
+    .flatten();
+    // The call's end writes its cost (booked in budget id order), then settles its hold in the
+    // same transaction.
+    if let (true, Some(h)) = (a.fin, hold) {
+        super::budgets::end_hold(&mut **tx, h, true).await?;
+    }
     Ok(())
 }
 

@@ -299,8 +299,10 @@ pub struct Event {
     pub hold_id: Option<i64>,
 }
 
-/// Writes lookup events and adds them to the daily and per-number rollups, in one statement.
-pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(), sqlx::Error> {
+/// Writes lookup events and adds them to the daily and per-number rollups, in one statement;
+/// then, in the same transaction, settles the paid ones' budget holds (after their cost is
+/// booked, which locks every budget it touches in budget id order first).
+pub async fn record_events(pool: &sqlx::PgPool, batch: &[Event]) -> Result<(), sqlx::Error> {
     let n = batch.len();
     let mut org = Vec::with_capacity(n);
     let mut user = Vec::with_capacity(n);
@@ -321,6 +323,7 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
         line.push(e.line_type.clone());
         at.push(e.at);
     }
+    let mut tx = pool.begin().await?;
     sqlx::query!(
         r#"WITH ev AS (
                INSERT INTO lookup_events (org_id, user_id, e164, outcome, cost_micros, saved_micros,
@@ -344,8 +347,7 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
                    refreshes = d.refreshes + EXCLUDED.refreshes,
                    errors = d.errors + EXCLUDED.errors,
                    cost_micros = d.cost_micros + EXCLUDED.cost_micros,
-                   saved_micros = d.saved_micros + EXCLUDED.saved_micros),
-           years AS (
+                   saved_micros = d.saved_micros + EXCLUDED.saved_micros)
            INSERT INTO lookup_number_years AS n (org_id, e164, year, cumulative)
            SELECT org_id, e164, year,
                   ARRAY[0, count(*) FILTER (WHERE month <= 1), count(*) FILTER (WHERE month <= 2),
@@ -365,10 +367,7 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
                                   n.cumulative[7] + EXCLUDED.cumulative[7], n.cumulative[8] + EXCLUDED.cumulative[8],
                                   n.cumulative[9] + EXCLUDED.cumulative[9], n.cumulative[10] + EXCLUDED.cumulative[10],
                                   n.cumulative[11] + EXCLUDED.cumulative[11], n.cumulative[12] + EXCLUDED.cumulative[12],
-                                  n.cumulative[13] + EXCLUDED.cumulative[13]]
-           RETURNING 1)
-           -- The paid lookups' holds end as their cost is written.
-           SELECT hold_end_many($9::int8[], 'settled')"#,
+                                  n.cumulative[13] + EXCLUDED.cumulative[13]]"#,
         &org,
         &user as &[Option<i64>],
         &e164,
@@ -377,9 +376,13 @@ pub async fn record_events(db: impl PgExecutor<'_>, batch: &[Event]) -> Result<(
         &saved,
         &line as &[Option<String>],
         &at,
-        &holds,
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    if !holds.is_empty() {
+        sqlx::query!("SELECT hold_end_many($1::int8[], 'settled')", &holds)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
 }

@@ -63,16 +63,24 @@ pub struct NewOutbound<'a> {
     pub is_test: bool,
     /// When it was sent, by the app's clock.
     pub at: time::OffsetDateTime,
+    /// The pause it is held under (its destination's sends are paused): written `held`, not
+    /// sent. None: written `queued`, to send now.
+    pub pause_id: Option<i64>,
 }
 
+/// Writes an outbound message with its destination's country (for the velocity rule); its id.
 pub async fn insert_outbound(
     tx: &mut Transaction<'_, Postgres>,
     m: &NewOutbound<'_>,
 ) -> Result<i64, sqlx::Error> {
+    let country = m.to.region();
     sqlx::query_scalar!(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
-                                 body, segments, encoding, is_test, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id"#,
+                                 body, segments, encoding, is_test, created_at, updated_at, status,
+                                 pause_id, dest_country)
+           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $11, $11,
+                   CASE WHEN $12::int8 IS NULL THEN 'queued' ELSE 'held' END, $12, $13)
+           RETURNING id"#,
         m.org_id,
         m.user_id,
         m.number_id,
@@ -83,37 +91,93 @@ pub async fn insert_outbound(
         m.segments,
         m.encoding,
         m.is_test,
-        m.at
+        m.at,
+        m.pause_id,
+        country.as_deref()
     )
     .fetch_one(&mut **tx)
     .await
 }
 
+/// A held message, as sending it needs it.
+pub struct HeldMessage {
+    pub org_id: i64,
+    pub user_id: Option<i64>,
+    pub config_id: Option<i64>,
+    pub our_e164: String,
+    pub other_e164: String,
+    pub body: String,
+    pub segments: i32,
+    pub is_test: bool,
+}
+
+/// The message `id` if it is held.
+pub async fn held(db: impl PgExecutor<'_>, id: i64) -> Result<Option<HeldMessage>, sqlx::Error> {
+    sqlx::query_as!(
+        HeldMessage,
+        r#"SELECT org_id, user_id, config_id, our_e164, other_e164, body, segments, is_test
+           FROM messages WHERE id = $1 AND status = 'held'"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Takes a held message to send (`queued` again, its last reason cleared); false when it is no
+/// longer held (another server took it).
+pub async fn release_held(tx: &mut sqlx::PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"UPDATE messages SET status = 'queued', error_message = NULL, updated_at = now()
+           WHERE id = $1 AND status = 'held'"#,
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Keeps a message held, saying why it was not sent on resume (a budget's cap).
+pub async fn keep_held(db: impl PgExecutor<'_>, id: i64, why: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE messages SET error_message = $2, updated_at = now()
+           WHERE id = $1 AND status = 'held'"#,
+        id,
+        why
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The provider took the message: its SID, estimated cost and first status; its hold (if any)
-/// is settled in the same statement.
+/// is settled in the same transaction, after the cost is booked (the booking locks every budget
+/// it touches in budget id order first, as reservations do).
 pub async fn accepted(
-    db: impl PgExecutor<'_>,
+    pool: &sqlx::PgPool,
     id: i64,
     sid: &str,
     estimate: Money,
     status: MessageStatus,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+    let mut tx = pool.begin().await?;
+    let hold = sqlx::query_scalar!(
         // A failure callback that beat this answer keeps the message free.
-        r#"WITH m AS (
-               UPDATE messages SET provider_sid = $2,
-                       cost_micros = CASE WHEN status = 'failed' THEN 0 ELSE $3::int8 END,
-                       status = CASE WHEN status = 'queued' THEN $4 ELSE status END, updated_at = now()
-                   WHERE id = $1 RETURNING hold_id)
-           SELECT hold_end(hold_id, 'settled') FROM m WHERE hold_id IS NOT NULL"#,
+        r#"UPDATE messages SET provider_sid = $2,
+                   cost_micros = CASE WHEN status = 'failed' THEN 0 ELSE $3::int8 END,
+                   status = CASE WHEN status = 'queued' THEN $4 ELSE status END, updated_at = now()
+               WHERE id = $1 RETURNING hold_id"#,
         id,
         sid,
         estimate.micros(),
         status as MessageStatus
     )
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    if let Some(h) = hold {
+        super::budgets::end_hold(&mut *tx, h, true).await?;
+    }
+    tx.commit().await
 }
 
 pub async fn refused(

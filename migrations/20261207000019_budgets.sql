@@ -557,3 +557,21 @@ ALTER TABLE lookup_jobs DROP CONSTRAINT lookup_jobs_status,
     ADD CONSTRAINT lookup_jobs_status CHECK (status IN ('queued', 'running', 'done', 'failed', 'paused'));
 ALTER TABLE lookup_job_rows DROP CONSTRAINT lookup_job_rows_status,
     ADD CONSTRAINT lookup_job_rows_status CHECK (status IN ('pending', 'done', 'error', 'capped'));
+
+-- The provider took a message: its SID, estimated cost and first status (a failure callback that
+-- beat this answer keeps it free), and its hold settled, in one round trip. The cost is written
+-- first: its booking locks every budget it touches in budget id order, then the hold's rows
+-- (among them) are already held.
+CREATE FUNCTION message_accepted(p_id BIGINT, p_sid TEXT, p_estimate BIGINT, p_status TEXT)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    h BIGINT;
+BEGIN
+    UPDATE messages SET provider_sid = p_sid,
+           cost_micros = CASE WHEN status = 'failed' THEN 0 ELSE p_estimate END,
+           status = CASE WHEN status = 'queued' THEN p_status ELSE status END, updated_at = now()
+    WHERE id = p_id RETURNING hold_id INTO h;
+    IF h IS NOT NULL THEN
+        PERFORM hold_end(h, 'settled');
+    END IF;
+END $$;

@@ -150,34 +150,24 @@ pub async fn keep_held(db: impl PgExecutor<'_>, id: i64, why: &str) -> Result<()
 }
 
 /// The provider took the message: its SID, estimated cost and first status; its hold (if any)
-/// is settled in the same transaction, after the cost is booked (the booking locks every budget
-/// it touches in budget id order first, as reservations do).
+/// settled after the cost is booked, in one round trip (`message_accepted` in the migration).
 pub async fn accepted(
-    pool: &sqlx::PgPool,
+    db: impl PgExecutor<'_>,
     id: i64,
     sid: &str,
     estimate: Money,
     status: MessageStatus,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let hold = sqlx::query_scalar!(
-        // A failure callback that beat this answer keeps the message free.
-        r#"UPDATE messages SET provider_sid = $2,
-                   cost_micros = CASE WHEN status = 'failed' THEN 0 ELSE $3::int8 END,
-                   status = CASE WHEN status = 'queued' THEN $4 ELSE status END, updated_at = now()
-               WHERE id = $1 RETURNING hold_id"#,
+    sqlx::query!(
+        "SELECT message_accepted($1, $2, $3, $4)",
         id,
         sid,
         estimate.micros(),
-        status as MessageStatus
+        status.as_str()
     )
-    .fetch_optional(&mut *tx)
-    .await?
-    .flatten();
-    if let Some(h) = hold {
-        super::budgets::end_hold(&mut *tx, h, true).await?;
-    }
-    tx.commit().await
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn refused(

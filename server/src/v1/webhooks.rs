@@ -75,9 +75,9 @@ pub struct WebhookList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddWebhook {
-    /// An https URL on the public internet, at most 2,000 characters, without a user name or
-    /// password.
-    #[schema(example = "https://example.com/phonehub", max_length = 2000)]
+    /// An https URL on the public internet, at most 2,000 characters (longer answers 422), without
+    /// a user name or password.
+    #[schema(example = "https://example.com/phonehub")]
     url: String,
 }
 
@@ -189,6 +189,7 @@ pub async fn list(caller: Caller) -> Result<Response, Problem> {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The org has 10 endpoints already"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "The body is larger than 16 KiB"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ),

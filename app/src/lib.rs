@@ -94,6 +94,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/:org/admin/webhooks") view=WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/webhooks/:id") view=WebhookLogPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/notifications") view=NotificationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/statements") view=StatementsPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/statements/:id") view=StatementPage ssr=SsrMode::Async />
                     <Route path=path!("/staff") view=StaffHomePage ssr=SsrMode::Async />
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/staff/orgs/:org") view=StaffOrgPage ssr=SsrMode::Async />

@@ -22,6 +22,7 @@ pub mod money;
 pub mod numbers;
 pub mod phone_config;
 pub mod sms;
+pub mod statements;
 pub mod usage;
 
 /// A URL query string (with or without its `?`) as name/value pairs.
@@ -126,7 +127,8 @@ impl Access {
     pub fn read_only(self) -> bool {
         matches!(self, Access::Support)
     }
-    /// Decides what only owners decide (the org's country): owners and the superadmin.
+    /// Decides what only owners decide (the org's country and time zone): owners and the
+    /// superadmin.
     pub fn is_owner(self) -> bool {
         matches!(self, Access::Member(Role::Owner) | Access::Superadmin)
     }
@@ -190,6 +192,12 @@ pub struct Dashboard {
     /// The country form's choices, (code, name) sorted by name: for owners (who see the form);
     /// empty for everyone else.
     pub countries: Vec<(String, String)>,
+    /// The org's time zone (an IANA name): its budgets' days and months and its monthly
+    /// statements follow it.
+    pub time_zone: String,
+    /// The time zone form's choices (every country's main zone, and UTC), sorted: for owners
+    /// (who see the form); empty for everyone else.
+    pub time_zones: Vec<String>,
     /// The budgets that cover what the viewer spends here (the org's and their own), with this
     /// period's figures; empty for support staff.
     pub budgets: Vec<budgets::BudgetView>,

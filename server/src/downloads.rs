@@ -1,5 +1,6 @@
 //! Downloads that are not pages: a call's recording (streamed from the provider, seekable), the
-//! call history as CSV (page by page, in bounded memory) and the usage ledger of a range as CSV.
+//! call history as CSV (page by page, in bounded memory), the usage ledger of a range and a
+//! monthly statement as CSV.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -21,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/o/{org}/calls/export.csv", get(export))
         .route("/o/{org}/calls/{id}/recordings/{rid}", get(recording))
         .route("/o/{org}/admin/usage.csv", get(usage_csv))
+        .route("/o/{org}/statements/{id}/statement.csv", get(statement_csv))
 }
 
 /// Rows per database round trip of the export.
@@ -393,6 +395,27 @@ async fn usage_csv(
             tracing::error!(error = %e, "usage export failed");
             error_page(AppError::Unavailable)
         }
+    }
+}
+
+/// `/o/{org}/statements/{id}/statement.csv`: a statement with every adjustment, for those who
+/// may see it (another org's, or another member's for a member, is not found).
+async fn statement_csv(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    ip: ClientIp,
+    Path((org, id)): Path<(String, String)>,
+) -> Response {
+    let ctx = match org_ctx(state.clone(), &auth, ip, &org, Permission::Read).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(AppError::NotFound);
+    };
+    match app::ssr::statements::csv(&ctx, id).await {
+        Ok((name, body)) => csv_download(&name, Body::from(body)),
+        Err(e) => error_page(e),
     }
 }
 

@@ -15,7 +15,7 @@ pub mod twilio;
 pub use aws::{AwsClient, AwsConfig};
 pub use e164::{PhoneError, E164};
 pub use provider::{
-    ByteRange, ContentRange, Lookups, Media, Messaging, Numbers, Provider, ProviderError, Voice,
-    MAX_MEDIA_BYTES,
+    ByteRange, ContentRange, Lookups, Media, Messaging, Numbers, Provider, ProviderError, Usage,
+    Voice, MAX_MEDIA_BYTES,
 };
 pub use twilio::{TwilioClient, TwilioConfig};

@@ -1,12 +1,12 @@
 //! The provider interface PhoneHub needs, with provider-neutral errors: [`Provider`] checks the
 //! credentials and hands out the capabilities a provider has ([`Lookups`], [`Numbers`], [`Voice`],
-//! [`Messaging`]). Twilio implements all of them (the sandbox speaks Twilio's wire format, so it is
-//! reached through the same client); AWS only lookups and messaging.
+//! [`Messaging`], [`Usage`]). Twilio implements all of them (the sandbox speaks Twilio's wire
+//! format, so it is reached through the same client); AWS only lookups and messaging.
 
 use async_trait::async_trait;
 
 use crate::models::{
-    Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Recording,
+    Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Recording, UsageRecord,
 };
 
 /// Why a provider call failed, in terms the product can act on.
@@ -233,6 +233,12 @@ pub trait Provider: Send + Sync {
             operation: "sending SMS",
         })
     }
+    /// What the provider billed (usage records), to reconcile statements with.
+    fn usage(&self) -> Result<&dyn Usage, ProviderError> {
+        Err(ProviderError::Unsupported {
+            operation: "reading usage records",
+        })
+    }
 }
 
 /// Looking up what a number is: whether it is valid, its line type and carrier.
@@ -292,6 +298,18 @@ pub trait Messaging: Send + Sync {
     async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError>;
 }
 
+/// What the provider billed the account, as its usage records report it.
+#[async_trait]
+pub trait Usage: Send + Sync {
+    /// The usage from `start` to `end` (both included, UTC days): a record per category used
+    /// (Twilio's `calls`, `sms`, `phonenumbers`, …) and `totalprice`, the sum of all prices.
+    async fn usage_records(
+        &self,
+        start: time::Date,
+        end: time::Date,
+    ) -> Result<Vec<UsageRecord>, ProviderError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +339,12 @@ mod tests {
                 operation: "calls and recordings"
             })
         );
+        assert_eq!(
+            aws.usage().err(),
+            Some(ProviderError::Unsupported {
+                operation: "reading usage records"
+            })
+        );
 
         let twilio = TwilioClient::new(TwilioConfig::new(
             "AC00000000000000000000000000000001",
@@ -332,5 +356,6 @@ mod tests {
         assert!(twilio.numbers().is_ok());
         assert!(twilio.voice().is_ok());
         assert!(twilio.messaging().is_ok());
+        assert!(twilio.usage().is_ok());
     }
 }

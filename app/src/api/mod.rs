@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod phone_config;
 pub mod sms;
 pub mod staff;
+pub mod statements;
 pub mod usage;
 /// The sentences people read live below the server layer (`ssr::words`); the old path stays.
 #[cfg(feature = "ssr")]

@@ -36,6 +36,22 @@ pub async fn set_org_country(org: String, country: String) -> Result<(), AppErro
     )
 }
 
+/// Sets the time zone the org's days and months follow (owners only: it moves every member's
+/// budget periods and the monthly statements).
+#[server(prefix = "/api", endpoint = "set_org_time_zone")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
+pub async fn set_org_time_zone(org: String, time_zone: String) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Manage).await?;
+            orgs::set_time_zone(&ctx, &time_zone).await?;
+            leptos_axum::redirect(&format!("/o/{}?notice=time-zone-saved", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/api", output = leptos::server_fn::codec::Postcard, endpoint = "list_members")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, err(level = "debug")))]
 pub async fn list_members(org: String) -> Result<MembersPage, AppError> {

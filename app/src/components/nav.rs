@@ -59,6 +59,7 @@ fn NavLinks(me: Me, path: String) -> impl IntoView {
                 <a class="navlink" href=format!("/o/{slug}/calls")>"Calls"</a>
                 <a class="navlink" href=format!("/o/{slug}/sms")>"SMS"</a>
                 <a class="navlink" href=format!("/o/{slug}/lookup")>"Lookup"</a>
+                <a class="navlink" href=format!("/o/{slug}/statements")>"Statements"</a>
             }
         });
     let switcher = (!me.orgs.is_empty()).then(|| {

@@ -87,6 +87,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "sim-sms" => "The sandbox sent your number an SMS: it is in this conversation.",
         "connection-ok" => "Connection works: the provider accepted these credentials.",
         "country-saved" => "Country saved: national numbers typed in this org are read in it from now on.",
+        "time-zone-saved" => "Time zone saved: budgets' days and months and monthly statements follow it from now on.",
         "signing-key-added" => "Signing key added: webhooks Twilio signs with it are accepted.",
         "signing-key-removed" => "Signing key removed: webhooks signed with it are refused from now on.",
         "key-revoked" => "API key revoked: requests with it are refused from now on.",

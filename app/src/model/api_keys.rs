@@ -61,7 +61,7 @@ impl Scope {
             Scope::Numbers => "search, buy, change and release numbers",
             Scope::Calls => "place calls, read call history and recordings",
             Scope::Messages => "send and read SMS",
-            Scope::UsageRead => "read what the org spends",
+            Scope::UsageRead => "read what the org spends and its monthly statements",
             Scope::Budgets => "read budgets and destination rules and, acting as an owner or admin, set them and resume paused destinations",
             Scope::Alerts => "read notifications and, acting as an owner or admin, manage webhooks",
         }

@@ -15,6 +15,7 @@ mod orgs;
 mod phone_config;
 mod sms;
 mod staff;
+mod statements;
 mod usage;
 mod webhooks;
 
@@ -33,6 +34,7 @@ pub use orgs::{DashboardPage, MembersPage};
 pub use phone_config::PhoneConfigPage;
 pub use sms::SmsPage;
 pub use staff::{StaffAuditPage, StaffBudgetsPage, StaffHomePage, StaffLookupsPage, StaffOrgPage};
+pub use statements::{StatementPage, StatementsPage};
 pub use usage::{AuditPage, UsagePage};
 pub use webhooks::{WebhookLogPage, WebhooksPage};
 

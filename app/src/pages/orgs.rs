@@ -1,5 +1,5 @@
-//! Org pages: the dashboard (with what the viewer's budgets have left), the members list and its
-//! invitations.
+//! Org pages: the dashboard (with what the viewer's budgets have left, and the org's country and
+//! time zone), the members list and its invitations.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,6 +9,7 @@ use super::org_param;
 use crate::api::invitations::RevokeInvitation;
 use crate::api::orgs::{
     list_members, org_dashboard, AddMember, ChangeRole, LeaveOrg, RemoveMember, SetOrgCountry,
+    SetOrgTimeZone,
 };
 use crate::components::{
     page_outcome, ActionForm, Field, FormError, FormOutcome, FormState, Loaded, Notice,
@@ -56,6 +57,19 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
     );
     let options = d.countries.clone();
     let slug_country = slug.clone();
+    let zone = ServerAction::<SetOrgTimeZone>::new();
+    let zone_form = FormState::new(zone, &outcome, None);
+    let zone_line = format!(
+        "Time zone: {} — budgets' days and months and monthly statements follow it.",
+        d.time_zone
+    );
+    let zone_options: Vec<(String, String)> = d
+        .time_zones
+        .iter()
+        .map(|z| (z.clone(), z.clone()))
+        .collect();
+    let current_zone = d.time_zone.clone();
+    let slug_zone = slug.clone();
     view! {
         <Title text=d.org.name.clone() />
         <Notice />
@@ -96,9 +110,34 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
             {owner.then(|| view! {
                 <ActionForm action=country attr:class="mt-3 space-y-2">
                     <input type="hidden" name="org" value=slug_country />
-                    <CountryField form=country_form options selected=code.clone() />
+                    <ChoiceField
+                        form=country_form
+                        label="Change the country"
+                        name="country"
+                        options
+                        selected=code.clone()
+                    />
                     <FormError form=country_form />
                     <button type="submit" class="btn-secondary">"Save country"</button>
+                </ActionForm>
+            })}
+            <p class="muted text-sm mt-2">"Changing the country also resets the time zone to the country's main zone."</p>
+        </section>
+        <section class="card mt-6 max-w-xl" aria-labelledby="time-zone-h">
+            <h2 id="time-zone-h" class="font-semibold">"Time zone"</h2>
+            <p class="text-sm mt-1" data-testid="org-time-zone">{zone_line}</p>
+            {owner.then(|| view! {
+                <ActionForm action=zone attr:class="mt-3 space-y-2">
+                    <input type="hidden" name="org" value=slug_zone />
+                    <ChoiceField
+                        form=zone_form
+                        label="Change the time zone"
+                        name="time_zone"
+                        options=zone_options
+                        selected=current_zone
+                    />
+                    <FormError form=zone_form />
+                    <button type="submit" class="btn-secondary">"Save time zone"</button>
                 </ActionForm>
             })}
         </section>
@@ -151,20 +190,24 @@ fn YourBudgets(budgets: Vec<BudgetView>, slug: String) -> impl IntoView {
     })
 }
 
-/// The country form's select: `SelectField`'s markup, over the choices the page data carries (the
-/// country table itself is the server's; see `model::countries`).
+/// A select of the country and time zone forms: `SelectField`'s markup, over (value, text)
+/// choices the page data carries (the lists themselves are the server's: `model::countries`, the
+/// database's time zones), with the field's error at `{name}-error`.
 #[component]
-fn CountryField(
+fn ChoiceField(
     form: FormState,
+    label: &'static str,
+    name: &'static str,
     options: Vec<(String, String)>,
     selected: String,
 ) -> impl IntoView {
-    let error = form.field_error("country");
-    let selected = form.initial("country").unwrap_or(selected);
+    let err_id = format!("{name}-error");
+    let error = form.field_error(name);
+    let selected = form.initial(name).unwrap_or(selected);
     view! {
         <div class="field">
-            <label for="country" class="label">"Change the country"</label>
-            <select id="country" name="country" class="input" aria-describedby="country-error">
+            <label for=name class="label">{label}</label>
+            <select id=name name=name class="input" aria-describedby=err_id.clone()>
                 {options
                     .into_iter()
                     .map(|(v, l)| {
@@ -173,7 +216,7 @@ fn CountryField(
                     })
                     .collect_view()}
             </select>
-            <p id="country-error" class="field-error" role="alert">{move || error.get()}</p>
+            <p id=err_id class="field-error" role="alert">{move || error.get()}</p>
         </div>
     }
 }

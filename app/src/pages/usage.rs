@@ -106,11 +106,15 @@ fn UsageView(d: UsagePageData) -> impl IntoView {
     let slug = d.org.slug.clone();
     let r = d.report.clone();
     let csv = format!("/o/{slug}/admin/usage.csv?from={}&to={}", r.from, r.to);
+    let statements = format!("/o/{slug}/statements");
     view! {
         <Title text=format!("Usage and spend · {}", d.org.name) />
         <div class="flex flex-wrap items-baseline justify-between gap-2">
             <h1 class="text-2xl font-semibold">"Usage and spend"</h1>
-            <a class="btn-secondary" href=csv rel="external" download="">"Export CSV"</a>
+            <div class="flex flex-wrap items-center gap-3">
+                <a class="link text-sm" href=statements>"Monthly statements"</a>
+                <a class="btn-secondary" href=csv rel="external" download="">"Export CSV"</a>
+            </div>
         </div>
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
         <form method="get" class="mt-4 flex flex-wrap items-end gap-3" aria-label="Date range">

@@ -45,6 +45,7 @@ pub mod shutdown;
 pub mod sms;
 pub mod staff;
 pub mod state;
+pub mod statements;
 pub mod system_config;
 pub mod twiml;
 pub mod usage;

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
 use telephony::ProviderError;
 
 use super::db;
@@ -11,9 +10,10 @@ use super::org_provider::provider_for_config;
 use super::shutdown::StopSignal;
 use super::AppState;
 
-/// Charges every held number (active or releasing) its monthly price once for the current month.
-pub async fn accrue_charges(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    db::numbers::accrue_charges(pool).await
+/// Charges every held number (active or releasing) its monthly price once for the current month
+/// (of its org's time zone, by the app's clock).
+pub async fn accrue_charges(state: &AppState) -> Result<u64, sqlx::Error> {
+    db::numbers::accrue_charges(&state.pool, state.clock.now()).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub fn spawn_number_upkeep(state: AppState, mut stop: StopSignal) -> tokio::task
                 return;
             }
             if tick.is_multiple_of(12) {
-                if let Err(e) = accrue_charges(&state.pool).await {
+                if let Err(e) = accrue_charges(&state).await {
                     tracing::warn!(error = %e, "accruing number charges failed");
                 }
             }
@@ -130,7 +130,7 @@ async fn settle_purchases(state: &AppState, stop: &StopSignal) {
                 Some(x) => {
                     db::numbers::settle_bought(&state.pool, n.id, &x.sid).await?;
                     // The month's charge is written (booked) before the hold ends.
-                    db::numbers::accrue_charges(&state.pool).await?;
+                    db::numbers::accrue_charges(&state.pool, state.clock.now()).await?;
                 }
                 None => db::numbers::settle_not_bought(&state.pool, n.id).await?,
             }

@@ -18,7 +18,7 @@ use crate::middleware::{escape, stylesheet_href};
 #[openapi(
     info(
         title = "PhoneHub API",
-        description = "Look numbers up, buy numbers, place calls, send SMS, read usage, set budgets and destination rules, read notifications and manage webhooks from code. \
+        description = "Look numbers up, buy numbers, place calls, send SMS, read usage and monthly statements, set budgets and destination rules, read notifications and manage webhooks from code. \
 Authenticate with an API key from the org's API keys page: `Authorization: Bearer phk_…`. A key acts \
 as one member of the org (their rights apply) within its scopes. Errors are RFC 9457 problem \
 documents; lists are paged with opaque cursors; times are RFC 3339; money is integer micro-dollars \
@@ -41,6 +41,8 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::messages::send,
         super::messages::get_one,
         super::usage::get_usage,
+        super::statements::list,
+        super::statements::get_one,
         super::budgets::list,
         super::budgets::set,
         super::budgets::get_one,
@@ -64,6 +66,7 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         (name = "Calls", description = "Click-to-call, call history and recordings"),
         (name = "Messages", description = "SMS"),
         (name = "Usage", description = "What the org spends"),
+        (name = "Statements", description = "Monthly statements: what the org, or one member, was billed in each closed month of the org's time zone, with adjustments and the comparison with Twilio"),
         (name = "Budgets", description = "What the org, or one member, may spend per day or month"),
         (name = "Destinations", description = "Where calls and texts may go: allowed countries, maximum prices, the blocked premium-rate ranges, and destinations paused by the velocity rule"),
         (name = "Notifications", description = "What the key's member reads in the app: budget alerts and other news"),
@@ -434,7 +437,7 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
-        assert_eq!(ops, 30);
+        assert_eq!(ops, 32);
         let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
         assert_eq!(link["operationId"], "getNumber");
         assert!(link.get("operation_id").is_none());

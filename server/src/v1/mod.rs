@@ -14,6 +14,7 @@ mod notifications;
 mod numbers;
 mod problem;
 mod rate;
+mod statements;
 mod usage;
 mod webhooks;
 
@@ -59,6 +60,8 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
         .route("/messages", get(messages::list).post(messages::send))
         .route("/messages/{id}", get(messages::get_one))
         .route("/usage", get(usage::get_usage))
+        .route("/statements", get(statements::list))
+        .route("/statements/{id}", get(statements::get_one))
         .route("/budgets", get(budgets::list).post(budgets::set))
         .route(
             "/budgets/{id}",

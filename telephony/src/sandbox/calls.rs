@@ -202,8 +202,8 @@ pub(super) async fn progress_call(sb: Shared, sid: String, created: f64) {
     }
 }
 
-/// Records a call's new status (with its times, duration and price once final) and returns the
-/// call as saved; `None` when the call is gone.
+/// Records a call's new status (with its times, duration and price once final, billed once) and
+/// returns the call as saved; `None` when the call is gone.
 fn set_call_status(sb: &Sandbox, sid: &str, status: &str) -> Option<CallRec> {
     let mut d = sb.lock();
     let call = d.calls.iter_mut().find(|c| c.sid == sid)?;
@@ -212,6 +212,7 @@ fn set_call_status(sb: &Sandbox, sid: &str, status: &str) -> Option<CallRec> {
     if status == "in-progress" {
         call.start_time = Some(now());
     }
+    let mut billed = None;
     if FINAL_CALL.contains(&status) {
         call.end_time = Some(now());
         let secs = if status == "completed" {
@@ -220,11 +221,25 @@ fn set_call_status(sb: &Sandbox, sid: &str, status: &str) -> Option<CallRec> {
             0
         };
         call.duration = Some(secs);
-        call.price_micros = Some(call_price_micros(secs));
+        billed = set_call_price(call, secs);
     }
     let snapshot = call.clone();
+    if let Some((minutes, price)) = billed {
+        d.bill("calls", 1, minutes, price);
+    }
     sb.save(&d);
     Some(snapshot)
+}
+
+/// Fixes the price of a call that lasted `secs`; the first time only, answering what to bill
+/// (started minutes, price), so that a call is never billed twice.
+pub(super) fn set_call_price(call: &mut CallRec, secs: u32) -> Option<(u64, i64)> {
+    if call.price_micros.is_some() {
+        return None;
+    }
+    let price = call_price_micros(secs);
+    call.price_micros = Some(price);
+    Some((u64::from(secs.div_ceil(60)), price))
 }
 
 /// The form parameters of a call's webhooks; `seq` adds those of a status callback.

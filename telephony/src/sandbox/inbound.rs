@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::calls::{call_params, call_price_micros, talk_seconds};
+use super::calls::{call_params, set_call_price, talk_seconds};
 use super::messages::segments;
 use super::recordings::record;
 use super::rest::{new_sid, now, pairs, twilio_error, ApiError};
@@ -139,8 +139,11 @@ async fn end_incoming_call(
         call.status = "completed".into();
         call.duration = Some(secs);
         call.end_time = Some(now());
-        call.price_micros = Some(call_price_micros(secs));
+        let billed = set_call_price(call, secs);
         let snapshot = call.clone();
+        if let Some((minutes, price)) = billed {
+            d.bill("calls", 1, minutes, price);
+        }
         sb.save(&d);
         snapshot
     };

@@ -11,6 +11,13 @@ use super::rest::field;
 use super::Shared;
 use crate::e164::E164;
 
+/// What a lookup with line type intelligence costs, in micro-dollars (PhoneHub's default
+/// `lookup.line_type` price).
+const LINE_TYPE_MICROS: i64 = 5_000;
+/// What a lookup with caller name costs, in micro-dollars (PhoneHub's default
+/// `lookup.caller_name` price).
+const CALLER_NAME_MICROS: i64 = 10_000;
+
 pub(super) async fn lookup(
     State(sb): State<Shared>,
     Path(number): Path<String>,
@@ -50,6 +57,11 @@ pub(super) async fn lookup(
     }
     if want_lti || want_cnam {
         sb.count("billed_lookups");
+        let price = if want_lti { LINE_TYPE_MICROS } else { 0 }
+            + if want_cnam { CALLER_NAME_MICROS } else { 0 };
+        let mut d = sb.lock();
+        d.bill("lookups", 1, 1, price);
+        sb.save(&d);
     }
     let facts = lookup_facts(e.as_str());
     let us = e.country_code() == 1;

@@ -126,21 +126,29 @@ pub(super) async fn progress_message(sb: Shared, sid: String, created: f64) {
     }
 }
 
-/// Records a message's new status (with its price once sent) and returns the message as saved;
-/// `None` when the message is gone.
+/// Records a message's new status (with its price once sent, billed once) and returns the
+/// message as saved; `None` when the message is gone.
 fn set_message_status(sb: &Sandbox, sid: &str, status: &str) -> Option<MessageRec> {
     let mut d = sb.lock();
     let msg = d.messages.iter_mut().find(|m| m.sid == sid)?;
     msg.status = status.into();
     msg.date_updated = now();
+    let mut billed = None;
     if status == "sent" {
         msg.date_sent = Some(now());
-        msg.price_micros = Some(msg.num_segments as i64 * 7_900);
+        if msg.price_micros.is_none() {
+            let price = msg.num_segments as i64 * 7_900;
+            msg.price_micros = Some(price);
+            billed = Some((u64::from(msg.num_segments), price));
+        }
     }
     if status == "undelivered" {
         msg.error_code = Some(30003);
     }
     let snapshot = msg.clone();
+    if let Some((segments, price)) = billed {
+        d.bill("sms", 1, segments, price);
+    }
     sb.save(&d);
     Some(snapshot)
 }

@@ -19,6 +19,7 @@ mod messages;
 mod numbers;
 mod recordings;
 mod rest;
+mod usage;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ pub use calls::CALL_RESOURCE_STATUSES;
 pub use control::Faults;
 pub use inbound::Incoming;
 pub use messages::{segments, MESSAGE_RESOURCE_STATUSES};
+pub use numbers::NUMBER_MONTHLY_MICROS;
 
 pub const DEV_ACCOUNT_SID: &str = "AC00000000000000000000000000000001";
 pub const DEV_AUTH_TOKEN: &str = "sandbox-auth-token-0001";
@@ -251,6 +253,18 @@ fn api_routes(sb: &Shared) -> Router<Shared> {
         .route(
             &format!("{acct}/Messages/{{sid}}"),
             get(messages::fetch_message),
+        )
+        .route(
+            &format!("{acct}/Usage/Records.json"),
+            get(usage::list_records),
+        )
+        .route(
+            &format!("{acct}/Usage/Records/LastMonth.json"),
+            get(usage::last_month),
+        )
+        .route(
+            &format!("{acct}/Usage/Records/ThisMonth.json"),
+            get(usage::this_month),
         )
         .route("/lookups/v2/PhoneNumbers/{number}", get(lookups::lookup))
         .layer(axum::middleware::from_fn_with_state(

@@ -14,6 +14,10 @@ use super::state::OwnedNumber;
 use super::{Sandbox, Shared};
 use crate::e164::E164;
 
+/// What a number costs a month, in micro-dollars, billed when it is bought (PhoneHub's default
+/// `number.monthly` price).
+pub const NUMBER_MONTHLY_MICROS: i64 = 1_000_000;
+
 fn available_json(n: &str, country: &str) -> Value {
     let e = E164::parse(n, None).ok();
     let area = if country == "US" || country == "CA" {
@@ -224,6 +228,7 @@ pub(super) async fn buy_number(State(sb): State<Shared>, body: String) -> Respon
     };
     apply_update(&mut n, &f);
     d.numbers.push(n.clone());
+    d.bill("phonenumbers", 1, 1, NUMBER_MONTHLY_MICROS);
     sb.save(&d);
     (StatusCode::CREATED, Json(number_json(&sb, &n))).into_response()
 }

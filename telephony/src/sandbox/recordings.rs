@@ -12,19 +12,21 @@ use super::rest::{field, new_sid, not_found, now, page_json, price, twilio_error
 use super::state::{CallRec, RecordingRec};
 use super::{Sandbox, Shared};
 
-/// Saves the recording of a finished call and sends its recording status callback.
+/// Saves (and bills) the recording of a finished call and sends its recording status callback.
 pub(super) async fn record(sb: &Shared, c: &CallRec) {
     let duration = c.talk_seconds;
+    let minutes = duration.div_ceil(60);
     let rec = RecordingRec {
         sid: new_sid("RE"),
         call_sid: c.sid.clone(),
         duration,
-        price_micros: duration.div_ceil(60) as i64 * 2_500,
+        price_micros: i64::from(minutes) * 2_500,
         date_created: now(),
     };
     {
         let mut d = sb.lock();
         d.recordings.push(rec.clone());
+        d.bill("recordings", 1, u64::from(minutes), rec.price_micros);
         sb.save(&d);
     }
     if let Some(url) = &c.recording_status_callback {

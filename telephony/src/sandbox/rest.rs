@@ -14,6 +14,16 @@ pub(super) fn now() -> String {
         .unwrap_or_default()
 }
 
+/// A day as Twilio's usage records write it: `YYYY-MM-DD`.
+pub(super) fn ymd(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Today (UTC, real wall-clock time like [`now`]) as `YYYY-MM-DD`: the day usage is billed on.
+pub(super) fn today() -> String {
+    ymd(time::OffsetDateTime::now_utc().date())
+}
+
 pub(super) fn new_sid(prefix: &str) -> String {
     format!("{prefix}{:032x}", rand::random::<u128>())
 }
@@ -97,16 +107,41 @@ pub(super) fn page_json(
     items: Vec<Value>,
     q: &[(String, String)],
 ) -> Value {
+    page_json_keeping(sb, key, path, items, q, &[])
+}
+
+/// As [`page_json`], with the query parameters named in `keep` (the list's filters) carried into
+/// the page URIs, so that the next page is of the same list.
+pub(super) fn page_json_keeping(
+    sb: &Sandbox,
+    key: &str,
+    path: &str,
+    items: Vec<Value>,
+    q: &[(String, String)],
+    keep: &[&str],
+) -> Value {
     let size: usize = field(q, "PageSize")
         .and_then(|p| p.parse().ok())
         .unwrap_or(50)
         .clamp(1, 1000);
     let page: usize = field(q, "Page").and_then(|p| p.parse().ok()).unwrap_or(0);
     let total = items.len();
-    let start = (page * size).min(total);
+    let start = page.saturating_mul(size).min(total);
     let slice: Vec<Value> = items.into_iter().skip(start).take(size).collect();
+    let mut filters = url::form_urlencoded::Serializer::new(String::new());
+    for k in keep {
+        if let Some(v) = field(q, k) {
+            filters.append_pair(k, &v);
+        }
+    }
+    let mut filters = filters.finish();
+    if !filters.is_empty() {
+        filters.push('&');
+    }
     // Absolute: the spec declares these `format: uri` (Twilio itself sends paths).
-    let uri = |p: usize| sb.absolute(&sb.account_uri(&format!("{path}?PageSize={size}&Page={p}")));
+    let uri = |p: usize| {
+        sb.absolute(&sb.account_uri(&format!("{path}?{filters}PageSize={size}&Page={p}")))
+    };
     let next = (start + size < total).then(|| uri(page + 1));
     json!({
         key: slice, "end": start + size.min(total - start).max(1) - 1, "first_page_uri": uri(0),

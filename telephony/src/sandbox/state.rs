@@ -1,4 +1,5 @@
-//! The sandbox's state (numbers, calls, recordings, messages), saved as JSON to survive restarts.
+//! The sandbox's state (numbers, calls, recordings, messages, and the ledger of what it billed),
+//! saved as JSON to survive restarts.
 
 use std::path::PathBuf;
 
@@ -70,15 +71,59 @@ pub struct MessageRec {
     pub date_sent: Option<String>,
 }
 
+/// What the sandbox billed in one usage category on one day (UTC), as Twilio's Usage Records
+/// report it: items of the same category and day are summed into one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageItem {
+    /// Twilio's usage category: `calls`, `recordings`, `sms`, `phonenumbers`, `lookups`.
+    pub category: String,
+    /// The real (wall-clock) day it was billed, `YYYY-MM-DD` in UTC.
+    pub date: String,
+    /// Usage events: calls, recordings, messages, numbers, lookups.
+    pub count: u64,
+    /// The billed amount in the category's unit: started minutes, segments, numbers, lookups.
+    pub usage: u64,
+    /// What it cost, in micro-dollars (positive).
+    pub price_micros: i64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Data {
     pub numbers: Vec<OwnedNumber>,
     pub calls: Vec<CallRec>,
     pub recordings: Vec<RecordingRec>,
     pub messages: Vec<MessageRec>,
+    /// The billing ledger: what was billed, per category and day (absent in older saved states).
+    #[serde(default)]
+    pub usage: Vec<UsageItem>,
 }
 
 impl Data {
+    /// Adds what was just billed to today's item of `category` in the ledger. The caller holds
+    /// the state's lock (the same section that fixes the price) and saves afterwards.
+    pub(super) fn bill(&mut self, category: &str, count: u64, usage: u64, price_micros: i64) {
+        let date = super::rest::today();
+        match self
+            .usage
+            .iter_mut()
+            .rev()
+            .find(|u| u.category == category && u.date == date)
+        {
+            Some(item) => {
+                item.count += count;
+                item.usage += usage;
+                item.price_micros += price_micros;
+            }
+            None => self.usage.push(UsageItem {
+                category: category.to_string(),
+                date,
+                count,
+                usage,
+                price_micros,
+            }),
+        }
+    }
+
     pub fn load(path: &Option<PathBuf>) -> Data {
         let Some(path) = path else {
             return Data::default();

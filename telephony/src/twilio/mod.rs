@@ -11,10 +11,11 @@ use serde::de::DeserializeOwned;
 use crate::http;
 use crate::models::{
     Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Page, Recording,
+    UsageRecord,
 };
 use crate::provider::{
     ByteRange, ContentRange, Lookups, Media, Messaging, NewCall, NewMessage, NumberSearch,
-    NumberUpdate, Numbers, Provider, ProviderError, Voice, MAX_MEDIA_BYTES,
+    NumberUpdate, Numbers, Provider, ProviderError, Usage, Voice, MAX_MEDIA_BYTES,
 };
 
 mod errors;
@@ -266,6 +267,11 @@ fn update_form(u: &NumberUpdate) -> Vec<(String, String)> {
     form
 }
 
+/// A day as Twilio's `StartDate` and `EndDate` take it: `YYYY-MM-DD` (nothing to encode).
+fn twilio_date(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
 fn encode(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }
@@ -300,6 +306,10 @@ impl Provider for TwilioClient {
     }
 
     fn messaging(&self) -> Result<&dyn Messaging, ProviderError> {
+        Ok(self)
+    }
+
+    fn usage(&self) -> Result<&dyn Usage, ProviderError> {
         Ok(self)
     }
 }
@@ -545,5 +555,21 @@ impl Messaging for TwilioClient {
             )
             .await?;
         Self::json(res).await
+    }
+}
+
+#[async_trait]
+impl Usage for TwilioClient {
+    async fn usage_records(
+        &self,
+        start: time::Date,
+        end: time::Date,
+    ) -> Result<Vec<UsageRecord>, ProviderError> {
+        let url = self.account_url(&format!(
+            "/Usage/Records.json?StartDate={}&EndDate={}&PageSize=1000",
+            twilio_date(start),
+            twilio_date(end)
+        ));
+        self.all_pages(url, "usage_records", 10).await
     }
 }

@@ -22,6 +22,7 @@ pub mod phone_config;
 pub mod prices;
 pub mod sms;
 pub mod staff;
+pub mod statements;
 pub mod usage;
 pub mod users;
 

@@ -6,14 +6,20 @@ use time::OffsetDateTime;
 use crate::model::money::Money;
 use crate::model::numbers::NumberStatus;
 
-/// Charges every held number (active or releasing) its monthly price once for the current month.
-pub async fn accrue_charges(db: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
+/// Charges every held number (active or releasing) its monthly price once for the month `now`
+/// falls in, in its org's time zone.
+pub async fn accrue_charges(
+    db: impl PgExecutor<'_>,
+    now: OffsetDateTime,
+) -> Result<u64, sqlx::Error> {
     let r = sqlx::query!(
-        r#"INSERT INTO number_charges (number_id, month, org_id, user_id, micros)
-           SELECT id, date_trunc('month', now() AT TIME ZONE 'UTC')::date, org_id, user_id,
-                  monthly_price_micros
-           FROM owned_numbers WHERE status IN ('active', 'releasing')
-           ON CONFLICT (number_id, month) DO NOTHING"#
+        r#"INSERT INTO number_charges (number_id, month, org_id, user_id, micros, charged_at)
+           SELECT n.id, date_trunc('month', $1::timestamptz AT TIME ZONE o.time_zone)::date, n.org_id,
+                  n.user_id, n.monthly_price_micros, $1
+           FROM owned_numbers n JOIN orgs o ON o.id = n.org_id
+           WHERE n.status IN ('active', 'releasing')
+           ON CONFLICT (number_id, month) DO NOTHING"#,
+        now
     )
     .execute(db)
     .await?;

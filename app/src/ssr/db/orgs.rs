@@ -230,3 +230,36 @@ pub async fn set_country(
     .await?;
     Ok(())
 }
+
+/// The time zones an org can be set to: every country's main zone, and UTC, sorted. The org form
+/// offers these, and only these names are ever written to `orgs.time_zone` (every period query
+/// reads it with `AT TIME ZONE`).
+pub async fn time_zone_choices(db: impl PgExecutor<'_>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT time_zone AS "time_zone!" FROM country_time_zones
+           UNION SELECT 'UTC'
+           ORDER BY 1"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Sets the time zone the org's days and months follow (a name from `time_zone_choices`) and
+/// answers the one it replaces; `None` when there is no such org.
+pub async fn set_time_zone(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    time_zone: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        // Locked as it is read: the zone answered is the one this change replaces, even when two
+        // owners change it at once.
+        r#"WITH old AS (SELECT id, time_zone FROM orgs WHERE id = $1 FOR UPDATE)
+           UPDATE orgs o SET time_zone = $2 FROM old WHERE o.id = old.id
+           RETURNING old.time_zone AS "from!""#,
+        org_id,
+        time_zone
+    )
+    .fetch_optional(db)
+    .await
+}

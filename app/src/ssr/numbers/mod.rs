@@ -171,7 +171,7 @@ async fn purchase(
         }
         other => other,
     };
-    settle_purchase(pool, id, result).await
+    settle_purchase(pool, id, result, state.clock.now()).await
 }
 
 /// Writes what the provider said about a purchase.
@@ -179,13 +179,14 @@ async fn settle_purchase(
     pool: &PgPool,
     id: i64,
     result: Result<telephony::models::IncomingNumber, ProviderError>,
+    now: time::OffsetDateTime,
 ) -> Result<Bought, NumberError> {
     // The first month's charge is written (booked on the budgets) before its hold ends.
     let hold = db::numbers::hold_of(pool, id).await?;
     match result {
         Ok(n) => {
             db::numbers::mark_bought(pool, id, &n).await?;
-            db::numbers::accrue_charges(pool).await?;
+            db::numbers::accrue_charges(pool, now).await?;
             money_guard::end(pool, hold, true).await?;
             Ok(Bought::Now(id))
         }

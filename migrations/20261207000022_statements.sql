@@ -37,8 +37,21 @@ CREATE INDEX lookup_events_unstated_idx ON lookup_events (org_id, created_at)
 CREATE INDEX number_charges_unstated_idx ON number_charges (org_id, month)
     WHERE micros <> coalesce(stated_micros, 0);
 
--- The last month closed for the org (NULL: none yet; the first is the month it was created in).
-ALTER TABLE orgs ADD COLUMN closed_through DATE;
+-- The last month closed for the org (NULL: none yet; the first is the month it was created in),
+-- and when the next one is over (kept by a trigger; the worker's index).
+ALTER TABLE orgs ADD COLUMN closed_through DATE, ADD COLUMN next_close_at TIMESTAMPTZ;
+
+CREATE FUNCTION org_next_close() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.next_close_at := (coalesce((NEW.closed_through + interval '1 month')::date,
+                                   date_trunc('month', NEW.created_at AT TIME ZONE NEW.time_zone)::date)
+                          + interval '1 month')::timestamp AT TIME ZONE NEW.time_zone;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER orgs_next_close BEFORE INSERT OR UPDATE OF time_zone, closed_through ON orgs
+    FOR EACH ROW EXECUTE FUNCTION org_next_close();
+UPDATE orgs SET closed_through = NULL;
+CREATE INDEX orgs_next_close_idx ON orgs (next_close_at);
 
 CREATE TABLE statements (
     id           BIGSERIAL PRIMARY KEY,
@@ -108,7 +121,7 @@ CREATE TRIGGER statement_adjustments_unchangeable BEFORE UPDATE OR DELETE ON sta
 -- their own Twilio account): tried until it is read, a few times.
 CREATE TABLE statement_checks (
     statement_id BIGINT PRIMARY KEY REFERENCES statements (id) ON DELETE CASCADE,
-    config_id    BIGINT REFERENCES phone_configs (id) ON DELETE SET NULL,
+    config_id    BIGINT NOT NULL REFERENCES phone_configs (id) ON DELETE CASCADE,
     state        TEXT NOT NULL DEFAULT 'pending',
     attempts     INT NOT NULL DEFAULT 0,
     next_at      TIMESTAMPTZ NOT NULL,
@@ -141,8 +154,9 @@ DECLARE
     e TIMESTAMPTZ;
     org_statement BIGINT;
 BEGIN
-    -- One closer per org at a time, on any server.
-    SELECT o.time_zone INTO tz FROM orgs o WHERE o.id = p_org FOR UPDATE;
+    -- One closer per org at a time, on any server (a lock that new calls, texts and lookups of
+    -- the org, whose foreign keys share the row, do not wait for).
+    SELECT o.time_zone INTO tz FROM orgs o WHERE o.id = p_org FOR NO KEY UPDATE;
     IF tz IS NULL OR EXISTS (SELECT 1 FROM statements
                              WHERE org_id = p_org AND month = p_month AND user_id IS NULL) THEN
         RETURN NULL;
@@ -207,36 +221,51 @@ BEGIN
                    UNION SELECT i.user_id FROM close_items i WHERE i.user_id IS NOT NULL);
     SELECT id INTO org_statement FROM statements WHERE org_id = p_org AND month = p_month AND user_id IS NULL;
 
+    -- Summed once per member and category, then for the org: the statements join on equality.
     INSERT INTO statement_lines (statement_id, category, item_count, usage, micros,
                                  adjustment_count, adjustment_micros, cache_hits, saved_micros)
-    SELECT st.id, cat.category,
-           coalesce(sum(i.n) FILTER (WHERE NOT i.adjustment), 0),
-           coalesce(sum(i.usage) FILTER (WHERE NOT i.adjustment), 0),
-           coalesce(sum(i.micros) FILTER (WHERE NOT i.adjustment), 0),
-           count(i.category) FILTER (WHERE i.adjustment),
-           coalesce(sum(i.micros - coalesce(i.was, 0)) FILTER (WHERE i.adjustment), 0),
-           CASE WHEN cat.category = 'lookups' THEN
-               (SELECT count(*) FROM lookup_events l
-                WHERE l.org_id = p_org AND l.created_at >= s AND l.created_at < e AND l.outcome = 'hit'
-                  AND (st.user_id IS NULL OR l.user_id = st.user_id))
-           ELSE 0 END,
-           CASE WHEN cat.category = 'lookups' THEN
-               (SELECT coalesce(sum(l.saved_micros), 0) FROM lookup_events l
-                WHERE l.org_id = p_org AND l.created_at >= s AND l.created_at < e
-                  AND (st.user_id IS NULL OR l.user_id = st.user_id))
-           ELSE 0 END
+    WITH agg AS (
+        SELECT i.category, i.user_id,
+               sum(i.n) FILTER (WHERE NOT i.adjustment) AS n,
+               sum(i.usage) FILTER (WHERE NOT i.adjustment) AS usage,
+               sum(i.micros) FILTER (WHERE NOT i.adjustment) AS micros,
+               count(*) FILTER (WHERE i.adjustment) AS adj_n,
+               sum(i.micros - coalesce(i.was, 0)) FILTER (WHERE i.adjustment) AS adj_micros
+        FROM close_items i GROUP BY i.category, i.user_id
+    ), per AS (
+        SELECT a.user_id AS who, a.category, a.n, a.usage, a.micros, a.adj_n, a.adj_micros
+        FROM agg a WHERE a.user_id IS NOT NULL
+        UNION ALL
+        SELECT 0, a.category, sum(a.n), sum(a.usage), sum(a.micros), sum(a.adj_n), sum(a.adj_micros)
+        FROM agg a GROUP BY a.category
+    ), looked AS (
+        SELECT l.user_id, count(*) FILTER (WHERE l.outcome = 'hit') AS hits, sum(l.saved_micros) AS saved
+        FROM lookup_events l
+        WHERE l.org_id = p_org AND l.created_at >= s AND l.created_at < e
+        GROUP BY l.user_id
+    ), per_looked AS (
+        SELECT l.user_id AS who, l.hits, l.saved FROM looked l WHERE l.user_id IS NOT NULL
+        UNION ALL
+        SELECT 0, sum(l.hits), sum(l.saved) FROM looked l
+    )
+    SELECT st.id, cat.category, coalesce(p.n, 0), coalesce(p.usage, 0), coalesce(p.micros, 0),
+           coalesce(p.adj_n, 0), coalesce(p.adj_micros, 0),
+           CASE WHEN cat.category = 'lookups' THEN coalesce(h.hits, 0) ELSE 0 END,
+           CASE WHEN cat.category = 'lookups' THEN coalesce(h.saved, 0) ELSE 0 END
     FROM statements st
     CROSS JOIN (VALUES ('numbers'), ('calls'), ('recordings'), ('sms'), ('lookups')) AS cat (category)
-    LEFT JOIN close_items i ON i.category = cat.category AND (st.user_id IS NULL OR i.user_id = st.user_id)
-    WHERE st.org_id = p_org AND st.month = p_month
-    GROUP BY st.id, st.user_id, cat.category;
+    LEFT JOIN per p ON p.category = cat.category AND p.who = coalesce(st.user_id, 0)
+    LEFT JOIN per_looked h ON h.who = coalesce(st.user_id, 0)
+    WHERE st.org_id = p_org AND st.month = p_month;
 
     INSERT INTO statement_adjustments (statement_id, category, item, item_at, was_micros, micros)
     SELECT st.id, i.category, i.item, i.item_at, coalesce(i.was, 0), i.micros
-    FROM statements st JOIN close_items i
-      ON i.adjustment AND (st.user_id IS NULL OR i.user_id = st.user_id)
+    FROM statements st JOIN close_items i ON i.adjustment AND i.user_id = st.user_id
     WHERE st.org_id = p_org AND st.month = p_month
-    ORDER BY st.id, i.item_at, i.item;
+    UNION ALL
+    SELECT org_statement, i.category, i.item, i.item_at, coalesce(i.was, 0), i.micros
+    FROM close_items i WHERE i.adjustment
+    ORDER BY 1, 4, 3;
 
     UPDATE calls c SET stated_micros = i.micros
     FROM close_items i WHERE i.category = 'calls' AND c.id = i.src_id;

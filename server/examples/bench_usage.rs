@@ -127,6 +127,6 @@ async fn main() -> Res<()> {
 
 /// This month's number charges (what the server's worker does every minute).
 async fn app_charges(pool: &sqlx::PgPool) -> Res<()> {
-    app::ssr::db::numbers::accrue_charges(pool, time::OffsetDateTime::now_utc()).await?;
+    app::ssr::fixtures::accrue_charges(pool, time::OffsetDateTime::now_utc()).await?;
     Ok(())
 }

@@ -404,8 +404,8 @@ fn router(
     Ok((router, state, workers))
 }
 
-/// Starts the background workers (bulk lookups, number upkeep, the money worker), with the
-/// channel that stops them.
+/// Starts the background workers (bulk lookups, number upkeep, the money worker, webhook
+/// deliveries, statements), with the channel that stops them.
 fn start_workers(state: &AppState) -> Workers {
     let (stop, signal) = app::ssr::shutdown::channel();
     Workers {
@@ -414,7 +414,8 @@ fn start_workers(state: &AppState) -> Workers {
             app::ssr::bulk_worker::spawn_worker(state.clone(), signal.clone()),
             app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal.clone()),
             app::ssr::alerts::spawn_money_worker(state.clone(), signal.clone()),
-            app::ssr::alerts::spawn_webhook_worker(state.clone(), signal),
+            app::ssr::alerts::spawn_webhook_worker(state.clone(), signal.clone()),
+            app::ssr::statements::spawn_statements_worker(state.clone(), signal),
         ],
     }
 }

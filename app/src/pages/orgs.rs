@@ -47,29 +47,7 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
         _ => false,
     };
     let slug_leave = slug.clone();
-    let country = ServerAction::<SetOrgCountry>::new();
-    let country_form = FormState::new(country, &outcome, None);
     let owner = d.org.access.is_owner();
-    let code = d.org.country.clone();
-    let country_line = format!(
-        "Country: {} ({code}). National numbers typed in this org (lookups, calls, SMS, forwarding) are read as numbers of this country; numbers of other countries need their + prefix.",
-        d.org.country_name.as_deref().unwrap_or("unknown"),
-    );
-    let options = d.countries.clone();
-    let slug_country = slug.clone();
-    let zone = ServerAction::<SetOrgTimeZone>::new();
-    let zone_form = FormState::new(zone, &outcome, None);
-    let zone_line = format!(
-        "Time zone: {} — budgets' days and months and monthly statements follow it.",
-        d.time_zone
-    );
-    let zone_options: Vec<(String, String)> = d
-        .time_zones
-        .iter()
-        .map(|z| (z.clone(), z.clone()))
-        .collect();
-    let current_zone = d.time_zone.clone();
-    let slug_zone = slug.clone();
     view! {
         <Title text=d.org.name.clone() />
         <Notice />
@@ -93,6 +71,7 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
             <a class="link" href=format!("/o/{slug}/lookups/bulk")>"Bulk lookups →"</a>
             <a class="link" href=format!("/o/{slug}/notifications")>"Notifications →"</a>
             <a class="link" href=format!("/o/{slug}/admin/budgets")>"Budgets →"</a>
+            <a class="link" href=format!("/o/{slug}/statements")>"Statements →"</a>
             {d.org.access.oversees().then(|| view! {
                 <a class="link" href=format!("/o/{slug}/admin/destinations")>"Destinations →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/webhooks")>"Webhooks →"</a>
@@ -104,43 +83,8 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
             })}
         </nav>
         <YourBudgets budgets=d.budgets.clone() slug=slug.clone() />
-        <section class="card mt-6 max-w-xl" aria-labelledby="country-h">
-            <h2 id="country-h" class="font-semibold">"Country"</h2>
-            <p class="text-sm mt-1" data-testid="org-country">{country_line}</p>
-            {owner.then(|| view! {
-                <ActionForm action=country attr:class="mt-3 space-y-2">
-                    <input type="hidden" name="org" value=slug_country />
-                    <ChoiceField
-                        form=country_form
-                        label="Change the country"
-                        name="country"
-                        options
-                        selected=code.clone()
-                    />
-                    <FormError form=country_form />
-                    <button type="submit" class="btn-secondary">"Save country"</button>
-                </ActionForm>
-            })}
-            <p class="muted text-sm mt-2">"Changing the country also resets the time zone to the country's main zone."</p>
-        </section>
-        <section class="card mt-6 max-w-xl" aria-labelledby="time-zone-h">
-            <h2 id="time-zone-h" class="font-semibold">"Time zone"</h2>
-            <p class="text-sm mt-1" data-testid="org-time-zone">{zone_line}</p>
-            {owner.then(|| view! {
-                <ActionForm action=zone attr:class="mt-3 space-y-2">
-                    <input type="hidden" name="org" value=slug_zone />
-                    <ChoiceField
-                        form=zone_form
-                        label="Change the time zone"
-                        name="time_zone"
-                        options=zone_options
-                        selected=current_zone
-                    />
-                    <FormError form=zone_form />
-                    <button type="submit" class="btn-secondary">"Save time zone"</button>
-                </ActionForm>
-            })}
-        </section>
+        <CountryCard d=d.clone() outcome=outcome.clone() owner />
+        <TimeZoneCard d=d.clone() outcome=outcome.clone() owner />
         {member.then(|| view! {
             <ActionForm action=leave attr:class="card mt-8 max-w-xl">
                 <input type="hidden" name="org" value=slug_leave />
@@ -149,6 +93,80 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
                 <FormError form=leave_form />
             </ActionForm>
         })}
+    }
+}
+
+/// The org's country, and for its owners the form that changes it.
+#[component]
+fn CountryCard(d: Dashboard, outcome: Option<FormOutcome>, owner: bool) -> impl IntoView {
+    let country = ServerAction::<SetOrgCountry>::new();
+    let country_form = FormState::new(country, &outcome, None);
+    let code = d.org.country.clone();
+    let country_line = format!(
+        "Country: {} ({code}). National numbers typed in this org (lookups, calls, SMS, forwarding) are read as numbers of this country; numbers of other countries need their + prefix.",
+        d.org.country_name.as_deref().unwrap_or("unknown"),
+    );
+    let options = d.countries.clone();
+    let slug_country = d.org.slug.clone();
+    view! {
+    <section class="card mt-6 max-w-xl" aria-labelledby="country-h">
+        <h2 id="country-h" class="font-semibold">"Country"</h2>
+        <p class="text-sm mt-1" data-testid="org-country">{country_line}</p>
+        {owner.then(|| view! {
+            <ActionForm action=country attr:class="mt-3 space-y-2">
+                <input type="hidden" name="org" value=slug_country />
+                <ChoiceField
+                    form=country_form
+                    label="Change the country"
+                    name="country"
+                    options
+                    selected=code.clone()
+                />
+                <FormError form=country_form />
+                <button type="submit" class="btn-secondary">"Save country"</button>
+            </ActionForm>
+        })}
+        <p class="muted text-sm mt-2">"Changing the country also resets the time zone to the country's main zone."</p>
+    </section>
+    }
+}
+
+/// The org's time zone (budgets' periods and statements' months follow it), and for its owners
+/// the form that changes it.
+#[component]
+fn TimeZoneCard(d: Dashboard, outcome: Option<FormOutcome>, owner: bool) -> impl IntoView {
+    let zone = ServerAction::<SetOrgTimeZone>::new();
+    let zone_form = FormState::new(zone, &outcome, None);
+    let zone_line = format!(
+        "Time zone: {} — budgets' days and months and monthly statements follow it.",
+        d.time_zone
+    );
+    let zone_options: Vec<(String, String)> = d
+        .time_zones
+        .iter()
+        .map(|z| (z.clone(), z.clone()))
+        .collect();
+    let current_zone = d.time_zone.clone();
+    let slug_zone = d.org.slug.clone();
+    view! {
+    <section class="card mt-6 max-w-xl" aria-labelledby="time-zone-h">
+        <h2 id="time-zone-h" class="font-semibold">"Time zone"</h2>
+        <p class="text-sm mt-1" data-testid="org-time-zone">{zone_line}</p>
+        {owner.then(|| view! {
+            <ActionForm action=zone attr:class="mt-3 space-y-2">
+                <input type="hidden" name="org" value=slug_zone />
+                <ChoiceField
+                    form=zone_form
+                    label="Change the time zone"
+                    name="time_zone"
+                    options=zone_options
+                    selected=current_zone
+                />
+                <FormError form=zone_form />
+                <button type="submit" class="btn-secondary">"Save time zone"</button>
+            </ActionForm>
+        })}
+    </section>
     }
 }
 

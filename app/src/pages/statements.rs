@@ -39,91 +39,13 @@ fn check_label(check: Option<&str>) -> &'static str {
 
 #[component]
 fn StatementsView(d: Data) -> impl IntoView {
-    let slug = d.org.slug.clone();
-    let href = move |s: &StatementSummary| format!("/o/{slug}/statements/{}", s.id);
-    let org_rows = d
-        .org_statements
-        .iter()
-        .map(|s| {
-            let label = format!("View the statement for {}", s.month_label);
-            view! {
-                <tr data-testid=format!("statement-{}", s.id)>
-                    <td>{s.month_label.clone()}</td>
-                    <td class="tabular-nums text-right">{signed(s.total_micros)}</td>
-                    <td class="tabular-nums text-right">{signed(s.adjustments_micros)}</td>
-                    <td>{check_label(s.check.as_deref())}</td>
-                    <td><a class="link" href=href(s) aria-label=label>"View"</a></td>
-                </tr>
-            }
-        })
-        .collect_view();
-    let member_rows = d
-        .member_statements
-        .iter()
-        .map(|s| {
-            let member = s.member.clone().unwrap_or_default();
-            let label = format!("View the statement of {member} for {}", s.month_label);
-            view! {
-                <tr data-testid=format!("statement-{}", s.id)>
-                    <td>{s.month_label.clone()}</td>
-                    <td>{member}</td>
-                    <td class="tabular-nums text-right">{signed(s.total_micros)}</td>
-                    <td><a class="link" href=href(s) aria-label=label>"View"</a></td>
-                </tr>
-            }
-        })
-        .collect_view();
+    let href = format!("/o/{}/statements/", d.org.slug);
     let empty = d.org_statements.is_empty() && d.member_statements.is_empty();
-    let members_heading = if d.sees_all {
-        "Members' statements"
-    } else {
-        "Your statements"
-    };
-    let org_table = (d.sees_all && !empty).then(|| {
-        let none = d.org_statements.is_empty();
-        view! {
-            <section class="mt-6" aria-labelledby="org-statements-heading">
-                <h2 id="org-statements-heading" class="text-lg font-semibold">"The org's statements"</h2>
-                <div class="card mt-2 overflow-x-auto p-0">
-                    <table class="table">
-                        <caption class="sr-only">"The org's statements, newest first"</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">"Month"</th>
-                                <th scope="col" class="text-right">"Total"</th>
-                                <th scope="col" class="text-right">"Adjustments"</th>
-                                <th scope="col">"Twilio usage"</th>
-                                <th scope="col"><span class="sr-only">"Statement"</span></th>
-                            </tr>
-                        </thead>
-                        <tbody>{org_rows}</tbody>
-                    </table>
-                    {none.then(|| view! { <p class="muted p-4">{EMPTY}</p> })}
-                </div>
-            </section>
-        }
-    });
+    let org_table = (d.sees_all && !empty)
+        .then(|| view! { <OrgStatements rows=d.org_statements.clone() href=href.clone() /> });
     let member_table = (!empty).then(|| {
-        let none = d.member_statements.is_empty();
         view! {
-            <section class="mt-6" aria-labelledby="member-statements-heading">
-                <h2 id="member-statements-heading" class="text-lg font-semibold">{members_heading}</h2>
-                <div class="card mt-2 overflow-x-auto p-0">
-                    <table class="table">
-                        <caption class="sr-only">{format!("{members_heading}, newest first")}</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">"Month"</th>
-                                <th scope="col">"Member"</th>
-                                <th scope="col" class="text-right">"Total"</th>
-                                <th scope="col"><span class="sr-only">"Statement"</span></th>
-                            </tr>
-                        </thead>
-                        <tbody>{member_rows}</tbody>
-                    </table>
-                    {none.then(|| view! { <p class="muted p-4">{EMPTY}</p> })}
-                </div>
-            </section>
+            <MemberStatements rows=d.member_statements.clone() sees_all=d.sees_all href=href.clone() />
         }
     });
     let zone = format!(
@@ -138,6 +60,94 @@ fn StatementsView(d: Data) -> impl IntoView {
         {empty.then(|| view! { <p class="card muted mt-4" data-testid="no-statements">{EMPTY}</p> })}
         {org_table}
         {member_table}
+    }
+}
+
+/// The org's statements: month, total, adjustments and the comparison with Twilio.
+#[component]
+fn OrgStatements(rows: Vec<StatementSummary>, href: String) -> impl IntoView {
+    let none = rows.is_empty();
+    let rows = rows
+        .iter()
+        .map(|s| {
+            let label = format!("View the statement for {}", s.month_label);
+            view! {
+                <tr data-testid=format!("statement-{}", s.id)>
+                    <td>{s.month_label.clone()}</td>
+                    <td class="tabular-nums text-right">{signed(s.total_micros)}</td>
+                    <td class="tabular-nums text-right">{signed(s.adjustments_micros)}</td>
+                    <td>{check_label(s.check.as_deref())}</td>
+                    <td><a class="link" href=format!("{href}{}", s.id) aria-label=label>"View"</a></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="mt-6" aria-labelledby="org-statements-heading">
+            <h2 id="org-statements-heading" class="text-lg font-semibold">"The org's statements"</h2>
+            <div class="card mt-2 overflow-x-auto p-0">
+                <table class="table">
+                    <caption class="sr-only">"The org's statements, newest first"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Month"</th>
+                            <th scope="col" class="text-right">"Total"</th>
+                            <th scope="col" class="text-right">"Adjustments"</th>
+                            <th scope="col">"Twilio usage"</th>
+                            <th scope="col"><span class="sr-only">"Statement"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                {none.then(|| view! { <p class="muted p-4">{EMPTY}</p> })}
+            </div>
+        </section>
+    }
+}
+
+/// The members' statements (or, for a member, their own).
+#[component]
+fn MemberStatements(rows: Vec<StatementSummary>, sees_all: bool, href: String) -> impl IntoView {
+    let none = rows.is_empty();
+    let heading = if sees_all {
+        "Members' statements"
+    } else {
+        "Your statements"
+    };
+    let rows = rows
+        .iter()
+        .map(|s| {
+            let member = s.member.clone().unwrap_or_default();
+            let label = format!("View the statement of {member} for {}", s.month_label);
+            view! {
+                <tr data-testid=format!("statement-{}", s.id)>
+                    <td>{s.month_label.clone()}</td>
+                    <td>{member}</td>
+                    <td class="tabular-nums text-right">{signed(s.total_micros)}</td>
+                    <td><a class="link" href=format!("{href}{}", s.id) aria-label=label>"View"</a></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="mt-6" aria-labelledby="member-statements-heading">
+            <h2 id="member-statements-heading" class="text-lg font-semibold">{heading}</h2>
+            <div class="card mt-2 overflow-x-auto p-0">
+                <table class="table">
+                    <caption class="sr-only">{format!("{heading}, newest first")}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Month"</th>
+                            <th scope="col">"Member"</th>
+                            <th scope="col" class="text-right">"Total"</th>
+                            <th scope="col"><span class="sr-only">"Statement"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                {none.then(|| view! { <p class="muted p-4">{EMPTY}</p> })}
+            </div>
+        </section>
     }
 }
 
@@ -173,8 +183,8 @@ fn StatementView(s: Statement, slug: String) -> impl IntoView {
         None => "Whole org".to_string(),
     };
     let period = format!(
-        "{} to {} ({}), closed {}",
-        s.period_start, s.period_end, s.time_zone, s.closed_at
+        "{} of the org's time zone, {}: from {} up to {}; closed {}.",
+        s.month_label, s.time_zone, s.period_start, s.period_end, s.closed_at
     );
     let csv = format!("/o/{slug}/statements/{}/statement.csv", s.id);
     let lines = s

@@ -1,8 +1,8 @@
 //! The money worker: in every server process, every second, it fires the budget thresholds the
 //! spending has crossed (each once per period, whichever server sees it first) into in-app
-//! notifications, e-mail and the org's webhooks, closes the monthly statements that are due and
-//! compares them with the provider's usage records (`statements`), and sends due mail; the
-//! webhook worker, a task of its own, tries due deliveries a few at a time.
+//! notifications, e-mail and the org's webhooks, and sends due mail; the webhook worker, a task
+//! of its own, tries due deliveries a few at a time. (Statements have their own worker:
+//! `statements::spawn_statements_worker`.)
 //!
 //! A webhook delivery is a JSON POST signed like Stripe's: `PhoneHub-Signature: t=<unix
 //! seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>`, with the event's
@@ -63,12 +63,6 @@ pub fn spawn_money_worker(state: AppState, mut stop: StopSignal) -> tokio::task:
             }
             if let Err(e) = fire_alerts(&state).await {
                 tracing::warn!(error = %e, "firing budget alerts failed");
-            }
-            if let Err(e) = super::statements::close_due(&state).await {
-                tracing::warn!(error = %e, "closing statements failed");
-            }
-            if let Err(e) = super::statements::check_due(&state).await {
-                tracing::warn!(error = %e, "comparing statements with usage records failed");
             }
             if let Some(mailer) = &state.mailer {
                 if let Err(e) = send_mail(&state, mailer).await {

@@ -60,6 +60,7 @@ pub mod fixtures {
     pub use super::db::logins::PER_EMAIL;
     pub use super::db::lookup_cache::get as cached_lookup;
     pub use super::db::lookups::{record_events, top_numbers};
+    pub use super::db::numbers::accrue_charges;
     pub use super::db::users::by_id as user_by_id;
 }
 

@@ -26,37 +26,84 @@ const CLOSE_BATCH: i64 = 20;
 const CHECK_BATCH: i64 = 5;
 /// Tries of a comparison before it is given up.
 const CHECK_TRIES: i32 = 5;
-/// The most statements a list shows (a member's and the org's for 10 years, with room).
-const LIST_LIMIT: i64 = 500;
+/// The most org statements a list shows (20 years).
+const ORG_LIST_LIMIT: i64 = 240;
+/// The most members' statements a list shows (newest months first).
+const LIST_LIMIT: i64 = 2000;
 /// The most adjustments a statement page lists (the CSV and the totals have them all).
 pub const PAGE_ADJUSTMENTS: i64 = 1000;
 
-/// Closes every org month that is over (a batch per call, oldest first: an org behind by several
-/// months catches up over a few rounds). Returns how many statements of orgs were closed.
+/// Closes statements and compares them with the provider every second until the server stops:
+/// a task of its own, so a slow provider never delays alerts or mail.
+pub fn spawn_statements_worker(
+    state: AppState,
+    mut stop: super::shutdown::StopSignal,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            stop.pause(std::time::Duration::from_secs(1)).await;
+            if stop.stopping() {
+                return;
+            }
+            if let Err(e) = close_due(&state).await {
+                tracing::warn!(error = %e, "closing statements failed");
+            }
+            if let Err(e) = check_due(&state).await {
+                tracing::warn!(error = %e, "comparing statements with usage records failed");
+            }
+        }
+    })
+}
+
+/// Closes every org month that is over (a batch per call, those due longest first: an org behind
+/// by several months catches up over a few rounds). One org's close that fails is logged and
+/// tried again in an hour; the others go on. Returns how many org statements were closed.
 pub async fn close_due(state: &AppState) -> Result<usize, sqlx::Error> {
     let now = state.clock.now();
     let due = db::statements::due(&state.pool, now, CLOSE_BATCH).await?;
     let mut closed = 0;
     for d in due {
-        let mut tx = state.pool.begin().await?;
-        let Some(id) = db::statements::close(&mut tx, d.org_id, d.month, now).await? else {
-            // Another server closed it first.
-            continue;
-        };
-        // Orgs on their own Twilio account are compared with its usage records.
-        if let Some(cfg) = db::phone_config::effective(&mut *tx, d.org_id).await? {
-            if cfg.org_id == Some(d.org_id)
-                && matches!(cfg.provider, ProviderKind::Twilio | ProviderKind::Sandbox)
-                && !cfg.test_mode
-            {
-                db::statements::queue_check(&mut *tx, id, cfg.id, now).await?;
+        match close_one(state, &d, now).await {
+            Ok(true) => {
+                tracing::info!(org = d.org_id, month = %d.month, "statement closed");
+                closed += 1;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(org = d.org_id, month = %d.month, error = %e, "closing a statement failed");
+                db::statements::postpone_close(
+                    &state.pool,
+                    d.org_id,
+                    now + time::Duration::hours(1),
+                )
+                .await?;
             }
         }
-        tx.commit().await?;
-        tracing::info!(org = d.org_id, month = %d.month, "statement closed");
-        closed += 1;
     }
     Ok(closed)
+}
+
+/// Closes one org month and queues its comparison; false when another server closed it first.
+async fn close_one(
+    state: &AppState,
+    d: &db::statements::Due,
+    now: time::OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = state.pool.begin().await?;
+    let Some(id) = db::statements::close(&mut tx, d.org_id, d.month, now).await? else {
+        return Ok(false);
+    };
+    // Orgs on their own Twilio account are compared with its usage records.
+    if let Some(cfg) = db::phone_config::effective(&mut *tx, d.org_id).await? {
+        if cfg.org_id == Some(d.org_id)
+            && matches!(cfg.provider, ProviderKind::Twilio | ProviderKind::Sandbox)
+            && !cfg.test_mode
+        {
+            db::statements::queue_check(&mut *tx, id, cfg.id, now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The last day of the month `month` starts.
@@ -116,8 +163,8 @@ pub async fn check_due(state: &AppState) -> Result<usize, sqlx::Error> {
                 for r in records {
                     if let Some(cat) = our_category(&r.category) {
                         if let Some(l) = lines.iter_mut().find(|l| l.0 == cat) {
-                            l.1 += r.count;
-                            l.2 += r.price_micros;
+                            l.1 = l.1.saturating_add(r.count);
+                            l.2 = l.2.saturating_add(r.price_micros);
                         } else {
                             lines.push((cat.to_string(), r.count, r.price_micros));
                         }
@@ -147,8 +194,9 @@ fn month_label(month: Date) -> String {
 fn check_label(state: Option<&str>, differs: Option<bool>) -> Option<String> {
     Some(
         match (state?, differs) {
-            ("done", Some(true)) => "differs",
-            ("done", _) => "matches",
+            // No total from the provider is not a match.
+            ("done", Some(false)) => "matches",
+            ("done", _) => "differs",
             ("failed", _) => "failed",
             _ => "pending",
         }
@@ -168,11 +216,19 @@ fn summary(r: StatementRow) -> StatementSummary {
     }
 }
 
-/// The statements the caller sees: every one of the org's (owners, admins, support), else their
-/// own.
+/// The statements the caller sees: the org's and every member's (owners, admins, support), else
+/// their own; the org's and the members' each up to their own limit, so neither crowds out the
+/// other.
 pub async fn list(ctx: &OrgCtx) -> Result<Vec<StatementSummary>, AppError> {
-    let rows =
-        db::statements::list(&ctx.state.pool, ctx.org_id, ctx.own_rows_only(), LIST_LIMIT).await?;
+    let pool = &ctx.state.pool;
+    let mut rows = if ctx.sees_all() {
+        db::statements::list(pool, ctx.org_id, false, None, ORG_LIST_LIMIT).await?
+    } else {
+        Vec::new()
+    };
+    rows.extend(
+        db::statements::list(pool, ctx.org_id, true, ctx.own_rows_only(), LIST_LIMIT).await?,
+    );
     Ok(rows.into_iter().map(summary).collect())
 }
 

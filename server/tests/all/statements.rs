@@ -331,7 +331,7 @@ async fn a_month_closes_to_statements_equal_to_its_events_and_to_twilios_usage_r
     assert!(
         list["data"]
             .as_array()
-            .map_or(false, |a| a.iter().any(|s| s["id"] == st)),
+            .is_some_and(|a| a.iter().any(|s| s["id"] == st)),
         "listed: {list}"
     );
     let r = api(format!("/v1/statements/{st}")).await.unwrap();
@@ -373,6 +373,40 @@ async fn a_month_closes_to_statements_equal_to_its_events_and_to_twilios_usage_r
             .status(),
         404
     );
+    // Support staff read it; another org's owner, through their own org, finds nothing.
+    let support = app.login_as("support@phonehub.test").await;
+    assert_eq!(
+        app.get(&support, &format!("/o/acme/statements/{st}"))
+            .await
+            .status(),
+        200
+    );
+    let globex = app.login_as("admin@globex.test").await;
+    for path in [
+        format!("/o/globex/statements/{st}"),
+        format!("/o/globex/statements/{st}/statement.csv"),
+    ] {
+        assert_eq!(app.get(&globex, &path).await.status(), 404, "{path}");
+    }
+    let r = common::try_create_key(
+        &app,
+        &globex,
+        "globex",
+        "admin@globex.test",
+        &["scope_usage"],
+    )
+    .await;
+    let globex_key = r.json::<Value>().await.unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/statements/{st}", app.base))
+        .bearer_auth(&globex_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "another org's key");
 }
 
 #[sqlx::test(migrations = "../migrations")]

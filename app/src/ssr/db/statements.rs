@@ -6,7 +6,7 @@ use sqlx::{PgExecutor, Postgres, Transaction};
 use time::{Date, OffsetDateTime};
 
 /// An org month whose end has passed and that has no statement yet (the earliest such month of
-/// each org, at most `limit` orgs).
+/// each org, at most `limit` orgs, those due longest first).
 pub struct Due {
     pub org_id: i64,
     pub month: Date,
@@ -19,18 +19,32 @@ pub async fn due(
 ) -> Result<Vec<Due>, sqlx::Error> {
     sqlx::query_as!(
         Due,
-        r#"SELECT id AS org_id, next_month AS "month!" FROM (
-               SELECT o.id, o.time_zone,
-                      coalesce((o.closed_through + interval '1 month')::date,
-                               date_trunc('month', o.created_at AT TIME ZONE o.time_zone)::date) AS next_month
-               FROM orgs o) x
-           WHERE next_month < date_trunc('month', $1::timestamptz AT TIME ZONE time_zone)::date
-           ORDER BY id LIMIT $2"#,
+        r#"SELECT id AS org_id,
+                  coalesce((closed_through + interval '1 month')::date,
+                           date_trunc('month', created_at AT TIME ZONE time_zone)::date) AS "month!"
+           FROM orgs WHERE next_close_at <= $1
+           ORDER BY next_close_at LIMIT $2"#,
         now,
         limit
     )
     .fetch_all(db)
     .await
+}
+
+/// After a close failed: the org's month is tried again at `at` (others go first meanwhile).
+pub async fn postpone_close(
+    db: impl PgExecutor<'_>,
+    org_id: i64,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE orgs SET next_close_at = $2 WHERE id = $1",
+        org_id,
+        at
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Closes the month; the org statement's id, or `None` when another server closed it first.
@@ -181,11 +195,12 @@ pub struct StatementRow {
     pub check_differs: Option<bool>,
 }
 
-/// The org's statements, newest month first, the org's before its members' (`user_id` Some: only
-/// that member's own); at most `limit`.
+/// The org's statements (`members` false) or its members' (true; `user_id` Some: only that
+/// member's own), newest month first; at most `limit`.
 pub async fn list(
     db: impl PgExecutor<'_>,
     org_id: i64,
+    members: bool,
     user_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<StatementRow>, sqlx::Error> {
@@ -199,10 +214,11 @@ pub async fn list(
                   (SELECT p.micros <> coalesce((SELECT sum(micros) FROM statement_lines l WHERE l.statement_id = s.id), 0)
                    FROM statement_provider_lines p WHERE p.statement_id = s.id AND p.category = 'total') AS "check_differs?"
            FROM statements s LEFT JOIN statement_checks c ON c.statement_id = s.id
-           WHERE s.org_id = $1 AND ($2::int8 IS NULL OR s.user_id = $2)
-           ORDER BY s.month DESC, s.user_id NULLS FIRST, s.member_email
-           LIMIT $3"#,
+           WHERE s.org_id = $1 AND (s.user_id IS NOT NULL) = $2 AND ($3::int8 IS NULL OR s.user_id = $3)
+           ORDER BY s.month DESC, s.member_email
+           LIMIT $4"#,
         org_id,
+        members,
         user_id,
         limit
     )

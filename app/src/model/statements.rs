@@ -34,6 +34,16 @@ pub fn usage_unit(category: &str) -> &'static str {
     }
 }
 
+/// A line's usage in words: "1 segment", "75 minutes".
+pub fn usage_label(category: &str, usage: i64) -> String {
+    let unit = usage_unit(category);
+    if usage == 1 {
+        format!("1 {}", unit.trim_end_matches('s'))
+    } else {
+        format!("{usage} {unit}")
+    }
+}
+
 /// One statement in a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatementSummary {

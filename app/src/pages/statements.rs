@@ -11,7 +11,7 @@ use crate::api::statements::{statement, statements_page};
 use crate::components::{Loaded, ReadOnlyBanner};
 use crate::model::money::Money;
 use crate::model::statements::{
-    category_label, signed, usage_unit, Statement, StatementCheck, StatementSummary,
+    category_label, signed, usage_label, Statement, StatementCheck, StatementSummary,
     StatementsPage as Data,
 };
 
@@ -182,9 +182,14 @@ fn StatementView(s: Statement, slug: String) -> impl IntoView {
         Some(email) => format!("Member: {email}"),
         None => "Whole org".to_string(),
     };
+    // "2026-12-01T05:00:00Z" as "2026-12-01 05:00 UTC".
+    let closed = s.closed_at.get(..16).map_or_else(
+        || s.closed_at.clone(),
+        |t| format!("{} UTC", t.replace('T', " ")),
+    );
     let period = format!(
-        "{} of the org's time zone, {}: from {} up to {}; closed {}.",
-        s.month_label, s.time_zone, s.period_start, s.period_end, s.closed_at
+        "{} in the org's time zone ({}), from the 1st at midnight to the 1st of the next month; closed {closed}.",
+        s.month_label, s.time_zone
     );
     let csv = format!("/o/{slug}/statements/{}/statement.csv", s.id);
     let lines = s
@@ -195,7 +200,7 @@ fn StatementView(s: Statement, slug: String) -> impl IntoView {
                 <tr data-testid=format!("line-{}", l.category)>
                     <th scope="row" class="font-normal">{category_label(&l.category)}</th>
                     <td class="tabular-nums text-right">{l.item_count.to_string()}</td>
-                    <td class="tabular-nums text-right">{format!("{} {}", l.usage, usage_unit(&l.category))}</td>
+                    <td class="tabular-nums text-right">{usage_label(&l.category, l.usage)}</td>
                     <td class="tabular-nums text-right">{Money::from_micros(l.micros).to_string()}</td>
                     <td class="tabular-nums text-right">{signed(l.adjustment_micros)}</td>
                     <td class="tabular-nums text-right">{signed(l.total_micros())}</td>

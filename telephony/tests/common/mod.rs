@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use telephony::provider::{
     Lookups, Messaging, NewCall, NewMessage, NumberSearch, NumberType, NumberUpdate, Numbers,
-    Provider, Voice,
+    Provider, Usage, Voice,
 };
 use telephony::twilio::TwilioClient;
 use tokio::process::{Child, Command};
@@ -152,4 +152,9 @@ pub async fn exercise_every_operation(c: &TwilioClient, buy: &str, callback_base
     c.release_number(&bought.sid)
         .await
         .expect("DeleteIncomingPhoneNumber");
+
+    // A statement's month of usage records (the comparison with monthly statements).
+    let month = time::Date::from_calendar_date(2026, time::Month::December, 1).unwrap();
+    let end = time::Date::from_calendar_date(2026, time::Month::December, 31).unwrap();
+    c.usage_records(month, end).await.expect("ListUsageRecord");
 }

@@ -281,3 +281,33 @@ BEGIN
     UPDATE orgs SET closed_through = p_month WHERE id = p_org;
     RETURN org_statement;
 END $$;
+
+-- A call's or message's cost booked on its budgets only when it changes: row triggers whose
+-- condition Postgres checks itself, so the status updates of every call and text (ringing,
+-- sent, delivered) run no booking at all. Each books one row, whose budgets it locks in budget id
+-- order (every UPDATE of a cost is of one row).
+CREATE FUNCTION budget_book_call_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM budgets b WHERE b.org_id = NEW.org_id) THEN RETURN NULL; END IF;
+    PERFORM budget_book(jsonb_build_array(jsonb_build_object('org_id', NEW.org_id, 'user_id', NEW.user_id,
+        'category', 'calls', 'at', NEW.created_at,
+        'micros', (NEW.cost_micros + NEW.recording_cost_micros) - (OLD.cost_micros + OLD.recording_cost_micros))));
+    RETURN NULL;
+END $$;
+DROP TRIGGER calls_budget_update ON calls;
+CREATE TRIGGER calls_budget_update AFTER UPDATE OF cost_micros, recording_cost_micros ON calls
+    FOR EACH ROW
+    WHEN (OLD.cost_micros + OLD.recording_cost_micros IS DISTINCT FROM NEW.cost_micros + NEW.recording_cost_micros)
+    EXECUTE FUNCTION budget_book_call_change();
+
+CREATE FUNCTION budget_book_message_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM budgets b WHERE b.org_id = NEW.org_id) THEN RETURN NULL; END IF;
+    PERFORM budget_book(jsonb_build_array(jsonb_build_object('org_id', NEW.org_id, 'user_id', NEW.user_id,
+        'category', 'sms', 'at', NEW.created_at, 'micros', NEW.cost_micros - OLD.cost_micros)));
+    RETURN NULL;
+END $$;
+DROP TRIGGER messages_budget_update ON messages;
+CREATE TRIGGER messages_budget_update AFTER UPDATE OF cost_micros ON messages
+    FOR EACH ROW WHEN (OLD.cost_micros IS DISTINCT FROM NEW.cost_micros)
+    EXECUTE FUNCTION budget_book_message_change();

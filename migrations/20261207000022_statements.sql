@@ -311,3 +311,31 @@ DROP TRIGGER messages_budget_update ON messages;
 CREATE TRIGGER messages_budget_update AFTER UPDATE OF cost_micros ON messages
     FOR EACH ROW WHEN (OLD.cost_micros IS DISTINCT FROM NEW.cost_micros)
     EXECUTE FUNCTION budget_book_message_change();
+
+-- Likewise a new call or message: written without a cost (its price comes later), it books
+-- nothing, and Postgres skips the trigger.
+CREATE FUNCTION budget_book_call_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM budgets b WHERE b.org_id = NEW.org_id) THEN RETURN NULL; END IF;
+    PERFORM budget_book(jsonb_build_array(jsonb_build_object('org_id', NEW.org_id, 'user_id', NEW.user_id,
+        'category', 'calls', 'at', NEW.created_at, 'micros', NEW.cost_micros + NEW.recording_cost_micros)));
+    RETURN NULL;
+END $$;
+DROP TRIGGER calls_budget_insert ON calls;
+CREATE TRIGGER calls_budget_insert AFTER INSERT ON calls
+    FOR EACH ROW WHEN (NEW.cost_micros + NEW.recording_cost_micros <> 0)
+    EXECUTE FUNCTION budget_book_call_new();
+
+CREATE FUNCTION budget_book_message_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM budgets b WHERE b.org_id = NEW.org_id) THEN RETURN NULL; END IF;
+    PERFORM budget_book(jsonb_build_array(jsonb_build_object('org_id', NEW.org_id, 'user_id', NEW.user_id,
+        'category', 'sms', 'at', NEW.created_at, 'micros', NEW.cost_micros)));
+    RETURN NULL;
+END $$;
+DROP TRIGGER messages_budget_insert ON messages;
+CREATE TRIGGER messages_budget_insert AFTER INSERT ON messages
+    FOR EACH ROW WHEN (NEW.cost_micros <> 0)
+    EXECUTE FUNCTION budget_book_message_new();
+DROP FUNCTION budget_book_calls();
+DROP FUNCTION budget_book_messages();

@@ -60,12 +60,18 @@ pub async fn set_country(ctx: &OrgCtx, country: &str) -> Result<(), AppError> {
         ));
     }
     let mut tx = ctx.state.pool.begin().await?;
+    let zone_before = db::budgets::time_zone(&mut *tx, ctx.org_id).await?;
     db::orgs::set_country(&mut *tx, ctx.org_id, &code).await?;
+    // The country's main zone replaces the org's: on the record with the country.
+    let zone_after = db::budgets::time_zone(&mut *tx, ctx.org_id).await?;
     ctx.audit(
         &mut *tx,
         "org.country_changed",
         &format!("org:{}", ctx.slug),
-        serde_json::json!({ "from": ctx.country, "to": code }),
+        serde_json::json!({
+            "from": ctx.country, "to": code,
+            "time_zone": { "from": zone_before, "to": zone_after },
+        }),
     )
     .await?;
     tx.commit().await?;

@@ -188,3 +188,30 @@ async fn every_member_sees_the_time_zone_and_only_owners_get_the_choices(pool: P
     distinct.dedup();
     assert_eq!(distinct.len(), zones.len(), "each zone once");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn changing_the_country_resets_the_time_zone_on_the_record(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let owner = app.login_as("admin@acme.test").await;
+    let r = app
+        .call(&owner, "set_org_time_zone", &form("Europe/Paris"))
+        .await;
+    assert!(r.status().as_u16() < 400, "{}", r.status());
+    let r = app
+        .call(
+            &owner,
+            "set_org_country",
+            &[("org", "acme"), ("country", "GB")],
+        )
+        .await;
+    assert!(r.status().as_u16() < 400, "{}", r.status());
+    assert_eq!(zone_of_acme(&app).await, "Europe/London");
+    let details: serde_json::Value =
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'org.country_changed'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(details["to"], "GB");
+    assert_eq!(details["time_zone"]["from"], "Europe/Paris");
+    assert_eq!(details["time_zone"]["to"], "Europe/London");
+}

@@ -224,6 +224,7 @@ pub(super) async fn buy_number(State(sb): State<Shared>, body: String) -> Respon
         mms: true,
         date_created: t.clone(),
         date_updated: t,
+        billed_through: super::rest::today().get(..7).map(str::to_string),
         ..Default::default()
     };
     apply_update(&mut n, &f);
@@ -276,6 +277,8 @@ pub(super) async fn release_number(
         return not_found();
     };
     let mut d = sb.lock();
+    // The months it was held are billed before it goes.
+    d.renew_numbers(super::rest::today().get(..7).unwrap_or_default());
     let before = d.numbers.len();
     d.numbers.retain(|n| n.sid != sid);
     if d.numbers.len() == before {

@@ -18,6 +18,10 @@ pub struct OwnedNumber {
     pub mms: bool,
     pub date_created: String,
     pub date_updated: String,
+    /// The last month (`YYYY-MM`) its monthly price was billed for; renewed on the first of each
+    /// later month it is held (see `Data::renew_numbers`).
+    #[serde(default)]
+    pub billed_through: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -102,7 +106,53 @@ impl Data {
     /// Adds what was just billed to today's item of `category` in the ledger. The caller holds
     /// the state's lock (the same section that fixes the price) and saves afterwards.
     pub(super) fn bill(&mut self, category: &str, count: u64, usage: u64, price_micros: i64) {
-        let date = super::rest::today();
+        self.bill_on(super::rest::today(), category, count, usage, price_micros);
+    }
+
+    /// Bills each held number its monthly price for every month after the last one billed, up
+    /// to `month` (`YYYY-MM`), on that month's first day, as Twilio renews a number monthly.
+    /// A number without a month billed (saved before renewals) starts at `month`. Whether
+    /// anything changed (to be saved).
+    pub(super) fn renew_numbers(&mut self, month: &str) -> bool {
+        let mut due: Vec<String> = Vec::new();
+        let mut changed = false;
+        for n in &mut self.numbers {
+            let mut last = match &n.billed_through {
+                Some(m) => m.clone(),
+                None => {
+                    n.billed_through = Some(month.to_string());
+                    changed = true;
+                    continue;
+                }
+            };
+            // At most a century of months: a corrupt state file must not loop for long.
+            for _ in 0..1200 {
+                match next_month(&last) {
+                    Some(next) if next.as_str() <= month => {
+                        due.push(format!("{next}-01"));
+                        last = next;
+                    }
+                    _ => break,
+                }
+            }
+            if n.billed_through.as_deref() != Some(last.as_str()) {
+                n.billed_through = Some(last);
+                changed = true;
+            }
+        }
+        for date in due {
+            self.bill_on(
+                date,
+                "phonenumbers",
+                1,
+                1,
+                super::numbers::NUMBER_MONTHLY_MICROS,
+            );
+        }
+        changed
+    }
+
+    fn bill_on(&mut self, date: String, category: &str, count: u64, usage: u64, price_micros: i64) {
         match self
             .usage
             .iter_mut()
@@ -153,5 +203,44 @@ impl Data {
         if let Err(e) = result {
             tracing::warn!(error = %e, path = %path.display(), "could not save sandbox state");
         }
+    }
+}
+
+/// The month after `YYYY-MM`; `None` for anything else.
+fn next_month(month: &str) -> Option<String> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    match m {
+        1..=11 => Some(format!("{y:04}-{:02}", m + 1)),
+        12 => Some(format!("{:04}-01", y + 1)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod renewal_tests {
+    use super::*;
+
+    #[test]
+    fn held_numbers_are_billed_on_the_first_of_each_later_month() {
+        let mut d = Data::default();
+        d.numbers.push(OwnedNumber {
+            billed_through: Some("2026-11".into()),
+            ..Default::default()
+        });
+        d.numbers.push(OwnedNumber::default());
+        assert!(d.renew_numbers("2027-01"));
+        let dates: Vec<&str> = d.usage.iter().map(|u| u.date.as_str()).collect();
+        assert_eq!(dates, ["2026-12-01", "2027-01-01"]);
+        assert!(d
+            .usage
+            .iter()
+            .all(|u| u.category == "phonenumbers" && u.price_micros == 1_000_000));
+        assert_eq!(d.numbers[1].billed_through.as_deref(), Some("2027-01"));
+        // Once per month.
+        assert!(!d.renew_numbers("2027-01"));
+        assert_eq!(d.usage.len(), 2);
+        assert_eq!(next_month("2026-12").as_deref(), Some("2027-01"));
+        assert_eq!(next_month("garbage"), None);
     }
 }

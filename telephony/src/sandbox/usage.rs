@@ -181,7 +181,12 @@ fn records(sb: &Sandbox, span: Span, q: &[(String, String)]) -> Response {
     let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
     let mut total = Sum::default();
     let mut first_billed: Option<String> = None;
-    for item in sb.lock().usage.iter().filter(|i| in_range(&i.date)) {
+    let mut d = sb.lock();
+    // Held numbers renew monthly: their months up to now are billed before anything is summed.
+    if d.renew_numbers(&ymd(now.date())[..7]) {
+        sb.save(&d);
+    }
+    for item in d.usage.iter().filter(|i| in_range(&i.date)) {
         let sum = sums.entry(item.category.clone()).or_default();
         sum.count += item.count;
         sum.usage += item.usage;
@@ -191,6 +196,7 @@ fn records(sb: &Sandbox, span: Span, q: &[(String, String)]) -> Response {
             first_billed = Some(item.date.clone());
         }
     }
+    drop(d);
     sums.insert(TOTAL.to_string(), total);
     let start = first.or(first_billed).unwrap_or_else(|| last.clone());
     let as_of = format!(

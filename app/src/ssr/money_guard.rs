@@ -3,7 +3,9 @@
 //! per month in the org's time zone), in the transaction that writes its row. The reservation
 //! locks the caps' rows, so parallel actions on any number of servers queue there and never
 //! together pass a cap. The hold ends in the statement that writes the real price (settled) or
-//! when the action fails (released); one a crash leaves open expires.
+//! when the action fails (released); one a crash leaves open expires. An SMS, whose price is
+//! known, needs no hold: it is written with its price as its cost under the caps' locks
+//! (`charge_message`), and written back to 0 if the provider refuses it.
 
 use time::OffsetDateTime;
 
@@ -85,25 +87,29 @@ pub async fn reserve_units(
     held(tx, org_id, r, now).await
 }
 
-/// Reserves one message's price, writing the hold on its row (`message_id`, written in this
-/// transaction) in the same statement; refuses naming the tightest cap.
-pub async fn reserve_message(
+/// Checks that every hard cap covering a message (for `who`) has room for its price, in `tx`,
+/// which then writes the message with that price as its cost: the write books it on the caps,
+/// whose rows stay locked until `tx` ends, so no separate hold is made or ended. Refuses naming
+/// the tightest cap.
+pub async fn charge_message(
     tx: &mut sqlx::PgConnection,
-    message_id: i64,
     (org_id, user_id): (i64, Option<i64>),
     micros: i64,
     now: OffsetDateTime,
-) -> Result<Hold, GuardError> {
-    let r = db::budgets::reserve_for_message(
-        tx,
-        message_id,
-        (org_id, user_id),
-        micros,
-        now,
-        HOLD_TTL_SECS,
-    )
-    .await?;
-    held(tx, org_id, r, now).await
+) -> Result<(), GuardError> {
+    if micros <= 0 {
+        return Ok(());
+    }
+    let room = db::budgets::room(tx, (org_id, user_id), Spend::Sms.as_str(), now).await?;
+    let r = db::budgets::Reserved {
+        hold_id: None,
+        units: 1,
+        refused: room
+            .tightest
+            .filter(|_| room.remaining_micros.is_some_and(|l| l < micros)),
+        remaining_micros: room.remaining_micros,
+    };
+    held(tx, org_id, r, now).await.map(|_| ())
 }
 
 /// A reservation's answer as a hold, or the refusal naming its cap.
@@ -146,7 +152,14 @@ pub async fn end(
     }
 }
 
-/// Releases holds left open past their expiry; how many.
-pub async fn expire(pool: &sqlx::PgPool, now: OffsetDateTime) -> Result<i64, sqlx::Error> {
-    db::budgets::expire_holds(pool, now).await
+/// Releases holds left open past their expiry, and takes back the price of messages a stopped
+/// server charged but never asked the provider to send; how many of each.
+pub async fn expire(pool: &sqlx::PgPool, now: OffsetDateTime) -> Result<(i64, i64), sqlx::Error> {
+    let holds = db::budgets::expire_holds(pool, now).await?;
+    let cutoff = now - time::Duration::seconds(HOLD_TTL_SECS);
+    let mut messages = 0;
+    while messages < 1000 && db::sms::uncharge_unsent(pool, cutoff).await? {
+        messages += 1;
+    }
+    Ok((holds, messages))
 }

@@ -12,7 +12,7 @@ pub use super::db::sms::MessageRecord;
 use super::destination_guard::{self, Velocity};
 use super::errors::{GuardError, Limited, SmsError};
 use super::limits::begin_limited;
-use super::money_guard::reserve_message;
+use super::money_guard::charge_message;
 use super::org_provider::provider_for_config;
 use super::prices::{price, Priced};
 use super::twiml;
@@ -206,6 +206,14 @@ pub async fn send(
         Velocity::Go => None,
         Velocity::Paused { pause_id, .. } => Some(pause_id),
     };
+    // Its price checked against the caps and charged as it is written, in the last statement
+    // before the commit, so their rows stay locked only that long (a test-mode or held message
+    // costs nothing yet).
+    let cost_micros = if !test_mode && pause_id.is_none() {
+        estimate.micros()
+    } else {
+        0
+    };
     let new = db::sms::NewOutbound {
         org_id,
         user_id,
@@ -219,13 +227,14 @@ pub async fn send(
         is_test: test_mode,
         at: now,
         pause_id,
+        cost_micros,
     };
-    let id = db::sms::insert_outbound(&mut tx, &new).await?;
-    // Its price reserved against the caps last, so their rows stay locked only until the commit
-    // (a test-mode message costs nothing: no budget covers it).
-    if !test_mode && pause_id.is_none() {
-        reserve_message(&mut tx, id, (org_id, Some(user_id)), estimate.micros(), now).await?;
-    }
+    let Some(id) = db::sms::insert_outbound(&mut tx, &new, cost_micros > 0).await? else {
+        // Refused by a cap: which one, and what it has left (its row is still locked).
+        let who = (org_id, Some(user_id));
+        charge_message(&mut tx, who, estimate.micros(), now).await?;
+        return Err(GuardError::Db(sqlx::Error::RowNotFound).into());
+    };
     tx.commit().await?;
     let held = pause_id.is_some();
     if let (Some(provider), false) = (provider, held) {
@@ -250,8 +259,8 @@ struct Outgoing<'a> {
     estimate: Money,
 }
 
-/// Asks the provider to send `m` and writes its answer: accepted (the hold settled at the
-/// estimate), or refused (failed, the hold released).
+/// Asks the provider to send `m` and writes its answer: accepted (its cost stays the
+/// estimate it was charged), or refused (failed, its charge taken back).
 async fn dispatch(
     state: &AppState,
     provider: &dyn Provider,
@@ -306,13 +315,11 @@ pub async fn send_held(state: &AppState, id: i64) -> Result<bool, SmsError> {
         Some(provider_for_config(state, m.config_id, m.org_id).await?.1)
     };
     let mut tx = pool.begin().await?;
-    if !db::sms::release_held(&mut tx, id).await? {
-        return Ok(false);
-    }
+    let cost_micros = if m.is_test { 0 } else { estimate.micros() };
     if !m.is_test {
         let who = (m.org_id, m.user_id);
-        match reserve_message(&mut tx, id, who, estimate.micros(), state.clock.now()).await {
-            Ok(_) => {}
+        match charge_message(&mut tx, who, cost_micros, state.clock.now()).await {
+            Ok(()) => {}
             Err(GuardError::Capped(b)) => {
                 tx.rollback().await?;
                 let why = crate::ssr::words::guard(&GuardError::Capped(b)).to_string();
@@ -321,6 +328,9 @@ pub async fn send_held(state: &AppState, id: i64) -> Result<bool, SmsError> {
             }
             Err(e) => return Err(e.into()),
         }
+    }
+    if !db::sms::release_held(&mut tx, id, (cost_micros, state.clock.now())).await? {
+        return Ok(false);
     }
     tx.commit().await?;
     if let Some(provider) = provider {

@@ -919,6 +919,63 @@ async fn parallel_requests_cannot_exceed_the_hourly_limits(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn the_hourly_send_figure_is_counted_again_at_the_limit_and_when_it_is_old(pool: PgPool) {
+    let (sb, _keep) = start_sandbox().await;
+    let app = spawn_app_on(pool, &sb).await;
+    let admin = app.login_as("admin@acme.test").await;
+    let r = configure_sandbox(&app, &admin, "acme", &sb, "30").await;
+    assert!(r.status().as_u16() < 400);
+    common::own_number(&app, &admin, "+14155550162", false, common::PHONE).await;
+    sqlx::query(
+        "INSERT INTO limits (item, per_hour) VALUES ('sms.send', 3)
+         ON CONFLICT (item) DO UPDATE SET per_hour = EXCLUDED.per_hour",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let send = |i: u32| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let body = format!("hello {i}");
+            let form = [
+                ("org", "acme"),
+                ("from", "+14155550162"),
+                ("to", "+12125550148"),
+                ("body", body.as_str()),
+            ];
+            app.call(admin, "send_sms", &form).await.status().as_u16()
+        }
+    };
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        statuses.push(send(i).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    // An hour later the figure (at the limit) is counted again: the hour is empty.
+    sqlx::query("UPDATE messages SET created_at = created_at - interval '61 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut statuses = Vec::new();
+    for i in 4..8 {
+        statuses.push(send(i).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    // A figure over two hours old is not trusted, even one that says nothing was sent.
+    sqlx::query("UPDATE limit_windows SET n = 0, since = now() - interval '3 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(send(8).await, 429);
+    assert_eq!(
+        app.count("SELECT count(*) FROM messages WHERE created_at > now() - interval '1 hour'")
+            .await,
+        3
+    );
+    assert_eq!(app.count("SELECT count(*) FROM messages").await, 6);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn adding_a_member_does_not_reveal_who_has_an_account_and_members_can_leave(pool: PgPool) {
     let app = spawn_app(pool).await;
     let owner = app.login_as("admin@globex.test").await;

@@ -102,11 +102,13 @@ async fn two_hundred_parallel_messages_on_two_servers_against_a_cap_worth_twenty
             .await
             .unwrap();
     assert_eq!((spent, held), (20 * SEGMENT, 0));
+    // Each was charged its price as it was written: no hold was needed.
     assert_eq!(
-        one.count("SELECT count(*) FROM spend_holds WHERE state = 'settled'")
+        one.count("SELECT sum(cost_micros)::bigint FROM messages")
             .await,
-        20
+        20 * SEGMENT
     );
+    assert_eq!(one.count("SELECT count(*) FROM spend_holds").await, 0);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -132,7 +134,9 @@ async fn a_failed_send_releases_its_hold_and_an_alert_only_budget_never_refuses(
     .execute(&pool)
     .await
     .unwrap();
-    // The sandbox refuses this destination: the hold is released, the cap is whole again.
+    let capped_spent = "SELECT coalesce(sum(u.spent_micros), 0)::bigint
+                        FROM budget_usage u JOIN budgets b ON b.id = u.budget_id WHERE b.hard_cap";
+    // The sandbox refuses this destination: its charge is taken back, the cap is whole again.
     let r = send(&app, &key, from, "+15005550001").send().await.unwrap();
     let status = r.status().as_u16();
     assert!(
@@ -140,10 +144,11 @@ async fn a_failed_send_releases_its_hold_and_an_alert_only_budget_never_refuses(
         "refused by the provider, not the cap: {status}"
     );
     assert_eq!(
-        app.count("SELECT count(*) FROM spend_holds WHERE state = 'released'")
+        app.count("SELECT count(*) FROM messages WHERE status = 'failed' AND cost_micros = 0")
             .await,
         1
     );
+    assert_eq!(app.count(capped_spent).await, 0);
     let r = send(&app, &key, from, "+14155550199").send().await.unwrap();
     assert_eq!(r.status(), 201);
     let r = send(&app, &key, from, "+14155550198").send().await.unwrap();
@@ -157,7 +162,8 @@ async fn a_failed_send_releases_its_hold_and_an_alert_only_budget_never_refuses(
         "{v}"
     );
     assert_eq!(sandbox_stat(&sb, "CreateMessage").await, 2);
-    // The org's alert-only budget books what was spent, far past its amount, refusing nothing.
+    // The org's alert-only budget books what was spent in its month (the number's first month,
+    // bought before the budget was set, and the message), far past its amount, refusing nothing.
     let spent: i64 = sqlx::query_scalar(
         "SELECT u.spent_micros FROM budget_usage u JOIN budgets b ON b.id = u.budget_id
          WHERE NOT b.hard_cap",
@@ -165,7 +171,11 @@ async fn a_failed_send_releases_its_hold_and_an_alert_only_budget_never_refuses(
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(spent, SEGMENT);
+    let month = app
+        .count("SELECT coalesce(sum(micros), 0)::bigint FROM number_charges")
+        .await;
+    assert_eq!(month, 1_000_000);
+    assert_eq!(spent, month + SEGMENT);
     // A hold a stopped server left open stops holding the cap once it expires.
     sqlx::query("UPDATE budgets SET amount_micros = amount_micros + 100 WHERE user_id = $1")
         .bind(user)
@@ -198,6 +208,37 @@ async fn a_failed_send_releases_its_hold_and_an_alert_only_budget_never_refuses(
         app.count("SELECT coalesce(sum(held_micros), 0)::bigint FROM budget_usage")
             .await,
         0
+    );
+    // A message a stopped server charged (written, never asked of the provider) is charged
+    // back an hour after it was charged; one the provider took keeps its cost however old.
+    let before = app.count(capped_spent).await;
+    sqlx::query(
+        "INSERT INTO messages (org_id, user_id, direction, our_e164, other_e164, body, segments,
+                               encoding, status, provider_sid, cost_micros, created_at, charged_at)
+         VALUES ($1, $2, 'outbound', $3, '+14155550197', 'never sent', 1, 'gsm7', 'queued', NULL,
+                 $4, now() - interval '2 hours', now() - interval '2 hours'),
+                ($1, $2, 'outbound', $3, '+14155550196', 'sent long ago', 1, 'gsm7', 'sent',
+                 'SM00000000000000000000000000000196', $4, now() - interval '2 hours',
+                 now() - interval '2 hours')",
+    )
+    .bind(org)
+    .bind(user)
+    .bind(from)
+    .bind(SEGMENT)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let unsent = "SELECT cost_micros FROM messages WHERE body = 'never sent'";
+    assert_eq!(
+        common::poll_until_eq(std::time::Duration::from_secs(20), 0, || app.count(unsent)).await,
+        0
+    );
+    // The sent one was booked as written and stays so: the cap's figure grew by it alone.
+    assert_eq!(app.count(capped_spent).await, before + SEGMENT);
+    assert_eq!(
+        app.count("SELECT cost_micros FROM messages WHERE body = 'sent long ago'")
+            .await,
+        SEGMENT
     );
 }
 

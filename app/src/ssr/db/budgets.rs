@@ -206,38 +206,33 @@ pub async fn reserve(
     })
 }
 
-/// As `reserve` for one message (`(unit, 1)`), writing the hold on the message's row in the same
-/// statement: the last statement of the transaction that wrote the row, so the caps' rows stay
-/// locked only until its commit.
-pub async fn reserve_for_message(
+/// The room every hard cap covering (org, user, category) has at `now`.
+pub struct Room {
+    /// The tightest cap (None: no hard cap covers it).
+    pub tightest: Option<i64>,
+    /// What it has left (None: no hard cap).
+    pub remaining_micros: Option<i64>,
+}
+
+/// The room of the hard caps covering (org, user, category) at `now`, their rows locked in
+/// budget id order until the caller's transaction ends.
+pub async fn room(
     tx: &mut sqlx::PgConnection,
-    message_id: i64,
     (org_id, user_id): (i64, Option<i64>),
-    micros: i64,
+    category: &str,
     now: OffsetDateTime,
-    ttl_secs: i64,
-) -> Result<Reserved, sqlx::Error> {
+) -> Result<Room, sqlx::Error> {
     let r = sqlx::query!(
-        r#"WITH r AS (
-               SELECT * FROM budget_reserve($2, $3, 'sms', $4, 1, $5,
-                                            make_interval(secs => $6::bigint::double precision))),
-           m AS (
-               UPDATE messages SET hold_id = r.hold_id FROM r
-               WHERE messages.id = $1 AND r.hold_id IS NOT NULL)
-           SELECT hold_id, units AS "units!", refused, remaining FROM r"#,
-        message_id,
+        "SELECT tightest, remaining FROM budget_room($1, $2, $3, $4)",
         org_id,
         user_id,
-        micros,
-        now,
-        ttl_secs
+        category,
+        now
     )
     .fetch_one(&mut *tx)
     .await?;
-    Ok(Reserved {
-        hold_id: r.hold_id,
-        units: r.units,
-        refused: r.refused,
+    Ok(Room {
+        tightest: r.tightest,
         remaining_micros: r.remaining,
     })
 }

@@ -66,20 +66,30 @@ pub struct NewOutbound<'a> {
     /// The pause it is held under (its destination's sends are paused): written `held`, not
     /// sent. None: written `queued`, to send now.
     pub pause_id: Option<i64>,
+    /// Its price, charged as it is written (0: held, in test mode, or free).
+    pub cost_micros: i64,
 }
 
 /// Writes an outbound message with its destination's country (for the velocity rule); its id.
+/// With `charged`, its cost is first checked against the room of every hard cap covering it
+/// (their rows locked until `tx` ends) in the same statement: None when one has too little (and
+/// nothing is written).
 pub async fn insert_outbound(
     tx: &mut Transaction<'_, Postgres>,
     m: &NewOutbound<'_>,
-) -> Result<i64, sqlx::Error> {
+    charged: bool,
+) -> Result<Option<i64>, sqlx::Error> {
     let country = m.to.region();
     sqlx::query_scalar!(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
                                  body, segments, encoding, is_test, created_at, updated_at, status,
-                                 pause_id, dest_country)
-           VALUES ($1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $11, $11,
-                   CASE WHEN $12::int8 IS NULL THEN 'queued' ELSE 'held' END, $12, $13)
+                                 pause_id, dest_country, cost_micros, charged_at)
+           SELECT $1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $11::timestamptz, $11,
+                  CASE WHEN $12::int8 IS NULL THEN 'queued' ELSE 'held' END, $12, $13, $14::int8,
+                  CASE WHEN $14 <> 0 THEN $11 END
+           WHERE NOT $15::bool
+              OR (SELECT coalesce(r.remaining >= $14, true)
+                  FROM budget_room($1::int8, $2::int8, 'sms', $11) r)
            RETURNING id"#,
         m.org_id,
         m.user_id,
@@ -93,9 +103,11 @@ pub async fn insert_outbound(
         m.is_test,
         m.at,
         m.pause_id,
-        country.as_deref()
+        country.as_deref(),
+        m.cost_micros,
+        charged
     )
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
 }
 
@@ -125,13 +137,43 @@ pub async fn held(db: impl PgExecutor<'_>, id: i64) -> Result<Option<HeldMessage
 
 /// Takes a held message to send (`queued` again, its last reason cleared); false when it is no
 /// longer held (another server took it).
-pub async fn release_held(tx: &mut sqlx::PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn release_held(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    (cost_micros, now): (i64, time::OffsetDateTime),
+) -> Result<bool, sqlx::Error> {
     let r = sqlx::query!(
-        r#"UPDATE messages SET status = 'queued', error_message = NULL, updated_at = now()
+        r#"UPDATE messages SET status = 'queued', error_message = NULL, cost_micros = $2::int8,
+                              charged_at = CASE WHEN $2 <> 0 THEN $3::timestamptz END,
+                              updated_at = now()
            WHERE id = $1 AND status = 'held'"#,
-        id
+        id,
+        cost_micros,
+        now
     )
     .execute(&mut *tx)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Writes back to 0 the price of one message charged before `cutoff` that no provider was ever
+/// asked to send (a server stopped in between); whether there was one. One at a time, so its
+/// booking locks its budgets in budget id order like every other; one being written elsewhere is
+/// skipped, and the conditions hold for the row as it is when written.
+pub async fn uncharge_unsent(
+    db: impl PgExecutor<'_>,
+    cutoff: time::OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"UPDATE messages SET cost_micros = 0, updated_at = now()
+           WHERE id = (SELECT id FROM messages
+                       WHERE status = 'queued' AND provider_sid IS NULL AND cost_micros <> 0
+                         AND charged_at < $1
+                       ORDER BY charged_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+             AND status = 'queued' AND provider_sid IS NULL AND cost_micros <> 0"#,
+        cutoff
+    )
+    .execute(db)
     .await?;
     Ok(r.rows_affected() == 1)
 }
@@ -179,7 +221,7 @@ pub async fn refused(
     sqlx::query!(
         r#"WITH m AS (
                UPDATE messages SET status = 'failed', error_code = $2, error_message = $3,
-                       updated_at = now() WHERE id = $1 RETURNING hold_id)
+                       cost_micros = 0, updated_at = now() WHERE id = $1 RETURNING hold_id)
            SELECT hold_end(hold_id, 'released') FROM m WHERE hold_id IS NOT NULL"#,
         id,
         code,

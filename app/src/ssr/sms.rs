@@ -200,7 +200,7 @@ pub async fn send(
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let now = state.clock.now();
     // A destination paused (now, or by this very message) holds it: written, not sent, nothing
-    // reserved until it is resumed.
+    // charged until it is resumed.
     let velocity = destination_guard::velocity(&mut tx, state, user_id, &verdict, now).await?;
     let pause_id = match velocity {
         Velocity::Go => None,
@@ -250,7 +250,7 @@ pub async fn send(
     Ok(Sent { id, held })
 }
 
-/// A message written (its price reserved) and not yet asked of the provider.
+/// A message written (its price charged) and not yet asked of the provider.
 struct Outgoing<'a> {
     id: i64,
     from: &'a str,

@@ -128,9 +128,12 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- A message's spend falls in the period it was charged in (a held message resumed in a later
+-- day or month was checked against that period's caps), or, never charged, when it was written.
 CREATE OR REPLACE FUNCTION budget_book_message_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM budget_book_row(NEW.org_id, NEW.user_id, 'sms', NEW.created_at, NEW.cost_micros - OLD.cost_micros);
+    PERFORM budget_book_row(NEW.org_id, NEW.user_id, 'sms', coalesce(NEW.charged_at, NEW.created_at),
+                            NEW.cost_micros - OLD.cost_micros);
     RETURN NULL;
 END $$;
 
@@ -143,6 +146,7 @@ END $$;
 
 CREATE OR REPLACE FUNCTION budget_book_message_new() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM budget_book_row(NEW.org_id, NEW.user_id, 'sms', NEW.created_at, NEW.cost_micros);
+    PERFORM budget_book_row(NEW.org_id, NEW.user_id, 'sms', coalesce(NEW.charged_at, NEW.created_at),
+                            NEW.cost_micros);
     RETURN NULL;
 END $$;

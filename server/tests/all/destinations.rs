@@ -351,6 +351,21 @@ async fn sixty_texts_to_one_foreign_prefix_pause_at_twenty_and_the_held_forty_go
         .unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["data"], json!([]));
 
+    // Say they were held since last month, and the org has a monthly SMS budget: resumed now,
+    // they are checked against this month's caps, so they are booked in this month too.
+    sqlx::query(
+        "UPDATE messages SET created_at = created_at - interval '40 days' WHERE status = 'held'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO budgets (org_id, category, period, amount_micros, hard_cap)
+         SELECT id, 'sms', 'month', 900000000, false FROM orgs WHERE slug = 'acme'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     // The owner resumes it with JavaScript off: the forty go out, and it is on the record.
     let r = app
         .post_plain(&admin, "resume_destination", PAGE, &resume)
@@ -372,6 +387,12 @@ async fn sixty_texts_to_one_foreign_prefix_pause_at_twenty_and_the_held_forty_go
     .await;
     assert_eq!(still_held, 0);
     assert_eq!(app.count("SELECT count(*) FROM messages").await, 60);
+    assert_eq!(app.count("SELECT count(*) FROM budget_usage").await, 1);
+    assert_eq!(
+        app.count("SELECT spent_micros FROM budget_usage").await,
+        app.count("SELECT sum(cost_micros)::bigint FROM messages")
+            .await
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM audit_log WHERE action = 'destination.resumed'")
             .await,

@@ -28,6 +28,10 @@ pub enum AppError {
     /// velocity rule (the sentence says which, and who can change it).
     #[error("{0}")]
     DestinationRefused(String),
+    /// The recipient opted out of the org's texts: nothing is sent to them until they opt back
+    /// in (the sentence says since when and how).
+    #[error("{0}")]
+    OptedOut(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -62,7 +66,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::TooManyRequests(_) => 429,
             AppError::PaymentRequired(_) => 402,
-            AppError::DestinationRefused(_) => 403,
+            AppError::DestinationRefused(_) | AppError::OptedOut(_) => 403,
             AppError::BadRequest(_) => 400,
             AppError::Upstream(_) => 502,
             AppError::Unavailable => 503,

@@ -206,6 +206,7 @@ async fn throughput(db: &str, sandbox: &str) -> Res<()> {
         passwords: app::ssr::auth::Passwords::ephemeral(),
         clock: Default::default(),
         mailer: None,
+        dispatch: Default::default(),
     };
     state.hot.spawn_listener(&pool);
     let numbers: Vec<String> = (0..200).map(|i| format!("+1415556{:04}", i)).collect();

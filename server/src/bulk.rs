@@ -55,12 +55,14 @@ async fn upload(
     };
     let (name, rows) = match parsed {
         Ok(p) => p,
-        Err(e) => return form_error(&render, headers, &page_path, e).await,
+        Err(e) => return form_error(&render, headers, (BULK_UPLOAD_ENDPOINT, &page_path), e).await,
     };
     match jobs::create_job(&state.pool, ctx.org_id, ctx.user.id, &name, &rows).await {
         Ok(id) => redirect_303(&format!("{page_path}?job={id}")),
         // The org's queue is full: said next to the file field, nothing written.
-        Err(e @ AppError::Validation { .. }) => form_error(&render, headers, &page_path, e).await,
+        Err(e @ AppError::Validation { .. }) => {
+            form_error(&render, headers, (BULK_UPLOAD_ENDPOINT, &page_path), e).await
+        }
         Err(e) => {
             tracing::error!(error = %e, "creating a bulk lookup job failed");
             error_page(AppError::Unavailable)
@@ -70,38 +72,72 @@ async fn upload(
 
 /// The uploaded `file` field: its name and bytes (empty when none was sent).
 async fn read_file(req: Request, state: &AppState) -> Result<(String, Vec<u8>), AppError> {
+    read_form(req, state).await.map(|f| (f.file_name, f.file))
+}
+
+/// A multipart form as sent: its `file` field (name and bytes, empty when none was sent) and its
+/// short text fields (at most 20, each at most 2,000 characters).
+pub(crate) struct Upload {
+    pub file_name: String,
+    pub file: Vec<u8>,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Upload {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+pub(crate) async fn read_form(req: Request, state: &AppState) -> Result<Upload, AppError> {
     let unreadable = |msg: &str| AppError::validation("file", msg);
     let mut form = Multipart::from_request(req, state)
         .await
         .map_err(|_| unreadable("Send the form with a file attached (multipart upload)."))?;
-    let mut file = (String::new(), Vec::new());
+    let mut up = Upload {
+        file_name: String::new(),
+        file: Vec::new(),
+        fields: Vec::new(),
+    };
     while let Some(field) = form
         .next_field()
         .await
         .map_err(|_| unreadable("The upload could not be read. Try again."))?
     {
-        if field.name() != Some("file") {
+        let name = field.name().unwrap_or("").to_string();
+        if name != "file" {
+            let text = field
+                .text()
+                .await
+                .map_err(|_| unreadable("The upload could not be read. Try again."))?;
+            if up.fields.len() < 20 {
+                up.fields.push((name, text.chars().take(2000).collect()));
+            }
             continue;
         }
-        let name = field.file_name().unwrap_or("").chars().take(200).collect();
+        up.file_name = field.file_name().unwrap_or("").chars().take(200).collect();
         let bytes = field.bytes().await.map_err(|_| {
             unreadable("The file is larger than 1 MB. Split it into smaller files.")
         })?;
-        file = (name, bytes.to_vec());
+        up.file = bytes.to_vec();
     }
-    Ok(file)
+    Ok(up)
 }
 
-/// Renders the bulk page again with the upload's error next to the file field.
-async fn form_error(
+/// Renders the form's page again with the upload's error next to its field (`endpoint` names the
+/// form).
+pub(crate) async fn form_error(
     render: &RenderPage,
     headers: http::request::Parts,
-    page_path: &str,
+    (endpoint, page_path): (&str, &str),
     error: AppError,
 ) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let outcome = FormOutcome {
-        endpoint: BULK_UPLOAD_ENDPOINT.into(),
+        endpoint: endpoint.into(),
         page: page_path.into(),
         error,
         values: Vec::new(),

@@ -7,6 +7,7 @@ pub mod config;
 pub mod downloads;
 pub mod metrics;
 pub mod middleware;
+pub mod opt_out_files;
 pub mod plain_routes;
 pub mod seed;
 pub mod sessions;

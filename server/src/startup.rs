@@ -461,7 +461,8 @@ fn browser_routes(state: &AppState, render: RenderPage) -> Router<AppState> {
             let opts = state.leptos_options.clone();
             move || shell(opts.clone())
         })
-        .merge(crate::bulk::routes(render))
+        .merge(crate::bulk::routes(render.clone()))
+        .merge(crate::opt_out_files::routes(render))
         .merge(crate::downloads::routes())
         .fallback(move |req: Request<Body>| {
             let fallback = fallback.clone();
@@ -503,6 +504,7 @@ fn app_state(settings: &Settings, pool: PgPool) -> Result<AppState, StartError> 
         passwords,
         clock: Default::default(),
         mailer: settings.mailer.clone(),
+        dispatch: app::ssr::state::DispatchSlots::for_pool(settings.db_max_connections),
     })
 }
 

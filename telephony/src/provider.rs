@@ -292,10 +292,21 @@ pub trait Voice: Send + Sync {
     ) -> Result<Media, ProviderError>;
 }
 
-/// Sending text messages.
+/// Sending text messages, and what the provider knows of the people who asked not to get them.
 #[async_trait]
 pub trait Messaging: Send + Sync {
     async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError>;
+    /// Whether the provider itself holds `to` (E.164) as opted out of this account's texts: Some
+    /// for a provider that keeps a list it can be asked about (Amazon SNS), None for one that says
+    /// so only by refusing a send (Twilio's error 21610).
+    async fn opted_out(&self, _to: &str) -> Result<Option<bool>, ProviderError> {
+        Ok(None)
+    }
+    /// Every number the provider holds as opted out (SNS `ListPhoneNumbersOptedOut`, following
+    /// `nextToken`, at most 100 pages / 10,000 numbers), or None when it keeps no such list.
+    async fn opted_out_numbers(&self) -> Result<Option<Vec<String>>, ProviderError> {
+        Ok(None)
+    }
 }
 
 /// What the provider billed the account, as its usage records report it.
@@ -357,5 +368,18 @@ mod tests {
         assert!(twilio.voice().is_ok());
         assert!(twilio.messaging().is_ok());
         assert!(twilio.usage().is_ok());
+    }
+
+    #[tokio::test]
+    async fn twilio_keeps_no_opt_out_list_to_ask() {
+        let twilio = TwilioClient::new(TwilioConfig::new(
+            "AC00000000000000000000000000000001",
+            "an-auth-token",
+        ))
+        .unwrap();
+        let m = twilio.messaging().unwrap();
+        // Answered without a request: the account SID above is not reachable.
+        assert_eq!(m.opted_out("+14155550100").await, Ok(None));
+        assert_eq!(m.opted_out_numbers().await, Ok(None));
     }
 }

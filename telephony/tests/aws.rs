@@ -1,6 +1,7 @@
 //! The AWS client against the sandbox's SNS and Pinpoint (signatures checked, lookups from the
 //! sandbox's data, magic numbers, published texts recorded), and against moto, a real
-//! AWS-compatible mock (`scripts/moto.sh`), for SNS `Publish` and `GetSMSAttributes`.
+//! AWS-compatible mock (`scripts/moto.sh`), for SNS `Publish`, `GetSMSAttributes`,
+//! `CheckIfPhoneNumberIsOptedOut` and `ListPhoneNumbersOptedOut`.
 
 mod common;
 
@@ -157,6 +158,67 @@ async fn texts_are_published_and_recorded() {
 }
 
 #[tokio::test]
+async fn opted_out_numbers_are_checked_and_listed_page_by_page() {
+    let (base, sb) = start_sandbox().await;
+    let c = AwsClient::new(sandbox_config(&base)).unwrap();
+    assert_eq!(
+        c.opted_out("+14155550199").await,
+        Ok(Some(true)),
+        "ends in 99"
+    );
+    assert_eq!(c.opted_out("+14155550100").await, Ok(Some(false)));
+    for n in sandbox::SNS_OPTED_OUT_AT_START {
+        assert_eq!(c.opted_out(n).await, Ok(Some(true)), "{n}");
+    }
+    let e = c.opted_out("4155550100").await.unwrap_err();
+    assert!(
+        matches!(&e, ProviderError::Rejected { status: 400, message, more_info, .. } if message.starts_with("Invalid parameter: PhoneNumber") && more_info.as_deref() == Some("InvalidParameter")),
+        "{e:?}"
+    );
+    let start: Vec<String> = sandbox::SNS_OPTED_OUT_AT_START
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(c.opted_out_numbers().await, Ok(Some(start)));
+    assert_eq!(
+        sb.stats().get("SnsListPhoneNumbersOptedOut"),
+        Some(&1),
+        "two numbers: one page"
+    );
+    // Five numbers: three pages of two, followed by their nextToken.
+    for n in [
+        "+447420500600",
+        "+14155550123",
+        "+14155550124",
+        "+14155550123",
+    ] {
+        sb.aws_opt_out(n);
+    }
+    assert_eq!(c.opted_out("+447420500600").await, Ok(Some(true)));
+    let all = c.opted_out_numbers().await.unwrap().unwrap();
+    assert_eq!(
+        all,
+        [
+            "+15005550199",
+            "+447700900199",
+            "+447420500600",
+            "+14155550123",
+            "+14155550124"
+        ]
+    );
+    let stats = sb.stats();
+    assert_eq!(stats.get("SnsListPhoneNumbersOptedOut"), Some(&4));
+    assert_eq!(stats.get("SnsCheckIfPhoneNumberIsOptedOut"), Some(&6));
+    // The magic numbers throttle and fail as for Publish.
+    assert_eq!(
+        c.opted_out(sandbox::MAGIC_AWS_THROTTLED).await,
+        Err(ProviderError::RateLimited {
+            retry_after_secs: None
+        })
+    );
+}
+
+#[tokio::test]
 async fn test_connection_checks_the_credentials() {
     let (base, sb) = start_sandbox().await;
     let a = AwsClient::new(sandbox_config(&base))
@@ -299,6 +361,16 @@ async fn sns_through_moto() {
         matches!(e, ProviderError::Rejected { status: 400, .. }),
         "{e:?}"
     );
+
+    // moto's SNS holds a number as opted out when it ends in 99, and lists eight of its own.
+    assert_eq!(c.opted_out("+14155550199").await, Ok(Some(true)));
+    assert_eq!(c.opted_out("+14155550100").await, Ok(Some(false)));
+    let listed = c
+        .opted_out_numbers()
+        .await
+        .expect("ListPhoneNumbersOptedOut")
+        .expect("SNS keeps a list");
+    assert!(listed.iter().any(|n| n == "+447420500600"), "{listed:?}");
 
     // moto 5.2.5 has no Pinpoint PhoneNumberValidate: the lookup fails.
     let e = c.lookup("+14155550100", false).await.unwrap_err();

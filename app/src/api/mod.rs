@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod lookups;
 pub mod notifications;
 pub mod numbers;
+pub mod opt_outs;
 pub mod org_webhooks;
 pub mod orgs;
 pub mod phone_config;

@@ -42,7 +42,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
             "There is nothing here, or you do not have access to it.".to_string(),
         ),
         AppError::Unauthenticated => ("Please log in", error.to_string()),
-        AppError::Forbidden(_) | AppError::DestinationRefused(_) => {
+        AppError::Forbidden(_) | AppError::DestinationRefused(_) | AppError::OptedOut(_) => {
             ("Not allowed", error.to_string())
         }
         AppError::Unavailable | AppError::Network => ("Temporarily unavailable", error.to_string()),
@@ -83,6 +83,10 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "sms-held" => "Message held, not sent: texts to this destination are paused after too many in an hour. It goes out when an owner or admin resumes them under Admin → Destinations.",
         "destinations-saved" => "Destination rules saved: they apply to the next call or text.",
         "destination-resumed" => "Sends resumed: the held texts are going out now, and the hour starts again.",
+        "opt-out-added" => "Added to the opt-out list: texts to this number are refused from now on.",
+        "opt-out-removed" => "Removed from the opt-out list: texts to this number are allowed again.",
+        "opt-out-replies-saved" => "Replies saved: the next STOP, START or HELP is answered with them.",
+        "opt-outs-imported" => "Import done: every number in it is on the opt-out list (numbers already on it kept their entry).",
         "sim-call" => "The sandbox is calling your number: the call appears below and finishes in a few seconds.",
         "sim-sms" => "The sandbox sent your number an SMS: it is in this conversation.",
         "connection-ok" => "Connection works: the provider accepted these credentials.",

@@ -73,6 +73,11 @@ impl ProviderKind {
     pub fn is_sandbox(self) -> bool {
         self == ProviderKind::Sandbox
     }
+    /// Whether this provider keeps an opt-out list PhoneHub can ask about and import (Amazon
+    /// SNS); Twilio says so only by refusing a send (error 21610).
+    pub fn keeps_opt_out_list(self) -> bool {
+        self == ProviderKind::Aws
+    }
     /// Whether this provider speaks Twilio's wire format (its webhooks, its signatures).
     pub fn speaks_twilio(self) -> bool {
         matches!(self, ProviderKind::Twilio | ProviderKind::Sandbox)

@@ -263,6 +263,9 @@ pub enum SmsError {
     NotASender,
     #[error("the sender and the recipient are the same number")]
     TextsItself,
+    /// The recipient is opted out of the org's texts (the sentence says since when and how).
+    #[error("the recipient opted out")]
+    OptedOut(String),
     #[error("the provider refused the message")]
     Provider(#[source] ProviderError),
     #[error(transparent)]

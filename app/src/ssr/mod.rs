@@ -33,6 +33,8 @@ pub mod money_guard;
 pub mod notifications;
 pub mod number_upkeep;
 pub mod numbers;
+pub mod opt_out_list;
+pub mod opt_outs;
 pub mod org_provider;
 pub mod org_webhooks;
 pub mod orgs;

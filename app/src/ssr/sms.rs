@@ -13,6 +13,7 @@ use super::destination_guard::{self, Velocity};
 use super::errors::{GuardError, Limited, SmsError};
 use super::limits::begin_limited;
 use super::money_guard::charge_message;
+use super::opt_outs;
 use super::org_provider::provider_for_config;
 use super::prices::{price, Priced};
 use super::twiml;
@@ -197,6 +198,9 @@ pub async fn send(
     if let Some(p) = &provider {
         p.messaging().map_err(SmsError::Provider)?;
     }
+    // Someone who opted out of the org's texts is refused before anything is written (and, for
+    // a provider that keeps a list, after asking it).
+    opt_outs::check_send(state, org_id, to, provider.as_deref()).await?;
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let now = state.clock.now();
     // A destination paused (now, or by this very message) holds it: written, not sent, nothing
@@ -240,6 +244,7 @@ pub async fn send(
     if let (Some(provider), false) = (provider, held) {
         let out = Outgoing {
             id,
+            org_id,
             from: from.as_str(),
             to: to.as_str(),
             body,
@@ -253,6 +258,7 @@ pub async fn send(
 /// A message written (its price charged) and not yet asked of the provider.
 struct Outgoing<'a> {
     id: i64,
+    org_id: i64,
     from: &'a str,
     to: &'a str,
     body: &'a str,
@@ -261,12 +267,26 @@ struct Outgoing<'a> {
 
 /// Asks the provider to send `m` and writes its answer: accepted (its cost stays the
 /// estimate it was charged), or refused (failed, its charge taken back).
+///
+/// The recipient's opt-out is checked again under the fence (`opt_out_fence`), held until the
+/// provider has answered and the answer is written: an opt-out recorded meanwhile waits for this
+/// send, and one recorded before it refuses it here (failed, nothing charged, no request).
 async fn dispatch(
     state: &AppState,
     provider: &dyn Provider,
     m: &Outgoing<'_>,
 ) -> Result<(), SmsError> {
-    let pool = &state.pool;
+    let _slot = state.dispatch.take().await;
+    let mut fence = state.pool.begin().await?;
+    if db::opt_outs::fence(&mut fence, m.org_id, m.to).await? {
+        let why = match db::opt_outs::entry(&mut *fence, m.org_id, m.to).await? {
+            Some(row) => opt_outs::refusal(&row),
+            None => format!("{} opted out of this org's texts.", m.to),
+        };
+        db::sms::refused(&mut *fence, m.id, None, &why).await?;
+        fence.commit().await?;
+        return Err(SmsError::OptedOut(why));
+    }
     let msg = NewMessage {
         to: m.to.to_string(),
         from: m.from.to_string(),
@@ -285,18 +305,28 @@ async fn dispatch(
                 .and_then(MessageStatus::parse)
                 .filter(|s| matches!(s.rank(), 1 | 2))
                 .unwrap_or(MessageStatus::Queued);
-            db::sms::accepted(pool, m.id, &r.sid, m.estimate, status).await?;
+            db::sms::accepted(&mut *fence, m.id, &r.sid, m.estimate, status).await?;
+            fence.commit().await?;
             Ok(())
         }
         Err(e) => {
             let code = e.code().map(|c| c as i32);
             let err = SmsError::Provider(e);
             let words = crate::ssr::words::sms(&err).to_string();
-            db::sms::refused(pool, m.id, code, &words).await?;
+            db::sms::refused(&mut *fence, m.id, code, &words).await?;
+            fence.commit().await?;
+            // The provider holds the recipient as opted out (Twilio 21610): so does the ledger,
+            // and the next send is refused before asking.
+            if code == Some(OPTED_OUT_CODE) {
+                opt_outs::provider_opt_out(state, m.org_id, m.to, Some(m.id)).await?;
+            }
             Err(err)
         }
     }
 }
+
+/// Twilio's error for a send to a recipient who opted out (replied STOP).
+const OPTED_OUT_CODE: i32 = 21610;
 
 /// Sends a message a paused destination held, now that an owner or admin resumed it: through
 /// the budgets (a cap that refuses it keeps it held, saying why) and the provider. Whether it
@@ -336,6 +366,7 @@ pub async fn send_held(state: &AppState, id: i64) -> Result<bool, SmsError> {
     if let Some(provider) = provider {
         let out = Outgoing {
             id,
+            org_id: m.org_id,
             from: &m.our_e164,
             to: &m.other_e164,
             body: &m.body,
@@ -435,7 +466,11 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
     Ok(())
 }
 
-/// An inbound SMS to an owned number: stored once in its conversation; answered with empty TwiML.
+/// An inbound SMS to an owned number: stored once in its conversation. A compliance keyword
+/// (STOP and its variants, START, HELP) is recorded in the org's opt-out ledger in the same
+/// transaction, with the message as its proof, and answered once with the org's wording (the
+/// reply is kept in the conversation); anything else is answered with empty TwiML. A retry of a
+/// message already stored changes and answers nothing.
 #[tracing::instrument(skip_all, err)]
 pub async fn inbound(state: &AppState, hook: &Verified) -> Result<String, Refused> {
     let Owner::SmsNumber { e164, number: n } = hook.owner() else {
@@ -449,16 +484,16 @@ pub async fn inbound(state: &AppState, hook: &Verified) -> Result<String, Refuse
         return Err(Refused::Unknown);
     }
     let from: String = hook.param("From").unwrap_or("").chars().take(32).collect();
-    let body: String = hook
+    let text: String = hook
         .param("Body")
         .unwrap_or("")
         .chars()
         .take(MAX_BODY)
         .collect();
-    let body = if body.is_empty() {
+    let body = if text.is_empty() {
         "(empty message)".to_string()
     } else {
-        body
+        text.clone()
     };
     let seg = segments(&body);
     let new = db::sms::NewInbound {
@@ -469,6 +504,37 @@ pub async fn inbound(state: &AppState, hook: &Verified) -> Result<String, Refuse
         encoding: seg.encoding(),
         sid,
     };
-    db::sms::insert_inbound(&state.pool, n, &new).await?;
-    Ok(twiml::empty())
+    let mut tx = state.pool.begin().await?;
+    let Some(message_id) = db::sms::insert_inbound(&mut *tx, n, &new).await? else {
+        // The provider sent it again: stored and answered the first time.
+        return Ok(twiml::empty());
+    };
+    let keyword = opt_outs::classify(&text);
+    let sender = opt_outs::ledger_number(&from);
+    let (Some(kw), Some(sender)) = (keyword, sender) else {
+        tx.commit().await?;
+        return Ok(twiml::empty());
+    };
+    let (our, other) = (e164.as_str(), sender.as_str());
+    let reply =
+        opt_outs::keyword_received(&mut tx, state, n, (our, other), (message_id, &text), kw)
+            .await?;
+    if let Some(reply) = &reply {
+        let seg = segments(reply);
+        let cost = price(&mut *tx, Priced::SmsSegment)
+            .await?
+            .times(seg.count as i64);
+        let r = db::sms::NewReply {
+            our,
+            other,
+            body: reply,
+            segments: seg.count as i32,
+            encoding: seg.encoding(),
+            cost_micros: cost.micros(),
+            at: state.clock.now(),
+        };
+        db::sms::insert_reply(&mut *tx, n, &r).await?;
+    }
+    tx.commit().await?;
+    Ok(reply.map_or_else(twiml::empty, |r| twiml::message(&r)))
 }

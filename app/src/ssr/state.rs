@@ -32,6 +32,9 @@ pub struct AppState {
     pub clock: super::clock::Clock,
     /// SMTP for e-mail alerts (`PHONEHUB_SMTP_URL`); None: e-mail alerts are off.
     pub mailer: Option<super::mailer::Mailer>,
+    /// How many texts this server asks the provider for at once (each holds a database
+    /// connection for its opt-out fence until the provider answers).
+    pub dispatch: DispatchSlots,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,5 +78,31 @@ impl AppState {
             tracing::error!("AppState missing from the Leptos context");
             crate::error::AppError::Internal
         })
+    }
+}
+
+/// The texts one server asks the provider for at once. Each holds a database connection from its
+/// opt-out fence until the provider answers, so they may take at most half the pool: a slow
+/// provider slows sends, never the pages.
+#[derive(Debug, Clone)]
+pub struct DispatchSlots(std::sync::Arc<tokio::sync::Semaphore>);
+
+impl DispatchSlots {
+    /// Half of a pool of `pool_size` connections (at least one).
+    pub fn for_pool(pool_size: u32) -> DispatchSlots {
+        let n = usize::try_from(pool_size / 2).unwrap_or(1).max(1);
+        DispatchSlots(std::sync::Arc::new(tokio::sync::Semaphore::new(n)))
+    }
+
+    /// Waits for a free slot, held until the permit is dropped.
+    pub async fn take(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.0.acquire().await.ok()
+    }
+}
+
+impl Default for DispatchSlots {
+    /// The slots of the default pool (10 connections).
+    fn default() -> DispatchSlots {
+        DispatchSlots::for_pool(10)
     }
 }

@@ -47,6 +47,14 @@ pub fn voicemail(recording_callback: &str) -> String {
     )
 }
 
+/// Answers an inbound SMS with one reply, which the provider sends back to its sender.
+pub fn message(text: &str) -> String {
+    format!(
+        "{XML_HEAD}<Response><Message>{}</Message></Response>",
+        xml_escape(text)
+    )
+}
+
 /// An empty answer (an inbound SMS needs no reply).
 pub fn empty() -> String {
     format!("{XML_HEAD}<Response/>")

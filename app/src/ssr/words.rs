@@ -366,6 +366,7 @@ pub fn sms(e: &SmsError) -> AppError {
             "Choose one of your SMS numbers, a team number or the org's sender.",
         ),
         SmsError::TextsItself => AppError::validation("to", "A number cannot text itself."),
+        SmsError::OptedOut(why) => AppError::OptedOut(why.clone()),
         SmsError::Provider(ProviderError::Rejected {
             code: Some(21211 | 21614),
             ..

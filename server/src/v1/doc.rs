@@ -18,7 +18,7 @@ use crate::middleware::{escape, stylesheet_href};
 #[openapi(
     info(
         title = "PhoneHub API",
-        description = "Look numbers up, buy numbers, place calls, send SMS, read usage and monthly statements, set budgets and destination rules, read notifications and manage webhooks from code. \
+        description = "Look numbers up, buy numbers, place calls, send SMS, read usage and monthly statements, set budgets and destination rules, keep the opt-out list, read notifications and manage webhooks from code. \
 Authenticate with an API key from the org's API keys page: `Authorization: Bearer phk_…`. A key acts \
 as one member of the org (their rights apply) within its scopes. Errors are RFC 9457 problem \
 documents; lists are paged with opaque cursors; times are RFC 3339; money is integer micro-dollars \
@@ -52,6 +52,12 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::destinations::set_rules,
         super::destinations::list_pauses,
         super::destinations::resume,
+        super::opt_outs::list,
+        super::opt_outs::add,
+        super::opt_outs::get_one,
+        super::opt_outs::remove,
+        super::opt_outs::get_replies,
+        super::opt_outs::set_replies,
         super::notifications::list,
         super::webhooks::list,
         super::webhooks::add,
@@ -69,6 +75,7 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         (name = "Statements", description = "Monthly statements: what the org, or one member, was billed in each closed month of the org's time zone, with adjustments and the comparison with Twilio"),
         (name = "Budgets", description = "What the org, or one member, may spend per day or month"),
         (name = "Destinations", description = "Where calls and texts may go: allowed countries, maximum prices, the blocked premium-rate ranges, and destinations paused by the velocity rule"),
+        (name = "Opt-outs", description = "Who is opted out of the org's texts (a STOP or a variant texted to any of its numbers, the provider's list, or an admin's entry), with the proof; every text to them is refused before the provider is asked"),
         (name = "Notifications", description = "What the key's member reads in the app: budget alerts and other news"),
         (name = "Webhooks", description = "Signed HTTPS deliveries of the org's events to its endpoints, and their logs"),
     )

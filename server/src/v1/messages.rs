@@ -74,7 +74,9 @@ impl From<MessageRecord> for Message {
 /// a country the org does not allow, or a price over its maximum is a 403 of type
 /// `https://phonehub.dev/problems/destination`. Too many texts to one destination within an hour
 /// pause it: the message is kept with status `held` (202) and sent when an owner or admin resumes
-/// the destination.
+/// the destination. A recipient who opted out of the org's texts (replied STOP, or is on the
+/// org's opt-out list) is a 403 of type `https://phonehub.dev/problems/opted-out`, and nothing is
+/// sent or written.
 #[utoipa::path(
     post, path = "/v1/messages", tag = "Messages", operation_id = "sendMessage",
     request_body = SendMessage,
@@ -86,7 +88,7 @@ impl From<MessageRecord> for Message {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "The key lacks the `messages` scope, or the destination is refused (type `https://phonehub.dev/problems/destination`: a blocked premium-rate or special range, a country the org does not allow, or over its maximum price per text)"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "The key lacks the `messages` scope, or the destination is refused (type `https://phonehub.dev/problems/destination`: a blocked premium-rate or special range, a country the org does not allow, or over its maximum price per text), or the recipient opted out (type `https://phonehub.dev/problems/opted-out`)"),
         (status = 402, body = Problem, content_type = "application/problem+json", description = "A budget's hard cap refuses the message (nothing sent)"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The org has no phone config that can send"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -12,6 +12,7 @@ mod lookups;
 mod messages;
 mod notifications;
 mod numbers;
+mod opt_outs;
 mod problem;
 mod rate;
 mod statements;
@@ -76,6 +77,15 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
         .route(
             "/destinations/pauses/{id}/resume",
             post(destinations::resume),
+        )
+        .route("/opt-outs", get(opt_outs::list).post(opt_outs::add))
+        .route(
+            "/opt-outs/{number}",
+            get(opt_outs::get_one).delete(opt_outs::remove),
+        )
+        .route(
+            "/opt-out-replies",
+            get(opt_outs::get_replies).put(opt_outs::set_replies),
         )
         .route("/notifications", get(notifications::list))
         .route("/webhooks", get(webhooks::list).post(webhooks::add))

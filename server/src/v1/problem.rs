@@ -99,6 +99,14 @@ impl Problem {
         p
     }
 
+    /// A text to someone opted out of the org's texts.
+    pub fn opted_out(detail: String) -> Problem {
+        let mut p = Problem::new(StatusCode::FORBIDDEN, detail);
+        p.kind = "https://phonehub.dev/problems/opted-out";
+        p.title = "Recipient opted out";
+        p
+    }
+
     pub fn invalid(field: &str, detail: impl Into<String>) -> Problem {
         let detail = detail.into();
         let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail.clone());
@@ -117,6 +125,7 @@ impl From<AppError> for Problem {
             AppError::Unauthenticated => Problem::unauthorized("Send your API key."),
             AppError::NotFound => Problem::not_found(),
             AppError::DestinationRefused(detail) => Problem::destination(detail),
+            AppError::OptedOut(detail) => Problem::opted_out(detail),
             e => {
                 let status =
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -17,6 +17,7 @@ mod lookups;
 mod money_guard;
 mod numbers;
 mod operate;
+mod opt_outs;
 mod org_time_zone;
 mod per_org;
 mod production;

@@ -175,6 +175,7 @@ fn service(app: &TestApp, pool: PgPool, sandbox: &str) -> AppState {
         passwords: app::ssr::auth::Passwords::ephemeral(),
         clock: Default::default(),
         mailer: None,
+        dispatch: Default::default(),
     };
     state.hot.spawn_listener(&pool);
     state

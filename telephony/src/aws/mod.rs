@@ -1,6 +1,7 @@
 //! Amazon Web Services as a provider: text messages through Amazon SNS (`Publish` to a phone
-//! number), the credentials check through SNS `GetSMSAttributes`, and number lookups through Amazon
-//! Pinpoint `PhoneNumberValidate`. Every request is signed with Signature Version 4 (the
+//! number), the numbers that opted out through SNS `CheckIfPhoneNumberIsOptedOut` and
+//! `ListPhoneNumbersOptedOut`, the credentials check through SNS `GetSMSAttributes`, and number
+//! lookups through Amazon Pinpoint `PhoneNumberValidate`. Every request is signed with Signature Version 4 (the
 //! `aws-sigv4` crate); nothing else of the AWS SDK is used.
 //!
 //! The wire formats are those of botocore's service models:
@@ -400,6 +401,73 @@ impl Messaging for AwsClient {
             .await?;
         sns::published(&self.cfg, msg, &leaves)
     }
+
+    /// SNS `CheckIfPhoneNumberIsOptedOut` (`phoneNumber`): whether the number replied STOP (or
+    /// was opted out otherwise) to this account's texts. A read: retried once after a transient
+    /// failure.
+    async fn opted_out(&self, to: &str) -> Result<Option<bool>, ProviderError> {
+        let leaves = self
+            .sns(
+                "CheckIfPhoneNumberIsOptedOut",
+                "sns CheckIfPhoneNumberIsOptedOut",
+                &sns::check_opted_out_params(to),
+                Repeat::Safe,
+            )
+            .await?;
+        sns::is_opted_out(&leaves).map(Some)
+    }
+
+    /// SNS `ListPhoneNumbersOptedOut`, page after page while it answers a new `nextToken`: the
+    /// numbers in the order listed, each once (numbers that are not E.164-shaped are skipped). Stops
+    /// after 100 pages or 10,000 numbers (`sns::MAX_OPTED_OUT_PAGES`, `sns::MAX_OPTED_OUT_NUMBERS`)
+    /// and answers what it has, with a warning logged; a page that fails fails the whole listing.
+    /// Each page is a read: retried once after a transient failure.
+    async fn opted_out_numbers(&self) -> Result<Option<Vec<String>>, ProviderError> {
+        let mut numbers: Vec<String> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut next_token: Option<String> = None;
+        for _ in 0..sns::MAX_OPTED_OUT_PAGES {
+            let leaves = self
+                .sns(
+                    "ListPhoneNumbersOptedOut",
+                    "sns ListPhoneNumbersOptedOut",
+                    &sns::list_opted_out_params(next_token.as_deref()),
+                    Repeat::Safe,
+                )
+                .await?;
+            let listed = sns::opted_out_page(&leaves)?;
+            for n in listed.numbers {
+                if seen.contains(&n) {
+                    continue;
+                }
+                if numbers.len() >= sns::MAX_OPTED_OUT_NUMBERS {
+                    tracing::warn!(
+                        max = sns::MAX_OPTED_OUT_NUMBERS,
+                        "SNS lists more opted-out numbers than we read; the rest are left out"
+                    );
+                    return Ok(Some(numbers));
+                }
+                seen.insert(n.clone());
+                numbers.push(n);
+            }
+            match listed.next_token {
+                None => return Ok(Some(numbers)),
+                // A token that does not move on would list the same page again.
+                Some(t) if next_token.as_deref() == Some(t.as_str()) => {
+                    tracing::warn!(
+                        "SNS answered the same nextToken again; the listing stops there"
+                    );
+                    return Ok(Some(numbers));
+                }
+                Some(t) => next_token = Some(t),
+            }
+        }
+        tracing::warn!(
+            pages = sns::MAX_OPTED_OUT_PAGES,
+            "SNS lists more pages of opted-out numbers than we read; the rest are left out"
+        );
+        Ok(Some(numbers))
+    }
 }
 
 #[cfg(test)]
@@ -730,6 +798,50 @@ mod tests {
             client(&base).test_connection().await,
             Err(ProviderError::Decode(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn opted_out_asks_check_if_phone_number_is_opted_out_and_is_retried() {
+        let xml = format!("<CheckIfPhoneNumberIsOptedOutResponse xmlns=\"{SNS_XMLNS}\"><CheckIfPhoneNumberIsOptedOutResult><isOptedOut>true</isOptedOut></CheckIfPhoneNumberIsOptedOutResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CheckIfPhoneNumberIsOptedOutResponse>");
+        let (base, seen) = fake(200, vec![("content-type", "text/xml")], xml.into_bytes()).await;
+        assert_eq!(
+            client(&base).opted_out("+447700900199").await,
+            Ok(Some(true))
+        );
+        let form = form_of(&seen.lock().unwrap()[0].2);
+        assert_eq!(get(&form, "Action"), Some("CheckIfPhoneNumberIsOptedOut"));
+        assert_eq!(get(&form, "Version"), Some("2010-03-31"));
+        assert_eq!(get(&form, "phoneNumber"), Some("+447700900199"));
+        assert_eq!(get(&form, "PhoneNumber"), None, "lower camel case");
+        // A read is tried once more after a server error.
+        let (base, seen) = fake(503, vec![], b"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>oops</Message></Error></ErrorResponse>".to_vec()).await;
+        assert!(matches!(
+            client(&base).opted_out("+14155550100").await,
+            Err(ProviderError::Server { status: 503, .. })
+        ));
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn opted_out_numbers_follow_next_token_until_it_stops_moving() {
+        // The fake answers every page alike: the second page names the same token again.
+        let xml = format!("<ListPhoneNumbersOptedOutResponse xmlns=\"{SNS_XMLNS}\"><ListPhoneNumbersOptedOutResult><phoneNumbers><member>+447420500600</member><member>+15005550199</member></phoneNumbers><nextToken>again</nextToken></ListPhoneNumbersOptedOutResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListPhoneNumbersOptedOutResponse>");
+        let (base, seen) = fake(200, vec![], xml.into_bytes()).await;
+        let numbers = client(&base).opted_out_numbers().await.unwrap();
+        assert_eq!(
+            numbers,
+            Some(vec![
+                "+447420500600".to_string(),
+                "+15005550199".to_string()
+            ]),
+            "each number once"
+        );
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        let first = form_of(&seen[0].2);
+        assert_eq!(get(&first, "Action"), Some("ListPhoneNumbersOptedOut"));
+        assert_eq!(get(&first, "nextToken"), None);
+        assert_eq!(get(&form_of(&seen[1].2), "nextToken"), Some("again"));
     }
 
     #[tokio::test]

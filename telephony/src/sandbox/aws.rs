@@ -1,8 +1,9 @@
 //! Amazon SNS and Amazon Pinpoint as PhoneHub's AWS client uses them, with their wire formats
 //! (botocore's `sns/2010-03-31` and `pinpoint/2016-12-01` service models):
 //! - `POST {mount}/aws/sns/` (also without the final `/`): the query protocol, `Publish` to a phone
-//!   number and `GetSMSAttributes`, XML answers in namespace `http://sns.amazonaws.com/doc/2010-03-31/`
-//!   (`text/xml`), errors as `ErrorResponse/Error/{Type,Code,Message}`;
+//!   number, `GetSMSAttributes`, `CheckIfPhoneNumberIsOptedOut` and `ListPhoneNumbersOptedOut`, XML
+//!   answers in namespace `http://sns.amazonaws.com/doc/2010-03-31/` (`text/xml`), errors as
+//!   `ErrorResponse/Error/{Type,Code,Message}`;
 //! - `POST {mount}/aws/pinpoint/v1/phone/number/validate`: rest-json `PhoneNumberValidate`, the body
 //!   a `NumberValidateRequest` and the answer a `NumberValidateResponse` (`application/json`), errors
 //!   as `{"Message", "RequestID"}` (auth errors `{"message"}`) with `x-amzn-ErrorType`.
@@ -17,6 +18,12 @@
 //! Twilio sandbox's lookup answers (`data::lookup_facts`), so a number is a mobile in both.
 //! Published messages are kept in memory (not in the saved state) and listed at the control
 //! endpoint `GET {mount}/_aws/messages`.
+//!
+//! Opted-out numbers, as moto answers them: `CheckIfPhoneNumberIsOptedOut` says a number is opted
+//! out when it ends in `99` or is on the sandbox's list, which starts as [`SNS_OPTED_OUT_AT_START`]
+//! (in memory; [`super::Sandbox::aws_opt_out`] adds to it). `ListPhoneNumbersOptedOut` lists that
+//! list [`OPTED_OUT_PAGE_SIZE`] numbers a page, with a `nextToken` while more follow, so that
+//! clients page.
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
@@ -45,6 +52,11 @@ pub const DEV_AWS_REGION: &str = "us-east-1";
 pub const MAGIC_AWS_THROTTLED: &str = "+15005550429";
 /// Both services fail with a 500 for it (`InternalError`, `InternalServerErrorException`).
 pub const MAGIC_AWS_SERVER_ERROR: &str = "+15005550500";
+
+/// The numbers on the sandbox's SNS opted-out list when it starts.
+pub const SNS_OPTED_OUT_AT_START: [&str; 2] = ["+15005550199", "+447700900199"];
+/// How many numbers a page of `ListPhoneNumbersOptedOut` holds in the sandbox (AWS: up to 100).
+pub const OPTED_OUT_PAGE_SIZE: usize = 2;
 
 /// SMS's limit for one `Publish` (the `PublishInput.Message` documentation: 1,600 characters).
 const MAX_SMS_CHARS: usize = 1600;
@@ -203,6 +215,8 @@ pub(super) async fn sns(
     match action.as_str() {
         "Publish" => publish(&sb, &f),
         "GetSMSAttributes" => get_sms_attributes(&sb, &f),
+        "CheckIfPhoneNumberIsOptedOut" => check_if_opted_out(&sb, &f),
+        "ListPhoneNumbersOptedOut" => list_opted_out(&sb, &f),
         other => sns_error(
             StatusCode::BAD_REQUEST,
             "InvalidAction",
@@ -328,6 +342,109 @@ fn get_sms_attributes(sb: &super::Sandbox, f: &[(String, String)]) -> Response {
         "text/xml",
         format!(
             "<GetSMSAttributesResponse xmlns=\"{SNS_XMLNS}\">\n  <GetSMSAttributesResult>\n    <attributes>\n{entries}    </attributes>\n  </GetSMSAttributesResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetSMSAttributesResponse>\n"
+        ),
+        &request_id,
+    )
+}
+
+/// Whether `s` has the shape of an E.164 number: `+` and 1 to 15 digits.
+fn e164_shaped(s: &str) -> bool {
+    s.strip_prefix('+')
+        .is_some_and(|d| (1..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether SNS holds `number` as opted out: it ends in `99` (as moto answers) or is on `list`.
+fn sns_opted_out(number: &str, list: &[String]) -> bool {
+    number.ends_with("99") || list.iter().any(|n| n == number)
+}
+
+/// `CheckIfPhoneNumberIsOptedOut` (`phoneNumber`, lower camel case): `isOptedOut`. A number that is
+/// not `+` and digits is refused as moto refuses it; the magic numbers throttle and fail as for
+/// `Publish`.
+fn check_if_opted_out(sb: &super::Sandbox, f: &[(String, String)]) -> Response {
+    sb.count("SnsCheckIfPhoneNumberIsOptedOut");
+    let Some(number) = field(f, "phoneNumber") else {
+        return sns_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "Invalid parameter: PhoneNumber Reason: no value for required parameter",
+        );
+    };
+    match number.as_str() {
+        MAGIC_AWS_THROTTLED => {
+            return sns_error(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded")
+        }
+        MAGIC_AWS_SERVER_ERROR => return server_error(Endpoint::Sns),
+        _ => {}
+    }
+    if !e164_shaped(&number) {
+        return sns_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "Invalid parameter: PhoneNumber Reason: input incorrectly formatted",
+        );
+    }
+    let opted_out = sns_opted_out(&number, &sb.sns_opted_out_list());
+    let request_id = uuid();
+    answer(
+        StatusCode::OK,
+        "text/xml",
+        format!(
+            "<CheckIfPhoneNumberIsOptedOutResponse xmlns=\"{SNS_XMLNS}\">\n  <CheckIfPhoneNumberIsOptedOutResult>\n    <isOptedOut>{opted_out}</isOptedOut>\n  </CheckIfPhoneNumberIsOptedOutResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</CheckIfPhoneNumberIsOptedOutResponse>\n"
+        ),
+        &request_id,
+    )
+}
+
+/// The `nextToken` of the page that starts at `offset` of the opted-out list.
+fn opted_out_token(offset: usize) -> String {
+    format!("sandbox-opted-out-{offset}")
+}
+
+/// The page of `list` that `next_token` starts (the first without one): its numbers, and the
+/// token of the page after it when there is one; `None` for a token the sandbox did not give.
+fn opted_out_page(
+    list: &[String],
+    next_token: Option<&str>,
+) -> Option<(Vec<String>, Option<String>)> {
+    let start = match next_token.filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(t) => t
+            .strip_prefix("sandbox-opted-out-")?
+            .parse::<usize>()
+            .ok()
+            .filter(|o| *o <= list.len())?,
+    };
+    let end = (start + OPTED_OUT_PAGE_SIZE).min(list.len());
+    let next = (end < list.len()).then(|| opted_out_token(end));
+    Some((list[start..end].to_vec(), next))
+}
+
+/// `ListPhoneNumbersOptedOut` (`nextToken`): a page of the opted-out list, `phoneNumbers` as
+/// `member`s and `nextToken` while more follow.
+fn list_opted_out(sb: &super::Sandbox, f: &[(String, String)]) -> Response {
+    sb.count("SnsListPhoneNumbersOptedOut");
+    let list = sb.sns_opted_out_list();
+    let Some((numbers, next)) = opted_out_page(&list, field(f, "nextToken").as_deref()) else {
+        return sns_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "Invalid parameter: NextToken",
+        );
+    };
+    let members: String = numbers
+        .iter()
+        .map(|n| format!("      <member>{}</member>\n", xml_escape(n)))
+        .collect();
+    let next = next
+        .map(|t| format!("    <nextToken>{}</nextToken>\n", xml_escape(&t)))
+        .unwrap_or_default();
+    let request_id = uuid();
+    answer(
+        StatusCode::OK,
+        "text/xml",
+        format!(
+            "<ListPhoneNumbersOptedOutResponse xmlns=\"{SNS_XMLNS}\">\n  <ListPhoneNumbersOptedOutResult>\n    <phoneNumbers>\n{members}    </phoneNumbers>\n{next}  </ListPhoneNumbersOptedOutResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</ListPhoneNumbersOptedOutResponse>\n"
         ),
         &request_id,
     )
@@ -469,6 +586,34 @@ mod tests {
         assert_eq!(&id[14..15], "4");
         assert!("89ab".contains(&id[19..20]), "{id}");
         assert_ne!(uuid(), id);
+    }
+
+    #[test]
+    fn opted_out_numbers_as_moto_answers_them_in_pages_of_two() {
+        let list: Vec<String> = SNS_OPTED_OUT_AT_START
+            .iter()
+            .map(|n| n.to_string())
+            .chain(["+447420500600".to_string()])
+            .collect();
+        assert!(sns_opted_out("+14155550199", &[]), "ends in 99");
+        assert!(sns_opted_out("+447420500600", &list));
+        assert!(!sns_opted_out("+14155550100", &list));
+        let (first, next) = opted_out_page(&list, None).unwrap();
+        assert_eq!(first, ["+15005550199", "+447700900199"]);
+        let next = next.unwrap();
+        let (second, last) = opted_out_page(&list, Some(next.as_str())).unwrap();
+        assert_eq!(second, ["+447420500600"]);
+        assert_eq!(last, None);
+        let (exact, none) = opted_out_page(&list[..2], None).unwrap();
+        assert_eq!(exact.len(), 2);
+        assert_eq!(none, None, "no token when nothing follows");
+        assert_eq!(opted_out_page(&[], None), Some((vec![], None)));
+        for bad in ["nope", "sandbox-opted-out-x", "sandbox-opted-out-9"] {
+            assert_eq!(opted_out_page(&list, Some(bad)), None, "{bad}");
+        }
+        assert!(e164_shaped("+15005550199"));
+        assert!(!e164_shaped("15005550199"));
+        assert!(!e164_shaped("+1 500"));
     }
 
     #[test]

@@ -1,4 +1,12 @@
 //! Simulated inbound calls and texts (`_simulate/…`), answered by the number's webhooks.
+//!
+//! An inbound text gets Twilio's default opt-out handling: a body that is one of Twilio's opt-out
+//! keywords (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE) opts the sender out of
+//! that number's texts before the webhook is called, so that the Messages resource then refuses to
+//! text them from it (21610); START, YES or UNSTOP opts them back in. The `<Message>` verbs of the
+//! webhook's TwiML answer are sent as replies, as with Twilio's Advanced Opt-Out: the account's own
+//! answer to an opt-out keyword is delivered (in place of Twilio's default confirmation), while a
+//! reply to someone opted out who texted anything else is refused.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,11 +16,127 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::calls::{call_params, set_call_price, talk_seconds};
-use super::messages::segments;
+use super::messages::{record_reply, segments};
 use super::recordings::record;
 use super::rest::{new_sid, now, pairs, twilio_error, ApiError};
 use super::state::{CallRec, OwnedNumber};
 use super::{Sandbox, Shared};
+use crate::e164::E164;
+
+/// Twilio's default opt-out keywords.
+const OPT_OUT_KEYWORDS: [&str; 8] = [
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "OPTOUT",
+    "REVOKE",
+];
+/// Twilio's default opt-in keywords.
+const OPT_IN_KEYWORDS: [&str; 3] = ["START", "YES", "UNSTOP"];
+/// The most `<Message>` replies one TwiML answer sends.
+const MAX_TWIML_REPLIES: usize = 10;
+/// The longest reply sent (the Messages resource's limit).
+const MAX_REPLY_CHARS: usize = 1600;
+
+/// Whether an inbound text is one of Twilio's opt-out keywords (`Some(true)`) or opt-in keywords
+/// (`Some(false)`): the whole body, trimmed, in any case, with trailing punctuation ignored
+/// ("Stop.", " stop! "). `None` for any other text.
+pub(super) fn twilio_keyword(body: &str) -> Option<bool> {
+    let word = body
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_punctuation())
+        .trim_end()
+        .to_uppercase();
+    if OPT_OUT_KEYWORDS.contains(&word.as_str()) {
+        Some(true)
+    } else if OPT_IN_KEYWORDS.contains(&word.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The texts of the `<Message>` verbs of a TwiML answer (directly under `<Response>`), in order:
+/// each one's text, or its `<Body>` noun's (other nouns such as `<Media>` are left out), entities
+/// decoded and trimmed. Empty messages are skipped; at most [`MAX_TWIML_REPLIES`]. Reading stops at
+/// the first XML error, keeping the messages read before it.
+pub(super) fn twiml_messages(twiml: &str) -> Vec<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(twiml);
+    let mut path: Vec<String> = Vec::new();
+    // The raw text (entities still escaped) of the `<Message>` being read, if one is open.
+    let mut current: Option<String> = None;
+    let mut out = Vec::new();
+    while out.len() < MAX_TWIML_REPLIES {
+        let Ok(event) = reader.read_event() else {
+            break;
+        };
+        // Whether text here belongs to the open message: in it, or in its `<Body>`.
+        let in_message_text =
+            path.len() == 2 || (path.len() == 3 && path.last().is_some_and(|n| n == "Body"));
+        match event {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if path.len() == 1 && path[0] == "Response" && name == "Message" {
+                    current = Some(String::new());
+                }
+                path.push(name);
+                if path.len() > 16 {
+                    break;
+                }
+            }
+            Event::End(_) => {
+                if path.len() == 2 {
+                    if let Some(raw) = current.take() {
+                        let text = quick_xml::escape::unescape(&raw)
+                            .map(|t| t.into_owned())
+                            .unwrap_or_else(|_| raw.clone());
+                        let text = text.trim();
+                        if !text.is_empty() {
+                            out.push(text.to_string());
+                        }
+                    }
+                }
+                path.pop();
+            }
+            Event::Text(t) => {
+                if let (Some(raw), true) = (current.as_mut(), in_message_text) {
+                    match t.decode() {
+                        Ok(text) => raw.push_str(&text),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Event::CData(c) => {
+                if let (Some(raw), true) = (current.as_mut(), in_message_text) {
+                    // Escaped so that the unescaping at the message's end gives it back as it was.
+                    match c.decode() {
+                        Ok(text) => raw.push_str(&quick_xml::escape::escape(text.as_ref())),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let (Some(raw), true) = (current.as_mut(), in_message_text) {
+                    match r.decode() {
+                        Ok(name) => {
+                            raw.push('&');
+                            raw.push_str(&name);
+                            raw.push(';');
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    out
+}
 
 /// Someone outside calling or texting one of the account's numbers (`POST …/_simulate/…`).
 #[derive(Debug, Clone, Deserialize)]
@@ -161,7 +285,9 @@ async fn end_incoming_call(
     }
 }
 
-/// An inbound SMS: posted to the number's SMS URL.
+/// An inbound SMS: an opt-out or opt-in keyword is recorded first (see the module's notes), then
+/// the text is posted to the number's SMS URL and the `<Message>`s of its TwiML answer are sent as
+/// replies. Answers the inbound message's `sid` and the replies' SIDs (`replies`).
 pub(super) async fn simulate_incoming_sms(
     State(sb): State<Shared>,
     Json(req): Json<Incoming>,
@@ -174,6 +300,25 @@ pub(super) async fn simulate_incoming_sms(
     let Some(url) = n.sms_url.clone().filter(|u| !u.is_empty()) else {
         return twilio_error(StatusCode::BAD_REQUEST, 21627, "The number has no SMS URL");
     };
+    // The sender as the Messages resource writes a `To` (E.164), so that a refusal finds them.
+    let person = E164::parse(&req.from, None)
+        .map(|e| e.to_string())
+        .unwrap_or_else(|_| req.from.clone());
+    let keyword = twilio_keyword(&req.body);
+    // Twilio records the opt-out (or opt-in) before it calls the webhook.
+    let opted_out = {
+        let mut d = sb.lock();
+        if let Some(out) = keyword {
+            d.set_opted_out(&n.phone_number, &person, out);
+            sb.save(&d);
+        }
+        d.is_opted_out(&n.phone_number, &person)
+    };
+    match keyword {
+        Some(true) => sb.count("SmsOptOut"),
+        Some(false) => sb.count("SmsOptIn"),
+        None => {}
+    }
     let sid = new_sid("SM");
     let segments = segments(&req.body).to_string();
     let params = pairs(&[
@@ -189,12 +334,113 @@ pub(super) async fn simulate_incoming_sms(
         ("NumSegments", &segments),
         ("NumMedia", "0"),
     ]);
-    match sb.fetch_twiml(&url, &params).await {
-        Some(_) => Json(json!({ "sid": sid })).into_response(),
-        None => twilio_error(
+    let Some(twiml) = sb.fetch_twiml(&url, &params).await else {
+        return twilio_error(
             StatusCode::BAD_GATEWAY,
             11200,
             "The SMS URL did not accept the message",
-        ),
+        );
+    };
+    let texts = twiml_messages(&twiml);
+    // Someone opted out gets no reply, except the answer to the opt-out keyword itself.
+    if opted_out && keyword != Some(true) {
+        for _ in &texts {
+            sb.count("TwimlReplyUnsubscribed");
+        }
+        return Json(json!({ "sid": sid, "replies": [] })).into_response();
+    }
+    let mut replies = Vec::new();
+    for text in texts {
+        if text.chars().count() > MAX_REPLY_CHARS {
+            tracing::info!("a TwiML <Message> longer than 1600 characters was not sent");
+            sb.count("TwimlReplyTooLong");
+            continue;
+        }
+        sb.count("TwimlReply");
+        replies.push(record_reply(&sb, &n.phone_number, &person, &text));
+    }
+    Json(json!({ "sid": sid, "replies": replies })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twilios_keywords_are_whole_bodies_in_any_case_with_trailing_punctuation() {
+        for out in [
+            "STOP",
+            "stop",
+            " Stop. ",
+            "stop!!",
+            "STOPALL",
+            "unsubscribe",
+            "Cancel",
+            "end",
+            "QUIT?",
+            "optout",
+            "Revoke.",
+            "\n\tstop \n",
+        ] {
+            assert_eq!(twilio_keyword(out), Some(true), "{out:?}");
+        }
+        for back in ["START", "start", "Yes!", "unstop", " yes. "] {
+            assert_eq!(twilio_keyword(back), Some(false), "{back:?}");
+        }
+        for other in [
+            "",
+            "please stop",
+            "stop it",
+            "STOP STOP",
+            "s.t.o.p",
+            "¡stop",
+            "stopp",
+            "help",
+            "INFO",
+            "yes please",
+            "opt out",
+        ] {
+            assert_eq!(twilio_keyword(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn the_messages_of_a_twiml_answer() {
+        assert_eq!(
+            twiml_messages(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response>\n  <Message>You are unsubscribed &amp; will get no more texts. Reply START to resume.</Message>\n</Response>\n"
+            ),
+            ["You are unsubscribed & will get no more texts. Reply START to resume."]
+        );
+        assert_eq!(
+            twiml_messages(
+                "<Response><Message>&lt;one&gt; &quot;a&quot; &apos;b&apos;</Message><Say>not a text</Say><Message to=\"+14155550100\"><Body>two</Body><Media>https://example.com/a.png</Media></Message><Message><![CDATA[x < y]]></Message></Response>"
+            ),
+            ["<one> \"a\" 'b'", "two", "x < y"]
+        );
+        // Nothing to send: an empty answer, other verbs, empty messages, or not TwiML.
+        for none in [
+            "",
+            "<Response/>",
+            "<Response></Response>",
+            "<Response><Say>hello</Say></Response>",
+            "<Response><Message/><Message>  </Message></Response>",
+            "<Message>not under Response</Message>",
+            "<Response><Gather><Message>nested</Message></Gather></Response>",
+            "OK",
+            "{\"message\":\"json\"}",
+        ] {
+            assert!(twiml_messages(none).is_empty(), "{none}");
+        }
+        // At most ten; and what was read before broken XML is kept.
+        let many = format!(
+            "<Response>{}</Response>",
+            "<Message>hi</Message>".repeat(12)
+        );
+        assert_eq!(twiml_messages(&many).len(), MAX_TWIML_REPLIES);
+        assert_eq!(
+            twiml_messages("<Response><Message>first</Message><Message>second</Response>"),
+            ["first"]
+        );
     }
 }

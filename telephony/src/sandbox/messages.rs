@@ -25,7 +25,8 @@ pub fn segments(body: &str) -> u32 {
 
 fn message_json(sb: &Sandbox, m: &MessageRec) -> Value {
     json!({
-        "body": m.body, "num_segments": m.num_segments.to_string(), "direction": "outbound-api",
+        "body": m.body, "num_segments": m.num_segments.to_string(),
+        "direction": m.direction.as_deref().unwrap_or("outbound-api"),
         "from": m.from, "to": m.to, "date_updated": m.date_updated, "price": m.price_micros.map(price),
         "error_message": m.error_code.map(|_| "Unreachable destination handset"), "uri": sb.account_uri(&format!("/Messages/{}.json", m.sid)),
         "account_sid": sb.cfg.account_sid, "num_media": "0", "status": m.status,
@@ -75,6 +76,16 @@ pub(super) async fn send_message(State(sb): State<Shared>, body: String) -> Resp
             format!("The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account."),
         );
     }
+    // The person texted STOP (or another opt-out keyword) to this number.
+    if d.is_opted_out(&from, &to) {
+        drop(d);
+        sb.count("CreateMessageUnsubscribed");
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21610,
+            "Attempt to send to unsubscribed recipient",
+        );
+    }
     let t = now();
     let m = MessageRec {
         sid: new_sid("SM"),
@@ -95,6 +106,33 @@ pub(super) async fn send_message(State(sb): State<Shared>, body: String) -> Resp
     let created = sb.sim_now();
     tokio::spawn(progress_message(sb.clone(), m.sid.clone(), created));
     (StatusCode::CREATED, Json(message_json(&sb, &m))).into_response()
+}
+
+/// Records a reply that a webhook's TwiML answer sent with `<Message>` (Twilio's
+/// `outbound-reply`): `sent` at once, priced and billed as any sent message, then `delivered` (or
+/// `undelivered`) on the clock like the others, with no status callback. Its SID.
+pub(super) fn record_reply(sb: &Shared, from: &str, to: &str, body: &str) -> String {
+    let t = now();
+    let m = MessageRec {
+        sid: new_sid("SM"),
+        from: from.to_string(),
+        to: to.to_string(),
+        num_segments: segments(body),
+        body: body.to_string(),
+        status: "queued".into(),
+        status_callback: None,
+        date_created: t.clone(),
+        date_updated: t,
+        direction: Some("outbound-reply".into()),
+        ..Default::default()
+    };
+    let sid = m.sid.clone();
+    sb.lock().messages.push(m);
+    // Saves the state with the message in it.
+    set_message_status(sb, &sid, "sent");
+    let sent = sb.sim_now();
+    tokio::spawn(progress_message(sb.clone(), sid.clone(), sent));
+    sid
 }
 
 /// The statuses an outbound message moves through after `queued`, with their waits.

@@ -34,7 +34,7 @@ use state::Data;
 
 pub use aws::{
     AwsMessage, DEV_AWS_ACCESS_KEY_ID, DEV_AWS_REGION, DEV_AWS_SECRET_ACCESS_KEY,
-    MAGIC_AWS_SERVER_ERROR, MAGIC_AWS_THROTTLED,
+    MAGIC_AWS_SERVER_ERROR, MAGIC_AWS_THROTTLED, SNS_OPTED_OUT_AT_START,
 };
 pub use calls::CALL_RESOURCE_STATUSES;
 pub use control::Faults;
@@ -108,6 +108,9 @@ pub struct Sandbox {
     http: reqwest::Client,
     /// Texts published through the AWS endpoints (in memory only, not in the saved state).
     aws_messages: Mutex<Vec<AwsMessage>>,
+    /// The numbers SNS holds as opted out besides those ending in `99` (in memory only; see
+    /// [`aws`]).
+    sns_opted_out: Mutex<Vec<String>>,
 }
 
 pub type Shared = Arc<Sandbox>;
@@ -129,6 +132,12 @@ impl Sandbox {
                 .build()
                 .unwrap_or_default(),
             aws_messages: Mutex::new(Vec::new()),
+            sns_opted_out: Mutex::new(
+                SNS_OPTED_OUT_AT_START
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect(),
+            ),
         });
         let (calls, messages): (Vec<String>, Vec<String>) = {
             let d = sb.lock();
@@ -181,6 +190,38 @@ impl Sandbox {
     /// The texts published through the sandbox's SNS (`Publish`), oldest first.
     pub fn aws_messages(&self) -> Vec<AwsMessage> {
         self.aws_messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Puts `number` (E.164) on the sandbox's SNS opted-out list, as if it had replied STOP to a
+    /// text from the AWS account: `CheckIfPhoneNumberIsOptedOut` answers true for it and
+    /// `ListPhoneNumbersOptedOut` lists it (last). Once only.
+    pub fn aws_opt_out(&self, number: &str) {
+        let mut list = self.sns_opted_out.lock().unwrap_or_else(|p| p.into_inner());
+        if !list.iter().any(|n| n == number) {
+            list.push(number.to_string());
+        }
+    }
+
+    /// Records that `person` texted STOP to the account's `number` (as Twilio would): texts from
+    /// that number to them are refused with 21610 until they text START.
+    pub fn opt_out(&self, number: &str, person: &str) {
+        let mut d = self.lock();
+        d.set_opted_out(number, person, true);
+        self.save(&d);
+    }
+
+    /// The texts the account sent (through the API, and the replies of TwiML answers), oldest
+    /// first.
+    pub fn messages(&self) -> Vec<state::MessageRec> {
+        self.lock().messages.clone()
+    }
+
+    /// The sandbox's SNS opted-out list, in the order numbers were put on it.
+    fn sns_opted_out_list(&self) -> Vec<String> {
+        self.sns_opted_out
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()

@@ -73,6 +73,21 @@ pub struct MessageRec {
     pub date_created: String,
     pub date_updated: String,
     pub date_sent: Option<String>,
+    /// Twilio's `direction` when it is not `outbound-api` (a message created through the API):
+    /// `outbound-reply` for the `<Message>` of a webhook's TwiML answer (absent in older saved
+    /// states).
+    #[serde(default)]
+    pub direction: Option<String>,
+}
+
+/// Someone who texted one of Twilio's opt-out keywords (STOP, …) to one of the account's numbers:
+/// Twilio refuses to text them from that number (error 21610) until they text START.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOut {
+    /// The account's number (E.164) they texted.
+    pub number: String,
+    /// Their number: the inbound text's `From`, in E.164 when it parses as a number.
+    pub person: String,
 }
 
 /// What the sandbox billed in one usage category on one day (UTC), as Twilio's Usage Records
@@ -100,6 +115,9 @@ pub struct Data {
     /// The billing ledger: what was billed, per category and day (absent in older saved states).
     #[serde(default)]
     pub usage: Vec<UsageItem>,
+    /// Who opted out of which number's texts (absent in older saved states).
+    #[serde(default)]
+    pub opted_out: Vec<OptOut>,
 }
 
 impl Data {
@@ -174,6 +192,26 @@ impl Data {
         }
     }
 
+    /// Whether `person` opted out of texts from `number`.
+    pub fn is_opted_out(&self, number: &str, person: &str) -> bool {
+        self.opted_out
+            .iter()
+            .any(|o| o.number == number && o.person == person)
+    }
+
+    /// Records that `person` opted out of texts from `number` (true) or back in (false). The
+    /// caller holds the state's lock and saves afterwards.
+    pub(super) fn set_opted_out(&mut self, number: &str, person: &str, out: bool) {
+        self.opted_out
+            .retain(|o| o.number != number || o.person != person);
+        if out {
+            self.opted_out.push(OptOut {
+                number: number.to_string(),
+                person: person.to_string(),
+            });
+        }
+    }
+
     pub fn load(path: &Option<PathBuf>) -> Data {
         let Some(path) = path else {
             return Data::default();
@@ -220,6 +258,28 @@ fn next_month(month: &str) -> Option<String> {
 #[cfg(test)]
 mod renewal_tests {
     use super::*;
+
+    #[test]
+    fn opt_outs_are_per_pair_and_older_states_load_without_them() {
+        let mut d = Data::default();
+        d.set_opted_out("+14155550100", "+14155550111", true);
+        d.set_opted_out("+14155550100", "+14155550111", true);
+        assert_eq!(d.opted_out.len(), 1, "once per pair");
+        assert!(d.is_opted_out("+14155550100", "+14155550111"));
+        assert!(!d.is_opted_out("+14155550199", "+14155550111"));
+        assert!(!d.is_opted_out("+14155550111", "+14155550100"));
+        let saved = serde_json::to_string(&d).unwrap();
+        let loaded: Data = serde_json::from_str(&saved).unwrap();
+        assert!(loaded.is_opted_out("+14155550100", "+14155550111"));
+        d.set_opted_out("+14155550100", "+14155550111", false);
+        assert!(d.opted_out.is_empty());
+        let old: Data = serde_json::from_str(
+            r#"{"numbers":[],"calls":[],"recordings":[],"messages":[{"sid":"SM1","from":"+1","to":"+2","body":"hi","status":"sent","num_segments":1,"status_callback":null,"error_code":null,"price_micros":null,"date_created":"","date_updated":"","date_sent":null}]}"#,
+        )
+        .unwrap();
+        assert!(old.opted_out.is_empty());
+        assert_eq!(old.messages[0].direction, None);
+    }
 
     #[test]
     fn held_numbers_are_billed_on_the_first_of_each_later_month() {

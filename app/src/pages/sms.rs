@@ -66,6 +66,9 @@ fn SmsView(d: SmsPage, outcome: Option<FormOutcome>) -> impl IntoView {
                 open_our=open_our.clone() open_with=open_with.clone() />
             <div>
                 {thread}
+                {d.opted_out.clone().map(|why| view! {
+                    <p class="readonly-banner mt-3" role="note" data-testid="opted-out">{why}</p>
+                })}
                 {(d.can_send && no_senders).then(|| view! {
                     <p class="readonly-banner" role="note">"You have no SMS-capable number to send from. "
                         <a class="link" href=format!("/o/{slug}/numbers/buy?search=1&sms=1")>"Buy one"</a>

@@ -18,8 +18,11 @@ use crate::model::opt_outs::*;
 pub const PAGE_ENTRIES: i64 = 200;
 /// The most events the page lists.
 const PAGE_EVENTS: i64 = 50;
-/// The most numbers one transaction of an import locks and writes.
-const IMPORT_CHUNK: usize = 500;
+/// The most numbers an org's list takes from imports (a recipient's own opt-out is always
+/// taken); the CSV download holds at most this many and the recipients' own.
+pub const MAX_LEDGER: i64 = 100_000;
+/// The most rows the CSV download holds.
+const MAX_EXPORT: i64 = 250_000;
 
 fn entry_view(r: EntryRow) -> OptOutView {
     let source = OptOutSource::parse(&r.source).unwrap_or(OptOutSource::Admin);
@@ -317,10 +320,11 @@ pub async fn import_from_provider(ctx: &OrgCtx) -> Result<ImportOutcome, AppErro
                 .into(),
         ));
     };
+    // Kept as the provider wrote them (+ and digits), even those outside any numbering plan
+    // PhoneHub knows: an opt-out is never dropped.
     let mut numbers: Vec<String> = list
-        .iter()
-        .filter_map(|n| E164::parse(n, None).ok())
-        .map(|e| e.as_str().to_string())
+        .into_iter()
+        .filter(|n| super::opt_outs::plain_e164(n))
         .collect();
     numbers.sort();
     numbers.dedup();
@@ -334,29 +338,35 @@ async fn import_numbers(
     (source, why): (OptOutSource, &str),
 ) -> Result<ImportOutcome, AppError> {
     let now = ctx.state.clock.now();
-    let mut added = 0u64;
-    // In chunks: each transaction locks at most IMPORT_CHUNK numbers. A file stopped halfway is
-    // imported again whole (numbers already there are skipped).
-    for chunk in numbers.chunks(IMPORT_CHUNK) {
-        let mut tx = ctx.state.pool.begin().await?;
-        let who = (source.as_str(), why, Some(ctx.user.id));
-        added += db::opt_outs::insert_many(&mut tx, ctx.org_id, chunk, who, now).await?;
-        tx.commit().await?;
+    // All or nothing, with its audit entry.
+    let mut tx = ctx.state.pool.begin().await?;
+    let held = db::opt_outs::count(&mut *tx, ctx.org_id).await?;
+    let room = usize::try_from(MAX_LEDGER.saturating_sub(held)).unwrap_or(0);
+    if source == OptOutSource::Import && numbers.len() > room {
+        return Err(AppError::validation(
+            "file",
+            format!(
+                "Nothing was imported: the org's list holds {held} numbers and may hold at most {MAX_LEDGER}."
+            ),
+        ));
     }
+    let who = (source.as_str(), why, Some(ctx.user.id));
+    let added = db::opt_outs::insert_many(&mut tx, ctx.org_id, numbers, who, now).await?;
     let added = u32::try_from(added).unwrap_or(u32::MAX);
     let already = u32::try_from(numbers.len())
         .unwrap_or(u32::MAX)
         .saturating_sub(added);
     let details = serde_json::json!({ "source": source.as_str(), "reason": why, "added": added, "already": already });
-    ctx.audit(&ctx.state.pool, "opt_out.imported", &ctx.slug, details)
+    ctx.audit(&mut *tx, "opt_out.imported", &ctx.slug, details)
         .await?;
+    tx.commit().await?;
     Ok(ImportOutcome { added, already })
 }
 
 /// The ledger as CSV (formula-safe): number, since, source, reason, the org's number and words
 /// of a keyword, who added it.
 pub async fn csv(ctx: &OrgCtx) -> Result<(String, Vec<u8>), AppError> {
-    let rows = db::opt_outs::entries(&ctx.state.pool, ctx.org_id, None, None, 1_000_000).await?;
+    let rows = db::opt_outs::entries(&ctx.state.pool, ctx.org_id, None, None, MAX_EXPORT).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
         "number",

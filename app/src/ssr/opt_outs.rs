@@ -8,7 +8,7 @@
 //! an admin added or imported can also be lifted by an owner or admin, with a reason. Every change
 //! is an event with its proof; changes by people are also in the audit log.
 
-use telephony::{Provider, E164};
+use telephony::E164;
 
 use super::db::{self, opt_outs::EntryRow, sms::InboundNumber};
 use super::errors::SmsError;
@@ -16,35 +16,25 @@ use super::{format, AppState};
 use crate::model::keywords::{self, Keyword};
 use crate::model::opt_outs::*;
 
-/// Whether a send from the org to `to` may go: refused when the ledger has it, or when the
-/// provider keeps an opt-out list that has it (Amazon SNS; then it is put in the ledger too).
-/// Run before anything is written; the fence repeats the ledger's check just before the provider
-/// is asked.
-pub async fn check_send(
-    state: &AppState,
+/// Whether a send from the org to `to` may go: refused when the ledger has it. Run before
+/// anything is written; the fence repeats it (and asks a provider that keeps a list) just before
+/// the provider is asked to send.
+pub async fn check_send(state: &AppState, org_id: i64, to: &E164) -> Result<(), SmsError> {
+    match db::opt_outs::entry(&state.pool, org_id, to.as_str()).await? {
+        Some(row) => Err(SmsError::OptedOut(refusal(&row))),
+        None => Ok(()),
+    }
+}
+
+/// Whether `e164` is opted out of the org's texts, said as a send to them is refused.
+pub async fn standing(
+    db: impl sqlx::PgExecutor<'_>,
     org_id: i64,
-    to: &E164,
-    provider: Option<&dyn Provider>,
-) -> Result<(), SmsError> {
-    let pool = &state.pool;
-    if let Some(row) = db::opt_outs::entry(pool, org_id, to.as_str()).await? {
-        return Err(SmsError::OptedOut(refusal(&row)));
-    }
-    let Some(messaging) = provider.and_then(|p| p.messaging().ok()) else {
-        return Ok(());
-    };
-    if messaging
-        .opted_out(to.as_str())
-        .await
-        .map_err(SmsError::Provider)?
-        == Some(true)
-    {
-        provider_opt_out(state, org_id, to.as_str(), None).await?;
-        if let Some(row) = db::opt_outs::entry(pool, org_id, to.as_str()).await? {
-            return Err(SmsError::OptedOut(refusal(&row)));
-        }
-    }
-    Ok(())
+    e164: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(db::opt_outs::entry(db, org_id, e164)
+        .await?
+        .map(|row| refusal(&row)))
 }
 
 /// Why a send to an opted-out number is refused, in the sender's words.
@@ -78,9 +68,12 @@ pub async fn provider_opt_out(
     let now = state.clock.now();
     let mut tx = state.pool.begin().await?;
     db::opt_outs::lock_number(&mut tx, org_id, e164).await?;
-    if db::opt_outs::source_of(&mut tx, org_id, e164)
-        .await?
-        .is_none()
+    let held = db::opt_outs::source_of(&mut tx, org_id, e164).await?;
+    // Already the recipient's own: nothing to add. An admin's entry becomes theirs.
+    if held
+        .as_deref()
+        .and_then(OptOutSource::parse)
+        .is_none_or(|s| !s.by_recipient())
     {
         let event = db::opt_outs::NewEvent {
             org_id,
@@ -96,8 +89,8 @@ pub async fn provider_opt_out(
             at: now,
         };
         let id = db::opt_outs::insert_event(&mut tx, &event).await?;
-        let source = OptOutSource::Provider.as_str();
-        db::opt_outs::insert(&mut tx, org_id, e164, source, event.reason, (now, id)).await?;
+        let source = (OptOutSource::Provider.as_str(), event.reason, BY_ADMINS);
+        db::opt_outs::claim(&mut tx, org_id, e164, source, (now, id)).await?;
     }
     tx.commit().await
 }
@@ -120,14 +113,24 @@ pub async fn keyword_received(
     let source = OptOutSource::Keyword.as_str();
     let (action, reply) = match kw {
         Keyword::OptOut => {
-            let already = db::opt_outs::source_of(tx, org_id, from).await?.is_some();
-            (OptOutAction::OptOut, (!already).then_some(texts.stop_reply))
+            // Confirmed once: not again for a second STOP. An entry an admin added, or the
+            // provider's, was never confirmed to them: it becomes their keyword's.
+            let held = db::opt_outs::source_of(tx, org_id, from).await?;
+            let confirmed = held.as_deref() == Some(OptOutSource::Keyword.as_str());
+            (
+                OptOutAction::OptOut,
+                (!confirmed).then_some(texts.stop_reply),
+            )
         }
         Keyword::OptIn => {
             let was = db::opt_outs::delete(tx, org_id, from).await?;
             (OptOutAction::OptIn, was.then_some(texts.start_reply))
         }
-        Keyword::Help => (OptOutAction::Help, Some(texts.help_reply)),
+        Keyword::Help => {
+            // Answered at most once in HELP_EVERY: repeating HELP costs the org nothing more.
+            let recently = db::opt_outs::helped_since(tx, org_id, from, now - HELP_EVERY).await?;
+            (OptOutAction::Help, (!recently).then_some(texts.help_reply))
+        }
     };
     let event = db::opt_outs::NewEvent {
         org_id,
@@ -144,14 +147,32 @@ pub async fn keyword_received(
     };
     let id = db::opt_outs::insert_event(tx, &event).await?;
     if action == OptOutAction::OptOut {
-        db::opt_outs::insert(tx, org_id, from, source, "", (now, id)).await?;
+        let over = ["admin", "import", "provider"];
+        db::opt_outs::claim(tx, org_id, from, (source, "", &over), (now, id)).await?;
     }
     Ok(reply)
 }
 
-/// Whether an inbound text's sender could be a number the ledger holds.
-pub fn ledger_number(from: &str) -> Option<E164> {
-    E164::parse(from, None).ok()
+/// The entries a provider's opt-out takes over: those an admin added or imported.
+const BY_ADMINS: &[&str] = &["admin", "import"];
+
+/// How often HELP from one number is answered.
+const HELP_EVERY: time::Duration = time::Duration::minutes(10);
+
+/// An inbound text's sender as the ledger holds it: E.164, or "+" and digits a numbering plan
+/// PhoneHub knows does not cover (an opt-out is never dropped); None for a short code or a name.
+pub fn ledger_number(from: &str) -> Option<String> {
+    match E164::parse(from, None) {
+        Ok(e) => Some(e.as_str().to_string()),
+        Err(_) => plain_e164(from).then(|| from.to_string()),
+    }
+}
+
+/// "+" and 2–15 digits, the first not 0 (the ledger's own check).
+pub fn plain_e164(n: &str) -> bool {
+    n.strip_prefix('+').is_some_and(|d| {
+        (2..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+    })
 }
 
 pub use keywords::classify;

@@ -198,9 +198,8 @@ pub async fn send(
     if let Some(p) = &provider {
         p.messaging().map_err(SmsError::Provider)?;
     }
-    // Someone who opted out of the org's texts is refused before anything is written (and, for
-    // a provider that keeps a list, after asking it).
-    opt_outs::check_send(state, org_id, to, provider.as_deref()).await?;
+    // Someone who opted out of the org's texts is refused before anything is written.
+    opt_outs::check_send(state, org_id, to).await?;
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let now = state.clock.now();
     // A destination paused (now, or by this very message) holds it: written, not sent, nothing
@@ -270,7 +269,9 @@ struct Outgoing<'a> {
 ///
 /// The recipient's opt-out is checked again under the fence (`opt_out_fence`), held until the
 /// provider has answered and the answer is written: an opt-out recorded meanwhile waits for this
-/// send, and one recorded before it refuses it here (failed, nothing charged, no request).
+/// send, and one recorded before it refuses it here (failed, nothing charged, no request). A
+/// provider that keeps its own opt-out list (Amazon SNS) is asked first; one that has them puts
+/// them in the ledger too.
 async fn dispatch(
     state: &AppState,
     provider: &dyn Provider,
@@ -278,13 +279,33 @@ async fn dispatch(
 ) -> Result<(), SmsError> {
     let _slot = state.dispatch.take().await;
     let mut fence = state.pool.begin().await?;
-    if db::opt_outs::fence(&mut fence, m.org_id, m.to).await? {
+    let in_ledger = db::opt_outs::fence(&mut fence, m.org_id, m.to).await?;
+    let messaging = match provider.messaging() {
+        Ok(p) => p,
+        Err(e) => return failed(state, fence, m, e).await,
+    };
+    let by_provider = if in_ledger {
+        false
+    } else {
+        match messaging.opted_out(m.to).await {
+            Ok(listed) => listed == Some(true),
+            // Not knowing is not consent: the text is not sent.
+            Err(e) => return failed(state, fence, m, e).await,
+        }
+    };
+    if in_ledger || by_provider {
         let why = match db::opt_outs::entry(&mut *fence, m.org_id, m.to).await? {
             Some(row) => opt_outs::refusal(&row),
-            None => format!("{} opted out of this org's texts.", m.to),
+            None => format!(
+                "{} opted out of this org's texts (the provider's opt-out list). Texts to them are not sent; only they can opt back in.",
+                m.to
+            ),
         };
         db::sms::refused(&mut *fence, m.id, None, &why).await?;
         fence.commit().await?;
+        if by_provider {
+            opt_outs::provider_opt_out(state, m.org_id, m.to, Some(m.id)).await?;
+        }
         return Err(SmsError::OptedOut(why));
     }
     let msg = NewMessage {
@@ -293,11 +314,7 @@ async fn dispatch(
         body: m.body.to_string(),
         status_callback: Some(Hook::SmsStatus.url_for(&state.public_url, m.id)),
     };
-    let sent = match provider.messaging() {
-        Ok(messaging) => messaging.send_message(&msg).await,
-        Err(e) => Err(e),
-    };
-    match sent {
+    match messaging.send_message(&msg).await {
         Ok(r) => {
             let status = r
                 .status
@@ -305,24 +322,36 @@ async fn dispatch(
                 .and_then(MessageStatus::parse)
                 .filter(|s| matches!(s.rank(), 1 | 2))
                 .unwrap_or(MessageStatus::Queued);
-            db::sms::accepted(&mut *fence, m.id, &r.sid, m.estimate, status).await?;
-            fence.commit().await?;
+            let written = db::sms::accepted(&mut *fence, m.id, &r.sid, m.estimate, status).await;
+            if written.is_err() || fence.commit().await.is_err() {
+                // The provider has it: its answer is written outside the fence rather than lost.
+                db::sms::accepted(&state.pool, m.id, &r.sid, m.estimate, status).await?;
+            }
             Ok(())
         }
-        Err(e) => {
-            let code = e.code().map(|c| c as i32);
-            let err = SmsError::Provider(e);
-            let words = crate::ssr::words::sms(&err).to_string();
-            db::sms::refused(&mut *fence, m.id, code, &words).await?;
-            fence.commit().await?;
-            // The provider holds the recipient as opted out (Twilio 21610): so does the ledger,
-            // and the next send is refused before asking.
-            if code == Some(OPTED_OUT_CODE) {
-                opt_outs::provider_opt_out(state, m.org_id, m.to, Some(m.id)).await?;
-            }
-            Err(err)
-        }
+        Err(e) => failed(state, fence, m, e).await,
     }
+}
+
+/// The provider refused `m` (or could not be asked): failed with the reason, its charge taken
+/// back, the fence released.
+async fn failed(
+    state: &AppState,
+    mut fence: sqlx::Transaction<'_, sqlx::Postgres>,
+    m: &Outgoing<'_>,
+    e: telephony::ProviderError,
+) -> Result<(), SmsError> {
+    let code = e.code().map(|c| c as i32);
+    let err = SmsError::Provider(e);
+    let words = crate::ssr::words::sms(&err).to_string();
+    db::sms::refused(&mut *fence, m.id, code, &words).await?;
+    fence.commit().await?;
+    // The provider holds the recipient as opted out (Twilio 21610): so does the ledger, and the
+    // next send is refused before asking.
+    if code == Some(OPTED_OUT_CODE) {
+        opt_outs::provider_opt_out(state, m.org_id, m.to, Some(m.id)).await?;
+    }
+    Err(err)
 }
 
 /// Twilio's error for a send to a recipient who opted out (replied STOP).
@@ -519,22 +548,25 @@ pub async fn inbound(state: &AppState, hook: &Verified) -> Result<String, Refuse
     let reply =
         opt_outs::keyword_received(&mut tx, state, n, (our, other), (message_id, &text), kw)
             .await?;
-    if let Some(reply) = &reply {
-        let seg = segments(reply);
-        let cost = price(&mut *tx, Priced::SmsSegment)
-            .await?
-            .times(seg.count as i64);
-        let r = db::sms::NewReply {
-            our,
-            other,
-            body: reply,
-            segments: seg.count as i32,
-            encoding: seg.encoding(),
-            cost_micros: cost.micros(),
-            at: state.clock.now(),
-        };
-        db::sms::insert_reply(&mut *tx, n, &r).await?;
-    }
+    let Some(reply) = reply else {
+        tx.commit().await?;
+        return Ok(twiml::empty());
+    };
+    let seg = segments(&reply);
+    let cost = price(&mut *tx, Priced::SmsSegment)
+        .await?
+        .times(seg.count as i64);
+    let r = db::sms::NewReply {
+        our,
+        other,
+        body: &reply,
+        segments: seg.count as i32,
+        encoding: seg.encoding(),
+        cost_micros: cost.micros(),
+        at: state.clock.now(),
+    };
+    let id = db::sms::insert_reply(&mut *tx, n, &r).await?;
     tx.commit().await?;
-    Ok(reply.map_or_else(twiml::empty, |r| twiml::message(&r)))
+    let callback = Hook::SmsStatus.url_for(&state.public_url, id);
+    Ok(twiml::message(&reply, &callback))
 }

@@ -47,10 +47,12 @@ pub fn voicemail(recording_callback: &str) -> String {
     )
 }
 
-/// Answers an inbound SMS with one reply, which the provider sends back to its sender.
-pub fn message(text: &str) -> String {
+/// Answers an inbound SMS with one reply, which the provider sends back to its sender and
+/// reports to `status_callback`.
+pub fn message(text: &str, status_callback: &str) -> String {
     format!(
-        "{XML_HEAD}<Response><Message>{}</Message></Response>",
+        r#"{XML_HEAD}<Response><Message statusCallback="{}">{}</Message></Response>"#,
+        xml_escape(status_callback),
         xml_escape(text)
     )
 }

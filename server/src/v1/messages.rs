@@ -76,7 +76,8 @@ impl From<MessageRecord> for Message {
 /// pause it: the message is kept with status `held` (202) and sent when an owner or admin resumes
 /// the destination. A recipient who opted out of the org's texts (replied STOP, or is on the
 /// org's opt-out list) is a 403 of type `https://phonehub.dev/problems/opted-out`, and nothing is
-/// sent or written.
+/// sent (a text found opted out only at the last check, on the provider's own list or after a
+/// STOP that arrived meanwhile, is kept as `failed`, saying why, and costs nothing).
 #[utoipa::path(
     post, path = "/v1/messages", tag = "Messages", operation_id = "sendMessage",
     request_body = SendMessage,

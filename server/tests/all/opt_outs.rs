@@ -67,7 +67,7 @@ async fn opted_out(app: &TestApp, e164: &str) -> Option<String> {
 async fn replies_to(app: &TestApp, e164: &str) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT body FROM messages WHERE direction = 'outbound' AND other_e164 = $1
-           AND provider_sid IS NULL AND status = 'sent' ORDER BY id",
+           AND user_id IS NULL ORDER BY id",
     )
     .bind(e164)
     .fetch_all(&app.pool)
@@ -158,8 +158,14 @@ async fn fifty_ways_of_saying_stop_opt_out_once_with_one_confirmation_and_proof(
         assert_eq!(replies.len(), 1, "{words:?}: exactly one confirmation");
         assert!(replies[0].contains("unsubscribed"), "{}", replies[0]);
     }
-    // Each confirmation went back through the provider's answer to the webhook (TwiML).
+    // Each confirmation went back through the provider's answer to the webhook (TwiML), and its
+    // status callback names it and says it was delivered.
     assert_eq!(sandbox_stat(&sb, "TwimlReply").await, 50);
+    let delivered = poll_until_eq(Duration::from_secs(20), 50, || {
+        app.count("SELECT count(*) FROM messages WHERE user_id IS NULL AND direction = 'outbound' AND status = 'delivered' AND provider_sid LIKE 'SM%'")
+    })
+    .await;
+    assert_eq!(delivered, 50);
     // Ordinary messages are conversation, not keywords.
     for (i, words) in [
         "Can you help me with my bill?",
@@ -270,6 +276,16 @@ async fn a_text_after_stop_is_refused_before_the_provider_until_start(pool: PgPo
     let replies = replies_to(&app, them).await;
     assert_eq!(replies.len(), 2);
     assert!(replies[1].contains("call 0800 123 456"), "{}", replies[1]);
+    // The provider does not text someone opted out (the sandbox, as Twilio, fails it with
+    // 21610): its status callback says so, and the reply costs nothing.
+    let failed = poll_until_eq(Duration::from_secs(20), 1, || {
+        app.count("SELECT count(*) FROM messages WHERE user_id IS NULL AND other_e164 = '+12125550147' AND body LIKE '%0800 123 456%' AND status = 'failed' AND error_code = 21610 AND cost_micros = 0")
+    })
+    .await;
+    assert_eq!(failed, 1);
+    // HELP again within ten minutes is kept, not answered again.
+    text_in(&app, &user, number, them, "help").await;
+    assert_eq!(replies_to(&app, them).await.len(), 2);
 
     // START: back in, with its own confirmation, and texts go again.
     text_in(&app, &user, number, them, "start").await;
@@ -299,7 +315,7 @@ async fn a_text_after_stop_is_refused_before_the_provider_until_start(pool: PgPo
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["opt_in", "help", "opt_out", "opt_out"]);
+    assert_eq!(actions, ["opt_in", "help", "help", "opt_out", "opt_out"]);
 }
 
 /// The fence: sends that passed the first check and wait to ask the provider while a STOP is
@@ -573,7 +589,7 @@ async fn admins_add_import_export_and_lift_their_own_entries_and_other_orgs_are_
     assert_eq!(app.count("SELECT count(*) FROM opt_outs").await, 1);
     let r = upload(
         "phone\n+12125550152\n(212) 555-0153\n+12125550151\n+12125550152\n",
-        "From our old provider",
+        "=From our old provider",
     )
     .await;
     assert_eq!(r.status(), 303);
@@ -589,14 +605,7 @@ async fn admins_add_import_export_and_lift_their_own_entries_and_other_orgs_are_
     );
 
     // Export: every entry, formula-safe, readable as a browser downloads it (gzip).
-    text_in(
-        &app,
-        &user,
-        own_id(&app).await,
-        "+12125550154",
-        "=HYPERLINK(\"x\") stop",
-    )
-    .await;
+    text_in(&app, &user, own_id(&app).await, "+12125550154", "Stop").await;
     let r = admin
         .get(format!("{}/o/acme/admin/opt-outs.csv", app.base))
         .header("accept-encoding", "gzip, br")
@@ -609,8 +618,12 @@ async fn admins_add_import_export_and_lift_their_own_entries_and_other_orgs_are_
         .unwrap()
         .starts_with("text/csv"));
     let csv = r.text().await.unwrap();
-    assert_eq!(csv.lines().count(), 1 + 3, "{csv}");
-    assert!(csv.contains("+12125550153") && csv.contains("From our old provider"));
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+    assert!(csv.contains("+12125550153"), "{csv}");
+    assert!(
+        csv.contains(",'=From our old provider,"),
+        "formula-safe: {csv}"
+    );
     // The CSV of a member's org is theirs to read; another org's admin cannot.
     let globex = app.login_as("admin@globex.test").await;
     let r = globex
@@ -619,6 +632,55 @@ async fn admins_add_import_export_and_lift_their_own_entries_and_other_orgs_are_
         .await
         .unwrap();
     assert!(matches!(r.status().as_u16(), 403 | 404), "{}", r.status());
+    // Another org's ledger is its own: nothing of acme's is in it, and it cannot add to acme's.
+    let theirs = app
+        .load::<app::model::opt_outs::OptOutsPage>(
+            &globex,
+            "load_opt_outs",
+            &[("org", "globex"), ("search", "")],
+        )
+        .await;
+    assert_eq!(theirs["count"], 0);
+    let r = app
+        .call(
+            &globex,
+            "add_opt_out",
+            &[("org", "acme"), ("number", "+12125550155"), ("reason", "x")],
+        )
+        .await;
+    assert!(matches!(r.status().as_u16(), 403 | 404), "{}", r.status());
+    assert_eq!(opted_out(&app, "+12125550155").await, None);
+
+    // A number an admin added that then texts STOP becomes the recipient's own: confirmed once,
+    // and no admin can lift it any more.
+    app.call(
+        &admin,
+        "add_opt_out",
+        &[
+            ("org", "acme"),
+            ("number", "+12125550156"),
+            ("reason", "Asked by phone"),
+        ],
+    )
+    .await;
+    text_in(&app, &user, own_id(&app).await, "+12125550156", "STOP").await;
+    assert_eq!(
+        opted_out(&app, "+12125550156").await.as_deref(),
+        Some("keyword")
+    );
+    assert_eq!(replies_to(&app, "+12125550156").await.len(), 1);
+    let r = app
+        .call(
+            &admin,
+            "remove_opt_out",
+            &[
+                ("org", "acme"),
+                ("number", "+12125550156"),
+                ("reason", "mistake"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
 
     // Lifting an admin's entry needs a reason, and is on the record.
     let r = app
@@ -655,4 +717,116 @@ async fn own_id(app: &TestApp) -> i64 {
         .fetch_one(&app.pool)
         .await
         .unwrap()
+}
+
+/// Amazon SNS keeps its own opt-out list: a send asks it first (moto answers true for numbers
+/// ending in 99), and an admin imports the whole list (`ListPhoneNumbersOptedOut`).
+#[sqlx::test(migrations = "../migrations")]
+async fn an_org_on_aws_checks_and_imports_sns_opt_outs_through_moto(pool: PgPool) {
+    use telephony::sandbox::aws::{DEV_AWS_ACCESS_KEY_ID, DEV_AWS_SECRET_ACCESS_KEY};
+    let (sb, _keep) = start_sandbox().await;
+    let (moto, _) = common::moto::start_moto().await;
+    let mut settings = common::settings("http://127.0.0.1:0");
+    settings.sandbox_url = Some(url::Url::parse(&sb).unwrap());
+    settings.aws_endpoints.sns = Some(moto.base.clone());
+    let app = common::spawn_with_settings(pool, settings).await;
+    let owner = app.login_as("admin@acme.test").await;
+    let r = app
+        .call(
+            &owner,
+            "save_phone_config",
+            &[
+                ("org", "acme"),
+                ("provider", "aws"),
+                ("display_name", "Amazon"),
+                ("active", "on"),
+                ("lookup_enabled", "on"),
+                ("lookup_cache_days", "30"),
+                ("default_sender", "+14155550100"),
+                ("aws_region", "us-east-1"),
+                ("credential_id", DEV_AWS_ACCESS_KEY_ID),
+                ("credential_secret", DEV_AWS_SECRET_ACCESS_KEY),
+                ("sms_sender_id", "PhoneHub"),
+                ("sms_type", "Transactional"),
+            ],
+        )
+        .await;
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.as_u16() < 400, "save: {status} {text}");
+    let member = app.login_as("user@acme.test").await;
+    // A new key is used once a connection test has passed.
+    let r = app
+        .call(&owner, "test_phone_connection", &[("org", "acme")])
+        .await;
+    assert!(r.status().as_u16() < 400, "test: {}", r.status());
+    let send = |to: &'static str| {
+        let (app, member) = (&app, member.clone());
+        async move {
+            app.call(
+                &member,
+                "send_sms",
+                &[
+                    ("org", "acme"),
+                    ("from", "+14155550100"),
+                    ("to", to),
+                    ("body", "Your code is 1234"),
+                ],
+            )
+            .await
+        }
+    };
+    let r = send("+12125550199").await;
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("opted out"), "{text}");
+    assert_eq!(
+        opted_out(&app, "+12125550199").await.as_deref(),
+        Some("provider")
+    );
+    // SNS was asked just before the text would have gone: it is failed, saying why, and free.
+    assert_eq!(
+        app.count("SELECT count(*) FROM messages WHERE status = 'failed' AND cost_micros = 0 AND error_message LIKE '%opted out%'").await,
+        1
+    );
+    // Known now: the next send is refused from the ledger alone, and nothing is written.
+    assert_eq!(send("+12125550199").await.status(), 403);
+    assert_eq!(app.count("SELECT count(*) FROM messages").await, 1);
+    assert!(send("+12125550147").await.status().is_success());
+
+    // The page offers the import; a member cannot run it.
+    let page = app
+        .load::<app::model::opt_outs::OptOutsPage>(
+            &owner,
+            "load_opt_outs",
+            &[("org", "acme"), ("search", "")],
+        )
+        .await;
+    assert_eq!(page["provider_list"], true);
+    let r = app
+        .call(&member, "import_provider_opt_outs", &[("org", "acme")])
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = app
+        .call(&owner, "import_provider_opt_outs", &[("org", "acme")])
+        .await;
+    assert!(r.status().as_u16() < 400, "import: {}", r.status());
+    // moto's list (UK numbers), each as the provider's.
+    let imported = app
+        .count("SELECT count(*) FROM opt_outs WHERE source = 'provider' AND e164 LIKE '+44%'")
+        .await;
+    assert!(imported >= 5, "{imported}");
+    assert_eq!(
+        opted_out(&app, "+447420500600").await.as_deref(),
+        Some("provider")
+    );
+    // Importing again adds nothing.
+    let before = app.count("SELECT count(*) FROM opt_out_events").await;
+    app.call(&owner, "import_provider_opt_outs", &[("org", "acme")])
+        .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM opt_out_events").await,
+        before
+    );
 }

@@ -63,12 +63,26 @@ pub(super) fn twilio_keyword(body: &str) -> Option<bool> {
 /// each one's text, or its `<Body>` noun's (other nouns such as `<Media>` are left out), entities
 /// decoded and trimmed. Empty messages are skipped; at most [`MAX_TWIML_REPLIES`]. Reading stops at
 /// the first XML error, keeping the messages read before it.
+#[cfg(test)]
 pub(super) fn twiml_messages(twiml: &str) -> Vec<String> {
+    twiml_replies(twiml).into_iter().map(|r| r.text).collect()
+}
+
+/// A `<Message>` of a TwiML answer: its text and the `statusCallback` it names, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct TwimlReply {
+    pub text: String,
+    pub status_callback: Option<String>,
+}
+
+/// As [`twiml_messages`], with each message's `statusCallback` attribute.
+pub(super) fn twiml_replies(twiml: &str) -> Vec<TwimlReply> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(twiml);
     let mut path: Vec<String> = Vec::new();
     // The raw text (entities still escaped) of the `<Message>` being read, if one is open.
     let mut current: Option<String> = None;
+    let mut callback: Option<String> = None;
     let mut out = Vec::new();
     while out.len() < MAX_TWIML_REPLIES {
         let Ok(event) = reader.read_event() else {
@@ -82,6 +96,16 @@ pub(super) fn twiml_messages(twiml: &str) -> Vec<String> {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 if path.len() == 1 && path[0] == "Response" && name == "Message" {
                     current = Some(String::new());
+                    callback = e
+                        .try_get_attribute("statusCallback")
+                        .ok()
+                        .flatten()
+                        .and_then(|a| {
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .ok()
+                                .map(|v| v.into_owned())
+                        })
+                        .filter(|u| !u.is_empty());
                 }
                 path.push(name);
                 if path.len() > 16 {
@@ -96,7 +120,10 @@ pub(super) fn twiml_messages(twiml: &str) -> Vec<String> {
                             .unwrap_or_else(|_| raw.clone());
                         let text = text.trim();
                         if !text.is_empty() {
-                            out.push(text.to_string());
+                            out.push(TwimlReply {
+                                text: text.to_string(),
+                                status_callback: callback.take(),
+                            });
                         }
                     }
                 }
@@ -341,23 +368,38 @@ pub(super) async fn simulate_incoming_sms(
             "The SMS URL did not accept the message",
         );
     };
-    let texts = twiml_messages(&twiml);
-    // Someone opted out gets no reply, except the answer to the opt-out keyword itself.
+    let texts = twiml_replies(&twiml);
+    // Someone opted out gets no reply, except the answer to the opt-out keyword itself: as
+    // Twilio does, the reply fails with 21610 (reported to its status callback).
     if opted_out && keyword != Some(true) {
-        for _ in &texts {
+        for r in &texts {
             sb.count("TwimlReplyUnsubscribed");
+            if let Some(url) = &r.status_callback {
+                let params = pairs(&[
+                    ("AccountSid", &sb.cfg.account_sid),
+                    ("ApiVersion", "2010-04-01"),
+                    ("MessageSid", &new_sid("SM")),
+                    ("From", &n.phone_number),
+                    ("To", &person),
+                    ("MessageStatus", "failed"),
+                    ("SmsStatus", "failed"),
+                    ("ErrorCode", "21610"),
+                ]);
+                sb.callback(url, params).await;
+            }
         }
         return Json(json!({ "sid": sid, "replies": [] })).into_response();
     }
     let mut replies = Vec::new();
-    for text in texts {
-        if text.chars().count() > MAX_REPLY_CHARS {
+    for r in texts {
+        if r.text.chars().count() > MAX_REPLY_CHARS {
             tracing::info!("a TwiML <Message> longer than 1600 characters was not sent");
             sb.count("TwimlReplyTooLong");
             continue;
         }
         sb.count("TwimlReply");
-        replies.push(record_reply(&sb, &n.phone_number, &person, &text));
+        let to = (n.phone_number.as_str(), person.as_str());
+        replies.push(record_reply(&sb, to, &r.text, r.status_callback.clone()));
     }
     Json(json!({ "sid": sid, "replies": replies })).into_response()
 }

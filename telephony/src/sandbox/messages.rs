@@ -110,8 +110,14 @@ pub(super) async fn send_message(State(sb): State<Shared>, body: String) -> Resp
 
 /// Records a reply that a webhook's TwiML answer sent with `<Message>` (Twilio's
 /// `outbound-reply`): `sent` at once, priced and billed as any sent message, then `delivered` (or
-/// `undelivered`) on the clock like the others, with no status callback. Its SID.
-pub(super) fn record_reply(sb: &Shared, from: &str, to: &str, body: &str) -> String {
+/// `undelivered`) on the clock like the others, reported to the `statusCallback` the `<Message>`
+/// named (if any). Its SID.
+pub(super) fn record_reply(
+    sb: &Shared,
+    (from, to): (&str, &str),
+    body: &str,
+    status_callback: Option<String>,
+) -> String {
     let t = now();
     let m = MessageRec {
         sid: new_sid("SM"),
@@ -120,7 +126,7 @@ pub(super) fn record_reply(sb: &Shared, from: &str, to: &str, body: &str) -> Str
         num_segments: segments(body),
         body: body.to_string(),
         status: "queued".into(),
-        status_callback: None,
+        status_callback,
         date_created: t.clone(),
         date_updated: t,
         direction: Some("outbound-reply".into()),

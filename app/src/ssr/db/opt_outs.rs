@@ -91,6 +91,58 @@ pub async fn insert(
     Ok(n == 1)
 }
 
+/// Puts `e164` in the ledger as the recipient's own opt-out (`keyword` or `provider`, under its
+/// lock): a new entry, or one whose source is among `over` taken over (an admin's entry becomes
+/// the recipient's, whom only they can lift; a provider's gains the keyword as its proof). False
+/// when the entry stays as it was.
+pub async fn claim(
+    tx: &mut PgConnection,
+    org_id: i64,
+    e164: &str,
+    (source, reason, over): (&str, &str, &[&str]),
+    (since, event_id): (OffsetDateTime, i64),
+) -> Result<bool, sqlx::Error> {
+    let over: Vec<String> = over.iter().map(|s| s.to_string()).collect();
+    let n = sqlx::query!(
+        "INSERT INTO opt_outs (org_id, e164, source, reason, since, event_id)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (org_id, e164) DO UPDATE
+         SET source = EXCLUDED.source, reason = EXCLUDED.reason, since = EXCLUDED.since,
+             event_id = EXCLUDED.event_id
+         WHERE opt_outs.source = ANY($7::text[])",
+        org_id,
+        e164,
+        source,
+        reason,
+        since,
+        event_id,
+        &over
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Whether `e164` was sent the help text since `since`.
+pub async fn helped_since(
+    tx: &mut PgConnection,
+    org_id: i64,
+    e164: &str,
+    since: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM opt_out_events
+                          WHERE org_id = $1 AND e164 = $2 AND action = 'help' AND replied
+                            AND at >= $3) AS "h!""#,
+        org_id,
+        e164,
+        since
+    )
+    .fetch_one(&mut *tx)
+    .await
+}
+
 /// The source of `e164`'s entry, if it has one (under its lock).
 pub async fn source_of(
     tx: &mut PgConnection,
@@ -119,9 +171,10 @@ pub async fn delete(tx: &mut PgConnection, org_id: i64, e164: &str) -> Result<bo
     Ok(n == 1)
 }
 
-/// Puts each of `numbers` (sorted, each once) in the ledger from `source` (an import, or the
-/// provider's list), under their locks, with an event each; how many were added (the others
-/// already were).
+/// Puts each of `numbers` (each once) in the ledger from `source` (an import, or the provider's
+/// list), with an event each; how many were added (the others already were). Without the
+/// numbers' locks (thousands at once would fill the lock table): an import is an admin's
+/// statement, not a recipient's STOP racing a send.
 pub async fn insert_many(
     tx: &mut PgConnection,
     org_id: i64,
@@ -129,14 +182,6 @@ pub async fn insert_many(
     (source, reason, actor_id): (&str, &str, Option<i64>),
     at: OffsetDateTime,
 ) -> Result<u64, sqlx::Error> {
-    sqlx::query!(
-        "SELECT count(pg_advisory_xact_lock(hashtextextended('optout:' || $1::int8 || ':' || n, 0)))
-         FROM (SELECT n FROM unnest($2::text[]) n ORDER BY n) s",
-        org_id,
-        numbers
-    )
-    .fetch_one(&mut *tx)
-    .await?;
     let n = sqlx::query!(
         "WITH new AS (
              SELECT n FROM unnest($2::text[]) n

@@ -478,8 +478,9 @@ pub async fn insert_inbound(
 }
 
 /// A reply the provider sends from the webhook's answer (a STOP, START or HELP answered): kept in
-/// the conversation as sent, charged at its price like any text, never refused by a cap (the
-/// law asks for it).
+/// the conversation, charged at its price like any text (never refused by a cap: the law asks for
+/// it), `queued` until its status callback names it and says what became of it (a reply the
+/// provider does not send fails and costs nothing).
 pub struct NewReply<'a> {
     pub our: &'a str,
     pub other: &'a str,
@@ -502,7 +503,7 @@ pub async fn insert_reply(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
                                  body, segments, encoding, is_test, created_at, updated_at, status,
                                  dest_country, cost_micros, charged_at)
-           VALUES ($1, NULL, $2, $3, 'outbound', $4, $5, $6, $7, $8, false, $9, $9, 'sent', $10,
+           VALUES ($1, NULL, $2, $3, 'outbound', $4, $5, $6, $7, $8, false, $9, $9, 'queued', $10,
                    $11, $9)
            RETURNING id"#,
         n.org_id,

@@ -444,7 +444,7 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
-        assert_eq!(ops, 32);
+        assert_eq!(ops, 38);
         let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
         assert_eq!(link["operationId"], "getNumber");
         assert!(link.get("operation_id").is_none());

@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod budgets;
 pub mod calls;
+pub mod compliance;
 pub mod countries;
 pub mod cursor;
 #[cfg(feature = "ssr")]

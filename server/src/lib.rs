@@ -4,6 +4,7 @@ pub mod admin_cli;
 pub mod assets;
 pub mod bulk;
 pub mod config;
+pub mod consent_files;
 pub mod downloads;
 pub mod metrics;
 pub mod middleware;

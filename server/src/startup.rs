@@ -356,8 +356,9 @@ struct Workers {
 }
 
 /// The whole app: the pages and their forms and downloads behind the browser-session layers, then
-/// the static files, the health checks, the provider's webhooks and the API; with the state the
-/// requests share and the background workers it started.
+/// the static files, the health checks, the provider's webhooks, the recorded consent
+/// announcements it plays and the API; with the state the requests share and the background
+/// workers it started.
 fn router(
     settings: &Settings,
     pool: PgPool,
@@ -398,6 +399,8 @@ fn router(
         .route("/readyz", get(readyz).with_state(pool))
         // Signed by the provider, not a browser session.
         .merge(crate::webhooks::routes())
+        // Fetched by the provider by an unguessable address, not with a browser session.
+        .merge(crate::consent_files::media_routes())
         // Authenticated by an API key, not a browser session.
         .nest("/v1", crate::v1::routes(state.clone(), limiter))
         .with_state(state.clone());
@@ -405,7 +408,7 @@ fn router(
 }
 
 /// Starts the background workers (bulk lookups, number upkeep, the money worker, webhook
-/// deliveries, statements), with the channel that stops them.
+/// deliveries, statements, retention), with the channel that stops them.
 fn start_workers(state: &AppState) -> Workers {
     let (stop, signal) = app::ssr::shutdown::channel();
     Workers {
@@ -415,7 +418,8 @@ fn start_workers(state: &AppState) -> Workers {
             app::ssr::number_upkeep::spawn_number_upkeep(state.clone(), signal.clone()),
             app::ssr::alerts::spawn_money_worker(state.clone(), signal.clone()),
             app::ssr::alerts::spawn_webhook_worker(state.clone(), signal.clone()),
-            app::ssr::statements::spawn_statements_worker(state.clone(), signal),
+            app::ssr::statements::spawn_statements_worker(state.clone(), signal.clone()),
+            app::ssr::retention::spawn_retention_worker(state.clone(), signal),
         ],
     }
 }
@@ -462,7 +466,8 @@ fn browser_routes(state: &AppState, render: RenderPage) -> Router<AppState> {
             move || shell(opts.clone())
         })
         .merge(crate::bulk::routes(render.clone()))
-        .merge(crate::opt_out_files::routes(render))
+        .merge(crate::opt_out_files::routes(render.clone()))
+        .merge(crate::consent_files::routes(render))
         .merge(crate::downloads::routes())
         .fallback(move |req: Request<Body>| {
             let fallback = fallback.clone();

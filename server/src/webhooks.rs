@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
             Hook::Connect => post(connect),
             Hook::Status => post(status),
             Hook::Recording => post(recording),
+            Hook::Announce => post(announce),
             Hook::Sms => post(inbound_sms),
             Hook::SmsStatus => post(sms_status),
         };
@@ -107,6 +108,11 @@ async fn status(State(state): State<AppState>, Twilio(hook): Twilio) -> Response
 #[tracing::instrument(skip_all)]
 async fn recording(State(state): State<AppState>, Twilio(hook): Twilio) -> Response {
     ack(calls::recording_callback(&state, &hook).await)
+}
+
+#[tracing::instrument(skip_all)]
+async fn announce(State(state): State<AppState>, Twilio(hook): Twilio) -> Response {
+    twiml(calls::announce_twiml(&state, &hook).await)
 }
 
 #[tracing::instrument(skip_all)]

@@ -290,6 +290,11 @@ pub trait Voice: Send + Sync {
         format: &str,
         range: Option<ByteRange>,
     ) -> Result<Media, ProviderError>;
+    /// Deletes a recording at the provider, its audio and its resource (Twilio's
+    /// `DeleteRecording`). A recording already gone counts as deleted, so that a deletion retried
+    /// after a lost answer succeeds. A SID that cannot be a recording's is refused before anything
+    /// is sent.
+    async fn delete_recording(&self, sid: &str) -> Result<(), ProviderError>;
 }
 
 /// Sending text messages, and what the provider knows of the people who asked not to get them.
@@ -306,6 +311,13 @@ pub trait Messaging: Send + Sync {
     /// `nextToken`, at most 100 pages / 10,000 numbers), or None when it keeps no such list.
     async fn opted_out_numbers(&self) -> Result<Option<Vec<String>>, ProviderError> {
         Ok(None)
+    }
+    /// Erases the text of a message from the provider's records, keeping the rest of the message
+    /// (Twilio: an update with an empty `Body`). `Ok(true)` once the provider holds no text for it
+    /// (erased now, erased before, or the message is gone); `Ok(false)`, without a request, when
+    /// the provider keeps no message bodies to redact (the default: Amazon SNS).
+    async fn redact_message(&self, _sid: &str) -> Result<bool, ProviderError> {
+        Ok(false)
     }
 }
 
@@ -381,5 +393,69 @@ mod tests {
         // Answered without a request: the account SID above is not reachable.
         assert_eq!(m.opted_out("+14155550100").await, Ok(None));
         assert_eq!(m.opted_out_numbers().await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn sids_that_cannot_be_a_recordings_or_a_messages_are_refused_before_sending() {
+        let twilio = TwilioClient::new(TwilioConfig::new(
+            "AC00000000000000000000000000000001",
+            "an-auth-token",
+        ))
+        .unwrap();
+        let refused = |r: Result<(), ProviderError>| {
+            matches!(
+                r,
+                Err(ProviderError::Rejected {
+                    status: 400,
+                    code: None,
+                    ..
+                })
+            )
+        };
+        let long = format!("RE{}", "0".repeat(63));
+        for bad in [
+            "",
+            "RE",
+            "CA0123456789abcdef0123456789abcdef",
+            "re0123456789abcdef0123456789abcdef",
+            "RE0123/../../Calls",
+            "RE01234567 89",
+            "RE01234567%2F89",
+            long.as_str(),
+        ] {
+            assert!(
+                refused(twilio.delete_recording(bad).await),
+                "recording {bad:?}"
+            );
+        }
+        for bad in [
+            "",
+            "SM",
+            "RE0123456789abcdef0123456789abcdef",
+            "SM0123.json",
+        ] {
+            assert!(
+                refused(twilio.redact_message(bad).await.map(|_| ())),
+                "message {bad:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn aws_keeps_no_message_bodies_to_redact() {
+        let aws = AwsClient::new(AwsConfig::new(
+            "us-east-1",
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ))
+        .unwrap();
+        // Answered without a request (`tests/aws.rs` checks that none reaches the sandbox).
+        assert_eq!(
+            aws.messaging()
+                .unwrap()
+                .redact_message("0a1b2c3d-0000-4000-8000-000000000000")
+                .await,
+            Ok(false)
+        );
     }
 }

@@ -334,6 +334,20 @@ async fn unsupported_operations_send_nothing() {
 }
 
 #[tokio::test]
+async fn redacting_a_text_sent_through_sns_sends_nothing() {
+    let (base, sb) = start_sandbox().await;
+    let c = AwsClient::new(sandbox_config(&base)).unwrap();
+    let m = c
+        .send_message(&text("+14155550100", "Your code is 123456"))
+        .await
+        .unwrap();
+    let before = sb.stats();
+    // SNS keeps no message bodies to redact: answered at once, false.
+    assert_eq!(c.redact_message(&m.sid).await, Ok(false));
+    assert_eq!(sb.stats(), before, "no request reached the sandbox");
+}
+
+#[tokio::test]
 async fn sns_through_moto() {
     let (moto, took) = common::moto::start_moto().await;
     eprintln!("moto_server answered after {took:?}");

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod budgets;
 pub mod calls;
+pub mod compliance;
 pub mod destinations;
 pub mod invitations;
 pub mod lookups;

@@ -17,6 +17,9 @@ pub enum Hook {
     Status,
     /// A call's recording is ready.
     Recording,
+    /// A recorded click-to-call's called party answered: what they hear before being connected
+    /// (TwiML answer).
+    Announce,
     /// An inbound SMS to an owned number (TwiML answer).
     Sms,
     /// An outbound SMS's delivery status changed.
@@ -27,11 +30,12 @@ impl Hook {
     /// Every webhook path starts with this (their POSTs come from the provider, not browsers).
     pub const PREFIX: &'static str = "/webhooks/";
 
-    pub const ALL: [Hook; 6] = [
+    pub const ALL: [Hook; 7] = [
         Hook::Voice,
         Hook::Connect,
         Hook::Status,
         Hook::Recording,
+        Hook::Announce,
         Hook::Sms,
         Hook::SmsStatus,
     ];
@@ -42,6 +46,7 @@ impl Hook {
             Hook::Connect => "/webhooks/twilio/connect",
             Hook::Status => "/webhooks/twilio/status",
             Hook::Recording => "/webhooks/twilio/recording",
+            Hook::Announce => "/webhooks/twilio/announce",
             Hook::Sms => "/webhooks/twilio/sms",
             Hook::SmsStatus => "/webhooks/twilio/sms-status",
         }
@@ -54,7 +59,7 @@ impl Hook {
     /// The query parameter that binds a callback to its row (covered by the signature).
     fn row_param(self) -> Option<&'static str> {
         match self {
-            Hook::Connect | Hook::Status | Hook::Recording => Some("call"),
+            Hook::Connect | Hook::Status | Hook::Recording | Hook::Announce => Some("call"),
             Hook::SmsStatus => Some("msg"),
             Hook::Voice | Hook::Sms => None,
         }
@@ -225,7 +230,9 @@ async fn find_owner(state: &AppState, hook: Hook, req: &Unverified) -> Result<Ow
                 .ok_or(Refused::Unknown)?;
             Ok(Owner::SmsNumber { e164, number })
         }
-        Hook::Connect | Hook::Status | Hook::Recording => find_call(state, req).await,
+        Hook::Connect | Hook::Status | Hook::Recording => find_call(state, req, "CallSid").await,
+        // Asked for the dialled leg (its own CallSid), whose parent is our call.
+        Hook::Announce => find_call(state, req, "ParentCallSid").await,
         Hook::SmsStatus => {
             let id: i64 = query(&req.url, "msg")
                 .and_then(|m| m.parse().ok())
@@ -250,9 +257,10 @@ fn called_number(req: &Unverified) -> Result<E164, Refused> {
     E164::parse(req.param("To").unwrap_or(""), None).map_err(|_| Refused::Unknown)
 }
 
-/// The call a callback is about: by `?call=` (ours), else by CallSid.
-async fn find_call(state: &AppState, req: &Unverified) -> Result<Owner, Refused> {
-    let sid = req.param("CallSid").unwrap_or("");
+/// The call a callback is about: by its `?call=` id (or else by the sid), whose provider sid must
+/// be the request's `sid_param` (`CallSid`, or `ParentCallSid` for a dialled leg's request).
+async fn find_call(state: &AppState, req: &Unverified, sid_param: &str) -> Result<Owner, Refused> {
+    let sid = req.param(sid_param).unwrap_or("");
     let found = match query(&req.url, "call") {
         Some(id) => {
             let id: i64 = id.parse().map_err(|_| Refused::Unknown)?;

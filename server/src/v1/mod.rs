@@ -6,6 +6,7 @@
 
 mod budgets;
 mod calls;
+mod compliance;
 mod destinations;
 mod doc;
 mod lookups;
@@ -78,6 +79,15 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
             "/destinations/pauses/{id}/resume",
             post(destinations::resume),
         )
+        .route(
+            "/recording-consent",
+            get(compliance::get_consent).put(compliance::set_consent),
+        )
+        .route(
+            "/retention",
+            get(compliance::get_retention).put(compliance::set_retention),
+        )
+        .route("/retention/runs", get(compliance::list_runs))
         .route("/opt-outs", get(opt_outs::list).post(opt_outs::add))
         .route(
             "/opt-outs/{number}",

@@ -145,10 +145,13 @@ async fn click_to_call_completes_with_the_providers_price_and_a_recording(pool: 
         .text()
         .await
         .unwrap();
-    assert!(
-        xml.contains(r#"<Dial callerId="+14155550170"><Number>+14155550188</Number></Dial>"#),
-        "{xml}"
+    // The number records: the called party hears the consent announcement (the `<Number url>`)
+    // before being connected, and the recording starts at their answer.
+    let want = format!(
+        r#"<Dial callerId="+14155550170" record="record-from-answer" recordingStatusCallback="{base}/webhooks/twilio/recording?call={id}"><Number url="{base}/webhooks/twilio/announce?call={id}">+14155550188</Number></Dial>"#,
+        base = app.base
     );
+    assert!(xml.contains(&want), "{xml}");
     sqlx::query("UPDATE calls SET status = 'completed' WHERE id = $1")
         .bind(id)
         .execute(&app.pool)

@@ -9,6 +9,7 @@ mod api;
 mod api_v1;
 mod budgets;
 mod calls;
+mod compliance;
 mod destinations;
 mod hostile_admin;
 mod invitations;

@@ -1,4 +1,6 @@
-//! Outbound calls: the Call resource, and each call's progress with its status callbacks.
+//! Outbound calls: the Call resource, and each call's progress with its status callbacks. An
+//! answered call runs its TwiML as far as the sandbox follows it: a `<Dial>` that records makes the
+//! call recorded, and the `<Number url>` it dials is asked for what its party hears first.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -12,6 +14,7 @@ use super::rest::{
     field, form, new_sid, not_found, now, page_json, price, strip_json, twilio_error,
 };
 use super::state::{CallRec, Data};
+use super::twiml::{read_voice, Dial};
 use super::{Sandbox, Shared};
 use crate::e164::E164;
 
@@ -190,16 +193,84 @@ pub(super) async fn progress_call(sb: Shared, sid: String, created: f64) {
             return;
         };
         if status == "in-progress" {
-            if let Some(url) = &updated.url {
-                let params = call_params(&sb, &updated, None);
-                sb.callback(url, params).await;
-            }
+            connect(&sb, &updated).await;
         }
         send_status_callback(&sb, &sid, status).await;
         if status == "completed" && updated.record {
             record(&sb, &updated).await;
         }
     }
+}
+
+/// Runs an answered call's TwiML (from its `Url`) as Twilio would for what the sandbox follows: a
+/// `<Dial record="record-from-…" recordingStatusCallback="…">` makes the call recorded, reported
+/// there (a call created with `Record=true` records as it was asked, taking the callback only if it
+/// had none); the `<Number url="…">` it dials is asked (POST, signed) for the TwiML its party hears
+/// before being connected, kept in the call's `heard`.
+async fn connect(sb: &Shared, c: &CallRec) {
+    let Some(url) = &c.url else {
+        return;
+    };
+    let params = call_params(sb, c, None);
+    let Some(twiml) = sb.fetch_twiml(url, &params).await else {
+        return;
+    };
+    let Some(dial) = read_voice(&twiml).dial else {
+        return;
+    };
+    let heard = match &dial.number_url {
+        Some(number_url) => {
+            let params = dialed_params(c, &dial, params);
+            match sb.fetch_twiml(number_url, &params).await {
+                Some(answer) => sb.played(read_voice(&answer).heard).await,
+                None => Vec::new(),
+            }
+        }
+        None => Vec::new(),
+    };
+    let records = dial.record && dial.recording_status_callback.is_some();
+    if !records && heard.is_empty() {
+        return;
+    }
+    let mut d = sb.lock();
+    let Some(call) = d.calls.iter_mut().find(|x| x.sid == c.sid) else {
+        return;
+    };
+    if records {
+        if !call.record {
+            call.record = true;
+            call.recording_status_callback = dial.recording_status_callback;
+        } else if call.recording_status_callback.is_none() {
+            call.recording_status_callback = dial.recording_status_callback;
+        }
+    }
+    call.heard = heard;
+    sb.save(&d);
+}
+
+/// The parameters of the request to a `<Number url>`, as Twilio sends them for the dialed call (a
+/// child of the answered one): the answered call's, with the dialed call's own `CallSid`, its
+/// parent's as `ParentCallSid`, the number dialed as `To` and `Called`, and `outbound-dial`.
+fn dialed_params(
+    parent: &CallRec,
+    dial: &Dial,
+    mut params: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let child = new_sid("CA");
+    for (k, v) in params.iter_mut() {
+        match k.as_str() {
+            "CallSid" => *v = child.clone(),
+            "Direction" => *v = "outbound-dial".into(),
+            "To" | "Called" => {
+                if let Some(n) = &dial.number {
+                    *v = n.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    params.push(("ParentCallSid".into(), parent.sid.clone()));
+    params
 }
 
 /// Records a call's new status (with its times, duration and price once final, billed once) and

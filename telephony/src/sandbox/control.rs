@@ -59,6 +59,10 @@ pub struct CallSeen {
     pub to: String,
     pub time_limit: Option<u32>,
     pub talk_seconds: u32,
+    /// What its TwiML played to the other party before connecting them (see
+    /// [`super::state::CallRec::heard`]).
+    #[serde(default)]
+    pub heard: Vec<String>,
 }
 
 pub(super) async fn calls(State(sb): State<Shared>) -> Json<Vec<CallSeen>> {
@@ -72,6 +76,7 @@ pub(super) async fn calls(State(sb): State<Shared>) -> Json<Vec<CallSeen>> {
                 to: c.to.clone(),
                 time_limit: c.time_limit,
                 talk_seconds: c.talk_seconds,
+                heard: c.heard.clone(),
             })
             .collect(),
     )

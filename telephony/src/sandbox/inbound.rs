@@ -20,6 +20,7 @@ use super::messages::{record_reply, segments};
 use super::recordings::record;
 use super::rest::{new_sid, now, pairs, twilio_error, ApiError};
 use super::state::{CallRec, OwnedNumber};
+use super::twiml::read_voice;
 use super::{Sandbox, Shared};
 use crate::e164::E164;
 
@@ -207,7 +208,8 @@ fn called_number(sb: &Sandbox, req: &Incoming) -> Result<OwnedNumber, ApiError> 
 
 /// An inbound call: asks the number's voice URL for TwiML, then (when it dials or records) the
 /// call completes after its talk time, with a recording if the TwiML asked for one and the
-/// number's status callback.
+/// number's status callback. What the TwiML plays before its `<Dial>` is kept as what the caller
+/// heard (the call's `heard`).
 pub(super) async fn simulate_incoming_call(
     State(sb): State<Shared>,
     Json(req): Json<Incoming>,
@@ -243,6 +245,7 @@ pub(super) async fn simulate_incoming_call(
             "The voice URL did not answer with TwiML",
         );
     };
+    let heard = sb.played(read_voice(&twiml).heard).await;
     let t = now();
     let answered = twiml.contains("<Dial") || twiml.contains("<Record");
     let mut c = CallRec {
@@ -255,6 +258,7 @@ pub(super) async fn simulate_incoming_call(
         date_created: t.clone(),
         date_updated: t.clone(),
         start_time: answered.then(|| t.clone()),
+        heard,
         ..Default::default()
     };
     c.record = c.recording_status_callback.is_some();

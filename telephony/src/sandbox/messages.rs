@@ -1,4 +1,5 @@
-//! Outbound SMS: the Message resource, and each message's progress with its status callbacks.
+//! Outbound SMS: the Message resource, each message's progress with its status callbacks, and the
+//! redaction of its body.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -231,6 +232,52 @@ pub(super) async fn fetch_message(
         Some(m) => Json(message_json(&sb, &m)).into_response(),
         None => not_found(),
     }
+}
+
+/// `POST …/Messages/{Sid}.json` (Twilio's `UpdateMessage`), as far as redacting goes: an empty
+/// `Body` erases the message's text (the rest of it is kept, and it still progresses) and answers
+/// the message. Twilio accepts no other body on an update: a non-empty one is refused (400, 21619),
+/// and so is an update without `Body` (the sandbox does not cancel messages). An unknown SID is
+/// Twilio's 404 (20404).
+pub(super) async fn update_message(
+    State(sb): State<Shared>,
+    Path((_, sid)): Path<(String, String)>,
+    body: String,
+) -> Response {
+    sb.count("RedactMessage");
+    let Some(sid) = strip_json(&sid) else {
+        return not_found();
+    };
+    let f = form(&body);
+    let redacted = {
+        let mut d = sb.lock();
+        let Some(m) = d.messages.iter_mut().find(|m| m.sid == sid) else {
+            return not_found();
+        };
+        match field(&f, "Body") {
+            Some(text) if text.is_empty() => {}
+            Some(_) => {
+                return twilio_error(
+                    StatusCode::BAD_REQUEST,
+                    21619,
+                    "A message's Body can only be updated to an empty string, to redact it.",
+                )
+            }
+            None => {
+                return twilio_error(
+                    StatusCode::BAD_REQUEST,
+                    21619,
+                    "Body (empty, to redact the message) is required.",
+                )
+            }
+        }
+        m.body.clear();
+        m.date_updated = now();
+        let snapshot = m.clone();
+        sb.save(&d);
+        snapshot
+    };
+    Json(message_json(&sb, &redacted)).into_response()
 }
 
 pub(super) async fn list_messages(

@@ -19,6 +19,7 @@ mod messages;
 mod numbers;
 mod recordings;
 mod rest;
+mod twiml;
 mod usage;
 
 use std::collections::BTreeMap;
@@ -219,6 +220,17 @@ impl Sandbox {
         self.lock().messages.clone()
     }
 
+    /// The account's calls (created through the API, and simulated inbound ones), oldest first,
+    /// with what each one's TwiML played to the other party (`heard`).
+    pub fn calls(&self) -> Vec<state::CallRec> {
+        self.lock().calls.clone()
+    }
+
+    /// The recordings the account holds (those deleted through the API are gone), oldest first.
+    pub fn recordings(&self) -> Vec<state::RecordingRec> {
+        self.lock().recordings.clone()
+    }
+
     /// The sandbox's SNS opted-out list, in the order numbers were put on it.
     fn sns_opted_out_list(&self) -> Vec<String> {
         self.sns_opted_out
@@ -285,7 +297,7 @@ fn api_routes(sb: &Shared) -> Router<Shared> {
         )
         .route(
             &format!("{acct}/Recordings/{{file}}"),
-            get(recordings::fetch_recording),
+            get(recordings::fetch_recording).delete(recordings::delete_recording),
         )
         .route(
             &format!("{acct}/Messages.json"),
@@ -293,7 +305,7 @@ fn api_routes(sb: &Shared) -> Router<Shared> {
         )
         .route(
             &format!("{acct}/Messages/{{sid}}"),
-            get(messages::fetch_message),
+            get(messages::fetch_message).post(messages::update_message),
         )
         .route(
             &format!("{acct}/Usage/Records.json"),

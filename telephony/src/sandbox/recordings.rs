@@ -1,4 +1,5 @@
-//! Call recordings: made when a recorded call ends, listed as JSON, served as (ranged) WAV.
+//! Call recordings: made when a recorded call ends, listed as JSON, served as (ranged) WAV, and
+//! deleted.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -8,7 +9,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::audio;
-use super::rest::{field, new_sid, not_found, now, page_json, price, twilio_error};
+use super::rest::{field, new_sid, not_found, now, page_json, price, strip_json, twilio_error};
 use super::state::{CallRec, RecordingRec};
 use super::{Sandbox, Shared};
 
@@ -175,6 +176,34 @@ pub(super) async fn fetch_recording(
             20404,
             "The sandbox serves recordings as .wav",
         ),
+    }
+}
+
+/// `DELETE …/Recordings/{Sid}.json`: the recording (its resource and its audio) is gone; 204 with
+/// no body, or Twilio's 404 (20404) when there is no such recording (any more). What it was billed
+/// stays in the ledger, as on Twilio.
+pub(super) async fn delete_recording(
+    State(sb): State<Shared>,
+    Path((_, file)): Path<(String, String)>,
+) -> Response {
+    sb.count("DeleteRecording");
+    let Some(sid) = strip_json(&file) else {
+        return not_found();
+    };
+    let deleted = {
+        let mut d = sb.lock();
+        let before = d.recordings.len();
+        d.recordings.retain(|r| r.sid != sid);
+        let deleted = d.recordings.len() < before;
+        if deleted {
+            sb.save(&d);
+        }
+        deleted
+    };
+    if deleted {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_found()
     }
 }
 

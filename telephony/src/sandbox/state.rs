@@ -48,6 +48,14 @@ pub struct CallRec {
     pub date_updated: String,
     pub start_time: Option<String>,
     pub end_time: Option<String>,
+    /// What the call's TwiML played to the other party before connecting them, in document order:
+    /// each `<Say>`'s text (trimmed) and `play:{url}` for each `<Play>`, followed by
+    /// `play-bytes:{n}` when that audio is on 127.0.0.1 and the sandbox fetched its `n` bytes. An
+    /// inbound call's come from the voice URL's TwiML before its `<Dial>` (or `<Record>`, for a
+    /// voicemail); an outbound call's from the TwiML of the `<Number url>` its `<Dial>` called. At
+    /// most 10 entries of at most 1000 characters (absent in older saved states).
+    #[serde(default)]
+    pub heard: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -279,6 +287,19 @@ mod renewal_tests {
         .unwrap();
         assert!(old.opted_out.is_empty());
         assert_eq!(old.messages[0].direction, None);
+    }
+
+    #[test]
+    fn calls_saved_before_heard_was_kept_load_with_nothing_heard() {
+        let old: Data = serde_json::from_str(
+            r#"{"numbers":[],"recordings":[],"messages":[],"calls":[{"sid":"CA1","from":"+1","to":"+2","status":"completed","url":null,"status_callback":null,"status_callback_events":[],"record":false,"recording_status_callback":null,"talk_seconds":5,"duration":5,"price_micros":8500,"sequence":0,"date_created":"","date_updated":"","start_time":null,"end_time":null}]}"#,
+        )
+        .unwrap();
+        assert!(old.calls[0].heard.is_empty());
+        let mut d = old.clone();
+        d.calls[0].heard = vec!["This call is recorded.".into()];
+        let again: Data = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(again.calls[0].heard, ["This call is recorded."]);
     }
 
     #[test]

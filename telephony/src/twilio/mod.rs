@@ -9,16 +9,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use crate::http;
-use crate::models::{
-    Account, AvailableNumber, Call, IncomingNumber, LookupResult, Message, Page, Recording,
-    UsageRecord,
-};
+use crate::models::{Account, AvailableNumber, IncomingNumber, LookupResult, Page, UsageRecord};
 use crate::provider::{
-    ByteRange, ContentRange, Lookups, Media, Messaging, NewCall, NewMessage, NumberSearch,
-    NumberUpdate, Numbers, Provider, ProviderError, Usage, Voice, MAX_MEDIA_BYTES,
+    Lookups, Messaging, NumberSearch, NumberUpdate, Numbers, Provider, ProviderError, Usage, Voice,
+    MAX_MEDIA_BYTES,
 };
 
 mod errors;
+mod voice;
 use errors::error_from;
 
 pub const TWILIO_API: &str = "https://api.twilio.com";
@@ -420,141 +418,6 @@ impl Numbers for TwilioClient {
             url.push_str(&format!("&PhoneNumber={}", encode(n)));
         }
         self.all_pages(url, "incoming_phone_numbers", 100).await
-    }
-}
-
-#[async_trait]
-impl Voice for TwilioClient {
-    async fn create_call(&self, call: &NewCall) -> Result<Call, ProviderError> {
-        let mut form = vec![
-            ("To".to_string(), call.to.clone()),
-            ("From".to_string(), call.from.clone()),
-            ("Url".to_string(), call.url.clone()),
-        ];
-        push(&mut form, "StatusCallback", &call.status_callback);
-        for ev in &call.status_callback_events {
-            form.push(("StatusCallbackEvent".into(), ev.clone()));
-        }
-        if call.record {
-            form.push(("Record".into(), "true".into()));
-        }
-        if let Some(limit) = call.time_limit_secs {
-            form.push(("TimeLimit".into(), limit.to_string()));
-        }
-        push(
-            &mut form,
-            "RecordingStatusCallback",
-            &call.recording_status_callback,
-        );
-        let res = self
-            .send(
-                Method::POST,
-                &self.account_url("/Calls.json"),
-                &form,
-                Repeat::Never,
-            )
-            .await?;
-        Self::json(res).await
-    }
-
-    async fn fetch_call(&self, sid: &str) -> Result<Call, ProviderError> {
-        let url = self.account_url(&format!("/Calls/{}.json", encode(sid)));
-        Self::json(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await
-    }
-
-    async fn list_recordings(
-        &self,
-        call_sid: Option<&str>,
-    ) -> Result<Vec<Recording>, ProviderError> {
-        let url = match call_sid {
-            Some(c) => self.account_url(&format!(
-                "/Calls/{}/Recordings.json?PageSize=100",
-                encode(c)
-            )),
-            None => self.account_url("/Recordings.json?PageSize=100"),
-        };
-        self.all_pages(url, "recordings", 100).await
-    }
-
-    async fn fetch_recording(&self, sid: &str) -> Result<Recording, ProviderError> {
-        let url = self.account_url(&format!("/Recordings/{}.json", encode(sid)));
-        Self::json(self.send(Method::GET, &url, &[], Repeat::Safe).await?).await
-    }
-
-    async fn recording_media(
-        &self,
-        sid: &str,
-        format: &str,
-        range: Option<ByteRange>,
-    ) -> Result<Media, ProviderError> {
-        let ext = if format == "mp3" { "mp3" } else { "wav" };
-        let url = self.account_url(&format!("/Recordings/{}.{ext}", encode(sid)));
-        let asked = range.map(|r| match r.end {
-            Some(e) => format!("bytes={}-{e}", r.start),
-            None => format!("bytes={}-", r.start),
-        });
-        let res = self
-            .send_within(
-                Method::GET,
-                &url,
-                &[],
-                Repeat::Safe,
-                http::MEDIA_TIMEOUT,
-                asked.as_deref(),
-            )
-            .await?;
-        let cap = self.cfg.max_media_bytes;
-        let content_length = res.content_length();
-        if content_length.is_some_and(|n| n > cap) {
-            return Err(ProviderError::Decode(http::TOO_LARGE.into()));
-        }
-        // A 206 must say which bytes it holds, and they must be the ones asked for; a 200 is
-        // the whole recording (the provider ignored the range).
-        let served = match (res.status(), range) {
-            (reqwest::StatusCode::PARTIAL_CONTENT, Some(asked)) => Some(
-                res.headers()
-                    .get(reqwest::header::CONTENT_RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| ContentRange::parse_for(v, asked, cap))
-                    .filter(|r| content_length.is_none_or(|n| n == r.byte_count()))
-                    .ok_or_else(|| {
-                        ProviderError::Decode("a partial answer for other bytes".into())
-                    })?,
-            ),
-            (reqwest::StatusCode::PARTIAL_CONTENT, None) => {
-                return Err(ProviderError::Decode(
-                    "a partial answer nobody asked for".into(),
-                ))
-            }
-            _ => None,
-        };
-        // Content-Length may be absent or wrong: the stream enforces the cap on what arrives.
-        Ok(Media {
-            content_length,
-            range: served,
-            body: http::capped_stream(res, cap),
-        })
-    }
-}
-
-#[async_trait]
-impl Messaging for TwilioClient {
-    async fn send_message(&self, msg: &NewMessage) -> Result<Message, ProviderError> {
-        let mut form = vec![
-            ("To".to_string(), msg.to.clone()),
-            ("From".to_string(), msg.from.clone()),
-            ("Body".to_string(), msg.body.clone()),
-        ];
-        push(&mut form, "StatusCallback", &msg.status_callback);
-        let res = self
-            .send(
-                Method::POST,
-                &self.account_url("/Messages.json"),
-                &form,
-                Repeat::Never,
-            )
-            .await?;
-        Self::json(res).await
     }
 }
 

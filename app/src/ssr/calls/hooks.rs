@@ -7,6 +7,7 @@ use crate::ssr::db;
 use crate::ssr::org_provider::provider_for_config;
 use crate::ssr::prices::{minutes_cost, parse_price, price, Priced, MAX_DURATION_SECS};
 
+use crate::ssr::consent;
 use crate::ssr::errors::CallError;
 use crate::ssr::twiml;
 use crate::ssr::webhooks::{Hook, Owner, Refused, Verified};
@@ -148,7 +149,30 @@ pub async fn connect_twiml(state: &AppState, hook: &Verified) -> Result<String, 
     if c.status.is_final() {
         return Ok(twiml::hangup());
     }
-    Ok(twiml::dial(&c.from_e164, &c.to_e164, None))
+    if !c.records {
+        return Ok(twiml::dial(&c.from_e164, &c.to_e164, None));
+    }
+    // Recorded from the called party's answer; the consent announcement is played to them
+    // first (the `<Number url>` TwiML), before they are connected.
+    let callback = Hook::Recording.url_for(&state.public_url, call.id);
+    let announces = consent::announcement(state, c.org_id).await?.is_some();
+    let whisper = Hook::Announce.url_for(&state.public_url, call.id);
+    let recorded = twiml::Recorded {
+        callback: &callback,
+        before: None,
+        whisper_url: announces.then_some(whisper.as_str()),
+    };
+    Ok(twiml::dial(&c.from_e164, &c.to_e164, Some(recorded)))
+}
+
+/// What the called party of a recorded click-to-call hears when they answer, before the parties
+/// are connected: the org's consent announcement.
+#[tracing::instrument(skip_all, err)]
+pub async fn announce_twiml(state: &AppState, hook: &Verified) -> Result<String, Refused> {
+    let call = call_of(hook)?;
+    let c = db::calls::ends(&state.pool, call.id).await?;
+    let spoken = consent::announcement(state, c.org_id).await?;
+    Ok(twiml::announcement(spoken.as_ref()))
 }
 
 /// An inbound call to an owned number: logged, then forwarded to the owner's phone (recorded when
@@ -186,8 +210,23 @@ pub async fn inbound_voice(state: &AppState, hook: &Verified) -> Result<String, 
     if !n.active {
         return Ok(twiml::not_taking_calls());
     }
+    // The caller hears the consent announcement before anything records: ahead of a recorded
+    // forward, and before a voicemail's beep.
+    let records = forward.is_none() || n.record_calls;
+    let spoken = match records {
+        true => consent::announcement(state, n.org_id).await?,
+        false => None,
+    };
     Ok(match forward {
-        Some(f) => twiml::dial(&from, &f, n.record_calls.then_some(recording_url.as_str())),
-        None => twiml::voicemail(&recording_url),
+        Some(f) if n.record_calls => {
+            let recorded = twiml::Recorded {
+                callback: &recording_url,
+                before: spoken.as_ref(),
+                whisper_url: None,
+            };
+            twiml::dial(&from, &f, Some(recorded))
+        }
+        Some(f) => twiml::dial(&from, &f, None),
+        None => twiml::voicemail(&recording_url, spoken.as_ref()),
     })
 }

@@ -88,10 +88,10 @@ fn new_call(
         status_callback_events: ["initiated", "ringing", "answered", "completed"]
             .map(String::from)
             .to_vec(),
-        record: n.record_calls,
-        recording_status_callback: n
-            .record_calls
-            .then(|| Hook::Recording.url_for(&state.public_url, id)),
+        // A recorded call records from the called party's answer, after they heard the consent
+        // announcement: the connect TwiML's `<Dial record>` asks for it, not the call itself.
+        record: false,
+        recording_status_callback: None,
         time_limit_secs: time_limit_secs.map(|s| s as u32),
     }
 }

@@ -341,15 +341,20 @@ pub async fn add_recording(
 
 /// The two ends of a click-to-call and where it stands.
 pub struct Ends {
+    pub org_id: i64,
     pub from_e164: String,
     pub to_e164: String,
     pub status: CallStatus,
+    /// The number it is placed from records its calls.
+    pub records: bool,
 }
 
 pub async fn ends(db: impl PgExecutor<'_>, id: i64) -> Result<Ends, sqlx::Error> {
     sqlx::query_as!(
         Ends,
-        r#"SELECT from_e164, to_e164, status AS "status: CallStatus" FROM calls WHERE id = $1"#,
+        r#"SELECT c.org_id, c.from_e164, c.to_e164, c.status AS "status: CallStatus",
+                  coalesce(n.record_calls, false) AS "records!"
+           FROM calls c LEFT JOIN owned_numbers n ON n.id = c.number_id WHERE c.id = $1"#,
         id
     )
     .fetch_one(db)

@@ -8,6 +8,7 @@ pub mod budgets;
 pub mod bulk_lookups;
 pub mod call_history;
 pub mod calls;
+pub mod compliance;
 pub mod destinations;
 pub mod invitations;
 pub mod limits;

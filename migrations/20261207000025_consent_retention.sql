@@ -75,8 +75,16 @@ CREATE INDEX retention_runs_org ON retention_runs (org_id, at DESC);
 ALTER TABLE messages ADD COLUMN redacted_at TIMESTAMPTZ;
 ALTER TABLE messages DROP CONSTRAINT messages_body_len;
 ALTER TABLE messages ADD CONSTRAINT messages_body_len
-    CHECK (char_length(body) <= 1600 AND (char_length(body) >= 1 OR redacted_at IS NOT NULL));
+    CHECK (char_length(body) <= 1600 AND (char_length(body) >= 1 OR redacted_at IS NOT NULL))
+    NOT VALID;
+ALTER TABLE messages VALIDATE CONSTRAINT messages_body_len;
 
 -- What the retention run looks for: the oldest items of an org first.
-CREATE INDEX call_recordings_age ON call_recordings (created_at);
 CREATE INDEX messages_unredacted_age ON messages (org_id, created_at) WHERE redacted_at IS NULL;
+
+-- The end of the last month the org's statement closed (NULL: none yet): records from before it
+-- have been stated, and only they may be deleted.
+CREATE FUNCTION closed_end(p_org BIGINT) RETURNS TIMESTAMPTZ LANGUAGE sql STABLE AS $$
+    SELECT (o.closed_through + interval '1 month')::timestamp AT TIME ZONE o.time_zone
+    FROM orgs o WHERE o.id = p_org
+$$;

@@ -13,6 +13,7 @@ use crate::model::compliance::{RetentionRunView, RetentionView};
 
 use super::db;
 use super::db::compliance::{Periods, RunCounts};
+use super::errors::NoProvider;
 use super::format::{rfc3339, utc_minute};
 use super::guard::OrgCtx;
 use super::org_provider::provider_for_config;
@@ -59,7 +60,10 @@ pub async fn run_due(state: &AppState) -> Result<usize, sqlx::Error> {
             }
             Err(e) => {
                 tracing::error!(org = p.org_id, error = %e, "a retention run failed");
-                db::compliance::run_again(&state.pool, p.org_id, now + Duration::hours(1)).await?;
+                let again = now + Duration::hours(1);
+                if let Err(e) = db::compliance::run_again(&state.pool, p.org_id, again).await {
+                    tracing::error!(org = p.org_id, error = %e, "rescheduling a retention run failed");
+                }
             }
         }
     }
@@ -86,6 +90,19 @@ fn gone(r: Result<bool, ProviderError>) -> Result<bool, ProviderError> {
         Ok(at_provider) => Ok(at_provider),
         Err(ProviderError::NotFound { .. }) | Err(ProviderError::Unsupported { .. }) => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+/// Without a provider to ask: the configuration that made the item was deleted (or the org has
+/// none), so nothing can reach a provider's copy: deleted here only (`Ok(Ok(false))`). A database
+/// failure or a configuration that cannot be used now keeps the item for the next run.
+fn unreachable_provider(e: NoProvider) -> Result<Result<bool, ProviderError>, sqlx::Error> {
+    match e {
+        NoProvider::ConfigGone(_) | NoProvider::NotConfigured => Ok(Ok(false)),
+        NoProvider::Db(e) => Err(e),
+        NoProvider::Unusable(_) => Ok(Err(ProviderError::Network(
+            "the phone configuration cannot be used now".into(),
+        ))),
     }
 }
 
@@ -138,14 +155,14 @@ async fn delete_recordings(
 ) -> Result<bool, sqlx::Error> {
     let expired = db::compliance::expired_recordings(&state.pool, org_id, cut, BATCH).await?;
     let full = expired.len() as i64 == BATCH;
+    let before = c.recordings_deleted;
     for r in expired {
         let deleted = match provider_for_config(state, r.config_id, org_id).await {
             Ok((_, provider)) => match provider.voice() {
                 Ok(voice) => gone(voice.delete_recording(&r.provider_sid).await.map(|()| true)),
                 Err(e) => gone(Err(e)),
             },
-            // The configuration that made it is gone: nothing can reach the provider's copy.
-            Err(_) => Ok(false),
+            Err(e) => unreachable_provider(e)?,
         };
         match deleted {
             Ok(at_provider) => {
@@ -159,7 +176,9 @@ async fn delete_recordings(
             }
         }
     }
-    Ok(full)
+    // Only a batch that made progress runs again soon: items the provider keeps refusing wait for
+    // the next night rather than being asked every minute.
+    Ok(full && c.recordings_deleted > before)
 }
 
 /// Redacts a batch of the org's message bodies from before `cut`: at the provider (a text it
@@ -172,6 +191,7 @@ async fn redact_bodies(
 ) -> Result<bool, sqlx::Error> {
     let expired = db::compliance::expired_bodies(&state.pool, org_id, cut, BATCH).await?;
     let full = expired.len() as i64 == BATCH;
+    let before = c.bodies_redacted;
     for m in expired {
         let redacted = match (&m.provider_sid, m.is_test) {
             (Some(sid), false) => match provider_for_config(state, m.config_id, org_id).await {
@@ -179,7 +199,7 @@ async fn redact_bodies(
                     Ok(messaging) => gone(messaging.redact_message(sid).await),
                     Err(e) => gone(Err(e)),
                 },
-                Err(_) => Ok(false),
+                Err(e) => unreachable_provider(e)?,
             },
             _ => Ok(false),
         };
@@ -195,7 +215,7 @@ async fn redact_bodies(
             }
         }
     }
-    Ok(full)
+    Ok(full && c.bodies_redacted > before)
 }
 
 /// Records what a run did (counts only) and audits it, in one transaction.

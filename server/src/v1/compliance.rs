@@ -1,7 +1,7 @@
 //! Recording consent and retention, as on the compliance page: what callers hear before a call is
 //! recorded (scope `calls`), and how long the org keeps recordings, message bodies, call and
-//! message records and lookup events, with what the nightly runs deleted (scopes `calls` and
-//! `messages`: a policy deletes both).
+//! message records and lookup events, with what the nightly runs deleted (scopes `calls`,
+//! `messages` and `lookups`: a policy deletes all three).
 
 use app::model::api_keys::Scope;
 use app::model::compliance::{ConsentView, RetentionRunView, RetentionView};
@@ -167,8 +167,10 @@ impl From<RetentionRunView> for RetentionRun {
     }
 }
 
-fn needs_both(caller: &Caller) -> Result<&app::ssr::guard::OrgCtx, Problem> {
+/// A policy deletes recordings, texts and lookup events: a key needs all three scopes.
+fn needs_all(caller: &Caller) -> Result<&app::ssr::guard::OrgCtx, Problem> {
     caller.needs(Scope::Messages)?;
+    caller.needs(Scope::Lookups)?;
     Ok(&caller.needs(Scope::Calls)?.ctx)
 }
 
@@ -184,7 +186,7 @@ fn needs_both(caller: &Caller) -> Result<&app::ssr::guard::OrgCtx, Problem> {
     security(("api_key" = []))
 )]
 pub async fn get_retention(caller: Caller) -> Result<Response, Problem> {
-    let ctx = needs_both(&caller)?;
+    let ctx = needs_all(&caller)?;
     let (v, _, _) = retention::view(ctx).await?;
     Ok(json(StatusCode::OK, &Retention::from(v)))
 }
@@ -209,7 +211,7 @@ pub async fn set_retention(
     caller: Caller,
     body: Result<axum::Json<Retention>, JsonRejection>,
 ) -> Result<Response, Problem> {
-    let ctx = needs_both(&caller)?;
+    let ctx = needs_all(&caller)?;
     ctx.must_manage()?;
     let b = json_body(body)?;
     let v = RetentionView {
@@ -234,7 +236,7 @@ pub async fn set_retention(
     security(("api_key" = []))
 )]
 pub async fn list_runs(caller: Caller) -> Result<Response, Problem> {
-    let ctx = needs_both(&caller)?;
+    let ctx = needs_all(&caller)?;
     let (_, _, runs) = retention::view(ctx).await?;
     let runs: Vec<RetentionRun> = runs.into_iter().map(RetentionRun::from).collect();
     Ok(json(StatusCode::OK, &runs))

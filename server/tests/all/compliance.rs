@@ -303,12 +303,12 @@ async fn uploaded_announcements_are_checked_served_to_the_provider_and_played(po
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.bytes().await.unwrap().to_vec(), wav);
     call_in(&app, &admin, number, "+12125550105").await;
-    let heard = poll_until_eq(Duration::from_secs(20), true, || async {
+    let played = poll_until_eq(Duration::from_secs(20), true, || async {
         !heard(&sb, "+12125550105").is_empty()
     })
-    .await
-    .then(|| heard(&sb, "+12125550105"))
-    .unwrap_or_default();
+    .await;
+    assert!(played, "the sandbox played the announcement");
+    let heard = heard(&sb, "+12125550105");
     assert!(
         heard.iter().any(|h| h == &format!("play:{url}")),
         "{heard:?}"
@@ -384,6 +384,15 @@ async fn retention_deletes_what_expired_here_and_at_the_provider_and_keeps_every
     .execute(&app.pool)
     .await
     .unwrap();
+    // A text held for an admin's review (a paused destination) keeps its body and its row.
+    sqlx::query(
+        "INSERT INTO messages (org_id, direction, our_e164, other_e164, body, segments, encoding, status)
+         SELECT id, 'outbound', '+14155550194', '+14155550196', 'held for review', 1, 'gsm7', 'held'
+         FROM orgs WHERE slug = 'acme'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let usage = sum(&app, ACME_USAGE).await;
     assert!(usage > 0);
 
@@ -392,7 +401,7 @@ async fn retention_deletes_what_expired_here_and_at_the_provider_and_keeps_every
         &app,
         &admin,
         "admin@acme.test",
-        &["scope_calls", "scope_messages"],
+        &["scope_calls", "scope_messages", "scope_lookups"],
     )
     .await;
     let api = reqwest::Client::new();
@@ -425,7 +434,7 @@ async fn retention_deletes_what_expired_here_and_at_the_provider_and_keeps_every
         &app,
         &admin,
         "user@acme.test",
-        &["scope_calls", "scope_messages"],
+        &["scope_calls", "scope_messages", "scope_lookups"],
     )
     .await;
     let r = api
@@ -530,10 +539,16 @@ async fn retention_deletes_what_expired_here_and_at_the_provider_and_keeps_every
     .await;
     wait(
         &app,
-        "SELECT count(*) FROM messages m JOIN orgs o ON o.id = m.org_id WHERE o.slug = 'acme'",
+        "SELECT count(*) FROM messages m JOIN orgs o ON o.id = m.org_id WHERE o.slug = 'acme' AND m.status <> 'held'",
         0,
     )
     .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM messages WHERE status = 'held' AND body = 'held for review' AND redacted_at IS NULL")
+            .await,
+        1,
+        "a held text is not the retention run's"
+    );
     assert_eq!(sum(&app, ACME_USAGE).await, usage);
     assert_eq!(
         sum(&app, "SELECT coalesce(sum(l.micros), 0)::int8 FROM statement_lines l JOIN statements s ON s.id = l.statement_id JOIN orgs o ON o.id = s.org_id WHERE o.slug = 'acme' AND s.user_id IS NULL").await,

@@ -94,10 +94,7 @@ pub(super) fn read_voice(twiml: &str) -> VoiceTwiml {
     let mut in_dial: Option<usize> = None;
     // Past the first `<Dial>` or `<Record>`: nothing more is heard before the call is connected.
     let mut connected = false;
-    loop {
-        let Ok(event) = reader.read_event() else {
-            break;
-        };
+    while let Ok(event) = reader.read_event() {
         match event {
             Event::Start(e) => {
                 depth += 1;

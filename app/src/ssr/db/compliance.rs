@@ -292,7 +292,8 @@ pub struct ExpiredRecording {
     pub config_id: Option<i64>,
 }
 
-/// The org's recordings made before `cutoff`, oldest first.
+/// The recordings of the org's calls made before `cutoff` (a recording is never older than its
+/// call), oldest first.
 pub async fn expired_recordings(
     db: impl PgExecutor<'_>,
     org_id: i64,
@@ -303,8 +304,8 @@ pub async fn expired_recordings(
         ExpiredRecording,
         "SELECT r.id, r.provider_sid, c.config_id
          FROM call_recordings r JOIN calls c ON c.id = r.call_id
-         WHERE c.org_id = $1 AND (r.created_at < $2 OR c.created_at < $2)
-         ORDER BY r.created_at LIMIT $3",
+         WHERE c.org_id = $1 AND c.created_at < $2
+         ORDER BY c.created_at LIMIT $3",
         org_id,
         cutoff,
         limit
@@ -328,7 +329,7 @@ pub struct ExpiredBody {
 }
 
 /// The org's message bodies from before `cutoff` not yet redacted (a text still waiting to be
-/// sent keeps its body), oldest first.
+/// sent, or held for an admin's review, keeps its body), oldest first.
 pub async fn expired_bodies(
     db: impl PgExecutor<'_>,
     org_id: i64,
@@ -338,7 +339,8 @@ pub async fn expired_bodies(
     sqlx::query_as!(
         ExpiredBody,
         "SELECT id, provider_sid, config_id, is_test FROM messages
-         WHERE org_id = $1 AND created_at < $2 AND redacted_at IS NULL AND status <> 'queued'
+         WHERE org_id = $1 AND created_at < $2 AND redacted_at IS NULL
+           AND status NOT IN ('queued', 'held')
          ORDER BY created_at LIMIT $3",
         org_id,
         cutoff,
@@ -363,8 +365,10 @@ pub async fn redact_body(
     Ok(())
 }
 
-/// Deletes up to `limit` of the org's calls from before `cutoff` whose cost a statement has
-/// already stated (so no statement or total loses a sum) and whose recordings are gone.
+/// Deletes up to `limit` of the org's calls from before `cutoff`, in a month its statement closed,
+/// whose cost that statement stated (so no statement or total loses a sum) and whose recordings
+/// are gone. The conditions are checked again on the row deleted: a price or a recording that
+/// arrived meanwhile keeps it.
 pub async fn delete_calls(
     db: impl PgExecutor<'_>,
     org_id: i64,
@@ -372,13 +376,14 @@ pub async fn delete_calls(
     limit: i64,
 ) -> Result<u64, sqlx::Error> {
     let r = sqlx::query!(
-        "DELETE FROM calls WHERE id IN (
-             SELECT c.id FROM calls c
-             WHERE c.org_id = $1 AND c.created_at < $2
-               AND c.cost_micros = coalesce(c.stated_micros, 0)
-               AND c.recording_cost_micros = coalesce(c.stated_recording_micros, 0)
-               AND NOT EXISTS (SELECT 1 FROM call_recordings r WHERE r.call_id = c.id)
-             ORDER BY c.created_at LIMIT $3)",
+        "DELETE FROM calls c
+         WHERE c.id IN (SELECT x.id FROM calls x WHERE x.org_id = $1 AND x.created_at < $2
+                                                 AND x.created_at < closed_end($1)
+                                                 AND x.cost_micros = coalesce(x.stated_micros, 0)
+                        ORDER BY x.created_at LIMIT $3)
+           AND c.cost_micros = coalesce(c.stated_micros, 0)
+           AND c.recording_cost_micros = coalesce(c.stated_recording_micros, 0)
+           AND NOT EXISTS (SELECT 1 FROM call_recordings r WHERE r.call_id = c.id)",
         org_id,
         cutoff,
         limit
@@ -388,8 +393,8 @@ pub async fn delete_calls(
     Ok(r.rows_affected())
 }
 
-/// As [`delete_calls`] for messages: stated, not waiting to be sent, and with no body left at
-/// the provider (redacted, or never sent to one).
+/// As [`delete_calls`] for messages: stated, not waiting to be sent or held for review, and with
+/// no body left at the provider (redacted, or never sent to one).
 pub async fn delete_messages(
     db: impl PgExecutor<'_>,
     org_id: i64,
@@ -397,12 +402,14 @@ pub async fn delete_messages(
     limit: i64,
 ) -> Result<u64, sqlx::Error> {
     let r = sqlx::query!(
-        "DELETE FROM messages WHERE id IN (
-             SELECT m.id FROM messages m
-             WHERE m.org_id = $1 AND m.created_at < $2 AND m.status <> 'queued'
-               AND m.cost_micros = coalesce(m.stated_micros, 0)
-               AND (m.redacted_at IS NOT NULL OR m.provider_sid IS NULL OR m.is_test)
-             ORDER BY m.created_at LIMIT $3)",
+        "DELETE FROM messages m
+         WHERE m.id IN (SELECT x.id FROM messages x WHERE x.org_id = $1 AND x.created_at < $2
+                                                    AND x.created_at < closed_end($1)
+                                                    AND x.status NOT IN ('queued', 'held')
+                        ORDER BY x.created_at LIMIT $3)
+           AND m.status NOT IN ('queued', 'held')
+           AND m.cost_micros = coalesce(m.stated_micros, 0)
+           AND (m.redacted_at IS NOT NULL OR m.provider_sid IS NULL OR m.is_test)",
         org_id,
         cutoff,
         limit
@@ -412,7 +419,8 @@ pub async fn delete_messages(
     Ok(r.rows_affected())
 }
 
-/// As [`delete_calls`] for the org's lookup events.
+/// As [`delete_calls`] for the org's lookup events (a free one too: the statement of its month
+/// counted it as a cache hit before it goes).
 pub async fn delete_lookups(
     db: impl PgExecutor<'_>,
     org_id: i64,
@@ -420,11 +428,11 @@ pub async fn delete_lookups(
     limit: i64,
 ) -> Result<u64, sqlx::Error> {
     let r = sqlx::query!(
-        "DELETE FROM lookup_events WHERE id IN (
-             SELECT l.id FROM lookup_events l
-             WHERE l.org_id = $1 AND l.created_at < $2
-               AND l.cost_micros = coalesce(l.stated_micros, 0)
-             ORDER BY l.created_at LIMIT $3)",
+        "DELETE FROM lookup_events l
+         WHERE l.id IN (SELECT x.id FROM lookup_events x WHERE x.org_id = $1 AND x.created_at < $2
+                                                         AND x.created_at < closed_end($1)
+                        ORDER BY x.created_at LIMIT $3)
+           AND l.cost_micros = coalesce(l.stated_micros, 0)",
         org_id,
         cutoff,
         limit

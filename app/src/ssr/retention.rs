@@ -107,42 +107,54 @@ fn unreachable_provider(e: NoProvider) -> Result<Result<bool, ProviderError>, sq
 }
 
 /// One org's run: recordings, then bodies, then records, then lookup events; recorded as a run
-/// (and audited) when it did anything.
+/// (and audited) when it did anything, also when a step failed part way (what was done is said).
 pub async fn run_org(
     state: &AppState,
     org_id: i64,
     p: Periods,
     now: OffsetDateTime,
 ) -> Result<RunCounts, sqlx::Error> {
+    let mut c = RunCounts::default();
+    let outcome = run_steps(state, org_id, p, now, &mut c).await;
+    if c != RunCounts::default() {
+        record_run(&state.pool, org_id, now, &c).await?;
+    }
+    if outcome? {
+        db::compliance::run_again(&state.pool, org_id, now + Duration::minutes(1)).await?;
+    }
+    Ok(c)
+}
+
+/// The steps of a run, counting into `c`; true: a batch was full and made progress (more remain).
+async fn run_steps(
+    state: &AppState,
+    org_id: i64,
+    p: Periods,
+    now: OffsetDateTime,
+    c: &mut RunCounts,
+) -> Result<bool, sqlx::Error> {
     let pool = &state.pool;
     let records = cutoff(now, p.records_days);
-    let mut c = RunCounts::default();
     let mut backlog = false;
     if let Some(cut) = later(cutoff(now, p.recordings_days), records) {
-        backlog |= delete_recordings(state, org_id, cut, &mut c).await?;
+        backlog |= delete_recordings(state, org_id, cut, c).await?;
     }
     if let Some(cut) = later(cutoff(now, p.bodies_days), records) {
-        backlog |= redact_bodies(state, org_id, (cut, now), &mut c).await?;
+        backlog |= redact_bodies(state, org_id, (cut, now), c).await?;
     }
     if let Some(cut) = records {
         let calls = db::compliance::delete_calls(pool, org_id, cut, BATCH).await?;
-        let messages = db::compliance::delete_messages(pool, org_id, cut, BATCH).await?;
-        backlog |= calls as i64 == BATCH || messages as i64 == BATCH;
         c.calls_deleted = calls as i32;
+        let messages = db::compliance::delete_messages(pool, org_id, cut, BATCH).await?;
         c.messages_deleted = messages as i32;
+        backlog |= calls as i64 == BATCH || messages as i64 == BATCH;
     }
     if let Some(cut) = cutoff(now, p.lookups_days) {
         let lookups = db::compliance::delete_lookups(pool, org_id, cut, BATCH).await?;
-        backlog |= lookups as i64 == BATCH;
         c.lookups_deleted = lookups as i32;
+        backlog |= lookups as i64 == BATCH;
     }
-    if c != RunCounts::default() {
-        record_run(pool, org_id, now, &c).await?;
-    }
-    if backlog {
-        db::compliance::run_again(pool, org_id, now + Duration::minutes(1)).await?;
-    }
-    Ok(c)
+    Ok(backlog)
 }
 
 /// Deletes a batch of the org's recordings made before `cut`: at the provider, then here (one

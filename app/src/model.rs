@@ -295,6 +295,18 @@ pub fn check_new_password(field: &str, pw: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Checks that `text` (typed into `field`, already trimmed) is one line of at most `max`
+/// characters; the error names it as `what` ("the reason").
+pub fn one_line(field: &str, text: &str, max: usize, what: &str) -> Result<(), AppError> {
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(AppError::validation(
+            field,
+            format!("Write {what} on one line, in at most {max} characters."),
+        ));
+    }
+    Ok(())
+}
+
 pub fn parse_name(field: &str, raw: &str, required: bool) -> Result<String, AppError> {
     let s = raw.trim();
     if required && s.is_empty() {

@@ -46,11 +46,20 @@ type Hooks = Arc<Mutex<Vec<Hook>>>;
 
 /// Receives callbacks and checks each signature as PhoneHub's webhooks will.
 async fn receiver() -> (String, Hooks) {
+    receiver_answering(|_, _| "<Response/>".to_string(), Router::new()).await
+}
+
+/// As [`receiver`], answering each POST with `answer(base, path)` (a voice app's TwiML), and
+/// serving `extra`'s routes besides.
+async fn receiver_answering(
+    answer: fn(&str, &str) -> String,
+    extra: Router<Hooks>,
+) -> (String, Hooks) {
     let hooks: Hooks = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let b = base.clone();
-    let router = Router::new()
+    let router = extra
         .route(
             "/{*path}",
             post(move |State(h): State<Hooks>, req: Request| {
@@ -74,12 +83,13 @@ async fn receiver() -> (String, Hooks) {
                         telephony::signature::Payload::Form(&params),
                         &sig,
                     );
+                    let answer = answer(&base, &path);
                     h.lock().unwrap().push(Hook {
                         path,
                         params,
                         signed,
                     });
-                    "<Response/>"
+                    answer
                 }
             }),
         )
@@ -139,9 +149,19 @@ fn client(api: &str, lookups: &str) -> TwilioClient {
 
 /// Polls until `done` holds for the received hooks (at most 20 s).
 async fn wait_for(hooks: &Hooks, what: &str, done: impl Fn(&[Hook]) -> bool) -> Vec<Hook> {
+    eventually(what, || hooks.lock().unwrap().clone(), |seen| done(seen)).await
+}
+
+/// Reads until what `read` gives satisfies `done` (at most 20 s), and returns it; a timeout shows
+/// the last value read.
+async fn eventually<T: std::fmt::Debug>(
+    what: &str,
+    read: impl Fn() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let seen = hooks.lock().unwrap().clone();
+        let seen = read();
         if done(&seen) {
             return seen;
         }

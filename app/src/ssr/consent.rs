@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::model::compliance::{
     default_language, default_message, ConsentAudioView, ConsentView, LANGUAGES,
 };
+use crate::model::one_line;
 
 use super::db;
 use super::format::utc_minute as datetime;
@@ -94,7 +95,8 @@ pub async fn view(ctx: &OrgCtx) -> Result<ConsentView, AppError> {
 /// The org's compliance page: the announcement, the retention periods and the latest runs.
 pub async fn page(ctx: &OrgCtx) -> Result<crate::model::compliance::CompliancePage, AppError> {
     let consent = view(ctx).await?;
-    let (retention, next_run_at, runs) = super::retention::view(ctx).await?;
+    let (retention, next_run_at) = super::retention::periods(ctx).await?;
+    let runs = super::retention::runs(ctx).await?;
     Ok(crate::model::compliance::CompliancePage {
         org: ctx.view(),
         can_manage: ctx.access.can_manage() && !ctx.access.read_only(),
@@ -115,16 +117,6 @@ pub struct ConsentInput {
     pub language: String,
     /// Required (three characters or more) to turn the announcement off.
     pub off_reason: String,
-}
-
-fn one_line(field: &str, text: &str, max: usize, what: &str) -> Result<(), AppError> {
-    if text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(AppError::validation(
-            field,
-            format!("Write {what} on one line, in at most {max} characters."),
-        ));
-    }
-    Ok(())
 }
 
 /// Saves the announcement settings (owners and admins), audited with what changed.

@@ -12,8 +12,8 @@ use super::guard::OrgCtx;
 use super::opt_outs::replies_view;
 use super::{bulk_lookups, format};
 use crate::error::AppError;
-use crate::model::keywords;
 use crate::model::opt_outs::*;
+use crate::model::{keywords, one_line};
 /// The most entries the page lists at once (a search narrows them).
 pub const PAGE_ENTRIES: i64 = 200;
 /// The most events the page lists.
@@ -74,12 +74,7 @@ fn reason(raw: &str) -> Result<String, AppError> {
             "Say why (for example: asked by phone on 3 March).",
         ));
     }
-    if r.chars().count() > MAX_REASON || r.chars().any(char::is_control) {
-        return Err(AppError::validation(
-            "reason",
-            format!("Write the reason on one line, in at most {MAX_REASON} characters."),
-        ));
-    }
+    one_line("reason", r, MAX_REASON, "the reason")?;
     Ok(r.to_string())
 }
 
@@ -428,12 +423,7 @@ fn reply_text(field: &str, raw: &str) -> Result<Option<String>, AppError> {
 pub async fn save_replies(ctx: &OrgCtx, input: RepliesInput) -> Result<RepliesView, AppError> {
     ctx.must_manage()?;
     let contact = input.help_contact.trim();
-    if contact.chars().count() > MAX_CONTACT || contact.chars().any(char::is_control) {
-        return Err(AppError::validation(
-            "help_contact",
-            format!("Write the contact on one line, in at most {MAX_CONTACT} characters."),
-        ));
-    }
+    one_line("help_contact", contact, MAX_CONTACT, "the contact")?;
     let stop = reply_text("stop_reply", &input.stop_reply)?;
     let start = reply_text("start_reply", &input.start_reply)?;
     let help = reply_text("help_reply", &input.help_reply)?;

@@ -261,33 +261,36 @@ fn view_of(p: Option<&db::compliance::PolicyRow>) -> RetentionView {
     .unwrap_or_default()
 }
 
-/// The org's periods, when its next run is due (none: nothing expires) and its latest runs.
-pub async fn view(
-    ctx: &OrgCtx,
-) -> Result<(RetentionView, Option<OffsetDateTime>, Vec<RetentionRunView>), AppError> {
-    let pool = &ctx.state.pool;
-    let policy = db::compliance::policy(pool, ctx.org_id).await?;
+/// The org's periods, and when its next run is due (none: nothing expires).
+pub async fn periods(ctx: &OrgCtx) -> Result<(RetentionView, Option<OffsetDateTime>), AppError> {
+    let policy = db::compliance::policy(&ctx.state.pool, ctx.org_id).await?;
     let view = view_of(policy.as_ref());
     let next = policy
         .filter(|p| p.periods() != Periods::default())
         .map(|p| p.next_run_at);
-    let runs = db::compliance::runs(pool, ctx.org_id, RUNS_SHOWN)
-        .await?
-        .into_iter()
-        .map(|r| RetentionRunView {
-            at: utc_minute(r.at),
-            at_rfc3339: rfc3339(r.at),
-            recordings_deleted: r.recordings_deleted,
-            provider_deleted: r.provider_deleted,
-            bodies_redacted: r.bodies_redacted,
-            provider_redacted: r.provider_redacted,
-            calls_deleted: r.calls_deleted,
-            messages_deleted: r.messages_deleted,
-            lookups_deleted: r.lookups_deleted,
-            failures: r.failures,
-        })
-        .collect();
-    Ok((view, next, runs))
+    Ok((view, next))
+}
+
+/// The org's latest runs, newest first.
+pub async fn runs(ctx: &OrgCtx) -> Result<Vec<RetentionRunView>, AppError> {
+    Ok(
+        db::compliance::runs(&ctx.state.pool, ctx.org_id, RUNS_SHOWN)
+            .await?
+            .into_iter()
+            .map(|r| RetentionRunView {
+                at: utc_minute(r.at),
+                at_rfc3339: rfc3339(r.at),
+                recordings_deleted: r.recordings_deleted,
+                provider_deleted: r.provider_deleted,
+                bodies_redacted: r.bodies_redacted,
+                provider_redacted: r.provider_redacted,
+                calls_deleted: r.calls_deleted,
+                messages_deleted: r.messages_deleted,
+                lookups_deleted: r.lookups_deleted,
+                failures: r.failures,
+            })
+            .collect(),
+    )
 }
 
 /// A period as typed: empty keeps the data; otherwise whole days from 1 to [`MAX_DAYS`].
@@ -335,11 +338,7 @@ pub async fn save(ctx: &OrgCtx, v: RetentionView) -> Result<RetentionView, AppEr
     ctx.audit(&mut *tx, "retention.saved", &ctx.slug, details)
         .await?;
     tx.commit().await?;
-    Ok(view_of(
-        db::compliance::policy(&ctx.state.pool, ctx.org_id)
-            .await?
-            .as_ref(),
-    ))
+    Ok(periods(ctx).await?.0)
 }
 
 #[cfg(test)]

@@ -187,7 +187,7 @@ fn needs_all(caller: &Caller) -> Result<&app::ssr::guard::OrgCtx, Problem> {
 )]
 pub async fn get_retention(caller: Caller) -> Result<Response, Problem> {
     let ctx = needs_all(&caller)?;
-    let (v, _, _) = retention::view(ctx).await?;
+    let (v, _) = retention::periods(ctx).await?;
     Ok(json(StatusCode::OK, &Retention::from(v)))
 }
 
@@ -237,7 +237,10 @@ pub async fn set_retention(
 )]
 pub async fn list_runs(caller: Caller) -> Result<Response, Problem> {
     let ctx = needs_all(&caller)?;
-    let (_, _, runs) = retention::view(ctx).await?;
-    let runs: Vec<RetentionRun> = runs.into_iter().map(RetentionRun::from).collect();
+    let runs: Vec<RetentionRun> = retention::runs(ctx)
+        .await?
+        .into_iter()
+        .map(RetentionRun::from)
+        .collect();
     Ok(json(StatusCode::OK, &runs))
 }

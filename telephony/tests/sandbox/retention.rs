@@ -2,11 +2,7 @@
 //! Twilio client, a `<Dial>` that records, and what a call's TwiML played to the other party
 //! (`heard`) before connecting them.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use axum::extract::{Request, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use reqwest::Method;
 use telephony::provider::{
@@ -15,7 +11,8 @@ use telephony::provider::{
 use telephony::sandbox;
 
 use super::{
-    client, control, receiver, start_sandbox_with, state_file, wait_for, Clock, Hook, Hooks,
+    client, control, eventually, receiver, receiver_answering, start_sandbox_with, state_file,
+    wait_for, Clock, Hooks,
 };
 
 /// The number a `<Dial>` of the voice app calls.
@@ -29,69 +26,23 @@ const CONSENT_BYTES: usize = 4321;
 /// `/voice` (an inbound call's) announces the same before its `<Dial>`; anything else answers an
 /// empty `<Response/>`.
 async fn voice_app() -> (String, Hooks) {
-    let hooks: Hooks = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let b = base.clone();
-    let router = Router::new()
-        .route(
-            "/consent.wav",
-            get(|| async { vec![0u8; CONSENT_BYTES] }),
-        )
-        .route(
-            "/{*path}",
-            post(move |State(h): State<Hooks>, req: Request| {
-                let base = b.clone();
-                async move {
-                    let path = req.uri().path().to_string();
-                    let sig = req
-                        .headers()
-                        .get("x-twilio-signature")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_string();
-                    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
-                        .await
-                        .unwrap();
-                    let params: Vec<(String, String)> =
-                        url::form_urlencoded::parse(&body).into_owned().collect();
-                    let signed = telephony::signature::validate(
-                        sandbox::DEV_AUTH_TOKEN,
-                        &format!("{base}{path}"),
-                        telephony::signature::Payload::Form(&params),
-                        &sig,
-                    );
-                    h.lock().unwrap().push(Hook {
-                        path: path.clone(),
-                        params,
-                        signed,
-                    });
-                    match path.as_str() {
-                        "/connect" => format!(
-                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial record=\"record-from-answer\" recordingStatusCallback=\"{base}/recording\"><Number url=\"{base}/whisper\">{DIALED}</Number></Dial></Response>"
-                        ),
-                        "/whisper" => format!(
-                            "<Response><Say>This call is recorded &amp; kept for 30 days.</Say><Play>{base}/consent.wav</Play></Response>"
-                        ),
-                        "/voice" => format!(
-                            "<Response><Say voice=\"alice\">This call is recorded.</Say><Play>{base}/consent.wav</Play><Dial>{DIALED}</Dial><Say>Goodbye.</Say></Response>"
-                        ),
-                        _ => "<Response/>".to_string(),
-                    }
-                }
-            }),
-        )
-        .with_state(hooks.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (base, hooks)
+    let consent = Router::new().route("/consent.wav", get(|| async { vec![0u8; CONSENT_BYTES] }));
+    receiver_answering(voice_answer, consent).await
 }
 
-/// Polls until `done` holds (at most 20 s).
-async fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// What the voice app answers a POST to `path` with (see [`voice_app`]).
+fn voice_answer(base: &str, path: &str) -> String {
+    match path {
+        "/connect" => format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial record=\"record-from-answer\" recordingStatusCallback=\"{base}/recording\"><Number url=\"{base}/whisper\">{DIALED}</Number></Dial></Response>"
+        ),
+        "/whisper" => format!(
+            "<Response><Say>This call is recorded &amp; kept for 30 days.</Say><Play>{base}/consent.wav</Play></Response>"
+        ),
+        "/voice" => format!(
+            "<Response><Say voice=\"alice\">This call is recorded.</Say><Play>{base}/consent.wav</Play><Dial>{DIALED}</Dial><Say>Goodbye.</Say></Response>"
+        ),
+        _ => "<Response/>".to_string(),
     }
 }
 
@@ -239,9 +190,11 @@ async fn redacting_a_text_empties_its_body_and_only_an_empty_body_is_accepted() 
     assert_eq!(stored(&kept.sid).body, "Keep me");
     // It still goes on to be delivered, without its text (sent after 0.5 s, delivered 2 s later).
     assert!(sb.advance(3.0));
-    eventually("the redacted message delivered", || {
-        stored(&m.sid).status == "delivered"
-    })
+    eventually(
+        "the redacted message delivered",
+        || stored(&m.sid).status,
+        |status| status == "delivered",
+    )
     .await;
     assert_eq!(stored(&m.sid).body, "");
 

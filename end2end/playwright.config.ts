@@ -6,6 +6,8 @@ if (!baseURL) throw new Error('E2E_BASE_URL is not set: run the suite with scrip
 
 export default defineConfig({
   testDir: './tests',
+  // The demo orgs' quiet hours span the whole day: texts the specs send never wait for a window.
+  globalSetup: './global-setup.ts',
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,

@@ -24,6 +24,7 @@ pub mod money;
 pub mod numbers;
 pub mod opt_outs;
 pub mod phone_config;
+pub mod quiet_hours;
 pub mod sms;
 pub mod statements;
 pub mod usage;
@@ -213,6 +214,9 @@ pub struct MemberRow {
     pub name: String,
     pub role: Role,
     pub since: String,
+    /// An owner or admin let this member send urgent texts in quiet hours (owners and admins
+    /// may always).
+    pub may_send_urgent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

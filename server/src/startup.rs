@@ -408,7 +408,8 @@ fn router(
 }
 
 /// Starts the background workers (bulk lookups, number upkeep, the money worker, webhook
-/// deliveries, statements, retention), with the channel that stops them.
+/// deliveries, statements, retention, texts scheduled for quiet hours), with the channel that
+/// stops them.
 fn start_workers(state: &AppState) -> Workers {
     let (stop, signal) = app::ssr::shutdown::channel();
     Workers {
@@ -419,7 +420,8 @@ fn start_workers(state: &AppState) -> Workers {
             app::ssr::alerts::spawn_money_worker(state.clone(), signal.clone()),
             app::ssr::alerts::spawn_webhook_worker(state.clone(), signal.clone()),
             app::ssr::statements::spawn_statements_worker(state.clone(), signal.clone()),
-            app::ssr::retention::spawn_retention_worker(state.clone(), signal),
+            app::ssr::retention::spawn_retention_worker(state.clone(), signal.clone()),
+            app::ssr::quiet_hours::spawn_scheduler(state.clone(), signal),
         ],
     }
 }

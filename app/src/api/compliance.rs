@@ -102,3 +102,49 @@ pub async fn save_retention(
         .await,
     )
 }
+
+/// Saves the org's quiet hours: on (`enabled` = "on") or off, and the window (a preset, or
+/// "custom" with `start` and `end` as HH:MM) in each recipient's local time.
+#[server(prefix = "/api", endpoint = "save_quiet_hours")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
+pub async fn save_quiet_hours(
+    org: String,
+    enabled: Option<String>,
+    preset: String,
+    start: String,
+    end: String,
+) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Manage).await?;
+            let enabled = enabled.as_deref() == Some("on");
+            crate::ssr::quiet_hours::save(&ctx, enabled, &preset, &start, &end).await?;
+            leptos_axum::redirect(&format!(
+                "/o/{}/admin/compliance?notice=quiet-hours-saved",
+                ctx.slug
+            ));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Lets member `user_id` send urgent texts in quiet hours (`allowed` = "on"), or not.
+#[server(prefix = "/api", endpoint = "set_urgent_allowed")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
+pub async fn set_urgent_allowed(
+    org: String,
+    user_id: i64,
+    allowed: Option<String>,
+) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Manage).await?;
+            let allowed = allowed.as_deref() == Some("on");
+            crate::ssr::quiet_hours::set_urgent_allowed(&ctx, user_id, allowed).await?;
+            leptos_axum::redirect(&format!("/o/{}/members?notice=urgent-saved", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}

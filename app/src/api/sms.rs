@@ -26,7 +26,11 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
             let pool = &ctx.state.pool;
             let thread = match (val("our"), val("with")) {
                 (Some(our), Some(with)) => {
-                    let msgs = thread(pool, scope, &our, &with).await?;
+                    let viewer = crate::ssr::sms::Viewer {
+                        acts: !ctx.access.read_only(),
+                        only_own: (!ctx.access.can_manage()).then_some(ctx.user.id),
+                    };
+                    let msgs = thread(pool, scope, viewer, &our, &with).await?;
                     Some((our, with, msgs))
                 }
                 _ => None,
@@ -62,6 +66,8 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
                 .await?
                 .micros(),
                 test_mode: eff.config.as_ref().is_some_and(|c| c.test_mode),
+                may_send_urgent: can_send && crate::ssr::quiet_hours::may_send_urgent(&ctx).await?,
+                quiet: crate::ssr::quiet_hours::view(&ctx).await?.summary(),
                 can_send,
                 org: ctx.view(),
             })
@@ -72,17 +78,51 @@ pub async fn load_sms(org: String, params: String) -> Result<SmsPage, AppError> 
 
 #[server(prefix = "/api", endpoint = "send_sms")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
-pub async fn send_sms(org: String, from: String, to: String, body: String) -> Result<(), AppError> {
+pub async fn send_sms(
+    org: String,
+    from: String,
+    to: String,
+    body: String,
+    urgent: Option<String>,
+) -> Result<(), AppError> {
     respond(
         async {
             let ctx = require(&org, Permission::Use).await?;
-            let (sent, to) = crate::ssr::sms::send_as(&ctx, &from, &to, &body).await?;
+            let urgent = urgent.as_deref() == Some("on");
+            let (sent, to) = crate::ssr::sms::send_as(&ctx, &from, &to, &body, urgent).await?;
             let from = from.trim();
-            let notice = if sent.held { "sms-held" } else { "sms-sent" };
+            let notice = if sent.held {
+                "sms-held"
+            } else if sent.send_after.is_some() {
+                "sms-scheduled"
+            } else {
+                "sms-sent"
+            };
             let q = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("our", from)
                 .append_pair("with", to.as_str())
                 .append_pair("notice", notice)
+                .finish();
+            leptos_axum::redirect(&format!("/o/{}/sms?{q}", ctx.slug));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Cancels a text scheduled for its recipient's quiet hours (its sender, or an owner or admin):
+/// it is never sent.
+#[server(prefix = "/api", endpoint = "cancel_message")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all, fields(%org), err(level = "debug")))]
+pub async fn cancel_message(org: String, id: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let ctx = require(&org, Permission::Use).await?;
+            let (our, with) = crate::ssr::quiet_hours::cancel(&ctx, id).await?;
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("our", &our)
+                .append_pair("with", &with)
+                .append_pair("notice", "sms-canceled")
                 .finish();
             leptos_axum::redirect(&format!("/o/{}/sms?{q}", ctx.slug));
             Ok(())

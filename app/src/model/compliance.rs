@@ -136,4 +136,5 @@ pub struct CompliancePage {
     pub runs: Vec<RetentionRunView>,
     /// The largest audio file an upload takes, in bytes.
     pub max_audio_bytes: i64,
+    pub quiet: crate::model::quiet_hours::QuietHoursView,
 }

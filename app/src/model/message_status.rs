@@ -19,10 +19,15 @@ pub enum MessageStatus {
     /// Kept, not sent: sends to its destination are paused (the pumping guard) until an owner
     /// or admin resumes them.
     Held,
+    /// Kept, not sent yet: written in the recipient's quiet hours, it goes when their sending
+    /// window opens (`messages.send_after`).
+    Scheduled,
+    /// A scheduled text its sender or an admin canceled: never sent.
+    Canceled,
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 8] = [
+    pub const ALL: [MessageStatus; 10] = [
         MessageStatus::Queued,
         MessageStatus::Sending,
         MessageStatus::Sent,
@@ -31,6 +36,8 @@ impl MessageStatus {
         MessageStatus::Failed,
         MessageStatus::Received,
         MessageStatus::Held,
+        MessageStatus::Scheduled,
+        MessageStatus::Canceled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +50,8 @@ impl MessageStatus {
             MessageStatus::Failed => "failed",
             MessageStatus::Received => "received",
             MessageStatus::Held => "held",
+            MessageStatus::Scheduled => "scheduled",
+            MessageStatus::Canceled => "canceled",
         }
     }
 
@@ -61,7 +70,9 @@ impl MessageStatus {
             | MessageStatus::Undelivered
             | MessageStatus::Failed
             | MessageStatus::Received
-            | MessageStatus::Held => 3,
+            | MessageStatus::Held
+            | MessageStatus::Scheduled
+            | MessageStatus::Canceled => 3,
         }
     }
 
@@ -75,6 +86,8 @@ impl MessageStatus {
             MessageStatus::Failed => "Failed",
             MessageStatus::Received => "Received",
             MessageStatus::Held => "Held (destination paused)",
+            MessageStatus::Scheduled => "Scheduled (quiet hours)",
+            MessageStatus::Canceled => "Canceled",
         }
     }
 

@@ -54,6 +54,10 @@ pub struct MessageView {
     pub at: String,
     pub error: Option<String>,
     pub user: String,
+    /// A scheduled text: when its recipient's window opens ("2026-12-09 16:00 UTC").
+    pub send_after: Option<String>,
+    /// The viewer may cancel it (scheduled, and theirs or they manage the org).
+    pub can_cancel: bool,
 }
 
 /// A number (or the org's sender) the user may send from.
@@ -77,6 +81,10 @@ pub struct SmsPage {
     pub segment_micros: i64,
     /// The effective configuration is in test mode: messages are recorded, not sent.
     pub test_mode: bool,
+    /// The viewer may mark a text urgent (it goes even in the recipient's quiet hours).
+    pub may_send_urgent: bool,
+    /// The org's quiet hours in a sentence.
+    pub quiet: String,
 }
 
 /// A message body as the send form and the sandbox's simulation take it.

@@ -1,15 +1,17 @@
 //! `/o/:org/admin/compliance`: what callers hear before a call is recorded (the spoken
-//! announcement or an uploaded recording, or why it is off) and how long the org keeps its data;
-//! owners and admins change them, everyone else in the org reads them (JavaScript on or off).
+//! announcement or an uploaded recording, or why it is off), the hours texts go out in, and how
+//! long the org keeps its data; owners and admins change them, everyone else in the org reads
+//! them (JavaScript on or off).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::compliance_quiet::QuietHoursSection;
 use super::compliance_retention::{Retention, Runs};
 use super::org_param;
 use crate::api::compliance::{
-    load_compliance, RemoveConsentAudio, SaveRecordingConsent, SaveRetention,
+    load_compliance, RemoveConsentAudio, SaveQuietHours, SaveRecordingConsent, SaveRetention,
 };
 use crate::components::{
     page_outcome, ActionForm, FormError, FormOutcome, FormState, Loaded, ReadOnlyBanner, Refresh,
@@ -38,10 +40,12 @@ pub fn CompliancePage() -> impl IntoView {
     let remove_form = FormState::new(remove, &outcome.get_value(), None);
     let retention = ServerAction::<SaveRetention>::new();
     let retention_form = FormState::new(retention, &outcome.get_value(), None);
+    let quiet = ServerAction::<SaveQuietHours>::new();
+    let quiet_form = FormState::new(quiet, &outcome.get_value(), None);
     view! {
         <Loaded data show=move |d| view! {
             <ComplianceView d outcome=outcome.get_value() consent consent_form remove remove_form
-                retention retention_form />
+                quiet quiet_form retention retention_form />
         } />
     }
 }
@@ -54,6 +58,8 @@ fn ComplianceView(
     consent_form: FormState,
     remove: ServerAction<RemoveConsentAudio>,
     remove_form: FormState,
+    quiet: ServerAction<SaveQuietHours>,
+    quiet_form: FormState,
     retention: ServerAction<SaveRetention>,
     retention_form: FormState,
 ) -> impl IntoView {
@@ -69,13 +75,14 @@ fn ComplianceView(
         <Title text=format!("Compliance · {}", d.org.name) />
         <h1 class="text-2xl font-semibold">"Compliance"</h1>
         <p class="muted mt-1 max-w-3xl text-sm">
-            "What the other party hears before a call is recorded, and how long the org keeps its recordings, messages and records."
+            "What the other party hears before a call is recorded, when in the recipient's day texts go out, and how long the org keeps its recordings, messages and records."
         </p>
         <ComplianceNotice />
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
         {readers}
         <Consent d=d.clone() save=consent form=consent_form />
         <Audio d=d.clone() outcome remove form=remove_form />
+        <QuietHoursSection d=d.clone() save=quiet form=quiet_form />
         <Retention d=d.clone() save=retention form=retention_form />
         <Runs runs=d.runs.clone() />
     }
@@ -89,6 +96,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
             "Recording uploaded: recorded calls play it instead of the spoken wording."
         }
         "consent-audio-removed" => "Recording removed: recorded calls speak the wording again.",
+        "quiet-hours-saved" => "Quiet hours saved.",
         "retention-saved" => {
             "Retention saved: from the next run on, what is older than these periods is deleted."
         }
@@ -399,6 +407,7 @@ mod tests {
             "consent-saved",
             "consent-audio-uploaded",
             "consent-audio-removed",
+            "quiet-hours-saved",
             "retention-saved",
         ] {
             assert!(notice_text(key).is_some(), "{key}");

@@ -6,6 +6,7 @@ mod api_keys;
 mod budgets;
 mod calls;
 mod compliance;
+mod compliance_quiet;
 mod compliance_retention;
 mod destinations;
 mod home;

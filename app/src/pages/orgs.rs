@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use super::budgets::UsedBar;
 use super::org_param;
+use crate::api::compliance::SetUrgentAllowed;
 use crate::api::invitations::RevokeInvitation;
 use crate::api::orgs::{
     list_members, org_dashboard, AddMember, ChangeRole, LeaveOrg, RemoveMember, SetOrgCountry,
@@ -363,6 +364,13 @@ fn MemberRowView(
         let email = email.clone();
         let remove_label = format!("Remove {email}");
         let role = m.role.as_str();
+        // Owners and admins may always send urgent texts: only plain members are let.
+        let urgent = (m.role == Role::Member).then(|| {
+            view! {
+                <UrgentForm slug=slug.clone() user_id=m.user_id email=email.clone()
+                    allowed=m.may_send_urgent outcome />
+            }
+        });
         view! {
             <td class="whitespace-nowrap">
                 <div class="flex items-start gap-2">
@@ -390,6 +398,7 @@ fn MemberRowView(
                         <FormError form=remove_form />
                     </ActionForm>
                 </div>
+                {urgent}
             </td>
         }
     });
@@ -397,10 +406,52 @@ fn MemberRowView(
         <tr>
             <td>{m.email.clone()}{you}</td>
             <td>{if m.name.is_empty() { "—".to_string() } else { m.name.clone() }}</td>
-            <td><span class="badge">{m.role.label()}</span></td>
+            <td>
+                <span class="badge">{m.role.label()}</span>
+                {m.may_send_urgent.then(|| view! { <span class="badge ml-1">"Urgent texts allowed"</span> })}
+            </td>
             <td class="muted tabular-nums">{m.since.clone()}</td>
             {actions}
         </tr>
+    }
+}
+
+/// Whether a plain member may send urgent texts (they go at once, even in the recipient's quiet
+/// hours).
+#[component]
+fn UrgentForm(
+    slug: String,
+    user_id: i64,
+    email: String,
+    allowed: bool,
+    outcome: Option<FormOutcome>,
+) -> impl IntoView {
+    let set = ServerAction::<SetUrgentAllowed>::new();
+    let key = user_id.to_string();
+    let form = FormState::new(set, &outcome, Some(("user_id", key.clone())));
+    // After a no-JavaScript error the box comes back as sent; otherwise as saved.
+    let checked = match form.initial("user_id") {
+        Some(_) => form.initial("allowed").as_deref() == Some("on"),
+        None => allowed,
+    };
+    let id = format!("urgent-{user_id}");
+    let label_for = id.clone();
+    let form_label = format!("Urgent texts for {email}");
+    let save_label = format!("Save urgent texts of {email}");
+    view! {
+        <ActionForm action=set attr:class="mt-2" attr:aria-label=form_label>
+            <div class="flex items-center gap-2">
+                <input type="hidden" name="org" value=slug />
+                <input type="hidden" name="user_id" value=key />
+                <label for=label_for class="flex items-center gap-2 text-sm">
+                    <input id=id type="checkbox" name="allowed" value="on" checked=checked />
+                    "May send urgent texts"
+                </label>
+                <button type="submit" class="btn-secondary" aria-label=save_label
+                    disabled=move || form.pending.get()>"Save"</button>
+            </div>
+            <FormError form />
+        </ActionForm>
     }
 }
 

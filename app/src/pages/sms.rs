@@ -1,15 +1,17 @@
-//! `/o/:org/sms`: conversations, one open thread, and the send form with a live segment count.
+//! `/o/:org/sms`: conversations, one open thread (where a text scheduled for its recipient's
+//! quiet hours can be canceled), and the send form with a live segment count.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 use super::org_param;
-use crate::api::sms::{load_sms, SendSms};
+use crate::api::sms::{load_sms, CancelMessage, SendSms};
 use crate::components::{
     page_outcome, poll_while, ActionForm, FormError, FormOutcome, FormState, Loaded, Notice,
     ReadOnlyBanner,
 };
+use crate::model::message_status::MessageStatus;
 use crate::model::money::Money;
 use crate::model::sms::*;
 
@@ -49,10 +51,9 @@ fn SmsView(d: SmsPage, outcome: Option<FormOutcome>) -> impl IntoView {
         .map(|(o, w, _)| (o.clone(), w.clone()))
         .unwrap_or_default();
     let no_senders = d.senders.is_empty();
-    let thread = d
-        .thread
-        .clone()
-        .map(|(our, with, messages)| view! { <Thread our with messages /> });
+    let thread = d.thread.clone().map(|(our, with, messages)| {
+        view! { <Thread slug=slug.clone() our with messages outcome=outcome.clone() /> }
+    });
     view! {
         <Title text=format!("SMS · {}", d.org.name) />
         <h1 class="text-2xl font-semibold">"SMS"</h1>
@@ -69,6 +70,7 @@ fn SmsView(d: SmsPage, outcome: Option<FormOutcome>) -> impl IntoView {
                 {d.opted_out.clone().map(|why| view! {
                     <p class="readonly-banner mt-3" role="note" data-testid="opted-out">{why}</p>
                 })}
+                <p class="muted mt-4 text-sm" data-testid="quiet-hours">{d.quiet.clone()}</p>
                 {(d.can_send && no_senders).then(|| view! {
                     <p class="readonly-banner" role="note">"You have no SMS-capable number to send from. "
                         <a class="link" href=format!("/o/{slug}/numbers/buy?search=1&sms=1")>"Buy one"</a>
@@ -76,7 +78,8 @@ fn SmsView(d: SmsPage, outcome: Option<FormOutcome>) -> impl IntoView {
                 })}
                 {(d.can_send && !no_senders).then(|| view! {
                     <SendForm slug=slug.clone() senders=d.senders.clone() segment=Money::from_micros(d.segment_micros)
-                        outcome open_our=open_our.clone() open_with=open_with.clone() />
+                        outcome=outcome.clone() open_our=open_our.clone() open_with=open_with.clone()
+                        may_send_urgent=d.may_send_urgent />
                 })}
             </div>
         </div>
@@ -120,13 +123,28 @@ fn Conversations(
     }
 }
 
-/// One conversation's messages, oldest first, with their delivery status and cost.
+/// One conversation's messages, oldest first, with their delivery status and cost; a text
+/// scheduled for its recipient's quiet hours says when it goes, and can be canceled until then.
 #[component]
-fn Thread(our: String, with: String, messages: Vec<MessageView>) -> impl IntoView {
+fn Thread(
+    slug: String,
+    our: String,
+    with: String,
+    messages: Vec<MessageView>,
+    outcome: Option<FormOutcome>,
+) -> impl IntoView {
     let items = messages
         .into_iter()
         .map(|m| {
             let out = m.direction == "outbound";
+            let goes_at = m
+                .send_after
+                .clone()
+                .filter(|_| m.status == MessageStatus::Scheduled)
+                .map(|at| format!(" · goes at {at}"));
+            let cancel = m.can_cancel.then(|| {
+                view! { <CancelForm slug=slug.clone() id=m.id outcome=outcome.clone() /> }
+            });
             view! {
                 <li class="flex" class=("justify-end", out) data-testid="message">
                     <div class="max-w-md rounded-lg px-3 py-2 text-sm shadow-sm"
@@ -135,10 +153,12 @@ fn Thread(our: String, with: String, messages: Vec<MessageView>) -> impl IntoVie
                         <p class="mt-1 text-xs opacity-80">
                             {m.at.clone()}" · "
                             <span data-testid="message-status">{status_label(m.status, m.is_test)}</span>
+                            {goes_at}
                             {out.then(|| format!(" · {} segment{} · {}", m.segments, if m.segments == 1 { "" } else { "s" }, m.cost))}
                             {(out && !m.user.is_empty()).then(|| format!(" · {}", m.user))}
                         </p>
                         {m.error.clone().map(|e| view! { <p class="mt-1 text-xs font-medium">{e}</p> })}
+                        {cancel}
                     </div>
                 </li>
             }
@@ -152,7 +172,24 @@ fn Thread(our: String, with: String, messages: Vec<MessageView>) -> impl IntoVie
     }
 }
 
-/// The send form, with the live segment count and estimate (`segment`: the price of one).
+/// Cancels a scheduled text before its recipient's window opens: it is never sent.
+#[component]
+fn CancelForm(slug: String, id: i64, outcome: Option<FormOutcome>) -> impl IntoView {
+    let cancel = ServerAction::<CancelMessage>::new();
+    let key = id.to_string();
+    let form = FormState::new(cancel, &outcome, Some(("id", key.clone())));
+    view! {
+        <ActionForm action=cancel attr:class="mt-2" attr:aria-label="Cancel scheduled text">
+            <input type="hidden" name="org" value=slug />
+            <input type="hidden" name="id" value=key />
+            <button type="submit" class="btn-secondary text-xs" disabled=move || form.pending.get()>"Cancel"</button>
+            <FormError form />
+        </ActionForm>
+    }
+}
+
+/// The send form, with the live segment count and estimate (`segment`: the price of one), and
+/// for those who may, marking the text urgent (it goes even in the recipient's quiet hours).
 #[component]
 fn SendForm(
     slug: String,
@@ -161,6 +198,7 @@ fn SendForm(
     outcome: Option<FormOutcome>,
     open_our: String,
     open_with: String,
+    may_send_urgent: bool,
 ) -> impl IntoView {
     let send = ServerAction::<SendSms>::new();
     let form = FormState::new(send, &outcome, None);
@@ -179,6 +217,19 @@ fn SendForm(
     let from_error = form.field_error("from");
     let to_error = form.field_error("to");
     let body_error = form.field_error("body");
+    // Its error shows even without the box: permission can be taken away after the page loaded.
+    let urgent_error = form.field_error("urgent");
+    let urgent_initial = form.initial("urgent").as_deref() == Some("on");
+    let urgent = may_send_urgent.then(|| {
+        view! {
+            <label for="urgent" class="flex items-center gap-2 text-sm font-medium">
+                <input id="urgent" type="checkbox" name="urgent" value="on" checked=urgent_initial
+                    aria-describedby="urgent-hint urgent-error" />
+                "Urgent: send now even in their quiet hours"
+            </label>
+            <p id="urgent-hint" class="hint">"For what cannot wait. Urgent texts are noted in the audit log."</p>
+        }
+    });
     let senders = senders
         .iter()
         .map(|s| view! { <option value=s.e164.clone() selected=s.e164 == from_initial>{s.label.clone()}</option> })
@@ -209,6 +260,10 @@ fn SendForm(
                 <p id="body-count" class="hint" data-testid="segments">{count}</p>
                 <p class="hint">"160 characters per SMS (153 each when split); any character outside GSM-7, such as an emoji, makes it 70 (67)."</p>
                 <p id="body-error" class="field-error" role="alert">{move || body_error.get()}</p>
+            </div>
+            <div class="field">
+                {urgent}
+                <p id="urgent-error" class="field-error" role="alert">{move || urgent_error.get()}</p>
             </div>
             <FormError form />
             <button type="submit" class="btn" disabled=move || form.pending.get()>"Send"</button>

@@ -105,6 +105,7 @@ pub async fn page(ctx: &OrgCtx) -> Result<crate::model::compliance::CompliancePa
         next_run_at: next_run_at.map(datetime),
         runs,
         max_audio_bytes: MAX_AUDIO_BYTES as i64,
+        quiet: super::quiet_hours::view(ctx).await?,
     })
 }
 

@@ -50,6 +50,7 @@ pub async fn rows(pool: &sqlx::PgPool, org_id: i64) -> Result<Vec<MemberRow>, sq
             name: m.name,
             role: m.role,
             since: format::utc_date(m.joined_at),
+            may_send_urgent: m.may_send_urgent,
         })
         .collect())
 }

@@ -42,6 +42,8 @@ pub mod orgs;
 pub mod outage;
 pub mod phone_config;
 pub mod prices;
+pub mod nanp_zones;
+pub mod quiet_hours;
 pub mod providers;
 pub mod retention;
 pub mod seed;

@@ -97,6 +97,8 @@ async fn sender(state: &AppState, org_id: i64, user_id: i64, from: &str) -> Resu
 pub struct Sent {
     pub id: i64,
     pub held: bool,
+    /// Scheduled: it is quiet hours where the recipient is, and it goes then.
+    pub send_after: Option<time::OffsetDateTime>,
 }
 
 /// Sends `body` as the caller from `from` (one of their senders) to `to` (E.164, or national in
@@ -107,10 +109,17 @@ pub async fn send_as(
     from: &str,
     to: &str,
     body: &str,
+    urgent: bool,
 ) -> Result<(Sent, E164), crate::error::AppError> {
     use crate::error::AppError;
     ctx.must_act()?;
     check_body(body)?;
+    if urgent && !super::quiet_hours::may_send_urgent(ctx).await? {
+        return Err(AppError::validation(
+            "urgent",
+            "Only owners, admins and members an admin allowed can send urgent texts in quiet hours.",
+        ));
+    }
     if to.trim().is_empty() {
         return Err(AppError::validation("to", "Enter the number to text."));
     }
@@ -123,7 +132,17 @@ pub async fn send_as(
             "Choose the number to send from.",
         ));
     }
-    let sent = send(&ctx.state, ctx.org_id, ctx.user.id, from, &to, body).await?;
+    let sent = send(&ctx.state, ctx.org_id, ctx.user.id, from, &to, body, urgent).await?;
+    if urgent {
+        // Quiet hours did not hold it: on the record, whatever the hour it went at.
+        ctx.audit(
+            &ctx.state.pool,
+            "sms.urgent",
+            &sent.id.to_string(),
+            serde_json::json!({ "to": to.as_str() }),
+        )
+        .await?;
+    }
     Ok((sent, to))
 }
 
@@ -168,6 +187,7 @@ pub async fn send(
     from: &str,
     to: &E164,
     body: &str,
+    urgent: bool,
 ) -> Result<Sent, SmsError> {
     let pool = &state.pool;
     let from = sender(state, org_id, user_id, from).await?;
@@ -200,6 +220,12 @@ pub async fn send(
     }
     // Someone who opted out of the org's texts is refused before anything is written.
     opt_outs::check_send(state, org_id, to).await?;
+    // Quiet hours where the recipient is: written scheduled, sent when their window opens.
+    let send_after = if urgent {
+        None
+    } else {
+        super::quiet_hours::hold_until(state, org_id, to, state.clock.now()).await?
+    };
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let now = state.clock.now();
     // A destination paused (now, or by this very message) holds it: written, not sent, nothing
@@ -212,7 +238,7 @@ pub async fn send(
     // Its price checked against the caps and charged as it is written, in the last statement
     // before the commit, so their rows stay locked only that long (a test-mode or held message
     // costs nothing yet).
-    let cost_micros = if !test_mode && pause_id.is_none() {
+    let cost_micros = if !test_mode && pause_id.is_none() && send_after.is_none() {
         estimate.micros()
     } else {
         0
@@ -231,6 +257,8 @@ pub async fn send(
         at: now,
         pause_id,
         cost_micros,
+        send_after,
+        urgent,
     };
     let Some(id) = db::sms::insert_outbound(&mut tx, &new, cost_micros > 0).await? else {
         // Refused by a cap: which one, and what it has left (its row is still locked).
@@ -240,7 +268,7 @@ pub async fn send(
     };
     tx.commit().await?;
     let held = pause_id.is_some();
-    if let (Some(provider), false) = (provider, held) {
+    if let (Some(provider), false, None) = (provider, held, send_after) {
         let out = Outgoing {
             id,
             org_id,
@@ -251,7 +279,11 @@ pub async fn send(
         };
         dispatch(state, provider.as_ref(), &out).await?;
     }
-    Ok(Sent { id, held })
+    Ok(Sent {
+        id,
+        held,
+        send_after,
+    })
 }
 
 /// A message written (its price charged) and not yet asked of the provider.
@@ -365,6 +397,17 @@ pub async fn send_held(state: &AppState, id: i64) -> Result<bool, SmsError> {
     let Some(m) = db::sms::held(pool, id).await? else {
         return Ok(false);
     };
+    // Released in the recipient's quiet hours (a destination resumed at night): it waits for
+    // their window instead.
+    if !m.urgent {
+        if let Ok(to) = E164::parse(&m.other_e164, None) {
+            let now = state.clock.now();
+            if let Some(at) = super::quiet_hours::hold_until(state, m.org_id, &to, now).await? {
+                db::quiet_hours::reschedule(pool, id, at).await?;
+                return Ok(false);
+            }
+        }
+    }
     let estimate = price(pool, Priced::SmsSegment)
         .await?
         .times(i64::from(m.segments));
@@ -433,6 +476,7 @@ const THREAD_LENGTH: i64 = 200;
 pub async fn thread(
     pool: &PgPool,
     scope: MessageScope,
+    viewer: Viewer,
     our: &str,
     other: &str,
 ) -> Result<Vec<MessageView>, sqlx::Error> {
@@ -462,8 +506,23 @@ pub async fn thread(
             at: format::utc_minute(r.created_at),
             error: r.error_message,
             user: r.user,
+            send_after: r.send_after.map(format::utc_minute),
+            can_cancel: r.status == MessageStatus::Scheduled
+                && match (viewer.acts, viewer.only_own) {
+                    (false, _) => false,
+                    (true, None) => true,
+                    (true, Some(me)) => r.user_id == Some(me),
+                },
         })
         .collect())
+}
+
+/// Who reads a thread: whether they may act (not support staff), and their own id when they
+/// see only their own and shared rows (a member: they cancel only their own scheduled texts).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer {
+    pub acts: bool,
+    pub only_own: Option<i64>,
 }
 
 /// A delivery status callback (`?msg=` binds it to its row): a final status is never replaced,

@@ -244,3 +244,97 @@ pub async fn list_runs(caller: Caller) -> Result<Response, Problem> {
         .collect();
     Ok(json(StatusCode::OK, &runs))
 }
+
+/// The org's quiet hours: texts reach people only within this window of their own local day
+/// (their area code's zone for North American numbers, otherwise their country's).
+#[derive(Serialize, ToSchema)]
+pub struct QuietHours {
+    /// Whether texts written outside the window wait for it (on unless an owner or admin turned
+    /// it off).
+    enabled: bool,
+    /// The window's start, HH:MM (recipient's local time).
+    start: String,
+    /// The window's end, HH:MM (24:00: midnight).
+    end: String,
+    /// `federal` (08:00–21:00), `strict` (08:00–20:00: Florida, Oklahoma, Maryland,
+    /// Washington), `texas` (09:00–21:00) or `custom`.
+    preset: String,
+    /// Texts waiting for their recipient's window.
+    scheduled: i64,
+}
+
+impl From<app::model::quiet_hours::QuietHoursView> for QuietHours {
+    fn from(v: app::model::quiet_hours::QuietHoursView) -> QuietHours {
+        QuietHours {
+            enabled: v.enabled,
+            start: v.start,
+            end: v.end,
+            preset: v.preset,
+            scheduled: v.scheduled,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetQuietHours {
+    enabled: bool,
+    /// `federal`, `strict`, `texas`, or `custom` (then `start` and `end` apply).
+    preset: String,
+    /// HH:MM, with `custom`.
+    #[serde(default)]
+    start: Option<String>,
+    /// HH:MM (24:00: midnight), at least an hour after `start`, with `custom`.
+    #[serde(default)]
+    end: Option<String>,
+}
+
+/// The org's quiet hours.
+#[utoipa::path(
+    get, path = "/v1/quiet-hours", tag = "Compliance", operation_id = "getQuietHours",
+    responses(
+        (status = 200, body = QuietHours),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get_quiet_hours(caller: Caller) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Messages)?;
+    let v = app::ssr::quiet_hours::view(&c.ctx).await?;
+    Ok(json(StatusCode::OK, &QuietHours::from(v)))
+}
+
+/// Set the org's quiet hours (keys acting as an owner or admin; audited).
+#[utoipa::path(
+    put, path = "/v1/quiet-hours", tag = "Compliance", operation_id = "setQuietHours",
+    request_body = SetQuietHours,
+    responses(
+        (status = 200, body = QuietHours, description = "Saved"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn set_quiet_hours(
+    caller: Caller,
+    body: Result<axum::Json<SetQuietHours>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Messages)?;
+    c.ctx.must_manage()?;
+    let b = json_body(body)?;
+    let v = app::ssr::quiet_hours::save(
+        &c.ctx,
+        b.enabled,
+        &b.preset,
+        b.start.as_deref().unwrap_or(""),
+        b.end.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(json(StatusCode::OK, &QuietHours::from(v)))
+}

@@ -18,7 +18,7 @@ use crate::middleware::{escape, stylesheet_href};
 #[openapi(
     info(
         title = "PhoneHub API",
-        description = "Look numbers up, buy numbers, place calls, send SMS, read usage and monthly statements, set budgets and destination rules, keep the opt-out list, set recording consent and retention, read notifications and manage webhooks from code. \
+        description = "Look numbers up, buy numbers, place calls, send SMS, read usage and monthly statements, set budgets and destination rules, keep the opt-out list, set recording consent, retention and quiet hours, read notifications and manage webhooks from code. \
 Authenticate with an API key from the org's API keys page: `Authorization: Bearer phk_…`. A key acts \
 as one member of the org (their rights apply) within its scopes. Errors are RFC 9457 problem \
 documents; lists are paged with opaque cursors; times are RFC 3339; money is integer micro-dollars \
@@ -40,6 +40,7 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::messages::list,
         super::messages::send,
         super::messages::get_one,
+        super::messages::cancel,
         super::usage::get_usage,
         super::statements::list,
         super::statements::get_one,
@@ -63,6 +64,8 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::compliance::get_retention,
         super::compliance::set_retention,
         super::compliance::list_runs,
+        super::compliance::get_quiet_hours,
+        super::compliance::set_quiet_hours,
         super::notifications::list,
         super::webhooks::list,
         super::webhooks::add,
@@ -81,7 +84,7 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         (name = "Budgets", description = "What the org, or one member, may spend per day or month"),
         (name = "Destinations", description = "Where calls and texts may go: allowed countries, maximum prices, the blocked premium-rate ranges, and destinations paused by the velocity rule"),
         (name = "Opt-outs", description = "Who is opted out of the org's texts (a STOP or a variant texted to any of its numbers, the provider's list, or an admin's entry), with the proof; every text to them is refused before the provider is asked"),
-        (name = "Compliance", description = "What callers hear before a call is recorded, and how long the org keeps recordings, message bodies, call and message records and lookup events (deleted at the provider too), with what each nightly run deleted"),
+        (name = "Compliance", description = "What callers hear before a call is recorded, and how long the org keeps recordings, message bodies, call and message records and lookup events (deleted at the provider too), with what each nightly run deleted, and the quiet hours texts wait out"),
         (name = "Notifications", description = "What the key's member reads in the app: budget alerts and other news"),
         (name = "Webhooks", description = "Signed HTTPS deliveries of the org's events to its endpoints, and their logs"),
     )
@@ -450,7 +453,7 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
-        assert_eq!(ops, 43);
+        assert_eq!(ops, 46);
         let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
         assert_eq!(link["operationId"], "getNumber");
         assert!(link.get("operation_id").is_none());

@@ -25,6 +25,10 @@ pub struct SendMessage {
     /// 1–1,600 characters.
     #[schema(min_length = 1, max_length = 1600)]
     body: String,
+    /// Send now even in the recipient's quiet hours (owners, admins, and members an admin
+    /// allowed; audited). Otherwise a text written outside their window is `scheduled`.
+    #[serde(default)]
+    urgent: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -38,10 +42,13 @@ pub struct Message {
     other: String,
     body: String,
     segments: i32,
-    /// `queued`, `sending`, `sent`, `delivered`, `failed`, `undelivered`, `received`, or `held`
+    /// `queued`, `sending`, `sent`, `delivered`, `failed`, `undelivered`, `received`, `held`
     /// (not sent: its destination is paused by the velocity rule until an owner or admin resumes
-    /// it, then it is sent).
+    /// it, then it is sent), `scheduled` (written in the recipient's quiet hours: sent at
+    /// `send_after`) or `canceled` (a scheduled text canceled before it went).
     status: String,
+    /// A scheduled text: when the recipient's window opens (RFC 3339).
+    send_after: Option<String>,
     /// Recorded under the configuration's test mode: never sent.
     test: bool,
     error: Option<String>,
@@ -60,6 +67,7 @@ impl From<MessageRecord> for Message {
             body: m.body,
             segments: m.segments,
             status: m.status.as_str().to_string(),
+            send_after: m.send_after.map(rfc3339),
             test: m.is_test,
             error: m.error_message,
             cost: ApiMoney::micros(m.cost_micros),
@@ -77,7 +85,9 @@ impl From<MessageRecord> for Message {
 /// the destination. A recipient who opted out of the org's texts (replied STOP, or is on the
 /// org's opt-out list) is a 403 of type `https://phonehub.dev/problems/opted-out`, and nothing is
 /// sent (a text found opted out only at the last check, on the provider's own list or after a
-/// STOP that arrived meanwhile, is kept as `failed`, saying why, and costs nothing).
+/// STOP that arrived meanwhile, is kept as `failed`, saying why, and costs nothing). A text
+/// written outside the recipient's sending window (the org's quiet hours, in their local time) is
+/// kept with status `scheduled` (202) and sent when the window opens, unless it is `urgent`.
 #[utoipa::path(
     post, path = "/v1/messages", tag = "Messages", operation_id = "sendMessage",
     request_body = SendMessage,
@@ -85,7 +95,7 @@ impl From<MessageRecord> for Message {
         (status = 201, body = Message, links(
             ("getMessage" = (operation_id = "getMessage", parameters(("id" = "$response.body#/id")))),
         )),
-        (status = 202, body = Message, description = "Held, not sent: its destination is paused by the velocity rule (status `held`); it is sent when an owner or admin resumes it"),
+        (status = 202, body = Message, description = "Not sent yet: held while its destination is paused by the velocity rule (status `held`; sent when an owner or admin resumes it), or scheduled for the recipient's sending window (status `scheduled`, sent at `send_after`)"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -104,8 +114,8 @@ pub async fn send(
 ) -> Result<Response, Problem> {
     let c = caller.needs(Scope::Messages)?;
     let m = json_body(body)?;
-    let (sent, _) = app::ssr::sms::send_as(&c.ctx, &m.from, &m.to, &m.body).await?;
-    let status = if sent.held {
+    let (sent, _) = app::ssr::sms::send_as(&c.ctx, &m.from, &m.to, &m.body, m.urgent).await?;
+    let status = if sent.held || sent.send_after.is_some() {
         StatusCode::ACCEPTED
     } else {
         StatusCode::CREATED
@@ -182,5 +192,28 @@ pub async fn list(caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, P
 pub async fn get_one(caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     caller.needs(Scope::Messages)?;
     let id = super::path_id(&id)?;
+    Ok(json(StatusCode::OK, &one(&caller, id).await?))
+}
+
+/// Cancel a scheduled message.
+///
+/// A text scheduled for its recipient's sending window is never sent once canceled. Members
+/// cancel their own; owners and admins any of the org's.
+#[utoipa::path(
+    post, path = "/v1/messages/{id}/cancel", tag = "Messages", operation_id = "cancelMessage",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = Message, description = "Canceled (status `canceled`)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "No scheduled message of the key's member has this id"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn cancel(caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
+    let c = caller.needs(Scope::Messages)?;
+    let id = super::path_id(&id)?;
+    app::ssr::quiet_hours::cancel(&c.ctx, id).await?;
     Ok(json(StatusCode::OK, &one(&caller, id).await?))
 }

@@ -61,6 +61,7 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
         .route("/calls/{id}/recordings/{rid}", get(calls::recording))
         .route("/messages", get(messages::list).post(messages::send))
         .route("/messages/{id}", get(messages::get_one))
+        .route("/messages/{id}/cancel", post(messages::cancel))
         .route("/usage", get(usage::get_usage))
         .route("/statements", get(statements::list))
         .route("/statements/{id}", get(statements::get_one))
@@ -88,6 +89,10 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
             get(compliance::get_retention).put(compliance::set_retention),
         )
         .route("/retention/runs", get(compliance::list_runs))
+        .route(
+            "/quiet-hours",
+            get(compliance::get_quiet_hours).put(compliance::set_quiet_hours),
+        )
         .route("/opt-outs", get(opt_outs::list).post(opt_outs::add))
         .route(
             "/opt-outs/{number}",

@@ -1160,7 +1160,7 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
             create_key(&app, &owner, "admin@acme.test", &[field]).await,
         ));
     }
-    let endpoints: [(reqwest::Method, &str, &str); 30] = [
+    let endpoints: [(reqwest::Method, &str, &str); 33] = [
         (reqwest::Method::GET, "/v1/lookups/+14155552671", "lookups"),
         (reqwest::Method::GET, "/v1/numbers", "numbers"),
         (reqwest::Method::GET, "/v1/numbers/available", "numbers"),
@@ -1175,6 +1175,9 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
         (reqwest::Method::GET, "/v1/messages", "messages"),
         (reqwest::Method::POST, "/v1/messages", "messages"),
         (reqwest::Method::GET, "/v1/messages/1", "messages"),
+        (reqwest::Method::POST, "/v1/messages/1/cancel", "messages"),
+        (reqwest::Method::GET, "/v1/quiet-hours", "messages"),
+        (reqwest::Method::PUT, "/v1/quiet-hours", "messages"),
         (reqwest::Method::GET, "/v1/usage", "usage:read"),
         (reqwest::Method::GET, "/v1/budgets", "budgets"),
         (reqwest::Method::POST, "/v1/budgets", "budgets"),

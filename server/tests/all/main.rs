@@ -23,5 +23,6 @@ mod org_time_zone;
 mod per_org;
 mod production;
 mod providers;
+mod quiet_hours;
 mod sms_usage;
 mod statements;

@@ -340,7 +340,7 @@ pub async fn expired_bodies(
         ExpiredBody,
         "SELECT id, provider_sid, config_id, is_test FROM messages
          WHERE org_id = $1 AND created_at < $2 AND redacted_at IS NULL
-           AND status NOT IN ('queued', 'held')
+           AND status NOT IN ('queued', 'held', 'scheduled')
          ORDER BY created_at LIMIT $3",
         org_id,
         cutoff,
@@ -405,9 +405,9 @@ pub async fn delete_messages(
         "DELETE FROM messages m
          WHERE m.id IN (SELECT x.id FROM messages x WHERE x.org_id = $1 AND x.created_at < $2
                                                     AND x.created_at < closed_end($1)
-                                                    AND x.status NOT IN ('queued', 'held')
+                                                    AND x.status NOT IN ('queued', 'held', 'scheduled')
                         ORDER BY x.created_at LIMIT $3)
-           AND m.status NOT IN ('queued', 'held')
+           AND m.status NOT IN ('queued', 'held', 'scheduled')
            AND m.cost_micros = coalesce(m.stated_micros, 0)
            AND (m.redacted_at IS NOT NULL OR m.provider_sid IS NULL OR m.is_test)",
         org_id,

@@ -22,6 +22,7 @@ pub mod org_webhooks;
 pub mod orgs;
 pub mod phone_config;
 pub mod prices;
+pub mod quiet_hours;
 pub mod sms;
 pub mod staff;
 pub mod statements;

@@ -121,11 +121,12 @@ pub struct Member {
     pub name: String,
     pub role: Role,
     pub joined_at: OffsetDateTime,
+    pub may_send_urgent: bool,
 }
 
 pub async fn members(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<Member>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT u.id, u.email, u.name, m.role, m.created_at AS "joined_at!"
+        r#"SELECT u.id, u.email, u.name, m.role, m.created_at AS "joined_at!", m.may_send_urgent
            FROM memberships m JOIN users u ON u.id = m.user_id
            WHERE m.org_id = $1
            ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.email"#,
@@ -142,6 +143,7 @@ pub async fn members(db: impl PgExecutor<'_>, org_id: i64) -> Result<Vec<Member>
                 name: r.name,
                 role: r.role.parse().ok()?,
                 joined_at: r.joined_at,
+                may_send_urgent: r.may_send_urgent,
             })
         })
         .collect())

@@ -66,8 +66,12 @@ pub struct NewOutbound<'a> {
     /// The pause it is held under (its destination's sends are paused): written `held`, not
     /// sent. None: written `queued`, to send now.
     pub pause_id: Option<i64>,
-    /// Its price, charged as it is written (0: held, in test mode, or free).
+    /// Its price, charged as it is written (0: held, scheduled, in test mode, or free).
     pub cost_micros: i64,
+    /// Quiet hours where the recipient is: written `scheduled`, sent then (unless held).
+    pub send_after: Option<time::OffsetDateTime>,
+    /// Marked urgent by someone allowed to: quiet hours do not hold it.
+    pub urgent: bool,
 }
 
 /// Writes an outbound message with its destination's country (for the velocity rule); its id.
@@ -83,10 +87,11 @@ pub async fn insert_outbound(
     sqlx::query_scalar!(
         r#"INSERT INTO messages (org_id, user_id, number_id, config_id, direction, our_e164, other_e164,
                                  body, segments, encoding, is_test, created_at, updated_at, status,
-                                 pause_id, dest_country, cost_micros, charged_at)
+                                 pause_id, dest_country, cost_micros, charged_at, send_after, urgent)
            SELECT $1, $2, $3, $4, 'outbound', $5, $6, $7, $8, $9, $10, $11::timestamptz, $11,
-                  CASE WHEN $12::int8 IS NULL THEN 'queued' ELSE 'held' END, $12, $13, $14::int8,
-                  CASE WHEN $14 <> 0 THEN $11 END
+                  CASE WHEN $12::int8 IS NOT NULL THEN 'held'
+                       WHEN $16::timestamptz IS NOT NULL THEN 'scheduled' ELSE 'queued' END,
+                  $12, $13, $14::int8, CASE WHEN $14 <> 0 THEN $11 END, $16, $17
            WHERE NOT $15::bool
               OR (SELECT coalesce(r.remaining >= $14, true)
                   FROM budget_room($1::int8, $2::int8, 'sms', $11) r)
@@ -105,7 +110,9 @@ pub async fn insert_outbound(
         m.pause_id,
         country.as_deref(),
         m.cost_micros,
-        charged
+        charged,
+        m.send_after,
+        m.urgent
     )
     .fetch_optional(&mut **tx)
     .await
@@ -121,22 +128,23 @@ pub struct HeldMessage {
     pub body: String,
     pub segments: i32,
     pub is_test: bool,
+    pub urgent: bool,
 }
 
-/// The message `id` if it is held.
+/// The message `id` if it is held (or scheduled for its recipient's window).
 pub async fn held(db: impl PgExecutor<'_>, id: i64) -> Result<Option<HeldMessage>, sqlx::Error> {
     sqlx::query_as!(
         HeldMessage,
-        r#"SELECT org_id, user_id, config_id, our_e164, other_e164, body, segments, is_test
-           FROM messages WHERE id = $1 AND status = 'held'"#,
+        r#"SELECT org_id, user_id, config_id, our_e164, other_e164, body, segments, is_test, urgent
+           FROM messages WHERE id = $1 AND status IN ('held', 'scheduled')"#,
         id
     )
     .fetch_optional(db)
     .await
 }
 
-/// Takes a held message to send (`queued` again, its last reason cleared); false when it is no
-/// longer held (another server took it).
+/// Takes a held (or scheduled) message to send (`queued` again, its last reason cleared); false
+/// when it is no longer held (another server took it, or it was canceled).
 pub async fn release_held(
     tx: &mut sqlx::PgConnection,
     id: i64,
@@ -146,7 +154,7 @@ pub async fn release_held(
         r#"UPDATE messages SET status = 'queued', error_message = NULL, cost_micros = $2::int8,
                               charged_at = CASE WHEN $2 <> 0 THEN $3::timestamptz END,
                               updated_at = now()
-           WHERE id = $1 AND status = 'held'"#,
+           WHERE id = $1 AND status IN ('held', 'scheduled')"#,
         id,
         cost_micros,
         now
@@ -325,6 +333,10 @@ pub struct MessageRecord {
     pub created_at: time::OffsetDateTime,
     /// `created_at` in Unix microseconds: the keyset cursor's time.
     pub micros: i64,
+    /// A scheduled text: when its recipient's window opens.
+    pub send_after: Option<time::OffsetDateTime>,
+    /// Who sent it (None: inbound, or their account is gone).
+    pub user_id: Option<i64>,
 }
 
 /// Messages of `q`, newest first (by creation time, then id): the one read behind the SMS
@@ -339,7 +351,9 @@ pub async fn messages(
         r#"SELECT m.id, m.direction, m.our_e164, m.other_e164, m.body, m.segments,
                   m.status AS "status: MessageStatus", m.is_test, m.error_message, m.cost_micros,
                   coalesce(u.email, '—') AS "user!", m.created_at,
-                  (extract(epoch FROM m.created_at) * 1000000)::int8 AS "micros!"
+                  (extract(epoch FROM m.created_at) * 1000000)::int8 AS "micros!",
+                  CASE WHEN m.status = 'scheduled' THEN m.send_after END AS send_after,
+                  m.user_id
            FROM messages m LEFT JOIN users u ON u.id = m.user_id
            WHERE m.org_id = $1
              AND ($2::int8 IS NULL OR m.user_id = $2

@@ -25,6 +25,7 @@ pub mod numbers;
 pub mod opt_outs;
 pub mod phone_config;
 pub mod quiet_hours;
+pub mod requests;
 pub mod sms;
 pub mod statements;
 pub mod usage;

@@ -55,10 +55,12 @@ async fn cache_control(State(hashed): State<Option<String>>, req: Request, next:
     res
 }
 
-/// Brotli or gzip for what the app writes; audio (recordings) is compressed already.
+/// Brotli or gzip for what the app writes; audio (recordings) and ZIP exports (mostly audio)
+/// are compressed already.
 pub fn compression() -> CompressionLayer<impl Predicate> {
-    CompressionLayer::new()
-        .br(true)
-        .gzip(true)
-        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("audio/")))
+    CompressionLayer::new().br(true).gzip(true).compress_when(
+        DefaultPredicate::new()
+            .and(NotForContentType::const_new("audio/"))
+            .and(NotForContentType::const_new("application/zip")),
+    )
 }

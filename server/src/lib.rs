@@ -5,6 +5,7 @@ pub mod assets;
 pub mod bulk;
 pub mod config;
 pub mod consent_files;
+pub mod data_requests;
 pub mod downloads;
 pub mod metrics;
 pub mod middleware;

@@ -421,7 +421,7 @@ fn start_workers(state: &AppState) -> Workers {
             app::ssr::alerts::spawn_webhook_worker(state.clone(), signal.clone()),
             app::ssr::statements::spawn_statements_worker(state.clone(), signal.clone()),
             app::ssr::retention::spawn_retention_worker(state.clone(), signal.clone()),
-            app::ssr::quiet_hours::spawn_scheduler(state.clone(), signal),
+            app::ssr::scheduled_texts::spawn_scheduler(state.clone(), signal),
         ],
     }
 }
@@ -471,6 +471,7 @@ fn browser_routes(state: &AppState, render: RenderPage) -> Router<AppState> {
         .merge(crate::opt_out_files::routes(render.clone()))
         .merge(crate::consent_files::routes(render))
         .merge(crate::downloads::routes())
+        .merge(crate::data_requests::routes())
         .fallback(move |req: Request<Body>| {
             let fallback = fallback.clone();
             async move { fallback(req).await }

@@ -16,6 +16,7 @@ pub mod opt_outs;
 pub mod org_webhooks;
 pub mod orgs;
 pub mod phone_config;
+pub mod requests;
 pub mod sms;
 pub mod staff;
 pub mod statements;

@@ -160,6 +160,9 @@ mod tests {
     fn a_view_names_its_preset() {
         assert_eq!(QuietHoursView::new(true, 480, 1200, 0).preset, "strict");
         let v = QuietHoursView::new(true, 450, 1440, 2);
-        assert_eq!((v.preset.as_str(), v.start.as_str(), v.end.as_str()), ("custom", "07:30", "24:00"));
+        assert_eq!(
+            (v.preset.as_str(), v.start.as_str(), v.end.as_str()),
+            ("custom", "07:30", "24:00")
+        );
     }
 }

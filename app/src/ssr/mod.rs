@@ -31,6 +31,7 @@ pub mod lookups;
 pub mod mailer;
 pub mod members;
 pub mod money_guard;
+pub mod nanp_zones;
 pub mod notifications;
 pub mod number_upkeep;
 pub mod numbers;
@@ -42,13 +43,15 @@ pub mod orgs;
 pub mod outage;
 pub mod phone_config;
 pub mod prices;
-pub mod nanp_zones;
-pub mod quiet_hours;
 pub mod providers;
+pub mod quiet_hours;
+pub mod requests;
 pub mod retention;
+pub mod scheduled_texts;
 pub mod seed;
 pub mod shutdown;
 pub mod sms;
+pub mod sms_read;
 pub mod staff;
 pub mod state;
 pub mod statements;
@@ -57,6 +60,7 @@ pub mod twiml;
 pub mod usage;
 pub mod webhooks;
 pub mod words;
+pub mod zip;
 
 /// The few database functions tests and benchmarks set up state with. Nothing in the server uses
 /// them: its code goes through the use cases above, and `ssr::db` is this layer's alone.

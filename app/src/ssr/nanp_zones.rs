@@ -456,7 +456,10 @@ mod tests {
         assert_eq!(zones_for("+12125550100"), ["America/New_York"]);
         assert_eq!(zones_for("+18085550100"), ["Pacific/Honolulu"]);
         assert_eq!(zones_for("+14165550100"), ["America/Toronto"]);
-        assert_eq!(zones_for("+19075550100"), ["America/Adak", "America/Anchorage"]);
+        assert_eq!(
+            zones_for("+19075550100"),
+            ["America/Adak", "America/Anchorage"]
+        );
         // Toll-free and non-NANP numbers: the country's zone applies.
         assert!(zones_for("+18005550100").is_empty());
         assert!(zones_for("+442079460000").is_empty());

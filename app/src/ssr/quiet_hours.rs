@@ -10,14 +10,10 @@ use time::OffsetDateTime;
 use super::db;
 use super::guard::OrgCtx;
 use super::nanp_zones::zones_for;
-use super::shutdown::StopSignal;
 use super::AppState;
 use crate::error::AppError;
 use crate::model::quiet_hours::{window, QuietHoursView, DEFAULT_END, DEFAULT_START};
 use crate::model::{Access, Role};
-
-/// Texts the scheduler sends per round.
-const PER_ROUND: i64 = 100;
 
 /// The org's quiet hours.
 pub async fn view(ctx: &OrgCtx) -> Result<QuietHoursView, sqlx::Error> {
@@ -118,35 +114,4 @@ pub async fn cancel(ctx: &OrgCtx, id: i64) -> Result<(String, String), AppError>
     .await?;
     tx.commit().await?;
     Ok(conv)
-}
-
-/// Sends the scheduled texts whose window opened, every second until the server stops.
-pub fn spawn_scheduler(state: AppState, mut stop: StopSignal) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            stop.pause(std::time::Duration::from_secs(1)).await;
-            if stop.stopping() {
-                return;
-            }
-            if let Err(e) = send_due(&state).await {
-                tracing::warn!(error = %e, "sending scheduled texts failed");
-            }
-        }
-    })
-}
-
-/// Sends the texts due now (each taken by one server only: `send_held` releases it once); how
-/// many went.
-pub async fn send_due(state: &AppState) -> Result<usize, sqlx::Error> {
-    let due = db::quiet_hours::due(&state.pool, state.clock.now(), PER_ROUND).await?;
-    let mut sent = 0;
-    for id in due {
-        match super::sms::send_held(state, id).await {
-            Ok(true) => sent += 1,
-            Ok(false) => {}
-            // Refused (an opt-out, the provider): the text records why; the rest go on.
-            Err(e) => tracing::info!(message = id, error = %e, "a scheduled text was not sent"),
-        }
-    }
-    Ok(sent)
 }

@@ -106,6 +106,44 @@ fn unreachable_provider(e: NoProvider) -> Result<Result<bool, ProviderError>, sq
     }
 }
 
+/// Deletes recording `r` at the provider that holds it: Ok(true) deleted there, Ok(false)
+/// nothing there to delete (gone already, or no configuration left to reach it), Err: the
+/// provider could not now (keep it, try again).
+pub async fn delete_at_provider(
+    state: &AppState,
+    org_id: i64,
+    r: &db::compliance::ExpiredRecording,
+) -> Result<Result<bool, ProviderError>, sqlx::Error> {
+    Ok(
+        match provider_for_config(state, r.config_id, org_id).await {
+            Ok((_, provider)) => match provider.voice() {
+                Ok(voice) => gone(voice.delete_recording(&r.provider_sid).await.map(|()| true)),
+                Err(e) => gone(Err(e)),
+            },
+            Err(e) => unreachable_provider(e)?,
+        },
+    )
+}
+
+/// Redacts message `m`'s body at the provider that sent or received it, as
+/// [`delete_at_provider`] answers (a test-mode text or one never sent: nothing there).
+pub async fn redact_at_provider(
+    state: &AppState,
+    org_id: i64,
+    m: &db::compliance::ExpiredBody,
+) -> Result<Result<bool, ProviderError>, sqlx::Error> {
+    Ok(match (&m.provider_sid, m.is_test) {
+        (Some(sid), false) => match provider_for_config(state, m.config_id, org_id).await {
+            Ok((_, provider)) => match provider.messaging() {
+                Ok(messaging) => gone(messaging.redact_message(sid).await),
+                Err(e) => gone(Err(e)),
+            },
+            Err(e) => unreachable_provider(e)?,
+        },
+        _ => Ok(false),
+    })
+}
+
 /// One org's run: recordings, then bodies, then records, then lookup events; recorded as a run
 /// (and audited) when it did anything, also when a step failed part way (what was done is said).
 pub async fn run_org(
@@ -169,14 +207,7 @@ async fn delete_recordings(
     let full = expired.len() as i64 == BATCH;
     let before = c.recordings_deleted;
     for r in expired {
-        let deleted = match provider_for_config(state, r.config_id, org_id).await {
-            Ok((_, provider)) => match provider.voice() {
-                Ok(voice) => gone(voice.delete_recording(&r.provider_sid).await.map(|()| true)),
-                Err(e) => gone(Err(e)),
-            },
-            Err(e) => unreachable_provider(e)?,
-        };
-        match deleted {
+        match delete_at_provider(state, org_id, &r).await? {
             Ok(at_provider) => {
                 db::compliance::delete_recording(&state.pool, r.id).await?;
                 c.recordings_deleted += 1;
@@ -205,17 +236,7 @@ async fn redact_bodies(
     let full = expired.len() as i64 == BATCH;
     let before = c.bodies_redacted;
     for m in expired {
-        let redacted = match (&m.provider_sid, m.is_test) {
-            (Some(sid), false) => match provider_for_config(state, m.config_id, org_id).await {
-                Ok((_, provider)) => match provider.messaging() {
-                    Ok(messaging) => gone(messaging.redact_message(sid).await),
-                    Err(e) => gone(Err(e)),
-                },
-                Err(e) => unreachable_provider(e)?,
-            },
-            _ => Ok(false),
-        };
-        match redacted {
+        match redact_at_provider(state, org_id, &m).await? {
             Ok(at_provider) => {
                 db::compliance::redact_body(&state.pool, m.id, now).await?;
                 c.bodies_redacted += 1;

@@ -3,7 +3,6 @@
 //! it), conversations, delivery status callbacks and inbound messages (signed, idempotent, never
 //! regressing a final status).
 
-use sqlx::PgPool;
 use telephony::provider::NewMessage;
 use telephony::{Provider, E164};
 
@@ -16,24 +15,15 @@ use super::money_guard::charge_message;
 use super::opt_outs;
 use super::org_provider::provider_for_config;
 use super::prices::{price, Priced};
+pub use super::sms_read::{conversations, messages, thread, MessageScope, Viewer};
 use super::twiml;
 use super::webhooks::{Hook, Owner, Refused, Verified};
-use super::{format, AppState};
-use crate::model::cursor::Cursor;
+use super::AppState;
 use crate::model::destinations::Channel;
 use crate::model::message_status::MessageStatus;
 use crate::model::money::Money;
 use crate::model::phone_config::Capability;
 use crate::model::sms::*;
-
-/// Who may see which messages: admins and support all of the org's; members their own and those
-/// on team numbers.
-#[derive(Debug, Clone, Copy)]
-pub struct MessageScope {
-    pub org_id: i64,
-    /// None: everything in the org.
-    pub user_id: Option<i64>,
-}
 
 /// Numbers the user may send from (active, SMS-capable, theirs or shared), then the org's
 /// configured sender.
@@ -146,38 +136,6 @@ pub async fn send_as(
     Ok((sent, to))
 }
 
-/// Messages the caller may see (theirs and shared numbers'; owners, admins and staff: all),
-/// newest first, strictly before the keyset position `before`; `id` picks one.
-pub async fn messages(
-    ctx: &crate::ssr::guard::OrgCtx,
-    before: Option<Cursor>,
-    id: Option<i64>,
-    limit: i64,
-) -> Result<Vec<MessageRecord>, sqlx::Error> {
-    let q = db::sms::MessageQuery {
-        org_id: ctx.org_id,
-        user_id: ctx.own_rows_only(),
-        our: None,
-        other: None,
-        before_micros: before.map(|c| c.micros),
-        before_id: before.map(|c| c.id),
-        id,
-        limit,
-    };
-    read(&ctx.state.pool, &q).await
-}
-
-/// The one read of messages, planned for its actual filters.
-async fn read(
-    pool: &PgPool,
-    q: &db::sms::MessageQuery<'_>,
-) -> Result<Vec<MessageRecord>, sqlx::Error> {
-    let mut tx = db::custom_plans(pool).await?;
-    let rows = db::sms::messages(&mut tx, q).await?;
-    tx.commit().await?;
-    Ok(rows)
-}
-
 /// Sends (or, in test mode, records) a message, or holds it when sends to its destination are
 /// paused; what became of it.
 pub async fn send(
@@ -190,47 +148,19 @@ pub async fn send(
     urgent: bool,
 ) -> Result<Sent, SmsError> {
     let pool = &state.pool;
-    let from = sender(state, org_id, user_id, from).await?;
-    if to == &from {
-        return Err(SmsError::TextsItself);
-    }
-    let number = db::sms::from_number(pool, org_id, &from).await?;
-    let eff = state.providers.effective(pool, org_id).await?;
-    let test_mode = eff.config.as_ref().is_some_and(|c| c.test_mode);
+    let c = check(state, (org_id, user_id), from, to, body).await?;
+    let (test_mode, estimate) = (c.test_mode, c.estimate);
     let seg = segments(body);
-    let estimate = price(pool, Priced::SmsSegment)
-        .await?
-        .times(seg.count as i64);
-    let config_id = number
-        .as_ref()
-        .and_then(|n| n.config_id)
-        .or(eff.config.as_ref().map(|c| c.id));
-    // Where it may go, before anything is written or any provider asked.
-    let verdict =
-        destination_guard::check(state, org_id, Channel::Sms, to, estimate.micros()).await?;
-    // The provider before anything is written: a configuration that cannot send leaves no
-    // message behind (and none counted against the limit).
-    let provider = if test_mode {
-        None
-    } else {
-        Some(provider_for_config(state, config_id, org_id).await?.1)
-    };
-    if let Some(p) = &provider {
-        p.messaging().map_err(SmsError::Provider)?;
-    }
-    // Someone who opted out of the org's texts is refused before anything is written.
-    opt_outs::check_send(state, org_id, to).await?;
     // Quiet hours where the recipient is: written scheduled, sent when their window opens.
-    let send_after = if urgent {
-        None
-    } else {
-        super::quiet_hours::hold_until(state, org_id, to, state.clock.now()).await?
+    let send_after = match urgent {
+        true => None,
+        false => super::quiet_hours::hold_until(state, org_id, to, state.clock.now()).await?,
     };
     let mut tx = begin_limited(pool, Limited::Sms, org_id, user_id).await?;
     let now = state.clock.now();
     // A destination paused (now, or by this very message) holds it: written, not sent, nothing
     // charged until it is resumed.
-    let velocity = destination_guard::velocity(&mut tx, state, user_id, &verdict, now).await?;
+    let velocity = destination_guard::velocity(&mut tx, state, user_id, &c.verdict, now).await?;
     let pause_id = match velocity {
         Velocity::Go => None,
         Velocity::Paused { pause_id, .. } => Some(pause_id),
@@ -246,9 +176,9 @@ pub async fn send(
     let new = db::sms::NewOutbound {
         org_id,
         user_id,
-        number_id: number.as_ref().map(|n| n.id),
-        config_id,
-        from: &from,
+        number_id: c.number.as_ref().map(|n| n.id),
+        config_id: c.config_id,
+        from: &c.from,
         to,
         body,
         segments: seg.count as i32,
@@ -268,12 +198,13 @@ pub async fn send(
     };
     tx.commit().await?;
     let held = pause_id.is_some();
-    if let (Some(provider), false, None) = (provider, held, send_after) {
+    if let (Some(provider), false, None) = (c.provider, held, send_after) {
+        let (from, to) = (c.from.as_str(), to.as_str());
         let out = Outgoing {
             id,
             org_id,
-            from: from.as_str(),
-            to: to.as_str(),
+            from,
+            to,
             body,
             estimate,
         };
@@ -283,6 +214,66 @@ pub async fn send(
         id,
         held,
         send_after,
+    })
+}
+
+/// What a text passed before anything is written: its sender, its price, where it may go, the
+/// provider that sends it (none in test mode), and the recipient's consent.
+struct Checked {
+    from: E164,
+    number: Option<db::sms::FromNumber>,
+    test_mode: bool,
+    estimate: Money,
+    config_id: Option<i64>,
+    verdict: destination_guard::Verdict,
+    provider: Option<std::sync::Arc<dyn Provider>>,
+}
+
+async fn check(
+    state: &AppState,
+    (org_id, user_id): (i64, i64),
+    from: &str,
+    to: &E164,
+    body: &str,
+) -> Result<Checked, SmsError> {
+    let pool = &state.pool;
+    let from = sender(state, org_id, user_id, from).await?;
+    if to == &from {
+        return Err(SmsError::TextsItself);
+    }
+    let number = db::sms::from_number(pool, org_id, &from).await?;
+    let eff = state.providers.effective(pool, org_id).await?;
+    let test_mode = eff.config.as_ref().is_some_and(|c| c.test_mode);
+    let estimate = price(pool, Priced::SmsSegment)
+        .await?
+        .times(segments(body).count as i64);
+    let config_id = number
+        .as_ref()
+        .and_then(|n| n.config_id)
+        .or(eff.config.as_ref().map(|c| c.id));
+    // Where it may go, before anything is written or any provider asked.
+    let verdict =
+        destination_guard::check(state, org_id, Channel::Sms, to, estimate.micros()).await?;
+    // The provider before anything is written: a configuration that cannot send leaves no
+    // message behind (and none counted against the limit).
+    let provider = if test_mode {
+        None
+    } else {
+        Some(provider_for_config(state, config_id, org_id).await?.1)
+    };
+    if let Some(p) = &provider {
+        p.messaging().map_err(SmsError::Provider)?;
+    }
+    // Someone who opted out of the org's texts is refused before anything is written.
+    opt_outs::check_send(state, org_id, to).await?;
+    Ok(Checked {
+        from,
+        number,
+        test_mode,
+        estimate,
+        config_id,
+        verdict,
+        provider,
     })
 }
 
@@ -447,82 +438,6 @@ pub async fn send_held(state: &AppState, id: i64) -> Result<bool, SmsError> {
         dispatch(state, provider.as_ref(), &out).await?;
     }
     Ok(true)
-}
-
-/// Conversations (our number, other party), newest first.
-pub async fn conversations(
-    pool: &PgPool,
-    scope: MessageScope,
-) -> Result<Vec<Conversation>, sqlx::Error> {
-    Ok(db::sms::conversations(pool, scope.org_id, scope.user_id)
-        .await?
-        .into_iter()
-        .map(|r| Conversation {
-            our: r.our_e164,
-            other_shown: r.other_e164.clone(),
-            other: r.other_e164,
-            last_body: r.body.chars().take(120).collect(),
-            last_at: format::utc_minute(r.at),
-            last_direction: r.direction,
-            count: r.count,
-        })
-        .collect())
-}
-
-/// How many of a conversation's latest messages its thread shows.
-const THREAD_LENGTH: i64 = 200;
-
-/// The last 200 messages of one conversation, oldest first.
-pub async fn thread(
-    pool: &PgPool,
-    scope: MessageScope,
-    viewer: Viewer,
-    our: &str,
-    other: &str,
-) -> Result<Vec<MessageView>, sqlx::Error> {
-    let q = db::sms::MessageQuery {
-        org_id: scope.org_id,
-        user_id: scope.user_id,
-        our: Some(our),
-        other: Some(other),
-        before_micros: None,
-        before_id: None,
-        id: None,
-        limit: THREAD_LENGTH,
-    };
-    // The read is newest first; the thread reads down from the oldest.
-    Ok(read(pool, &q)
-        .await?
-        .into_iter()
-        .rev()
-        .map(|r| MessageView {
-            id: r.id,
-            direction: r.direction,
-            body: r.body,
-            status: r.status,
-            is_test: r.is_test,
-            segments: r.segments,
-            cost: Money::from_micros(r.cost_micros).to_string(),
-            at: format::utc_minute(r.created_at),
-            error: r.error_message,
-            user: r.user,
-            send_after: r.send_after.map(format::utc_minute),
-            can_cancel: r.status == MessageStatus::Scheduled
-                && match (viewer.acts, viewer.only_own) {
-                    (false, _) => false,
-                    (true, None) => true,
-                    (true, Some(me)) => r.user_id == Some(me),
-                },
-        })
-        .collect())
-}
-
-/// Who reads a thread: whether they may act (not support staff), and their own id when they
-/// see only their own and shared rows (a member: they cancel only their own scheduled texts).
-#[derive(Debug, Clone, Copy)]
-pub struct Viewer {
-    pub acts: bool,
-    pub only_own: Option<i64>,
 }
 
 /// A delivery status callback (`?msg=` binds it to its row): a final status is never replaced,

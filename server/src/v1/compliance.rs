@@ -168,7 +168,7 @@ impl From<RetentionRunView> for RetentionRun {
 }
 
 /// A policy deletes recordings, texts and lookup events: a key needs all three scopes.
-fn needs_all(caller: &Caller) -> Result<&app::ssr::guard::OrgCtx, Problem> {
+pub(super) fn needs_all(caller: &Caller) -> Result<&app::ssr::guard::OrgCtx, Problem> {
     caller.needs(Scope::Messages)?;
     caller.needs(Scope::Lookups)?;
     Ok(&caller.needs(Scope::Calls)?.ctx)

@@ -16,6 +16,7 @@ mod numbers;
 mod opt_outs;
 mod problem;
 mod rate;
+mod requests;
 mod statements;
 mod usage;
 mod webhooks;
@@ -89,6 +90,11 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
             get(compliance::get_retention).put(compliance::set_retention),
         )
         .route("/retention/runs", get(compliance::list_runs))
+        .route(
+            "/data-requests/{number}",
+            get(requests::get_one).delete(requests::erase),
+        )
+        .route("/data-requests/{number}/export", get(requests::export))
         .route(
             "/quiet-hours",
             get(compliance::get_quiet_hours).put(compliance::set_quiet_hours),

@@ -24,5 +24,6 @@ mod per_org;
 mod production;
 mod providers;
 mod quiet_hours;
+mod requests;
 mod sms_usage;
 mod statements;

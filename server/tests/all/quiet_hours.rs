@@ -49,12 +49,7 @@ async fn send(
     body: &str,
     urgent: bool,
 ) -> reqwest::Response {
-    let mut form = vec![
-        ("org", "acme"),
-        ("from", FROM),
-        ("to", to),
-        ("body", body),
-    ];
+    let mut form = vec![("org", "acme"), ("from", FROM), ("to", to), ("body", body)];
     if urgent {
         form.push(("urgent", "on"));
     }
@@ -139,7 +134,11 @@ async fn a_text_to_los_angeles_at_six_waits_until_eight_and_a_restart_loses_noth
         .await;
     assert!(r.status().as_u16() < 400, "save: {}", r.status());
     assert_eq!(
-        count(&app, "SELECT count(*) FROM audit_log WHERE action = 'quiet_hours.saved'").await,
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action = 'quiet_hours.saved'"
+        )
+        .await,
         1
     );
 
@@ -149,7 +148,10 @@ async fn a_text_to_los_angeles_at_six_waits_until_eight_and_a_restart_loses_noth
     ));
     let r = send(&app, &user, LA, "Your table is ready at 8", false).await;
     assert!(r.status().as_u16() < 400, "send: {}", r.status());
-    assert_eq!(status_of(&app, "Your table is ready at 8").await, "scheduled");
+    assert_eq!(
+        status_of(&app, "Your table is ready at 8").await,
+        "scheduled"
+    );
     let (local, cost): (String, i64) = sqlx::query_as(
         "SELECT to_char(send_after AT TIME ZONE 'America/Los_Angeles', 'HH24:MI'), cost_micros
          FROM messages WHERE body = 'Your table is ready at 8'",
@@ -157,11 +159,19 @@ async fn a_text_to_los_angeles_at_six_waits_until_eight_and_a_restart_loses_noth
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!((local.as_str(), cost), ("08:00", 0), "scheduled for 08:00 their time, nothing charged");
-    assert_eq!(sandbox_stat(&sb, "CreateMessage").await, 0, "the provider was not asked");
+    assert_eq!(
+        (local.as_str(), cost),
+        ("08:00", 0),
+        "scheduled for 08:00 their time, nothing charged"
+    );
+    assert_eq!(
+        sandbox_stat(&sb, "CreateMessage").await,
+        0,
+        "the provider was not asked"
+    );
     // The thread shows it, with when it goes and a way to cancel it.
     let page = app
-        .get(&user, &format!("/o/acme/sms?our=%2B14155550194&with=%2B12135550123"))
+        .get(&user, "/o/acme/sms?our=%2B14155550194&with=%2B12135550123")
         .await
         .text()
         .await
@@ -204,11 +214,19 @@ async fn a_text_to_los_angeles_at_six_waits_until_eight_and_a_restart_loses_noth
     wait(&app, "SELECT count(*) FROM messages WHERE body = 'Urgent: the pipe burst' AND provider_sid IS NOT NULL", 1).await;
     assert_eq!(sandbox_stat(&sb, "CreateMessage").await, 2);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM audit_log WHERE action = 'sms.urgent'").await,
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action = 'sms.urgent'"
+        )
+        .await,
         1
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM audit_log WHERE action = 'member.urgent_allowed'").await,
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE action = 'member.urgent_allowed'"
+        )
+        .await,
         1
     );
 
@@ -259,7 +277,11 @@ async fn a_text_to_los_angeles_at_six_waits_until_eight_and_a_restart_loses_noth
         to_six_in_la(&pool, b_clock.now()).await,
     ));
     b_clock.advance(time::Duration::minutes(119));
-    assert_eq!(status_of(&app, "Your table is ready at 8").await, "scheduled", "07:59 is still quiet");
+    assert_eq!(
+        status_of(&app, "Your table is ready at 8").await,
+        "scheduled",
+        "07:59 is still quiet"
+    );
     b_clock.advance(time::Duration::minutes(2));
     wait(
         &app,

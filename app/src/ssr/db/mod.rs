@@ -23,6 +23,7 @@ pub mod orgs;
 pub mod phone_config;
 pub mod prices;
 pub mod quiet_hours;
+pub mod requests;
 pub mod sms;
 pub mod staff;
 pub mod statements;

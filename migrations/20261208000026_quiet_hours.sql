@@ -11,7 +11,7 @@ CREATE TABLE quiet_hours (
     updated_by   BIGINT REFERENCES users (id) ON DELETE SET NULL,
     updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT quiet_hours_window CHECK (start_minute >= 0 AND end_minute <= 1440
-                                         AND end_minute - start_minute >= 60)
+                                         AND end_minute - start_minute >= 180)
 );
 
 -- A member an owner or admin allowed to send urgent texts in quiet hours (owners and admins

@@ -102,7 +102,11 @@ pub fn parse_hhmm(field: &str, s: &str) -> Result<i32, AppError> {
     Ok(h * 60 + m)
 }
 
-/// The window the form asks for: a preset's, or the custom times; at least an hour long.
+/// The shortest window: a North American area code spans zones up to an hour and a half apart,
+/// and a text to it waits for a moment that is in the window in every one of them.
+pub const MIN_WINDOW: i32 = 180;
+
+/// The window the form asks for: a preset's, or the custom times; at least three hours long.
 pub fn window(preset: &str, start: &str, end: &str) -> Result<(i32, i32), AppError> {
     if let Some(p) = PRESETS.iter().find(|p| p.value == preset) {
         return Ok((p.start, p.end));
@@ -118,10 +122,10 @@ pub fn window(preset: &str, start: &str, end: &str) -> Result<(i32, i32), AppErr
             "The window must start before midnight.",
         ));
     }
-    if e - s < 60 {
+    if e - s < MIN_WINDOW {
         return Err(AppError::validation(
             "end",
-            "The window must end at least an hour after it starts (on the same day).",
+            "The window must end at least three hours after it starts, on the same day (some area codes span two time zones).",
         ));
     }
     Ok((s, e))
@@ -143,6 +147,7 @@ mod tests {
             ("-1:00", "21:00", "start"),
             ("25:00", "21:00", "start"),
             ("09:00", "09:30", "end"),
+            ("09:00", "11:59", "end"),
             ("21:00", "08:00", "end"),
             ("09:00", "24:01", "end"),
             ("<b>", "21:00", "start"),

@@ -1,9 +1,10 @@
 //! Requests by phone number: everything the org holds about one number (calls, messages,
 //! recordings, lookup events, its opt-out entry), found, exported as a ZIP, or erased.
 //!
-//! Erasure goes to the providers first (each recording deleted, each body redacted, as the
-//! retention run does; one the provider cannot delete now stops the erasure with nothing else
-//! changed, to be asked again), then replaces the number by its salted hash in every table of
+//! Erasure cancels the texts still waiting to go to the number, goes to the providers (each
+//! recording deleted, each body redacted, as the retention run does; one the provider cannot
+//! delete now stops the erasure there, what was deleted staying deleted, to be asked again),
+//! then replaces the number by its salted hash in every table of
 //! the org in one transaction: costs, statements and the audit trail keep their rows and sums.
 //! The opt-out entry stays (without its proof): the person is never texted again.
 
@@ -20,8 +21,10 @@ use crate::model::requests::*;
 
 /// Every row of a kind an export holds (far beyond any one person's history).
 const EXPORT_ROWS: i64 = 100_000;
-/// The most audio bytes an export carries; recordings past it are listed, not included.
+/// The most audio bytes an export carries, and the most recordings; recordings past either are
+/// listed, not included.
 const EXPORT_AUDIO_BYTES: usize = 200 * 1024 * 1024;
+const EXPORT_RECORDINGS: usize = 10_000;
 
 /// `s` as a number of the org (E.164, or national in its country), for field `field`.
 pub fn parse_number(ctx: &OrgCtx, field: &str, s: &str) -> Result<E164, AppError> {
@@ -139,7 +142,13 @@ pub async fn erase_confirmed(
 pub async fn erase(ctx: &OrgCtx, n: &E164) -> Result<Erased, AppError> {
     ctx.must_manage()?;
     let (state, org) = (&ctx.state, ctx.org_id);
-    let mut e = Erased::default();
+    // Texts still waiting to go to them never will: canceled before anything else, so the
+    // scheduler cannot send one meanwhile.
+    let canceled = db::requests::cancel_waiting(&state.pool, org, n.as_str()).await? as i64;
+    let mut e = Erased {
+        canceled,
+        ..Erased::default()
+    };
     let provider_failed = || {
         AppError::Upstream(
             "The provider could not delete this number's data just now; nothing more was erased. Try again in a moment."
@@ -164,7 +173,6 @@ pub async fn erase(ctx: &OrgCtx, n: &E164) -> Result<Erased, AppError> {
         e.provider_bodies_redacted += i64::from(at_provider);
     }
     let mut tx = state.pool.begin().await?;
-    e.canceled = db::requests::cancel_waiting(&mut tx, org, n.as_str()).await? as i64;
     let (hash, replaced) = db::requests::replace_number(&mut tx, org, n.as_str(), now).await?;
     e.calls = replaced.calls as i64;
     e.messages = replaced.messages as i64;
@@ -186,8 +194,9 @@ pub async fn export_zip(ctx: &OrgCtx, n: &E164) -> Result<Vec<u8>, AppError> {
     let mut audio = Vec::new();
     for r in &recordings {
         let name = format!("recordings/call-{}-recording-{}.wav", r.call_id, r.id);
-        let included = if zip.len() < EXPORT_AUDIO_BYTES {
-            match recording_bytes(ctx, r.call_id, r.id).await {
+        let room = EXPORT_AUDIO_BYTES.saturating_sub(zip.len());
+        let included = if room > 0 && audio.len() < EXPORT_RECORDINGS {
+            match recording_bytes(ctx, r.call_id, r.id, room).await {
                 Some(bytes) => {
                     zip.add(&name, &bytes);
                     true
@@ -235,8 +244,9 @@ pub async fn export_zip(ctx: &OrgCtx, n: &E164) -> Result<Vec<u8>, AppError> {
     Ok(zip.finish())
 }
 
-/// A recording's audio (WAV, the provider's own format) as the provider serves it, or None.
-async fn recording_bytes(ctx: &OrgCtx, call_id: i64, id: i64) -> Option<Vec<u8>> {
+/// A recording's audio (WAV, the provider's own format) as the provider serves it, or None (also
+/// when it passes `room` bytes).
+async fn recording_bytes(ctx: &OrgCtx, call_id: i64, id: i64, room: usize) -> Option<Vec<u8>> {
     let media =
         super::calls::recording_media(&ctx.state, ctx.org_id, call_id, id, None, "wav", None)
             .await
@@ -245,6 +255,9 @@ async fn recording_bytes(ctx: &OrgCtx, call_id: i64, id: i64) -> Option<Vec<u8>>
     let mut out = Vec::new();
     while let Some(chunk) = body.next().await {
         out.extend_from_slice(&chunk.ok()?);
+        if out.len() > room {
+            return None;
+        }
     }
     Some(out)
 }

@@ -33,8 +33,14 @@ pub async fn send_due(state: &AppState) -> Result<usize, sqlx::Error> {
         match super::sms::send_held(state, id).await {
             Ok(true) => sent += 1,
             Ok(false) => {}
-            // Refused (an opt-out, the provider): the text records why; the rest go on.
-            Err(e) => tracing::info!(message = id, error = %e, "a scheduled text was not sent"),
+            // Refused (an opt-out, the provider): the text records why; one still scheduled (no
+            // usable configuration now) is asked again in an hour, so texts that cannot go never
+            // fill every round ahead of the others.
+            Err(e) => {
+                tracing::info!(message = id, error = %e, "a scheduled text was not sent");
+                let again = state.clock.now() + time::Duration::hours(1);
+                db::quiet_hours::postpone(&state.pool, id, again).await?;
+            }
         }
     }
     Ok(sent)

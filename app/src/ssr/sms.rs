@@ -416,7 +416,9 @@ pub async fn send_held(state: &AppState, id: i64) -> Result<bool, SmsError> {
             Err(GuardError::Capped(b)) => {
                 tx.rollback().await?;
                 let why = crate::ssr::words::guard(&GuardError::Capped(b)).to_string();
-                db::sms::keep_held(pool, id, &why).await?;
+                // A scheduled text asks again in an hour (not every second of the scheduler).
+                let again = state.clock.now() + time::Duration::hours(1);
+                db::sms::keep_held(pool, id, &why, again).await?;
                 return Ok(false);
             }
             Err(e) => return Err(e.into()),
@@ -452,8 +454,17 @@ pub async fn status_callback(state: &AppState, hook: &Verified) -> Result<(), Re
         .param("MessageStatus")
         .or(hook.param("SmsStatus"))
         .and_then(MessageStatus::parse)
-        // Neither is a delivery status: a callback never moves a message to either.
-        .filter(|s| !matches!(s, MessageStatus::Received | MessageStatus::Held))
+        // None is a delivery status of ours: a callback never moves a message to one (Twilio's
+        // own `scheduled` and `canceled` are its scheduling feature, which PhoneHub does not use).
+        .filter(|s| {
+            !matches!(
+                s,
+                MessageStatus::Received
+                    | MessageStatus::Held
+                    | MessageStatus::Scheduled
+                    | MessageStatus::Canceled
+            )
+        })
     else {
         return Ok(());
     };

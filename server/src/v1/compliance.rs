@@ -284,7 +284,7 @@ pub struct SetQuietHours {
     /// HH:MM, with `custom`.
     #[serde(default)]
     start: Option<String>,
-    /// HH:MM (24:00: midnight), at least an hour after `start`, with `custom`.
+    /// HH:MM (24:00: midnight), at least three hours after `start`, with `custom`.
     #[serde(default)]
     end: Option<String>,
 }

@@ -273,10 +273,15 @@ async fn a_text_to_los_angeles_at_six_waits_until_eight_and_a_restart_loses_noth
         .unwrap();
     let b_clock = b.state().clock.clone();
     tokio::spawn(b.run_until_stopped());
-    b_clock.advance(time::Duration::seconds(
-        to_six_in_la(&pool, b_clock.now()).await,
-    ));
-    b_clock.advance(time::Duration::minutes(119));
+    // To a minute before the text's own moment (08:00 in Los Angeles), by B's clock.
+    let until: i64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM send_after - $1)::int8 FROM messages WHERE body = 'Your table is ready at 8'",
+    )
+    .bind(b_clock.now())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    b_clock.advance(time::Duration::seconds(until - 60));
     assert_eq!(
         status_of(&app, "Your table is ready at 8").await,
         "scheduled",

@@ -141,6 +141,15 @@ async fn a_numbers_data_is_found_exported_and_erased_here_and_at_the_provider(po
     .execute(&pool)
     .await
     .unwrap();
+    // A longer number that starts with theirs is someone else's.
+    sqlx::query(
+        "INSERT INTO audit_log (org_id, action, target, details)
+         SELECT id, 'note.test', $1 || '9', '{}'::jsonb FROM orgs WHERE slug = 'acme'",
+    )
+    .bind(PERSON)
+    .execute(&pool)
+    .await
+    .unwrap();
     let usage = app
         .count("SELECT coalesce(sum(micros), 0)::int8 FROM usage_daily")
         .await;
@@ -271,10 +280,18 @@ async fn a_numbers_data_is_found_exported_and_erased_here_and_at_the_provider(po
               + (SELECT count(*) FROM messages m JOIN orgs o ON o.id = m.org_id WHERE o.slug = 'acme' AND (m.other_e164 = '{PERSON}' OR m.body <> '' AND m.other_e164 LIKE 'erased-%'))
               + (SELECT count(*) FROM lookup_events l JOIN orgs o ON o.id = l.org_id WHERE o.slug = 'acme' AND l.e164 = '{PERSON}')
               + (SELECT count(*) FROM call_recordings)
-              + (SELECT count(*) FROM audit_log a JOIN orgs o ON o.id = a.org_id WHERE o.slug = 'acme' AND (a.target LIKE '%{PERSON}%' OR a.details::text LIKE '%{PERSON}%'))
+              + (SELECT count(*) FROM audit_log a JOIN orgs o ON o.id = a.org_id WHERE o.slug = 'acme' AND a.action <> 'note.test' AND (a.target LIKE '%{PERSON}%' OR a.details::text LIKE '%{PERSON}%'))
               + (SELECT count(*) FROM opt_out_events e WHERE e.e164 = '{PERSON}' AND e.body IS NOT NULL)"
     );
     assert_eq!(app.count(&acme_rows).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'note.test' AND target = '{PERSON}9'"
+        ))
+        .await,
+        1,
+        "a longer number is not theirs"
+    );
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) FROM opt_outs WHERE e164 = '{PERSON}'"

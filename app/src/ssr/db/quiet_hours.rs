@@ -163,3 +163,20 @@ pub async fn cancel(
     .await?;
     Ok(row.map(|r| (r.our_e164, r.other_e164)))
 }
+
+/// Asks scheduled text `id` again at `at` (it could not be sent now: no usable configuration).
+pub async fn postpone(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE messages SET send_after = $2, updated_at = now()
+         WHERE id = $1 AND status = 'scheduled'",
+        id,
+        at
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -194,7 +194,8 @@ pub async fn bodies(
     sqlx::query_as!(
         ExpiredBody,
         "SELECT id, provider_sid, config_id, is_test FROM messages
-         WHERE org_id = $1 AND other_e164 = $2 AND redacted_at IS NULL AND status <> 'queued'
+         WHERE org_id = $1 AND other_e164 = $2 AND redacted_at IS NULL
+           AND status NOT IN ('queued', 'scheduled', 'held')
          ORDER BY id",
         org_id,
         n
@@ -205,7 +206,7 @@ pub async fn bodies(
 
 /// Cancels the org's texts to `n` still waiting (scheduled, or held for review): never sent.
 pub async fn cancel_waiting(
-    tx: &mut Transaction<'_, Postgres>,
+    db: impl PgExecutor<'_>,
     org_id: i64,
     n: &str,
 ) -> Result<u64, sqlx::Error> {
@@ -216,7 +217,7 @@ pub async fn cancel_waiting(
         org_id,
         n
     )
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
     Ok(r.rows_affected())
 }
@@ -231,7 +232,7 @@ pub struct Replaced {
 
 /// Replaces `n` by its hash in every table of the org that keeps it (bodies emptied, the opt-out
 /// proof dropped; the opt-out entry itself stays), clears the caller name the shared cache holds
-/// for it, and returns the hash.
+/// for it when the org looked it up, and returns the hash.
 pub async fn replace_number(
     tx: &mut Transaction<'_, Postgres>,
     org_id: i64,
@@ -272,6 +273,9 @@ pub async fn replace_number(
     .await?
     .rows_affected();
     scrub_traces(tx, org_id, n, &hash).await?;
+    if lookups > 0 {
+        forget_caller_name(tx, n).await?;
+    }
     let out = Replaced {
         calls,
         messages,
@@ -290,12 +294,13 @@ async fn scrub_traces(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE lookup_job_rows r SET e164 = CASE WHEN r.e164 = $2 THEN $3 ELSE r.e164 END,
-                                      input = replace(r.input, $2, $3)
+                                      input = regexp_replace(r.input, $4, $3, 'g')
          FROM lookup_jobs j
-         WHERE j.id = r.job_id AND j.org_id = $1 AND (r.e164 = $2 OR strpos(r.input, $2) > 0)",
+         WHERE j.id = r.job_id AND j.org_id = $1 AND (r.e164 = $2 OR r.input ~ $4)",
         org_id,
         n,
-        hash
+        hash,
+        pattern(n)
     )
     .execute(&mut **tx)
     .await?;
@@ -316,58 +321,89 @@ async fn scrub_traces(
     scrub_messages(tx, org_id, n, hash).await
 }
 
-/// Notifications, webhook payloads, stored API answers and the audit log name the number's
-/// hash instead; then the shared cache forgets the caller name.
+/// Error texts, mail, notifications, webhook payloads, stored API answers and the audit log name
+/// the number's hash instead.
 async fn scrub_messages(
     tx: &mut Transaction<'_, Postgres>,
     org_id: i64,
     n: &str,
     hash: &str,
 ) -> Result<(), sqlx::Error> {
+    let pat = pattern(n);
     sqlx::query!(
-        "UPDATE notifications SET body = replace(body, $2, $3), title = replace(title, $2, $3)
-         WHERE org_id = $1 AND (strpos(body, $2) > 0 OR strpos(title, $2) > 0)",
+        "UPDATE messages SET error_message = regexp_replace(error_message, $2, $3, 'g')
+         WHERE org_id = $1 AND error_message ~ $2",
         org_id,
-        n,
+        pat,
         hash
     )
     .execute(&mut **tx)
     .await?;
     sqlx::query!(
-        "UPDATE webhook_deliveries d SET payload = replace(d.payload::text, $2, $3)::jsonb
+        "UPDATE calls SET error_message = regexp_replace(error_message, $2, $3, 'g')
+         WHERE org_id = $1 AND error_message ~ $2",
+        org_id,
+        pat,
+        hash
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE mail_outbox SET subject = left(regexp_replace(subject, $2, $3, 'g'), 200),
+                                body = regexp_replace(body, $2, $3, 'g')
+         WHERE org_id = $1 AND (subject ~ $2 OR body ~ $2)",
+        org_id,
+        pat,
+        hash
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE notifications SET body = regexp_replace(body, $2, $3, 'g'),
+                                  title = left(regexp_replace(title, $2, $3, 'g'), 200)
+         WHERE org_id = $1 AND (body ~ $2 OR title ~ $2)",
+        org_id,
+        pat,
+        hash
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE webhook_deliveries d SET payload = regexp_replace(d.payload::text, $2, $3, 'g')::jsonb
          FROM org_webhooks w
-         WHERE w.id = d.webhook_id AND w.org_id = $1 AND strpos(d.payload::text, $2) > 0",
+         WHERE w.id = d.webhook_id AND w.org_id = $1 AND d.payload::text ~ $2",
         org_id,
-        n,
+        pat,
         hash
     )
     .execute(&mut **tx)
     .await?;
     sqlx::query!(
-        "UPDATE api_idempotency i SET body = replace(i.body::text, $2, $3)::jsonb
+        "UPDATE api_idempotency i SET body = regexp_replace(i.body::text, $2, $3, 'g')::jsonb
          FROM api_keys k
-         WHERE k.id = i.api_key_id AND k.org_id = $1 AND strpos(i.body::text, $2) > 0",
+         WHERE k.id = i.api_key_id AND k.org_id = $1 AND i.body::text ~ $2",
         org_id,
-        n,
+        pat,
         hash
     )
     .execute(&mut **tx)
     .await?;
     sqlx::query!(
-        "UPDATE audit_log SET target = replace(target, $2, $3),
-                              details = replace(details::text, $2, $3)::jsonb
-         WHERE org_id = $1 AND (strpos(target, $2) > 0 OR strpos(details::text, $2) > 0)",
+        "UPDATE audit_log SET target = regexp_replace(target, $2, $3, 'g'),
+                              details = regexp_replace(details::text, $2, $3, 'g')::jsonb
+         WHERE org_id = $1 AND (target ~ $2 OR details::text ~ $2)",
         org_id,
-        n,
+        pat,
         hash
     )
     .execute(&mut **tx)
     .await?;
-    forget_caller_name(tx, n).await
+    Ok(())
 }
 
-/// The shared cache is every org's: its caller name (and any address) about the person go, the
-/// carrier and line type stay.
+/// The shared cache is every org's: the caller name (and any address) the org looked up about
+/// the person go, the carrier and line type stay. (An org that never looked the number up
+/// changes nothing there.)
 async fn forget_caller_name(
     tx: &mut Transaction<'_, Postgres>,
     n: &str,
@@ -389,4 +425,10 @@ pub async fn hash(db: impl PgExecutor<'_>, org_id: i64, n: &str) -> Result<Strin
     sqlx::query_scalar!(r#"SELECT number_hash($1, $2) AS "h!""#, org_id, n)
         .fetch_one(db)
         .await
+}
+
+/// A regular expression for `n` as a whole number in free text: not the start of a longer one
+/// (`+4930123456` inside `+49301234567`).
+fn pattern(n: &str) -> String {
+    format!(r"\{n}(?![0-9])")
 }

@@ -187,12 +187,19 @@ pub async fn uncharge_unsent(
 }
 
 /// Keeps a message held, saying why it was not sent on resume (a budget's cap).
-pub async fn keep_held(db: impl PgExecutor<'_>, id: i64, why: &str) -> Result<(), sqlx::Error> {
+pub async fn keep_held(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    why: &str,
+    retry_at: time::OffsetDateTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"UPDATE messages SET error_message = $2, updated_at = now()
-           WHERE id = $1 AND status = 'held'"#,
+        r#"UPDATE messages SET error_message = $2, updated_at = now(),
+                              send_after = CASE WHEN status = 'scheduled' THEN $3 ELSE send_after END
+           WHERE id = $1 AND status IN ('held', 'scheduled')"#,
         id,
-        why
+        why,
+        retry_at
     )
     .execute(db)
     .await?;

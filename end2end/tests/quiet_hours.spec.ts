@@ -8,9 +8,10 @@ import { expect, Page, test, TestInfo } from '@playwright/test';
 import { openAllDay } from '../global-setup';
 import { login, ready } from './helpers';
 
+// Recipients no other spec uses (opt_outs.spec.ts puts 0191 and 0192 on its opt-out list).
 const ORGS = {
-  hydrated: { slug: 'acme', admin: 'admin@acme.test', member: 'user@acme.test', them: '+1 212 555 0191' },
-  'no-js': { slug: 'globex', admin: 'admin@globex.test', member: 'admin@acme.test', them: '+1 212 555 0192' },
+  hydrated: { slug: 'acme', admin: 'admin@acme.test', member: 'user@acme.test', them: '+1 212 555 0193' },
+  'no-js': { slug: 'globex', admin: 'admin@globex.test', member: 'admin@acme.test', them: '+1 212 555 0194' },
 };
 
 const STRICT = '8:00–20:00 (Florida, Oklahoma, Maryland, Washington)';

@@ -98,6 +98,7 @@ pub fn App() -> impl IntoView {
                     // A failed announcement upload is answered at its own URL with the page and the error.
                     <Route path=path!("/o/:org/admin/compliance/audio") view=CompliancePage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/requests") view=RequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/o/:org/admin/call-blocking") view=CallBlockingPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/webhooks") view=WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/admin/webhooks/:id") view=WebhookLogPage ssr=SsrMode::Async />
                     <Route path=path!("/o/:org/notifications") view=NotificationsPage ssr=SsrMode::Async />

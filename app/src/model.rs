@@ -9,6 +9,7 @@ use crate::error::AppError;
 pub mod alerts;
 pub mod api_keys;
 pub mod budgets;
+pub mod call_blocks;
 pub mod calls;
 pub mod compliance;
 pub mod countries;

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod budgets;
+pub mod call_blocks;
 pub mod calls;
 pub mod compliance;
 pub mod destinations;

@@ -168,17 +168,23 @@ pub async fn simulate_inbound(
         async {
             let ctx = require(&org, Permission::Use).await?;
             let n = numbers::editable(&ctx, id).await?;
-            let from = telephony::E164::parse(&from, Some(ctx.country.as_str()))
-                .map_err(|e| AppError::validation("from", e.to_string()))?;
+            // "anonymous" calls as someone who hid their number (Twilio's `From` for them).
+            let hidden = kind == "call" && from.trim().eq_ignore_ascii_case("anonymous");
+            let from = match hidden {
+                true => None,
+                false => Some(
+                    telephony::E164::parse(&from, Some(ctx.country.as_str()))
+                        .map_err(|e| AppError::validation("from", e.to_string()))?,
+                ),
+            };
+            let caller = from.as_ref().map_or("anonymous", |f| f.as_str());
             let body = body.unwrap_or_default();
             let what = match kind.as_str() {
-                "call" => Simulate::Call {
-                    from: from.as_str(),
-                },
+                "call" => Simulate::Call { from: caller },
                 "sms" => {
                     crate::model::sms::check_body(&body)?;
                     Simulate::Sms {
-                        from: from.as_str(),
+                        from: caller,
                         body: &body,
                     }
                 }
@@ -190,7 +196,7 @@ pub async fn simulate_inbound(
             } else {
                 let q = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("our", &n.e164)
-                    .append_pair("with", from.as_str())
+                    .append_pair("with", caller)
                     .append_pair("notice", "sim-sms")
                     .finish();
                 format!("/o/{}/sms?{q}", ctx.slug)

@@ -252,6 +252,8 @@ pub struct CallRow {
     pub cost: String,
     pub recordings: i32,
     pub user: String,
+    /// Why the call was refused before it rang (an inbound call the org blocks).
+    pub blocked: Option<crate::model::call_blocks::BlockReason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map};
 
 use super::org_param;
+use crate::api::call_blocks::BlockCaller;
 use crate::api::calls::{load_call, load_calls, load_new_call, PlaceCall};
 use crate::components::{
     page_outcome, poll_while, ActionForm, ErrorPanel, Field, FormError, FormOutcome, FormState,
@@ -122,22 +123,33 @@ fn CallsView(d: CallsPage) -> impl IntoView {
         format!("?{qs}{sep}before={c}")
     });
     let first_page = (!f.before.is_empty()).then(|| format!("?{qs}"));
+    let manage = d.org.access.can_manage();
     let rows = d
         .rows
         .iter()
         .map(|c| {
             let href = format!("/o/{slug}/calls/{}", c.id);
+            let block = manage.then(|| {
+                let button = (c.direction == "inbound" && c.blocked.is_none())
+                    .then(|| view! { <BlockCallerForm slug=slug.clone() call=c.id from=c.from.clone() /> });
+                view! { <td>{button}</td> }
+            });
+            let status = match c.blocked {
+                Some(_) => format!("{} · Blocked", c.status.label()),
+                None => c.status.label().to_string(),
+            };
             view! {
                 <tr data-testid=format!("call-{}", c.id)>
                     <td class="whitespace-nowrap tabular-nums"><a class="link" href=href>{c.created.clone()}</a></td>
                     <td>{direction_label(&c.direction)}</td>
                     <td class="tabular-nums">{c.from.clone()}</td>
                     <td class="tabular-nums">{c.to.clone()}</td>
-                    <td data-testid="call-status">{c.status.label()}</td>
+                    <td data-testid="call-status" title=c.blocked.map(|b| b.label())>{status}</td>
                     <td class="tabular-nums">{duration_label(c.duration_secs)}</td>
                     <td class="tabular-nums">{c.cost.clone()}</td>
                     <td>{if c.recordings > 0 { "Yes" } else { "—" }}</td>
                     {d.all.then(|| view! { <td>{c.user.clone()}</td> })}
+                    {block}
                 </tr>
             }
         })
@@ -163,6 +175,7 @@ fn CallsView(d: CallsPage) -> impl IntoView {
                     <th scope="col">"To"</th><th scope="col">"Status"</th><th scope="col">"Duration"</th>
                     <th scope="col">"Cost"</th><th scope="col">"Recording"</th>
                     {d.all.then(|| view! { <th scope="col">"User"</th> })}
+                    {manage.then(|| view! { <th scope="col"><span class="sr-only">"Block the caller"</span></th> })}
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
@@ -172,6 +185,24 @@ fn CallsView(d: CallsPage) -> impl IntoView {
             {first_page.map(|h| view! { <a class="link" href=h>"← Newest"</a> })}
             {next.map(|h| view! { <a class="link" href=h rel="next">"Older calls →"</a> })}
         </nav>
+    }
+}
+
+/// Blocks the caller of an inbound call (owners and admins): their next call is refused before
+/// it rings.
+#[component]
+fn BlockCallerForm(slug: String, call: i64, from: String) -> impl IntoView {
+    let block = ServerAction::<BlockCaller>::new();
+    let outcome = page_outcome();
+    let form = FormState::new(block, &outcome, Some(("call", call.to_string())));
+    let label = format!("Block {from}");
+    view! {
+        <ActionForm action=block>
+            <input type="hidden" name="org" value=slug />
+            <input type="hidden" name="call" value=call.to_string() />
+            <button type="submit" class="btn-secondary text-xs" aria-label=label disabled=move || form.pending.get()>"Block"</button>
+            <FormError form />
+        </ActionForm>
     }
 }
 
@@ -289,6 +320,7 @@ fn CallView(d: CallPage) -> impl IntoView {
         <h1 class="mt-2 text-2xl font-semibold tabular-nums">{who}</h1>
         <Notice />
         <p class="mt-1 text-lg" role="status" aria-live="polite">"Status: " <strong data-testid="call-status">{c.status.label()}</strong></p>
+        {c.blocked.map(|b| view! { <p class="readonly-banner" role="note" data-testid="call-blocked">{b.label()}" — refused before it rang; nothing was billed."</p> })}
         {d.error.clone().map(|e| view! { <p class="readonly-banner" role="note">{e}</p> })}
         <dl class="card mt-4 grid max-w-2xl grid-cols-2 gap-x-6 gap-y-2 text-sm">
             <dt class="muted">"Direction"</dt><dd>{direction_label(&c.direction)}</dd>

@@ -361,7 +361,8 @@ fn simulate_inbound_form(d: &NumberPage, outcome: &Option<FormOutcome>) -> impl 
             <input type="hidden" name="org" value=slug />
             <input type="hidden" name="id" value=id.to_string() />
             <div class="field"><label class="label" for="sim-from">"From"</label>
-                <input class="input" id="sim-from" name="from" type="tel" value="+12125550100" aria-describedby="sim-from-error" />
+                <input class="input" id="sim-from" name="from" type="text" inputmode="tel" value="+12125550100" aria-describedby="sim-from-hint sim-from-error" />
+                <p id="sim-from-hint" class="hint">"A number, or “anonymous” for a caller who hides theirs."</p>
                 <p id="sim-from-error" class="field-error" role="alert">{move || from_error.get()}</p></div>
             <div class="field"><label class="label" for="sim-body">"SMS text"</label>
                 <input class="input" id="sim-body" name="body" value="Hi, is this the front desk?" maxlength="1600" aria-describedby="sim-body-error" />

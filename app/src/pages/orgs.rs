@@ -78,6 +78,7 @@ fn DashboardView(d: Dashboard, outcome: Option<FormOutcome>) -> impl IntoView {
                 <a class="link" href=format!("/o/{slug}/admin/opt-outs")>"Opt-outs →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/compliance")>"Compliance →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/requests")>"Requests by number →"</a>
+                <a class="link" href=format!("/o/{slug}/admin/call-blocking")>"Call blocking →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/webhooks")>"Webhooks →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/usage")>"Usage and spend →"</a>
                 <a class="link" href=format!("/o/{slug}/admin/lookups")>"Lookup costs →"</a>

@@ -229,6 +229,9 @@ pub enum CallError {
     NoBridge,
     #[error("the destination is the caller's own number")]
     OwnNumber,
+    /// The destination is on the org's do-not-call list (an exact number, or "+1900…").
+    #[error("the destination is on the org's do-not-call list")]
+    DoNotCall { entry: String },
     #[error("the provider refused the call")]
     Provider(#[source] ProviderError),
     #[error(transparent)]

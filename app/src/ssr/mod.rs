@@ -10,6 +10,7 @@ pub mod blocked_prefixes;
 pub mod budgets;
 pub mod bulk_lookups;
 pub mod bulk_worker;
+pub mod call_blocks;
 pub mod calls;
 pub mod charts;
 pub mod clock;

@@ -78,6 +78,13 @@ pub fn announcement(spoken: Option<&Spoken>) -> String {
     }
 }
 
+/// Refuses the call without answering it: Twilio does not pick up (nothing is billed) when
+/// `<Reject>` is the first verb, and the call ends `no-answer` (`reason="rejected"`, the caller
+/// hears the network's not-in-service answer). Nothing may be nested in it, nor it in anything.
+pub fn reject() -> String {
+    format!(r#"{XML_HEAD}<Response><Reject reason="rejected"/></Response>"#)
+}
+
 /// Says the number is not taking calls, and hangs up.
 pub fn not_taking_calls() -> String {
     format!(
@@ -180,5 +187,15 @@ mod tests {
         let vm = voicemail("https://x/r?call=9", Some(&say));
         assert!(vm.find("<Say language=\"en-GB\">").unwrap() < vm.find("<Record").unwrap());
         assert!(!dial("+1", "+2", None).contains("record"));
+    }
+
+    /// `<Reject>` is the only verb: Twilio ignores anything after it, and only a first
+    /// `<Reject>` leaves the call unanswered and unbilled.
+    #[test]
+    fn a_rejection_is_the_only_verb() {
+        assert_eq!(
+            reject(),
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="rejected"/></Response>"#
+        );
     }
 }

@@ -271,6 +271,10 @@ pub fn call(e: &CallError) -> AppError {
             "to",
             "Call someone else: this is your own number.",
         ),
+        CallError::DoNotCall { entry } => AppError::validation(
+            "to",
+            format!("Not called: {entry} is on this org's do-not-call list. An owner or admin can take it off on the Call blocking page."),
+        ),
         CallError::Provider(ProviderError::Rejected {
             code: Some(21211 | 21214 | 21217),
             ..

@@ -66,6 +66,10 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         super::compliance::list_runs,
         super::compliance::get_quiet_hours,
         super::compliance::set_quiet_hours,
+        super::call_blocks::get_blocking,
+        super::call_blocks::set_blocking,
+        super::call_blocks::add,
+        super::call_blocks::remove,
         super::requests::get_one,
         super::requests::export,
         super::requests::erase,
@@ -88,6 +92,7 @@ plus a decimal string. Each key has a request budget per minute (`RateLimit` hea
         (name = "Destinations", description = "Where calls and texts may go: allowed countries, maximum prices, the blocked premium-rate ranges, and destinations paused by the velocity rule"),
         (name = "Opt-outs", description = "Who is opted out of the org's texts (a STOP or a variant texted to any of its numbers, the provider's list, or an admin's entry), with the proof; every text to them is refused before the provider is asked"),
         (name = "Compliance", description = "What callers hear before a call is recorded, and how long the org keeps recordings, message bodies, call and message records and lookup events (deleted at the provider too), with what each nightly run deleted, the quiet hours texts wait out, and what the org holds about one number (found, exported, erased)"),
+        (name = "Call blocking", description = "Callers refused before anything rings (numbers, prefixes, hidden numbers) and the do-not-call list every call is checked against before the provider is asked"),
         (name = "Notifications", description = "What the key's member reads in the app: budget alerts and other news"),
         (name = "Webhooks", description = "Signed HTTPS deliveries of the org's events to its endpoints, and their logs"),
     )
@@ -456,7 +461,7 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
-        assert_eq!(ops, 49);
+        assert_eq!(ops, 53);
         let link = &doc["paths"]["/v1/numbers"]["post"]["responses"]["201"]["links"]["getNumber"];
         assert_eq!(link["operationId"], "getNumber");
         assert!(link.get("operation_id").is_none());

@@ -5,6 +5,7 @@
 //! document is generated from these handlers (`doc.rs`).
 
 mod budgets;
+mod call_blocks;
 mod calls;
 mod compliance;
 mod destinations;
@@ -98,6 +99,15 @@ pub fn routes(state: AppState, limiter: Arc<RateLimiter>) -> Router<AppState> {
         .route(
             "/quiet-hours",
             get(compliance::get_quiet_hours).put(compliance::set_quiet_hours),
+        )
+        .route(
+            "/call-blocking",
+            get(call_blocks::get_blocking).put(call_blocks::set_blocking),
+        )
+        .route("/call-blocking/entries", post(call_blocks::add))
+        .route(
+            "/call-blocking/entries/{id}",
+            axum::routing::delete(call_blocks::remove),
         )
         .route("/opt-outs", get(opt_outs::list).post(opt_outs::add))
         .route(

@@ -1160,7 +1160,7 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
             create_key(&app, &owner, "admin@acme.test", &[field]).await,
         ));
     }
-    let endpoints: [(reqwest::Method, &str, &str); 33] = [
+    let endpoints: [(reqwest::Method, &str, &str); 37] = [
         (reqwest::Method::GET, "/v1/lookups/+14155552671", "lookups"),
         (reqwest::Method::GET, "/v1/numbers", "numbers"),
         (reqwest::Method::GET, "/v1/numbers/available", "numbers"),
@@ -1172,6 +1172,14 @@ async fn every_endpoint_answers_only_to_its_own_scope(pool: PgPool) {
         (reqwest::Method::POST, "/v1/calls", "calls"),
         (reqwest::Method::GET, "/v1/calls/1", "calls"),
         (reqwest::Method::GET, "/v1/calls/1/recordings/1", "calls"),
+        (reqwest::Method::GET, "/v1/call-blocking", "calls"),
+        (reqwest::Method::PUT, "/v1/call-blocking", "calls"),
+        (reqwest::Method::POST, "/v1/call-blocking/entries", "calls"),
+        (
+            reqwest::Method::DELETE,
+            "/v1/call-blocking/entries/1",
+            "calls",
+        ),
         (reqwest::Method::GET, "/v1/messages", "messages"),
         (reqwest::Method::POST, "/v1/messages", "messages"),
         (reqwest::Method::GET, "/v1/messages/1", "messages"),

@@ -8,6 +8,7 @@ mod alerts_pages;
 mod api;
 mod api_v1;
 mod budgets;
+mod call_blocking;
 mod calls;
 mod compliance;
 mod destinations;

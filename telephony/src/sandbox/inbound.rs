@@ -20,7 +20,7 @@ use super::messages::{record_reply, segments};
 use super::recordings::record;
 use super::rest::{new_sid, now, pairs, twilio_error, ApiError};
 use super::state::{CallRec, OwnedNumber};
-use super::twiml::read_voice;
+use super::twiml::{read_voice, rejected};
 use super::{Sandbox, Shared};
 use crate::e164::E164;
 
@@ -245,14 +245,22 @@ pub(super) async fn simulate_incoming_call(
             "The voice URL did not answer with TwiML",
         );
     };
-    let heard = sb.played(read_voice(&twiml).heard).await;
+    let refused = rejected(&twiml);
+    if refused.is_some() {
+        sb.count("RejectedCall");
+    }
+    let heard = match refused {
+        Some(_) => Vec::new(),
+        None => sb.played(read_voice(&twiml).heard).await,
+    };
     let t = now();
-    let answered = twiml.contains("<Dial") || twiml.contains("<Record");
+    let answered = refused.is_none() && (twiml.contains("<Dial") || twiml.contains("<Record"));
+    let ends = refused.unwrap_or("completed");
     let mut c = CallRec {
         sid: sid.clone(),
         from: req.from.clone(),
         to: req.to.clone(),
-        status: if answered { "in-progress" } else { "completed" }.into(),
+        status: if answered { "in-progress" } else { ends }.into(),
         recording_status_callback: twiml_attr(&twiml, "recordingStatusCallback"),
         talk_seconds: talk_seconds(&sid),
         date_created: t.clone(),
@@ -268,7 +276,7 @@ pub(super) async fn simulate_incoming_call(
     let secs = if answered { c.talk_seconds } else { 0 };
     tokio::spawn(end_incoming_call(
         sb.clone(),
-        c.sid,
+        (c.sid, ends),
         started + secs as f64,
         secs,
         status_url,
@@ -276,11 +284,12 @@ pub(super) async fn simulate_incoming_call(
     Json(json!({ "sid": sid, "twiml": twiml })).into_response()
 }
 
-/// Ends an inbound call at simulated time `at` after `secs` of talk, then records it if asked
-/// and sends the number's status callback.
+/// Ends an inbound call (`sid`, with its final status) at simulated time `at` after `secs` of
+/// talk, then records it if asked and sends the number's status callback. A call never answered
+/// (rejected) is not billed.
 async fn end_incoming_call(
     sb: Shared,
-    sid: String,
+    (sid, ends): (String, &'static str),
     at: f64,
     secs: u32,
     status_url: Option<String>,
@@ -291,10 +300,13 @@ async fn end_incoming_call(
         let Some(call) = d.calls.iter_mut().find(|x| x.sid == sid) else {
             return;
         };
-        call.status = "completed".into();
+        call.status = ends.into();
         call.duration = Some(secs);
         call.end_time = Some(now());
-        let billed = set_call_price(call, secs);
+        let billed = match ends {
+            "completed" => set_call_price(call, secs),
+            _ => None,
+        };
         let snapshot = call.clone();
         if let Some((minutes, price)) = billed {
             d.bill("calls", 1, minutes, price);

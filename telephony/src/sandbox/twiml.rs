@@ -171,6 +171,37 @@ pub(super) fn read_voice(twiml: &str) -> VoiceTwiml {
     out
 }
 
+/// How a call ends when its TwiML's first verb is `<Reject>`: Twilio does not answer it and it
+/// ends `busy` (`reason="busy"`) or `no-answer` (`rejected`, the default); `None` when the first
+/// verb is anything else (a `<Reject>` later on only hangs up an answered call).
+pub(super) fn rejected(twiml: &str) -> Option<&'static str> {
+    let mut reader = quick_xml::Reader::from_str(twiml);
+    let mut depth = 0usize;
+    loop {
+        let (e, empty) = match reader.read_event() {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => continue,
+        };
+        // The first element is `<Response>`; the first one inside it is the first verb.
+        if depth == 0 {
+            if e.local_name().as_ref() != b"Response" || empty {
+                return None;
+            }
+            depth = 1;
+            continue;
+        }
+        if e.local_name().as_ref() != b"Reject" {
+            return None;
+        }
+        return Some(match attr(&e, "reason").as_deref() {
+            Some("busy") => "busy",
+            _ => "no-answer",
+        });
+    }
+}
+
 /// Adds a text, CDATA or entity event to the open element (if any); false: it could not be
 /// decoded (reading stops).
 fn add_text(open: Option<&mut Open>, event: Event<'_>) -> bool {
@@ -267,6 +298,32 @@ impl Sandbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_first_reject_leaves_a_call_unanswered() {
+        let head = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+        assert_eq!(
+            rejected(&format!("{head}<Response><Reject/></Response>")),
+            Some("no-answer")
+        );
+        assert_eq!(
+            rejected(r#"<Response><Reject reason="busy"/></Response>"#),
+            Some("busy")
+        );
+        assert_eq!(
+            rejected(r#"<Response> <Reject reason="rejected"></Reject></Response>"#),
+            Some("no-answer")
+        );
+        for answered in [
+            "<Response><Say>hi</Say><Reject/></Response>",
+            "<Response/>",
+            "<Reject/>",
+            "",
+            "<Response><Dial>+1</Dial></Response>",
+        ] {
+            assert_eq!(rejected(answered), None, "{answered}");
+        }
+    }
 
     #[test]
     fn what_is_played_before_the_dial_is_heard() {

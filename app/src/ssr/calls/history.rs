@@ -3,6 +3,7 @@
 use sqlx::PgPool;
 
 use crate::error::AppError;
+use crate::model::call_blocks::BlockReason;
 use crate::model::calls::{
     CallEventView, CallPage, CallRow, NumberOption, RecordingView, ValidFilter,
 };
@@ -74,6 +75,7 @@ pub async fn history(
                 cost: Money::from_micros(r.cost).to_string(),
                 recordings: r.recording_count,
                 user: r.user,
+                blocked: r.blocked.as_deref().and_then(BlockReason::parse),
             },
         })
         .collect())
@@ -136,6 +138,7 @@ pub async fn page(ctx: &OrgCtx, id: i64) -> Result<CallPage, AppError> {
         cost: (call_cost + recording_cost).to_string(),
         recordings: r.recording_count,
         user: r.user,
+        blocked: r.blocked.as_deref().and_then(BlockReason::parse),
     };
     Ok(CallPage {
         org: ctx.view(),

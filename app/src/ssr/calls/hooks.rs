@@ -196,16 +196,26 @@ pub async fn inbound_voice(state: &AppState, hook: &Verified) -> Result<String, 
         .param("CallStatus")
         .and_then(CallStatus::parse)
         .unwrap_or(CallStatus::Ringing);
-    let forward = n.forward_to.clone().filter(|f| !f.is_empty() && n.active);
+    // A caller the org blocks is refused before anything rings (no answer, nothing billed), and
+    // the call is kept with why.
+    let blocked = crate::ssr::call_blocks::screen(&state.pool, n.org_id, &from).await?;
+    let forward = n
+        .forward_to
+        .clone()
+        .filter(|f| !f.is_empty() && n.active && blocked.is_none());
     let new = db::calls::NewInbound {
         from: &from,
         to: e164,
         forward: forward.as_deref(),
         sid,
         status,
+        blocked: blocked.map(|b| b.as_str()),
     };
     let id = db::calls::insert_inbound(&state.pool, n, &new).await?;
     db::calls::record_first_event(&state.pool, id, status).await?;
+    if blocked.is_some() {
+        return Ok(twiml::reject());
+    }
     let recording_url = Hook::Recording.url_for(&state.public_url, id);
     if !n.active {
         return Ok(twiml::not_taking_calls());

@@ -28,7 +28,8 @@ pub async fn usable_numbers(
 }
 
 /// The number to call from, if the user may: the org's, theirs or shared, active, voice, with a
-/// phone to ring; and the phone it rings (the bridge).
+/// phone to ring, to a destination not on the org's do-not-call list; and the phone it rings
+/// (the bridge).
 async fn calling_number(
     pool: &PgPool,
     org_id: i64,
@@ -51,6 +52,10 @@ async fn calling_number(
     };
     if to.as_str() == n.e164 || to.as_str() == bridge {
         return Err(CallError::OwnNumber);
+    }
+    // The do-not-call list is the org's word: refused before the provider or any limit is asked.
+    if let Some(entry) = crate::ssr::call_blocks::do_not_call(pool, org_id, to).await? {
+        return Err(CallError::DoNotCall { entry });
     }
     Ok((n, bridge))
 }

@@ -59,6 +59,7 @@ pub struct HistoryRecord {
     pub user: String,
     pub created_at: time::OffsetDateTime,
     pub micros: i64,
+    pub blocked: Option<String>,
 }
 
 pub async fn history(
@@ -71,7 +72,7 @@ pub async fn history(
                   c.duration_secs, c.cost_micros + c.recording_cost_micros AS "cost!", c.recording_count,
                   coalesce(u.email, '—') AS "user!",
                   c.created_at AS "created_at!",
-                  ((extract(epoch FROM c.created_at) * 1000000)::int8) AS "micros!"
+                  ((extract(epoch FROM c.created_at) * 1000000)::int8) AS "micros!", c.blocked
            FROM calls c LEFT JOIN users u ON u.id = c.user_id
            WHERE c.org_id = $1
              AND ($2::int8 IS NULL OR c.user_id = $2)
@@ -122,6 +123,7 @@ pub struct DetailRecord {
     pub started: Option<time::OffsetDateTime>,
     pub ended: Option<time::OffsetDateTime>,
     pub live: bool,
+    pub blocked: Option<String>,
 }
 
 pub async fn detail(
@@ -137,7 +139,7 @@ pub async fn detail(
                   c.number_id, c.error_message, coalesce(u.email, '—') AS "user!",
                   c.created_at AS created, c.started_at AS started, c.ended_at AS ended,
                   ((c.ended_at IS NULL AND c.created_at > now() - interval '1 hour')
-                   OR c.ended_at > now() - interval '20 seconds') AS "live!"
+                   OR c.ended_at > now() - interval '20 seconds') AS "live!", c.blocked
            FROM calls c LEFT JOIN users u ON u.id = c.user_id
            WHERE c.id = $1 AND c.org_id = $2 AND ($3::int8 IS NULL OR c.user_id = $3)"#,
         id,

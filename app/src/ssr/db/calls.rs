@@ -393,6 +393,8 @@ pub struct NewInbound<'a> {
     pub forward: Option<&'a str>,
     pub sid: &'a str,
     pub status: CallStatus,
+    /// Why the call is refused before it rings (`call_blocks`' reasons), if it is.
+    pub blocked: Option<&'a str>,
 }
 
 /// Writes an inbound call once (a retried webhook finds the same row).
@@ -403,8 +405,8 @@ pub async fn insert_inbound(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"INSERT INTO calls (org_id, user_id, number_id, config_id, direction, from_e164, to_e164,
-                              bridge_e164, provider_sid, status)
-           VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9)
+                              bridge_e164, provider_sid, status, blocked)
+           VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, $10)
            ON CONFLICT (provider_sid) DO UPDATE SET updated_at = calls.updated_at
            RETURNING id"#,
         n.org_id,
@@ -415,7 +417,8 @@ pub async fn insert_inbound(
         c.to.as_str(),
         c.forward,
         c.sid,
-        c.status as CallStatus
+        c.status as CallStatus,
+        c.blocked
     )
     .fetch_one(db)
     .await

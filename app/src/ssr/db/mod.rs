@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod budgets;
 pub mod bulk_lookups;
+pub mod call_blocks;
 pub mod call_history;
 pub mod calls;
 pub mod compliance;

@@ -27,6 +27,7 @@ pub mod opt_outs;
 pub mod phone_config;
 pub mod quiet_hours;
 pub mod requests;
+pub mod routes;
 pub mod sms;
 pub mod statements;
 pub mod usage;

@@ -48,6 +48,7 @@ pub mod providers;
 pub mod quiet_hours;
 pub mod requests;
 pub mod retention;
+pub mod route_twiml;
 pub mod scheduled_texts;
 pub mod seed;
 pub mod shutdown;

@@ -135,10 +135,28 @@ pub struct CallBlockingPage {
     pub block_anonymous: bool,
     pub blocked: Vec<BlockEntry>,
     pub do_not_call: Vec<BlockEntry>,
+    /// Whether the reader sees the org's calls (owners, admins, support staff): the refused
+    /// calls are shown only then.
+    pub sees_calls: bool,
     /// The latest calls refused before they rang.
     pub recent: Vec<BlockedCall>,
     /// Calls refused in the last 30 days.
     pub refused_30_days: i64,
+}
+
+/// What Twilio sends as `From` when the caller hid their number: "ANONYMOUS", "RESTRICTED",
+/// "UNAVAILABLE" and "BLOCKED" spelled on a phone's keypad.
+pub const HIDDEN_NUMBERS: [&str; 4] = ["+266696687", "+7378742833", "+86282452253", "+2562533"];
+
+/// Whether a caller hid their number: no `From`, one that is not shaped like a phone number
+/// ("anonymous", "Restricted"), or one of Twilio's keypad spellings of those. Only the shape
+/// counts: a spoofed or unallocated number is still a number, and the block list sees it.
+pub fn is_hidden(from: &str) -> bool {
+    let f = from.trim();
+    let shaped = f.strip_prefix('+').is_some_and(|d| {
+        (2..=15).contains(&d.len()) && !d.starts_with('0') && d.bytes().all(|b| b.is_ascii_digit())
+    });
+    !shaped || HIDDEN_NUMBERS.contains(&f)
 }
 
 /// A pattern as typed: a number (its own form, read by the server), or a prefix: "+" and its
@@ -180,6 +198,28 @@ mod tests {
         assert!(prefix_of("+0800*").is_err());
         assert!(prefix_of("+1a*").is_err());
         assert!(prefix_of("+123456789012345*").is_err());
+    }
+
+    #[test]
+    fn hidden_callers_are_empty_words_or_twilios_keypad_spellings() {
+        for hidden in [
+            "",
+            " ",
+            "anonymous",
+            "Restricted",
+            "+266696687",
+            "+7378742833",
+            "+86282452253",
+            "+2562533",
+            "+0123",
+            "12125550100",
+        ] {
+            assert!(is_hidden(hidden), "{hidden:?}");
+        }
+        // A number that is not allocated (555-01xx, or a made-up range) is still a number.
+        for shown in ["+14155550100", "+442071838750", "+19005550100", "+99912345"] {
+            assert!(!is_hidden(shown), "{shown}");
+        }
     }
 
     #[test]

@@ -26,26 +26,45 @@ pub fn CallBlockingPage() -> impl IntoView {
         move || (org.get(), refresh.0.get()),
         |(o, _)| load_call_blocking(o),
     );
-    // Made once, outside the data's `Suspense`: an error outlives the page's reload.
-    let add = ServerAction::<AddCallBlock>::new();
+    // Made once, outside the data's `Suspense`: an error outlives the page's reload. One add
+    // action per list, so that an error shows under the form it came from.
+    // Their form states too: one made inside would refresh the page again on every render
+    // after a success.
+    let add_blocked = ServerAction::<AddCallBlock>::new();
+    let add_dnc = ServerAction::<AddCallBlock>::new();
     let anonymous = ServerAction::<SetBlockAnonymous>::new();
+    let key = |l: BlockList| Some(("list", l.as_str().to_string()));
+    let forms = Forms {
+        blocked: (
+            add_blocked,
+            FormState::new(add_blocked, &outcome.get_value(), key(BlockList::Blocked)),
+        ),
+        dnc: (
+            add_dnc,
+            FormState::new(add_dnc, &outcome.get_value(), key(BlockList::DoNotCall)),
+        ),
+        anonymous: (
+            anonymous,
+            FormState::new(anonymous, &outcome.get_value(), None),
+        ),
+    };
     view! {
-        <Loaded data show=move |d| view! {
-            <CallBlockingView d outcome=outcome.get_value() add anonymous />
-        } />
+        <Loaded data show=move |d| view! { <CallBlockingView d outcome=outcome.get_value() forms /> } />
     }
 }
 
+/// The page's own forms (not a row's): each action with its state.
+#[derive(Clone, Copy)]
+struct Forms {
+    blocked: (ServerAction<AddCallBlock>, FormState),
+    dnc: (ServerAction<AddCallBlock>, FormState),
+    anonymous: (ServerAction<SetBlockAnonymous>, FormState),
+}
+
 #[component]
-fn CallBlockingView(
-    d: Data,
-    outcome: Option<FormOutcome>,
-    add: ServerAction<AddCallBlock>,
-    anonymous: ServerAction<SetBlockAnonymous>,
-) -> impl IntoView {
+fn CallBlockingView(d: Data, outcome: Option<FormOutcome>, forms: Forms) -> impl IntoView {
     let slug = d.org.slug.clone();
     let manage = d.can_manage;
-    let anonymous_form = FormState::new(anonymous, &outcome, None);
     let blocked = d.blocked.clone();
     let dnc = d.do_not_call.clone();
     view! {
@@ -57,10 +76,10 @@ fn CallBlockingView(
         </p>
         <Notice />
         {d.org.access.read_only().then(|| view! { <ReadOnlyBanner /> })}
-        <AnonymousSection slug=slug.clone() on=d.block_anonymous manage save=anonymous form=anonymous_form />
-        <ListSection list=BlockList::Blocked entries=blocked slug=slug.clone() manage add outcome=outcome.clone() />
-        <ListSection list=BlockList::DoNotCall entries=dnc slug=slug.clone() manage add outcome=outcome.clone() />
-        <Recent calls=d.recent.clone() refused=d.refused_30_days slug />
+        <AnonymousSection slug=slug.clone() on=d.block_anonymous manage save=forms.anonymous.0 form=forms.anonymous.1 />
+        <ListSection list=BlockList::Blocked entries=blocked slug=slug.clone() manage add=forms.blocked outcome=outcome.clone() />
+        <ListSection list=BlockList::DoNotCall entries=dnc slug=slug.clone() manage add=forms.dnc outcome=outcome.clone() />
+        {d.sees_calls.then(|| view! { <Recent calls=d.recent.clone() refused=d.refused_30_days slug /> })}
     }
 }
 
@@ -123,9 +142,10 @@ fn ListSection(
     entries: Vec<BlockEntry>,
     slug: String,
     manage: bool,
-    add: ServerAction<AddCallBlock>,
+    add: (ServerAction<AddCallBlock>, FormState),
     outcome: Option<FormOutcome>,
 ) -> impl IntoView {
+    let (add, form) = add;
     let (title, about, empty) = list_text(list);
     let heading = format!("{}-heading", list.as_str());
     let labelled_by = heading.clone();
@@ -134,7 +154,6 @@ fn ListSection(
         .into_iter()
         .map(|e| view! { <EntryRow e slug=slug.clone() manage outcome=outcome.clone() /> })
         .collect_view();
-    let form = FormState::new(add, &outcome, Some(("list", list.as_str().to_string())));
     view! {
         <section class="card mt-6 max-w-3xl" aria-labelledby=labelled_by data-testid=format!("list-{}", list.as_str())>
             <h2 id=heading class="text-lg font-semibold">{title}</h2>

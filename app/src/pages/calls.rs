@@ -11,6 +11,7 @@ use crate::components::{
     page_outcome, poll_while, ActionForm, ErrorPanel, Field, FormError, FormOutcome, FormState,
     Loaded, Loading, Notice, ReadOnlyBanner,
 };
+use crate::model::call_blocks::is_hidden;
 use crate::model::calls::*;
 
 fn direction_label(d: &str) -> &'static str {
@@ -130,7 +131,7 @@ fn CallsView(d: CallsPage) -> impl IntoView {
         .map(|c| {
             let href = format!("/o/{slug}/calls/{}", c.id);
             let block = manage.then(|| {
-                let button = (c.direction == "inbound" && c.blocked.is_none())
+                let button = (c.direction == "inbound" && c.blocked.is_none() && !is_hidden(&c.from))
                     .then(|| view! { <BlockCallerForm slug=slug.clone() call=c.id from=c.from.clone() /> });
                 view! { <td>{button}</td> }
             });
@@ -196,11 +197,16 @@ fn BlockCallerForm(slug: String, call: i64, from: String) -> impl IntoView {
     let outcome = page_outcome();
     let form = FormState::new(block, &outcome, Some(("call", call.to_string())));
     let label = format!("Block {from}");
+    // Its refusals name a field (`call`: not a caller; `number`: the list is full), shown here.
+    let call_error = form.field_error("call");
+    let number_error = form.field_error("number");
+    let error = move || call_error.get().or_else(|| number_error.get());
     view! {
         <ActionForm action=block>
             <input type="hidden" name="org" value=slug />
             <input type="hidden" name="call" value=call.to_string() />
             <button type="submit" class="btn-secondary text-xs" aria-label=label disabled=move || form.pending.get()>"Block"</button>
+            <p class="field-error" role="alert">{error}</p>
             <FormError form />
         </ActionForm>
     }

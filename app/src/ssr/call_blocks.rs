@@ -17,10 +17,6 @@ use crate::model::one_line;
 /// The most blocked calls the page lists.
 const PAGE_RECENT: i64 = 20;
 
-/// What Twilio sends as `From` when the caller hid their number: "ANONYMOUS", "RESTRICTED",
-/// "UNAVAILABLE" and "BLOCKED" spelled on a phone's keypad.
-const HIDDEN_NUMBERS: [&str; 4] = ["+266696687", "+7378742833", "+86282452253", "+2562533"];
-
 fn entry_view(r: EntryRow) -> BlockEntry {
     BlockEntry {
         id: r.id,
@@ -34,13 +30,6 @@ fn entry_view(r: EntryRow) -> BlockEntry {
     }
 }
 
-/// Whether a caller hid their number: no `From`, one that is not a phone number ("anonymous",
-/// "Restricted"), or one of Twilio's keypad spellings of those.
-pub fn is_hidden(from: &str) -> bool {
-    let f = from.trim();
-    f.is_empty() || HIDDEN_NUMBERS.contains(&f) || E164::parse(f, None).is_err()
-}
-
 /// Why the org refuses an inbound call from `from` before it rings, if it does.
 pub async fn screen(
     pool: &PgPool,
@@ -51,25 +40,25 @@ pub async fn screen(
         let blocks = db::call_blocks::blocks_anonymous(pool, org_id).await?;
         return Ok(blocks.then_some(BlockReason::Anonymous));
     }
-    let Ok(e) = E164::parse(from, None) else {
-        return Ok(None);
-    };
-    let found =
-        db::call_blocks::matching(pool, org_id, BlockList::Blocked.stored(), e.as_str()).await?;
+    // The raw "+digits" (shaped, not checked against numbering plans): a spoofed or
+    // unallocated number is matched against the list as it was sent.
+    let list = BlockList::Blocked.stored();
+    let found = db::call_blocks::matching(pool, org_id, list, from.trim()).await?;
     Ok(found.map(|m| match m.is_prefix {
         true => BlockReason::Prefix,
         false => BlockReason::Number,
     }))
 }
 
-/// The do-not-call entry covering `to` ("+14155550100", or "+1900…" for a prefix), if any.
+/// The do-not-call entry covering `to` (E.164) — "+14155550100", or "+1900…" for a prefix —
+/// if any.
 pub async fn do_not_call(
     pool: &PgPool,
     org_id: i64,
-    to: &E164,
+    to: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     let list = BlockList::DoNotCall.stored();
-    let found = db::call_blocks::matching(pool, org_id, list, to.as_str()).await?;
+    let found = db::call_blocks::matching(pool, org_id, list, to).await?;
     Ok(found.map(|m| match m.is_prefix {
         true => format!("{}…", m.pattern),
         false => m.pattern,
@@ -80,8 +69,17 @@ pub async fn do_not_call(
 pub async fn page(ctx: &OrgCtx) -> Result<CallBlockingPage, AppError> {
     let pool = &ctx.state.pool;
     let since = ctx.state.clock.now() - time::Duration::days(30);
-    let recent = db::call_blocks::recent_blocked(pool, ctx.org_id, PAGE_RECENT)
-        .await?
+    // The refused calls are the org's calls: only those who see every call see them.
+    let sees_calls = ctx.sees_all();
+    let recent = match sees_calls {
+        true => db::call_blocks::recent_blocked(pool, ctx.org_id, PAGE_RECENT).await?,
+        false => Vec::new(),
+    };
+    let refused_30_days = match sees_calls {
+        true => db::call_blocks::blocked_since(pool, ctx.org_id, since).await?,
+        false => 0,
+    };
+    let recent = recent
         .into_iter()
         .map(|r| BlockedCall {
             id: r.id,
@@ -97,8 +95,9 @@ pub async fn page(ctx: &OrgCtx) -> Result<CallBlockingPage, AppError> {
         block_anonymous: db::call_blocks::blocks_anonymous(pool, ctx.org_id).await?,
         blocked: entries(ctx, BlockList::Blocked).await?,
         do_not_call: entries(ctx, BlockList::DoNotCall).await?,
+        sees_calls,
         recent,
-        refused_30_days: db::call_blocks::blocked_since(pool, ctx.org_id, since).await?,
+        refused_30_days,
     })
 }
 
@@ -229,28 +228,4 @@ pub async fn block_caller(ctx: &OrgCtx, call_id: i64) -> Result<BlockEntry, AppE
     }
     let note = format!("Blocked from call {call_id}");
     add(ctx, BlockList::Blocked, &call.from_e164, &note).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hidden_callers_are_empty_words_or_twilios_keypad_spellings() {
-        for hidden in [
-            "",
-            " ",
-            "anonymous",
-            "Restricted",
-            "+266696687",
-            "+7378742833",
-            "+86282452253",
-            "+2562533",
-        ] {
-            assert!(is_hidden(hidden), "{hidden:?}");
-        }
-        for shown in ["+14155550100", "+442071838750"] {
-            assert!(!is_hidden(shown), "{shown}");
-        }
-    }
 }

@@ -232,6 +232,9 @@ pub enum CallError {
     /// The destination is on the org's do-not-call list (an exact number, or "+1900…").
     #[error("the destination is on the org's do-not-call list")]
     DoNotCall { entry: String },
+    /// The number's "Forward calls to" phone, rung first, is on the do-not-call list.
+    #[error("the phone rung first is on the org's do-not-call list")]
+    BridgeDoNotCall { entry: String },
     #[error("the provider refused the call")]
     Provider(#[source] ProviderError),
     #[error(transparent)]

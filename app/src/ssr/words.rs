@@ -271,6 +271,10 @@ pub fn call(e: &CallError) -> AppError {
             "to",
             "Call someone else: this is your own number.",
         ),
+        CallError::BridgeDoNotCall { entry } => AppError::validation(
+            "number_id",
+            format!("Not called: this number's “Forward calls to” phone is rung first, and {entry} is on this org's do-not-call list. Change where the number forwards calls."),
+        ),
         CallError::DoNotCall { entry } => AppError::validation(
             "to",
             format!("Not called: {entry} is on this org's do-not-call list. An owner or admin can take it off on the Call blocking page."),

@@ -3,6 +3,7 @@
 //! of its recordings.
 
 use app::model::api_keys::Scope;
+use app::model::call_blocks::BlockReason;
 use app::model::calls::CallFilter;
 use app::ssr::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -35,6 +36,10 @@ pub struct Call {
     user: String,
     /// RFC 3339.
     created_at: String,
+    /// Why the org refused it before it rang (`number`, `prefix` or `anonymous`): a blocked
+    /// caller, not a missed call.
+    #[schema(value_type = Option<String>, example = "prefix")]
+    blocked: Option<&'static str>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -122,6 +127,7 @@ pub async fn list(
             recordings: r.row.recordings,
             user: r.row.user,
             created_at: r.created_iso,
+            blocked: r.row.blocked.map(|b| b.as_str()),
         },
     );
     Ok(json(StatusCode::OK, &Page { data, next_cursor }))
@@ -160,6 +166,9 @@ pub struct CallDetail {
     number_id: Option<i64>,
     error: Option<String>,
     user: String,
+    /// Why the org refused it before it rang (`number`, `prefix` or `anonymous`).
+    #[schema(value_type = Option<String>)]
+    blocked: Option<&'static str>,
     created_at: String,
     started_at: Option<String>,
     ended_at: Option<String>,
@@ -220,6 +229,11 @@ pub async fn get_one(caller: Caller, Path(id): Path<String>) -> Result<Response,
             number_id: r.number_id,
             error: r.error_message,
             user: r.user,
+            blocked: r
+                .blocked
+                .as_deref()
+                .and_then(BlockReason::parse)
+                .map(BlockReason::as_str),
             created_at: rfc3339(r.created),
             started_at: r.started.map(rfc3339),
             ended_at: r.ended.map(rfc3339),

@@ -230,6 +230,66 @@ async fn blocked_and_hidden_callers_are_refused_before_ringing_and_do_not_call_b
         0
     );
 
+    // The phone click-to-call rings first is dialled too: a forward to a do-not-call number is
+    // refused when set, and one set before the entry refuses the call (and inbound calls go to
+    // voicemail instead of ringing it).
+    let r = app
+        .call(
+            &admin,
+            "update_number",
+            &[
+                ("org", "acme"),
+                ("id", &number.to_string()),
+                ("friendly_name", ""),
+                ("active", "on"),
+                ("forward_to", "+13105550122"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("forward_to"), "{body}");
+    assert!(
+        add(&app, &admin, "do_not_call", PHONE)
+            .await
+            .status()
+            .as_u16()
+            < 400
+    );
+    let r = app
+        .call(
+            &admin,
+            "place_call",
+            &[
+                ("org", "acme"),
+                ("number_id", &number.to_string()),
+                ("to", "+12125550998"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("number_id"), "{body}");
+    assert_eq!(sandbox_stat(&sb, "CreateCall").await, placed_before);
+    let unrung = call_in(&app, &admin, number, "+12125550998").await;
+    assert_eq!(
+        settled(&app, unrung).await,
+        (None, "completed".into(), None)
+    );
+    let phone_entry = app
+        .count(&format!(
+            "SELECT id FROM call_blocks WHERE pattern = '{PHONE}'"
+        ))
+        .await;
+    let r = app
+        .call(
+            &admin,
+            "remove_call_block",
+            &[("org", "acme"), ("id", &phone_entry.to_string())],
+        )
+        .await;
+    assert!(r.status().as_u16() < 400);
+
     // `/v1`: the lists as the page has them; a member's key reads but does not change them;
     // another org's entry is not found.
     let v: Value = api
@@ -242,6 +302,17 @@ async fn blocked_and_hidden_callers_are_refused_before_ringing_and_do_not_call_b
         .await
         .unwrap();
     assert_eq!(v["block_anonymous"], true, "{v}");
+    // A blocked call says so in `/v1/calls`: not a missed call to ring back.
+    let calls: Value = api
+        .get(format!("{}/v1/calls/{exact}", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(calls["blocked"], "number", "{calls}");
     let blocked: Vec<&str> = v["blocked"]
         .as_array()
         .unwrap()
@@ -300,7 +371,7 @@ async fn blocked_and_hidden_callers_are_refused_before_ringing_and_do_not_call_b
     );
     assert_eq!(
         app.count("SELECT count(*) FROM audit_log WHERE action IN ('call_block.removed', 'call_block.anonymous_on')").await,
-        2
+        3
     );
     // Support staff and members read the page.
     for reader in [&support, &member] {

@@ -269,7 +269,7 @@ pub(super) async fn simulate_incoming_call(
         heard,
         ..Default::default()
     };
-    c.record = c.recording_status_callback.is_some();
+    c.record = refused.is_none() && c.recording_status_callback.is_some();
     sb.lock().calls.push(c.clone());
     let status_url = n.status_callback.clone().filter(|u| !u.is_empty());
     let started = sb.sim_now();

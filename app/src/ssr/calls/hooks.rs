@@ -7,11 +7,11 @@ use crate::ssr::db;
 use crate::ssr::org_provider::provider_for_config;
 use crate::ssr::prices::{minutes_cost, parse_price, price, Priced, MAX_DURATION_SECS};
 
-use crate::ssr::consent;
 use crate::ssr::errors::CallError;
 use crate::ssr::twiml;
 use crate::ssr::webhooks::{Hook, Owner, Refused, Verified};
 use crate::ssr::AppState;
+use crate::ssr::{call_blocks, consent};
 
 /// The call a verified call webhook is about.
 fn call_of(hook: &Verified) -> Result<&db::calls::CallRef, Refused> {
@@ -149,6 +149,13 @@ pub async fn connect_twiml(state: &AppState, hook: &Verified) -> Result<String, 
     if c.status.is_final() {
         return Ok(twiml::hangup());
     }
+    // Put on the do-not-call list while the user's phone rang: not dialled after all.
+    if call_blocks::do_not_call(&state.pool, c.org_id, &c.to_e164)
+        .await?
+        .is_some()
+    {
+        return Ok(twiml::hangup());
+    }
     if !c.records {
         return Ok(twiml::dial(&c.from_e164, &c.to_e164, None));
     }
@@ -198,11 +205,20 @@ pub async fn inbound_voice(state: &AppState, hook: &Verified) -> Result<String, 
         .unwrap_or(CallStatus::Ringing);
     // A caller the org blocks is refused before anything rings (no answer, nothing billed), and
     // the call is kept with why.
-    let blocked = crate::ssr::call_blocks::screen(&state.pool, n.org_id, &from).await?;
-    let forward = n
+    let blocked = call_blocks::screen(&state.pool, n.org_id, &from).await?;
+    let mut forward = n
         .forward_to
         .clone()
         .filter(|f| !f.is_empty() && n.active && blocked.is_none());
+    // A phone put on the do-not-call list after it was set to forward to: voicemail instead.
+    if let Some(f) = forward.as_deref() {
+        if call_blocks::do_not_call(&state.pool, n.org_id, f)
+            .await?
+            .is_some()
+        {
+            forward = None;
+        }
+    }
     let new = db::calls::NewInbound {
         from: &from,
         to: e164,
@@ -211,7 +227,8 @@ pub async fn inbound_voice(state: &AppState, hook: &Verified) -> Result<String, 
         status,
         blocked: blocked.map(|b| b.as_str()),
     };
-    let id = db::calls::insert_inbound(&state.pool, n, &new).await?;
+    // A retried webhook finds the row written the first time, and keeps its verdict.
+    let (id, blocked) = db::calls::insert_inbound(&state.pool, n, &new).await?;
     db::calls::record_first_event(&state.pool, id, status).await?;
     if blocked.is_some() {
         return Ok(twiml::reject());

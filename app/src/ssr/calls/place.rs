@@ -8,7 +8,6 @@ use telephony::{ProviderError, E164};
 use crate::model::calls::NumberOption;
 use crate::model::destinations::Channel;
 use crate::model::numbers::NumberStatus;
-use crate::ssr::db;
 use crate::ssr::destination_guard::{self, Velocity};
 use crate::ssr::errors::{CallError, Limited};
 use crate::ssr::limits::begin_limited;
@@ -17,6 +16,7 @@ use crate::ssr::org_provider::provider_for_config;
 use crate::ssr::prices::{price, Priced};
 use crate::ssr::webhooks::Hook;
 use crate::ssr::AppState;
+use crate::ssr::{call_blocks, db};
 
 /// Numbers the user may call from: active voice numbers they own, or team numbers of the org.
 pub async fn usable_numbers(
@@ -53,9 +53,13 @@ async fn calling_number(
     if to.as_str() == n.e164 || to.as_str() == bridge {
         return Err(CallError::OwnNumber);
     }
-    // The do-not-call list is the org's word: refused before the provider or any limit is asked.
-    if let Some(entry) = crate::ssr::call_blocks::do_not_call(pool, org_id, to).await? {
+    // The do-not-call list is the org's word: refused before the provider or any limit is asked,
+    // for the person called and for the phone rung first (a member sets that one themself).
+    if let Some(entry) = call_blocks::do_not_call(pool, org_id, to.as_str()).await? {
         return Err(CallError::DoNotCall { entry });
+    }
+    if let Some(entry) = call_blocks::do_not_call(pool, org_id, &bridge).await? {
+        return Err(CallError::BridgeDoNotCall { entry });
     }
     Ok((n, bridge))
 }

@@ -397,18 +397,19 @@ pub struct NewInbound<'a> {
     pub blocked: Option<&'a str>,
 }
 
-/// Writes an inbound call once (a retried webhook finds the same row).
+/// Writes an inbound call once (a retried webhook finds the same row): its id, and why it was
+/// blocked as first written.
 pub async fn insert_inbound(
     db: impl PgExecutor<'_>,
     n: &InboundNumber,
     c: &NewInbound<'_>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
+) -> Result<(i64, Option<String>), sqlx::Error> {
+    let r = sqlx::query!(
         r#"INSERT INTO calls (org_id, user_id, number_id, config_id, direction, from_e164, to_e164,
                               bridge_e164, provider_sid, status, blocked)
            VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, $10)
            ON CONFLICT (provider_sid) DO UPDATE SET updated_at = calls.updated_at
-           RETURNING id"#,
+           RETURNING id, blocked"#,
         n.org_id,
         n.user_id,
         n.id,
@@ -421,7 +422,8 @@ pub async fn insert_inbound(
         c.blocked
     )
     .fetch_one(db)
-    .await
+    .await?;
+    Ok((r.id, r.blocked))
 }
 
 pub async fn record_first_event(

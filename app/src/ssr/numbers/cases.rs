@@ -14,7 +14,7 @@ use crate::model::numbers::{
 };
 use crate::ssr::guard::OrgCtx;
 use crate::ssr::prices::{price, Priced};
-use crate::ssr::{db, format};
+use crate::ssr::{call_blocks, db, format};
 
 /// The numbers the caller may see (their own and shared ones; owners, admins and staff: all),
 /// newest first, as written in the org's country; `can_edit` only where they may change it.
@@ -193,6 +193,18 @@ pub async fn update(ctx: &OrgCtx, id: i64, c: Changes) -> Result<NumberRow, AppE
             "forward_to",
             "A number cannot forward to itself.",
         ));
+    }
+    // Forwarding rings that phone, and click-to-call rings it first: never one the org said not
+    // to call.
+    if let Some(f) = forward_to.as_deref().filter(|f| *f != now.forward_to) {
+        if let Some(entry) = call_blocks::do_not_call(&ctx.state.pool, ctx.org_id, f).await? {
+            return Err(AppError::validation(
+                "forward_to",
+                format!(
+                    "{entry} is on this org's do-not-call list: calls are never forwarded to it."
+                ),
+            ));
+        }
     }
     let settings = NumberSettings {
         friendly_name: match &c.friendly_name {

@@ -254,6 +254,9 @@ pub struct CallRow {
     pub user: String,
     /// Why the call was refused before it rang (an inbound call the org blocks).
     pub blocked: Option<crate::model::call_blocks::BlockReason>,
+    /// An inbound call from a caller who showed their number and is not blocked yet (the
+    /// history's Block button).
+    pub blockable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

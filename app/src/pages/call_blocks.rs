@@ -158,7 +158,7 @@ fn ListSection(
         <section class="card mt-6 max-w-3xl" aria-labelledby=labelled_by data-testid=format!("list-{}", list.as_str())>
             <h2 id=heading class="text-lg font-semibold">{title}</h2>
             <p class="muted mt-1 text-sm">{about}</p>
-            <table class="table mt-3">
+            <table class="table mt-3" class:hidden=none>
                 <caption class="sr-only">{title}</caption>
                 <thead><tr>
                     <th scope="col">"Number or prefix"</th><th scope="col">"Note"</th><th scope="col">"Added"</th>
@@ -271,7 +271,7 @@ fn Recent(calls: Vec<BlockedCall>, refused: i64, slug: String) -> impl IntoView 
         <section class="card mt-6 max-w-3xl" aria-labelledby="recent-heading">
             <h2 id="recent-heading" class="text-lg font-semibold">"Refused calls"</h2>
             <p class="muted mt-1 text-sm" data-testid="refused-count">{format!("{refused} in the last 30 days.")}</p>
-            <table class="table mt-3">
+            <table class="table mt-3" class:hidden=none>
                 <caption class="sr-only">"The latest refused calls"</caption>
                 <thead><tr><th scope="col">"When"</th><th scope="col">"From"</th><th scope="col">"To"</th><th scope="col">"Why"</th></tr></thead>
                 <tbody>{rows}</tbody>

@@ -11,7 +11,6 @@ use crate::components::{
     page_outcome, poll_while, ActionForm, ErrorPanel, Field, FormError, FormOutcome, FormState,
     Loaded, Loading, Notice, ReadOnlyBanner,
 };
-use crate::model::call_blocks::is_hidden;
 use crate::model::calls::*;
 
 fn direction_label(d: &str) -> &'static str {
@@ -131,7 +130,8 @@ fn CallsView(d: CallsPage) -> impl IntoView {
         .map(|c| {
             let href = format!("/o/{slug}/calls/{}", c.id);
             let block = manage.then(|| {
-                let button = (c.direction == "inbound" && c.blocked.is_none() && !is_hidden(&c.from))
+                let button = c
+                    .blockable
                     .then(|| view! { <BlockCallerForm slug=slug.clone() call=c.id from=c.from.clone() /> });
                 view! { <td>{button}</td> }
             });

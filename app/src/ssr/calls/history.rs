@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 
 use crate::error::AppError;
-use crate::model::call_blocks::BlockReason;
+use crate::model::call_blocks::{is_hidden, BlockReason};
 use crate::model::calls::{
     CallEventView, CallPage, CallRow, NumberOption, RecordingView, ValidFilter,
 };
@@ -19,6 +19,12 @@ pub async fn filter_numbers(
     user_id: Option<i64>,
 ) -> Result<Vec<NumberOption>, sqlx::Error> {
     db::call_history::filter_numbers(pool, org_id, user_id).await
+}
+
+/// Whether the caller of a call can be blocked from its row: an inbound call, not blocked, from
+/// a caller who showed their number (judged on the stored E.164, not the national form shown).
+fn blockable(direction: &str, from_e164: &str, blocked: Option<&str>) -> bool {
+    direction == "inbound" && blocked.is_none() && !is_hidden(from_e164)
 }
 
 /// One row of the history, with what the CSV export writes besides the page's columns.
@@ -67,14 +73,15 @@ pub async fn history(
             row: CallRow {
                 id: r.id,
                 created: format::utc_minute(r.created_at),
-                direction: r.direction,
-                from: r.from_e164,
+                direction: r.direction.clone(),
+                from: r.from_e164.clone(),
                 to: r.to_e164,
                 status: r.status,
                 duration_secs: r.duration_secs,
                 cost: Money::from_micros(r.cost).to_string(),
                 recordings: r.recording_count,
                 user: r.user,
+                blockable: blockable(&r.direction, &r.from_e164, r.blocked.as_deref()),
                 blocked: r.blocked.as_deref().and_then(BlockReason::parse),
             },
         })
@@ -130,7 +137,7 @@ pub async fn page(ctx: &OrgCtx, id: i64) -> Result<CallPage, AppError> {
     let row = CallRow {
         id: r.id,
         created: format::utc_second(r.created),
-        direction: r.direction,
+        direction: r.direction.clone(),
         from: crate::ssr::shown(&r.from_e164, &ctx.country),
         to: crate::ssr::shown(&r.to_e164, &ctx.country),
         status: r.status,
@@ -138,6 +145,7 @@ pub async fn page(ctx: &OrgCtx, id: i64) -> Result<CallPage, AppError> {
         cost: (call_cost + recording_cost).to_string(),
         recordings: r.recording_count,
         user: r.user,
+        blockable: blockable(&r.direction, &r.from_e164, r.blocked.as_deref()),
         blocked: r.blocked.as_deref().and_then(BlockReason::parse),
     };
     Ok(CallPage {

@@ -253,10 +253,26 @@ async fn a_receiver_that_answers_500_twice_gets_the_third_try(pool: PgPool) {
         let receiver = receiver.clone();
         move || receiver.got.lock().unwrap().len() >= n
     };
+    // Each try's next one is set from the server's clock once the try is recorded, after the
+    // receiver answered: the clock moves on only then, or the retry would move with it.
+    let recorded = |n: i64| {
+        let pool = pool.clone();
+        common::poll_until_eq(Duration::from_secs(20), n, move || {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar("SELECT count(*) FROM webhook_attempts")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        })
+    };
     until("the first try", got(1)).await;
+    assert_eq!(recorded(1).await, 1);
     // Nothing more until the backoff has passed on the server's clock (30 s, then 2 min).
     s.clock.advance(time::Duration::seconds(31));
     until("the second try", got(2)).await;
+    assert_eq!(recorded(2).await, 2);
     s.clock.advance(time::Duration::seconds(121));
     until("the third try", got(3)).await;
     let delivered = common::poll_until_eq(Duration::from_secs(10), "delivered".to_string(), || {

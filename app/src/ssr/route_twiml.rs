@@ -1,7 +1,7 @@
 //! The TwiML each step of a call route answers Twilio with, to URLs the caller builds (every
 //! value XML-escaped).
 
-use super::twiml::{xml_escape, Recorded, Spoken};
+use super::twiml::{recorded_parts, xml_escape, Recorded, Spoken};
 use crate::model::routes::{Greeting, MAX_PHONES};
 
 const XML_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
@@ -73,19 +73,7 @@ fn dial<'n>(numbers: impl Iterator<Item = &'n str>, d: &Dial<'_>) -> String {
         .caller_id
         .map(|c| format!(r#" callerId="{}""#, xml_escape(c)))
         .unwrap_or_default();
-    let (before, record, whisper) = match d.recorded {
-        Some(r) => (
-            r.before.map(Spoken::verb).unwrap_or_default(),
-            format!(
-                r#" record="record-from-answer" recordingStatusCallback="{}""#,
-                xml_escape(r.callback)
-            ),
-            r.whisper_url
-                .map(|u| format!(r#" url="{}""#, xml_escape(u)))
-                .unwrap_or_default(),
-        ),
-        None => Default::default(),
-    };
+    let (before, record, whisper) = recorded_parts(d.recorded);
     let numbers: String = numbers
         .take(MAX_PHONES)
         .map(|n| format!("<Number{whisper}>{}</Number>", xml_escape(n)))

@@ -46,10 +46,11 @@ pub struct Recorded<'a> {
     pub whisper_url: Option<&'a str>,
 }
 
-/// Dials `number` showing `caller_id`; with `recorded`, records from the answer (see
-/// [`Recorded`]).
-pub fn dial(caller_id: &str, number: &str, recorded: Option<Recorded<'_>>) -> String {
-    let (before, record, whisper) = match &recorded {
+/// What a recorded `<Dial>` adds (see [`Recorded`]), each empty when not recorded: the verb
+/// played before the `<Dial>`, the `<Dial>`'s recording attributes, and each `<Number>`'s
+/// `url` attribute.
+pub(crate) fn recorded_parts(recorded: Option<&Recorded<'_>>) -> (String, String, String) {
+    match recorded {
         Some(r) => (
             r.before.map(Spoken::verb).unwrap_or_default(),
             format!(
@@ -61,7 +62,13 @@ pub fn dial(caller_id: &str, number: &str, recorded: Option<Recorded<'_>>) -> St
                 .unwrap_or_default(),
         ),
         None => Default::default(),
-    };
+    }
+}
+
+/// Dials `number` showing `caller_id`; with `recorded`, records from the answer (see
+/// [`Recorded`]).
+pub fn dial(caller_id: &str, number: &str, recorded: Option<Recorded<'_>>) -> String {
+    let (before, record, whisper) = recorded_parts(recorded.as_ref());
     format!(
         r#"{XML_HEAD}<Response>{before}<Dial callerId="{}"{record}><Number{whisper}>{}</Number></Dial></Response>"#,
         xml_escape(caller_id),
